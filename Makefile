@@ -1,0 +1,190 @@
+# mdfeed: one non-recursive GNU Makefile.
+#
+#   make                 build the library, tools and tests into build/
+#   make test            run every test, again under ASan+UBSan, and the ring/thread tests
+#                        under TSan; ends with "N passed, N failed"
+#   make bench           print benchmark figures
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make deps            apt-get install the Debian packages the build needs (if missing)
+#   make format          clang-format every source file
+#   make clean
+#   SANITIZER=address|undefined|thread|address,undefined   build with sanitizers into build/san-*/
+#   V=1                  show the commands
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+VERSION := 0.1.0
+SOMAJOR := 1
+SONAME := libmdfeed.so.$(SOMAJOR)
+REALNAME := libmdfeed.so.$(SOMAJOR).0.0
+
+CC ?= gcc
+OPT ?= -O2
+SANITIZER ?=
+
+comma := ,
+ifeq ($(SANITIZER),)
+B := build
+SANFLAGS :=
+else
+B := build/san-$(subst $(comma),-,$(SANITIZER))
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WARN := -Wall -Wextra -Wstrict-prototypes -Wshadow -Wno-unused-parameter -Werror
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
+CFLAGS += -std=gnu11 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden -MMD -MP $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS += -lpthread -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Debian packages the build, tests and tools need; `make deps` installs the missing ones.
+DEB_PKGS := gcc make pkg-config libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
+	libconfig-dev libasan8 libubsan1 libtsan2
+
+# ---- objects, per module -------------------------------------------------------------------
+
+CORE_SRC := src/core/decimal.c src/core/err.c src/core/clock.c src/core/names.c
+SHM_SRC := src/shm/segment.c src/shm/ring.c src/shm/state.c src/shm/doorbell.c
+READER_SRC := src/reader/reader.c
+PUB_SRC := src/shm/publisher.c src/shm/synth.c
+
+LIB_SRC := $(CORE_SRC) $(SHM_SRC) $(READER_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+PUB_OBJ := $(PUB_SRC:%.c=$(B)/%.o)
+
+CAT_SRC := tools/mdfeed-cat/main.c
+SYNTH_SRC := tools/mdfeed-synth/main.c
+
+TEST_SRC := tests/runner.c \
+	tests/core/decimal_test.c \
+	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
+	tests/shm/kill_test.c tests/shm/state_test.c \
+	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c
+BENCH_SRC := tests/bench/bench.c
+
+TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth
+MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 src/reader/libmdfeed.3
+
+ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(CAT_SRC) $(SYNTH_SRC) $(TEST_SRC) $(BENCH_SRC)
+
+.PHONY: all test test-suite bench install deps format clean run
+.DEFAULT_GOAL := all
+
+all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(B)/tests/run $(B)/lib/mdfeed.pc
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/tests/%.o: CPPFLAGS += -Itests
+
+$(B)/lib/libmdfeed.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/lib/$(SONAME): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $(B)/lib/$(REALNAME) $^ $(LDLIBS)
+	$(Q)ln -sf $(REALNAME) $@ && ln -sf $(SONAME) $(B)/lib/libmdfeed.so
+
+$(B)/lib/mdfeed.pc: Makefile
+	@mkdir -p $(dir $@)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCDIR)' 'libdir=$(LIBDIR)' '' \
+	  'Name: mdfeed' 'Description: reader library for mdfeed shared-memory market data' \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lmdfeed' \
+	  'Libs.private: -lpthread -lm' > $@
+
+# mdfeed-cat uses the public API only.
+$(B)/bin/mdfeed-cat: $(CAT_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/run: $(TEST_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/bench: $(BENCH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- test, bench ---------------------------------------------------------------------------
+
+# One suite: build this configuration and run its tests (TESTARGS selects), appending the
+# runner's summary to $(B)/summary.
+test-suite: all
+	$(Q)rm -f $(B)/summary; $(B)/tests/run $(TESTARGS) | tee $(B)/test.log; \
+	  tail -n 1 $(B)/test.log > $(B)/summary
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-suite; \
+	$(MAKE) --no-print-directory SANITIZER=address,undefined test-suite; \
+	$(MAKE) --no-print-directory SANITIZER=thread TESTARGS="-g tsan" test-suite; \
+	p=0; f=0; for s in build/summary build/san-address-undefined/summary \
+	  build/san-thread/summary; do \
+	  if [ -f $$s ] && grep -q 'passed,' $$s; then \
+	    p=$$((p + $$(sed 's/ passed.*//' $$s))); f=$$((f + $$(sed 's/.*passed, \([0-9]*\) failed/\1/' $$s))); \
+	  else f=$$((f + 1)); echo "suite $$s did not run"; fi; done; \
+	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory OPT=-O3 build/tests/bench $(TOOLS)
+	$(Q)build/tests/bench
+
+# ---- install -------------------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/mdfeed \
+	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(B)/lib/libmdfeed.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(B)/lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmdfeed.so
+	install -m 0644 include/mdfeed/mdfeed.h include/mdfeed/layout.h $(DESTDIR)$(INCDIR)/mdfeed/
+	install -m 0644 $(B)/lib/mdfeed.pc $(DESTDIR)$(PKGDIR)/
+	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
+
+# ---- housekeeping --------------------------------------------------------------------------
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing Debian packages:$$missing (run 'make deps' as root)"; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+format:
+	clang-format -i $(ALL_SRC) $(wildcard src/*/*.h tests/*.h tests/*/*.h include/mdfeed/*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,232 @@
+/*
+ * libmdfeed: the reader API for mdfeed's shared-memory market data.
+ *
+ * A strategy opens an instance (the set of segments one daemon publishes), looks up symbol ids,
+ * subscribes to rings and reads records, or reads the latest-state tables at any time. All
+ * mappings are read-only: nothing a reader does can corrupt the feed or slow the daemon down.
+ *
+ * Threads: an mdf_instance_t may be shared by threads for the latest-state and symbol calls;
+ * an mdf_sub_t (a subscription with its own cursor) must be used by one thread at a time.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative code on failure: either a
+ * negated errno value (-ENOENT, -EACCES, ...) or one of enum mdf_error. mdf_errmsg() gives the
+ * calling thread's last error message with its context.
+ *
+ * Ownership words (as in jansson): "new" means the caller frees it with the named function;
+ * "borrowed" means valid while its parent lives.
+ */
+#ifndef MDF_MDFEED_MDFEED_H
+#define MDF_MDFEED_MDFEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mdfeed/layout.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MDF_API __attribute__((visibility("default")))
+#else
+#define MDF_API
+#endif
+
+/* Errors of our own; system errors are negated errno values, which all lie above -1000. */
+enum mdf_error {
+    MDF_ESYNTAX = -1001,    /* text is not a decimal number */
+    MDF_EBADSEG = -1002,    /* segment has the wrong magic, kind or size */
+    MDF_EVERSION = -1003,   /* segment has another layout major version */
+    MDF_ENOTREADY = -1004,  /* segment exists but its writer has not finished building it */
+    MDF_EDEAD = -1005,      /* the daemon died (pid gone or heartbeat stale) */
+    MDF_ERETIRED = -1006,   /* the segment was replaced: close and open the instance again */
+    MDF_ESQUAT = -1007,     /* a segment name is taken by a foreign, wrong-mode or odd file */
+    MDF_ELIVE = -1008,      /* another live daemon owns this instance */
+    MDF_ECONTENDED = -1009, /* a table entry kept changing while read; try again */
+    MDF_ENODATA = -1010,    /* no record of that kind for that symbol yet */
+    MDF_ETRUNC = -1011,     /* output buffer too small */
+};
+
+/* Opaque handles. */
+typedef struct mdf_instance mdf_instance_t;
+typedef struct mdf_sub mdf_sub_t;
+typedef struct mdf_dec mdf_dec_t;
+typedef union mdf_record mdf_record_t;
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+/* The calling thread's last error message ("" if none). Borrowed: valid until the thread's next
+ * libmdfeed call. */
+MDF_API const char *mdf_errmsg(void);
+
+/* A static description of an error code (negative errno or enum mdf_error). */
+MDF_API const char *mdf_strerror(int err);
+
+/* ---- instances --------------------------------------------------------------------------- */
+
+/* Opens instance `name` (NULL or "" means "default"): maps its state segment read-only and
+ * checks magic, layout major version and sizes. wait_ms: 0 fails at once if the daemon has not
+ * created the instance; > 0 waits up to that many ms; < 0 waits forever.
+ * On success *out is new (free with mdf_close). Returns 0, -ENOENT (no such instance),
+ * -ETIMEDOUT (waited in vain), -EACCES (not in the daemon's group), MDF_EBADSEG, MDF_EVERSION,
+ * -EINVAL (bad name) or another negative errno. */
+MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms);
+
+/* Unmaps everything of the instance; subscriptions made from it must be closed first. NULL ok. */
+MDF_API void mdf_close(mdf_instance_t *inst);
+
+/* Daemon liveness, as seen through the segment headers. */
+enum mdf_liveness {
+    MDF_ALIVE = 0,   /* owner pid exists and the heartbeat is fresh */
+    MDF_DEAD = 1,    /* owner pid gone, or no heartbeat for 2 heartbeat periods */
+    MDF_RETIRED = 2, /* the daemon replaced the segments: close and open again */
+};
+
+struct mdf_status {
+    int liveness;              /* enum mdf_liveness */
+    int64_t pid;               /* owning daemon's pid */
+    uint64_t epoch;            /* bumped every time a daemon (re)takes the instance */
+    bool restarted;            /* epoch differs from the one seen at open / the last call */
+    int64_t heartbeat_age_ns;  /* CLOCK_MONOTONIC age of the last heartbeat */
+    int64_t hb_interval_ns;    /* the daemon's heartbeat period */
+    int64_t epoch_start_ns;    /* CLOCK_REALTIME when the current epoch began */
+};
+
+/* Fills *st. `restarted` compares the epoch with the one remembered at open or at the previous
+ * mdf_status call, then remembers the new one. Returns 0 or -EINVAL. */
+MDF_API int mdf_status(mdf_instance_t *inst, struct mdf_status *st);
+
+/* Read-side counters of this instance handle. */
+struct mdf_stats {
+    uint64_t seqlock_retries; /* latest-table reads that had to retry because of a writer */
+    uint64_t contended;       /* latest-table reads that gave up with MDF_ECONTENDED */
+};
+
+/* Copies the handle's counters. Returns 0 or -EINVAL. */
+MDF_API int mdf_stats(mdf_instance_t *inst, struct mdf_stats *st);
+
+/* ---- venues and symbols ------------------------------------------------------------------ */
+
+/* Number of venues / symbols registered so far (ids are 0..n-1 and never reused). */
+MDF_API uint32_t mdf_venue_count(mdf_instance_t *inst);
+MDF_API uint32_t mdf_symbol_count(mdf_instance_t *inst);
+
+/* Name of venue `venue`: borrowed, valid while inst is open; NULL if no such venue. */
+MDF_API const char *mdf_venue_name(mdf_instance_t *inst, uint32_t venue);
+
+/* Looks up `key` = "venue:SYMBOL" where SYMBOL is the venue-native ("binance-spot:BTCUSDT") or
+ * the normalized name ("binance-spot:BTC/USDT"); venue-native names match case-insensitively.
+ * Returns the symbol id (>= 0), -ENOENT or -EINVAL. Linear in the symbol count: cache ids. */
+MDF_API int64_t mdf_symbol_lookup(mdf_instance_t *inst, const char *key);
+
+/* Copies symbol `id`'s table entry to *out. Returns 0 or -ENOENT. */
+MDF_API int mdf_symbol_info(mdf_instance_t *inst, uint32_t id, struct mdf_symbol_entry *out);
+
+/* ---- rings ------------------------------------------------------------------------------- */
+
+/* Ring name ("ticks", "candles", "books", "funding", "events") and back; -EINVAL if unknown. */
+MDF_API const char *mdf_ring_name(int ring);
+MDF_API int mdf_ring_from_name(const char *name);
+
+/* Where a new subscription starts. */
+enum mdf_start {
+    MDF_START_NOW = 0,    /* the next record published from now on */
+    MDF_START_OLDEST = 1, /* the oldest record the ring still holds */
+    MDF_START_SEQ = 2,    /* sequence number `seq` (clamped to what the ring holds, lost counted) */
+};
+
+/* Subscribes to ring `ring` (enum mdf_ring_id) of inst, mapping it read-only. On success *out is
+ * new (free with mdf_unsubscribe). Returns 0, -EINVAL, -ENOENT (ring segment missing) or a
+ * mapping error. */
+MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq,
+                          mdf_sub_t **out);
+
+/* Unmaps the ring and frees sub. NULL ok. */
+MDF_API void mdf_unsubscribe(mdf_sub_t *sub);
+
+/* Copies the next record into *rec if one is committed. Never returns a torn record.
+ * *lost (may be NULL) is set to the number of records this subscription missed immediately
+ * before the returned one because the writer lapped it (0 normally).
+ * Returns 1 (record copied; rec->h.seq is its sequence), 0 (nothing new yet) or -EINVAL. */
+MDF_API int mdf_next(mdf_sub_t *sub, mdf_record_t *rec, uint64_t *lost);
+
+/* Blocks until a record is ready for sub or timeout_ms passes (< 0: forever). Publishing costs
+ * the daemon no system call unless a reader is blocked here. Returns 1 (ready), 0 (timed out),
+ * MDF_EDEAD (the daemon died while waiting) or another negative code. */
+MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms);
+
+/* Sequence number the subscription will read next, and the ring's current tail. */
+MDF_API uint64_t mdf_sub_position(mdf_sub_t *sub);
+MDF_API uint64_t mdf_sub_tail(mdf_sub_t *sub);
+
+/* Totals for a subscription: records delivered and records lost to laps. */
+MDF_API void mdf_sub_counts(mdf_sub_t *sub, uint64_t *delivered, uint64_t *lost);
+
+/* ---- latest-state tables ----------------------------------------------------------------- */
+/* Each copies a consistent snapshot (seqlock-validated) of the newest record of that kind for
+ * symbol `sym`. Return 0, MDF_ENODATA (none yet), -ENOENT (no such symbol), MDF_ECONTENDED
+ * (kept changing under a busy writer; call again) or -EINVAL. */
+
+/* The book; *out must have room for MDF_BOOK_SIZE(depth) bytes where depth is the instance's
+ * book depth (mdf_book_depth); a union mdf_record always has room. */
+MDF_API int mdf_latest_book(mdf_instance_t *inst, uint32_t sym, struct mdf_book *out, size_t len);
+MDF_API int mdf_latest_bbo(mdf_instance_t *inst, uint32_t sym, struct mdf_bbo *out);
+MDF_API int mdf_latest_trade(mdf_instance_t *inst, uint32_t sym, struct mdf_trade *out);
+MDF_API int mdf_latest_ticker(mdf_instance_t *inst, uint32_t sym, struct mdf_ticker *out);
+MDF_API int mdf_latest_funding(mdf_instance_t *inst, uint32_t sym, struct mdf_funding *out);
+
+/* Levels per side in this instance's book records. */
+MDF_API uint32_t mdf_book_depth(mdf_instance_t *inst);
+
+/* Candle history kept per (symbol, interval). */
+MDF_API uint32_t mdf_candle_capacity(mdf_instance_t *inst);
+
+/* Copies up to k of the newest candles of (sym, interval), oldest first, into out[]; the newest
+ * may be a partial (not closed) candle. Returns the number copied (>= 0), -ENOENT (no such
+ * symbol), MDF_ENODATA (no such series), MDF_ECONTENDED or -EINVAL. */
+MDF_API int mdf_candles_last(mdf_instance_t *inst, uint32_t sym, int interval,
+                             struct mdf_candle *out, size_t k);
+
+/* Copies the held candles of (sym, interval) whose open time is in [from_ns, to_ns), oldest
+ * first, at most max of them. Returns as mdf_candles_last. */
+MDF_API int mdf_candles_range(mdf_instance_t *inst, uint32_t sym, int interval, int64_t from_ns,
+                              int64_t to_ns, struct mdf_candle *out, size_t max);
+
+/* Interval name ("1m", "1h", "1M", ...) and back (-EINVAL if unknown); length in ns (months: 0,
+ * as they vary). */
+MDF_API const char *mdf_interval_name(int interval);
+MDF_API int mdf_interval_from_name(const char *name);
+MDF_API int64_t mdf_interval_ns(int interval);
+
+/* Record type name ("trade", "bbo", ...); "?" if unknown. Book state name ("LIVE", ...). */
+MDF_API const char *mdf_rec_type_name(int type);
+MDF_API const char *mdf_book_state_name(int state);
+MDF_API const char *mdf_event_code_name(int code);
+
+/* ---- exact decimals ---------------------------------------------------------------------- */
+
+#define MDF_DEC_STR_MAX 96 /* enough for any decimal mdf_dec_format writes, with the NUL */
+
+/* Parses decimal text s[0..len) ("-12.3400", "5", "1e-7", "2.5E+3") into *out without floating
+ * point. Trailing zeros are kept in the exponent so the text formats back unchanged; if the
+ * mantissa would overflow int64, trailing fractional zeros are dropped (the value stays exact).
+ * Returns 0, MDF_ESYNTAX (not a decimal), or -ERANGE (does not fit: never rounded). */
+MDF_API int mdf_dec_parse(const char *s, size_t len, mdf_dec_t *out);
+
+/* Writes d as plain decimal text ("-12.3400") with a NUL into buf[0..len). Returns the text
+ * length, or MDF_ETRUNC if len is too small (MDF_DEC_STR_MAX always suffices). */
+MDF_API int mdf_dec_format(mdf_dec_t d, char *buf, size_t len);
+
+/* Nearest double to d (correctly rounded). */
+MDF_API double mdf_dec_to_double(mdf_dec_t d);
+
+/* Compares the values of a and b exactly: -1, 0 or 1. */
+MDF_API int mdf_dec_cmp(mdf_dec_t a, mdf_dec_t b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MDF_MDFEED_MDFEED_H */
