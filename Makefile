@@ -125,7 +125,7 @@ $(B)/tests/run: $(TEST_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/bench: $(BENCH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
+$(B)/tests/run-bench: $(BENCH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -149,9 +149,10 @@ test: deps
 	  else f=$$((f + 1)); echo "suite $$s did not run"; fi; done; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 
+# Benchmarks build in their own tree at -O3 (objects do not track compiler flags).
 bench: deps
-	$(Q)$(MAKE) --no-print-directory OPT=-O3 build/tests/bench $(TOOLS)
-	$(Q)build/tests/bench
+	$(Q)$(MAKE) --no-print-directory B=build/bench OPT=-O3 build/bench/tests/run-bench
+	$(Q)build/bench/tests/run-bench
 
 # ---- install -------------------------------------------------------------------------------
 

@@ -378,6 +378,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "no test %s\n", names[0]);
             return 2;
         }
+        g_test_pid = getpid();
         return t->fn() ? 1 : 0; /* in-process, for gdb */
     }
     for (size_t i = 0; i < N_TESTS; i++) {

@@ -30,6 +30,14 @@
     X(segment_replaced_on_new_geometry_is_retired_for_readers, 0, 30)                            \
     X(segment_reader_in_group_can_read_but_never_write, 0, 30)                                   \
     X(segment_reader_outside_group_is_refused_clearly, 0, 30)                                    \
+    X(kill_writer_2000_times_no_corrupt_record_and_readers_resume, 0, 240)                       \
+    X(reader_detects_dead_writer_within_two_heartbeats, 0, 30)                                   \
+    X(reader_killed_while_blocked_leaves_writer_unaffected, 0, 30)                               \
+    X(state_latest_book_and_candles_consistent_under_concurrent_writer, T_TSAN, 120)             \
+    X(state_candles_last_k_range_update_and_backfill, 0, 30)                                     \
+    X(state_symbol_table_lookups_and_limits, 0, 30)                                              \
+    X(state_latest_tables_keep_the_newest_of_each_type, 0, 30)                                   \
+    X(state_books_marked_stale_after_daemon_restart, 0, 30)                                      \
     X(cat_prints_json_with_exact_decimals, 0, 60)                                                \
     X(cat_prints_lost_line_when_lapped, 0, 60)                                                   \
     X(cat_follows_until_count_and_times_out, 0, 60)                                              \

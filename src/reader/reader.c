@@ -208,7 +208,7 @@ MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
         return err_set(-EINVAL, "mdf_wait: NULL argument");
     h = hdr(&sub->ring);
     bell = sub->inst->doorbell.base ? doorbell_at(sub->inst->doorbell.base, sub->ring_id) : NULL;
-    for (;;) {
+    for (int round = 0;; round++) {
         /* Slices no longer than a heartbeat period, so a dead daemon is noticed. */
         int64_t slice = (int64_t)h->hb_interval_ns;
         int live;
@@ -218,7 +218,12 @@ MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
         now = clock_mono_ns();
         if (now >= deadline)
             return 0;
-        live = seg_liveness(h, now);
+        /* Liveness costs a /proc read: only once a slice has passed with no news, or at once
+         * for a retired ring (a cheap flag test). */
+        live = round ? seg_liveness(h, now) : MDF_ALIVE;
+        /* Pairs with the release in retire() (segment.c). */
+        if (load_acquire(&((struct mdf_seg_header *)h)->flags) & MDF_SEG_F_RETIRED)
+            live = MDF_RETIRED;
         if (live == MDF_RETIRED)
             return err_set(MDF_ERETIRED, "ring %s was replaced; reopen the instance",
                            mdf_ring_name(sub->ring_id));

@@ -123,7 +123,8 @@ uint64_t ring_tx_publish(struct ring_tx *tx, const void *rec, size_t len)
      * longer the committed one it started with. */
     store_relaxed(&sl->stamp, stamp_writing(s));
     for (size_t i = 0; i < words; i++)
-        store_release(&dst[i], i == SEQ_WORD ? s : src[i]);
+        store_release(&dst[i], src[i]);
+    store_release(&dst[SEQ_WORD], s); /* the record's h.seq; still before the commit */
     /* Pairs with the acquire load of the stamp in ring_rx_next: a reader that sees the
      * committed stamp sees the whole payload. */
     store_release(&sl->stamp, stamp_committed(s));

@@ -103,6 +103,25 @@ static int check_owner(int fd, const struct seg_params *p, const char *name)
     return 0;
 }
 
+/* Maps the file behind fd read-write through a new open file description. The flock lives on
+ * fd's description, which then only the descriptor table holds: a mapping keeps its file alive
+ * for as long as the address space lives, and an address space can outlive its process for a
+ * moment (someone reading /proc/PID/stat holds it), which would keep a dead writer's lock. */
+static void *map_rw(int fd, size_t size)
+{
+    char path[64];
+    void *base;
+    int mfd;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    mfd = open(path, O_RDWR | O_CLOEXEC);
+    if (mfd < 0)
+        return MAP_FAILED;
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    close(mfd);
+    return base;
+}
+
 /* Opens name with O_EXCL, sets mode and group, sizes it and maps it. */
 static int create_new(struct seg *s, const struct seg_params *p)
 {
@@ -134,7 +153,7 @@ static int create_new(struct seg *s, const struct seg_params *p)
                      strerror(errno));
         goto err_unlink;
     }
-    base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    base = map_rw(fd, p->size);
     if (base == MAP_FAILED) {
         rc = err_set(-errno, "mmap %s: %s", s->name, strerror(errno));
         goto err_unlink;
@@ -229,7 +248,7 @@ int seg_writer_open(struct seg *s, const struct seg_params *p)
     }
     if ((size_t)st.st_size != p->size || (size_t)st.st_size < sizeof(*h))
         goto replace;
-    base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    base = map_rw(fd, p->size);
     if (base == MAP_FAILED) {
         rc = err_set(-errno, "mmap %s: %s", s->name, strerror(errno));
         goto err_close;

@@ -9,18 +9,42 @@
 #ifndef MDF_SHM_SEQLOCK_H
 #define MDF_SHM_SEQLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/atomics.h"
 
-#define SEQLOCK_SPINS 100000 /* reader attempts before giving up with MDF_ECONTENDED */
+#include <sched.h>
+
+#include "core/clock.h"
+
+#define SEQLOCK_SPINS 1000                  /* busy retries before yielding the CPU */
+#define SEQLOCK_BUDGET_NS (100 * 1000000LL) /* then give up with MDF_ECONTENDED */
 
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+/* Waits before retry number `attempt` of a read. Spins first; then, since a writer preempted
+ * inside its write keeps the count odd until it runs again, yields the CPU (which may be what
+ * the writer needs) until a time budget runs out. *deadline starts at 0. Returns false when
+ * the budget is spent. */
+static inline bool seqlock_backoff(int attempt, int64_t *deadline)
+{
+    if (attempt < SEQLOCK_SPINS) {
+        cpu_relax();
+        return true;
+    }
+    if (*deadline == 0)
+        *deadline = clock_mono_ns() + SEQLOCK_BUDGET_NS;
+    else if (clock_mono_ns() > *deadline)
+        return false;
+    sched_yield();
+    return true;
 }
 
 /* Enters the write side: the count becomes odd before any payload store is visible. */

@@ -359,6 +359,7 @@ int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t 
 {
     const struct mdf_state_desc *d = state_desc(base);
     const struct mdf_latest *e;
+    int64_t deadline = 0;
     size_t cap;
 
     if (sym >= load_acquire((atomic_uint *)&d->n_symbols)) /* pairs with state_tx_symbol */
@@ -368,7 +369,7 @@ int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t 
     if (len < cap)
         return err_set(-EINVAL, "buffer of %zu bytes, need %zu", len, cap);
     e = latest_at(base, d, sym, type);
-    for (int i = 0; i < SEQLOCK_SPINS; i++) {
+    for (int i = 0; seqlock_backoff(i, &deadline); i++) {
         uint64_t s = seqlock_read_begin(&e->seq);
 
         if (!(s & 1)) {
@@ -381,7 +382,6 @@ int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t 
         }
         if (retries)
             (*retries)++;
-        cpu_relax();
     }
     return err_set(MDF_ECONTENDED, "latest %d of symbol %u kept changing", type, sym);
 }
@@ -406,7 +406,7 @@ int state_rx_candles(const void *base, uint32_t sym, int interval, bool last, si
     const struct mdf_state_desc *d = state_desc(base);
     size_t words = sizeof(struct mdf_candle) / 8;
     struct mdf_series *ser;
-    int64_t idx;
+    int64_t idx, deadline = 0;
 
     if (sym >= load_acquire((atomic_uint *)&d->n_symbols)) /* pairs with state_tx_symbol */
         return err_set(-ENOENT, "no symbol id %u", sym);
@@ -415,7 +415,7 @@ int state_rx_candles(const void *base, uint32_t sym, int interval, bool last, si
     if ((idx = series_find(base, d, sym, (uint32_t)interval)) < 0)
         return MDF_ENODATA;
     ser = series_at(base, d, (uint32_t)idx);
-    for (int i = 0; i < SEQLOCK_SPINS; i++) {
+    for (int i = 0; seqlock_backoff(i, &deadline); i++) {
         uint64_t s = seqlock_read_begin(&ser->seq), count, held, first, n = 0;
 
         if (!(s & 1)) {
@@ -440,7 +440,6 @@ int state_rx_candles(const void *base, uint32_t sym, int interval, bool last, si
         }
         if (retries)
             (*retries)++;
-        cpu_relax();
     }
     return err_set(MDF_ECONTENDED, "candles of symbol %u kept changing", sym);
 }

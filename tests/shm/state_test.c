@@ -1,1 +1,318 @@
+/*
+ * Latest-state tables through the public reader API: consistency under a writer in another
+ * process (seqlock retries counted), candle history (last K, time range, in-place update of the
+ * open candle, backfill), symbol table lookups, and books marked STALE after a daemon restart.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mdfeed/mdfeed.h>
+
+#include "core/clock.h"
+#include "shm/publisher.h"
+#include "shm/synth.h"
 #include "test.h"
+
+static void small_params(struct pub_params *prm)
+{
+    pub_default_params(prm, test_instance());
+    for (int r = 0; r < MDF_RING_COUNT; r++)
+        prm->ring_capacity[r] = 1024;
+    prm->state.max_symbols = 16;
+    prm->state.max_series = 8;
+    prm->state.candle_k = 500;
+    prm->state.book_depth = 50;
+}
+
+static void candle(union mdf_record *r, uint64_t ordinal, uint32_t sym, bool closed)
+{
+    synth_record(r, MDF_REC_CANDLE, ordinal, 0, sym, 1);
+    if (!closed) {
+        r->h.flags = 0;
+        r->h.venue_seq = 0; /* checksum no longer matches: marks a partial in these tests */
+    }
+}
+
+TEST(state_latest_book_and_candles_consistent_under_concurrent_writer)
+{
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    struct mdf_stats stats;
+    static union mdf_record book;
+    static struct mdf_candle cs[20];
+    int status, pfd[2];
+    uint64_t reads = 0;
+    int64_t t0;
+    pid_t w;
+    char c;
+
+    small_params(&prm);
+    ASSERT_EQ(pipe(pfd), 0);
+    w = fork();
+    ASSERT(w >= 0);
+    if (w == 0) {
+        union mdf_record r;
+
+        if (pub_open(&p, &prm) < 0)
+            _exit(3);
+        state_tx_venue(&p.st, "synth");
+        state_tx_symbol(&p.st, 0, "BTCUSDT", "BTC/USDT");
+        for (uint64_t g = 0; g < 25; g++) { /* some history first */
+            synth_record(&r, MDF_REC_CANDLE, g, 0, 0, 1);
+            state_tx_update(&p.st, &r);
+        }
+        synth_record(&r, MDF_REC_BOOK, 0, 0, 0, prm.state.book_depth);
+        state_tx_update(&p.st, &r);
+        c = 'r';
+        if (write(pfd[1], &c, 1) != 1)
+            _exit(4);
+        for (uint64_t g = 1, next_candle = 25;; g++) {
+            int64_t until = clock_mono_ns() + 2000;
+
+            synth_record(&r, MDF_REC_BOOK, g, 0, 0, prm.state.book_depth);
+            state_tx_update(&p.st, &r);
+            /* ~400k book updates a second: far above any venue, yet leaves readers a gap
+             * (a writer rewriting one entry with no pause at all would starve any seqlock). */
+            while (clock_mono_ns() < until)
+                ;
+            if ((g & 63) == 0) {
+                synth_record(&r, MDF_REC_CANDLE, next_candle++, 0, 0, 1);
+                state_tx_update(&p.st, &r);
+                pub_heartbeat(&p, clock_mono_ns());
+            }
+        }
+    }
+    close(pfd[1]);
+    ASSERT_EQ(read(pfd[0], &c, 1), 1);
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), 0);
+    ASSERT_EQ(mdf_book_depth(inst), 50);
+    t0 = test_now_ns();
+    /* Read until the reader has provably raced the writer (a retry was needed) and a good
+     * number of reads were made; every copy must be one whole book and whole candles. */
+    for (;;) {
+        int n;
+
+        ASSERT_EQ(mdf_latest_book(inst, 0, &book.book, sizeof(book)), 0);
+        ASSERT(synth_check(&book));
+        ASSERT_EQ(book.book.n_bids, 50);
+        n = mdf_candles_last(inst, 0, MDF_IV_1M, cs, 20);
+        ASSERT_EQ(n, 20);
+        for (int i = 0; i < n; i++) {
+            ASSERT(synth_check((union mdf_record *)&cs[i]));
+            if (i)
+                ASSERT_EQ(cs[i].open_time_ns - cs[i - 1].open_time_ns, INT64_C(60000000000));
+        }
+        reads++;
+        ASSERT_EQ(mdf_stats(inst, &stats), 0);
+        if (stats.seqlock_retries > 0 && reads >= 100000)
+            break;
+        if (test_now_ns() - t0 > INT64_C(60000000000))
+            test_fail(__FILE__, __LINE__, "no seqlock retry in %llu reads",
+                      (unsigned long long)reads);
+    }
+    fprintf(stderr, "  %llu consistent reads, %llu seqlock retries\n", (unsigned long long)reads,
+            (unsigned long long)stats.seqlock_retries);
+    kill(w, SIGKILL);
+    waitpid(w, &status, 0);
+    mdf_close(inst);
+    return 0;
+}
+
+TEST(state_candles_last_k_range_update_and_backfill)
+{
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    static struct mdf_candle cs[600];
+    union mdf_record r;
+    const int64_t MIN = INT64_C(60000000000);
+
+    small_params(&prm);
+    ASSERT_EQ(pub_open(&p, &prm), 0);
+    ASSERT_EQ(state_tx_venue(&p.st, "synth"), 0);
+    ASSERT_EQ(state_tx_symbol(&p.st, 0, "BTCUSDT", NULL), 0);
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), 0);
+    ASSERT_EQ(mdf_candle_capacity(inst), 500);
+    ASSERT_EQ(mdf_candles_last(inst, 0, MDF_IV_1M, cs, 10), MDF_ENODATA);
+    for (uint64_t i = 0; i < 1000; i++) {
+        if (i == 500)
+            continue; /* a gap, backfilled below */
+        candle(&r, i, 0, true);
+        ASSERT_EQ(state_tx_update(&p.st, &r), 0);
+    }
+    /* Last K, oldest first. */
+    ASSERT_EQ(mdf_candles_last(inst, 0, MDF_IV_1M, cs, 10), 10);
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(cs[i].open_time_ns, (990 + i) * MIN);
+    /* Only K are held. */
+    ASSERT_EQ(mdf_candles_last(inst, 0, MDF_IV_1M, cs, 600), 500);
+    ASSERT_EQ(cs[0].open_time_ns, 499 * MIN); /* 499 and 501..999: 500 is missing */
+    ASSERT_EQ(cs[499].open_time_ns, 999 * MIN);
+    /* Backfill the missing candle: it is inserted in order. */
+    candle(&r, 500, 0, true);
+    ASSERT_EQ(state_tx_update(&p.st, &r), 0);
+    ASSERT_EQ(mdf_candles_range(inst, 0, MDF_IV_1M, 499 * MIN, 503 * MIN, cs, 10), 3);
+    ASSERT_EQ(cs[0].open_time_ns, 500 * MIN);
+    ASSERT(synth_check((union mdf_record *)&cs[0]));
+    ASSERT_EQ(cs[2].open_time_ns, 502 * MIN);
+    /* Range: [700, 710) minutes. */
+    ASSERT_EQ(mdf_candles_range(inst, 0, MDF_IV_1M, 700 * MIN, 710 * MIN, cs, 100), 10);
+    ASSERT_EQ(cs[0].open_time_ns, 700 * MIN);
+    ASSERT_EQ(cs[9].open_time_ns, 709 * MIN);
+    ASSERT_EQ(mdf_candles_range(inst, 0, MDF_IV_1M, 0, 100 * MIN, cs, 100), 0); /* dropped */
+    /* The open candle: a partial, updated in place, then closed; the count stays. */
+    candle(&r, 1000, 0, false);
+    ASSERT_EQ(state_tx_update(&p.st, &r), 0);
+    ASSERT_EQ(mdf_candles_last(inst, 0, MDF_IV_1M, cs, 2), 2);
+    ASSERT_EQ(cs[1].open_time_ns, 1000 * MIN);
+    ASSERT_EQ(cs[1].h.flags & MDF_CANDLE_F_CLOSED, 0);
+    candle(&r, 1000, 0, true);
+    ASSERT_EQ(state_tx_update(&p.st, &r), 0);
+    ASSERT_EQ(mdf_candles_last(inst, 0, MDF_IV_1M, cs, 3), 3);
+    ASSERT_EQ(cs[1].open_time_ns, 999 * MIN);
+    ASSERT_EQ(cs[2].open_time_ns, 1000 * MIN);
+    ASSERT(cs[2].h.flags & MDF_CANDLE_F_CLOSED);
+    ASSERT(synth_check((union mdf_record *)&cs[2]));
+    /* Another interval is another series; bad intervals are refused. */
+    ASSERT_EQ(mdf_candles_last(inst, 0, MDF_IV_5M, cs, 3), MDF_ENODATA);
+    ASSERT_EQ(mdf_candles_last(inst, 0, 999, cs, 3), -EINVAL);
+    ASSERT_EQ(mdf_candles_last(inst, 7, MDF_IV_1M, cs, 3), -ENOENT);
+    mdf_close(inst);
+    pub_close(&p, true);
+    return 0;
+}
+
+TEST(state_symbol_table_lookups_and_limits)
+{
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    struct mdf_symbol_entry e;
+    char name[16];
+
+    small_params(&prm);
+    ASSERT_EQ(pub_open(&p, &prm), 0);
+    ASSERT_EQ(state_tx_venue(&p.st, "binance-spot"), 0);
+    ASSERT_EQ(state_tx_venue(&p.st, "bitfinex"), 1);
+    ASSERT_EQ(state_tx_venue(&p.st, "binance-spot"), 0); /* known: same id */
+    ASSERT_EQ(state_tx_symbol(&p.st, 0, "BTCUSDT", "BTC/USDT"), 0);
+    ASSERT_EQ(state_tx_symbol(&p.st, 1, "tAVAX:USD", "AVAX/USD"), 1);
+    ASSERT_EQ(state_tx_symbol(&p.st, 0, "BTCUSDT", "BTC/USDT"), 0);
+    ASSERT_EQ(state_tx_symbol(&p.st, 9, "X", NULL), -EINVAL); /* no such venue */
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), 0);
+    ASSERT_EQ(mdf_venue_count(inst), 2);
+    ASSERT_EQ(mdf_symbol_count(inst), 2);
+    ASSERT_STR_EQ(mdf_venue_name(inst, 1), "bitfinex");
+    ASSERT(mdf_venue_name(inst, 2) == NULL);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "binance-spot:BTCUSDT"), 0);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "binance-spot:btcusdt"), 0);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "binance-spot:BTC/USDT"), 0);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "bitfinex:tAVAX:USD"), 1);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "bitfinex:BTCUSDT"), -ENOENT);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "kraken:BTCUSDT"), -ENOENT);
+    ASSERT_CONTAINS(mdf_errmsg(), "kraken");
+    ASSERT_EQ(mdf_symbol_lookup(inst, "BTCUSDT"), -EINVAL);
+    ASSERT_EQ(mdf_symbol_info(inst, 1, &e), 0);
+    ASSERT_STR_EQ(e.native, "tAVAX:USD");
+    ASSERT_STR_EQ(e.normalized, "AVAX/USD");
+    ASSERT_EQ(e.venue, 1);
+    ASSERT_EQ(mdf_symbol_info(inst, 2, &e), -ENOENT);
+    for (int i = 2; i < 16; i++) {
+        snprintf(name, sizeof(name), "S%d", i);
+        ASSERT_EQ(state_tx_symbol(&p.st, 0, name, NULL), i);
+    }
+    ASSERT_EQ(state_tx_symbol(&p.st, 0, "ONE-TOO-MANY", NULL), -ENOSPC);
+    ASSERT_EQ(mdf_symbol_count(inst), 16);
+    mdf_close(inst);
+    pub_close(&p, true);
+    return 0;
+}
+
+TEST(state_latest_tables_keep_the_newest_of_each_type)
+{
+    static const int types[] = {MDF_REC_TRADE, MDF_REC_BBO, MDF_REC_TICKER, MDF_REC_FUNDING,
+                                MDF_REC_BOOK};
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    static union mdf_record r, out;
+
+    small_params(&prm);
+    ASSERT_EQ(pub_open(&p, &prm), 0);
+    state_tx_venue(&p.st, "synth");
+    state_tx_symbol(&p.st, 0, "A", NULL);
+    state_tx_symbol(&p.st, 0, "B", NULL);
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), 0);
+    ASSERT_EQ(mdf_latest_trade(inst, 0, &out.trade), MDF_ENODATA);
+    ASSERT_EQ(mdf_latest_bbo(inst, 5, &out.bbo), -ENOENT);
+    for (uint64_t i = 0; i < 50; i++) {
+        int t = types[i % 5];
+
+        synth_record(&r, t, i, 0, (uint32_t)(i % 2), 50);
+        ASSERT_EQ(state_tx_update(&p.st, &r), 0);
+    }
+    /* Newest per (symbol, type): i = 40..49. */
+    ASSERT_EQ(mdf_latest_trade(inst, 1, &out.trade), 0); /* i = 45 */
+    ASSERT_EQ_U(synth_index(&out), 45);
+    ASSERT(synth_check(&out));
+    ASSERT_EQ(mdf_latest_bbo(inst, 0, &out.bbo), 0); /* i = 46 */
+    ASSERT_EQ_U(synth_index(&out), 46);
+    ASSERT_EQ(mdf_latest_ticker(inst, 1, &out.ticker), 0); /* i = 47 */
+    ASSERT_EQ_U(synth_index(&out), 47);
+    ASSERT_EQ(mdf_latest_funding(inst, 0, &out.funding), 0); /* i = 48 */
+    ASSERT_EQ_U(synth_index(&out), 48);
+    ASSERT(synth_check(&out));
+    ASSERT_EQ(mdf_latest_book(inst, 1, &out.book, sizeof(out)), 0); /* i = 49 */
+    ASSERT_EQ_U(synth_index(&out), 49);
+    ASSERT(synth_check(&out));
+    ASSERT_EQ(mdf_latest_book(inst, 1, &out.book, 100), -EINVAL); /* too small a buffer */
+    /* Liquidations have no latest table. */
+    synth_record(&r, MDF_REC_LIQUIDATION, 1, 0, 0, 1);
+    ASSERT_EQ(state_tx_update(&p.st, &r), -EINVAL);
+    mdf_close(inst);
+    pub_close(&p, true);
+    return 0;
+}
+
+TEST(state_books_marked_stale_after_daemon_restart)
+{
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    static union mdf_record r, out;
+    int status;
+    pid_t w;
+
+    small_params(&prm);
+    w = fork();
+    ASSERT(w >= 0);
+    if (w == 0) {
+        if (pub_open(&p, &prm) < 0)
+            _exit(3);
+        state_tx_venue(&p.st, "synth");
+        state_tx_symbol(&p.st, 0, "A", NULL);
+        synth_record(&r, MDF_REC_BOOK, 7, 0, 0, 50);
+        state_tx_update(&p.st, &r);
+        synth_record(&r, MDF_REC_TRADE, 8, 0, 0, 50);
+        state_tx_update(&p.st, &r);
+        _exit(0); /* dies without cleaning up */
+    }
+    waitpid(w, &status, 0);
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), 0);
+    ASSERT_EQ(mdf_latest_book(inst, 0, &out.book, sizeof(out)), 0);
+    ASSERT_EQ(out.book.state, MDF_BOOK_LIVE);
+    ASSERT_EQ(pub_open(&p, &prm), 0);
+    ASSERT(p.adopted);
+    ASSERT_EQ(mdf_latest_book(inst, 0, &out.book, sizeof(out)), 0);
+    ASSERT_EQ(out.book.state, MDF_BOOK_STALE); /* not trusted until resynced */
+    ASSERT_EQ_U(out.book.generation, 7);
+    ASSERT_EQ(mdf_latest_trade(inst, 0, &out.trade), 0); /* the last trade is still history */
+    ASSERT(synth_check(&out));
+    mdf_close(inst);
+    pub_close(&p, true);
+    return 0;
+}

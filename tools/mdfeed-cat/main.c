@@ -32,10 +32,10 @@
 #define EXIT_USAGE 2 /* bad command line */
 #define EXIT_SHORT 3 /* --timeout expired before the -n count was printed */
 
-#define WAIT_ONE_MS 50   /* mdf_wait slice when reading one ring */
-#define WAIT_MANY_MS 5   /* mdf_wait slice on the first ring when others are polled */
-#define DEAD_POLL_MS 50  /* mdf_status period while the daemon is dead */
-#define REOPEN_MS 100    /* mdf_open wait slice while a retired instance is being replaced */
+#define WAIT_ONE_MS 50  /* mdf_wait slice when reading one ring */
+#define WAIT_MANY_MS 5  /* mdf_wait slice on the first ring when others are polled */
+#define DEAD_POLL_MS 50 /* mdf_status period while the daemon is dead */
+#define REOPEN_MS 100   /* mdf_open wait slice while a retired instance is being replaced */
 
 /* The command line, once parsed. */
 struct opts {
@@ -58,47 +58,48 @@ struct sym_slot {
 
 /* The running reader. */
 struct cat {
-    const struct opts *o;              /* borrowed: the options */
-    mdf_instance_t *inst;              /* the open instance (new, mdf_close) */
-    mdf_sub_t *subs[MDF_RING_COUNT];   /* one subscription per o->rings[] entry */
-    struct sym_slot *syms;             /* symbol cache indexed by id (new, free) */
-    size_t n_syms;                     /* entries allocated in syms */
-    uint64_t printed;                  /* records printed so far */
-    uint64_t epoch;                    /* instance epoch last seen */
-    int64_t deadline;                  /* CLOCK_MONOTONIC ns of --timeout, INT64_MAX = none */
-    bool dead;                         /* the daemon was found dead and has not come back */
-    mdf_record_t rec;                  /* the record being printed */
+    const struct opts *o;            /* borrowed: the options */
+    mdf_instance_t *inst;            /* the open instance (new, mdf_close) */
+    mdf_sub_t *subs[MDF_RING_COUNT]; /* one subscription per o->rings[] entry */
+    struct sym_slot *syms;           /* symbol cache indexed by id (new, free) */
+    size_t n_syms;                   /* entries allocated in syms */
+    uint64_t printed;                /* records printed so far */
+    uint64_t epoch;                  /* instance epoch last seen */
+    int64_t deadline;                /* CLOCK_MONOTONIC ns of --timeout, INT64_MAX = none */
+    bool dead;                       /* the daemon was found dead and has not come back */
+    mdf_record_t rec;                /* the record being printed */
 };
 
 /* Line formatter state: the same field calls write either text or JSON. */
 struct out {
-    FILE *f;    /* where lines go */
-    bool json;  /* JSON object (else text) */
+    FILE *f;   /* where lines go */
+    bool json; /* JSON object (else text) */
 };
 
 static volatile sig_atomic_t stop_requested; /* set by SIGINT/SIGTERM */
 
+/* SIGINT/SIGTERM: only asks the main loop to stop (it exits 0). */
 static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
 }
 
+/* Prints the synopsis and options to f. */
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: " PROG " [-i INSTANCE] RING... [--json] [-f] [--from-start | --seq N]\n"
-            "                  [-n N] [--timeout S]\n"
-            "  RING: ticks, candles, books, funding, events (several are read round-robin)\n"
-            "  -i, --instance NAME  instance to read (default \"default\")\n"
-            "  --json               one JSON object per record\n"
-            "  -f, --follow         keep waiting for new records\n"
-            "  --from-start         start at the oldest record each ring holds\n"
-            "  --seq N              start at sequence number N of each ring\n"
-            "  -n, --count N        stop after N records in total\n"
-            "  --timeout S          give up after S seconds (fractions allowed)\n"
-            "  -h, --help           show this help\n"
-            "exit: 0 done, 1 error, 2 usage, 3 timeout before N records\n");
+    fprintf(f, "usage: " PROG " [-i INSTANCE] RING... [--json] [-f] [--from-start | --seq N]\n"
+               "                  [-n N] [--timeout S]\n"
+               "  RING: ticks, candles, books, funding, events (several are read round-robin)\n"
+               "  -i, --instance NAME  instance to read (default \"default\")\n"
+               "  --json               one JSON object per record\n"
+               "  -f, --follow         keep waiting for new records\n"
+               "  --from-start         start at the oldest record each ring holds\n"
+               "  --seq N              start at sequence number N of each ring\n"
+               "  -n, --count N        stop after N records in total\n"
+               "  --timeout S          give up after S seconds (fractions allowed)\n"
+               "  -h, --help           show this help\n"
+               "exit: 0 done, 1 error, 2 usage, 3 timeout before N records\n");
 }
 
 /* CLOCK_MONOTONIC in ns. */
@@ -360,24 +361,28 @@ static void put_dec(struct out *o, struct mdf_dec d)
         fputs(buf, o->f);
 }
 
+/* Field k: an exact decimal. */
 static void f_dec(struct out *o, const char *k, struct mdf_dec d)
 {
     key(o, k);
     put_dec(o, d);
 }
 
+/* Field k: a signed integer (times in ns, ids). */
 static void f_int(struct out *o, const char *k, int64_t v)
 {
     key(o, k);
     fprintf(o->f, "%" PRId64, v);
 }
 
+/* Field k: an unsigned integer. */
 static void f_uint(struct out *o, const char *k, uint64_t v)
 {
     key(o, k);
     fprintf(o->f, "%" PRIu64, v);
 }
 
+/* Field k: true or false. */
 static void f_bool(struct out *o, const char *k, bool v)
 {
     key(o, k);
@@ -398,6 +403,7 @@ static void f_text(struct out *o, const char *k, const char *s, size_t max)
     put_quoted(o->f, s, max);
 }
 
+/* The name of an enum mdf_side value; "unknown" for anything else. */
 static const char *side_name(uint8_t side)
 {
     switch (side) {
@@ -503,10 +509,11 @@ static void put_orders(struct out *o, const char *k, const struct mdf_level *lv,
     fputc(']', o->f);
 }
 
+/* The fields of a book: state, ids, then only the valid levels of each side. */
 static void book_fields(struct out *o, const struct mdf_book *b)
 {
-    size_t room = b->h.size > sizeof(*b) ? (b->h.size - sizeof(*b)) / (2 * sizeof(b->levels[0]))
-                                          : 0;
+    size_t room =
+        b->h.size > sizeof(*b) ? (b->h.size - sizeof(*b)) / (2 * sizeof(b->levels[0])) : 0;
     unsigned depth = b->depth, nb = b->n_bids, na = b->n_asks;
 
     /* Never trust the counts beyond what the record and our copy of it hold. */
@@ -709,6 +716,7 @@ static void print_lost(struct cat *c, int ring, uint64_t count)
 
 /* ---- instance and subscriptions ------------------------------------------------------------- */
 
+/* Closes every subscription (NULL entries are fine). */
 static void unsubscribe_all(struct cat *c)
 {
     for (int i = 0; i < c->o->n_rings; i++) {
@@ -749,8 +757,9 @@ static int reopen(struct cat *c)
     struct mdf_status st;
     int rc, ms;
 
-    fprintf(stderr, PROG ": note: instance \"%s\" was replaced; reopening it and reading from "
-                    "the oldest record\n",
+    fprintf(stderr,
+            PROG ": note: instance \"%s\" was replaced; reopening it and reading from "
+                 "the oldest record\n",
             c->o->instance);
     unsubscribe_all(c);
     mdf_close(c->inst);
@@ -865,6 +874,9 @@ static int run(struct cat *c)
     for (;;) {
         bool got = false;
 
+        /* The timeout holds even when records never stop coming. */
+        if (c->deadline != INT64_MAX && mono_ns() >= c->deadline)
+            return o->count ? EXIT_SHORT : EXIT_OK;
         /* Round-robin: one record from each ring per pass. */
         for (int i = 0; i < o->n_rings; i++) {
             if (stop_requested)
@@ -890,8 +902,6 @@ static int run(struct cat *c)
         /* Caught up on every ring. */
         if (!waits || stop_requested)
             return EXIT_OK;
-        if (mono_ns() >= c->deadline)
-            return o->count ? EXIT_SHORT : EXIT_OK;
         rc = wait_some(c);
         if (rc == 1)
             return stop_requested || !o->count ? EXIT_OK : EXIT_SHORT;
@@ -902,6 +912,7 @@ static int run(struct cat *c)
     }
 }
 
+/* Parses the command line, opens the instance, subscribes and runs; returns the exit status. */
 int main(int argc, char **argv)
 {
     static struct cat cat; /* static: the record buffer is large */
