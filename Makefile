@@ -82,7 +82,7 @@ ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(CAT_SRC) $(SYNTH_SRC) $(TEST_SRC) $(BENCH_SRC
 .PHONY: all test test-suite bench install deps format clean run
 .DEFAULT_GOAL := all
 
-all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(B)/tests/run $(B)/lib/mdfeed.pc
+all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(B)/tests/run
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,13 +101,6 @@ $(B)/lib/$(SONAME): $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $(B)/lib/$(REALNAME) $^ $(LDLIBS)
 	$(Q)ln -sf $(REALNAME) $@ && ln -sf $(SONAME) $(B)/lib/libmdfeed.so
-
-$(B)/lib/mdfeed.pc: Makefile
-	@mkdir -p $(dir $@)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCDIR)' 'libdir=$(LIBDIR)' '' \
-	  'Name: mdfeed' 'Description: reader library for mdfeed shared-memory market data' \
-	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lmdfeed' \
-	  'Libs.private: -lpthread -lm' > $@
 
 # mdfeed-cat uses the public API only.
 $(B)/bin/mdfeed-cat: $(CAT_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
@@ -154,6 +147,10 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory B=build/bench OPT=-O3 build/bench/tests/run-bench
 	$(Q)build/bench/tests/run-bench
 
+# Until the daemon arrives, `make run` publishes synthetic data into instance "default".
+run: deps all
+	$(B)/bin/mdfeed-synth -r 1000 -s 8 -t trade,bbo,ticker,candle,book,funding --latest
+
 # ---- install -------------------------------------------------------------------------------
 
 install: all
@@ -165,7 +162,10 @@ install: all
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmdfeed.so
 	install -m 0644 include/mdfeed/mdfeed.h include/mdfeed/layout.h $(DESTDIR)$(INCDIR)/mdfeed/
-	install -m 0644 $(B)/lib/mdfeed.pc $(DESTDIR)$(PKGDIR)/
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCDIR)' 'libdir=$(LIBDIR)' '' \
+	  'Name: mdfeed' 'Description: reader library for mdfeed shared-memory market data' \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lmdfeed' \
+	  'Libs.private: -lpthread -lm' > $(DESTDIR)$(PKGDIR)/mdfeed.pc
 	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 

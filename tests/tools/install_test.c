@@ -1,1 +1,176 @@
+/*
+ * `make install DESTDIR=...` puts every file in place (binaries, versioned shared library with
+ * its soname, static library, headers, pkg-config file, man pages), and the C example in
+ * README.md compiles against the installed files with pkg-config and reads live data.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mdfeed/mdfeed.h>
+
+#include "core/clock.h"
+#include "shm/publisher.h"
 #include "test.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SAN_FLAGS "-fsanitize=address,undefined"
+#elif defined(__SANITIZE_THREAD__)
+#define SAN_FLAGS "-fsanitize=thread"
+#else
+#define SAN_FLAGS ""
+#endif
+
+/* The source tree and the build tree this runner was built in (<root>/<build>/tests/run). */
+static void trees(char *root, char *build, size_t len)
+{
+    const char *bin = test_bin("x"); /* <build>/bin/x */
+    char *p;
+
+    snprintf(build, len, "%s", bin);
+    *strrchr(build, '/') = '\0';
+    *strrchr(build, '/') = '\0';
+    snprintf(root, len, "%s", build);
+    /* build is <root>/build or <root>/build/san-...: root is above the first "/build". */
+    p = strstr(root, "/build");
+    ASSERT(p != NULL);
+    *p = '\0';
+}
+
+static int sh(const char *cmd, char **out)
+{
+    char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+    char *err = NULL;
+    int rc = test_run_capture(argv, out, &err);
+
+    if (rc != 0)
+        fprintf(stderr, "  $ %s\n  -> %d\n%s%s", cmd, rc, *out, err);
+    free(err);
+    return rc;
+}
+
+TEST(install_puts_every_file_and_readme_example_builds_and_reads)
+{
+    static const char *const files[] = {
+        "usr/bin/mdfeed-cat",          "usr/bin/mdfeed-synth",
+        "usr/lib/libmdfeed.a",         "usr/lib/libmdfeed.so.1.0.0",
+        "usr/lib/libmdfeed.so.1",      "usr/lib/libmdfeed.so",
+        "usr/include/mdfeed/mdfeed.h", "usr/include/mdfeed/layout.h",
+        "usr/lib/pkgconfig/mdfeed.pc", "usr/share/man/man1/mdfeed-cat.1",
+        "usr/share/man/man1/mdfeed-synth.1", "usr/share/man/man3/libmdfeed.3",
+    };
+    char root[1024], build[1024], dest[] = "/tmp/mdfeed-install.XXXXXX", cmd[8192], *out;
+    struct pub_params prm;
+    struct publisher p;
+    union mdf_record r;
+    struct stat st;
+    int status, lines = 0;
+    int64_t t0;
+    pid_t pid;
+
+    trees(root, build, sizeof(root));
+    ASSERT(mkdtemp(dest) != NULL);
+    unsetenv("MAKEFLAGS");
+    unsetenv("MFLAGS");
+    unsetenv("MAKELEVEL");
+    snprintf(cmd, sizeof(cmd),
+             "make -s -C %s --no-print-directory install DESTDIR=%s PREFIX=/usr B=%s "
+             "SANITIZER=%s",
+             root, dest, build, strstr(build, "san-address") ? "address,undefined"
+                                : strstr(build, "san-thread") ? "thread" : "");
+    ASSERT_EQ(sh(cmd, &out), 0);
+    free(out);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[2048];
+
+        snprintf(path, sizeof(path), "%s/%s", dest, files[i]);
+        if (stat(path, &st) != 0)
+            test_fail(__FILE__, __LINE__, "not installed: %s", files[i]);
+    }
+    /* The shared library carries its versioned soname. */
+    snprintf(cmd, sizeof(cmd), "objdump -p %s/usr/lib/libmdfeed.so.1.0.0 | grep SONAME", dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "libmdfeed.so.1");
+    free(out);
+    /* Only mdf_ symbols are exported. */
+    snprintf(cmd, sizeof(cmd),
+             "nm -D --defined-only %s/usr/lib/libmdfeed.so.1.0.0 | awk '$2 == \"T\" {print $3}'"
+             " | grep -v '^mdf_' || true",
+             dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    ASSERT_STR_EQ(out, "");
+    free(out);
+    /* The README's example, built with pkg-config against the installed tree. */
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && awk '/^```c$/{f=1;next} /^```$/{if(f)exit} f' %s/README.md > strategy.c "
+             "&& PKG_CONFIG_PATH=%s/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s "
+             "cc -std=gnu11 -Wall -Wextra -Werror %s strategy.c "
+             "$(PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 "
+             "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s "
+             "pkg-config --cflags --libs mdfeed) -o strategy",
+             dest, root, dest, dest, SAN_FLAGS, dest, dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    free(out);
+
+    /* Live data for it: trades of binance-spot:BTCUSDT and a best bid/offer. */
+    pub_default_params(&prm, test_instance());
+    ASSERT_EQ(pub_open(&p, &prm), 0);
+    ASSERT_EQ(state_tx_venue(&p.st, "binance-spot"), 0);
+    ASSERT_EQ(state_tx_symbol(&p.st, 0, "BTCUSDT", "BTC/USDT"), 0);
+    memset(&r, 0, sizeof(r));
+    r.bbo.h = (struct mdf_rec_hdr){.type = MDF_REC_BBO, .size = sizeof(struct mdf_bbo)};
+    r.bbo.bid_px = (struct mdf_dec){.m = 6543200, .e = -2};
+    r.bbo.ask_px = (struct mdf_dec){.m = 6543300, .e = -2};
+    ASSERT_EQ(state_tx_update(&p.st, &r), 0);
+    pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        char prog[2048], lib[2048];
+        int fd;
+
+        snprintf(prog, sizeof(prog), "%s/strategy", dest);
+        snprintf(lib, sizeof(lib), "%s/usr/lib", dest);
+        setenv("LD_LIBRARY_PATH", lib, 1);
+        snprintf(cmd, sizeof(cmd), "%s/out.txt", dest);
+        fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        execl(prog, prog, test_instance(), "binance-spot:BTCUSDT", "3", (char *)NULL);
+        _exit(127);
+    }
+    t0 = test_now_ns();
+    for (int64_t id = 1; waitpid(pid, &status, WNOHANG) == 0; id++) {
+        memset(&r, 0, sizeof(r));
+        r.trade.h = (struct mdf_rec_hdr){.type = MDF_REC_TRADE,
+                                         .size = sizeof(struct mdf_trade),
+                                         .symbol = 0};
+        r.trade.price = (struct mdf_dec){.m = 6543210, .e = -2};
+        r.trade.qty = (struct mdf_dec){.m = 1500, .e = -8};
+        r.trade.trade_id = id;
+        pub_publish(&p, MDF_RING_TICKS, &r);
+        pub_heartbeat(&p, clock_mono_ns());
+        clock_sleep_ns(10000000);
+        if (test_now_ns() - t0 > INT64_C(20000000000)) {
+            kill(pid, SIGKILL);
+            test_fail(__FILE__, __LINE__, "the README example did not finish");
+        }
+    }
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    snprintf(cmd, sizeof(cmd), "cat %s/out.txt", dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+        ASSERT_CONTAINS(l, "trade 65432.10 x 0.00001500 id ");
+        ASSERT_CONTAINS(l, "bid 65432 ask 65433");
+        lines++;
+    }
+    ASSERT_EQ(lines, 3);
+    free(out);
+    pub_close(&p, true);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    free(out);
+    return 0;
+}
