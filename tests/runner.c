@@ -30,10 +30,10 @@
 #define T_TSAN 1u /* ring/thread test: also run under ThreadSanitizer */
 
 struct test_entry {
-    const char *name;   /* test name */
-    int (*fn)(void);    /* test body; returns 0 on success */
-    unsigned flags;     /* T_* */
-    int timeout_s;      /* per-test limit */
+    const char *name; /* test name */
+    int (*fn)(void);  /* test body; returns 0 on success */
+    unsigned flags;   /* T_* */
+    int timeout_s;    /* per-test limit */
 };
 
 /* Weak: a registered test without a body links, and fails as "not implemented". */
@@ -228,8 +228,7 @@ int test_run_capture(char *const argv[], char **out, char **err)
             break;
         }
         for (int i = 0; i < 2; i++)
-            if (pfd[i].fd >= 0 && pfd[i].revents &&
-                !sbuf_read(i ? &be : &bo, pfd[i].fd)) {
+            if (pfd[i].fd >= 0 && pfd[i].revents && !sbuf_read(i ? &be : &bo, pfd[i].fd)) {
                 close(pfd[i].fd);
                 pfd[i].fd = -1;
             }
@@ -296,7 +295,7 @@ static int run_forked(const struct test_entry *t)
     }
     if (pid == 0) {
         g_test_pid = getpid();
-        setpgid(0, 0); /* own group: a timeout kills the test's helpers too */
+        setpgid(0, 0);                      /* own group: a timeout kills the test's helpers too */
         dup2(STDOUT_FILENO, STDERR_FILENO); /* messages in order with the results */
         exit(t->fn() ? 1 : 0);
     }

@@ -19,17 +19,17 @@
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
-#define ASSERT(cond)                                                                             \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            test_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);                        \
+#define ASSERT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            test_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);                          \
     } while (0)
 
-#define ASSERT_CMP_(a, op, b, T, F)                                                              \
-    do {                                                                                         \
-        T a_ = (T)(a), b_ = (T)(b);                                                              \
-        if (!(a_ op b_))                                                                         \
-            test_fail(__FILE__, __LINE__, "%s %s %s: %" F " vs %" F, #a, #op, #b, a_, b_);       \
+#define ASSERT_CMP_(a, op, b, T, F)                                                                \
+    do {                                                                                           \
+        T a_ = (T)(a), b_ = (T)(b);                                                                \
+        if (!(a_ op b_))                                                                           \
+            test_fail(__FILE__, __LINE__, "%s %s %s: %" F " vs %" F, #a, #op, #b, a_, b_);         \
     } while (0)
 
 #define ASSERT_EQ(a, b) ASSERT_CMP_(a, ==, b, int64_t, PRId64)
@@ -40,20 +40,20 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 #define ASSERT_GE(a, b) ASSERT_CMP_(a, >=, b, int64_t, PRId64)
 #define ASSERT_EQ_U(a, b) ASSERT_CMP_(a, ==, b, uint64_t, PRIu64)
 
-#define ASSERT_STR_EQ(a, b)                                                                      \
-    do {                                                                                         \
-        const char *sa_ = (a), *sb_ = (b);                                                       \
-        if (strcmp(sa_, sb_) != 0)                                                               \
-            test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" vs \"%s\"", #a, #b, sa_, sb_);       \
+#define ASSERT_STR_EQ(a, b)                                                                        \
+    do {                                                                                           \
+        const char *sa_ = (a), *sb_ = (b);                                                         \
+        if (strcmp(sa_, sb_) != 0)                                                                 \
+            test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" vs \"%s\"", #a, #b, sa_, sb_);         \
     } while (0)
 
 /* Asserts that haystack contains needle. */
-#define ASSERT_CONTAINS(hay, needle)                                                             \
-    do {                                                                                         \
-        const char *h_ = (hay), *n_ = (needle);                                                  \
-        if (!h_ || !strstr(h_, n_))                                                              \
-            test_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)",  \
-                      n_);                                                                       \
+#define ASSERT_CONTAINS(hay, needle)                                                               \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_))                                                                \
+            test_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)",    \
+                      n_);                                                                         \
     } while (0)
 
 /* The seed for randomized tests: from `-s SEED`, else fresh; printed on first use so a failure

@@ -5,44 +5,45 @@
 #ifndef MDF_TESTS_TEST_LIST_H
 #define MDF_TESTS_TEST_LIST_H
 
-#define TEST_LIST(X)                                                                             \
-    X(decimal_roundtrips_a_million_random_strings, 0, 120)                                       \
-    X(decimal_parses_every_venue_form, 0, 30)                                                    \
-    X(decimal_reports_overflow_never_rounds, 0, 30)                                              \
-    X(decimal_rejects_malformed_text, 0, 30)                                                     \
-    X(decimal_to_double_is_correctly_rounded, 0, 60)                                             \
-    X(decimal_compares_exactly_across_exponents, 0, 60)                                          \
-    X(decimal_format_reports_short_buffer, 0, 30)                                                \
-    X(ring_empty_has_nothing_to_read, T_TSAN, 30)                                                \
-    X(ring_wraps_and_keeps_order, T_TSAN, 30)                                                    \
-    X(ring_lap_edges_report_exact_lost_counts, T_TSAN, 30)                                       \
-    X(ring_lost_count_matches_oracle_randomized, T_TSAN, 120)                                    \
-    X(ring_subscribe_from_now_oldest_and_seq, T_TSAN, 30)                                        \
-    X(ring_refuses_oversized_record, T_TSAN, 30)                                                 \
-    X(ring_never_delivers_torn_record_to_three_reader_threads, T_TSAN, 300)                      \
-    X(ring_wait_wakes_blocked_reader_and_publish_skips_syscall_otherwise, T_TSAN, 60)            \
-    X(segment_refuses_foreign_owner, 0, 30)                                                      \
-    X(segment_refuses_wrong_mode, 0, 30)                                                         \
-    X(segment_refuses_symlink, 0, 30)                                                            \
-    X(segment_sets_mode_and_group, 0, 30)                                                        \
-    X(segment_refuses_second_live_daemon, 0, 30)                                                 \
-    X(segment_takeover_bumps_epoch_and_readers_resume, 0, 30)                                    \
-    X(segment_replaced_on_new_geometry_is_retired_for_readers, 0, 30)                            \
-    X(segment_reader_in_group_can_read_but_never_write, 0, 30)                                   \
-    X(segment_reader_outside_group_is_refused_clearly, 0, 30)                                    \
-    X(kill_writer_2000_times_no_corrupt_record_and_readers_resume, 0, 240)                       \
-    X(reader_detects_dead_writer_within_two_heartbeats, 0, 30)                                   \
-    X(reader_killed_while_blocked_leaves_writer_unaffected, 0, 30)                               \
-    X(state_latest_book_and_candles_consistent_under_concurrent_writer, T_TSAN, 120)             \
-    X(state_candles_last_k_range_update_and_backfill, 0, 30)                                     \
-    X(state_symbol_table_lookups_and_limits, 0, 30)                                              \
-    X(state_latest_tables_keep_the_newest_of_each_type, 0, 30)                                   \
-    X(state_books_marked_stale_after_daemon_restart, 0, 30)                                      \
-    X(cat_prints_json_with_exact_decimals, 0, 60)                                                \
-    X(cat_prints_lost_line_when_lapped, 0, 60)                                                   \
-    X(cat_follows_until_count_and_times_out, 0, 60)                                              \
-    X(cat_reports_missing_instance_and_bad_ring, 0, 60)                                          \
-    X(cat_text_mode_prints_one_line_per_record, 0, 60)                                           \
+#define TEST_LIST(X)                                                                               \
+    X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
+    X(decimal_parses_every_venue_form, 0, 30)                                                      \
+    X(decimal_reports_overflow_never_rounds, 0, 30)                                                \
+    X(decimal_rejects_malformed_text, 0, 30)                                                       \
+    X(decimal_to_double_is_correctly_rounded, 0, 60)                                               \
+    X(decimal_compares_exactly_across_exponents, 0, 60)                                            \
+    X(decimal_format_reports_short_buffer, 0, 30)                                                  \
+    X(ring_empty_has_nothing_to_read, T_TSAN, 30)                                                  \
+    X(ring_wraps_and_keeps_order, T_TSAN, 30)                                                      \
+    X(ring_lap_edges_report_exact_lost_counts, T_TSAN, 30)                                         \
+    X(ring_lost_count_matches_oracle_randomized, T_TSAN, 120)                                      \
+    X(ring_subscribe_from_now_oldest_and_seq, T_TSAN, 30)                                          \
+    X(ring_refuses_oversized_record, T_TSAN, 30)                                                   \
+    X(ring_never_delivers_torn_record_to_three_reader_threads, T_TSAN, 300)                        \
+    X(ring_wait_wakes_blocked_reader_and_publish_skips_syscall_otherwise, T_TSAN, 60)              \
+    X(segment_refuses_foreign_owner, 0, 30)                                                        \
+    X(segment_refuses_wrong_mode, 0, 30)                                                           \
+    X(segment_refuses_symlink, 0, 30)                                                              \
+    X(segment_sets_mode_and_group, 0, 30)                                                          \
+    X(segment_refuses_second_live_daemon, 0, 30)                                                   \
+    X(segment_takeover_bumps_epoch_and_readers_resume, 0, 30)                                      \
+    X(segment_replaced_on_new_geometry_is_retired_for_readers, 0, 30)                              \
+    X(segment_reader_in_group_can_read_but_never_write, 0, 30)                                     \
+    X(segment_reader_outside_group_is_refused_clearly, 0, 30)                                      \
+    X(kill_writer_2000_times_no_corrupt_record_and_readers_resume, 0, 240)                         \
+    X(reader_detects_dead_writer_within_two_heartbeats, 0, 30)                                     \
+    X(reader_killed_while_blocked_leaves_writer_unaffected, 0, 30)                                 \
+    X(state_latest_book_and_candles_consistent_under_concurrent_writer, T_TSAN, 120)               \
+    X(state_candles_last_k_range_update_and_backfill, 0, 30)                                       \
+    X(state_symbol_table_lookups_and_limits, 0, 30)                                                \
+    X(state_latest_tables_keep_the_newest_of_each_type, 0, 30)                                     \
+    X(state_books_marked_stale_after_daemon_restart, 0, 30)                                        \
+    X(reader_open_waits_for_instance_and_times_out, 0, 30)                                         \
+    X(cat_prints_json_with_exact_decimals, 0, 60)                                                  \
+    X(cat_prints_lost_line_when_lapped, 0, 60)                                                     \
+    X(cat_follows_until_count_and_times_out, 0, 60)                                                \
+    X(cat_reports_missing_instance_and_bad_ring, 0, 60)                                            \
+    X(cat_text_mode_prints_one_line_per_record, 0, 60)                                             \
     X(install_puts_every_file_and_readme_example_builds_and_reads, 0, 120)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

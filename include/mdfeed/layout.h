@@ -36,17 +36,17 @@ extern "C" {
 #endif
 
 #define MDF_MAGIC UINT64_C(0x4d5344454546444d) /* "MDFEEDSM" little-endian */
-#define MDF_LAYOUT_MAJOR 1u                     /* bumped on incompatible change */
-#define MDF_LAYOUT_MINOR 0u                     /* bumped on compatible addition */
+#define MDF_LAYOUT_MAJOR 1u                    /* bumped on incompatible change */
+#define MDF_LAYOUT_MINOR 0u                    /* bumped on compatible addition */
 #define MDF_LAYOUT_VERSION ((MDF_LAYOUT_MAJOR << 16) | MDF_LAYOUT_MINOR)
 #define MDF_CACHELINE 64u
-#define MDF_SHM_PREFIX "/mdfeed."                /* name = prefix + instance + "." + segment */
-#define MDF_INSTANCE_MAX 32u                     /* instance name length incl. NUL */
-#define MDF_NAME_MAX 32u                         /* venue name length incl. NUL */
-#define MDF_SYMBOL_MAX 48u                       /* symbol name length incl. NUL */
-#define MDF_EVENT_TEXT_MAX 112u                  /* event text incl. NUL */
-#define MDF_BOOK_DEPTH_MAX 100u                  /* most book levels per side a record holds */
-#define MDF_CANDLE_K_MAX 100000u                 /* most candles kept per (symbol, interval) */
+#define MDF_SHM_PREFIX "/mdfeed." /* name = prefix + instance + "." + segment */
+#define MDF_INSTANCE_MAX 32u      /* instance name length incl. NUL */
+#define MDF_NAME_MAX 32u          /* venue name length incl. NUL */
+#define MDF_SYMBOL_MAX 48u        /* symbol name length incl. NUL */
+#define MDF_EVENT_TEXT_MAX 112u   /* event text incl. NUL */
+#define MDF_BOOK_DEPTH_MAX 100u   /* most book levels per side a record holds */
+#define MDF_CANDLE_K_MAX 100000u  /* most candles kept per (symbol, interval) */
 
 /* Segment kinds (mdf_seg_header.kind). */
 enum mdf_seg_kind {
@@ -92,13 +92,13 @@ enum mdf_ring_id {
 
 /* Ring descriptor, right after the segment header. The tail has its own pair of lines. */
 struct mdf_ring_desc {
-    uint64_t capacity;            /* slots, a power of two */
-    uint32_t slot_size;           /* bytes per slot (stamp + record), multiple of 64 */
-    uint32_t ring_id;             /* enum mdf_ring_id */
-    uint64_t slots_offset;        /* offset of slot 0 from the segment start */
-    uint8_t _pad0[104];           /* to 128 bytes */
-    MDF_ATOMIC(uint64_t) tail;    /* atomic: sequence number the next publish will use */
-    uint8_t _pad1[120];           /* 128 bytes: no false sharing with the slots */
+    uint64_t capacity;         /* slots, a power of two */
+    uint32_t slot_size;        /* bytes per slot (stamp + record), multiple of 64 */
+    uint32_t ring_id;          /* enum mdf_ring_id */
+    uint64_t slots_offset;     /* offset of slot 0 from the segment start */
+    uint8_t _pad0[104];        /* to 128 bytes */
+    MDF_ATOMIC(uint64_t) tail; /* atomic: sequence number the next publish will use */
+    uint8_t _pad1[120];        /* 128 bytes: no false sharing with the slots */
 };
 
 /* A ring slot: the seqlock stamp then the record (struct mdf_rec_hdr first). */
@@ -122,8 +122,8 @@ struct mdf_doorbell {
 /* An exact decimal: value = m * 10^e. Parsed from the venue's decimal text without floating
  * point; formats back to the same text. */
 struct mdf_dec {
-    int64_t m; /* mantissa */
-    int32_t e; /* decimal exponent, -64..64 */
+    int64_t m;   /* mantissa */
+    int32_t e;   /* decimal exponent, -64..64 */
     uint32_t _r; /* reserved, 0 */
 };
 
@@ -142,17 +142,17 @@ enum mdf_rec_type {
 
 /* Common header of every record (56 bytes). Times are Unix ns; 0 = not given by the venue. */
 struct mdf_rec_hdr {
-    uint16_t type;         /* enum mdf_rec_type */
-    uint16_t size;         /* bytes of the whole record */
-    uint16_t venue;        /* venue id (state segment venue table) */
-    uint16_t flags;        /* type-specific MDF_*_F_* bits */
-    uint32_t symbol;       /* symbol id (state segment symbol table); UINT32_MAX = none */
-    uint32_t _r;           /* reserved, 0 */
-    uint64_t seq;          /* ring sequence number, set when published to a ring */
-    int64_t exch_time_ns;  /* venue's event time */
-    int64_t tx_time_ns;    /* venue's transaction / match time */
-    int64_t recv_time_ns;  /* local CLOCK_REALTIME when the bytes came off the socket */
-    uint64_t venue_seq;    /* venue's own message sequence number, 0 if none */
+    uint16_t type;        /* enum mdf_rec_type */
+    uint16_t size;        /* bytes of the whole record */
+    uint16_t venue;       /* venue id (state segment venue table) */
+    uint16_t flags;       /* type-specific MDF_*_F_* bits */
+    uint32_t symbol;      /* symbol id (state segment symbol table); UINT32_MAX = none */
+    uint32_t _r;          /* reserved, 0 */
+    uint64_t seq;         /* ring sequence number, set when published to a ring */
+    int64_t exch_time_ns; /* venue's event time */
+    int64_t tx_time_ns;   /* venue's transaction / match time */
+    int64_t recv_time_ns; /* local CLOCK_REALTIME when the bytes came off the socket */
+    uint64_t venue_seq;   /* venue's own message sequence number, 0 if none */
 };
 
 /* Aggressor side. */
@@ -206,22 +206,37 @@ struct mdf_ticker {
 };
 
 struct mdf_liquidation {
-    struct mdf_rec_hdr h;       /* type MDF_REC_LIQUIDATION */
-    struct mdf_dec price;       /* order price */
-    struct mdf_dec qty;         /* original quantity */
-    struct mdf_dec avg_price;   /* average fill price */
-    struct mdf_dec filled_qty;  /* accumulated filled quantity */
-    uint8_t side;               /* enum mdf_side of the liquidation order */
-    uint8_t _r[7];              /* reserved */
-    char status[16];            /* venue's order status text, e.g. "FILLED" */
+    struct mdf_rec_hdr h;      /* type MDF_REC_LIQUIDATION */
+    struct mdf_dec price;      /* order price */
+    struct mdf_dec qty;        /* original quantity */
+    struct mdf_dec avg_price;  /* average fill price */
+    struct mdf_dec filled_qty; /* accumulated filled quantity */
+    uint8_t side;              /* enum mdf_side of the liquidation order */
+    uint8_t _r[7];             /* reserved */
+    char status[16];           /* venue's order status text, e.g. "FILLED" */
 };
 
 /* Candle intervals: the union of what the venues offer. */
 enum mdf_interval {
     MDF_IV_NONE = 0,
-    MDF_IV_1S, MDF_IV_1M, MDF_IV_3M, MDF_IV_5M, MDF_IV_15M, MDF_IV_30M,
-    MDF_IV_1H, MDF_IV_2H, MDF_IV_3H, MDF_IV_4H, MDF_IV_6H, MDF_IV_8H, MDF_IV_12H,
-    MDF_IV_1D, MDF_IV_3D, MDF_IV_1W, MDF_IV_14D, MDF_IV_1MO,
+    MDF_IV_1S,
+    MDF_IV_1M,
+    MDF_IV_3M,
+    MDF_IV_5M,
+    MDF_IV_15M,
+    MDF_IV_30M,
+    MDF_IV_1H,
+    MDF_IV_2H,
+    MDF_IV_3H,
+    MDF_IV_4H,
+    MDF_IV_6H,
+    MDF_IV_8H,
+    MDF_IV_12H,
+    MDF_IV_1D,
+    MDF_IV_3D,
+    MDF_IV_1W,
+    MDF_IV_14D,
+    MDF_IV_1MO,
     MDF_IV_COUNT,
 };
 
@@ -265,26 +280,26 @@ struct mdf_level {
 /* Top-N book. levels[0..depth-1] are bids best first, levels[depth..2*depth-1] asks best first;
  * only n_bids / n_asks of each are valid. The record's size is MDF_BOOK_SIZE(depth). */
 struct mdf_book {
-    struct mdf_rec_hdr h;     /* type MDF_REC_BOOK */
-    uint8_t state;            /* enum mdf_book_state */
-    uint8_t _r0;              /* reserved */
-    uint16_t depth;           /* levels per side this record has room for */
-    uint16_t n_bids;          /* valid bid levels */
-    uint16_t n_asks;          /* valid ask levels */
-    uint64_t generation;      /* bumped on every resync */
-    int64_t first_update_id;  /* first venue update id folded into this state */
-    int64_t last_update_id;   /* last venue update id applied */
+    struct mdf_rec_hdr h;      /* type MDF_REC_BOOK */
+    uint8_t state;             /* enum mdf_book_state */
+    uint8_t _r0;               /* reserved */
+    uint16_t depth;            /* levels per side this record has room for */
+    uint16_t n_bids;           /* valid bid levels */
+    uint16_t n_asks;           /* valid ask levels */
+    uint64_t generation;       /* bumped on every resync */
+    int64_t first_update_id;   /* first venue update id folded into this state */
+    int64_t last_update_id;    /* last venue update id applied */
     struct mdf_level levels[]; /* 2 * depth levels */
 };
 #define MDF_BOOK_SIZE(depth) (sizeof(struct mdf_book) + 2u * (depth) * sizeof(struct mdf_level))
 
 struct mdf_funding {
-    struct mdf_rec_hdr h;              /* type MDF_REC_FUNDING */
-    struct mdf_dec mark_px;            /* mark price */
-    struct mdf_dec index_px;           /* index price */
-    struct mdf_dec est_settle_px;      /* estimated settle price */
-    struct mdf_dec funding_rate;       /* current funding rate */
-    int64_t next_funding_time_ns;      /* next funding time */
+    struct mdf_rec_hdr h;         /* type MDF_REC_FUNDING */
+    struct mdf_dec mark_px;       /* mark price */
+    struct mdf_dec index_px;      /* index price */
+    struct mdf_dec est_settle_px; /* estimated settle price */
+    struct mdf_dec funding_rate;  /* current funding rate */
+    int64_t next_funding_time_ns; /* next funding time */
 };
 
 /* Event levels are syslog priorities (3 error, 4 warning, 5 notice, 6 info). */
@@ -306,11 +321,11 @@ enum mdf_event_code {
 };
 
 struct mdf_event {
-    struct mdf_rec_hdr h;            /* type MDF_REC_EVENT; h.symbol may be UINT32_MAX */
-    uint16_t level;                  /* syslog priority */
-    uint16_t code;                   /* enum mdf_event_code */
-    uint32_t connection;             /* daemon's connection id, 0 if none */
-    char text[MDF_EVENT_TEXT_MAX];   /* short NUL-terminated text */
+    struct mdf_rec_hdr h;          /* type MDF_REC_EVENT; h.symbol may be UINT32_MAX */
+    uint16_t level;                /* syslog priority */
+    uint16_t code;                 /* enum mdf_event_code */
+    uint32_t connection;           /* daemon's connection id, 0 if none */
+    char text[MDF_EVENT_TEXT_MAX]; /* short NUL-terminated text */
 };
 
 /* Any record, large enough for a book of MDF_BOOK_DEPTH_MAX levels. */
@@ -366,26 +381,26 @@ struct mdf_series {
 };
 
 struct mdf_state_desc {
-    uint32_t max_venues;       /* venue table size */
-    uint32_t max_symbols;      /* symbol table size */
-    uint32_t book_depth;       /* levels per side in latest books and the books ring */
-    uint32_t candle_k;         /* candles kept per series */
-    uint32_t max_series;       /* candle series table size */
-    uint32_t latest_stride;    /* bytes per symbol in the latest table */
-    uint32_t series_stride;    /* bytes per candle series */
-    uint32_t candle_slot;      /* bytes per candle slot */
-    uint64_t venues_off;       /* struct mdf_venue_entry[max_venues] */
-    uint64_t symbols_off;      /* struct mdf_symbol_entry[max_symbols] */
-    uint64_t latest_off;       /* per-symbol latest blocks, latest_stride each */
-    uint64_t series_dir_off;   /* struct mdf_series_entry[max_series] */
-    uint64_t series_off;       /* series blocks, series_stride each */
+    uint32_t max_venues;                 /* venue table size */
+    uint32_t max_symbols;                /* symbol table size */
+    uint32_t book_depth;                 /* levels per side in latest books and the books ring */
+    uint32_t candle_k;                   /* candles kept per series */
+    uint32_t max_series;                 /* candle series table size */
+    uint32_t latest_stride;              /* bytes per symbol in the latest table */
+    uint32_t series_stride;              /* bytes per candle series */
+    uint32_t candle_slot;                /* bytes per candle slot */
+    uint64_t venues_off;                 /* struct mdf_venue_entry[max_venues] */
+    uint64_t symbols_off;                /* struct mdf_symbol_entry[max_symbols] */
+    uint64_t latest_off;                 /* per-symbol latest blocks, latest_stride each */
+    uint64_t series_dir_off;             /* struct mdf_series_entry[max_series] */
+    uint64_t series_off;                 /* series blocks, series_stride each */
     uint32_t lt_off[MDF_REC_TYPE_COUNT]; /* offset in a latest block of each type's
                                             struct mdf_latest, 0 = not kept */
-    uint8_t _pad0[20];         /* to 128 bytes */
-    MDF_ATOMIC(uint32_t) n_venues;  /* atomic: venues published (release after the entry) */
-    MDF_ATOMIC(uint32_t) n_symbols; /* atomic: symbols published (release after the entry) */
-    MDF_ATOMIC(uint32_t) n_series;  /* atomic: series published (release after the entry) */
-    uint8_t _pad1[116];        /* to 256 bytes */
+    uint8_t _pad0[20];                   /* to 128 bytes */
+    MDF_ATOMIC(uint32_t) n_venues;       /* atomic: venues published (release after the entry) */
+    MDF_ATOMIC(uint32_t) n_symbols;      /* atomic: symbols published (release after the entry) */
+    MDF_ATOMIC(uint32_t) n_series;       /* atomic: series published (release after the entry) */
+    uint8_t _pad1[116];                  /* to 256 bytes */
 };
 
 #if !defined(__cplusplus) && __STDC_VERSION__ >= 201112L

@@ -85,13 +85,13 @@ enum mdf_liveness {
 };
 
 struct mdf_status {
-    int liveness;              /* enum mdf_liveness */
-    int64_t pid;               /* owning daemon's pid */
-    uint64_t epoch;            /* bumped every time a daemon (re)takes the instance */
-    bool restarted;            /* epoch differs from the one seen at open / the last call */
-    int64_t heartbeat_age_ns;  /* CLOCK_MONOTONIC age of the last heartbeat */
-    int64_t hb_interval_ns;    /* the daemon's heartbeat period */
-    int64_t epoch_start_ns;    /* CLOCK_REALTIME when the current epoch began */
+    int liveness;             /* enum mdf_liveness */
+    int64_t pid;              /* owning daemon's pid */
+    uint64_t epoch;           /* bumped every time a daemon (re)takes the instance */
+    bool restarted;           /* epoch differs from the one seen at open / the last call */
+    int64_t heartbeat_age_ns; /* CLOCK_MONOTONIC age of the last heartbeat */
+    int64_t hb_interval_ns;   /* the daemon's heartbeat period */
+    int64_t epoch_start_ns;   /* CLOCK_REALTIME when the current epoch began */
 };
 
 /* Fills *st. `restarted` compares the epoch with the one remembered at open or at the previous
@@ -140,8 +140,7 @@ enum mdf_start {
 /* Subscribes to ring `ring` (enum mdf_ring_id) of inst, mapping it read-only. On success *out is
  * new (free with mdf_unsubscribe). Returns 0, -EINVAL, -ENOENT (ring segment missing) or a
  * mapping error. */
-MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq,
-                          mdf_sub_t **out);
+MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq, mdf_sub_t **out);
 
 /* Unmaps the ring and frees sub. NULL ok. */
 MDF_API void mdf_unsubscribe(mdf_sub_t *sub);
@@ -199,6 +198,13 @@ MDF_API int mdf_candles_range(mdf_instance_t *inst, uint32_t sym, int interval, 
 MDF_API const char *mdf_interval_name(int interval);
 MDF_API int mdf_interval_from_name(const char *name);
 MDF_API int64_t mdf_interval_ns(int interval);
+
+/* Bytes of a record of `type`; a book's size depends on its depth (levels per side). 0 if the
+ * type is unknown. */
+MDF_API size_t mdf_rec_type_size(int type, uint32_t book_depth);
+
+/* The ring (enum mdf_ring_id) that records of `type` are published to; -EINVAL if unknown. */
+MDF_API int mdf_rec_type_ring(int type);
 
 /* Record type name ("trade", "bbo", ...); "?" if unknown. Book state name ("LIVE", ...). */
 MDF_API const char *mdf_rec_type_name(int type);

@@ -13,10 +13,14 @@ static const char *const ring_names[MDF_RING_COUNT] = {
 };
 
 static const char *const type_names[MDF_REC_TYPE_COUNT] = {
-    [MDF_REC_NONE] = "none",       [MDF_REC_TRADE] = "trade",
-    [MDF_REC_BBO] = "bbo",         [MDF_REC_TICKER] = "ticker",
-    [MDF_REC_LIQUIDATION] = "liquidation", [MDF_REC_CANDLE] = "candle",
-    [MDF_REC_BOOK] = "book",       [MDF_REC_FUNDING] = "funding",
+    [MDF_REC_NONE] = "none",
+    [MDF_REC_TRADE] = "trade",
+    [MDF_REC_BBO] = "bbo",
+    [MDF_REC_TICKER] = "ticker",
+    [MDF_REC_LIQUIDATION] = "liquidation",
+    [MDF_REC_CANDLE] = "candle",
+    [MDF_REC_BOOK] = "book",
+    [MDF_REC_FUNDING] = "funding",
     [MDF_REC_EVENT] = "event",
 };
 
@@ -25,20 +29,17 @@ static const struct {
     const char *name; /* canonical name */
     int64_t secs;     /* length; 0 for months */
 } intervals[MDF_IV_COUNT] = {
-    [MDF_IV_NONE] = {"none", 0},  [MDF_IV_1S] = {"1s", 1},
-    [MDF_IV_1M] = {"1m", 60},     [MDF_IV_3M] = {"3m", 180},
-    [MDF_IV_5M] = {"5m", 300},    [MDF_IV_15M] = {"15m", 900},
-    [MDF_IV_30M] = {"30m", 1800}, [MDF_IV_1H] = {"1h", 3600},
-    [MDF_IV_2H] = {"2h", 7200},   [MDF_IV_3H] = {"3h", 10800},
-    [MDF_IV_4H] = {"4h", 14400},  [MDF_IV_6H] = {"6h", 21600},
-    [MDF_IV_8H] = {"8h", 28800},  [MDF_IV_12H] = {"12h", 43200},
-    [MDF_IV_1D] = {"1d", 86400},  [MDF_IV_3D] = {"3d", 259200},
-    [MDF_IV_1W] = {"1w", 604800}, [MDF_IV_14D] = {"14d", 1209600},
+    [MDF_IV_NONE] = {"none", 0},  [MDF_IV_1S] = {"1s", 1},       [MDF_IV_1M] = {"1m", 60},
+    [MDF_IV_3M] = {"3m", 180},    [MDF_IV_5M] = {"5m", 300},     [MDF_IV_15M] = {"15m", 900},
+    [MDF_IV_30M] = {"30m", 1800}, [MDF_IV_1H] = {"1h", 3600},    [MDF_IV_2H] = {"2h", 7200},
+    [MDF_IV_3H] = {"3h", 10800},  [MDF_IV_4H] = {"4h", 14400},   [MDF_IV_6H] = {"6h", 21600},
+    [MDF_IV_8H] = {"8h", 28800},  [MDF_IV_12H] = {"12h", 43200}, [MDF_IV_1D] = {"1d", 86400},
+    [MDF_IV_3D] = {"3d", 259200}, [MDF_IV_1W] = {"1w", 604800},  [MDF_IV_14D] = {"14d", 1209600},
     [MDF_IV_1MO] = {"1M", 0},
 };
 
 static const char *const state_names[] = {
-    [MDF_BOOK_EMPTY] = "EMPTY", [MDF_BOOK_SYNCING] = "SYNCING",     [MDF_BOOK_LIVE] = "LIVE",
+    [MDF_BOOK_EMPTY] = "EMPTY",         [MDF_BOOK_SYNCING] = "SYNCING", [MDF_BOOK_LIVE] = "LIVE",
     [MDF_BOOK_RESYNCING] = "RESYNCING", [MDF_BOOK_STALE] = "STALE",
 };
 
@@ -74,6 +75,51 @@ MDF_API int mdf_ring_from_name(const char *name)
 MDF_API const char *mdf_rec_type_name(int type)
 {
     return type >= 0 && type < MDF_REC_TYPE_COUNT ? type_names[type] : "?";
+}
+
+MDF_API size_t mdf_rec_type_size(int type, uint32_t book_depth)
+{
+    switch (type) {
+    case MDF_REC_TRADE:
+        return sizeof(struct mdf_trade);
+    case MDF_REC_BBO:
+        return sizeof(struct mdf_bbo);
+    case MDF_REC_TICKER:
+        return sizeof(struct mdf_ticker);
+    case MDF_REC_LIQUIDATION:
+        return sizeof(struct mdf_liquidation);
+    case MDF_REC_CANDLE:
+        return sizeof(struct mdf_candle);
+    case MDF_REC_BOOK:
+        return MDF_BOOK_SIZE(book_depth);
+    case MDF_REC_FUNDING:
+        return sizeof(struct mdf_funding);
+    case MDF_REC_EVENT:
+        return sizeof(struct mdf_event);
+    default:
+        return 0;
+    }
+}
+
+MDF_API int mdf_rec_type_ring(int type)
+{
+    switch (type) {
+    case MDF_REC_TRADE:
+    case MDF_REC_BBO:
+    case MDF_REC_TICKER:
+    case MDF_REC_LIQUIDATION:
+        return MDF_RING_TICKS;
+    case MDF_REC_CANDLE:
+        return MDF_RING_CANDLES;
+    case MDF_REC_BOOK:
+        return MDF_RING_BOOKS;
+    case MDF_REC_FUNDING:
+        return MDF_RING_FUNDING;
+    case MDF_REC_EVENT:
+        return MDF_RING_EVENTS;
+    default:
+        return -EINVAL;
+    }
 }
 
 MDF_API const char *mdf_interval_name(int interval)

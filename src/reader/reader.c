@@ -157,8 +157,7 @@ MDF_API int mdf_symbol_info(mdf_instance_t *inst, uint32_t id, struct mdf_symbol
     return state_rx_symbol(inst->state.base, id, out);
 }
 
-MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq,
-                          mdf_sub_t **out)
+MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq, mdf_sub_t **out)
 {
     mdf_sub_t *sub;
     int rc;
@@ -277,8 +276,7 @@ static int latest(mdf_instance_t *inst, uint32_t sym, int type, void *out, size_
     return rc;
 }
 
-MDF_API int mdf_latest_book(mdf_instance_t *inst, uint32_t sym, struct mdf_book *out,
-                            size_t len)
+MDF_API int mdf_latest_book(mdf_instance_t *inst, uint32_t sym, struct mdf_book *out, size_t len)
 {
     return latest(inst, sym, MDF_REC_BOOK, out, len);
 }

@@ -41,8 +41,7 @@ bool doorbell_ring(struct mdf_doorbell *b)
     return true;
 }
 
-int doorbell_wait(struct mdf_doorbell *b, const void *ring_base, uint64_t next,
-                  int64_t timeout_ns)
+int doorbell_wait(struct mdf_doorbell *b, const void *ring_base, uint64_t next, int64_t timeout_ns)
 {
     struct timespec ts, *tsp = NULL;
     uint32_t v;

@@ -25,7 +25,6 @@ bool doorbell_ring(struct mdf_doorbell *b);
 
 /* Reader side: sleeps until the ring's tail passes `next`, timeout_ns passes (< 0: forever) or
  * a signal arrives. Returns 1 if the tail passed next, 0 otherwise (the caller re-checks). */
-int doorbell_wait(struct mdf_doorbell *b, const void *ring_base, uint64_t next,
-                  int64_t timeout_ns);
+int doorbell_wait(struct mdf_doorbell *b, const void *ring_base, uint64_t next, int64_t timeout_ns);
 
 #endif /* MDF_SHM_DOORBELL_H */

@@ -21,8 +21,11 @@ void pub_default_params(struct pub_params *p, const char *instance)
     p->ring_capacity[MDF_RING_BOOKS] = 16384;
     p->ring_capacity[MDF_RING_FUNDING] = 16384;
     p->ring_capacity[MDF_RING_EVENTS] = 4096;
-    p->state = (struct state_params){.max_venues = 16, .max_symbols = 4096, .book_depth = 20,
-                                     .candle_k = 500, .max_series = 1024};
+    p->state = (struct state_params){.max_venues = 16,
+                                     .max_symbols = 4096,
+                                     .book_depth = 20,
+                                     .candle_k = 500,
+                                     .max_series = 1024};
     p->hb_interval_ns = 100 * 1000 * 1000;
 }
 
@@ -30,25 +33,11 @@ uint32_t pub_ring_record_max(int ring, uint32_t book_depth)
 {
     size_t m = 0;
 
-    switch (ring) {
-    case MDF_RING_TICKS:
-        m = sizeof(struct mdf_trade);
-        m = m > sizeof(struct mdf_bbo) ? m : sizeof(struct mdf_bbo);
-        m = m > sizeof(struct mdf_ticker) ? m : sizeof(struct mdf_ticker);
-        m = m > sizeof(struct mdf_liquidation) ? m : sizeof(struct mdf_liquidation);
-        break;
-    case MDF_RING_CANDLES:
-        m = sizeof(struct mdf_candle);
-        break;
-    case MDF_RING_BOOKS:
-        m = MDF_BOOK_SIZE(book_depth);
-        break;
-    case MDF_RING_FUNDING:
-        m = sizeof(struct mdf_funding);
-        break;
-    case MDF_RING_EVENTS:
-        m = sizeof(struct mdf_event);
-        break;
+    for (int t = 1; t < MDF_REC_TYPE_COUNT; t++) {
+        size_t n = mdf_rec_type_size(t, book_depth);
+
+        if (mdf_rec_type_ring(t) == ring && n > m)
+            m = n;
     }
     return (uint32_t)m;
 }
@@ -63,8 +52,7 @@ static int check_params(const struct pub_params *prm)
         return err_set(-EINVAL, "segment mode %04o: only read/write bits are allowed",
                        (unsigned)prm->mode);
     if (!(prm->mode & 0400))
-        return err_set(-EINVAL, "segment mode %04o must let the owner read",
-                       (unsigned)prm->mode);
+        return err_set(-EINVAL, "segment mode %04o must let the owner read", (unsigned)prm->mode);
     for (int r = 0; r < MDF_RING_COUNT; r++) {
         uint64_t c = prm->ring_capacity[r];
 

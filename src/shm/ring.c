@@ -64,8 +64,7 @@ void ring_format(void *base, uint32_t ring_id, uint64_t capacity, uint32_t slot_
     store_relaxed(&d->tail, 0);
 }
 
-bool ring_same_geometry(const void *base, uint32_t ring_id, uint64_t capacity,
-                        uint32_t slot_size)
+bool ring_same_geometry(const void *base, uint32_t ring_id, uint64_t capacity, uint32_t slot_size)
 {
     const struct mdf_ring_desc *d = desc_of(base);
 
@@ -234,8 +233,7 @@ int ring_rx_next(struct ring_rx *rx, void *out, size_t out_len, uint64_t *lost)
 
 bool ring_rx_ready(const struct ring_rx *rx)
 {
-    const struct mdf_slot *sl =
-        slot_at((uint8_t *)rx->slots, rx->mask, rx->slot_size, rx->next);
+    const struct mdf_slot *sl = slot_at((uint8_t *)rx->slots, rx->mask, rx->slot_size, rx->next);
 
     /* Pairs with the committing release store in ring_tx_publish. */
     return load_acquire((atomic_word *)&sl->stamp) >= stamp_committed(rx->next);

@@ -24,8 +24,7 @@ size_t ring_segment_size(uint64_t capacity, uint32_t slot_size);
 void ring_format(void *base, uint32_t ring_id, uint64_t capacity, uint32_t slot_size);
 
 /* True if the ring at base has this id, capacity and slot size. */
-bool ring_same_geometry(const void *base, uint32_t ring_id, uint64_t capacity,
-                        uint32_t slot_size);
+bool ring_same_geometry(const void *base, uint32_t ring_id, uint64_t capacity, uint32_t slot_size);
 
 /* Repairs an adopted ring whose writer died: advances the tail over records the dead writer
  * committed but did not count. A slot left half-written keeps its odd stamp, which no reader

@@ -85,8 +85,7 @@ static int check_owner(int fd, const struct seg_params *p, const char *name)
     if (fstat(fd, &st) < 0)
         return err_set(-errno, "fstat %s: %s", name, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return err_set(MDF_ESQUAT, "/dev/shm%s is not a regular file; refusing to adopt it",
-                       name);
+        return err_set(MDF_ESQUAT, "/dev/shm%s is not a regular file; refusing to adopt it", name);
     if (st.st_uid != geteuid())
         return err_set(MDF_ESQUAT,
                        "/dev/shm%s is owned by uid %u, not by this daemon's uid %u; refusing to "
@@ -149,8 +148,7 @@ static int create_new(struct seg *s, const struct seg_params *p)
         goto err_unlink;
     }
     if (ftruncate(fd, (off_t)p->size) < 0) {
-        rc = err_set(-errno, "cannot size %s to %zu bytes: %s", s->name, p->size,
-                     strerror(errno));
+        rc = err_set(-errno, "cannot size %s to %zu bytes: %s", s->name, p->size, strerror(errno));
         goto err_unlink;
     }
     base = map_rw(fd, p->size);
@@ -363,11 +361,15 @@ int seg_reader_open(struct seg *s, const char *instance, const char *segment, ui
     if (fd < 0) {
         rc = -errno;
         if (rc == -ENOENT)
-            return err_set(rc, "no segment /dev/shm%s (is the daemon running for instance "
-                               "\"%s\"?)", s->name, instance);
+            return err_set(rc,
+                           "no segment /dev/shm%s (is the daemon running for instance "
+                           "\"%s\"?)",
+                           s->name, instance);
         if (rc == -EACCES)
-            return err_set(rc, "cannot read /dev/shm%s: permission denied (join the daemon's "
-                               "group)", s->name);
+            return err_set(rc,
+                           "cannot read /dev/shm%s: permission denied (join the daemon's "
+                           "group)",
+                           s->name);
         return err_set(rc, "cannot open /dev/shm%s: %s", s->name, strerror(errno));
     }
     if (fstat(fd, &st) < 0) {
@@ -379,8 +381,8 @@ int seg_reader_open(struct seg *s, const char *instance, const char *segment, ui
                      "/dev/shm%s is too small (%lld bytes)", s->name, (long long)st.st_size);
         goto out_close;
     }
-    base = mmap(NULL, (size_t)st.st_size, rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
-                fd, 0);
+    base =
+        mmap(NULL, (size_t)st.st_size, rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
         rc = err_set(-errno, "mmap %s: %s", s->name, strerror(errno));
         goto out_close;
@@ -395,8 +397,8 @@ int seg_reader_open(struct seg *s, const char *instance, const char *segment, ui
     else if (h->magic != MDF_MAGIC)
         rc = err_set(MDF_EBADSEG, "/dev/shm%s is not an mdfeed segment", s->name);
     else if ((version >> 16) != MDF_LAYOUT_MAJOR)
-        rc = err_set(MDF_EVERSION, "/dev/shm%s has layout %u.%u, this library reads %u.x",
-                     s->name, version >> 16, version & 0xffff, MDF_LAYOUT_MAJOR);
+        rc = err_set(MDF_EVERSION, "/dev/shm%s has layout %u.%u, this library reads %u.x", s->name,
+                     version >> 16, version & 0xffff, MDF_LAYOUT_MAJOR);
     else if (h->kind != kind || h->size != (uint64_t)st.st_size)
         rc = err_set(MDF_EBADSEG, "/dev/shm%s has the wrong kind or size", s->name);
     else

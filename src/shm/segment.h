@@ -30,13 +30,13 @@ struct seg {
 
 /* How a writer wants a segment. */
 struct seg_params {
-    const char *instance;    /* instance name: [A-Za-z0-9_-], 1..31 chars */
-    const char *name;        /* segment name ("ticks", "state", ...) */
-    uint32_t kind;           /* enum mdf_seg_kind */
-    size_t size;             /* total bytes wanted */
-    mode_t mode;             /* permission bits, e.g. 0640 */
-    gid_t gid;               /* group, or (gid_t)-1 for the process's group */
-    int64_t hb_interval_ns;  /* heartbeat period published for readers */
+    const char *instance;   /* instance name: [A-Za-z0-9_-], 1..31 chars */
+    const char *name;       /* segment name ("ticks", "state", ...) */
+    uint32_t kind;          /* enum mdf_seg_kind */
+    size_t size;            /* total bytes wanted */
+    mode_t mode;            /* permission bits, e.g. 0640 */
+    gid_t gid;              /* group, or (gid_t)-1 for the process's group */
+    int64_t hb_interval_ns; /* heartbeat period published for readers */
 };
 
 /* What seg_writer_open found. */
@@ -75,8 +75,8 @@ void seg_heartbeat(struct seg *s, int64_t now_mono_ns);
 void seg_writer_close(struct seg *s, bool unlink_it);
 
 /* Maps segment `segment` of `instance` read-only (read-write with rw: only the doorbell) and
- * checks magic, version, kind and size. Returns 0, -ENOENT, -EACCES, MDF_ENOTREADY, MDF_EVERSION, MDF_EBADSEG or another negative
- * errno, with a message. */
+ * checks magic, version, kind and size. Returns 0, -ENOENT, -EACCES, MDF_ENOTREADY, MDF_EVERSION,
+ * MDF_EBADSEG or another negative errno, with a message. */
 int seg_reader_open(struct seg *s, const char *instance, const char *segment, uint32_t kind,
                     bool rw);
 

@@ -23,22 +23,13 @@
 static const int kept_types[] = {MDF_REC_TRADE, MDF_REC_BBO, MDF_REC_TICKER, MDF_REC_FUNDING,
                                  MDF_REC_BOOK};
 
+/* Bytes of a kept type's entry payload; 0 for types without a latest table. */
 static size_t type_size(int type, uint32_t depth)
 {
-    switch (type) {
-    case MDF_REC_TRADE:
-        return sizeof(struct mdf_trade);
-    case MDF_REC_BBO:
-        return sizeof(struct mdf_bbo);
-    case MDF_REC_TICKER:
-        return sizeof(struct mdf_ticker);
-    case MDF_REC_FUNDING:
-        return sizeof(struct mdf_funding);
-    case MDF_REC_BOOK:
-        return MDF_BOOK_SIZE(depth);
-    default:
-        return 0;
-    }
+    for (size_t i = 0; i < sizeof(kept_types) / sizeof(kept_types[0]); i++)
+        if (kept_types[i] == type)
+            return mdf_rec_type_size(type, depth);
+    return 0;
 }
 
 int state_check_params(const struct state_params *p)
@@ -100,8 +91,7 @@ size_t state_segment_size(const struct state_params *p)
 
 const struct mdf_state_desc *state_desc(const void *base)
 {
-    return (const struct mdf_state_desc *)((const uint8_t *)base +
-                                           sizeof(struct mdf_seg_header));
+    return (const struct mdf_state_desc *)((const uint8_t *)base + sizeof(struct mdf_seg_header));
 }
 
 static struct mdf_state_desc *desc_rw(void *base)
@@ -124,18 +114,16 @@ bool state_same_geometry(const void *base, const struct state_params *p)
     return memcmp(&want, have, offsetof(struct mdf_state_desc, _pad0)) == 0;
 }
 
-static struct mdf_latest *latest_at(const void *base, const struct mdf_state_desc *d,
-                                    uint32_t sym, int type)
+static struct mdf_latest *latest_at(const void *base, const struct mdf_state_desc *d, uint32_t sym,
+                                    int type)
 {
-    return (struct mdf_latest *)((uint8_t *)base + d->latest_off +
-                                 (size_t)sym * d->latest_stride + d->lt_off[type]);
+    return (struct mdf_latest *)((uint8_t *)base + d->latest_off + (size_t)sym * d->latest_stride +
+                                 d->lt_off[type]);
 }
 
-static struct mdf_series *series_at(const void *base, const struct mdf_state_desc *d,
-                                    uint32_t idx)
+static struct mdf_series *series_at(const void *base, const struct mdf_state_desc *d, uint32_t idx)
 {
-    return (struct mdf_series *)((uint8_t *)base + d->series_off +
-                                 (size_t)idx * d->series_stride);
+    return (struct mdf_series *)((uint8_t *)base + d->series_off + (size_t)idx * d->series_stride);
 }
 
 static atomic_word *candle_slot(struct mdf_series *ser, const struct mdf_state_desc *d,
@@ -287,8 +275,8 @@ static int64_t series_get(struct state_tx *tx, uint32_t sym, uint32_t iv)
 /* Open time of the candle at ordinal (writer side; reads its own stores). */
 static int64_t open_time_at(struct mdf_series *ser, const struct mdf_state_desc *d, uint64_t o)
 {
-    return (int64_t)load_relaxed(&candle_slot(ser, d, o)[offsetof(struct mdf_candle,
-                                                                  open_time_ns) / 8]);
+    return (int64_t)load_relaxed(
+        &candle_slot(ser, d, o)[offsetof(struct mdf_candle, open_time_ns) / 8]);
 }
 
 static int put_candle(struct state_tx *tx, const struct mdf_candle *c)
@@ -428,8 +416,8 @@ int state_rx_candles(const void *base, uint32_t sym, int interval, bool last, si
                     words_load(&out[o - first], candle_slot(ser, d, o), words);
             } else {
                 for (uint64_t o = count - held; o < count && n < k; o++) {
-                    int64_t t = (int64_t)load_relaxed(&candle_slot(
-                        ser, d, o)[offsetof(struct mdf_candle, open_time_ns) / 8]);
+                    int64_t t = (int64_t)load_relaxed(
+                        &candle_slot(ser, d, o)[offsetof(struct mdf_candle, open_time_ns) / 8]);
 
                     if (t >= from && t < to)
                         words_load(&out[n++], candle_slot(ser, d, o), words);
@@ -470,8 +458,8 @@ int64_t state_rx_lookup(const void *base, const char *key)
     /* Pairs with the release store in state_tx_venue. */
     n = load_acquire((atomic_uint *)&d->n_venues);
     for (uint32_t i = 0; i < n; i++) {
-        const char *name = ((const struct mdf_venue_entry *)((const uint8_t *)base +
-                                                             d->venues_off))[i].name;
+        const char *name =
+            ((const struct mdf_venue_entry *)((const uint8_t *)base + d->venues_off))[i].name;
 
         if (strlen(name) == vlen && memcmp(name, key, vlen) == 0)
             venue = i;
@@ -495,7 +483,6 @@ int state_rx_symbol(const void *base, uint32_t id, struct mdf_symbol_entry *out)
     /* Pairs with the release store in state_tx_symbol. */
     if (id >= load_acquire((atomic_uint *)&d->n_symbols))
         return err_set(-ENOENT, "no symbol id %u", id);
-    memcpy(out, (const uint8_t *)base + d->symbols_off + (size_t)id * sizeof(*out),
-           sizeof(*out));
+    memcpy(out, (const uint8_t *)base + d->symbols_off + (size_t)id * sizeof(*out), sizeof(*out));
     return 0;
 }

@@ -41,9 +41,9 @@ void state_repair(void *base);
 
 /* The writer's view. */
 struct state_tx {
-    uint8_t *base;                 /* segment start */
-    struct mdf_state_desc *d;      /* descriptor */
-    int32_t *series_idx;           /* [symbol * MDF_IV_COUNT + interval] -> series, -1 none */
+    uint8_t *base;            /* segment start */
+    struct mdf_state_desc *d; /* descriptor */
+    int32_t *series_idx;      /* [symbol * MDF_IV_COUNT + interval] -> series, -1 none */
 };
 
 /* Attaches the writer (allocates the series index: control path). Returns 0 or -ENOMEM. */

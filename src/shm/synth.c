@@ -42,55 +42,15 @@ static uint64_t sum_words(const union mdf_record *r)
     return h;
 }
 
-int synth_ring_of(int type)
-{
-    switch (type) {
-    case MDF_REC_CANDLE:
-        return MDF_RING_CANDLES;
-    case MDF_REC_BOOK:
-        return MDF_RING_BOOKS;
-    case MDF_REC_FUNDING:
-        return MDF_RING_FUNDING;
-    case MDF_REC_EVENT:
-        return MDF_RING_EVENTS;
-    default:
-        return MDF_RING_TICKS;
-    }
-}
-
 void synth_record(union mdf_record *out, int type, uint64_t i, uint32_t venue, uint32_t sym,
                   uint32_t depth)
 {
     struct mdf_rec_hdr *h = &out->h;
     size_t size;
 
-    switch (type) {
-    case MDF_REC_TRADE:
-        size = sizeof(struct mdf_trade);
-        break;
-    case MDF_REC_BBO:
-        size = sizeof(struct mdf_bbo);
-        break;
-    case MDF_REC_TICKER:
-        size = sizeof(struct mdf_ticker);
-        break;
-    case MDF_REC_LIQUIDATION:
-        size = sizeof(struct mdf_liquidation);
-        break;
-    case MDF_REC_CANDLE:
-        size = sizeof(struct mdf_candle);
-        break;
-    case MDF_REC_BOOK:
-        size = MDF_BOOK_SIZE(depth);
-        break;
-    case MDF_REC_FUNDING:
-        size = sizeof(struct mdf_funding);
-        break;
-    default:
+    if (type <= MDF_REC_NONE || type >= MDF_REC_TYPE_COUNT)
         type = MDF_REC_EVENT;
-        size = sizeof(struct mdf_event);
-        break;
-    }
+    size = mdf_rec_type_size(type, depth);
     memset(out, 0, size);
     h->type = (uint16_t)type;
     h->size = (uint16_t)size;
@@ -170,8 +130,7 @@ void synth_record(union mdf_record *out, int type, uint64_t i, uint32_t venue, u
 
 bool synth_check(const union mdf_record *rec)
 {
-    if (rec->h.size < sizeof(struct mdf_rec_hdr) || rec->h.size > sizeof(*rec) ||
-        rec->h.size % 8)
+    if (rec->h.size < sizeof(struct mdf_rec_hdr) || rec->h.size > sizeof(*rec) || rec->h.size % 8)
         return false;
     return rec->h.venue_seq == sum_words(rec);
 }
@@ -207,7 +166,7 @@ uint64_t synth_run(struct publisher *p, const struct synth_opts *o, volatile int
         synth_record(&rec, type, i, (uint32_t)venue, (uint32_t)(i % nsym), depth);
         if (o->update_latest)
             state_tx_update(&p->st, &rec);
-        pub_publish(p, synth_ring_of(type), &rec);
+        pub_publish(p, mdf_rec_type_ring(type), &rec);
         if ((i & 255) == 0 || o->rate > 0) {
             int64_t now = clock_mono_ns();
 

@@ -24,16 +24,13 @@ bool synth_check(const union mdf_record *rec);
 /* The index i that rec was made from. */
 uint64_t synth_index(const union mdf_record *rec);
 
-/* Ring a record type goes to. */
-int synth_ring_of(int type);
-
 struct synth_opts {
-    double rate;          /* records per second; 0 = flat out */
-    uint64_t count;       /* records to publish; 0 = until *stop */
-    uint32_t n_symbols;   /* symbols to spread over (registered as SYNTH<n>) */
-    int types[8];         /* record types to cycle through, 0-terminated */
-    bool update_latest;   /* also update the latest-state tables */
-    int64_t hb_every_ns;  /* heartbeat period */
+    double rate;         /* records per second; 0 = flat out */
+    uint64_t count;      /* records to publish; 0 = until *stop */
+    uint32_t n_symbols;  /* symbols to spread over (registered as SYNTH<n>) */
+    int types[8];        /* record types to cycle through, 0-terminated */
+    bool update_latest;  /* also update the latest-state tables */
+    int64_t hb_every_ns; /* heartbeat period */
 };
 
 /* Registers venue "synth" and symbols SYNTH0.. in p, then publishes per opts until count or

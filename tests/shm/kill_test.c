@@ -194,8 +194,8 @@ TEST(kill_writer_2000_times_no_corrupt_record_and_readers_resume)
     ASSERT_EQ_U(rep.bad, 0);
     ASSERT_GT(rep.delivered, 0);
     ASSERT_GT(rep.restarts, 0);
-    ASSERT_EQ_U(rep.last_epoch, p.epoch);                          /* it saw the final epoch */
-    ASSERT_EQ_U(rep.last_seq, tail_before_final + 999);            /* and resumed to the end */
+    ASSERT_EQ_U(rep.last_epoch, p.epoch);               /* it saw the final epoch */
+    ASSERT_EQ_U(rep.last_seq, tail_before_final + 999); /* and resumed to the end */
     pub_close(&p, true);
     return 0;
 }

@@ -21,8 +21,8 @@
 #define N_READERS 3
 
 struct torn_ctx {
-    void *base;                 /* the ring */
-    _Atomic(int) done;          /* writer finished */
+    void *base;                    /* the ring */
+    _Atomic(int) done;             /* writer finished */
     uint64_t delivered[N_READERS]; /* per reader */
     uint64_t lost[N_READERS];      /* per reader */
     uint64_t bad[N_READERS];       /* checksum or order failures per reader */
@@ -105,8 +105,8 @@ TEST(ring_never_delivers_torn_record_to_three_reader_threads)
 }
 
 struct wait_ctx {
-    mdf_sub_t *sub;       /* reader's subscription */
-    _Atomic(int) result;  /* mdf_wait's return, 100 while blocked */
+    mdf_sub_t *sub;      /* reader's subscription */
+    _Atomic(int) result; /* mdf_wait's return, 100 while blocked */
 };
 
 static void *waiter(void *p)

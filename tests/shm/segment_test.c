@@ -92,8 +92,7 @@ TEST(segment_refuses_symlink)
 
 TEST(segment_sets_mode_and_group)
 {
-    static const char *const segs[] = {"state", "ticks", "candles", "books", "funding",
-                                       "events"};
+    static const char *const segs[] = {"state", "ticks", "candles", "books", "funding", "events"};
     struct pub_params prm;
     struct publisher p;
     char path[256];

@@ -55,12 +55,18 @@ static int sh(const char *cmd, char **out)
 TEST(install_puts_every_file_and_readme_example_builds_and_reads)
 {
     static const char *const files[] = {
-        "usr/bin/mdfeed-cat",          "usr/bin/mdfeed-synth",
-        "usr/lib/libmdfeed.a",         "usr/lib/libmdfeed.so.1.0.0",
-        "usr/lib/libmdfeed.so.1",      "usr/lib/libmdfeed.so",
-        "usr/include/mdfeed/mdfeed.h", "usr/include/mdfeed/layout.h",
-        "usr/lib/pkgconfig/mdfeed.pc", "usr/share/man/man1/mdfeed-cat.1",
-        "usr/share/man/man1/mdfeed-synth.1", "usr/share/man/man3/libmdfeed.3",
+        "usr/bin/mdfeed-cat",
+        "usr/bin/mdfeed-synth",
+        "usr/lib/libmdfeed.a",
+        "usr/lib/libmdfeed.so.1.0.0",
+        "usr/lib/libmdfeed.so.1",
+        "usr/lib/libmdfeed.so",
+        "usr/include/mdfeed/mdfeed.h",
+        "usr/include/mdfeed/layout.h",
+        "usr/lib/pkgconfig/mdfeed.pc",
+        "usr/share/man/man1/mdfeed-cat.1",
+        "usr/share/man/man1/mdfeed-synth.1",
+        "usr/share/man/man3/libmdfeed.3",
     };
     char root[1024], build[1024], dest[] = "/tmp/mdfeed-install.XXXXXX", cmd[8192], *out;
     struct pub_params prm;
@@ -79,8 +85,10 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     snprintf(cmd, sizeof(cmd),
              "make -s -C %s --no-print-directory install DESTDIR=%s PREFIX=/usr B=%s "
              "SANITIZER=%s",
-             root, dest, build, strstr(build, "san-address") ? "address,undefined"
-                                : strstr(build, "san-thread") ? "thread" : "");
+             root, dest, build,
+             strstr(build, "san-address")  ? "address,undefined"
+             : strstr(build, "san-thread") ? "thread"
+                                           : "");
     ASSERT_EQ(sh(cmd, &out), 0);
     free(out);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -143,9 +151,8 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     t0 = test_now_ns();
     for (int64_t id = 1; waitpid(pid, &status, WNOHANG) == 0; id++) {
         memset(&r, 0, sizeof(r));
-        r.trade.h = (struct mdf_rec_hdr){.type = MDF_REC_TRADE,
-                                         .size = sizeof(struct mdf_trade),
-                                         .symbol = 0};
+        r.trade.h = (struct mdf_rec_hdr){
+            .type = MDF_REC_TRADE, .size = sizeof(struct mdf_trade), .symbol = 0};
         r.trade.price = (struct mdf_dec){.m = 6543210, .e = -2};
         r.trade.qty = (struct mdf_dec){.m = 1500, .e = -8};
         r.trade.trade_id = id;

@@ -446,29 +446,10 @@ static const struct mdf_symbol_entry *symbol(struct cat *c, uint32_t id)
     return &c->syms[id].e;
 }
 
-/* Bytes the fixed part of a record of `type` takes, 0 for unknown types. */
+/* Bytes the fixed part of a record of `type` takes (a book without levels), 0 if unknown. */
 static size_t type_size(int type)
 {
-    switch (type) {
-    case MDF_REC_TRADE:
-        return sizeof(struct mdf_trade);
-    case MDF_REC_BBO:
-        return sizeof(struct mdf_bbo);
-    case MDF_REC_TICKER:
-        return sizeof(struct mdf_ticker);
-    case MDF_REC_LIQUIDATION:
-        return sizeof(struct mdf_liquidation);
-    case MDF_REC_CANDLE:
-        return sizeof(struct mdf_candle);
-    case MDF_REC_BOOK:
-        return sizeof(struct mdf_book);
-    case MDF_REC_FUNDING:
-        return sizeof(struct mdf_funding);
-    case MDF_REC_EVENT:
-        return sizeof(struct mdf_event);
-    default:
-        return 0;
-    }
+    return mdf_rec_type_size(type, 0);
 }
 
 /* One side of a book: [["px","qty"],...] in JSON, px:qty[:orders],... in text. */

@@ -52,8 +52,10 @@ static int parse_types(const char *arg, int *types)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"latest", no_argument, NULL, 'L'}, {"unlink", no_argument, NULL, 'U'},
-        {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0},
+        {"latest", no_argument, NULL, 'L'},
+        {"unlink", no_argument, NULL, 'U'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct synth_opts o = {.n_symbols = 4, .types = {MDF_REC_TRADE}};
     const char *instance = "default";
