@@ -217,12 +217,9 @@ MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
         now = clock_mono_ns();
         if (now >= deadline)
             return 0;
-        /* Liveness costs a /proc read: only once a slice has passed with no news, or at once
-         * for a retired ring (a cheap flag test). */
-        live = round ? seg_liveness(h, now) : MDF_ALIVE;
-        /* Pairs with the release in retire() (segment.c). */
-        if (load_acquire(&((struct mdf_seg_header *)h)->flags) & MDF_SEG_F_RETIRED)
-            live = MDF_RETIRED;
+        /* Full liveness costs a /proc read: only once a slice has passed with no news; the
+         * retired flag is a single load, so it is checked at once. */
+        live = seg_retired(h) ? MDF_RETIRED : round ? seg_liveness(h, now) : MDF_ALIVE;
         if (live == MDF_RETIRED)
             return err_set(MDF_ERETIRED, "ring %s was replaced; reopen the instance",
                            mdf_ring_name(sub->ring_id));

@@ -182,7 +182,7 @@ err_unlink:
 /* Marks a mapped header retired so its readers know to reopen. */
 static void retire(struct mdf_seg_header *h)
 {
-    /* Pairs with the acquire load in seg_liveness: readers that see the flag reopen. */
+    /* Pairs with the acquire load in seg_retired: readers that see the flag reopen. */
     atomic_fetch_or_explicit(&h->flags, MDF_SEG_F_RETIRED, memory_order_release);
 }
 
@@ -424,14 +424,19 @@ void seg_reader_close(struct seg *s)
     s->base = NULL;
 }
 
+bool seg_retired(const struct mdf_seg_header *h)
+{
+    /* Pairs with the release in retire(): a retired segment will see no more writes. */
+    return load_acquire(&((struct mdf_seg_header *)h)->flags) & MDF_SEG_F_RETIRED;
+}
+
 int seg_liveness(const struct mdf_seg_header *hc, int64_t now_mono_ns)
 {
     struct mdf_seg_header *h = (struct mdf_seg_header *)hc;
     int64_t pid, hb, period;
     uint64_t start, now_start;
 
-    /* Pairs with the release in retire(): a retired segment will see no more writes. */
-    if (load_acquire(&h->flags) & MDF_SEG_F_RETIRED)
+    if (seg_retired(h))
         return MDF_RETIRED;
     /* Pairs with the release increment of epoch in seg_writer_ready: pid and start time of
      * the current owner are read after its epoch. */

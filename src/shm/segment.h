@@ -83,6 +83,9 @@ int seg_reader_open(struct seg *s, const char *instance, const char *segment, ui
 /* Unmaps a reader's segment. */
 void seg_reader_close(struct seg *s);
 
+/* True if the writer replaced the segment (readers must reopen). A single flag load. */
+bool seg_retired(const struct mdf_seg_header *h);
+
 /* Liveness of the segment's writer at monotonic time now: MDF_ALIVE, MDF_DEAD or MDF_RETIRED
  * (enum mdf_liveness). Dead when the pid is gone or reused, or no heartbeat for 2 periods. */
 int seg_liveness(const struct mdf_seg_header *h, int64_t now_mono_ns);

@@ -446,12 +446,6 @@ static const struct mdf_symbol_entry *symbol(struct cat *c, uint32_t id)
     return &c->syms[id].e;
 }
 
-/* Bytes the fixed part of a record of `type` takes (a book without levels), 0 if unknown. */
-static size_t type_size(int type)
-{
-    return mdf_rec_type_size(type, 0);
-}
-
 /* One side of a book: [["px","qty"],...] in JSON, px:qty[:orders],... in text. */
 static void put_levels(struct out *o, const struct mdf_level *lv, unsigned n)
 {
@@ -624,7 +618,7 @@ static void print_record(struct cat *c, int ring)
     const struct mdf_rec_hdr *h = &r->h;
     const struct mdf_symbol_entry *sym = h->symbol == UINT32_MAX ? NULL : symbol(c, h->symbol);
     const char *venue = mdf_venue_name(c->inst, h->venue);
-    size_t want = type_size(h->type);
+    size_t want = mdf_rec_type_size(h->type, 0); /* fixed part; a book's levels come after */
     struct out o = {.f = stdout, .json = c->o->json};
 
     /* A record shorter than its type claims: show zeros, not the previous record's bytes. */
