@@ -50,8 +50,10 @@ Q := @
 endif
 
 # Debian packages the build, tests and tools need; `make deps` installs the missing ones.
+# libhttp-parser-dev parses HTTP responses (the WebSocket upgrade and REST snapshots): a
+# well-kept, fuzzed parser instead of one of our own.
 DEB_PKGS := gcc make pkg-config libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
-	libconfig-dev libasan8 libubsan1 libtsan2
+	libconfig-dev libhttp-parser-dev libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
 
@@ -59,6 +61,14 @@ CORE_SRC := src/core/decimal.c src/core/err.c src/core/clock.c src/core/names.c
 SHM_SRC := src/shm/segment.c src/shm/ring.c src/shm/state.c src/shm/doorbell.c
 READER_SRC := src/reader/reader.c
 PUB_SRC := src/shm/publisher.c src/shm/synth.c
+TLS_SRC := src/tls/tls_session.c
+WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
+NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/wsconn.c src/net/http.c
+
+# The daemon side (everything but the reader library) and the libraries it needs.
+XPORT_SRC := $(TLS_SRC) $(WS_SRC) $(NET_SRC)
+XPORT_OBJ := $(XPORT_SRC:%.c=$(B)/%.o)
+XPORT_LIBS := -luv -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -ljansson
 
 LIB_SRC := $(CORE_SRC) $(SHM_SRC) $(READER_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
@@ -66,18 +76,27 @@ PUB_OBJ := $(PUB_SRC:%.c=$(B)/%.o)
 
 CAT_SRC := tools/mdfeed-cat/main.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
+FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/cases.c
 
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
-	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c
-BENCH_SRC := tests/bench/bench.c
+	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c \
+	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC)
+TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c
+TEST_TLS_SRC := tests/tls/tls_session_test.c
+TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
+TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c
+TEST_FV_SRC := tests/tools/fakevenue_test.c
+BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c $(TEST_SUPPORT_SRC)
 
-TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth
-MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 src/reader/libmdfeed.3
+TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue
+MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
+	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 src/reader/libmdfeed.3
 
-ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(CAT_SRC) $(SYNTH_SRC) $(TEST_SRC) $(BENCH_SRC)
+ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(CAT_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
+	$(TEST_SRC) $(BENCH_SRC)
 
 .PHONY: all test test-suite bench install deps format clean run
 .DEFAULT_GOAL := all
@@ -113,15 +132,22 @@ $(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/run: $(TEST_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
+# The fake venue runs on the same tls/ and ws/ code as the daemon.
+$(B)/bin/mdfeed-fakevenue: $(FAKEVENUE_SRC:%.c=$(B)/%.o) $(XPORT_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XPORT_LIBS) $(LDLIBS)
 
-$(B)/tests/run-bench: $(BENCH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
+$(B)/tests/run: $(TEST_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(XPORT_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XPORT_LIBS) $(LDLIBS)
+
+$(B)/tests/run-bench: $(BENCH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(XPORT_OBJ) $(B)/lib/libmdfeed.a \
+		$(B)/bin/mdfeed-fakevenue
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(XPORT_LIBS) $(LDLIBS)
 
 # ---- test, bench ---------------------------------------------------------------------------
 

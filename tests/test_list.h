@@ -5,6 +5,12 @@
 #ifndef MDF_TESTS_TEST_LIST_H
 #define MDF_TESTS_TEST_LIST_H
 
+/* Each area keeps its own list (X entries as above) so areas can grow independently. */
+#include "tls/list.h"
+#include "ws/list.h"
+#include "net/list.h"
+#include "tools/fakevenue_list.h"
+
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
     X(decimal_parses_every_venue_form, 0, 30)                                                      \
@@ -44,6 +50,10 @@
     X(cat_follows_until_count_and_times_out, 0, 60)                                                \
     X(cat_reports_missing_instance_and_bad_ring, 0, 60)                                            \
     X(cat_text_mode_prints_one_line_per_record, 0, 60)                                             \
-    X(install_puts_every_file_and_readme_example_builds_and_reads, 0, 120)
+    X(install_puts_every_file_and_readme_example_builds_and_reads, 0, 120)                         \
+    TEST_LIST_TLS(X)                                                                               \
+    TEST_LIST_WS(X)                                                                                \
+    TEST_LIST_NET(X)                                                                               \
+    TEST_LIST_FAKEVENUE(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

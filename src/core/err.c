@@ -87,3 +87,38 @@ MDF_API const char *mdf_strerror(int err)
         return "unknown error";
     }
 }
+
+const char *err_name(int code)
+{
+    switch (code) {
+    case 0:
+        return "ok";
+    case ERR_TLS_VERIFY:
+        return "tls-verify";
+    case ERR_TLS_PROTO:
+        return "tls-protocol";
+    case ERR_TLS_CLOSED:
+        return "tls-closed";
+    case ERR_WS_HANDSHAKE:
+        return "ws-handshake";
+    case ERR_WS_PROTO:
+        return "ws-protocol";
+    case ERR_WS_CLOSED:
+        return "ws-closed";
+    case ERR_HTTP:
+        return "http-malformed";
+    case ERR_HTTP_STATUS:
+        return "http-status";
+    case ERR_PONG_TIMEOUT:
+        return "pong-timeout";
+    case ERR_TOO_BIG:
+        return "too-big";
+    default:
+        break;
+    }
+    if (code < 0 && code > -1000) {
+        const char *n = strerrorname_np(-code);
+        return n ? n : "errno";
+    }
+    return mdf_strerror(code);
+}
