@@ -63,7 +63,8 @@ READER_SRC := src/reader/reader.c
 PUB_SRC := src/shm/publisher.c src/shm/synth.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
-NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/wsconn.c src/net/http.c
+NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
+	src/net/wsconn.c src/net/http.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.
 XPORT_SRC := $(TLS_SRC) $(WS_SRC) $(NET_SRC)
@@ -76,20 +77,20 @@ PUB_OBJ := $(PUB_SRC:%.c=$(B)/%.o)
 
 CAT_SRC := tools/mdfeed-cat/main.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
-FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/cases.c
+FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c
 
+TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c
+TEST_TLS_SRC := tests/tls/tls_session_test.c
+TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
+TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c
+TEST_FV_SRC := tests/tools/fakevenue_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
 	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC)
-TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c
-TEST_TLS_SRC := tests/tls/tls_session_test.c
-TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
-TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c
-TEST_FV_SRC := tests/tools/fakevenue_test.c
-BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c $(TEST_SUPPORT_SRC)
+BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/support/certs.c
 
 TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \

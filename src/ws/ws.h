@@ -56,17 +56,41 @@ struct ws_params {
 
 /* Fields are private. */
 struct ws {
-    wslay_event_context_ptr ctx;  /* wslay's state */
-    struct ws_callbacks cb;       /* caller's callbacks */
-    void *ud;                     /* caller's pointer, passed to callbacks */
-    const uint8_t *feed;          /* input being fed (borrowed during ws_feed) */
-    size_t feed_len, feed_off;    /* its size and how much wslay has read */
-    uint8_t *msg;                 /* reassembly buffer, max_message bytes */
-    size_t msg_len, max_message;  /* bytes in msg and its capacity */
-    bool msg_text;                /* opcode of the message being reassembled */
-    uint8_t *out;                 /* caller's buffer during ws_output */
-    size_t out_cap, out_len;      /* its size and fill */
-    int error;                    /* first fatal error, 0 if none */
+    wslay_event_context_ptr ctx; /* wslay's state */
+    struct ws_callbacks cb;      /* caller's callbacks */
+    void *ud;                    /* caller's pointer, passed to callbacks */
+    const uint8_t *feed;         /* input being fed (borrowed during ws_feed) */
+    size_t feed_len, feed_off;   /* its size and how much wslay has read */
+    uint8_t *msg;                /* reassembly buffer, max_message bytes */
+    size_t msg_len, max_message; /* bytes in msg and its capacity */
+    bool msg_text;               /* opcode of the message being reassembled */
+    uint8_t *out;                /* caller's buffer during ws_output */
+    size_t out_cap, out_len;     /* its size and fill */
+    int error;                   /* first fatal error, 0 if none */
+
+    bool server;        /* role: expect masked frames, send unmasked */
+    uint64_t mask_rng;  /* masking-key generator state, seeded from getrandom() */
+    uint8_t rx_op;      /* opcode of the frame wslay is delivering */
+    bool close_queued;  /* a close frame of ours is queued or sent */
+    bool close_recv;    /* the peer's close frame arrived (and was valid) */
+    uint16_t code_recv; /* its code, WS_CLOSE_NO_STATUS if it had none */
+    char why[160];      /* what ended the connection, for err_set() on later calls */
+
+    /* The frame checker: reads the same bytes one step ahead of wslay and holds them back from
+     * the first violation (or the peer's close frame) on, so wslay only sees valid frames. */
+    uint8_t hdr[14];           /* header bytes of the frame being checked */
+    uint8_t hdr_len, hdr_need; /* how many arrived and how long this header is */
+    uint8_t key[4];            /* its masking key (frames to a server) */
+    uint8_t op;                /* its opcode */
+    bool fin;                  /* its FIN bit */
+    uint64_t left, off;        /* payload bytes still to come and bytes seen */
+    bool in_msg;               /* a data message is open (its final frame not seen yet) */
+    bool text;                 /* that message is text */
+    uint64_t size;             /* its size so far, including the current frame */
+    uint32_t utf8;             /* UTF-8 decoder state across its frames, 0 between chars */
+    uint8_t close_buf[125];    /* payload of the peer's close frame (never given to wslay) */
+    size_t close_len;          /* bytes in close_buf */
+    uint16_t fail_code;        /* close code chosen by the checker for a violation */
 };
 
 /* Returns 0, -ENOMEM or -EINVAL. */
@@ -78,12 +102,16 @@ void ws_fini(struct ws *w);
  * through the callbacks before it returns. Returns 0 (all consumed), ERR_WS_PROTO (the peer broke
  * the protocol: a close frame with the right code is queued, send ws_output() and then drop the
  * connection; err_set() says what was wrong) or ERR_WS_CLOSED (the close handshake is done or the
- * peer closed: send ws_output() and drop).
+ * peer closed: send ws_output() and drop); -ENOMEM only if wslay cannot buffer a control frame.
+ * Invalid UTF-8 (close 1007) and oversized messages (close 1009) are ERR_WS_PROTO too. Every
+ * later call returns the same error. Callbacks may queue frames but must not call ws_feed() or
+ * ws_fini().
  */
 int ws_feed(struct ws *w, const uint8_t *buf, size_t len);
 
-/* Queue one message or control frame. Return 0, -ENOMEM, -EMSGSIZE (control payload > 125),
- * or ERR_WS_CLOSED (a close was already sent). */
+/* Queue one message or control frame (the payload is copied). Return 0, -ENOMEM, -EMSGSIZE
+ * (control payload > 125, close reason > 123), -EINVAL (a close code that may not be sent:
+ * 1000-1003, 1007-1014 and 3000-4999 may), or ERR_WS_CLOSED (a close was already queued). */
 int ws_send_text(struct ws *w, const void *msg, size_t len);
 int ws_send_binary(struct ws *w, const void *msg, size_t len);
 int ws_send_ping(struct ws *w, const void *payload, size_t len);
@@ -94,10 +122,11 @@ int ws_send_close(struct ws *w, uint16_t code, const char *reason);
  * again while ws_want_write() is true. */
 size_t ws_output(struct ws *w, uint8_t *buf, size_t cap);
 
-bool ws_want_write(const struct ws *w); /* frames are queued */
-bool ws_close_sent(const struct ws *w); /* our close frame went out */
-bool ws_close_received(const struct ws *w); /* the peer's close frame arrived */
-uint16_t ws_close_code_received(const struct ws *w); /* its code, or WS_CLOSE_NO_STATUS */
-uint16_t ws_close_code_sent(const struct ws *w);     /* the code we sent, 0 if none */
+bool ws_want_write(const struct ws *w);     /* frames are queued */
+bool ws_close_sent(const struct ws *w);     /* our close frame went out */
+bool ws_close_received(const struct ws *w); /* the peer's valid close frame arrived */
+/* Its code, WS_CLOSE_NO_STATUS if it had none, WS_CLOSE_ABNORMAL if no close arrived. */
+uint16_t ws_close_code_received(const struct ws *w);
+uint16_t ws_close_code_sent(const struct ws *w); /* the code we sent, 0 if none */
 
 #endif /* MDF_WS_WS_H */

@@ -299,6 +299,8 @@ static void note_sched(const char *what, struct sched_mark writer, long r_pre, i
 }
 
 /* True if group `g` was asked for (all are when the command line names none). */
+void bench_transport(const char *self); /* bench_transport.c */
+
 static bool want(const char *g)
 {
     if (n_filters == 0)
@@ -1190,6 +1192,8 @@ int main(int argc, char **argv)
         bench_liveness();
     if (want("rss"))
         bench_rss(argv[0]);
+    if (want("transport"))
+        bench_transport(argv[0]);
 
     munmap(sh, sh_size);
     return 0; /* cleanup() closes and unlinks the instance */

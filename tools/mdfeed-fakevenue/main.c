@@ -1,5 +1,442 @@
-/* placeholder */
-int main(void)
+/*
+ * mdfeed-fakevenue: the local venue every test and benchmark uses. This file reads the command
+ * line (see mdfeed-fakevenue.1 for every flag), refuses anything but a loopback address, loads
+ * the recordings and runs the loop until SIGTERM/SIGINT, then frees everything so a sanitizer
+ * build sees no leak.
+ *
+ * Exit status: 0 after a signal, 1 when startup fails (files, TLS, bind), 2 on a usage error
+ * (including a non-loopback --listen address).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fv.h"
+
+#define PROG "mdfeed-fakevenue"
+
+enum {
+    O_LISTEN = 256,
+    O_PORT,
+    O_CERT,
+    O_KEY,
+    O_TLS11,
+    O_VENUE,
+    O_REPLAY,
+    O_REST,
+    O_SPEED,
+    O_LOOP,
+    O_SYNTH,
+    O_MSG_SIZE,
+    O_PING,
+    O_PONG,
+    O_RATE,
+    O_MAX_STREAMS,
+    O_LIFETIME,
+    O_SHUTDOWN,
+    O_WEIGHT,
+    O_SEED,
+    O_LIST_CASES,
+    O_HELP,
+    O_F_CONNS,
+    O_F_CLOSE_AFTER,
+    O_F_CLOSE_CODE,
+    O_F_RST_AFTER,
+    O_F_RST_MID,
+    O_F_FIN_MID,
+    O_F_TRUNC_TLS,
+    O_F_STALL,
+    O_F_DRIP,
+    O_F_FRAGMENT,
+    O_F_PING_FRAG,
+    O_F_GARBAGE,
+    O_F_BAD_UTF8,
+    O_F_OVERSIZE,
+    O_F_OVERSIZE_SIZE,
+    O_F_NO_UPGRADE,
+    O_F_GAP,
+};
+
+static const struct option LONGOPTS[] = {
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"port", required_argument, NULL, O_PORT},
+    {"tls-cert", required_argument, NULL, O_CERT},
+    {"tls-key", required_argument, NULL, O_KEY},
+    {"tls11-only", no_argument, NULL, O_TLS11},
+    {"venue", required_argument, NULL, O_VENUE},
+    {"replay", required_argument, NULL, O_REPLAY},
+    {"rest", required_argument, NULL, O_REST},
+    {"speed", required_argument, NULL, O_SPEED},
+    {"loop", no_argument, NULL, O_LOOP},
+    {"synthetic", required_argument, NULL, O_SYNTH},
+    {"msg-size", required_argument, NULL, O_MSG_SIZE},
+    {"ping-interval", required_argument, NULL, O_PING},
+    {"pong-timeout", required_argument, NULL, O_PONG},
+    {"rate-limit", required_argument, NULL, O_RATE},
+    {"max-streams", required_argument, NULL, O_MAX_STREAMS},
+    {"lifetime", required_argument, NULL, O_LIFETIME},
+    {"shutdown-after", required_argument, NULL, O_SHUTDOWN},
+    {"weight-limit", required_argument, NULL, O_WEIGHT},
+    {"seed", required_argument, NULL, O_SEED},
+    {"list-cases", no_argument, NULL, O_LIST_CASES},
+    {"help", no_argument, NULL, O_HELP},
+    {"fault-conns", required_argument, NULL, O_F_CONNS},
+    {"fault-close-after", required_argument, NULL, O_F_CLOSE_AFTER},
+    {"fault-close-code", required_argument, NULL, O_F_CLOSE_CODE},
+    {"fault-rst-after", required_argument, NULL, O_F_RST_AFTER},
+    {"fault-rst-midframe", required_argument, NULL, O_F_RST_MID},
+    {"fault-fin-midframe", required_argument, NULL, O_F_FIN_MID},
+    {"fault-truncate-tls", required_argument, NULL, O_F_TRUNC_TLS},
+    {"fault-stall-after", required_argument, NULL, O_F_STALL},
+    {"fault-drip", no_argument, NULL, O_F_DRIP},
+    {"fault-fragment", required_argument, NULL, O_F_FRAGMENT},
+    {"fault-ping-in-fragments", no_argument, NULL, O_F_PING_FRAG},
+    {"fault-garbage-after", required_argument, NULL, O_F_GARBAGE},
+    {"fault-bad-utf8-after", required_argument, NULL, O_F_BAD_UTF8},
+    {"fault-oversize-after", required_argument, NULL, O_F_OVERSIZE},
+    {"fault-oversize-size", required_argument, NULL, O_F_OVERSIZE_SIZE},
+    {"fault-no-upgrade", no_argument, NULL, O_F_NO_UPGRADE},
+    {"fault-gap-after", required_argument, NULL, O_F_GAP},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f)
 {
-    return 1;
+    fprintf(f, "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
+               "[--tls11-only]]\n"
+               "       [--venue binance-spot|binance-futures] [--replay FILE] [--rest FILE]\n"
+               "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
+               "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
+               "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
+               "       [--fault-conns K] [fault flags] [--list-cases]\n"
+               "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
+               "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
+               "       --fault-stall-after N | --fault-drip | --fault-fragment N "
+               "[--fault-ping-in-fragments] |\n"
+               "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
+               "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
+               "       --fault-no-upgrade | --fault-gap-after N\n"
+               "See mdfeed-fakevenue(1).\n");
+}
+
+/* Prints a usage error and exits 2. */
+static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, PROG ": ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(2);
+}
+
+/* A non-negative integer option. */
+static long num(const char *opt, const char *v, long max)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 0 || n > max)
+        die_usage("--%s: expected an integer from 0 to %ld, got '%s'", opt, max, v);
+    return n;
+}
+
+/* A non-negative number of seconds (fractions allowed). */
+static double secs(const char *opt, const char *v)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(d) || d < 0 || d > 1e9)
+        die_usage("--%s: expected a number of seconds, got '%s'", opt, v);
+    return d;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* True for 127.0.0.0/8 and ::1. */
+static bool is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return false;
+}
+
+/* Parses argv into o. Exits 2 on a usage error. Returns true for --list-cases. */
+static bool parse(int argc, char **argv, struct fv_opts *o)
+{
+    double ping = -1, pong = -1, lifetime = -1;
+    long rate = -1, maxs = -1, weight = -1;
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->listen = "127.0.0.1";
+    o->speed = 1;
+    o->msg_size = 200;
+    o->shutdown_after = -1;
+    o->seed = 1;
+    o->f = (struct fv_faults){
+        .conns = -1,
+        .close_after = -1,
+        .close_code = 1000,
+        .rst_after = -1,
+        .rst_midframe = -1,
+        .fin_midframe = -1,
+        .truncate_tls = -1,
+        .stall_after = -1,
+        .garbage_after = -1,
+        .bad_utf8_after = -1,
+        .oversize_after = -1,
+        .oversize_size = 2u << 20,
+        .gap_after = -1,
+    };
+    while ((c = getopt_long(argc, argv, "+h", LONGOPTS, NULL)) != -1) {
+        switch (c) {
+        case O_LISTEN:
+            o->listen = strcmp(optarg, "localhost") == 0 ? "127.0.0.1" : optarg;
+            break;
+        case O_PORT:
+            o->port = (int)num("port", optarg, 65535);
+            break;
+        case O_CERT:
+            o->tls_cert = optarg;
+            break;
+        case O_KEY:
+            o->tls_key = optarg;
+            break;
+        case O_TLS11:
+            o->tls11_only = true;
+            break;
+        case O_VENUE:
+            if (strcmp(optarg, "binance-spot") == 0)
+                o->venue = FV_VENUE_SPOT;
+            else if (strcmp(optarg, "binance-futures") == 0)
+                o->venue = FV_VENUE_FUTURES;
+            else
+                die_usage("--venue: binance-spot or binance-futures, got '%s'", optarg);
+            break;
+        case O_REPLAY:
+            o->replay_file = optarg;
+            break;
+        case O_REST:
+            o->rest_file = optarg;
+            break;
+        case O_SPEED:
+            if (strcmp(optarg, "max") == 0) {
+                o->speed_max = true;
+            } else {
+                o->speed = secs("speed", optarg);
+                if (o->speed <= 0)
+                    die_usage("--speed: must be above 0 (or max)");
+            }
+            break;
+        case O_LOOP:
+            o->loop = true;
+            break;
+        case O_SYNTH:
+            o->synth = true;
+            if (strcmp(optarg, "max") == 0) {
+                o->synth_max = true;
+            } else {
+                o->synth_rate = secs("synthetic", optarg);
+                if (o->synth_rate <= 0)
+                    die_usage("--synthetic: a rate above 0 (messages per second) or max");
+            }
+            break;
+        case O_MSG_SIZE:
+            o->msg_size = (size_t)num("msg-size", optarg, 16 << 20);
+            break;
+        case O_PING:
+            ping = secs("ping-interval", optarg);
+            break;
+        case O_PONG:
+            pong = secs("pong-timeout", optarg);
+            break;
+        case O_RATE:
+            rate = num("rate-limit", optarg, 1000000);
+            break;
+        case O_MAX_STREAMS:
+            maxs = num("max-streams", optarg, 1000000);
+            break;
+        case O_LIFETIME:
+            lifetime = secs("lifetime", optarg);
+            break;
+        case O_SHUTDOWN:
+            o->shutdown_after = secs("shutdown-after", optarg);
+            break;
+        case O_WEIGHT:
+            weight = num("weight-limit", optarg, 1000000000);
+            break;
+        case O_SEED:
+            o->seed = (uint64_t)num("seed", optarg, 0x7fffffffffffffffL);
+            break;
+        case O_LIST_CASES:
+            return true;
+        case O_HELP:
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case O_F_CONNS:
+            o->f.conns = num("fault-conns", optarg, 1000000000);
+            break;
+        case O_F_CLOSE_AFTER:
+            o->f.close_after = num("fault-close-after", optarg, 1L << 40);
+            break;
+        case O_F_CLOSE_CODE:
+            o->f.close_code = (int)num("fault-close-code", optarg, 65535);
+            break;
+        case O_F_RST_AFTER:
+            o->f.rst_after = num("fault-rst-after", optarg, 1L << 40);
+            break;
+        case O_F_RST_MID:
+            o->f.rst_midframe = num("fault-rst-midframe", optarg, 1L << 40);
+            break;
+        case O_F_FIN_MID:
+            o->f.fin_midframe = num("fault-fin-midframe", optarg, 1L << 40);
+            break;
+        case O_F_TRUNC_TLS:
+            o->f.truncate_tls = num("fault-truncate-tls", optarg, 1L << 40);
+            break;
+        case O_F_STALL:
+            o->f.stall_after = num("fault-stall-after", optarg, 1L << 40);
+            break;
+        case O_F_DRIP:
+            o->f.drip = true;
+            break;
+        case O_F_FRAGMENT:
+            o->f.fragment = (size_t)num("fault-fragment", optarg, 1L << 30);
+            if (!o->f.fragment)
+                die_usage("--fault-fragment: at least 1 byte per frame");
+            break;
+        case O_F_PING_FRAG:
+            o->f.ping_in_fragments = true;
+            break;
+        case O_F_GARBAGE:
+            o->f.garbage_after = num("fault-garbage-after", optarg, 1L << 40);
+            break;
+        case O_F_BAD_UTF8:
+            o->f.bad_utf8_after = num("fault-bad-utf8-after", optarg, 1L << 40);
+            break;
+        case O_F_OVERSIZE:
+            o->f.oversize_after = num("fault-oversize-after", optarg, 1L << 40);
+            /* An optional second argument: the size. */
+            if (optind < argc && all_digits(argv[optind]))
+                o->f.oversize_size = (size_t)num("fault-oversize-after", argv[optind++], 1L << 30);
+            break;
+        case O_F_OVERSIZE_SIZE:
+            o->f.oversize_size = (size_t)num("fault-oversize-size", optarg, 1L << 30);
+            break;
+        case O_F_NO_UPGRADE:
+            o->f.no_upgrade = true;
+            break;
+        case O_F_GAP:
+            o->f.gap_after = num("fault-gap-after", optarg, 1L << 40);
+            break;
+        default:
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (optind < argc)
+        die_usage("unexpected argument '%s'", argv[optind]);
+    if (!o->tls_cert != !o->tls_key)
+        die_usage("--tls-cert and --tls-key go together");
+    if (o->tls11_only && !o->tls_cert)
+        die_usage("--tls11-only needs --tls-cert and --tls-key");
+    if (o->f.truncate_tls >= 0 && !o->tls_cert)
+        die_usage("--fault-truncate-tls needs TLS (--tls-cert and --tls-key)");
+    if (o->f.ping_in_fragments && !o->f.fragment)
+        die_usage("--fault-ping-in-fragments needs --fault-fragment N");
+    if (o->loop && !o->replay_file)
+        die_usage("--loop needs --replay");
+    if (!o->f.oversize_size)
+        die_usage("--fault-oversize-size: at least 1 byte");
+    {
+        bool spot = o->venue == FV_VENUE_SPOT;
+
+        o->ping_interval = ping >= 0 ? ping : spot ? 20 : 180;
+        o->pong_timeout = pong >= 0 ? pong : spot ? 60 : 600;
+        o->rate_limit = (int)(rate >= 0 ? rate : spot ? 5 : 10);
+        o->max_streams = (int)(maxs >= 0 ? maxs : spot ? 1024 : 200);
+        o->lifetime = lifetime >= 0 ? lifetime : 86400;
+        o->weight_limit = weight >= 0 ? weight : spot ? 6000 : 2400;
+    }
+    if (!is_loopback(o->listen)) {
+        fprintf(stderr,
+                PROG ": refusing to listen on '%s': only loopback addresses (127.0.0.0/8 or ::1) "
+                     "are allowed\n",
+                o->listen);
+        exit(2);
+    }
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    struct fv_opts o;
+    struct fv_server s;
+    uv_loop_t loop;
+    int rc = 0;
+
+    if (parse(argc, argv, &o)) {
+        fv_case_list(stdout);
+        fflush(stdout);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    memset(&s, 0, sizeof(s));
+    uv_loop_init(&loop);
+    s.loop = &loop;
+    s.o = &o;
+    if (o.replay_file && replay_load(&s, o.replay_file) < 0)
+        rc = 1;
+    if (!rc && o.rest_file && rest_load(&s, o.rest_file) < 0)
+        rc = 1;
+    rest_init(&s);
+    synth_init(&s);
+    if (!rc && server_start(&s, &loop, &o) < 0)
+        rc = 1;
+    if (!rc) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+    } else {
+        s.stopping = true;
+        replay_stop(&s);
+        rest_stop(&s);
+        synth_stop(&s);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    server_fini(&s);
+    replay_fini(&s);
+    rest_fini(&s);
+    streams_fini(&s.streams);
+    fv_buf_free(&s.scratch);
+    if (uv_loop_close(&loop) != 0)
+        fprintf(stderr, PROG ": handles left open at exit\n");
+    fflush(stdout);
+    return rc;
 }

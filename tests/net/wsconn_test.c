@@ -1,0 +1,568 @@
+/*
+ * The WebSocket client end to end against the fake venue on loopback: TLS certificate checks,
+ * recovery from every transport fault by the backoff schedule, pings both ways, the attempt
+ * limit, and no leaked descriptors or memory over many reconnects.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "net/wsconn.h"
+#include "support/certs.h"
+#include "support/fakevenue.h"
+#include "test.h"
+
+#define FIXTURE_WS "tests/fixtures/binance-spot/ws.rec"
+
+/* What one client saw. */
+struct seen {
+    struct wsconn w;
+    int msgs;                   /* messages received, all connections */
+    int msgs_since_connect;     /* messages on the current connection */
+    int connects;               /* entries into CONNECTED */
+    int failed;                 /* entries into FAILED */
+    int reconnecting;           /* entries into RECONNECTING */
+    int first_err;              /* cause of the first RECONNECTING/FAILED */
+    uint64_t lost_at_ms[256];   /* loop time of each RECONNECTING/FAILED */
+    uint64_t connecting_at_ms[256]; /* loop time of each CONNECTING */
+    int n_lost, n_connecting;
+    bool stopped;
+    char *log;                  /* concatenated messages when keep is set */
+    size_t log_len, log_cap;
+    bool keep;
+};
+
+static void on_state(struct wsconn *w, enum wsconn_state from, enum wsconn_state to, int err)
+{
+    struct seen *s = w->ud;
+    uint64_t now = uv_now(w->loop);
+
+    if (to == WSC_CONNECTED) {
+        s->connects++;
+        s->msgs_since_connect = 0;
+    }
+    if (to == WSC_RECONNECTING || to == WSC_FAILED) {
+        if (!s->first_err)
+            s->first_err = err;
+        if (s->n_lost < 256)
+            s->lost_at_ms[s->n_lost++] = now;
+        s->reconnecting += to == WSC_RECONNECTING;
+        s->failed += to == WSC_FAILED;
+    }
+    if (to == WSC_CONNECTING && s->n_connecting < 256)
+        s->connecting_at_ms[s->n_connecting++] = now;
+}
+
+static void on_message(struct wsconn *w, bool text, const uint8_t *data, size_t len,
+                       int64_t recv_ns)
+{
+    struct seen *s = w->ud;
+
+    s->msgs++;
+    s->msgs_since_connect++;
+    if (s->keep) {
+        if (s->log_len + len + 1 > s->log_cap) {
+            s->log_cap = (s->log_len + len + 1) * 2;
+            s->log = realloc(s->log, s->log_cap);
+        }
+        memcpy(s->log + s->log_len, data, len);
+        s->log_len += len;
+        s->log[s->log_len++] = '\n';
+    }
+}
+
+static void on_stopped(struct wsconn *w)
+{
+    struct seen *s = w->ud;
+
+    s->stopped = true;
+}
+
+static const struct wsconn_callbacks cbs = {
+    .on_state = on_state,
+    .on_message = on_message,
+    .on_stopped = on_stopped,
+};
+
+static void on_guard(uv_timer_t *t)
+{
+}
+
+/* Runs the loop until pred(s) holds or timeout_ms passes; returns pred's final value. */
+static bool run_until(uv_loop_t *loop, struct seen *s, bool (*pred)(struct seen *),
+                      int timeout_ms)
+{
+    uv_timer_t guard;
+    uint64_t end;
+
+    uv_timer_init(loop, &guard);
+    uv_update_time(loop);
+    end = uv_now(loop) + (uint64_t)timeout_ms;
+    while (!pred(s) && uv_now(loop) < end) {
+        uv_timer_start(&guard, on_guard, 20, 0);
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return pred(s);
+}
+
+/* Stops the client, runs the loop dry and frees it; asserts nothing is left on the loop. */
+static void stop_client(uv_loop_t *loop, struct seen *s)
+{
+    wsconn_stop(&s->w, 1000);
+    uv_run(loop, UV_RUN_DEFAULT);
+    ASSERT(s->stopped);
+    wsconn_fini(&s->w);
+    ASSERT_EQ(uv_loop_close(loop), 0);
+    free(s->log);
+}
+
+static void start_client(uv_loop_t *loop, struct seen *s, const struct wsconn_params *p)
+{
+    memset(s, 0, sizeof(*s));
+    ASSERT_EQ(uv_loop_init(loop), 0);
+    if (wsconn_init(&s->w, loop, p, &cbs, s) != 0)
+        test_fail(__FILE__, __LINE__, "wsconn_init: %s", mdf_errmsg());
+    ASSERT_EQ(wsconn_start(&s->w), 0);
+}
+
+static bool is_failed(struct seen *s)
+{
+    return s->w.state == WSC_FAILED;
+}
+
+static int want_msgs;
+static bool has_msgs(struct seen *s)
+{
+    return s->msgs >= want_msgs;
+}
+
+static int want_connects;
+static bool has_connects_and_msgs(struct seen *s)
+{
+    return s->connects >= want_connects && s->msgs_since_connect >= want_msgs &&
+           s->w.state == WSC_CONNECTED;
+}
+
+/* Messages of one stream in the spot fixture. */
+static int fixture_count(const char *stream)
+{
+    char needle[128], line[65536];
+    FILE *f = fopen(FIXTURE_WS, "r");
+    int n = 0;
+
+    ASSERT(f != NULL);
+    snprintf(needle, sizeof(needle), "\"stream\":\"%s\"", stream);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void fast_params(struct wsconn_params *p, const char *url)
+{
+    wsconn_default_params(p);
+    p->url = url;
+    p->connect_timeout_ms = 3000;
+    p->handshake_timeout_ms = 3000;
+    p->ping_interval_ms = 0;
+    p->backoff.base_ms = 100;
+    p->backoff.max_ms = 400;
+    p->backoff.jitter = 0;
+}
+
+TEST(wsconn_receives_replayed_stream_over_tls)
+{
+    const char *dir = certs_dir();
+    char cert[512], key[512], ca[512], url[256];
+    const char *stream = "nknusdt@bookTicker";
+    struct wsconn_params p;
+    struct fv_proc fv;
+    struct seen s;
+    uv_loop_t loop;
+
+    ASSERT(dir != NULL);
+    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
+    snprintf(key, sizeof(key), "%s/good.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    {
+        const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--replay", FIXTURE_WS,
+                              "--speed", "max", NULL};
+        ASSERT_EQ(fv_start(&fv, args), 0);
+    }
+    snprintf(url, sizeof(url), "wss://localhost:%d/stream?streams=%s", fv.port, stream);
+    fast_params(&p, url);
+    p.ca_file = ca;
+    start_client(&loop, &s, &p);
+    want_msgs = fixture_count(stream);
+    ASSERT_GT(want_msgs, 5);
+    ASSERT(run_until(&loop, &s, has_msgs, 10000));
+    ASSERT_EQ(s.msgs, want_msgs);
+    ASSERT_EQ(s.connects, 1);
+    ASSERT_EQ(s.w.stats.errors_tls, 0);
+    ASSERT_GT(s.w.stats.bytes_in, 0);
+    stop_client(&loop, &s);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(wsconn_refuses_bad_certificates_with_clear_errors)
+{
+    static const struct {
+        const char *cert, *extra, *why;
+        int code;
+    } cases[] = {
+        {"wronghost", NULL, "Common Name", ERR_TLS_VERIFY},
+        {"expired", NULL, "expired", ERR_TLS_VERIFY},
+        {"notyet", NULL, "future", ERR_TLS_VERIFY},
+        {"selfsigned", NULL, "trusted CA", ERR_TLS_VERIFY},
+        {"untrusted", NULL, "trusted CA", ERR_TLS_VERIFY},
+        {"good", "--tls11-only", "TLS", ERR_TLS_PROTO},
+    };
+    const char *dir = certs_dir();
+    size_t i;
+
+    ASSERT(dir != NULL);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char cert[512], key[512], ca[512], url[256];
+        const char *args[8];
+        struct wsconn_params p;
+        struct fv_proc fv;
+        struct seen s;
+        uv_loop_t loop;
+        int n = 0;
+
+        snprintf(cert, sizeof(cert), "%s/%s.pem", dir, cases[i].cert);
+        snprintf(key, sizeof(key), "%s/%s.key", dir, cases[i].cert);
+        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+        args[n++] = "--tls-cert";
+        args[n++] = cert;
+        args[n++] = "--tls-key";
+        args[n++] = key;
+        if (cases[i].extra)
+            args[n++] = cases[i].extra;
+        args[n] = NULL;
+        ASSERT_EQ(fv_start(&fv, args), 0);
+        snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
+        fast_params(&p, url);
+        p.ca_file = ca;
+        p.backoff.max_attempts = 1;
+        start_client(&loop, &s, &p);
+        ASSERT(run_until(&loop, &s, is_failed, 10000));
+        printf("  %-10s -> %s: %s\n", cases[i].cert, err_name(s.w.stats.last_error),
+               s.w.stats.last_error_msg);
+        ASSERT_EQ(s.w.stats.last_error, cases[i].code);
+        ASSERT_EQ(s.connects, 0);
+        ASSERT_EQ(s.w.stats.errors_tls, 1);
+        ASSERT_CONTAINS(s.w.stats.last_error_msg, cases[i].why);
+        stop_client(&loop, &s);
+        fv_stop(&fv);
+    }
+    return 0;
+}
+
+/* One fault on the first connection: the client must lose it with the expected kind of error,
+ * wait the backoff delay, reconnect and receive again. */
+struct fault_case {
+    const char *name;
+    const char *flags[6];
+    bool tls;
+    uint32_t ping_ms; /* our ping interval (stall needs it) */
+    int err;          /* expected cause, 0 = any */
+};
+
+static void run_fault(const struct fault_case *fc)
+{
+    const char *dir = certs_dir();
+    char cert[512], key[512], ca[512], url[256];
+    const char *args[24];
+    struct wsconn_params p;
+    struct fv_proc fv;
+    struct seen s;
+    uv_loop_t loop;
+    int n = 0, i;
+
+    ASSERT(dir != NULL);
+    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
+    snprintf(key, sizeof(key), "%s/good.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    if (fc->tls) {
+        args[n++] = "--tls-cert";
+        args[n++] = cert;
+        args[n++] = "--tls-key";
+        args[n++] = key;
+    }
+    args[n++] = "--synthetic";
+    args[n++] = "200";
+    args[n++] = "--fault-conns";
+    args[n++] = "1";
+    for (i = 0; fc->flags[i]; i++)
+        args[n++] = fc->flags[i];
+    args[n] = NULL;
+    ASSERT_EQ(fv_start(&fv, args), 0);
+    snprintf(url, sizeof(url), "%s://localhost:%d/ws/btcusdt@trade", fc->tls ? "wss" : "ws",
+             fv.port);
+    fast_params(&p, url);
+    p.ca_file = ca;
+    p.backoff.base_ms = 300;
+    p.handshake_timeout_ms = 1000;
+    if (fc->ping_ms) {
+        p.ping_interval_ms = fc->ping_ms;
+        p.pong_timeout_ms = fc->ping_ms;
+    }
+    start_client(&loop, &s, &p);
+    want_connects = 2;
+    want_msgs = 5;
+    if (!run_until(&loop, &s, has_connects_and_msgs, 15000))
+        test_fail(__FILE__, __LINE__, "%s: no recovery: connects %d, msgs %d, state %s, last "
+                  "error %s", fc->name, s.connects, s.msgs_since_connect,
+                  wsconn_state_name(s.w.state), s.w.stats.last_error_msg);
+    printf("  %-22s lost by %-14s (%s), reconnected after %llu ms\n", fc->name,
+           err_name(s.first_err), s.w.stats.last_error_msg,
+           (unsigned long long)(s.connecting_at_ms[1] - s.lost_at_ms[0]));
+    if (fc->err)
+        ASSERT_EQ(s.first_err, fc->err);
+    ASSERT_GE(s.n_lost, 1);
+    /* The retry waited the schedule's first delay (jitter 0: exactly base). */
+    ASSERT_GE(s.connecting_at_ms[1] - s.lost_at_ms[0], 300);
+    ASSERT_EQ(s.failed, 0);
+    stop_client(&loop, &s);
+    fv_stop(&fv);
+}
+
+TEST(wsconn_recovers_from_transport_faults_by_backoff_schedule)
+{
+    static const struct fault_case cases[] = {
+        {"rst-after", {"--fault-rst-after", "20", NULL}, false, 0, -ECONNRESET},
+        {"rst-midframe", {"--fault-rst-midframe", "20", NULL}, false, 0, -ECONNRESET},
+        {"fin-midframe", {"--fault-fin-midframe", "20", NULL}, false, 0, -EPIPE},
+        {"rst-midframe-tls", {"--fault-rst-midframe", "20", NULL}, true, 0, -ECONNRESET},
+        {"truncated-tls-record", {"--fault-truncate-tls", "20", NULL}, true, 0, -EPIPE},
+        {"stall", {"--fault-stall-after", "20", NULL}, true, 300, ERR_PONG_TIMEOUT},
+        {"no-upgrade", {"--fault-no-upgrade", NULL}, false, 0, -ETIMEDOUT},
+        {"close-1001", {"--fault-close-after", "20", "--fault-close-code", "1001", NULL}, true,
+         0, ERR_WS_CLOSED},
+        {"garbage", {"--fault-garbage-after", "20", NULL}, false, 0, ERR_WS_PROTO},
+        {"bad-utf8", {"--fault-bad-utf8-after", "20", NULL}, true, 0, ERR_WS_PROTO},
+        {"bad-close-code", {"--fault-close-after", "20", "--fault-close-code", "1004", NULL},
+         false, 0, ERR_WS_PROTO},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        run_fault(&cases[i]);
+    return 0;
+}
+
+TEST(wsconn_drip_and_fragments_give_same_messages)
+{
+    static const char *const variants[][4] = {
+        {NULL},
+        {"--fault-drip", NULL},
+        {"--fault-fragment", "7", "--fault-ping-in-fragments", NULL},
+    };
+    const char *dir = certs_dir();
+    char cert[512], key[512], ca[512], url[256];
+    char *reference = NULL;
+    size_t ref_len = 0, v;
+
+    ASSERT(dir != NULL);
+    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
+    snprintf(key, sizeof(key), "%s/good.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    for (v = 0; v < 3; v++) {
+        const char *args[16] = {"--tls-cert", cert, "--tls-key", key, "--replay", FIXTURE_WS,
+                                "--speed", "max"};
+        struct wsconn_params p;
+        struct fv_proc fv;
+        struct seen s;
+        uv_loop_t loop;
+        int n = 8, k;
+
+        for (k = 0; variants[v][k]; k++)
+            args[n++] = variants[v][k];
+        args[n] = NULL;
+        ASSERT_EQ(fv_start(&fv, args), 0);
+        snprintf(url, sizeof(url),
+                 "wss://localhost:%d/stream?streams=nknusdt@depth@100ms/lrcbtc@bookTicker",
+                 fv.port);
+        fast_params(&p, url);
+        p.ca_file = ca;
+        start_client(&loop, &s, &p);
+        s.keep = true;
+        want_msgs = fixture_count("nknusdt@depth@100ms") + fixture_count("lrcbtc@bookTicker");
+        ASSERT(run_until(&loop, &s, has_msgs, 30000));
+        ASSERT_EQ(s.msgs, want_msgs);
+        ASSERT_EQ(s.connects, 1);
+        if (v == 0) {
+            reference = malloc(s.log_len);
+            memcpy(reference, s.log, s.log_len);
+            ref_len = s.log_len;
+        } else {
+            ASSERT_EQ(s.log_len, ref_len);
+            ASSERT(memcmp(s.log, reference, ref_len) == 0);
+        }
+        if (v == 2)
+            ASSERT_GT(s.w.stats.pings_in, 0);
+        stop_client(&loop, &s);
+        fv_stop(&fv);
+    }
+    free(reference);
+    return 0;
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static bool hundred_connects(struct seen *s)
+{
+    return s->connects >= 101 && s->w.state == WSC_CONNECTED;
+}
+
+TEST(wsconn_same_fds_and_memory_after_100_reconnects)
+{
+    const char *dir = certs_dir();
+    char cert[512], key[512], ca[512], url[256];
+    struct wsconn_params p;
+    struct fv_proc fv;
+    struct seen s;
+    uv_loop_t loop;
+    int fds_before, fds_after;
+    size_t heap_before, heap_after;
+
+    ASSERT(dir != NULL);
+    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
+    snprintf(key, sizeof(key), "%s/good.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    {
+        const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--synthetic", "1000",
+                              "--fault-rst-after", "3", NULL};
+        ASSERT_EQ(fv_start(&fv, args), 0);
+    }
+    snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
+    fast_params(&p, url);
+    p.ca_file = ca;
+    p.backoff.base_ms = 1;
+    p.backoff.max_ms = 2;
+    start_client(&loop, &s, &p);
+    want_connects = 1;
+    want_msgs = 0;
+    ASSERT(run_until(&loop, &s, has_connects_and_msgs, 10000));
+    /* Let the first connection die and its replacement come up, so every lazily made
+     * structure (libuv's DNS thread pool among them) exists before the baseline. */
+    want_connects = 3;
+    ASSERT(run_until(&loop, &s, has_connects_and_msgs, 10000));
+    fds_before = count_fds();
+    heap_before = mallinfo2().uordblks;
+    ASSERT(run_until(&loop, &s, hundred_connects, 120000));
+    fds_after = count_fds();
+    heap_after = mallinfo2().uordblks;
+    printf("  %d connections: fds %d -> %d, heap in use %zu -> %zu bytes\n", s.connects,
+           fds_before, fds_after, heap_before, heap_after);
+    ASSERT_GE(s.connects, 101);
+    ASSERT_EQ(fds_after, fds_before);
+    /* The heap may differ by what is in flight at the two instants (a TLS session's
+     * buffers), never by 100 connections' worth. */
+    if (heap_before > 0)
+        ASSERT_LT((int64_t)heap_after - (int64_t)heap_before, 256 * 1024);
+    stop_client(&loop, &s);
+    fv_stop(&fv);
+    return 0;
+}
+
+TEST(wsconn_gives_up_after_max_attempts)
+{
+    struct wsconn_params p;
+    struct seen s;
+    uv_loop_t loop;
+
+    /* Port 1 on loopback: nothing listens, connections are refused at once. */
+    fast_params(&p, "ws://127.0.0.1:1/ws");
+    p.backoff.base_ms = 10;
+    p.backoff.max_attempts = 4;
+    start_client(&loop, &s, &p);
+    ASSERT(run_until(&loop, &s, is_failed, 10000));
+    ASSERT_EQ(s.w.stats.connect_failures, 4);
+    ASSERT_EQ(s.w.stats.transitions[WSC_CONNECTING], 4);
+    ASSERT_EQ(s.w.stats.transitions[WSC_RECONNECTING], 3);
+    ASSERT_EQ(s.w.stats.transitions[WSC_FAILED], 1);
+    ASSERT_EQ(s.w.stats.last_error, -ECONNREFUSED);
+    ASSERT_CONTAINS(s.w.stats.last_error_msg, "127.0.0.1:1");
+    /* FAILED can be started again by the owner. */
+    ASSERT_EQ(wsconn_start(&s.w), 0);
+    ASSERT(run_until(&loop, &s, is_failed, 10000));
+    ASSERT_EQ(s.w.stats.connect_failures, 8);
+    stop_client(&loop, &s);
+    return 0;
+}
+
+static bool two_seconds(struct seen *s)
+{
+    return false;
+}
+
+TEST(wsconn_answers_venue_pings_and_pings_itself)
+{
+    char url[256];
+    struct wsconn_params p;
+    struct fv_proc fv;
+    struct seen s;
+    uv_loop_t loop;
+    /* Pongs and pings count against the venue's incoming-message limit: 5/s would cut this
+     * deliberately busy exchange, so it is raised here. */
+    const char *args[] = {"--ping-interval", "0.2", "--pong-timeout", "0.6", "--rate-limit",
+                          "50", NULL};
+
+    ASSERT_EQ(fv_start(&fv, args), 0);
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws", fv.port);
+    fast_params(&p, url);
+    p.ping_interval_ms = 250;
+    p.pong_timeout_ms = 1000;
+    start_client(&loop, &s, &p);
+    run_until(&loop, &s, two_seconds, 2000);
+    ASSERT_EQ(s.connects, 1);
+    ASSERT_EQ(s.w.state, WSC_CONNECTED);
+    ASSERT_GE(s.w.stats.pings_in, 5);
+    ASSERT_EQ(s.w.stats.pongs_out, s.w.stats.pings_in);
+    ASSERT_GE(s.w.stats.pings_out, 4);
+    ASSERT_GE(s.w.stats.pongs_in, s.w.stats.pings_out - 1);
+    ASSERT_GE(fv_count_lines(&fv, "pong"), 5);
+    ASSERT_EQ(fv_count_lines(&fv, "closed pong-timeout"), 0);
+    stop_client(&loop, &s);
+    fv_stop(&fv);
+    return 0;
+}
+
+TEST(wsconn_connects_over_ipv6_loopback)
+{
+    char url[256];
+    struct wsconn_params p;
+    struct fv_proc fv;
+    struct seen s;
+    uv_loop_t loop;
+    const char *args[] = {"--listen", "::1", "--synthetic", "100", NULL};
+
+    if (fv_start(&fv, args) != 0)
+        test_skip("no IPv6 loopback here");
+    snprintf(url, sizeof(url), "ws://[::1]:%d/ws/btcusdt@trade", fv.port);
+    fast_params(&p, url);
+    start_client(&loop, &s, &p);
+    want_msgs = 3;
+    ASSERT(run_until(&loop, &s, has_msgs, 10000));
+    stop_client(&loop, &s);
+    fv_stop(&fv);
+    return 0;
+}

@@ -1,0 +1,424 @@
+/*
+ * mdfeed-fakevenue internals: the options, the server, one connection ("peer") and the
+ * interfaces between the files of the tool.
+ *
+ * One libuv loop on one thread does everything. A peer moves through stages: TLS handshake (when
+ * --tls-cert is given), HTTP requests (REST answers or a WebSocket upgrade), then WebSocket. All
+ * output a peer produces goes through one path: bytes are appended to a staging buffer, and
+ * peer_flush() encrypts them (TLS) into a pending queue that one uv_write at a time drains. So
+ * frames keep their order whatever produced them (wslay's control frames, our own data frames,
+ * raw bytes from faults and conformance cases), and "unsent output" is one number the generators
+ * (replay, synthetic load) compare against a watermark.
+ *
+ * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
+ * under our control for faults); wslay (through ws.h) parses what the client sends and produces
+ * pongs and close replies.
+ */
+#ifndef MDF_FAKEVENUE_FV_H
+#define MDF_FAKEVENUE_FV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "cases.h"
+#include "tls/tls_session.h"
+#include "ws/ws.h"
+#include "ws/ws_handshake.h"
+
+#define FV_READ_BUF 65536            /* bytes per uv read */
+#define FV_WATERMARK (256u * 1024)   /* generators pause above this much unsent output */
+#define FV_HARD_LIMIT (64u << 20)    /* a peer with more unsent output than this is dropped */
+#define FV_CLOSE_WAIT_MS 2000        /* after our close frame, wait this long for the client's */
+#define FV_LINGER_MS 1000            /* after our FIN, read and discard this long before closing */
+#define FV_SHUTDOWN_GRACE_MS 5000    /* serverShutdown notice to close */
+#define FV_MAX_HELD_INPUT (1u << 20) /* pipelined input kept while a REST answer is held */
+#define FV_CASE_MAX_MESSAGE (32u << 20) /* conformance cases echo messages up to 16 MiB and more   \
+                                         */
+
+enum fv_venue {
+    FV_VENUE_SPOT,    /* Binance spot: /ws, /stream, /api/v3/depth */
+    FV_VENUE_FUTURES, /* Binance USD-M futures: /public and /market prefixes, /fapi/v1/depth */
+};
+
+/* Fault injection (the fault flags). A count of -1 means the fault is off. */
+struct fv_faults {
+    long conns;             /* faults apply to connections 1..conns; -1 = all */
+    long close_after;       /* close frame after N data messages */
+    int close_code;         /* its code (may be invalid on purpose) */
+    long rst_after;         /* TCP RST after N data messages */
+    long rst_midframe;      /* half of message N+1's bytes, then RST */
+    long fin_midframe;      /* half of message N+1's bytes, then FIN */
+    long truncate_tls;      /* TLS only: half of message N+1's record, then FIN */
+    long stall_after;       /* stop reading and writing after N data messages */
+    long garbage_after;     /* 64 bytes that cannot be a frame after N data messages */
+    long bad_utf8_after;    /* a text frame with invalid UTF-8 after N data messages */
+    long oversize_after;    /* a text message of oversize_size bytes after N data messages */
+    size_t oversize_size;   /* its size */
+    long gap_after;         /* drop the first depth diff after N data messages */
+    size_t fragment;        /* send data messages as frames of this many payload bytes; 0 = off */
+    bool ping_in_fragments; /* with fragment: a ping frame after the first fragment */
+    bool drip;              /* every socket write is one byte */
+    bool no_upgrade;        /* read the request, never answer */
+};
+
+/* Everything the command line sets (main.c). Read-only after startup. */
+struct fv_opts {
+    const char *listen;      /* loopback address to bind */
+    int port;                /* 0 = ephemeral */
+    const char *tls_cert;    /* PEM chain; NULL = plain ws */
+    const char *tls_key;     /* PEM key */
+    bool tls11_only;         /* offer TLS 1.1 only */
+    enum fv_venue venue;     /* protocol spoken */
+    const char *replay_file; /* ws recording, or NULL */
+    const char *rest_file;   /* REST recording, or NULL */
+    double speed;            /* replay speed multiplier */
+    bool speed_max;          /* replay flat out (backpressure only) */
+    bool loop;               /* restart the replay at its end, forever */
+    bool synth;              /* synthetic load on */
+    double synth_rate;       /* messages per second per connection */
+    bool synth_max;          /* flat out */
+    size_t msg_size;         /* synthetic message size in bytes */
+    double ping_interval;    /* seconds between server pings; 0 = none */
+    double pong_timeout;     /* seconds a ping may stay unanswered; 0 = forever */
+    int rate_limit;          /* client messages per second; 0 = unlimited */
+    int max_streams;         /* streams per connection */
+    double lifetime;         /* seconds before a connection is closed; 0 = forever */
+    double shutdown_after;   /* seconds before serverShutdown; < 0 = never */
+    long weight_limit;       /* REST weight per minute before 429; 0 = unlimited */
+    uint64_t seed;           /* PRNG seed (chunk sizes, synthetic prices) */
+    struct fv_faults f;      /* fault injection */
+};
+
+/* A growable byte buffer; grows at init or under load, then is reused. */
+struct fv_buf {
+    uint8_t *data; /* bytes */
+    size_t len;    /* used */
+    size_t cap;    /* allocated */
+};
+
+/* ---- stream names (streams.c) ---- */
+
+enum fv_route {
+    FV_ROUTE_ANY,    /* spot: every stream on every path */
+    FV_ROUTE_PUBLIC, /* futures /public: book data */
+    FV_ROUTE_MARKET, /* futures /market: everything else */
+};
+
+/* One interned stream name and what the venue does with it. */
+struct fv_stream {
+    char *name;      /* as subscribed, e.g. "btcusdt@depth@100ms" */
+    char sym[32];    /* upper-case symbol part ("BTCUSDT"), "" for "!..." streams */
+    uint8_t route;   /* enum fv_route the futures venue serves it on */
+    bool depth_diff; /* <s>@depth or <s>@depth@<speed>: a diff stream (gap fault) */
+    bool trade;      /* <s>@trade (synthetic load prefers these) */
+};
+
+/* Every stream name seen, interned to a small integer id (open addressing on FNV-1a). */
+struct fv_streams {
+    struct fv_stream *v; /* by id */
+    size_t n, cap;       /* ids used, allocated */
+    int32_t *slots;      /* hash table of id+1, 0 = empty */
+    size_t nslots;       /* power of two */
+};
+
+/* The streams one connection subscribed to, in subscription order, with a bitmap by id. */
+struct fv_subs {
+    int32_t *ids;   /* subscription order (LIST_SUBSCRIPTIONS) */
+    size_t n, cap;  /* used, allocated */
+    uint64_t *bits; /* membership by id */
+    size_t nwords;  /* words in bits */
+};
+
+int streams_intern(struct fv_streams *t, const char *name, size_t len);
+int streams_find(const struct fv_streams *t, const char *name, size_t len);
+void streams_fini(struct fv_streams *t);
+bool subs_has(const struct fv_subs *s, int id);
+bool subs_add(struct fv_subs *s, int id);    /* false if already there */
+bool subs_remove(struct fv_subs *s, int id); /* false if absent */
+void subs_fini(struct fv_subs *s);
+
+/* ---- one connection (server.c) ---- */
+
+enum fv_stage {
+    FV_ST_TLS,    /* TLS handshake */
+    FV_ST_HTTP,   /* reading HTTP requests */
+    FV_ST_HELD,   /* a REST answer waits for the replay clock; later input is kept */
+    FV_ST_IGNORE, /* --fault-no-upgrade: input read and discarded */
+    FV_ST_WS,     /* WebSocket */
+};
+
+enum fv_cstate {
+    FV_OPEN,       /* normal */
+    FV_CLOSE_WAIT, /* our close frame is out: no more data, waiting for the client's close */
+    FV_FIN,        /* FIN requested: reading and discarding until EOF or linger deadline */
+    FV_CLOSED,     /* uv_close() called; freed in the close callback */
+};
+
+enum fv_kind {
+    FV_KIND_HTTP,    /* no upgrade (yet) */
+    FV_KIND_BINANCE, /* Binance market streams */
+    FV_KIND_CASE,    /* a conformance case (/case/<id>) */
+};
+
+#define FV_PING_SLOTS 8
+#define FV_FRAGMENT_PING "fv-fragment-ping" /* payload of --fault-ping-in-fragments pings */
+
+/* Per-connection synthetic-load state (synth.c). */
+struct fv_peer_synth {
+    uint64_t sent;     /* messages generated since base_ms */
+    uint64_t base_ms;  /* loop time the rate is counted from; 0 = not started */
+    size_t rr;         /* round-robin position in the subscription list */
+    uint64_t trade_id; /* "t" of the next trade */
+    uint64_t rng;      /* xorshift state for prices */
+};
+
+struct fv_peer {
+    struct fv_server *srv;       /* owner */
+    unsigned id;                 /* "conn N", counted from 1 */
+    struct fv_peer *prev, *next; /* srv->peers list */
+    uv_tcp_t tcp;                /* the socket */
+    uv_timer_t timer;            /* the earliest of this peer's deadlines */
+    int handles;                 /* handles not yet closed; freed at 0 */
+    enum fv_stage stage;         /* protocol stage */
+    enum fv_cstate cstate;       /* closing state */
+    enum fv_kind kind;           /* what the upgrade made of it */
+    bool faulted;                /* fault flags apply (--fault-conns) */
+    bool tls_on;                 /* TLS connection */
+    bool tls_ok;                 /* handshake done */
+    struct tls_session tls;      /* server session (tls_on) */
+    uint8_t *rbuf;               /* uv read buffer, FV_READ_BUF bytes */
+    struct fv_buf in;            /* plaintext not yet consumed by the HTTP parser */
+    struct ws_hs_request req;    /* the request being read */
+    bool ws_on;                  /* ws initialised */
+    struct ws ws;                /* WebSocket state (stage WS) */
+    struct fv_buf stage_buf;     /* plaintext waiting for peer_flush() */
+    struct fv_buf pend;          /* ciphertext (or plaintext) waiting for the socket */
+    struct fv_buf fly;           /* buffer of the uv_write in flight */
+    size_t fly_off;              /* bytes of fly already written */
+    size_t fly_chunk;            /* bytes of the write in flight */
+    bool writing;                /* a uv_write is in flight */
+    bool frozen;                 /* stall fault: nothing more is written or read */
+    bool raw_close_sent;         /* a close frame went out behind wslay's back: drop its output */
+    bool want_fin, want_rst;     /* after the queue drains: FIN or RST */
+    bool fin_sent;               /* uv_shutdown issued */
+    bool eof_seen;               /* the client closed its side */
+    bool closed_logged;          /* "closed REASON" was printed */
+    uv_write_t wreq;             /* the write in flight */
+    uv_shutdown_t sreq;          /* the FIN */
+    /* WebSocket / Binance */
+    struct fv_subs subs;      /* subscribed streams */
+    bool combined;            /* wrap payloads as {"stream":..,"data":..} */
+    uint8_t route;            /* enum fv_route of the upgrade path */
+    struct fv_case_run *crun; /* conformance case, or NULL */
+    struct fv_peer_synth syn; /* synthetic load */
+    /* deadlines, loop time in ms, 0 = none */
+    uint64_t opened_ms;         /* accept time */
+    uint64_t next_ping_ms;      /* next server ping */
+    uint64_t lifetime_ms;       /* --lifetime close */
+    uint64_t shutdown_ms;       /* --shutdown-after notice */
+    uint64_t shutdown_close_ms; /* close after the notice */
+    uint64_t close_wait_ms;     /* give up waiting for the client's close frame */
+    uint64_t linger_ms;         /* close after FIN */
+    /* pings we sent and not yet answered (oldest first) */
+    uint64_t ping_stamp[FV_PING_SLOTS];   /* payloads (ms timestamps) */
+    size_t ping_n;                        /* outstanding, at most FV_PING_SLOTS remembered */
+    uint64_t ping_unanswered_ms;          /* send time of the oldest unanswered ping; 0 = none */
+    uint64_t ping_sent_at[FV_PING_SLOTS]; /* send times, parallel to ping_stamp */
+    /* rate limit: loop times of the last rate_limit client messages (a ring) */
+    uint64_t *rl_times;   /* rate_limit entries */
+    size_t rl_n, rl_head; /* filled, next slot */
+    /* faults */
+    uint64_t data_sent; /* data messages sent (fault counts) */
+    bool gap_done;      /* the gap fault dropped its message */
+    /* REST */
+    int held_snap;  /* snapshot index a held request waits for, -1 = none */
+    int held_limit; /* its limit */
+};
+
+/* Counts of REST weight (rest.c). */
+struct fv_rest {
+    struct fv_snap *snaps; /* recorded snapshots */
+    size_t nsnaps;         /* count */
+    char *text;            /* the recording, snaps point into it */
+    long used;             /* weight used this minute */
+    int64_t minute;        /* the minute `used` counts (Unix time / 60) */
+    uv_timer_t timer;      /* wakes held requests at their recorded time (paced replay) */
+    uint64_t rng;          /* chunk sizes of /test/body */
+};
+
+/* One recorded ws message (replay.c). */
+struct fv_rmsg {
+    int64_t t_ns;              /* recorded time relative to the recording's start */
+    int32_t sid;               /* stream id */
+    uint32_t off, len;         /* combined form in replay text */
+    uint32_t raw_off, raw_len; /* bare payload in replay text */
+};
+
+struct fv_replay {
+    struct fv_rmsg *msgs; /* in recorded order */
+    size_t n;             /* count */
+    char *text;           /* combined forms of every message */
+    double t0;            /* Unix time the recording starts at (its first line) */
+    bool loaded;          /* --replay given */
+    bool started;         /* clock running */
+    bool done;            /* reached the end (no --loop) */
+    uint64_t start_ns;    /* uv_hrtime() when the clock started (this lap) */
+    size_t cursor;        /* next message to send */
+    uint64_t laps;        /* completed laps */
+    uv_timer_t timer;     /* paced replay */
+    uv_idle_t idle;       /* flat-out replay */
+    bool idle_on;         /* idle running */
+};
+
+struct fv_synth {
+    uv_timer_t timer;   /* paced */
+    uv_idle_t idle;     /* flat out */
+    bool idle_on;       /* idle running */
+    unsigned period_ms; /* timer period */
+};
+
+struct fv_server {
+    uv_loop_t *loop;             /* the loop */
+    const struct fv_opts *o;     /* options */
+    uv_tcp_t listener;           /* listening socket */
+    uv_signal_t sigterm, sigint; /* graceful exit */
+    bool tls_on;                 /* wss */
+    struct tls_config tls;       /* server TLS settings */
+    unsigned next_id;            /* last connection number given */
+    struct fv_peer *peers;       /* every live connection */
+    bool stopping;               /* SIGTERM seen */
+    struct fv_streams streams;   /* interned stream names */
+    struct fv_replay replay;     /* --replay */
+    struct fv_rest rest;         /* REST answers */
+    struct fv_synth synth;       /* --synthetic */
+    struct fv_buf scratch;       /* messages are built here before framing */
+    uint8_t tlsbuf[16384];       /* plaintext out of tls_read */
+};
+
+/* Loop time in ms. */
+uint64_t fv_now_ms(const struct fv_server *s);
+
+/* Wall-clock Unix time in ms (event times in venue messages). */
+int64_t fv_wall_ms(void);
+
+/* ---- buffers (server.c) ---- */
+void fv_buf_reserve(struct fv_buf *b, size_t extra); /* aborts when memory runs out */
+void fv_buf_append(struct fv_buf *b, const void *p, size_t n);
+void fv_buf_free(struct fv_buf *b);
+void *fv_xmalloc(size_t n); /* aborts when memory runs out */
+void *fv_xcalloc(size_t n, size_t sz);
+char *fv_xstrndup(const char *s, size_t n);
+
+/* ---- server and connection (server.c) ---- */
+
+int server_start(struct fv_server *s, uv_loop_t *loop, const struct fv_opts *o);
+void server_fini(struct fv_server *s);
+
+/* Appends plaintext to the peer's output (nothing is sent before peer_flush()). */
+void peer_append(struct fv_peer *p, const void *buf, size_t len);
+/* Encodes one unmasked frame into the peer's output. */
+void peer_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode, const void *payload,
+                size_t len);
+/* Queues one text message (one frame) that is not a data message (control replies). */
+void peer_send_text(struct fv_peer *p, const void *msg, size_t len);
+/* Hands everything appended so far to the socket (encrypting it first under TLS). */
+void peer_flush(struct fv_peer *p);
+/* Bytes produced for the client and not yet accepted by the kernel. */
+size_t peer_unsent(const struct fv_peer *p);
+/* True when the peer may be sent data messages (upgraded, open, not stalled). */
+bool peer_live(const struct fv_peer *p);
+
+enum fv_drop {
+    FV_DROP_FIN, /* flush, FIN, read until EOF (or linger), close */
+    FV_DROP_RST, /* flush, then RST */
+    FV_DROP_NOW, /* close at once */
+};
+/* Ends the connection and logs "conn N closed REASON" (only the first reason is logged). */
+void peer_drop(struct fv_peer *p, const char *reason, enum fv_drop how);
+/* Sends a close frame through wslay and waits for the client's (logs REASON now). */
+void peer_ws_close(struct fv_peer *p, uint16_t code, const char *reason);
+/* Sends the first half of `frame` (of its TLS record under TLS), then FIN or RST. */
+void peer_send_half_then(struct fv_peer *p, const uint8_t *frame, size_t len, bool rst,
+                         const char *reason);
+/* Sends a close frame with any code (0: no payload) behind wslay's back, then waits for the
+ * client's close like peer_ws_close(). */
+void peer_raw_close(struct fv_peer *p, uint16_t code, const char *reason);
+/* Stops sending data and waits for the client's close (logs REASON now). */
+void peer_await_close(struct fv_peer *p, const char *reason);
+/* Stops reading and writing for good (stall fault). */
+void peer_freeze(struct fv_peer *p);
+/* Re-arms the peer's timer after a deadline changed. */
+void peer_arm_timer(struct fv_peer *p);
+/* Back to reading HTTP requests after a REST answer (keep-alive). */
+void peer_http_resume(struct fv_peer *p);
+/* Writes the status line and the Server header; the caller adds headers, blank line, body. */
+void peer_http_head(struct fv_peer *p, int status);
+/* Logs "conn N http METHOD TARGET STATUS" and gets ready for the next request. */
+void peer_http_finish(struct fv_peer *p, int status);
+/* Writes an HTTP response and logs "conn N http METHOD TARGET STATUS". */
+void peer_http_respond(struct fv_peer *p, int status, const char *ctype, const char *extra_headers,
+                       const void *body, size_t len);
+
+/* ---- Binance protocol (binance.c) ---- */
+
+/* Checks an upgrade target and sets up the peer's subscriptions. Returns 0, or an HTTP status
+ * (404 unknown path, 400 bad request) with a JSON body in *body (static). */
+int binance_upgrade(struct fv_peer *p, const char *target, const char **body);
+/* A text message from the client (control methods). */
+void binance_on_text(struct fv_peer *p, const uint8_t *data, size_t len);
+/* True when the peer's subscriptions and path deliver stream sid. */
+bool binance_delivers(const struct fv_peer *p, int sid);
+/* Sends a stream message: `combined` is the wrapped form (may be NULL: built from raw). */
+void binance_send(struct fv_peer *p, int sid, const char *combined, size_t clen, const char *raw,
+                  size_t rlen);
+/* The serverShutdown event. */
+void binance_send_shutdown(struct fv_peer *p);
+
+/* ---- faults (faults.c) ---- */
+
+/* Sends one data message (stream payload) with the peer's faults applied. */
+void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len);
+/* Faults that fire "after 0 messages": called once after the upgrade. */
+void fault_after_upgrade(struct fv_peer *p);
+
+/* ---- replay (replay.c) ---- */
+
+int replay_load(struct fv_server *s, const char *path);
+/* A subscription arrived: starts the clock the first time. */
+void replay_on_subscribe(struct fv_server *s);
+/* A peer's unsent output went below the low watermark. */
+void replay_on_drain(struct fv_server *s);
+/* Recorded time `t_ns` (relative) is reached on the replay clock and every message recorded
+ * before it has been sent. */
+bool replay_reached(const struct fv_server *s, int64_t t_ns);
+/* Loop time (ms) when t_ns is due on a paced clock, or 0 when unknown (not started, flat out). */
+uint64_t replay_due_ms(const struct fv_server *s, int64_t t_ns);
+/* Converts a Unix time from a recording into the replay's relative ns. */
+int64_t replay_rel_ns(const struct fv_server *s, double unix_s);
+void replay_stop(struct fv_server *s);
+void replay_fini(struct fv_server *s);
+
+/* ---- REST (rest.c) ---- */
+
+int rest_load(struct fv_server *s, const char *path);
+int rest_init(struct fv_server *s);
+/* A complete non-upgrade request in p->req: answers it or holds it. */
+void rest_handle(struct fv_peer *p);
+/* The replay advanced: answers held requests whose time has come. */
+void rest_kick(struct fv_server *s);
+/* The peer is going away: forget its held request. */
+void rest_forget(struct fv_peer *p);
+void rest_stop(struct fv_server *s);
+void rest_fini(struct fv_server *s);
+
+/* ---- synthetic load (synth.c) ---- */
+
+int synth_init(struct fv_server *s);
+/* Subscriptions changed or a peer drained: resumes generation. */
+void synth_kick(struct fv_server *s);
+void synth_stop(struct fv_server *s);
+
+#endif /* MDF_FAKEVENUE_FV_H */

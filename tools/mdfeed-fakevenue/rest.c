@@ -1,0 +1,470 @@
+/*
+ * REST routes: the depth snapshot (GET /api/v3/depth on spot, /fapi/v1/depth on futures) from a
+ * REST recording, ping and time, the request-weight counter with its x-mbx-used-weight-1m header,
+ * and /test/body for HTTP client tests.
+ *
+ * A snapshot is never served before its recorded time on the replay clock (replay_reached()):
+ * the request is held (the connection stops parsing further requests) and answered when the
+ * replay gets there, so a client's book sync sees what the recording client saw. With several
+ * snapshots of one symbol the latest one reached is served.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fv.h"
+
+#define TEST_BODY_MAX (32u << 20) /* largest /test/body */
+
+/* One recorded snapshot. */
+struct fv_snap {
+    char sym[32];     /* symbol, upper case */
+    int64_t t_ns;     /* recorded time relative to the replay's start */
+    const char *body; /* JSON text inside rest.text */
+    size_t len;       /* its length */
+};
+
+static const char JSON_CT[] = "application/json";
+
+/* Copies query parameter `key` of target (URL-decoded) into out. Returns false if absent. */
+static bool qparam(const char *target, const char *key, char *out, size_t cap)
+{
+    const char *q = strchr(target, '?');
+    size_t kl = strlen(key);
+
+    while (q && *q) {
+        size_t len;
+
+        q++;
+        len = strcspn(q, "&");
+        if (len > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
+            size_t o = 0;
+
+            for (size_t i = kl + 1; i < len && o + 1 < cap; i++) {
+                char c = q[i];
+
+                if (c == '%' && i + 2 < len) {
+                    char hex[3] = {q[i + 1], q[i + 2], 0};
+
+                    c = (char)strtol(hex, NULL, 16);
+                    i += 2;
+                } else if (c == '+') {
+                    c = ' ';
+                }
+                out[o++] = c;
+            }
+            out[o] = '\0';
+            return true;
+        }
+        q += len;
+    }
+    return false;
+}
+
+int rest_load(struct fv_server *s, const char *path)
+{
+    struct fv_rest *r = &s->rest;
+    FILE *f = fopen(path, "rb");
+    size_t cap = 0, n = 0, lineno = 0;
+    char *line, *next;
+
+    if (!f) {
+        fprintf(stderr, "mdfeed-fakevenue: %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    for (;;) {
+        size_t got;
+
+        if (cap - n < 65536) {
+            cap = cap ? cap * 2 : 1 << 20;
+            r->text = realloc(r->text, cap + 1);
+            if (!r->text)
+                abort();
+        }
+        got = fread(r->text + n, 1, cap - n, f);
+        n += got;
+        if (!got)
+            break;
+    }
+    fclose(f);
+    r->text[n] = '\0';
+    for (line = r->text; line && *line; line = next) {
+        char *end = strchr(line, '\n'), *arrow, *colon, sym[32];
+        struct fv_snap *sn;
+        size_t ll;
+        json_t *chk;
+
+        next = end ? end + 1 : NULL;
+        ll = end ? (size_t)(end - line) : strlen(line);
+        while (ll && (line[ll - 1] == '\r' || line[ll - 1] == ' '))
+            ll--;
+        line[ll] = '\0';
+        lineno++;
+        if (!ll)
+            continue;
+        arrow = strstr(line, " -> ");
+        colon = arrow ? strstr(arrow, ": ") : NULL;
+        if (!arrow || !colon) {
+            fprintf(stderr, "mdfeed-fakevenue: %s:%zu: not a REST recording line\n", path, lineno);
+            return -EINVAL;
+        }
+        *arrow = '\0';
+        if (!qparam(line, "symbol", sym, sizeof(sym)) || !sym[0]) {
+            fprintf(stderr, "mdfeed-fakevenue: %s:%zu: no symbol in the URL; skipped\n", path,
+                    lineno);
+            continue;
+        }
+        chk = json_loadb(colon + 2, strlen(colon + 2), 0, NULL);
+        if (!chk) {
+            fprintf(stderr, "mdfeed-fakevenue: %s:%zu: invalid JSON\n", path, lineno);
+            return -EINVAL;
+        }
+        json_decref(chk);
+        r->snaps = realloc(r->snaps, (r->nsnaps + 1) * sizeof(*r->snaps));
+        if (!r->snaps)
+            abort();
+        sn = &r->snaps[r->nsnaps++];
+        for (size_t i = 0; i < sizeof(sn->sym); i++)
+            sn->sym[i] = (char)(sym[i] >= 'a' && sym[i] <= 'z' ? sym[i] - 32 : sym[i]);
+        sn->sym[sizeof(sn->sym) - 1] = '\0';
+        sn->t_ns = replay_rel_ns(s, strtod(arrow + 4, NULL));
+        sn->body = colon + 2;
+        sn->len = strlen(colon + 2);
+    }
+    return 0;
+}
+
+int rest_init(struct fv_server *s)
+{
+    uv_timer_init(s->loop, &s->rest.timer);
+    s->rest.timer.data = s;
+    s->rest.rng = s->o->seed ? s->o->seed : 0x2545f4914f6cdd1dull;
+    return 0;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* ---- weight ---- */
+
+/* The venue's weight for a depth request (VENUES.md 1.6; futures per the futures docs). */
+static long depth_weight(enum fv_venue v, long limit)
+{
+    if (v == FV_VENUE_SPOT)
+        return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+    return limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20;
+}
+
+/* Adds weight w in the current minute. Returns false when the minute's limit is exceeded. */
+static bool use_weight(struct fv_server *s, long w)
+{
+    int64_t minute = fv_wall_ms() / 60000;
+
+    if (minute != s->rest.minute) {
+        s->rest.minute = minute;
+        s->rest.used = 0;
+    }
+    s->rest.used += w;
+    return !s->o->weight_limit || s->rest.used <= s->o->weight_limit;
+}
+
+/* A JSON answer with the weight header. */
+static void answer(struct fv_peer *p, int status, const char *body, size_t len)
+{
+    char hdr[160];
+    long retry = 60 - (long)(fv_wall_ms() / 1000 % 60);
+
+    if (status == 429)
+        snprintf(hdr, sizeof(hdr), "x-mbx-used-weight-1m: %ld\r\nRetry-After: %ld\r\n",
+                 p->srv->rest.used, retry);
+    else
+        snprintf(hdr, sizeof(hdr), "x-mbx-used-weight-1m: %ld\r\n", p->srv->rest.used);
+    peer_http_respond(p, status, JSON_CT, hdr, body, len);
+}
+
+static void answer_str(struct fv_peer *p, int status, const char *body)
+{
+    answer(p, status, body, strlen(body));
+}
+
+/* ---- depth ---- */
+
+/* Serves snapshot i cut to `limit` levels per side. */
+static void serve_snapshot(struct fv_peer *p, size_t i, long limit)
+{
+    const struct fv_snap *sn = &p->srv->rest.snaps[i];
+    json_t *root = json_loadb(sn->body, sn->len, 0, NULL);
+    json_t *bids = json_object_get(root, "bids"), *asks = json_object_get(root, "asks");
+    bool cut = false;
+    char *txt;
+
+    while (json_is_array(bids) && json_array_size(bids) > (size_t)limit) {
+        json_array_remove(bids, json_array_size(bids) - 1);
+        cut = true;
+    }
+    while (json_is_array(asks) && json_array_size(asks) > (size_t)limit) {
+        json_array_remove(asks, json_array_size(asks) - 1);
+        cut = true;
+    }
+    if (!cut) {
+        answer(p, 200, sn->body, sn->len);
+    } else if ((txt = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        answer(p, 200, txt, strlen(txt));
+        free(txt);
+    }
+    json_decref(root);
+}
+
+/* The snapshot of sym to serve now (the latest whose time has come), or -1; *first gets the
+ * earliest one (-1 if the symbol has none). */
+static int pick(const struct fv_server *s, const char *sym, int *first)
+{
+    const struct fv_rest *r = &s->rest;
+    int best = -1;
+
+    *first = -1;
+    for (size_t i = 0; i < r->nsnaps; i++) {
+        if (strcmp(r->snaps[i].sym, sym) != 0)
+            continue;
+        if (*first < 0 || r->snaps[i].t_ns < r->snaps[*first].t_ns)
+            *first = (int)i;
+        if (replay_reached(s, r->snaps[i].t_ns) &&
+            (best < 0 || r->snaps[i].t_ns >= r->snaps[best].t_ns))
+            best = (int)i;
+    }
+    return best;
+}
+
+static void on_rest_timer(uv_timer_t *t)
+{
+    rest_kick(t->data);
+}
+
+/* Arms the REST timer for the earliest held request on a paced clock. */
+static void arm(struct fv_server *s)
+{
+    uint64_t at = 0, now = uv_now(s->loop);
+
+    if (s->stopping)
+        return;
+    for (struct fv_peer *p = s->peers; p; p = p->next) {
+        uint64_t due;
+
+        if (p->stage != FV_ST_HELD || p->cstate != FV_OPEN || p->held_snap < 0)
+            continue;
+        due = replay_due_ms(s, s->rest.snaps[p->held_snap].t_ns);
+        if (due && (!at || due < at))
+            at = due;
+    }
+    if (at)
+        uv_timer_start(&s->rest.timer, on_rest_timer, at > now ? at - now : 0, 0);
+    else
+        uv_timer_stop(&s->rest.timer);
+}
+
+static void depth(struct fv_peer *p, bool spot)
+{
+    struct fv_server *s = p->srv;
+    char sym[32], lim[32];
+    long limit = spot ? 100 : 500;
+    int best, first;
+
+    if (!qparam(p->req.target, "symbol", sym, sizeof(sym)) || !sym[0]) {
+        use_weight(s, 1);
+        answer_str(p, 400,
+                   "{\"code\":-1102,\"msg\":\"Mandatory parameter 'symbol' was not sent, was "
+                   "empty/null, or malformed.\"}");
+        return;
+    }
+    if (qparam(p->req.target, "limit", lim, sizeof(lim))) {
+        char *end;
+
+        limit = strtol(lim, &end, 10);
+        if (*end || limit < 1) {
+            use_weight(s, 1);
+            answer_str(p, 400,
+                       "{\"code\":-1100,\"msg\":\"Illegal characters found in parameter "
+                       "'limit'; legal range is '^[0-9]{1,20}$'.\"}");
+            return;
+        }
+        if (!spot && limit != 5 && limit != 10 && limit != 20 && limit != 50 && limit != 100 &&
+            limit != 500 && limit != 1000) {
+            use_weight(s, 1);
+            answer_str(p, 400, "{\"code\":-4021,\"msg\":\"Invalid depth limit.\"}");
+            return;
+        }
+        if (limit > 5000)
+            limit = 5000;
+    }
+    if (!use_weight(s, depth_weight(s->o->venue, limit))) {
+        answer_str(p, 429,
+                   "{\"code\":-1003,\"msg\":\"Too much request weight used; please use "
+                   "WebSocket Streams for live updates to avoid polling the API.\"}");
+        return;
+    }
+    for (char *c = sym; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 32);
+    best = pick(s, sym, &first);
+    if (first < 0) {
+        answer_str(p, 400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
+        return;
+    }
+    if (best >= 0) {
+        serve_snapshot(p, (size_t)best, limit);
+        return;
+    }
+    p->held_snap = first;
+    p->held_limit = (int)limit;
+    p->stage = FV_ST_HELD;
+    fv_log("conn %u held %s", p->id, p->req.target);
+    arm(s);
+}
+
+void rest_kick(struct fv_server *s)
+{
+    for (struct fv_peer *p = s->peers; p; p = p->next) {
+        int best, first;
+
+        if (p->stage != FV_ST_HELD || p->cstate != FV_OPEN || p->held_snap < 0)
+            continue;
+        best = pick(s, s->rest.snaps[p->held_snap].sym, &first);
+        if (best < 0)
+            continue;
+        p->held_snap = -1;
+        serve_snapshot(p, (size_t)best, p->held_limit);
+        peer_http_resume(p);
+    }
+    arm(s);
+}
+
+void rest_forget(struct fv_peer *p)
+{
+    p->held_snap = -1;
+}
+
+/* ---- the test route ---- */
+
+/* GET /test/body?size=N&chunked=0|1&status=S: N bytes, byte i = 'a' + i % 26. */
+static void test_body(struct fv_peer *p)
+{
+    char v[32];
+    size_t size = 0;
+    int status = 200;
+    bool chunked = false;
+    uint8_t block[26 * 64];
+
+    if (qparam(p->req.target, "size", v, sizeof(v)))
+        size = strtoull(v, NULL, 10);
+    if (qparam(p->req.target, "chunked", v, sizeof(v)))
+        chunked = atoi(v) != 0;
+    if (qparam(p->req.target, "status", v, sizeof(v)))
+        status = atoi(v);
+    if (size > TEST_BODY_MAX || status < 100 || status > 599) {
+        static const char B[] = "{\"code\":-1,\"msg\":\"size or status out of range\"}";
+
+        peer_http_respond(p, 400, JSON_CT, NULL, B, sizeof(B) - 1);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(block); i++)
+        block[i] = (uint8_t)('a' + i % 26);
+    peer_http_head(p, status);
+    if (chunked) {
+        size_t off = 0;
+
+        static const char H[] = "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+        peer_append(p, H, sizeof(H) - 1);
+        while (off < size) {
+            size_t n = 1 + rng_next(&p->srv->rest.rng) % 8192;
+            char hdr[32];
+            int hl;
+
+            if (n > size - off)
+                n = size - off;
+            hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
+            peer_append(p, hdr, (size_t)hl);
+            for (size_t done = 0; done < n;) {
+                size_t ph = (off + done) % 26, k = n - done;
+
+                if (k > sizeof(block) - 26)
+                    k = sizeof(block) - 26;
+                peer_append(p, block + ph, k);
+                done += k;
+            }
+            peer_append(p, "\r\n", 2);
+            off += n;
+        }
+        peer_append(p, "0\r\n\r\n", 5);
+    } else {
+        char hdr[96];
+        int hl = snprintf(hdr, sizeof(hdr),
+                          "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", size);
+
+        peer_append(p, hdr, (size_t)hl);
+        for (size_t off = 0; off < size;) {
+            size_t k = size - off;
+
+            if (k > sizeof(block) - 26)
+                k = sizeof(block) - 26;
+            peer_append(p, block + off % 26, k);
+            off += k;
+        }
+    }
+    peer_http_finish(p, status);
+}
+
+void rest_handle(struct fv_peer *p)
+{
+    struct fv_server *s = p->srv;
+    bool spot = s->o->venue == FV_VENUE_SPOT;
+    const char *t = p->req.target;
+    size_t plen = strcspn(t, "?");
+    char ms[64];
+
+#define PATH_IS(x) (plen == sizeof(x) - 1 && strncmp(t, x, plen) == 0)
+    if (PATH_IS("/test/body")) {
+        test_body(p);
+    } else if ((spot && PATH_IS("/api/v3/depth")) || (!spot && PATH_IS("/fapi/v1/depth"))) {
+        depth(p, spot);
+    } else if ((spot && PATH_IS("/api/v3/ping")) || (!spot && PATH_IS("/fapi/v1/ping"))) {
+        use_weight(s, 1);
+        answer_str(p, 200, "{}");
+    } else if ((spot && PATH_IS("/api/v3/time")) || (!spot && PATH_IS("/fapi/v1/time"))) {
+        use_weight(s, 1);
+        snprintf(ms, sizeof(ms), "{\"serverTime\":%" PRId64 "}", fv_wall_ms());
+        answer_str(p, 200, ms);
+    } else {
+        static const char B[] = "{\"code\":-1,\"msg\":\"Not found.\"}";
+
+        peer_http_respond(p, 404, JSON_CT, NULL, B, sizeof(B) - 1);
+    }
+#undef PATH_IS
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void rest_stop(struct fv_server *s)
+{
+    uv_close((uv_handle_t *)&s->rest.timer, on_closed);
+}
+
+void rest_fini(struct fv_server *s)
+{
+    free(s->rest.snaps);
+    free(s->rest.text);
+    s->rest.snaps = NULL;
+    s->rest.text = NULL;
+}
