@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/err.h"
 #include "net/conn_int.h"
@@ -137,6 +138,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->phase != CONN_READY && c->phase != CONN_HANDSHAKE)
         return;
     if (nread < 0) {
+        /* libuv reports a reset that arrives with POLLHUP after a partial read as EOF; the
+         * socket's pending error tells the two apart. */
+        if (nread == UV_EOF) {
+            uv_os_fd_t fd;
+            int soerr = 0;
+            socklen_t sl = sizeof(soerr);
+
+            if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+                nread = -soerr;
+        }
         conn_fail(c, uv_err(c, (int)nread, "connection to"));
         return;
     }

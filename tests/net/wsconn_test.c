@@ -273,6 +273,7 @@ struct fault_case {
     bool tls;
     uint32_t ping_ms; /* our ping interval (stall needs it) */
     int err;          /* expected cause, 0 = any */
+    int lost_conns;   /* upgraded connections the fault costs (1; 0 if it strikes earlier) */
 };
 
 static void run_fault(const struct fault_case *fc)
@@ -315,7 +316,7 @@ static void run_fault(const struct fault_case *fc)
         p.pong_timeout_ms = fc->ping_ms;
     }
     start_client(&loop, &s, &p);
-    want_connects = 2;
+    want_connects = 1 + fc->lost_conns;
     want_msgs = 5;
     if (!run_until(&loop, &s, has_connects_and_msgs, 15000))
         test_fail(__FILE__, __LINE__, "%s: no recovery: connects %d, msgs %d, state %s, last "
@@ -337,19 +338,21 @@ static void run_fault(const struct fault_case *fc)
 TEST(wsconn_recovers_from_transport_faults_by_backoff_schedule)
 {
     static const struct fault_case cases[] = {
-        {"rst-after", {"--fault-rst-after", "20", NULL}, false, 0, -ECONNRESET},
-        {"rst-midframe", {"--fault-rst-midframe", "20", NULL}, false, 0, -ECONNRESET},
-        {"fin-midframe", {"--fault-fin-midframe", "20", NULL}, false, 0, -EPIPE},
-        {"rst-midframe-tls", {"--fault-rst-midframe", "20", NULL}, true, 0, -ECONNRESET},
-        {"truncated-tls-record", {"--fault-truncate-tls", "20", NULL}, true, 0, -EPIPE},
-        {"stall", {"--fault-stall-after", "20", NULL}, true, 300, ERR_PONG_TIMEOUT},
-        {"no-upgrade", {"--fault-no-upgrade", NULL}, false, 0, -ETIMEDOUT},
+        {"rst-after", {"--fault-rst-after", "20", NULL}, false, 0, -ECONNRESET, 1},
+        {"rst-midframe", {"--fault-rst-midframe", "20", NULL}, false, 0, -ECONNRESET, 1},
+        {"fin-midframe", {"--fault-fin-midframe", "20", NULL}, false, 0, -EPIPE, 1},
+        {"rst-midframe-tls", {"--fault-rst-midframe", "20", NULL}, true, 0, -ECONNRESET, 1},
+        {"truncated-tls-record", {"--fault-truncate-tls", "20", NULL}, true, 0, -EPIPE, 1},
+        {"stall", {"--fault-stall-after", "20", NULL}, true, 300, ERR_PONG_TIMEOUT, 1},
+        {"no-upgrade", {"--fault-no-upgrade", NULL}, false, 0, -ETIMEDOUT, 0},
         {"close-1001", {"--fault-close-after", "20", "--fault-close-code", "1001", NULL}, true,
-         0, ERR_WS_CLOSED},
-        {"garbage", {"--fault-garbage-after", "20", NULL}, false, 0, ERR_WS_PROTO},
-        {"bad-utf8", {"--fault-bad-utf8-after", "20", NULL}, true, 0, ERR_WS_PROTO},
+         0, ERR_WS_CLOSED, 1},
+        {"garbage", {"--fault-garbage-after", "20", NULL}, false, 0, ERR_WS_PROTO, 1},
+        {"bad-utf8", {"--fault-bad-utf8-after", "20", NULL}, true, 0, ERR_WS_PROTO, 1},
+        {"oversize", {"--fault-oversize-after", "20", "--fault-oversize-size", "1048577", NULL},
+         true, 0, ERR_WS_PROTO, 1},
         {"bad-close-code", {"--fault-close-after", "20", "--fault-close-code", "1004", NULL},
-         false, 0, ERR_WS_PROTO},
+         false, 0, ERR_WS_PROTO, 1},
     };
     size_t i;
 
