@@ -44,7 +44,7 @@ struct ws_hs_response {
     bool in_value;                                        /* parser is inside a value */
     bool upgrade_ok, connection_ok, accept_ok, extension; /* checks seen so far */
     bool done;                                            /* headers complete */
-    int status;                                           /* public after done: the HTTP status */
+    int status; /* public: the HTTP status, once done or once a refusing status was read */
     bool field_long, value_long; /* the name or value did not fit (not one we check) */
     bool accept_bad;             /* a Sec-WebSocket-Accept with the wrong value was seen */
     bool subprotocol;            /* a Sec-WebSocket-Protocol was seen (we asked for none) */

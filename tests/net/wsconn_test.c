@@ -8,6 +8,10 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "net/wsconn.h"
@@ -567,5 +571,46 @@ TEST(wsconn_connects_over_ipv6_loopback)
     ASSERT(run_until(&loop, &s, has_msgs, 10000));
     stop_client(&loop, &s);
     fv_stop(&fv);
+    return 0;
+}
+
+/* A listener whose accept queue is full drops new SYNs, so a connect to it hangs: the
+ * connect deadline must end the attempt, on loopback. */
+TEST(wsconn_connect_timeout_ends_a_hanging_connect)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    int lfd, fill[8], i, nfill = 0;
+    struct wsconn_params p;
+    struct seen s;
+    uv_loop_t loop;
+    char url[128];
+
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(lfd >= 0);
+    ASSERT_EQ(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ASSERT_EQ(listen(lfd, 0), 0);
+    ASSERT_EQ(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    /* Fill the queue (backlog 0 still admits one) with non-blocking connects. */
+    for (i = 0; i < 8; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+        nfill++;
+    }
+    usleep(100000);
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%u/ws", ntohs(sa.sin_port));
+    fast_params(&p, url);
+    p.connect_timeout_ms = 500;
+    p.backoff.max_attempts = 1;
+    start_client(&loop, &s, &p);
+    ASSERT(run_until(&loop, &s, is_failed, 10000));
+    printf("  %s\n", s.w.stats.last_error_msg);
+    ASSERT_EQ(s.w.stats.last_error, -ETIMEDOUT);
+    ASSERT_EQ(s.w.stats.errors_timeout, 1);
+    ASSERT_CONTAINS(s.w.stats.last_error_msg, "timed out after 500 ms");
+    stop_client(&loop, &s);
+    for (i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(lfd);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "support/fakevenue.h"
 #include "test.h"
 
+/* Monotonic ms. */
 static int64_t now_ms(void)
 {
     return test_now_ns() / 1000000;
@@ -77,6 +78,7 @@ static bool take_line(struct fv_proc *fv, const char *needle, char *line, size_t
     return false;
 }
 
+/* See fakevenue.h. */
 int fv_wait_line(struct fv_proc *fv, const char *needle, int timeout_ms, char *line, size_t cap)
 {
     int64_t deadline = now_ms() + timeout_ms;
@@ -94,6 +96,7 @@ int fv_wait_line(struct fv_proc *fv, const char *needle, int timeout_ms, char *l
     }
 }
 
+/* See fakevenue.h. */
 int fv_count_lines(struct fv_proc *fv, const char *needle)
 {
     int count = 0;
@@ -117,6 +120,7 @@ int fv_count_lines(struct fv_proc *fv, const char *needle)
     return count;
 }
 
+/* See fakevenue.h. */
 int fv_start(struct fv_proc *fv, const char *const *args)
 {
     const char *bin = test_bin("mdfeed-fakevenue");
@@ -176,6 +180,7 @@ int fv_start(struct fv_proc *fv, const char *const *args)
     return fv->port > 0 ? 0 : -EINVAL;
 }
 
+/* See fakevenue.h. */
 int fv_stop(struct fv_proc *fv)
 {
     int status = 0;

@@ -30,7 +30,8 @@ int fv_start(struct fv_proc *fv, const char *const *args);
  * be NULL). Returns 0 or -ETIMEDOUT (also at once when the child closed its stdout). */
 int fv_wait_line(struct fv_proc *fv, const char *needle, int timeout_ms, char *line, size_t cap);
 
-/* Counts lines containing needle read so far (reads what is available without blocking). */
+/* Counts lines containing needle read so far (reads what is available without blocking). Lines
+ * already consumed by fv_wait_line() are not counted. */
 int fv_count_lines(struct fv_proc *fv, const char *needle);
 
 /* SIGTERM, waitpid; returns its exit status (128+signal if it was killed; SIGKILL after 10 s). */

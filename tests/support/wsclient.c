@@ -22,6 +22,7 @@
 
 #define IO_BUF 65536
 
+/* Monotonic ms. */
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -161,6 +162,7 @@ static int flush_ws(struct wsc *c)
     return 0;
 }
 
+/* Keeps plaintext for raw mode or the upgrade response. */
 static void pt_append(struct wsc *c, const uint8_t *d, size_t n)
 {
     if (c->pt_cap - c->pt_len < n) {
@@ -243,6 +245,7 @@ static int read_some(struct wsc *c, int64_t deadline)
     return 0;
 }
 
+/* Queues a copy of a whole message. */
 static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
 {
     struct wsc *c = ud;
@@ -270,16 +273,19 @@ static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
     m->data[len] = '\0';
 }
 
+/* Counts pings (ws.h queued the pong). */
 static void cb_ping(void *ud, const uint8_t *data, size_t len)
 {
     ((struct wsc *)ud)->pings++;
 }
 
+/* Counts pongs. */
 static void cb_pong(void *ud, const uint8_t *data, size_t len)
 {
     ((struct wsc *)ud)->pongs++;
 }
 
+/* Records the server's close code. */
 static void cb_close(void *ud, uint16_t code, const uint8_t *reason, size_t len)
 {
     struct wsc *c = ud;
@@ -341,6 +347,7 @@ static int tls_start(struct wsc *c, const struct wsc_opts *o, const char *host, 
     }
 }
 
+/* See wsclient.h. */
 int wsc_connect(struct wsc *c, int port, const char *path, const struct wsc_opts *o)
 {
     static const struct wsc_opts none = {0};
@@ -407,6 +414,7 @@ int wsc_connect(struct wsc *c, int port, const char *path, const struct wsc_opts
     return 0;
 }
 
+/* See wsclient.h; the senders queue a frame and write it at once. */
 int wsc_send_text(struct wsc *c, const char *text)
 {
     int r = ws_send_text(&c->ws, text, strlen(text));
@@ -414,6 +422,7 @@ int wsc_send_text(struct wsc *c, const char *text)
     return r < 0 ? r : flush_ws(c);
 }
 
+/* See wsclient.h. */
 int wsc_send(struct wsc *c, bool text, const void *data, size_t len)
 {
     int r = text ? ws_send_text(&c->ws, data, len) : ws_send_binary(&c->ws, data, len);
@@ -421,6 +430,7 @@ int wsc_send(struct wsc *c, bool text, const void *data, size_t len)
     return r < 0 ? r : flush_ws(c);
 }
 
+/* See wsclient.h. */
 int wsc_send_ping(struct wsc *c, const void *payload, size_t len)
 {
     int r = ws_send_ping(&c->ws, payload, len);
@@ -428,6 +438,7 @@ int wsc_send_ping(struct wsc *c, const void *payload, size_t len)
     return r < 0 ? r : flush_ws(c);
 }
 
+/* See wsclient.h. */
 int wsc_send_close(struct wsc *c, uint16_t code)
 {
     int r = ws_send_close(&c->ws, code, NULL);
@@ -447,6 +458,7 @@ static int ended(const struct wsc *c)
     return 0;
 }
 
+/* See wsclient.h. */
 int wsc_recv(struct wsc *c, int timeout_ms, const struct wsc_msg **m)
 {
     int64_t deadline = now_ms() + timeout_ms;
@@ -471,6 +483,7 @@ int wsc_recv(struct wsc *c, int timeout_ms, const struct wsc_msg **m)
     }
 }
 
+/* See wsclient.h. */
 int wsc_recv_text(struct wsc *c, int timeout_ms, char *buf, size_t cap)
 {
     int64_t deadline = now_ms() + timeout_ms;
@@ -489,6 +502,7 @@ int wsc_recv_text(struct wsc *c, int timeout_ms, char *buf, size_t cap)
     }
 }
 
+/* See wsclient.h. */
 int wsc_recv_raw(struct wsc *c, int timeout_ms, uint8_t *buf, size_t cap)
 {
     int64_t deadline = now_ms() + timeout_ms;
@@ -512,6 +526,7 @@ int wsc_recv_raw(struct wsc *c, int timeout_ms, uint8_t *buf, size_t cap)
     }
 }
 
+/* See wsclient.h. */
 int wsc_pump(struct wsc *c, int timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms;
@@ -527,6 +542,7 @@ int wsc_pump(struct wsc *c, int timeout_ms)
     }
 }
 
+/* See wsclient.h. */
 void wsc_close(struct wsc *c)
 {
     if (c->fd >= 0)
@@ -574,6 +590,7 @@ static int h_field(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* A header value piece. */
 static int h_value(http_parser *p, const char *at, size_t len)
 {
     struct wsc_http *h = p->data;
@@ -591,6 +608,7 @@ static int h_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Headers complete: status and transfer encoding. */
 static int h_headers_done(http_parser *p)
 {
     struct wsc_http *h = p->data;
@@ -600,6 +618,7 @@ static int h_headers_done(http_parser *p)
     return 0;
 }
 
+/* A body piece (decoded from chunks when chunked). */
 static int h_body(http_parser *p, const char *at, size_t len)
 {
     struct wsc_http *h = p->data;
@@ -618,6 +637,7 @@ static int h_body(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* The response is complete. */
 static int h_complete(http_parser *p)
 {
     struct wsc_http *h = p->data;
@@ -635,6 +655,7 @@ static const http_parser_settings HTTP_SETTINGS = {
     .on_message_complete = h_complete,
 };
 
+/* See wsclient.h. */
 int wsc_http_open(struct wsc_http *h, int port, int timeout_ms)
 {
     int fd;
@@ -648,6 +669,7 @@ int wsc_http_open(struct wsc_http *h, int port, int timeout_ms)
     return 0;
 }
 
+/* See wsclient.h. */
 int wsc_http_send_get(struct wsc_http *h, const char *target)
 {
     char req[4096];
@@ -667,6 +689,7 @@ int wsc_http_send_get(struct wsc_http *h, const char *target)
     return write_all(h->fd, (const uint8_t *)req, (size_t)n, now_ms() + 5000);
 }
 
+/* See wsclient.h. */
 int wsc_http_wait(struct wsc_http *h, int timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms;
@@ -695,6 +718,7 @@ int wsc_http_wait(struct wsc_http *h, int timeout_ms)
     return 0;
 }
 
+/* See wsclient.h. */
 const char *wsc_http_header(const struct wsc_http *h, const char *name)
 {
     for (int i = 0; i < h->nheaders; i++)
@@ -703,6 +727,7 @@ const char *wsc_http_header(const struct wsc_http *h, const char *name)
     return NULL;
 }
 
+/* See wsclient.h. */
 void wsc_http_close(struct wsc_http *h)
 {
     if (h->fd >= 0)
@@ -713,6 +738,7 @@ void wsc_http_close(struct wsc_http *h)
     h->body_len = h->body_cap = 0;
 }
 
+/* See wsclient.h. */
 int wsc_http_get(struct wsc_http *h, int port, const char *target, int timeout_ms)
 {
     int r = wsc_http_open(h, port, timeout_ms);

@@ -76,6 +76,8 @@ static int subscribe_list(struct fv_peer *p, const char *list, size_t n, const c
     return 0;
 }
 
+/* See fv.h. Sets the framing (raw /ws, combined /stream) and, on futures, the route class
+ * from the /public or /market prefix. */
 int binance_upgrade(struct fv_peer *p, const char *target, const char **body)
 {
     const char *path = target, *query, *q;
@@ -129,12 +131,14 @@ int binance_upgrade(struct fv_peer *p, const char *target, const char **body)
     return 0;
 }
 
+/* See fv.h. */
 bool binance_delivers(const struct fv_peer *p, int sid)
 {
     return subs_has(&p->subs, sid) &&
            (p->route == FV_ROUTE_ANY || p->srv->streams.v[sid].route == p->route);
 }
 
+/* See fv.h. The wrapper is built in the server's scratch buffer when not given. */
 void binance_send(struct fv_peer *p, int sid, const char *combined, size_t clen, const char *raw,
                   size_t rlen)
 {
@@ -162,6 +166,7 @@ void binance_send(struct fv_peer *p, int sid, const char *combined, size_t clen,
     fault_send_data(p, sid, b->data, b->len);
 }
 
+/* See fv.h. Not a data message: fault counts do not include it. */
 void binance_send_shutdown(struct fv_peer *p)
 {
     char msg[128];
@@ -282,6 +287,7 @@ static void do_subscribe(struct fv_peer *p, json_t *params, json_t *id)
     }
 }
 
+/* UNSUBSCRIBE: names not subscribed are ignored, as the venue does. */
 static void do_unsubscribe(struct fv_peer *p, json_t *params, json_t *id)
 {
     struct fv_server *s = p->srv;
@@ -310,6 +316,7 @@ static void do_unsubscribe(struct fv_peer *p, json_t *params, json_t *id)
     reply_result(p, json_null(), id);
 }
 
+/* LIST_SUBSCRIPTIONS: the names in subscription order. */
 static void do_list(struct fv_peer *p, json_t *id)
 {
     json_t *a = json_array();
@@ -354,6 +361,7 @@ static void do_property(struct fv_peer *p, bool set, json_t *params, json_t *id)
     reply_result(p, json_null(), id);
 }
 
+/* See fv.h. One reply per request, success or error (VENUES.md 1.4). */
 void binance_on_text(struct fv_peer *p, const uint8_t *data, size_t len)
 {
     json_error_t jerr;

@@ -80,6 +80,7 @@ static void after_n(struct fv_peer *p)
     }
 }
 
+/* See fv.h. */
 void fault_after_upgrade(struct fv_peer *p)
 {
     if (p->faulted)
@@ -116,6 +117,8 @@ static void send_fragmented(struct fv_peer *p, const uint8_t *msg, size_t len, s
     }
 }
 
+/* See fv.h. Order: gap, then midframe cuts of message N+1, then the message itself
+ * (fragmented or not), then the after-N faults. */
 void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len)
 {
     const struct fv_faults *f = &p->srv->o->f;

@@ -35,8 +35,9 @@
 #define FV_LINGER_MS 1000            /* after our FIN, read and discard this long before closing */
 #define FV_SHUTDOWN_GRACE_MS 5000    /* serverShutdown notice to close */
 #define FV_MAX_HELD_INPUT (1u << 20) /* pipelined input kept while a REST answer is held */
-#define FV_CASE_MAX_MESSAGE (32u << 20) /* conformance cases echo messages up to 16 MiB and more   \
-                                         */
+#define FV_CASE_MAX_MESSAGE                                                                        \
+    (32u << 20) /* conformance cases echo messages up to 16 MiB and more                           \
+                 */
 
 enum fv_venue {
     FV_VENUE_SPOT,    /* Binance spot: /ws, /stream, /api/v3/depth */

@@ -106,6 +106,7 @@ static const struct option LONGOPTS[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Prints the usage summary. */
 static void usage(FILE *f)
 {
     fprintf(f, "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
@@ -164,6 +165,7 @@ static double secs(const char *opt, const char *v)
     return d;
 }
 
+/* True for a non-empty string of decimal digits. */
 static bool all_digits(const char *s)
 {
     if (!s || !*s)
@@ -396,6 +398,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     return false;
 }
 
+/* Startup in order (options, recordings, generators, listener), the loop, then
+ * teardown in reverse. */
 int main(int argc, char **argv)
 {
     struct fv_opts o;

@@ -270,9 +270,13 @@ static int add_message(struct fv_server *s, struct fv_buf *arena, const char *ur
     return 0;
 }
 
+/* Paced replay: sends every message due by now, then arms for the next one. */
 static void on_timer(uv_timer_t *t);
+/* Flat-out replay: one batch per loop turn while no subscriber is over the watermark. */
 static void on_idle(uv_idle_t *h);
 
+/* Parses the recording into s->replay and creates its timer and idle handles. Returns 0,
+ * -errno (file) or -EINVAL (a bad line, named on stderr with file:line). */
 int replay_load(struct fv_server *s, const char *path)
 {
     struct fv_replay *r = &s->replay;
@@ -393,6 +397,7 @@ static void lap_end(struct fv_server *s)
     }
 }
 
+/* Flushes every live peer after a batch of deliveries. */
 static void flush_all(struct fv_server *s)
 {
     for (struct fv_peer *p = s->peers; p; p = p->next)
@@ -400,6 +405,7 @@ static void flush_all(struct fv_server *s)
             peer_flush(p);
 }
 
+/* Paced replay: sends every message due by now, then arms for the next one. */
 static void on_timer(uv_timer_t *t)
 {
     struct fv_server *s = t->data;
@@ -432,6 +438,7 @@ static bool blocked(const struct fv_server *s)
     return !any && s->o->loop; /* a looping replay with no listener would spin */
 }
 
+/* Flat-out replay: one batch per loop turn while no subscriber is over the watermark. */
 static void on_idle(uv_idle_t *h)
 {
     struct fv_server *s = h->data;
@@ -455,6 +462,7 @@ static void on_idle(uv_idle_t *h)
     }
 }
 
+/* See fv.h. */
 void replay_on_subscribe(struct fv_server *s)
 {
     struct fv_replay *r = &s->replay;
@@ -474,6 +482,7 @@ void replay_on_subscribe(struct fv_server *s)
     schedule(s);
 }
 
+/* See fv.h: resumes a flat-out replay paused by backpressure. */
 void replay_on_drain(struct fv_server *s)
 {
     struct fv_replay *r = &s->replay;
@@ -482,6 +491,7 @@ void replay_on_drain(struct fv_server *s)
         schedule(s);
 }
 
+/* See fv.h. Without --replay every time counts as reached; after a lap or the end, too. */
 bool replay_reached(const struct fv_server *s, int64_t t_ns)
 {
     const struct fv_replay *r = &s->replay;
@@ -497,6 +507,7 @@ bool replay_reached(const struct fv_server *s, int64_t t_ns)
     return s->o->speed_max || uv_hrtime() >= due_ns(s, t_ns);
 }
 
+/* See fv.h. */
 uint64_t replay_due_ms(const struct fv_server *s, int64_t t_ns)
 {
     const struct fv_replay *r = &s->replay;
@@ -509,16 +520,19 @@ uint64_t replay_due_ms(const struct fv_server *s, int64_t t_ns)
     return uv_now(s->loop) + (due > now ? (due - now + 999999) / 1000000 : 0);
 }
 
+/* See fv.h. */
 int64_t replay_rel_ns(const struct fv_server *s, double unix_s)
 {
     return (int64_t)llround((unix_s - s->replay.t0) * 1e9);
 }
 
+/* Close callback of handles embedded in the server (freed with it). */
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
+/* Closes the replay's handles (shutdown). */
 void replay_stop(struct fv_server *s)
 {
     struct fv_replay *r = &s->replay;
@@ -530,6 +544,7 @@ void replay_stop(struct fv_server *s)
     r->done = true;
 }
 
+/* Frees the parsed recording (after the loop ended). */
 void replay_fini(struct fv_server *s)
 {
     free(s->replay.msgs);

@@ -65,6 +65,8 @@ static bool qparam(const char *target, const char *key, char *out, size_t cap)
     return false;
 }
 
+/* Parses a REST recording (after replay_load(), whose start time it uses). Returns 0,
+ * -errno or -EINVAL with file:line on stderr. */
 int rest_load(struct fv_server *s, const char *path)
 {
     struct fv_rest *r = &s->rest;
@@ -138,6 +140,7 @@ int rest_load(struct fv_server *s, const char *path)
     return 0;
 }
 
+/* Creates the REST timer and seeds the chunk-size generator. Returns 0. */
 int rest_init(struct fv_server *s)
 {
     uv_timer_init(s->loop, &s->rest.timer);
@@ -146,6 +149,7 @@ int rest_init(struct fv_server *s)
     return 0;
 }
 
+/* xorshift64: cheap, repeatable chunk sizes. */
 static uint64_t rng_next(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -191,6 +195,7 @@ static void answer(struct fv_peer *p, int status, const char *body, size_t len)
     peer_http_respond(p, status, JSON_CT, hdr, body, len);
 }
 
+/* answer() for a NUL-terminated body. */
 static void answer_str(struct fv_peer *p, int status, const char *body)
 {
     answer(p, status, body, strlen(body));
@@ -244,6 +249,7 @@ static int pick(const struct fv_server *s, const char *sym, int *first)
     return best;
 }
 
+/* A held request may be due. */
 static void on_rest_timer(uv_timer_t *t)
 {
     rest_kick(t->data);
@@ -271,6 +277,7 @@ static void arm(struct fv_server *s)
         uv_timer_stop(&s->rest.timer);
 }
 
+/* GET depth: validates symbol and limit, counts weight, then serves or holds. */
 static void depth(struct fv_peer *p, bool spot)
 {
     struct fv_server *s = p->srv;
@@ -330,6 +337,7 @@ static void depth(struct fv_peer *p, bool spot)
     arm(s);
 }
 
+/* See fv.h. */
 void rest_kick(struct fv_server *s)
 {
     for (struct fv_peer *p = s->peers; p; p = p->next) {
@@ -347,6 +355,7 @@ void rest_kick(struct fv_server *s)
     arm(s);
 }
 
+/* See fv.h. */
 void rest_forget(struct fv_peer *p)
 {
     p->held_snap = -1;
@@ -423,6 +432,7 @@ static void test_body(struct fv_peer *p)
     peer_http_finish(p, status);
 }
 
+/* See fv.h: routes by path; unknown paths get 404. */
 void rest_handle(struct fv_peer *p)
 {
     struct fv_server *s = p->srv;
@@ -451,16 +461,19 @@ void rest_handle(struct fv_peer *p)
 #undef PATH_IS
 }
 
+/* Close callback of the server-embedded timer. */
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
+/* Closes the REST timer (shutdown). */
 void rest_stop(struct fv_server *s)
 {
     uv_close((uv_handle_t *)&s->rest.timer, on_closed);
 }
 
+/* Frees the recording (after the loop ended). */
 void rest_fini(struct fv_server *s)
 {
     free(s->rest.snaps);

@@ -36,11 +36,13 @@ void fv_log(const char *fmt, ...)
     fflush(stdout);
 }
 
+/* See fv.h: the loop's cached time, so deadlines computed in one callback agree. */
 uint64_t fv_now_ms(const struct fv_server *s)
 {
     return uv_now(s->loop);
 }
 
+/* See fv.h. */
 int64_t fv_wall_ms(void)
 {
     struct timespec ts;
@@ -49,6 +51,8 @@ int64_t fv_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* malloc() for the control path: a fake venue out of memory has nothing better to do than
+ * abort. */
 void *fv_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
@@ -58,6 +62,7 @@ void *fv_xmalloc(size_t n)
     return p;
 }
 
+/* calloc() that aborts when memory runs out. */
 void *fv_xcalloc(size_t n, size_t sz)
 {
     void *p = calloc(n ? n : 1, sz ? sz : 1);
@@ -67,6 +72,7 @@ void *fv_xcalloc(size_t n, size_t sz)
     return p;
 }
 
+/* Copies n bytes of s into a new NUL-terminated string (aborts when memory runs out). */
 char *fv_xstrndup(const char *s, size_t n)
 {
     char *p = fv_xmalloc(n + 1);
@@ -76,6 +82,7 @@ char *fv_xstrndup(const char *s, size_t n)
     return p;
 }
 
+/* Makes room for extra more bytes, doubling the capacity (aborts when memory runs out). */
 void fv_buf_reserve(struct fv_buf *b, size_t extra)
 {
     size_t cap;
@@ -91,6 +98,7 @@ void fv_buf_reserve(struct fv_buf *b, size_t extra)
     b->cap = cap;
 }
 
+/* Appends n bytes. */
 void fv_buf_append(struct fv_buf *b, const void *p, size_t n)
 {
     if (!n)
@@ -100,6 +108,7 @@ void fv_buf_append(struct fv_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+/* Frees the bytes and zeroes the buffer. */
 void fv_buf_free(struct fv_buf *b)
 {
     free(b->data);
@@ -117,6 +126,7 @@ static void buf_consume(struct fv_buf *b, size_t n)
     b->len -= n;
 }
 
+/* Exchanges two buffers (no copy). */
 static void buf_swap(struct fv_buf *a, struct fv_buf *b)
 {
     struct fv_buf t = *a;
@@ -128,9 +138,12 @@ static void buf_swap(struct fv_buf *a, struct fv_buf *b)
 /* ---- lifetime of a peer ---- */
 
 static void on_write(uv_write_t *w, int status);
+/* Our FIN went out: close at the client's EOF, or after a short linger. */
 static void on_shutdown(uv_shutdown_t *req, int status);
 static void ws_in(struct fv_peer *p, const uint8_t *data, size_t len);
 static void http_process(struct fv_peer *p);
+/* A peer deadline passed: close waits, linger, pong timeout, lifetime, serverShutdown,
+ * pings. */
 static void on_timer(uv_timer_t *t);
 
 /* Frees a peer once both of its handles are closed. */
@@ -158,6 +171,7 @@ static void peer_free(struct fv_peer *p)
     free(p);
 }
 
+/* Close callback of both handles of a peer: the second one frees it. */
 static void on_handle_closed(uv_handle_t *h)
 {
     struct fv_peer *p = h->data;
@@ -193,6 +207,8 @@ static void log_closed(struct fv_peer *p, const char *reason)
     }
 }
 
+/* See fv.h. FIN and RST wait for the queue to drain; a second call only upgrades a FIN
+ * to an RST. */
 void peer_drop(struct fv_peer *p, const char *reason, enum fv_drop how)
 {
     uint64_t now;
@@ -231,6 +247,7 @@ void peer_drop(struct fv_peer *p, const char *reason, enum fv_drop how)
         peer_arm_timer(p);
 }
 
+/* See fv.h. Without a usable WebSocket (or after a raw close) it falls back to a FIN. */
 void peer_ws_close(struct fv_peer *p, uint16_t code, const char *reason)
 {
     if (p->cstate != FV_OPEN)
@@ -246,6 +263,7 @@ void peer_ws_close(struct fv_peer *p, uint16_t code, const char *reason)
     peer_arm_timer(p);
 }
 
+/* See fv.h. */
 void peer_await_close(struct fv_peer *p, const char *reason)
 {
     if (p->cstate != FV_OPEN)
@@ -257,6 +275,7 @@ void peer_await_close(struct fv_peer *p, const char *reason)
     peer_arm_timer(p);
 }
 
+/* See fv.h. */
 void peer_raw_close(struct fv_peer *p, uint16_t code, const char *reason)
 {
     uint8_t pl[2] = {(uint8_t)(code >> 8), (uint8_t)code};
@@ -267,6 +286,7 @@ void peer_raw_close(struct fv_peer *p, uint16_t code, const char *reason)
     peer_await_close(p, reason);
 }
 
+/* See fv.h. What was queued before still drains; nothing is read, written or timed after. */
 void peer_freeze(struct fv_peer *p)
 {
     peer_flush(p);
@@ -296,6 +316,7 @@ void peer_append(struct fv_peer *p, const void *buf, size_t len)
         fv_buf_append(&p->stage_buf, buf, len);
 }
 
+/* See fv.h. Encodes straight into the staging buffer: no copy through wslay. */
 void peer_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode, const void *payload,
                 size_t len)
 {
@@ -313,6 +334,7 @@ void peer_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode, cons
         p->stage_buf.len += (size_t)n;
 }
 
+/* See fv.h. */
 void peer_send_text(struct fv_peer *p, const void *msg, size_t len)
 {
     peer_frame(p, true, 0, 1, msg, len);
@@ -346,11 +368,13 @@ static void tls_take_output(struct fv_peer *p)
     }
 }
 
+/* See fv.h: staged, pending and in-flight bytes. */
 size_t peer_unsent(const struct fv_peer *p)
 {
     return p->stage_buf.len + p->pend.len + (p->fly.len - p->fly_off);
 }
 
+/* See fv.h. */
 bool peer_live(const struct fv_peer *p)
 {
     return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen && p->kind == FV_KIND_BINANCE;
@@ -399,6 +423,7 @@ static void start_write(struct fv_peer *p)
     p->fly_chunk = chunk;
 }
 
+/* A write finished: start the next one and let the generators refill a drained peer. */
 static void on_write(uv_write_t *w, int status)
 {
     struct fv_peer *p = w->data;
@@ -418,6 +443,7 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
+/* Our FIN went out: close at the client's EOF, or after a short linger. */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     struct fv_peer *p = req->handle->data;
@@ -435,6 +461,8 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     peer_arm_timer(p);
 }
 
+/* See fv.h. Drops a peer whose unsent output passes FV_HARD_LIMIT (a client that stopped
+ * reading while data kept coming at a fixed rate). */
 void peer_flush(struct fv_peer *p)
 {
     struct fv_buf *st = &p->stage_buf;
@@ -474,6 +502,7 @@ void peer_flush(struct fv_peer *p)
     start_write(p);
 }
 
+/* See fv.h. No close_notify under TLS: the cut is the point. */
 void peer_send_half_then(struct fv_peer *p, const uint8_t *frame, size_t len, bool rst,
                          const char *reason)
 {
@@ -580,6 +609,7 @@ void peer_http_head(struct fv_peer *p, int status)
     peer_append(p, head, (size_t)n);
 }
 
+/* See fv.h. Always with Content-Length, so the connection stays usable (keep-alive). */
 void peer_http_respond(struct fv_peer *p, int status, const char *ctype, const char *extra_headers,
                        const void *body, size_t len)
 {
@@ -596,6 +626,7 @@ void peer_http_respond(struct fv_peer *p, int status, const char *ctype, const c
     peer_http_finish(p, status);
 }
 
+/* See fv.h: parses requests that arrived while an answer was held. */
 void peer_http_resume(struct fv_peer *p)
 {
     if (p->cstate != FV_OPEN)
@@ -631,6 +662,8 @@ static bool rate_hit(struct fv_peer *p)
     return false;
 }
 
+/* A whole message from the client: logged, counted against the rate limit, then handed to
+ * the case or the Binance protocol. */
 static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
 {
     struct fv_peer *p = ud;
@@ -659,6 +692,7 @@ static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
         binance_on_text(p, data, len);
 }
 
+/* A client ping (ws.h already queued the pong); it counts against the rate limit. */
 static void cb_ping(void *ud, const uint8_t *data, size_t len)
 {
     struct fv_peer *p = ud;
@@ -703,6 +737,7 @@ static void cb_pong(void *ud, const uint8_t *data, size_t len)
     }
 }
 
+/* The client's close frame (ws.h queued the reply). */
 static void cb_close(void *ud, uint16_t code, const uint8_t *reason, size_t len)
 {
     struct fv_peer *p = ud;
@@ -982,6 +1017,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     *b = uv_buf_init((char *)p->rbuf, FV_READ_BUF);
 }
 
+/* Bytes from the socket: through TLS if any, then by stage; output is flushed once per read. */
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct fv_peer *p = st->data;
@@ -1040,6 +1076,7 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/* See fv.h: one timer per peer, set for the earliest deadline of its state. */
 void peer_arm_timer(struct fv_peer *p)
 {
     const struct fv_opts *o = p->srv->o;
@@ -1070,6 +1107,8 @@ void peer_arm_timer(struct fv_peer *p)
     uv_timer_start(&p->timer, on_timer, at > now ? at - now : 0, 0);
 }
 
+/* A peer deadline passed: close waits, linger, pong timeout, lifetime, serverShutdown,
+ * pings. */
 static void on_timer(uv_timer_t *t)
 {
     struct fv_peer *p = t->data;
@@ -1203,11 +1242,14 @@ static void server_stop(struct fv_server *s)
     }
 }
 
+/* SIGTERM or SIGINT. */
 static void on_signal(uv_signal_t *h, int signum)
 {
     server_stop(h->data);
 }
 
+/* Loads the TLS files, binds and listens, installs the signal handlers and prints the
+ * "listening" line. Returns 0 or a negative code with a message on stderr. */
 int server_start(struct fv_server *s, uv_loop_t *loop, const struct fv_opts *o)
 {
     struct sockaddr_storage ss;
@@ -1285,6 +1327,7 @@ void fv_peer_send_raw(struct fv_peer *p, const void *buf, size_t len)
     peer_flush(p);
 }
 
+/* See cases.h. */
 void fv_peer_send_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode,
                         const void *payload, size_t len)
 {
@@ -1292,6 +1335,7 @@ void fv_peer_send_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opco
     peer_flush(p);
 }
 
+/* See cases.h. */
 void fv_peer_shutdown(struct fv_peer *p)
 {
     peer_flush(p);

@@ -112,6 +112,7 @@ int streams_intern(struct fv_streams *t, const char *name, size_t len)
     return id;
 }
 
+/* Frees every name and the table. */
 void streams_fini(struct fv_streams *t)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -121,6 +122,7 @@ void streams_fini(struct fv_streams *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* True when id is subscribed (any negative id is not). */
 bool subs_has(const struct fv_subs *s, int id)
 {
     size_t w = (size_t)id / 64;
@@ -171,6 +173,7 @@ bool subs_remove(struct fv_subs *s, int id)
     return true;
 }
 
+/* Frees the set and leaves it empty and reusable. */
 void subs_fini(struct fv_subs *s)
 {
     free(s->ids);

@@ -158,6 +158,7 @@ static void on_idle(uv_idle_t *h)
     }
 }
 
+/* Creates the timer and idle handles when --synthetic is on. Returns 0. */
 int synth_init(struct fv_server *s)
 {
     double rate = s->o->synth_rate;
@@ -176,6 +177,7 @@ int synth_init(struct fv_server *s)
     return 0;
 }
 
+/* See fv.h. */
 void synth_kick(struct fv_server *s)
 {
     if (!s->o->synth || s->stopping)
@@ -190,11 +192,13 @@ void synth_kick(struct fv_server *s)
     }
 }
 
+/* Close callback of the server-embedded handles. */
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
+/* Closes the handles (shutdown). */
 void synth_stop(struct fv_server *s)
 {
     if (!s->o->synth)
