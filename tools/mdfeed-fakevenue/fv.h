@@ -250,6 +250,14 @@ struct fv_rest {
     uint64_t rng;          /* chunk sizes of /test/body */
 };
 
+/* Reads a whole file into a NUL-terminated buffer (new; free it). NULL with errno set on
+ * failure. */
+char *fv_read_file(const char *path, size_t *len);
+
+/* The next line of a recording in the buffer *cursor points into, cut in place at its end
+ * with trailing CR and spaces removed, or NULL at the end; advances *cursor. */
+char *fv_rec_line(char **cursor);
+
 /* One recorded ws message (replay.c). */
 struct fv_rmsg {
     int64_t t_ns;              /* recorded time relative to the recording's start */

@@ -137,8 +137,7 @@ static bool find_members(const char *s, size_t n, size_t *st_off, size_t *st_len
 
 /* ---- loading ---- */
 
-/* Reads a whole file into a NUL-terminated buffer (new). */
-static char *read_file(const char *path, size_t *len)
+char *fv_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
@@ -164,6 +163,22 @@ static char *read_file(const char *path, size_t *len)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+char *fv_rec_line(char **cursor)
+{
+    char *line = *cursor, *end;
+    size_t ll;
+
+    if (!line || !*line)
+        return NULL;
+    end = strchr(line, '\n');
+    *cursor = end ? end + 1 : NULL;
+    ll = end ? (size_t)(end - line) : strlen(line);
+    while (ll && (line[ll - 1] == '\r' || line[ll - 1] == ' '))
+        ll--;
+    line[ll] = '\0';
+    return line;
 }
 
 /* Stream name for a raw (not combined) recording: the one stream of the URL, or one derived
@@ -282,7 +297,7 @@ int replay_load(struct fv_server *s, const char *path)
     struct fv_replay *r = &s->replay;
     struct fv_buf arena = {0};
     size_t len, skipped = 0, lineno = 0;
-    char *text = read_file(path, &len), *line, *next;
+    char *text = fv_read_file(path, &len), *line, *cursor = text;
     char url[2048] = "";
     bool have_t0 = false;
 
@@ -290,17 +305,11 @@ int replay_load(struct fv_server *s, const char *path)
         fprintf(stderr, "mdfeed-fakevenue: %s: %s\n", path, strerror(errno));
         return -errno;
     }
-    for (line = text; line && *line; line = next) {
-        char *end = strchr(line, '\n'), *sep, *colon;
-        size_t ll;
+    while ((line = fv_rec_line(&cursor))) {
+        char *sep, *colon;
 
-        next = end ? end + 1 : NULL;
-        ll = end ? (size_t)(end - line) : strlen(line);
-        while (ll && (line[ll - 1] == '\r' || line[ll - 1] == ' '))
-            ll--;
-        line[ll] = '\0';
         lineno++;
-        if (!ll)
+        if (!*line)
             continue;
         if ((sep = strstr(line, " <-> "))) { /* connection opened */
             snprintf(url, sizeof(url), "%.*s", (int)(sep - line), line);
@@ -323,7 +332,7 @@ int replay_load(struct fv_server *s, const char *path)
             have_t0 = true;
         }
         if (add_message(s, &arena, url, strtod(line, NULL), colon + 2,
-                        ll - (size_t)(colon + 2 - line), &skipped) < 0) {
+                        strlen(colon + 2), &skipped) < 0) {
             fprintf(stderr, "mdfeed-fakevenue: %s:%zu: invalid JSON\n", path, lineno);
             free(text);
             fv_buf_free(&arena);

@@ -70,43 +70,22 @@ static bool qparam(const char *target, const char *key, char *out, size_t cap)
 int rest_load(struct fv_server *s, const char *path)
 {
     struct fv_rest *r = &s->rest;
-    FILE *f = fopen(path, "rb");
-    size_t cap = 0, n = 0, lineno = 0;
-    char *line, *next;
+    size_t len, lineno = 0;
+    char *line, *cursor;
 
-    if (!f) {
+    r->text = fv_read_file(path, &len);
+    if (!r->text) {
         fprintf(stderr, "mdfeed-fakevenue: %s: %s\n", path, strerror(errno));
         return -errno;
     }
-    for (;;) {
-        size_t got;
-
-        if (cap - n < 65536) {
-            cap = cap ? cap * 2 : 1 << 20;
-            r->text = realloc(r->text, cap + 1);
-            if (!r->text)
-                abort();
-        }
-        got = fread(r->text + n, 1, cap - n, f);
-        n += got;
-        if (!got)
-            break;
-    }
-    fclose(f);
-    r->text[n] = '\0';
-    for (line = r->text; line && *line; line = next) {
-        char *end = strchr(line, '\n'), *arrow, *colon, sym[32];
+    cursor = r->text;
+    while ((line = fv_rec_line(&cursor))) {
+        char *arrow, *colon, sym[32];
         struct fv_snap *sn;
-        size_t ll;
         json_t *chk;
 
-        next = end ? end + 1 : NULL;
-        ll = end ? (size_t)(end - line) : strlen(line);
-        while (ll && (line[ll - 1] == '\r' || line[ll - 1] == ' '))
-            ll--;
-        line[ll] = '\0';
         lineno++;
-        if (!ll)
+        if (!*line)
             continue;
         arrow = strstr(line, " -> ");
         colon = arrow ? strstr(arrow, ": ") : NULL;
