@@ -25,7 +25,8 @@ struct backoff {
 void backoff_init(struct backoff *b, const struct backoff_params *p, uint64_t seed);
 
 /* Records a failed attempt and returns the delay before the next one, or -1 when this was
- * attempt number max_attempts (give up). Delay n (n = 1, 2, ...) is min(max, base * 2^(n-1)) less jitter. */
+ * attempt number max_attempts (give up). Delay n (n = 1, 2, ...) is min(max, base * 2^(n-1)) less
+ * jitter. */
 int64_t backoff_next(struct backoff *b);
 
 /* A connection worked: the next failure starts again from base. */

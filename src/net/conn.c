@@ -78,8 +78,7 @@ static int uv_err(struct conn *c, int status, const char *what)
         break;
     }
     if (status == UV_EOF)
-        return err_set(code, "%s %s:%u: connection closed by the peer", what, c->host,
-                       c->p.port);
+        return err_set(code, "%s %s:%u: connection closed by the peer", what, c->host, c->p.port);
     return err_set(code, "%s %s:%u: %s", what, c->host, c->p.port, uv_strerror(status));
 }
 
@@ -101,8 +100,8 @@ static void on_deadline(uv_timer_t *t)
     struct conn *c = t->data;
 
     if (c->phase == CONN_HANDSHAKE)
-        conn_fail(c, err_set(-ETIMEDOUT, "TLS handshake with %s:%u timed out after %u ms",
-                             c->host, c->p.port, c->p.handshake_timeout_ms));
+        conn_fail(c, err_set(-ETIMEDOUT, "TLS handshake with %s:%u timed out after %u ms", c->host,
+                             c->p.port, c->p.handshake_timeout_ms));
     else
         conn_fail(c, err_set(-ETIMEDOUT, "connecting to %s:%u timed out after %u ms", c->host,
                              c->p.port, c->p.connect_timeout_ms));
@@ -328,8 +327,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     if (status < 0) {
-        conn_fail(c, err_set(-EHOSTUNREACH, "cannot resolve %s: %s", c->host,
-                             uv_strerror(status)));
+        conn_fail(c, err_set(-EHOSTUNREACH, "cannot resolve %s: %s", c->host, uv_strerror(status)));
         return;
     }
     c->ai = res;

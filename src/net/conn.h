@@ -39,57 +39,57 @@ struct conn_callbacks {
 };
 
 struct conn_params {
-    const char *host;                /* name or address to resolve (copied) */
-    uint16_t port;                   /* TCP port */
-    bool tls;                        /* run TLS over TCP */
+    const char *host;                 /* name or address to resolve (copied) */
+    uint16_t port;                    /* TCP port */
+    bool tls;                         /* run TLS over TCP */
     const struct tls_config *tls_cfg; /* borrowed, required when tls */
-    const char *tls_host;            /* name to verify (and SNI); NULL = host */
-    uint32_t connect_timeout_ms;     /* DNS + TCP connect, all addresses together */
-    uint32_t handshake_timeout_ms;   /* TLS handshake */
+    const char *tls_host;             /* name to verify (and SNI); NULL = host */
+    uint32_t connect_timeout_ms;      /* DNS + TCP connect, all addresses together */
+    uint32_t handshake_timeout_ms;    /* TLS handshake */
 };
 
 enum conn_phase {
-    CONN_IDLE,      /* not started, or closed */
-    CONN_RESOLVING, /* uv_getaddrinfo in flight */
+    CONN_IDLE,       /* not started, or closed */
+    CONN_RESOLVING,  /* uv_getaddrinfo in flight */
     CONN_CONNECTING, /* uv_tcp_connect in flight */
-    CONN_HANDSHAKE, /* TLS handshake */
-    CONN_READY,     /* reading and writing plaintext */
-    CONN_FAILED,    /* on_error was called */
-    CONN_CLOSING,   /* handles closing */
+    CONN_HANDSHAKE,  /* TLS handshake */
+    CONN_READY,      /* reading and writing plaintext */
+    CONN_FAILED,     /* on_error was called */
+    CONN_CLOSING,    /* handles closing */
 };
 
 struct conn_ops; /* TCP or TLS behaviour */
 
 /* Public fields are read-only for the owner; the rest are private. */
 struct conn {
-    uv_loop_t *loop;              /* borrowed */
+    uv_loop_t *loop;                 /* borrowed */
     const struct conn_callbacks *cb; /* borrowed */
-    void *ud;                     /* public: owner's pointer */
-    const struct conn_ops *ops;   /* TCP or TLS */
-    struct conn_params p;         /* settings (host copied to host) */
-    char host[256];               /* name resolved */
-    char tls_host[256];           /* name verified */
-    enum conn_phase phase;        /* public */
-    uv_getaddrinfo_t gai;         /* DNS request */
-    struct addrinfo *ai, *ai_next; /* results and the next to try */
-    uv_tcp_t tcp;                 /* the socket */
-    uv_connect_t creq;            /* connect request */
-    uv_timer_t timer;             /* connect / handshake deadline */
-    uv_write_t wreq;              /* the one write in flight */
-    bool tcp_open, timer_open;    /* handles that need uv_close */
-    bool gai_pending;             /* DNS request in flight */
-    bool retry_closing;           /* a socket that failed to connect is closing */
-    bool writing;                 /* wreq in flight */
-    int open_handles;             /* handles still closing */
-    uint8_t *rbuf;                /* read buffer, CONN_READ_CAP */
-    uint8_t *wbuf[2];             /* write buffers, CONN_WRITE_CAP each */
-    size_t wlen[2];               /* fill of each */
-    int wcur;                     /* buffer being filled; the other may be in flight */
-    struct tls_session tls;       /* TLS state (TLS connections) */
-    bool tls_init;                /* tls needs fini */
-    uint8_t *plain;               /* TLS plaintext scratch, CONN_READ_CAP */
-    uint64_t bytes_in, bytes_out; /* public: wire bytes */
-    int error;                    /* public: the error given to on_error, 0 if none */
+    void *ud;                        /* public: owner's pointer */
+    const struct conn_ops *ops;      /* TCP or TLS */
+    struct conn_params p;            /* settings (host copied to host) */
+    char host[256];                  /* name resolved */
+    char tls_host[256];              /* name verified */
+    enum conn_phase phase;           /* public */
+    uv_getaddrinfo_t gai;            /* DNS request */
+    struct addrinfo *ai, *ai_next;   /* results and the next to try */
+    uv_tcp_t tcp;                    /* the socket */
+    uv_connect_t creq;               /* connect request */
+    uv_timer_t timer;                /* connect / handshake deadline */
+    uv_write_t wreq;                 /* the one write in flight */
+    bool tcp_open, timer_open;       /* handles that need uv_close */
+    bool gai_pending;                /* DNS request in flight */
+    bool retry_closing;              /* a socket that failed to connect is closing */
+    bool writing;                    /* wreq in flight */
+    int open_handles;                /* handles still closing */
+    uint8_t *rbuf;                   /* read buffer, CONN_READ_CAP */
+    uint8_t *wbuf[2];                /* write buffers, CONN_WRITE_CAP each */
+    size_t wlen[2];                  /* fill of each */
+    int wcur;                        /* buffer being filled; the other may be in flight */
+    struct tls_session tls;          /* TLS state (TLS connections) */
+    bool tls_init;                   /* tls needs fini */
+    uint8_t *plain;                  /* TLS plaintext scratch, CONN_READ_CAP */
+    uint64_t bytes_in, bytes_out;    /* public: wire bytes */
+    int error;                       /* public: the error given to on_error, 0 if none */
 };
 
 /* Allocates the buffers. Returns 0 or -ENOMEM. */

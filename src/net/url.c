@@ -34,8 +34,10 @@ int url_parse(struct url *u, const char *text)
         return err_set(-EINVAL, "no URL given");
     for (p = text; *p; p++)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-            return err_set(-EINVAL, "URL \"%s\": spaces and control or non-ASCII characters "
-                                    "are not allowed", text);
+            return err_set(-EINVAL,
+                           "URL \"%s\": spaces and control or non-ASCII characters "
+                           "are not allowed",
+                           text);
     for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
         if (strncasecmp(text, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
             sc = &schemes[i];

@@ -16,7 +16,7 @@
 #include "core/err.h"
 #include "net/wsconn.h"
 
-#define WSOUT_CAP (64 * 1024) /* frames serialized per conn_write */
+#define WSOUT_CAP (64 * 1024)     /* frames serialized per conn_write */
 #define WSC_MAX_QUEUED (4u << 20) /* unsent message bytes before sends are refused */
 
 static const char *const state_names[WSC_NSTATES] = {

@@ -61,10 +61,10 @@ struct wsconn_stats {
     uint64_t pings_out, pongs_in;      /* our pings and their answers */
     uint64_t pong_timeouts;            /* connections dropped for silence */
     uint64_t errors_tls, errors_ws, errors_net, errors_timeout; /* errors by kind */
-    int last_error;                    /* code of the last error, 0 if none */
-    uint16_t last_close_received;      /* the venue's last close code (0 = none) */
-    uint16_t last_close_sent;          /* our last close code (0 = none) */
-    char last_error_msg[256];          /* text of the last error */
+    int last_error;               /* code of the last error, 0 if none */
+    uint16_t last_close_received; /* the venue's last close code (0 = none) */
+    uint16_t last_close_sent;     /* our last close code (0 = none) */
+    char last_error_msg[256];     /* text of the last error */
 };
 
 struct wsconn;
@@ -83,40 +83,40 @@ struct wsconn_callbacks {
 
 /* Fields are private except ud, state and stats (read-only). */
 struct wsconn {
-    uv_loop_t *loop;                    /* borrowed */
-    const struct wsconn_callbacks *cb;  /* borrowed */
-    void *ud;                           /* public: owner's pointer */
-    enum wsconn_state state;            /* public */
-    struct wsconn_stats stats;          /* public */
-    struct wsconn_params p;             /* settings */
-    char url_text[2048];                /* p.url copied */
-    struct url url;                     /* parsed p.url */
-    char host_header[300];              /* Host: value */
-    struct tls_config tls;              /* wss trust settings, loaded once */
-    bool tls_ready;                     /* tls needs fini */
-    struct conn conn;                   /* the transport */
-    struct ws ws;                       /* framing */
-    bool ws_ready;                      /* ws needs fini */
-    struct ws_hs_response hs;           /* upgrade response parser */
-    char key[WS_KEY_LEN + 1];           /* this attempt's Sec-WebSocket-Key */
-    bool upgraded;                      /* handshake done on this connection */
-    uint8_t *wsout;                     /* frames from ws_output, before conn_write */
-    uv_timer_t ping_timer;              /* ping interval and pong deadline */
-    uv_timer_t retry_timer;             /* backoff delay */
-    uv_timer_t hs_timer;                /* upgrade deadline */
-    uv_timer_cb retry_cb;               /* on_retry */
-    bool timers_open;                   /* the three timers need uv_close */
-    int open_timers;                    /* timers still closing */
-    bool stopping;                      /* wsconn_stop() called */
-    bool stop_done;                     /* on_stopped was called */
-    bool conn_busy;                     /* conn is not CONN_IDLE (closing or open) */
-    bool retry_due;                     /* the retry delay passed while conn was closing */
-    uint64_t retry_delay_ms;            /* the delay chosen for the pending retry */
-    int64_t rx_ns;                      /* receive time of the read being decoded */
-    int64_t last_ping_ms;               /* loop time of our last ping */
-    int64_t ping_sent_ms;               /* loop time of our unanswered ping, 0 = none */
+    uv_loop_t *loop;                        /* borrowed */
+    const struct wsconn_callbacks *cb;      /* borrowed */
+    void *ud;                               /* public: owner's pointer */
+    enum wsconn_state state;                /* public */
+    struct wsconn_stats stats;              /* public */
+    struct wsconn_params p;                 /* settings */
+    char url_text[2048];                    /* p.url copied */
+    struct url url;                         /* parsed p.url */
+    char host_header[300];                  /* Host: value */
+    struct tls_config tls;                  /* wss trust settings, loaded once */
+    bool tls_ready;                         /* tls needs fini */
+    struct conn conn;                       /* the transport */
+    struct ws ws;                           /* framing */
+    bool ws_ready;                          /* ws needs fini */
+    struct ws_hs_response hs;               /* upgrade response parser */
+    char key[WS_KEY_LEN + 1];               /* this attempt's Sec-WebSocket-Key */
+    bool upgraded;                          /* handshake done on this connection */
+    uint8_t *wsout;                         /* frames from ws_output, before conn_write */
+    uv_timer_t ping_timer;                  /* ping interval and pong deadline */
+    uv_timer_t retry_timer;                 /* backoff delay */
+    uv_timer_t hs_timer;                    /* upgrade deadline */
+    uv_timer_cb retry_cb;                   /* on_retry */
+    bool timers_open;                       /* the three timers need uv_close */
+    int open_timers;                        /* timers still closing */
+    bool stopping;                          /* wsconn_stop() called */
+    bool stop_done;                         /* on_stopped was called */
+    bool conn_busy;                         /* conn is not CONN_IDLE (closing or open) */
+    bool retry_due;                         /* the retry delay passed while conn was closing */
+    uint64_t retry_delay_ms;                /* the delay chosen for the pending retry */
+    int64_t rx_ns;                          /* receive time of the read being decoded */
+    int64_t last_ping_ms;                   /* loop time of our last ping */
+    int64_t ping_sent_ms;                   /* loop time of our unanswered ping, 0 = none */
     uint64_t bytes_in_base, bytes_out_base; /* wire bytes of earlier connections */
-    struct backoff backoff;             /* delay schedule */
+    struct backoff backoff;                 /* delay schedule */
 };
 
 /* Parses the URL and loads the CA file (wss). Returns 0, -EINVAL (bad URL or settings) or a TLS

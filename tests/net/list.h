@@ -13,10 +13,10 @@
     X(wsconn_gives_up_after_max_attempts, 0, 30)                                                   \
     X(wsconn_answers_venue_pings_and_pings_itself, 0, 30)                                          \
     X(wsconn_connects_over_ipv6_loopback, 0, 30)                                                   \
-    X(wsconn_connect_timeout_ends_a_hanging_connect, 0, 30)                                          \
+    X(wsconn_connect_timeout_ends_a_hanging_connect, 0, 30)                                        \
     X(conformance_autobahn_groups_1_to_7_9_10, 0, 300)                                             \
     X(conformance_case_reports_fail_when_client_does_not_echo, 0, 60)                              \
-    X(conformance_case_reports_fail_when_echo_differs, 0, 60)                              \
+    X(conformance_case_reports_fail_when_echo_differs, 0, 60)                                      \
     X(http_get_reads_content_length_and_chunked_bodies, 0, 120)                                    \
     X(http_get_over_tls_verifies_the_server, 0, 60)                                                \
     X(http_get_enforces_body_limit, 0, 60)                                                         \

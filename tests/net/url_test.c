@@ -16,8 +16,7 @@ TEST(url_parses_schemes_hosts_ports_and_paths)
          "/stream?streams=btcusdt@trade", 9443, true, true, false, "stream.binance.com:9443"},
         {"wss://fstream.binance.com", "fstream.binance.com", "/", 443, true, true, true,
          "fstream.binance.com"},
-        {"ws://127.0.0.1:8080/ws", "127.0.0.1", "/ws", 8080, false, true, false,
-         "127.0.0.1:8080"},
+        {"ws://127.0.0.1:8080/ws", "127.0.0.1", "/ws", 8080, false, true, false, "127.0.0.1:8080"},
         {"ws://[::1]:9000/x", "::1", "/x", 9000, false, true, false, "[::1]:9000"},
         {"https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000", "api.binance.com",
          "/api/v3/depth?symbol=BTCUSDT&limit=1000", 443, true, false, true, "api.binance.com"},
@@ -25,9 +24,21 @@ TEST(url_parses_schemes_hosts_ports_and_paths)
         {"WSS://HOST/", "HOST", "/", 443, true, true, true, "HOST"},
     };
     static const char *const bad[] = {
-        "",           "ftp://x/",        "wss://",         "wss://:443/",   "ws://host:0/",
-        "ws://h:65536", "ws://h:12x/",   "ws://[::1/",     "ws://a b/",     "ws://u@h/",
-        "ws://h/#frag", "ws://h/\x01",   "host:443",       "ws://h:/",      "ws://h\xc3\xa9/",
+        "",
+        "ftp://x/",
+        "wss://",
+        "wss://:443/",
+        "ws://host:0/",
+        "ws://h:65536",
+        "ws://h:12x/",
+        "ws://[::1/",
+        "ws://a b/",
+        "ws://u@h/",
+        "ws://h/#frag",
+        "ws://h/\x01",
+        "host:443",
+        "ws://h:/",
+        "ws://h\xc3\xa9/",
     };
     size_t i;
 

@@ -24,17 +24,17 @@
 /* What one client saw. */
 struct seen {
     struct wsconn w;
-    int msgs;                   /* messages received, all connections */
-    int msgs_since_connect;     /* messages on the current connection */
-    int connects;               /* entries into CONNECTED */
-    int failed;                 /* entries into FAILED */
-    int reconnecting;           /* entries into RECONNECTING */
-    int first_err;              /* cause of the first RECONNECTING/FAILED */
-    uint64_t lost_at_ms[256];   /* loop time of each RECONNECTING/FAILED */
+    int msgs;                       /* messages received, all connections */
+    int msgs_since_connect;         /* messages on the current connection */
+    int connects;                   /* entries into CONNECTED */
+    int failed;                     /* entries into FAILED */
+    int reconnecting;               /* entries into RECONNECTING */
+    int first_err;                  /* cause of the first RECONNECTING/FAILED */
+    uint64_t lost_at_ms[256];       /* loop time of each RECONNECTING/FAILED */
     uint64_t connecting_at_ms[256]; /* loop time of each CONNECTING */
     int n_lost, n_connecting;
     bool stopped;
-    char *log;                  /* concatenated messages when keep is set */
+    char *log; /* concatenated messages when keep is set */
     size_t log_len, log_cap;
     bool keep;
 };
@@ -96,8 +96,7 @@ static void on_guard(uv_timer_t *t)
 }
 
 /* Runs the loop until pred(s) holds or timeout_ms passes; returns pred's final value. */
-static bool run_until(uv_loop_t *loop, struct seen *s, bool (*pred)(struct seen *),
-                      int timeout_ms)
+static bool run_until(uv_loop_t *loop, struct seen *s, bool (*pred)(struct seen *), int timeout_ms)
 {
     uv_timer_t guard;
     uint64_t end;
@@ -194,8 +193,8 @@ TEST(wsconn_receives_replayed_stream_over_tls)
     snprintf(key, sizeof(key), "%s/good.key", dir);
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     {
-        const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--replay", FIXTURE_WS,
-                              "--speed", "max", NULL};
+        const char *args[] = {"--tls-cert", cert,      "--tls-key", key, "--replay",
+                              FIXTURE_WS,   "--speed", "max",       NULL};
         ASSERT_EQ(fv_start(&fv, args), 0);
     }
     snprintf(url, sizeof(url), "wss://localhost:%d/stream?streams=%s", fv.port, stream);
@@ -323,9 +322,11 @@ static void run_fault(const struct fault_case *fc)
     want_connects = 1 + fc->lost_conns;
     want_msgs = 5;
     if (!run_until(&loop, &s, has_connects_and_msgs, 15000))
-        test_fail(__FILE__, __LINE__, "%s: no recovery: connects %d, msgs %d, state %s, last "
-                  "error %s", fc->name, s.connects, s.msgs_since_connect,
-                  wsconn_state_name(s.w.state), s.w.stats.last_error_msg);
+        test_fail(__FILE__, __LINE__,
+                  "%s: no recovery: connects %d, msgs %d, state %s, last "
+                  "error %s",
+                  fc->name, s.connects, s.msgs_since_connect, wsconn_state_name(s.w.state),
+                  s.w.stats.last_error_msg);
     printf("  %-22s lost by %-14s (%s), reconnected after %llu ms\n", fc->name,
            err_name(s.first_err), s.w.stats.last_error_msg,
            (unsigned long long)(s.connecting_at_ms[1] - s.lost_at_ms[0]));
@@ -349,14 +350,26 @@ TEST(wsconn_recovers_from_transport_faults_by_backoff_schedule)
         {"truncated-tls-record", {"--fault-truncate-tls", "20", NULL}, true, 0, -EPIPE, 1},
         {"stall", {"--fault-stall-after", "20", NULL}, true, 300, ERR_PONG_TIMEOUT, 1},
         {"no-upgrade", {"--fault-no-upgrade", NULL}, false, 0, -ETIMEDOUT, 0},
-        {"close-1001", {"--fault-close-after", "20", "--fault-close-code", "1001", NULL}, true,
-         0, ERR_WS_CLOSED, 1},
+        {"close-1001",
+         {"--fault-close-after", "20", "--fault-close-code", "1001", NULL},
+         true,
+         0,
+         ERR_WS_CLOSED,
+         1},
         {"garbage", {"--fault-garbage-after", "20", NULL}, false, 0, ERR_WS_PROTO, 1},
         {"bad-utf8", {"--fault-bad-utf8-after", "20", NULL}, true, 0, ERR_WS_PROTO, 1},
-        {"oversize", {"--fault-oversize-after", "20", "--fault-oversize-size", "1048577", NULL},
-         true, 0, ERR_WS_PROTO, 1},
-        {"bad-close-code", {"--fault-close-after", "20", "--fault-close-code", "1004", NULL},
-         false, 0, ERR_WS_PROTO, 1},
+        {"oversize",
+         {"--fault-oversize-after", "20", "--fault-oversize-size", "1048577", NULL},
+         true,
+         0,
+         ERR_WS_PROTO,
+         1},
+        {"bad-close-code",
+         {"--fault-close-after", "20", "--fault-close-code", "1004", NULL},
+         false,
+         0,
+         ERR_WS_PROTO,
+         1},
     };
     size_t i;
 
@@ -382,8 +395,8 @@ TEST(wsconn_drip_and_fragments_give_same_messages)
     snprintf(key, sizeof(key), "%s/good.key", dir);
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     for (v = 0; v < 3; v++) {
-        const char *args[16] = {"--tls-cert", cert, "--tls-key", key, "--replay", FIXTURE_WS,
-                                "--speed", "max"};
+        const char *args[16] = {"--tls-cert", cert,       "--tls-key", key,
+                                "--replay",   FIXTURE_WS, "--speed",   "max"};
         struct wsconn_params p;
         struct fv_proc fv;
         struct seen s;
@@ -455,8 +468,8 @@ TEST(wsconn_same_fds_and_memory_after_100_reconnects)
     snprintf(key, sizeof(key), "%s/good.key", dir);
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     {
-        const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--synthetic", "1000",
-                              "--fault-rst-after", "3", NULL};
+        const char *args[] = {"--tls-cert",        cert, "--tls-key", key, "--synthetic", "1000",
+                              "--fault-rst-after", "3",  NULL};
         ASSERT_EQ(fv_start(&fv, args), 0);
     }
     snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
@@ -477,8 +490,8 @@ TEST(wsconn_same_fds_and_memory_after_100_reconnects)
     ASSERT(run_until(&loop, &s, hundred_connects, 120000));
     fds_after = count_fds();
     heap_after = mallinfo2().uordblks;
-    printf("  %d connections: fds %d -> %d, heap in use %zu -> %zu bytes\n", s.connects,
-           fds_before, fds_after, heap_before, heap_after);
+    printf("  %d connections: fds %d -> %d, heap in use %zu -> %zu bytes\n", s.connects, fds_before,
+           fds_after, heap_before, heap_after);
     ASSERT_GE(s.connects, 101);
     ASSERT_EQ(fds_after, fds_before);
     /* The heap may differ by what is in flight at the two instants (a TLS session's
@@ -530,8 +543,8 @@ TEST(wsconn_answers_venue_pings_and_pings_itself)
     uv_loop_t loop;
     /* Pongs and pings count against the venue's incoming-message limit: 5/s would cut this
      * deliberately busy exchange, so it is raised here. */
-    const char *args[] = {"--ping-interval", "0.2", "--pong-timeout", "0.6", "--rate-limit",
-                          "50", NULL};
+    const char *args[] = {
+        "--ping-interval", "0.2", "--pong-timeout", "0.6", "--rate-limit", "50", NULL};
 
     ASSERT_EQ(fv_start(&fv, args), 0);
     snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws", fv.port);

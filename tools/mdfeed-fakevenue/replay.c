@@ -331,8 +331,8 @@ int replay_load(struct fv_server *s, const char *path)
             r->t0 = strtod(line, NULL);
             have_t0 = true;
         }
-        if (add_message(s, &arena, url, strtod(line, NULL), colon + 2,
-                        strlen(colon + 2), &skipped) < 0) {
+        if (add_message(s, &arena, url, strtod(line, NULL), colon + 2, strlen(colon + 2),
+                        &skipped) < 0) {
             fprintf(stderr, "mdfeed-fakevenue: %s:%zu: invalid JSON\n", path, lineno);
             free(text);
             fv_buf_free(&arena);
