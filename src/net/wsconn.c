@@ -368,7 +368,9 @@ static void begin_attempt(struct wsconn *w)
         .host = w->url.host,
         .port = w->url.port,
         .tls = w->url.tls,
-        .tls_cfg = w->tls_ready ? &w->tls : NULL,
+        .tls_cfg = w->p.tls       ? w->p.tls
+                   : w->tls_ready ? &w->tls
+                                  : NULL,
         .tls_host = w->url.host,
         .connect_timeout_ms = w->p.connect_timeout_ms,
         .handshake_timeout_ms = w->p.handshake_timeout_ms,
@@ -419,7 +421,7 @@ int wsconn_init(struct wsconn *w, uv_loop_t *loop, const struct wsconn_params *p
         return err_set(-EINVAL, "URL \"%s\" is not ws:// or wss://", w->url_text);
     if (url_host_header(&w->url, w->host_header, sizeof(w->host_header)) < 0)
         return err_set(-EINVAL, "URL \"%s\": host too long", w->url_text);
-    if (w->url.tls) {
+    if (w->url.tls && !p->tls) {
         struct tls_config_params tp = {.server = false, .ca_file = p->ca_file};
 
         rc = tls_config_init(&w->tls, &tp);

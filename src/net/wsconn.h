@@ -37,6 +37,8 @@ enum wsconn_state {
 struct wsconn_params {
     const char *url;               /* ws:// or wss:// (copied) */
     const char *ca_file;           /* trusted CAs for wss; NULL = system bundle */
+    const struct tls_config *tls;  /* borrowed, shared by many connections; NULL = load
+                                      ca_file into a configuration of this connection's own */
     uint32_t connect_timeout_ms;   /* DNS + TCP; 0 = 10 s */
     uint32_t handshake_timeout_ms; /* TLS + upgrade; 0 = 10 s */
     uint32_t ping_interval_ms;     /* our pings; 0 = none */

@@ -14,6 +14,7 @@
     X(wsconn_answers_venue_pings_and_pings_itself, 0, 30)                                          \
     X(wsconn_connects_over_ipv6_loopback, 0, 30)                                                   \
     X(wsconn_connect_timeout_ends_a_hanging_connect, 0, 30)                                        \
+    X(wsconn_connections_share_one_tls_config, 0, 30)                                              \
     X(conformance_autobahn_groups_1_to_7_9_10, 0, 300)                                             \
     X(conformance_case_reports_fail_when_client_does_not_echo, 0, 60)                              \
     X(conformance_case_reports_fail_when_echo_differs, 0, 60)                                      \

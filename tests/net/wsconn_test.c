@@ -627,3 +627,72 @@ TEST(wsconn_connect_timeout_ends_a_hanging_connect)
     close(lfd);
     return 0;
 }
+
+static bool both_have_msgs(struct seen *s)
+{
+    return s[0].msgs >= 3 && s[1].msgs >= 3;
+}
+
+static bool both_failed(struct seen *s)
+{
+    return s[0].w.state == WSC_FAILED && s[1].w.state == WSC_FAILED;
+}
+
+/* Connections may share one TLS configuration (one CA bundle parsed once); what it trusts
+ * decides for all of them. */
+TEST(wsconn_connections_share_one_tls_config)
+{
+    const char *dir = certs_dir();
+    char cert[512], key[512], ca[512], other[512], url[256];
+    struct wsconn_params p;
+    struct fv_proc fv;
+    int round;
+
+    ASSERT(dir != NULL);
+    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
+    snprintf(key, sizeof(key), "%s/good.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    snprintf(other, sizeof(other), "%s/other-ca.pem", dir);
+    {
+        const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--synthetic", "200", NULL};
+        ASSERT_EQ(fv_start(&fv, args), 0);
+    }
+    snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
+    for (round = 0; round < 2; round++) {
+        struct tls_config_params tp = {.server = false, .ca_file = round == 0 ? ca : other};
+        struct tls_config tls;
+        struct seen s[2];
+        uv_loop_t loop;
+        int i;
+
+        ASSERT_EQ(tls_config_init(&tls, &tp), 0);
+        fast_params(&p, url);
+        p.ca_file = "/nonexistent"; /* ignored: the shared configuration is used */
+        p.tls = &tls;
+        p.backoff.max_attempts = 1;
+        memset(s, 0, sizeof(s));
+        ASSERT_EQ(uv_loop_init(&loop), 0);
+        for (i = 0; i < 2; i++) {
+            ASSERT_EQ(wsconn_init(&s[i].w, &loop, &p, &cbs, &s[i]), 0);
+            ASSERT_EQ(wsconn_start(&s[i].w), 0);
+        }
+        if (round == 0) {
+            ASSERT(run_until(&loop, s, both_have_msgs, 10000));
+        } else {
+            ASSERT(run_until(&loop, s, both_failed, 10000));
+            ASSERT_EQ(s[0].w.stats.last_error, ERR_TLS_VERIFY);
+            ASSERT_EQ(s[1].w.stats.last_error, ERR_TLS_VERIFY);
+        }
+        for (i = 0; i < 2; i++)
+            wsconn_stop(&s[i].w, 1000);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        for (i = 0; i < 2; i++) {
+            ASSERT(s[i].stopped);
+            wsconn_fini(&s[i].w);
+        }
+        ASSERT_EQ(uv_loop_close(&loop), 0);
+        tls_config_fini(&tls);
+    }
+    fv_stop(&fv);
+    return 0;
+}
