@@ -268,11 +268,12 @@ static void on_connected(uv_connect_t *req, int status)
     if (c->phase != CONN_CONNECTING)
         return; /* closing: the request was cancelled */
     if (status < 0) {
-        uv_err(c, status, "connecting to");
+        int err = uv_err(c, status, "connecting to"); /* kept as last error if none works */
+
         if (c->ai_next)
             retry_next(c);
         else
-            conn_fail(c, uv_err(c, status, "connecting to"));
+            conn_fail(c, err);
         return;
     }
     rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);

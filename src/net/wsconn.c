@@ -91,6 +91,7 @@ static int flush_ws(struct wsconn *w)
 }
 
 static void begin_attempt(struct wsconn *w);
+static void on_retry(uv_timer_t *t);
 
 /* Ends the current attempt (err says why) and schedules the next one, or gives up. */
 static void lost(struct wsconn *w, int err)
@@ -115,8 +116,7 @@ static void lost(struct wsconn *w, int err)
     }
     set_state(w, WSC_RECONNECTING, err);
     w->retry_due = false;
-    w->retry_delay_ms = (uint64_t)delay;
-    uv_timer_start(&w->retry_timer, w->retry_cb, (uint64_t)delay, 0);
+    uv_timer_start(&w->retry_timer, on_retry, (uint64_t)delay, 0);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -253,7 +253,6 @@ static void upgraded(struct wsconn *w, const uint8_t *rest, size_t len)
         return;
     }
     w->ws_ready = true;
-    w->upgraded = true;
     w->stats.connects++;
     backoff_reset(&w->backoff);
     w->ping_sent_ms = 0;
@@ -330,7 +329,6 @@ static void on_conn_closed(struct conn *c)
         ws_fini(&w->ws);
         w->ws_ready = false;
     }
-    w->upgraded = false;
     if (w->stopping) {
         finish_stop(w);
         return;
@@ -377,7 +375,6 @@ static void begin_attempt(struct wsconn *w)
     };
     int rc;
 
-    w->upgraded = false;
     rc = conn_start(&w->conn, &cp);
     if (rc < 0) {
         lost(w, rc);
@@ -442,7 +439,6 @@ int wsconn_init(struct wsconn *w, uv_loop_t *loop, const struct wsconn_params *p
     uv_timer_init(loop, &w->hs_timer);
     w->ping_timer.data = w->retry_timer.data = w->hs_timer.data = w;
     w->timers_open = true;
-    w->retry_cb = on_retry;
     if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
         seed = (uint64_t)clock_mono_ns();
     backoff_init(&w->backoff, &w->p.backoff, seed);

@@ -101,19 +101,16 @@ struct wsconn {
     bool ws_ready;                          /* ws needs fini */
     struct ws_hs_response hs;               /* upgrade response parser */
     char key[WS_KEY_LEN + 1];               /* this attempt's Sec-WebSocket-Key */
-    bool upgraded;                          /* handshake done on this connection */
     uint8_t *wsout;                         /* frames from ws_output, before conn_write */
     uv_timer_t ping_timer;                  /* ping interval and pong deadline */
     uv_timer_t retry_timer;                 /* backoff delay */
     uv_timer_t hs_timer;                    /* upgrade deadline */
-    uv_timer_cb retry_cb;                   /* on_retry */
     bool timers_open;                       /* the three timers need uv_close */
     int open_timers;                        /* timers still closing */
     bool stopping;                          /* wsconn_stop() called */
     bool stop_done;                         /* on_stopped was called */
     bool conn_busy;                         /* conn is not CONN_IDLE (closing or open) */
     bool retry_due;                         /* the retry delay passed while conn was closing */
-    uint64_t retry_delay_ms;                /* the delay chosen for the pending retry */
     int64_t rx_ns;                          /* receive time of the read being decoded */
     int64_t last_ping_ms;                   /* loop time of our last ping */
     int64_t ping_sent_ms;                   /* loop time of our unanswered ping, 0 = none */

@@ -166,6 +166,24 @@ static int fixture_count(const char *stream)
     return n;
 }
 
+/* Paths of one test certificate (tests/support/certs.h) and of the CAs. */
+struct paths {
+    char cert[512], key[512], ca[512], other_ca[512];
+};
+
+/* Fills p for the certificate named leaf ("good", "expired", ...). */
+static void cert_paths(struct paths *p, const char *leaf)
+{
+    const char *dir = certs_dir();
+
+    if (!dir)
+        test_fail(__FILE__, __LINE__, "no test certificates: %s", mdf_errmsg());
+    snprintf(p->cert, sizeof(p->cert), "%s/%s.pem", dir, leaf);
+    snprintf(p->key, sizeof(p->key), "%s/%s.key", dir, leaf);
+    snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", dir);
+    snprintf(p->other_ca, sizeof(p->other_ca), "%s/other-ca.pem", dir);
+}
+
 static void fast_params(struct wsconn_params *p, const char *url)
 {
     wsconn_default_params(p);
@@ -180,26 +198,23 @@ static void fast_params(struct wsconn_params *p, const char *url)
 
 TEST(wsconn_receives_replayed_stream_over_tls)
 {
-    const char *dir = certs_dir();
-    char cert[512], key[512], ca[512], url[256];
+    char url[256];
+    struct paths cp;
     const char *stream = "nknusdt@bookTicker";
     struct wsconn_params p;
     struct fv_proc fv;
     struct seen s;
     uv_loop_t loop;
 
-    ASSERT(dir != NULL);
-    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
-    snprintf(key, sizeof(key), "%s/good.key", dir);
-    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    cert_paths(&cp, "good");
     {
-        const char *args[] = {"--tls-cert", cert,      "--tls-key", key, "--replay",
+        const char *args[] = {"--tls-cert", cp.cert,   "--tls-key", cp.key, "--replay",
                               FIXTURE_WS,   "--speed", "max",       NULL};
         ASSERT_EQ(fv_start(&fv, args), 0);
     }
     snprintf(url, sizeof(url), "wss://localhost:%d/stream?streams=%s", fv.port, stream);
     fast_params(&p, url);
-    p.ca_file = ca;
+    p.ca_file = cp.ca;
     start_client(&loop, &s, &p);
     want_msgs = fixture_count(stream);
     ASSERT_GT(want_msgs, 5);
@@ -226,12 +241,11 @@ TEST(wsconn_refuses_bad_certificates_with_clear_errors)
         {"untrusted", NULL, "trusted CA", ERR_TLS_VERIFY},
         {"good", "--tls11-only", "TLS", ERR_TLS_PROTO},
     };
-    const char *dir = certs_dir();
     size_t i;
 
-    ASSERT(dir != NULL);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char cert[512], key[512], ca[512], url[256];
+        char url[256];
+        struct paths cp;
         const char *args[8];
         struct wsconn_params p;
         struct fv_proc fv;
@@ -239,20 +253,18 @@ TEST(wsconn_refuses_bad_certificates_with_clear_errors)
         uv_loop_t loop;
         int n = 0;
 
-        snprintf(cert, sizeof(cert), "%s/%s.pem", dir, cases[i].cert);
-        snprintf(key, sizeof(key), "%s/%s.key", dir, cases[i].cert);
-        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+        cert_paths(&cp, cases[i].cert);
         args[n++] = "--tls-cert";
-        args[n++] = cert;
+        args[n++] = cp.cert;
         args[n++] = "--tls-key";
-        args[n++] = key;
+        args[n++] = cp.key;
         if (cases[i].extra)
             args[n++] = cases[i].extra;
         args[n] = NULL;
         ASSERT_EQ(fv_start(&fv, args), 0);
         snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
         fast_params(&p, url);
-        p.ca_file = ca;
+        p.ca_file = cp.ca;
         p.backoff.max_attempts = 1;
         start_client(&loop, &s, &p);
         ASSERT(run_until(&loop, &s, is_failed, 10000));
@@ -281,8 +293,8 @@ struct fault_case {
 
 static void run_fault(const struct fault_case *fc)
 {
-    const char *dir = certs_dir();
-    char cert[512], key[512], ca[512], url[256];
+    char url[256];
+    struct paths cp;
     const char *args[24];
     struct wsconn_params p;
     struct fv_proc fv;
@@ -290,15 +302,12 @@ static void run_fault(const struct fault_case *fc)
     uv_loop_t loop;
     int n = 0, i;
 
-    ASSERT(dir != NULL);
-    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
-    snprintf(key, sizeof(key), "%s/good.key", dir);
-    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    cert_paths(&cp, "good");
     if (fc->tls) {
         args[n++] = "--tls-cert";
-        args[n++] = cert;
+        args[n++] = cp.cert;
         args[n++] = "--tls-key";
-        args[n++] = key;
+        args[n++] = cp.key;
     }
     args[n++] = "--synthetic";
     args[n++] = "200";
@@ -311,7 +320,7 @@ static void run_fault(const struct fault_case *fc)
     snprintf(url, sizeof(url), "%s://localhost:%d/ws/btcusdt@trade", fc->tls ? "wss" : "ws",
              fv.port);
     fast_params(&p, url);
-    p.ca_file = ca;
+    p.ca_file = cp.ca;
     p.backoff.base_ms = 300;
     p.handshake_timeout_ms = 1000;
     if (fc->ping_ms) {
@@ -385,17 +394,14 @@ TEST(wsconn_drip_and_fragments_give_same_messages)
         {"--fault-drip", NULL},
         {"--fault-fragment", "7", "--fault-ping-in-fragments", NULL},
     };
-    const char *dir = certs_dir();
-    char cert[512], key[512], ca[512], url[256];
+    char url[256];
+    struct paths cp;
     char *reference = NULL;
     size_t ref_len = 0, v;
 
-    ASSERT(dir != NULL);
-    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
-    snprintf(key, sizeof(key), "%s/good.key", dir);
-    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    cert_paths(&cp, "good");
     for (v = 0; v < 3; v++) {
-        const char *args[16] = {"--tls-cert", cert,       "--tls-key", key,
+        const char *args[16] = {"--tls-cert", cp.cert,    "--tls-key", cp.key,
                                 "--replay",   FIXTURE_WS, "--speed",   "max"};
         struct wsconn_params p;
         struct fv_proc fv;
@@ -411,7 +417,7 @@ TEST(wsconn_drip_and_fragments_give_same_messages)
                  "wss://localhost:%d/stream?streams=nknusdt@depth@100ms/lrcbtc@bookTicker",
                  fv.port);
         fast_params(&p, url);
-        p.ca_file = ca;
+        p.ca_file = cp.ca;
         start_client(&loop, &s, &p);
         s.keep = true;
         want_msgs = fixture_count("nknusdt@depth@100ms") + fixture_count("lrcbtc@bookTicker");
@@ -454,8 +460,8 @@ static bool hundred_connects(struct seen *s)
 
 TEST(wsconn_same_fds_and_memory_after_100_reconnects)
 {
-    const char *dir = certs_dir();
-    char cert[512], key[512], ca[512], url[256];
+    char url[256];
+    struct paths cp;
     struct wsconn_params p;
     struct fv_proc fv;
     struct seen s;
@@ -463,18 +469,16 @@ TEST(wsconn_same_fds_and_memory_after_100_reconnects)
     int fds_before, fds_after;
     size_t heap_before, heap_after;
 
-    ASSERT(dir != NULL);
-    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
-    snprintf(key, sizeof(key), "%s/good.key", dir);
-    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    cert_paths(&cp, "good");
     {
-        const char *args[] = {"--tls-cert",        cert, "--tls-key", key, "--synthetic", "1000",
-                              "--fault-rst-after", "3",  NULL};
+        const char *args[] = {"--tls-cert",  cp.cert, "--tls-key",         cp.key,
+                              "--synthetic", "1000",  "--fault-rst-after", "3",
+                              NULL};
         ASSERT_EQ(fv_start(&fv, args), 0);
     }
     snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
     fast_params(&p, url);
-    p.ca_file = ca;
+    p.ca_file = cp.ca;
     p.backoff.base_ms = 1;
     p.backoff.max_ms = 2;
     start_client(&loop, &s, &p);
@@ -642,24 +646,22 @@ static bool both_failed(struct seen *s)
  * decides for all of them. */
 TEST(wsconn_connections_share_one_tls_config)
 {
-    const char *dir = certs_dir();
-    char cert[512], key[512], ca[512], other[512], url[256];
+    char url[256];
+    struct paths cp;
     struct wsconn_params p;
     struct fv_proc fv;
     int round;
 
-    ASSERT(dir != NULL);
-    snprintf(cert, sizeof(cert), "%s/good.pem", dir);
-    snprintf(key, sizeof(key), "%s/good.key", dir);
-    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-    snprintf(other, sizeof(other), "%s/other-ca.pem", dir);
+    cert_paths(&cp, "good");
     {
-        const char *args[] = {"--tls-cert", cert, "--tls-key", key, "--synthetic", "200", NULL};
+        const char *args[] = {"--tls-cert",  cp.cert, "--tls-key", cp.key,
+                              "--synthetic", "200",   NULL};
         ASSERT_EQ(fv_start(&fv, args), 0);
     }
     snprintf(url, sizeof(url), "wss://localhost:%d/ws/btcusdt@trade", fv.port);
     for (round = 0; round < 2; round++) {
-        struct tls_config_params tp = {.server = false, .ca_file = round == 0 ? ca : other};
+        struct tls_config_params tp = {.server = false,
+                                       .ca_file = round == 0 ? cp.ca : cp.other_ca};
         struct tls_config tls;
         struct seen s[2];
         uv_loop_t loop;
