@@ -10,6 +10,12 @@
 #include "ws/list.h"
 #include "net/list.h"
 #include "tools/fakevenue_list.h"
+#include "venue/list.h"
+#include "book/list.h"
+#include "config/list.h"
+#include "net/restq_list.h"
+#include "daemon/list.h"
+#include "e2e/list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -54,6 +60,12 @@
     TEST_LIST_TLS(X)                                                                               \
     TEST_LIST_WS(X)                                                                                \
     TEST_LIST_NET(X)                                                                               \
-    TEST_LIST_FAKEVENUE(X)
+    TEST_LIST_FAKEVENUE(X)                                                                         \
+    TEST_LIST_VENUE(X)                                                                             \
+    TEST_LIST_BOOK(X)                                                                              \
+    TEST_LIST_CONFIG(X)                                                                            \
+    TEST_LIST_RESTQ(X)                                                                             \
+    TEST_LIST_DAEMON(X)                                                                            \
+    TEST_LIST_E2E(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

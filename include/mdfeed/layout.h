@@ -37,7 +37,7 @@ extern "C" {
 
 #define MDF_MAGIC UINT64_C(0x4d5344454546444d) /* "MDFEEDSM" little-endian */
 #define MDF_LAYOUT_MAJOR 1u                    /* bumped on incompatible change */
-#define MDF_LAYOUT_MINOR 0u                    /* bumped on compatible addition */
+#define MDF_LAYOUT_MINOR 1u                    /* bumped on compatible addition */
 #define MDF_LAYOUT_VERSION ((MDF_LAYOUT_MAJOR << 16) | MDF_LAYOUT_MINOR)
 #define MDF_CACHELINE 64u
 #define MDF_SHM_PREFIX "/mdfeed." /* name = prefix + instance + "." + segment */
@@ -181,6 +181,8 @@ struct mdf_bbo {
     int64_t update_id;      /* venue's book update id, 0 if none */
 };
 
+#define MDF_TICKER_F_MINI 1u /* h.flags: a mini ticker (close, open, high, low, volumes only) */
+
 /* 24 h rolling ticker (full or mini: fields the venue did not send are zero). */
 struct mdf_ticker {
     struct mdf_rec_hdr h;        /* type MDF_REC_TICKER */
@@ -203,6 +205,7 @@ struct mdf_ticker {
     int64_t first_id;            /* first trade id in the window */
     int64_t last_id;             /* last trade id in the window */
     int64_t count;               /* number of trades in the window */
+    struct mdf_dec prev_close_px; /* last price before the window (Binance spot "x") */
 };
 
 struct mdf_liquidation {
@@ -214,6 +217,9 @@ struct mdf_liquidation {
     uint8_t side;              /* enum mdf_side of the liquidation order */
     uint8_t _r[7];             /* reserved */
     char status[16];           /* venue's order status text, e.g. "FILLED" */
+    struct mdf_dec last_qty;   /* quantity of the last fill */
+    char order_type[16];       /* venue's order type text, e.g. "LIMIT" */
+    char time_in_force[16];    /* venue's time in force text, e.g. "IOC" */
 };
 
 /* Candle intervals: the union of what the venues offer. */
@@ -240,7 +246,8 @@ enum mdf_interval {
     MDF_IV_COUNT,
 };
 
-#define MDF_CANDLE_F_CLOSED 1u /* h.flags: the candle is final */
+#define MDF_CANDLE_F_CLOSED 1u     /* h.flags: the candle is final */
+#define MDF_CANDLE_F_BACKFILLED 2u /* h.flags: fetched over REST after an outage, not streamed */
 
 struct mdf_candle {
     struct mdf_rec_hdr h;           /* type MDF_REC_CANDLE; h.flags & MDF_CANDLE_F_CLOSED */
@@ -276,6 +283,8 @@ struct mdf_level {
     uint32_t orders;    /* orders at the level where the venue says, else 0 */
     uint32_t _r;        /* reserved */
 };
+
+#define MDF_BOOK_F_PARTIAL 1u /* h.flags: the venue's own top-N stream, not a local full book */
 
 /* Top-N book. levels[0..depth-1] are bids best first, levels[depth..2*depth-1] asks best first;
  * only n_bids / n_asks of each are valid. The record's size is MDF_BOOK_SIZE(depth). */
@@ -317,7 +326,13 @@ enum mdf_event_code {
     MDF_EV_SUBSCRIPTION_SILENT = 10,
     MDF_EV_WATCHDOG_TRIGGERED = 11,
     MDF_EV_CONFIG_RELOADED = 12,
-    MDF_EV_COUNT = 13,
+    MDF_EV_CONNECTION_ROTATING = 13, /* make-before-break replacement started */
+    MDF_EV_SUBSCRIPTION_FAILED = 14, /* the venue refused a SUBSCRIBE */
+    MDF_EV_REST_THROTTLED = 15,      /* REST 429 (back off) or 418 (banned: stopped) */
+    MDF_EV_CANDLES_BACKFILLED = 16,  /* closed candles missed in an outage fetched over REST */
+    MDF_EV_FEED_RECOVERED = 17,      /* a stale or silent stream delivers again */
+    MDF_EV_BOOK_LIVE = 18,           /* a book (re)synced and is LIVE */
+    MDF_EV_COUNT = 19,
 };
 
 struct mdf_event {

@@ -499,6 +499,7 @@ static void book_fields(struct out *o, const struct mdf_book *b)
     nb = nb < depth ? nb : depth;
     na = na < depth ? na : depth;
     f_name(o, "state", mdf_book_state_name(b->state));
+    f_bool(o, "partial", b->h.flags & MDF_BOOK_F_PARTIAL);
     f_uint(o, "generation", b->generation);
     f_int(o, "first_update_id", b->first_update_id);
     f_int(o, "last_update_id", b->last_update_id);
@@ -539,6 +540,7 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_int(o, "update_id", r->bbo.update_id);
         break;
     case MDF_REC_TICKER:
+        f_bool(o, "mini", r->h.flags & MDF_TICKER_F_MINI);
         f_dec(o, "last_px", r->ticker.last_px);
         f_dec(o, "last_qty", r->ticker.last_qty);
         f_dec(o, "open_px", r->ticker.open_px);
@@ -558,6 +560,7 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_int(o, "first_id", r->ticker.first_id);
         f_int(o, "last_id", r->ticker.last_id);
         f_int(o, "count", r->ticker.count);
+        f_dec(o, "prev_close_px", r->ticker.prev_close_px);
         break;
     case MDF_REC_LIQUIDATION:
         f_dec(o, "price", r->liquidation.price);
@@ -566,10 +569,15 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_dec(o, "filled_qty", r->liquidation.filled_qty);
         f_name(o, "side", side_name(r->liquidation.side));
         f_text(o, "status", r->liquidation.status, sizeof(r->liquidation.status));
+        f_dec(o, "last_qty", r->liquidation.last_qty);
+        f_text(o, "order_type", r->liquidation.order_type, sizeof(r->liquidation.order_type));
+        f_text(o, "time_in_force", r->liquidation.time_in_force,
+               sizeof(r->liquidation.time_in_force));
         break;
     case MDF_REC_CANDLE:
         f_name(o, "interval", mdf_interval_name((int)r->candle.interval));
         f_bool(o, "closed", r->h.flags & MDF_CANDLE_F_CLOSED);
+        f_bool(o, "backfilled", r->h.flags & MDF_CANDLE_F_BACKFILLED);
         f_int(o, "open_time", r->candle.open_time_ns);
         f_int(o, "close_time", r->candle.close_time_ns);
         f_dec(o, "open", r->candle.open);

@@ -1,0 +1,220 @@
+/*
+ * Venues: what the daemon knows about each venue (endpoints, limits: static profiles) and the
+ * venue-neutral vocabulary the rest of the daemon speaks (stream specs, decoded messages).
+ *
+ * Decoders are pure: bytes in, one struct vmsg out, no I/O, no clock reads, no globals, no
+ * allocation per message (the decoder context preallocates everything at init). Input is
+ * untrusted: every field's type and range is checked, and a bad message is an error code with
+ * err_set(), never a crash. The JSON parser behind a decoder is swappable (enum vdec_backend).
+ */
+#ifndef MDF_VENUE_VENUE_H
+#define MDF_VENUE_VENUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mdfeed/layout.h>
+
+/* Venue families (one decoder file each). */
+enum venue_family {
+    VF_BINANCE = 1, /* Binance spot and USD-M futures: venue/binance.c */
+};
+
+/* Where a stream is served: Binance USD-M futures routes book data to /public and the rest to
+ * /market since 2026; spot has a single root. */
+enum venue_route {
+    VR_ROOT = 0,   /* no prefix (spot) */
+    VR_PUBLIC = 1, /* /public: depth, depthN, bookTicker */
+    VR_MARKET = 2, /* /market: aggTrade, kline, markPrice, ticker, miniTicker, forceOrder */
+    VR_COUNT = 3,
+};
+
+/* A venue's fixed facts (VENUES.md), overridable per venue in the config where noted. */
+struct venue_profile {
+    const char *name;             /* config and shm venue name, e.g. "binance-spot" */
+    enum venue_family family;     /* decoder family */
+    bool futures;                 /* USD-M: routed paths, pu chain, futures REST */
+    const char *ws_url;           /* default stream base: scheme, host, port (config "url") */
+    const char *rest_url;         /* default REST base (config "rest_url") */
+    uint32_t streams_per_conn;    /* default streams per connection (1024 spot, 200 futures) */
+    uint32_t msgs_per_sec;        /* venue's limit on client messages per connection */
+    uint32_t conn_attempts;       /* connection attempts allowed per conn_window_s per IP */
+    uint32_t conn_window_s;       /* that window (300 s) */
+    uint32_t rest_weight_per_min; /* REST request weight per minute (6000 spot, 2400 futures) */
+    uint32_t ping_interval_s;     /* venue's server ping period (20 spot, 180 futures) */
+    uint32_t pong_timeout_s;      /* venue drops us after this long without a pong */
+    uint32_t max_age_s;           /* venue cuts connections at this age (86400) */
+    uint32_t snapshot_limit;      /* default REST depth limit for book snapshots */
+    uint32_t klines_limit;        /* most candles one REST klines call returns (1000 / 1500) */
+};
+
+/* The profile called name, or NULL. */
+const struct venue_profile *venue_profile_find(const char *name);
+
+/* The i-th known profile, or NULL past the end (for listings and docs). */
+const struct venue_profile *venue_profile_at(size_t i);
+
+/* Stream types, venue-neutral. */
+enum vstream_type {
+    VS_NONE = 0,
+    VS_TRADE,      /* every trade */
+    VS_AGGTRADE,   /* aggregate trades */
+    VS_KLINE,      /* candles of one interval */
+    VS_DEPTH,      /* the venue's partial book: top 5, 10 or 20 levels */
+    VS_DIFF,       /* diff depth: maintained as a full local book */
+    VS_BOOKTICKER, /* best bid and offer */
+    VS_TICKER,     /* 24 h rolling ticker */
+    VS_MINITICKER, /* 24 h mini ticker */
+    VS_MARKPRICE,  /* mark price, index, funding rate (futures) */
+    VS_FORCEORDER, /* liquidations (futures) */
+    VS_COUNT,
+};
+
+/* One subscription: symbol x type x options. Compared with vstream_equal. */
+struct vstream {
+    uint8_t type;                /* enum vstream_type */
+    uint8_t interval;            /* VS_KLINE: enum mdf_interval */
+    uint8_t levels;              /* VS_DEPTH: 5, 10 or 20 */
+    uint8_t _r;                  /* reserved, 0 */
+    uint16_t speed_ms;           /* update speed; 0 = the venue's default for the type */
+    uint16_t _r2;                /* reserved, 0 */
+    char symbol[MDF_SYMBOL_MAX]; /* venue-native symbol, upper case: "BTCUSDT" */
+};
+
+/* Name of a stream type as the config spells it ("trade", "agg_trade", "kline", "depth",
+ * "diff_depth", "book_ticker", "ticker", "mini_ticker", "mark_price", "force_order"), and back
+ * (VS_NONE if unknown). */
+const char *vstream_type_name(int type);
+int vstream_type_find(const char *name);
+
+/* True if a and b are the same subscription. */
+bool vstream_equal(const struct vstream *a, const struct vstream *b);
+
+/* Normal cadence of a stream on a venue in ms: the period of fixed-rate streams (kline, partial
+ * depth, ticker, miniTicker, markPrice), or 0 for event-driven ones (trade, aggTrade,
+ * bookTicker, diff depth, forceOrder) that are legitimately quiet when nothing happens. */
+uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Binance stream names, paths and requests (venue/binance.c). All pure; buffers are caller's. */
+
+/* Checks that the venue serves s (type, interval, levels, speed; symbol characters). Returns 0
+ * or -EINVAL with err_set() saying why ("binance-spot has no mark_price stream"). */
+int binance_stream_check(const struct venue_profile *p, const struct vstream *s);
+
+/* Writes the stream name ("btcusdt@depth@100ms", "btcusdt@kline_1m", "btcusdt@markPrice@1s")
+ * with a NUL. Returns its length or -ENOSPC. */
+int binance_stream_name(const struct venue_profile *p, const struct vstream *s, char *buf,
+                        size_t cap);
+
+/* Parses a stream name back into *s (symbol upper-cased). Returns 0 or -EINVAL. */
+int binance_stream_parse(const struct venue_profile *p, const char *name, size_t len,
+                         struct vstream *s);
+
+/* The route that serves s (VR_ROOT for spot, VR_PUBLIC or VR_MARKET for futures). */
+enum venue_route binance_stream_route(const struct venue_profile *p, const struct vstream *s);
+
+/* Writes the combined-stream URL: base ("wss://host:port", no trailing slash needed) + route
+ * prefix + "/stream?streams=" + names joined by '/'. n may be 0 ("/stream" alone, streams
+ * added by SUBSCRIBE). Returns the length or -ENOSPC. */
+int binance_ws_url(const struct venue_profile *p, const char *base, enum venue_route route,
+                   const char *const *names, size_t n, char *buf, size_t cap);
+
+/* Writes {"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[...],"id":id}. Returns the length or
+ * -ENOSPC. */
+int binance_control_msg(bool subscribe, const char *const *names, size_t n, uint64_t id,
+                        char *buf, size_t cap);
+
+/* Writes the REST depth snapshot URL (spot /api/v3/depth, futures /fapi/v1/depth) and returns
+ * its length (or -ENOSPC); *weight gets the request weight for that limit. */
+int binance_depth_url(const struct venue_profile *p, const char *rest_base, const char *symbol,
+                      uint32_t limit, char *buf, size_t cap, uint32_t *weight);
+
+/* Writes the REST klines URL (spot /api/v3/klines, futures /fapi/v1/klines) for candles with
+ * open time in [start_ms, end_ms], at most limit; *weight gets its weight. */
+int binance_klines_url(const struct venue_profile *p, const char *rest_base, const char *symbol,
+                       int interval, int64_t start_ms, int64_t end_ms, uint32_t limit,
+                       char *buf, size_t cap, uint32_t *weight);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Decoding. */
+
+/* JSON parser behind a decoder. */
+enum vdec_backend {
+    VDEC_JSMN = 0,    /* jsmn tokenizer over the message in place: no allocation (default) */
+    VDEC_JANSSON = 1, /* jansson tree (allocates per message; kept for comparison) */
+};
+
+/* What a message turned out to be. */
+enum vmsg_kind {
+    VM_NONE = 0,
+    VM_RECORD,   /* rec holds a finished record: trade, bbo, ticker, candle, funding, liq. */
+    VM_DIFF,     /* a depth diff: ids, times and levels below */
+    VM_PARTIAL,  /* the venue's top-N book (depth5/10/20): ids, times and levels below */
+    VM_REPLY,    /* a control reply: reply_id, reply_code (0 = success), text */
+    VM_SHUTDOWN, /* serverShutdown: the venue will close this connection; reconnect now */
+    VM_IGNORED,  /* a valid message the daemon has no use for (counted, not an error) */
+};
+
+/* One price level as decoded (exact decimals). */
+struct vlevel {
+    struct mdf_dec px;  /* price */
+    struct mdf_dec qty; /* quantity; zero removes the level in a diff */
+};
+
+/* A decoded message. Borrowed pointers point into the message or into the decoder context and
+ * are valid until the next decode call on that context. */
+struct vmsg {
+    enum vmsg_kind kind;   /* what this is */
+    const char *stream;    /* combined wrapper's stream name (borrowed), NULL if none */
+    size_t stream_len;     /* its length */
+    struct vstream spec;   /* the stream parsed from the name (type VS_NONE if no name) */
+    union mdf_record rec;  /* VM_RECORD: h.type, h.size, h.flags, times, venue_seq and every
+                              field set; h.venue and h.symbol left 0 for the caller */
+    int64_t first_id;      /* VM_DIFF/VM_PARTIAL: U (first update id), 0 if none */
+    int64_t last_id;       /* VM_DIFF/VM_PARTIAL: u or lastUpdateId */
+    int64_t prev_id;       /* VM_DIFF futures: pu (last_id of the previous event); -1 if none */
+    int64_t exch_time_ns;  /* VM_DIFF/VM_PARTIAL/VM_SHUTDOWN: E, 0 if none */
+    int64_t tx_time_ns;    /* VM_DIFF/VM_PARTIAL: T, 0 if none */
+    const struct vlevel *bids; /* VM_DIFF/VM_PARTIAL: bids in message order (borrowed) */
+    const struct vlevel *asks; /* VM_DIFF/VM_PARTIAL: asks in message order (borrowed) */
+    uint32_t n_bids, n_asks;   /* their counts */
+    int64_t reply_id;          /* VM_REPLY: the request id (-1 if not an integer) */
+    int reply_code;            /* VM_REPLY: 0 success, else the venue's error code */
+    char text[160];            /* VM_REPLY: error msg; VM_IGNORED: what it was (short) */
+};
+
+struct vdecoder;
+
+/* Allocates a decoder for profile p (control path): room for max_levels levels per side (a REST
+ * snapshot of 5000 levels needs 5000) and messages up to max_message bytes. Returns NULL with
+ * err_set() on failure. */
+struct vdecoder *vdec_new(const struct venue_profile *p, enum vdec_backend backend,
+                          uint32_t max_levels, size_t max_message);
+void vdec_free(struct vdecoder *d);
+
+/* Decodes one WebSocket text message (combined or raw framing) received at recv_ns into *out
+ * (out->rec.h.recv_time_ns = recv_ns). Returns 0, or -EBADMSG (not JSON, or not a shape the
+ * venue sends), -ERANGE (a number that does not fit: never rounded) or -E2BIG (more levels than
+ * the decoder holds), with err_set() naming the field. */
+int binance_decode(struct vdecoder *d, const uint8_t *msg, size_t len, int64_t recv_ns,
+                   struct vmsg *out);
+
+/* Decodes a REST depth snapshot body into out (kind VM_PARTIAL, last_id = lastUpdateId, futures
+ * E and T when present). Same returns. */
+int binance_decode_snapshot(struct vdecoder *d, const uint8_t *body, size_t len,
+                            struct vmsg *out);
+
+/* Decodes a REST klines body (array of arrays) into out[0..max): closed candles only (close time
+ * < now_ns), fields as a kline stream gives them, h.flags CLOSED|BACKFILLED, interval set,
+ * h.recv_time_ns = recv_ns. *n gets the count. Same returns. */
+int binance_decode_klines(struct vdecoder *d, const uint8_t *body, size_t len, int interval,
+                          int64_t now_ns, int64_t recv_ns, struct mdf_candle *out, size_t max,
+                          size_t *n);
+
+/* Decodes a REST error body {"code":-1003,"msg":"..."}: *code and msg (NUL-terminated, cut).
+ * Returns 0 or -EBADMSG. */
+int binance_decode_error(const uint8_t *body, size_t len, int *code, char *msg, size_t cap);
+
+#endif /* MDF_VENUE_VENUE_H */
