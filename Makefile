@@ -38,7 +38,7 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wshadow -Wno-unused-parameter -Werror
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc -DMDFEED_VERSION=\"$(VERSION)\"
 CFLAGS += -std=gnu11 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden -MMD -MP $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS += -lpthread -lm
@@ -53,7 +53,7 @@ endif
 # libhttp-parser-dev parses HTTP responses (the WebSocket upgrade and REST snapshots): a
 # well-kept, fuzzed parser instead of one of our own. libjsmn-dev is a JSON tokenizer that works
 # in place with no allocation: the venue decoders' fast path (jansson stays as the alternative).
-DEB_PKGS := gcc make pkg-config libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
+DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
 	libconfig-dev libhttp-parser-dev libjsmn-dev libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
@@ -90,7 +90,8 @@ CAT_SRC := tools/mdfeed-cat/main.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c
 
-TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c
+TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \
+	tests/support/daemon.c
 TEST_TLS_SRC := tests/tls/tls_session_test.c
 TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
 TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c
@@ -100,7 +101,7 @@ TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c
 TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC :=
-TEST_E2E_SRC :=
+TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
@@ -119,7 +120,7 @@ MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC)
 
-.PHONY: all test test-suite bench install deps format clean run
+.PHONY: all test test-suite bench install deps format clean run demo
 .DEFAULT_GOAL := all
 
 all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run
@@ -199,9 +200,18 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory B=build/bench OPT=-O3 build/bench/tests/run-bench
 	$(Q)build/bench/tests/run-bench
 
-# Until the daemon arrives, `make run` publishes synthetic data into instance "default".
+# The daemon on the shipped config, against the real venues (needs internet access).
 run: deps all
-	$(B)/bin/mdfeed-synth -r 1000 -s 8 -t trade,bbo,ticker,candle,book,funding --latest
+	$(DAEMON) -c conf/mdfeed.conf
+
+# Offline: the fake venue replays the recorded spot traffic in a loop, the daemon publishes it,
+# mdfeed-cat prints what readers see. Logs in $(B)/demo-*.log; Ctrl-C stops all three.
+demo: deps all
+	@fv=; dm=; trap 'kill $$dm $$fv 2>/dev/null; wait' EXIT INT TERM; \
+	$(B)/bin/mdfeed-fakevenue --port 19443 --replay tests/fixtures/binance-spot/ws.rec \
+	  --rest tests/fixtures/binance-spot/http.rec --loop > $(B)/demo-venue.log & fv=$$!; \
+	sleep 0.5; $(DAEMON) -c conf/demo.conf 2> $(B)/demo-daemon.log & dm=$$!; \
+	sleep 1; $(B)/bin/mdfeed-cat -i demo ticks candles books events -f
 
 # ---- install -------------------------------------------------------------------------------
 

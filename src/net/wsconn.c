@@ -360,6 +360,14 @@ static const struct conn_callbacks conn_cbs = {
     .on_drained = on_conn_drained,
 };
 
+static void on_admit(uv_timer_t *t)
+{
+    struct wsconn *w = t->data;
+
+    if (w->state == WSC_CONNECTING && !w->stopping && !w->conn_busy)
+        begin_attempt(w);
+}
+
 static void begin_attempt(struct wsconn *w)
 {
     struct conn_params cp = {
@@ -373,8 +381,15 @@ static void begin_attempt(struct wsconn *w)
         .connect_timeout_ms = w->p.connect_timeout_ms,
         .handshake_timeout_ms = w->p.handshake_timeout_ms,
     };
+    uint32_t wait;
     int rc;
 
+    /* The owner may hold the attempt back (a venue's limit on connection attempts). */
+    if (w->cb->admit && (wait = w->cb->admit(w)) > 0) {
+        w->stats.admit_waits++;
+        uv_timer_start(&w->retry_timer, on_admit, wait, 0);
+        return;
+    }
     rc = conn_start(&w->conn, &cp);
     if (rc < 0) {
         lost(w, rc);

@@ -63,6 +63,7 @@ struct wsconn_stats {
     uint64_t pings_out, pongs_in;      /* our pings and their answers */
     uint64_t pong_timeouts;            /* connections dropped for silence */
     uint64_t errors_tls, errors_ws, errors_net, errors_timeout; /* errors by kind */
+    uint64_t admit_waits;              /* attempts the owner's admit callback held back */
     int last_error;               /* code of the last error, 0 if none */
     uint16_t last_close_received; /* the venue's last close code (0 = none) */
     uint16_t last_close_sent;     /* our last close code (0 = none) */
@@ -81,6 +82,9 @@ struct wsconn_callbacks {
                        int64_t recv_ns);
     /* wsconn_stop() finished: every handle is closed; the struct may be freed. May be NULL. */
     void (*on_stopped)(struct wsconn *w);
+    /* Asked before every connection attempt: 0 to go ahead, or ms to wait before asking again
+     * (the attempt stays in CONNECTING meanwhile). May be NULL. */
+    uint32_t (*admit)(struct wsconn *w);
 };
 
 /* Fields are private except ud, state and stats (read-only). */

@@ -1,0 +1,76 @@
+/*
+ * The daemon: one event loop, the shared-memory publisher, one feed per configured venue, the
+ * signals, and the order in which all of it starts and stops (chrony's main.c is the model:
+ * every module's init and fini are called from here, in order and in reverse).
+ *
+ * Signals: SIGTERM/SIGINT stop the feeds (close frames sent), publish the final state and leave
+ * the loop (exit 0); a second one exits at once. SIGHUP reloads the config file: venues and
+ * streams added or removed are applied live; untouched streams are not disturbed.
+ */
+#ifndef MDF_DAEMON_DAEMON_H
+#define MDF_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <mdfeed/layout.h>
+
+#include "config/config.h"
+#include "shm/publisher.h"
+#include "tls/tls_session.h"
+
+struct feed;
+
+#define DAEMON_MAX_TLS 16 /* distinct ca_file settings */
+
+/* A TLS trust configuration shared by every connection with the same ca_file. */
+struct daemon_tls {
+    char ca_file[PATH_MAX];   /* "" = system bundle */
+    struct tls_config cfg;    /* loaded once */
+};
+
+struct daemon {
+    uv_loop_t loop;                         /* the event loop (the only data-path thread) */
+    struct md_config *cfg;                  /* the running config (owned) */
+    char cfg_path[PATH_MAX];                /* file to reload from */
+    struct publisher pub;                   /* shm segments */
+    bool pub_open;                          /* pub needs closing */
+    struct daemon_tls tls[DAEMON_MAX_TLS];  /* shared TLS configurations */
+    int n_tls;                              /* used entries */
+    struct feed **feeds;                    /* one per venue entry */
+    size_t n_feeds;                         /* their count */
+    uv_signal_t sig_term, sig_int, sig_hup; /* signal watchers */
+    uv_timer_t hb_timer;                    /* shm heartbeat */
+    uv_timer_t stop_timer;                  /* graceful stop deadline */
+    int stop_signals;                       /* SIGTERM/SIGINT received */
+    bool stopping;                          /* graceful stop under way */
+    uint32_t next_conn_id;                  /* connection numbering */
+    uint64_t config_generation;             /* bumped on each applied reload */
+    union mdf_record scratch;               /* record being built (loop thread only) */
+    uint64_t publish_failures;              /* records that did not fit a ring */
+};
+
+/* Opens the shm segments and creates the feeds for cfg (which it takes over). Returns 0 or a
+ * negative code with a message (mdf_errmsg). */
+int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path);
+
+/* Starts the feeds and runs the loop until stopped. Returns the exit status. */
+int daemon_run(struct daemon *d);
+
+/* Frees everything (after daemon_run returned, or after a failed init). */
+void daemon_fini(struct daemon *d);
+
+/* Applies a new config (SIGHUP). Takes over cfg on success; returns 0 or negative (the running
+ * config is kept). */
+int daemon_reload(struct daemon *d, struct md_config *cfg);
+
+/* The shared TLS configuration for ca_file ("" = system bundle), loaded on first use. NULL
+ * with err_set() if it cannot be loaded. */
+const struct tls_config *daemon_tls(struct daemon *d, const char *ca_file);
+
+/* Publishes rec to its ring and its latest-state table (symbol and venue set by the caller). */
+void daemon_publish(struct daemon *d, union mdf_record *rec);
+
+#endif /* MDF_DAEMON_DAEMON_H */

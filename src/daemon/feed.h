@@ -1,0 +1,105 @@
+/*
+ * A feed: one configured venue. It owns the venue's streams, spreads them over connections
+ * (shards) by route and by the venue's streams-per-connection limit, keeps connection attempts
+ * under the venue's limit, decodes every message and turns it into records (deduplicated by
+ * the venue's ids, so a rotation overlap publishes nothing twice), keeps the order books in
+ * sync through a REST queue with a weight budget, backfills candles missed in an outage,
+ * rotates connections before the venue's 24 h cut or at once on serverShutdown, and watches
+ * every stream for silence and staleness. Loop thread only.
+ */
+#ifndef MDF_DAEMON_FEED_H
+#define MDF_DAEMON_FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config/config.h"
+#include "daemon/shard.h"
+#include "daemon/stream.h"
+#include "net/restq.h"
+#include "venue/venue.h"
+
+struct daemon;
+
+struct feed_stats {
+    uint64_t msgs;          /* messages received (all connections) */
+    uint64_t records;       /* records published */
+    uint64_t dups;          /* duplicates dropped */
+    uint64_t parse_errors;  /* messages that did not decode */
+    uint64_t ignored;       /* valid messages of no use (VM_IGNORED) */
+    uint64_t unknown;       /* data for a stream we do not carry */
+    uint64_t rotations;     /* rotations completed */
+    uint64_t shutdowns;     /* serverShutdown notices */
+    uint64_t snapshots;     /* book snapshots applied */
+    uint64_t backfilled;    /* candles fetched over REST */
+};
+
+struct feed {
+    struct daemon *d;                  /* owner */
+    struct cfg_venue cv;               /* this venue's settings (a copy; streams not used) */
+    const struct venue_profile *prof;  /* static profile */
+    uint16_t venue_id;                 /* shm venue id */
+    struct vdecoder *dec;              /* message decoder */
+    struct vdecoder *rest_dec;         /* REST body decoder (snapshots of 5000 levels) */
+    const struct tls_config *tls;      /* shared trust settings */
+    struct restq rq;                   /* REST queue with the weight budget */
+    bool rq_ready;                     /* rq needs stopping */
+    struct dstream **streams;          /* every stream, live and removed-but-carried */
+    size_t n_streams, cap_streams;     /* count, room */
+    struct stream_map map;             /* name -> live stream */
+    struct shard *shards;              /* connections */
+    uv_timer_t check_timer;            /* silence, staleness, rotation age */
+    double attempt_tokens;             /* connection attempts allowed now */
+    int64_t attempt_refill_mono;       /* last refill */
+    struct mdf_candle *klines;         /* REST klines decode buffer */
+    size_t klines_cap;                 /* its room */
+    bool timer_ready;                  /* check_timer needs closing */
+    bool stopping;                     /* feed_stop called */
+    int closing;                       /* handles (REST queue, timer) still closing */
+    struct feed_stats stats;           /* counters */
+};
+
+/* Creates the feed for venue entry cv: its streams registered in the symbol table, nothing
+ * connected yet. Returns NULL with err_set(). */
+struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv);
+
+/* Opens the REST queue, lays the streams out over connections and connects them. On error the
+ * feed must still be stopped (feed_stop) like a running one. */
+int feed_start(struct feed *f);
+
+/* Connections the feed has open or opening. */
+uint32_t feed_connections(const struct feed *f);
+
+/* Replaces connection old make-before-break (age, serverShutdown, watchdog). */
+void feed_rotate(struct feed *f, struct shard *old);
+
+/* Applies a changed venue entry: streams added are subscribed, streams removed unsubscribed,
+ * others untouched; connection and health settings apply to new connections. */
+int feed_reload(struct feed *f, const struct cfg_venue *cv);
+
+/* Closes every connection (close frames sent) and the REST queue; feed_stopped() tells when
+ * everything has closed. */
+void feed_stop(struct feed *f);
+
+/* True once everything of a stopped feed has closed. */
+bool feed_stopped(const struct feed *f);
+
+/* Frees a stopped feed. */
+void feed_free(struct feed *f);
+
+/* Called by shards. */
+void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
+void feed_on_connected(struct shard *sh);
+void feed_on_disconnected(struct shard *sh, int err);
+void feed_on_shard_stopped(struct shard *sh);
+void feed_on_acked(struct shard *sh, struct dstream *s);
+uint32_t feed_admit(struct feed *f);
+
+/* Candles (candles.c). */
+void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec);
+void candles_cancel(struct feed *f, struct dstream *s);
+
+#endif /* MDF_DAEMON_FEED_H */

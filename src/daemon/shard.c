@@ -1,0 +1,371 @@
+/*
+ * One venue connection and its subscriptions (see shard.h).
+ *
+ * Control messages are paced by one timer: at most one message per spacing_ms (1000 /
+ * subscribe_rate, which the config keeps at least 2 under the venue's messages per second, so
+ * that the transport's pongs and pings fit too), UNSUBSCRIBE before SUBSCRIBE, up to SHARD_BATCH
+ * streams each. Replies are matched by id.
+ */
+#include "daemon/shard.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "daemon/daemon.h"
+#include "daemon/events.h"
+#include "daemon/feed.h"
+#include "daemon/log.h"
+
+#define CTL_CAP (SHARD_BATCH * 72 + 128) /* bytes of one control message */
+
+static void kick(struct shard *sh);
+
+/* ---- wsconn callbacks -------------------------------------------------------------------- */
+
+static void on_state(struct wsconn *w, enum wsconn_state from, enum wsconn_state to, int err)
+{
+    struct shard *sh = w->ud;
+
+    if (to == WSC_CONNECTED)
+        return; /* on_open follows */
+    if (from == WSC_CONNECTED) {
+        sh->connected_mono = 0;
+        sh->all_acked_mono = 0;
+        uv_timer_stop(&sh->ctl_timer);
+        /* Every subscription is lost with the connection: subscribe again on the next one;
+         * what was being unsubscribed is simply gone. */
+        for (uint32_t i = 0; i < sh->n;) {
+            struct shard_ent *e = &sh->ent[i];
+
+            if (e->state == SUB_UNWANT || e->state == SUB_UNSENT) {
+                sh->ent[i] = sh->ent[--sh->n];
+                continue;
+            }
+            e->state = SUB_WANT;
+            e->req_id = 0;
+            e->acked_mono = 0;
+            i++;
+        }
+        if (!sh->stopping)
+            feed_on_disconnected(sh, err);
+    }
+    if (to == WSC_FAILED && !sh->stopping)
+        ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_CONNECTION_ERROR, sh->f->venue_id, UINT32_MAX, sh->id,
+                "gave up after %u attempts: %s", sh->f->cv.conn.max_attempts,
+                sh->ws.stats.last_error_msg);
+}
+
+static void on_open(struct wsconn *w)
+{
+    struct shard *sh = w->ud;
+
+    sh->connected_mono = clock_mono_ns();
+    sh->all_acked_mono = 0;
+    sh->msgs = 0;
+    sh->last_ctl_mono = 0;
+    feed_on_connected(sh);
+    kick(sh);
+}
+
+static void on_message(struct wsconn *w, bool text, const uint8_t *data, size_t len,
+                       int64_t recv_ns)
+{
+    struct shard *sh = w->ud;
+
+    if (!text)
+        return; /* Binance sends JSON text only */
+    feed_on_message(sh, data, len, recv_ns);
+}
+
+static void on_ctl_closed(uv_handle_t *h)
+{
+    struct shard *sh = h->data;
+    struct feed *f = sh->f;
+
+    wsconn_fini(&sh->ws);
+    free(sh->ent);
+    free(sh->ctl);
+    free(sh->names);
+    feed_on_shard_stopped(sh);
+    (void)f;
+    free(sh);
+}
+
+static void on_stopped(struct wsconn *w)
+{
+    struct shard *sh = w->ud;
+
+    uv_close((uv_handle_t *)&sh->ctl_timer, on_ctl_closed);
+}
+
+static uint32_t on_admit(struct wsconn *w)
+{
+    struct shard *sh = w->ud;
+
+    return feed_admit(sh->f);
+}
+
+static const struct wsconn_callbacks ws_cbs = {
+    .on_state = on_state,
+    .on_open = on_open,
+    .on_message = on_message,
+    .on_stopped = on_stopped,
+    .admit = on_admit,
+};
+
+/* ---- control messages -------------------------------------------------------------------- */
+
+/* Builds and sends one control message of up to SHARD_BATCH streams in state `from`, moving
+ * them to `to`. Returns the number of streams it carried (0: none pending), or negative. */
+static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
+{
+    uint64_t id = sh->next_id;
+    size_t n = 0;
+    int len, rc;
+
+    for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++)
+        if (sh->ent[i].state == from)
+            sh->names[n++] = sh->ent[i].s->name;
+    if (n == 0)
+        return 0;
+    len = binance_control_msg(subscribe, sh->names, n, id, sh->ctl, sh->ctl_cap);
+    if (len < 0)
+        return len;
+    rc = wsconn_send_text(&sh->ws, sh->ctl, (size_t)len);
+    if (rc < 0)
+        return rc;
+    sh->next_id++;
+    sh->last_ctl_mono = clock_mono_ns();
+    n = 0;
+    for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++) {
+        if (sh->ent[i].state != from)
+            continue;
+        sh->ent[i].state = to;
+        sh->ent[i].req_id = id;
+        n++;
+    }
+    log_msg(LOG_LV_DEBUG, "%s conn %u: %s %zu streams (id %" PRIu64 ")", sh->f->cv.name, sh->id,
+            subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", n, id);
+    return (int)n;
+}
+
+static void on_ctl_timer(uv_timer_t *t)
+{
+    struct shard *sh = t->data;
+    int rc;
+
+    if (sh->ws.state != WSC_CONNECTED || sh->stopping)
+        return;
+    rc = send_batch(sh, false, SUB_UNWANT, SUB_UNSENT);
+    if (rc == 0)
+        rc = send_batch(sh, true, SUB_WANT, SUB_SENT);
+    if (rc < 0) {
+        log_msg(LOG_LV_ERR, "%s conn %u: cannot send a control message: %s", sh->f->cv.name,
+                sh->id, mdf_errmsg());
+        wsconn_reconnect(&sh->ws, rc);
+        return;
+    }
+    if (rc > 0)
+        kick(sh); /* more may be pending: the next slot */
+}
+
+/* Schedules the next control message slot if something is pending. */
+static void kick(struct shard *sh)
+{
+    int64_t now, due;
+    bool pending = false;
+
+    if (sh->ws.state != WSC_CONNECTED || sh->stopping || uv_is_active((uv_handle_t *)&sh->ctl_timer))
+        return;
+    for (uint32_t i = 0; i < sh->n && !pending; i++)
+        pending = sh->ent[i].state == SUB_WANT || sh->ent[i].state == SUB_UNWANT;
+    if (!pending)
+        return;
+    now = clock_mono_ns();
+    due = sh->last_ctl_mono ? sh->last_ctl_mono + (int64_t)sh->spacing_ms * 1000000 : now;
+    uv_timer_start(&sh->ctl_timer, on_ctl_timer,
+                   due > now ? (uint64_t)((due - now + 999999) / 1000000) : 0, 0);
+}
+
+void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
+{
+    int64_t now = clock_mono_ns();
+    bool any = false;
+
+    for (uint32_t i = 0; i < sh->n;) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if ((int64_t)e->req_id != id || (e->state != SUB_SENT && e->state != SUB_UNSENT)) {
+            i++;
+            continue;
+        }
+        any = true;
+        if (e->state == SUB_UNSENT) {
+            sh->ent[i] = sh->ent[--sh->n]; /* gone, whatever the venue said */
+            continue;
+        }
+        if (code == 0) {
+            e->state = SUB_ACKED;
+            e->acked_mono = now;
+            feed_on_acked(sh, e->s);
+        } else {
+            e->state = SUB_FAILED;
+            e->s->flags |= DS_F_FAILED;
+            sh->refused++;
+            ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_SUBSCRIPTION_FAILED, sh->f->venue_id,
+                    e->s->symbol, sh->id, "%s refused: code %d %s", e->s->name, code, text);
+        }
+        i++;
+    }
+    if (!any)
+        log_msg(LOG_LV_WARNING, "%s conn %u: reply to unknown request id %" PRId64 " (code %d)",
+                sh->f->cv.name, sh->id, id, code);
+    if (!sh->all_acked_mono && shard_all_acked(sh))
+        sh->all_acked_mono = now;
+}
+
+/* ---- public ------------------------------------------------------------------------------ */
+
+struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role role,
+                        uint32_t cap)
+{
+    struct wsconn_params wp;
+    char url[CFG_URL_MAX + 64];
+    struct shard *sh;
+    int rc;
+
+    if (binance_ws_url(f->prof, f->cv.url, route, NULL, 0, url, sizeof(url)) < 0) {
+        err_set(-EINVAL, "%s: stream URL too long", f->cv.name);
+        return NULL;
+    }
+    sh = calloc(1, sizeof(*sh));
+    if (!sh)
+        goto err_nomem;
+    sh->ent = calloc(cap, sizeof(*sh->ent));
+    sh->ctl_cap = CTL_CAP;
+    sh->ctl = malloc(sh->ctl_cap);
+    sh->names = calloc(SHARD_BATCH, sizeof(*sh->names));
+    if (!sh->ent || !sh->ctl || !sh->names)
+        goto err_free;
+    sh->f = f;
+    sh->cap = cap;
+    sh->route = route;
+    sh->role = role;
+    sh->id = ++f->d->next_conn_id;
+    sh->next_id = 1;
+    sh->spacing_ms = (1000 + f->cv.subscribe_rate - 1) / f->cv.subscribe_rate + 1;
+
+    wsconn_default_params(&wp);
+    wp.url = url;
+    wp.tls = f->tls;
+    wp.connect_timeout_ms = (uint32_t)(f->cv.conn.connect_timeout * 1000);
+    wp.handshake_timeout_ms = wp.connect_timeout_ms;
+    wp.ping_interval_ms = (uint32_t)(f->cv.conn.ping_interval * 1000);
+    wp.pong_timeout_ms = (uint32_t)(f->cv.conn.pong_timeout * 1000);
+    wp.max_message = 4u << 20;
+    wp.backoff.base_ms = (uint32_t)(f->cv.conn.base_delay * 1000);
+    wp.backoff.max_ms = (uint32_t)(f->cv.conn.max_delay * 1000);
+    wp.backoff.jitter = f->cv.conn.jitter;
+    wp.backoff.max_attempts = f->cv.conn.max_attempts;
+    rc = wsconn_init(&sh->ws, &f->d->loop, &wp, &ws_cbs, sh);
+    if (rc < 0)
+        goto err_free;
+    uv_timer_init(&f->d->loop, &sh->ctl_timer);
+    sh->ctl_timer.data = sh;
+    sh->next = f->shards;
+    f->shards = sh;
+    return sh;
+
+err_free:
+    free(sh->ent);
+    free(sh->ctl);
+    free(sh->names);
+    free(sh);
+err_nomem:
+    err_set(-ENOMEM, "out of memory for a connection");
+    return NULL;
+}
+
+int shard_start(struct shard *sh)
+{
+    return wsconn_start(&sh->ws);
+}
+
+int shard_add(struct shard *sh, struct dstream *s)
+{
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if (e->s != s)
+            continue;
+        if (e->state == SUB_UNWANT)
+            e->state = SUB_ACKED; /* never left */
+        else if (e->state == SUB_UNSENT)
+            break; /* re-add below once the venue has dropped it: simplest is a new entry */
+        else
+            return 0;
+    }
+    if (sh->n >= sh->cap)
+        return -ENOSPC;
+    sh->ent[sh->n++] = (struct shard_ent){.s = s, .state = SUB_WANT};
+    sh->all_acked_mono = 0;
+    kick(sh);
+    return 0;
+}
+
+void shard_remove(struct shard *sh, struct dstream *s)
+{
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if (e->s != s)
+            continue;
+        if (e->state == SUB_WANT || e->state == SUB_FAILED || sh->ws.state != WSC_CONNECTED) {
+            sh->ent[i] = sh->ent[--sh->n];
+            i--;
+            continue;
+        }
+        if (e->state == SUB_ACKED || e->state == SUB_SENT)
+            e->state = SUB_UNWANT;
+    }
+    kick(sh);
+}
+
+bool shard_has(const struct shard *sh, const struct dstream *s)
+{
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].s == s && sh->ent[i].state != SUB_UNWANT &&
+            sh->ent[i].state != SUB_UNSENT)
+            return true;
+    return false;
+}
+
+uint32_t shard_count(const struct shard *sh)
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < sh->n; i++)
+        n += sh->ent[i].state != SUB_UNWANT && sh->ent[i].state != SUB_UNSENT;
+    return n;
+}
+
+bool shard_all_acked(const struct shard *sh)
+{
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].state == SUB_WANT || sh->ent[i].state == SUB_SENT)
+            return false;
+    return true;
+}
+
+void shard_stop(struct shard *sh)
+{
+    if (sh->stopping)
+        return;
+    sh->stopping = true;
+    uv_timer_stop(&sh->ctl_timer);
+    wsconn_stop(&sh->ws, 1000);
+}

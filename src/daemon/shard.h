@@ -1,0 +1,103 @@
+/*
+ * One venue connection (a "shard" of a feed's streams): a wsconn on a combined-stream path, the
+ * streams it carries, and their subscriptions. Subscriptions go out as batched SUBSCRIBE and
+ * UNSUBSCRIBE messages, paced so that the client messages per second (control messages plus the
+ * pongs and pings the transport sends) stay under the venue's limit, and each is acknowledged
+ * by id. After a reconnect every stream is subscribed again.
+ *
+ * During a make-before-break rotation two shards carry the same streams: the RETIRING one
+ * keeps delivering until its REPLACEMENT is subscribed and delivering, then it is closed.
+ */
+#ifndef MDF_DAEMON_SHARD_H
+#define MDF_DAEMON_SHARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "daemon/stream.h"
+#include "net/wsconn.h"
+#include "venue/venue.h"
+
+#define SHARD_BATCH 200 /* streams per SUBSCRIBE / UNSUBSCRIBE message */
+
+enum shard_role {
+    SH_ACTIVE = 0,      /* the connection carrying its streams */
+    SH_REPLACEMENT = 1, /* opened to take over from a RETIRING one */
+    SH_RETIRING = 2,    /* being replaced; closed once the replacement delivers */
+};
+
+/* A stream's subscription on this connection. */
+enum sub_state {
+    SUB_WANT = 0,  /* to subscribe (at the next control slot) */
+    SUB_SENT = 1,  /* SUBSCRIBE sent, waiting for its reply */
+    SUB_ACKED = 2, /* subscribed */
+    SUB_FAILED = 3, /* the venue refused it */
+    SUB_UNWANT = 4, /* to unsubscribe */
+    SUB_UNSENT = 5, /* UNSUBSCRIBE sent, waiting for its reply */
+};
+
+struct shard_ent {
+    struct dstream *s;  /* the stream (borrowed; the feed owns it) */
+    uint8_t state;      /* enum sub_state */
+    uint64_t req_id;    /* id of the control message that carried it */
+    int64_t acked_mono; /* CLOCK_MONOTONIC ns of the acknowledgement */
+};
+
+struct feed;
+
+struct shard {
+    struct feed *f;              /* owner */
+    uint32_t id;                 /* daemon-wide connection number (events, logs) */
+    enum venue_route route;      /* path it connects to */
+    enum shard_role role;        /* rotation role */
+    struct shard *partner;       /* the other shard of a rotation, or NULL */
+    struct shard *next;          /* the feed's list */
+    struct wsconn ws;            /* the connection */
+    bool stopping;               /* shard_stop called: freed when the wsconn has stopped */
+    struct shard_ent *ent;       /* streams carried */
+    uint32_t n, cap;             /* count, room */
+    uv_timer_t ctl_timer;        /* paces control messages */
+    int64_t last_ctl_mono;       /* when the last control message went out */
+    uint32_t spacing_ms;         /* gap between control messages */
+    uint64_t next_id;            /* next control message id */
+    int64_t connected_mono;      /* CLOCK_MONOTONIC ns of the current connection, 0 = none */
+    int64_t all_acked_mono;      /* when every stream of this connection was acknowledged */
+    uint64_t msgs;               /* data messages on the current connection */
+    uint64_t refused;            /* subscriptions refused */
+    char *ctl;                   /* control message buffer */
+    size_t ctl_cap;              /* its size */
+    const char **names;          /* SHARD_BATCH name pointers for the builder */
+};
+
+/* Creates a shard of feed f for route (control path): its URL is the venue base + route +
+ * "/stream"; room for cap streams. Returns NULL with err_set(). */
+struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role role,
+                        uint32_t cap);
+
+/* Starts connecting. Returns 0 or negative. */
+int shard_start(struct shard *sh);
+
+/* Adds stream s (subscribed at the next control slot if connected). Returns 0 or -ENOSPC. */
+int shard_add(struct shard *sh, struct dstream *s);
+
+/* Unsubscribes s and forgets it once the venue acknowledges (at once if not yet sent). */
+void shard_remove(struct shard *sh, struct dstream *s);
+
+/* True if s is carried (in any state but unsubscribing). */
+bool shard_has(const struct shard *sh, const struct dstream *s);
+
+/* Streams carried, not counting those being unsubscribed. */
+uint32_t shard_count(const struct shard *sh);
+
+/* True once every stream carried is acknowledged (or refused). */
+bool shard_all_acked(const struct shard *sh);
+
+/* A control reply arrived on this connection. */
+void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text);
+
+/* Closes the connection (close code 1000) and frees the shard when done. */
+void shard_stop(struct shard *sh);
+
+#endif /* MDF_DAEMON_SHARD_H */

@@ -1,0 +1,97 @@
+/*
+ * One subscribed stream in the daemon (symbol x type x options) and the map from a combined
+ * stream name ("btcusdt@depth@100ms") to it, used for every message on the hot path.
+ *
+ * A stream belongs to one feed (venue) and is carried by one connection (shard), or by two
+ * while a make-before-break rotation overlaps them: its dedup key and book are shared, so
+ * whichever connection delivers first wins and the other's copy is dropped.
+ */
+#ifndef MDF_DAEMON_STREAM_H
+#define MDF_DAEMON_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "book/book.h"
+#include "net/restq.h"
+#include "venue/venue.h"
+
+struct feed;
+struct shard;
+
+/* Health flags of a stream. */
+#define DS_F_SILENT 1u /* acknowledged but nothing arrived past the silence threshold */
+#define DS_F_STALE 2u  /* delivered before, then nothing past the staleness threshold */
+#define DS_F_FAILED 4u /* the venue refused the subscription */
+
+struct dstream {
+    struct vstream spec;       /* what it is */
+    char name[64];             /* venue stream name */
+    uint32_t name_len;         /* its length */
+    uint64_t hash;             /* hash of name */
+    struct feed *f;            /* owner */
+    uint32_t symbol;           /* shm symbol id */
+    uint32_t cadence_ms;       /* normal period, 0 = event-driven */
+    struct shard *shard;       /* connection carrying it (the active one), NULL if none */
+    bool removed;              /* dropped by a reload; freed once no connection carries it */
+    uint32_t flags;            /* DS_F_* */
+    int64_t acked_mono;        /* CLOCK_MONOTONIC ns of the active shard's acknowledgement, 0 */
+    int64_t last_mono;         /* CLOCK_MONOTONIC ns of the last message, 0 = none yet */
+    int64_t last_key;          /* dedup key of the last accepted message (id or event time) */
+    uint64_t msgs;             /* messages accepted */
+    uint64_t dups;             /* messages dropped as duplicates (rotation overlap) */
+    uint64_t gaps;             /* id jumps seen (trades missed while disconnected) */
+    /* Trade evidence: the venue's last trade id as a kline or ticker of the same symbol
+     * reports it; a trade stream behind it and silent is stale, not quiet. */
+    int64_t venue_last_trade;  /* from kline L / ticker L */
+    int64_t last_trade_id;     /* last underlying trade id we got (trade t, aggTrade l) */
+    struct dstream *trades[2]; /* kline/ticker: the trade and aggTrade streams of the symbol */
+    /* Books (VS_DIFF). */
+    struct bsync *book;        /* the synced book, NULL for other types */
+    struct shard *primary;     /* connection whose diffs drive the book */
+    struct restq_req snap;     /* snapshot request (queued while snap.queued) */
+    int64_t snap_for;          /* generation the snapshot was asked for */
+    /* Candles (VS_KLINE). */
+    int64_t closed_open_ns;    /* open time of the newest closed candle published, 0 none */
+    int64_t closed_close_ns;   /* its close time */
+    bool backfill_check;       /* check for missed candles on the next message */
+    struct restq_req klines;   /* backfill request */
+    int64_t fill_from_ns;      /* open time range the backfill request covers */
+    int64_t fill_to_ns;        /* (inclusive) */
+};
+
+/* Name -> stream map (open addressing; rebuilt on reload, control path). */
+struct stream_map {
+    struct dstream **slot; /* cap entries, NULL = empty */
+    size_t cap;            /* power of two */
+};
+
+/* Hash of a stream name. */
+uint64_t stream_hash(const char *name, size_t len);
+
+/* Rebuilds m over streams[0..n) (removed ones excluded). Returns 0 or -ENOMEM. */
+int stream_map_build(struct stream_map *m, struct dstream *const *streams, size_t n);
+void stream_map_free(struct stream_map *m);
+
+/* The stream called name[0..len), or NULL. */
+static inline struct dstream *stream_map_get(const struct stream_map *m, const char *name,
+                                             size_t len)
+{
+    uint64_t h;
+    size_t i;
+
+    if (!m->cap)
+        return NULL;
+    h = stream_hash(name, len);
+    for (i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        struct dstream *s = m->slot[i];
+
+        if (!s)
+            return NULL;
+        if (s->hash == h && s->name_len == len && __builtin_memcmp(s->name, name, len) == 0)
+            return s;
+    }
+}
+
+#endif /* MDF_DAEMON_STREAM_H */
