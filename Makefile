@@ -16,6 +16,7 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
 PKGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 
@@ -88,7 +89,7 @@ PUB_OBJ := $(PUB_SRC:%.c=$(B)/%.o)
 
 CAT_SRC := tools/mdfeed-cat/main.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
-FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c
+FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c
 
 TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \
 	tests/support/daemon.c
@@ -100,7 +101,7 @@ TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c
 TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
-TEST_DAEMON_SRC :=
+TEST_DAEMON_SRC := tests/daemon/cli_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
@@ -115,7 +116,8 @@ BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/support/cer
 TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue
 DAEMON := $(B)/bin/mdfeedd
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
-	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 src/reader/libmdfeed.3
+	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
+	src/config/mdfeed.conf.5
 
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC)
@@ -217,8 +219,11 @@ demo: deps all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/mdfeed \
-	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
-	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/mdfeed
+	install -m 0755 $(TOOLS) $(DAEMON) $(DESTDIR)$(BINDIR)/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf ] || \
+	  install -m 0644 conf/mdfeed.conf $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf
 	install -m 0644 $(B)/lib/libmdfeed.a $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(B)/lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -230,6 +235,8 @@ install: all
 	  'Libs.private: -lpthread -lm' > $(DESTDIR)$(PKGDIR)/mdfeed.pc
 	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
 
 # ---- housekeeping --------------------------------------------------------------------------
 

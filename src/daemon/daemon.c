@@ -21,7 +21,7 @@
 #include "daemon/log.h"
 
 #define HEARTBEAT_MS 100     /* shm heartbeat period */
-#define STOP_DEADLINE_MS 5000 /* a graceful stop that takes longer is cut short */
+#define STOP_DEADLINE_MS 10000 /* a graceful stop that takes longer is cut short */
 
 static struct log_limit publish_log; /* records that did not fit a ring */
 
@@ -103,6 +103,12 @@ static void begin_stop(struct daemon *d)
     if (d->stopping)
         return;
     d->stopping = true;
+    /* Test hook: hold the stop open this long so a test can send a second signal. */
+    {
+        const char *slow = getenv("MDFEED_TEST_SLOW_STOP_MS");
+
+        d->stop_not_before_ms = slow ? (int64_t)uv_now(&d->loop) + atoi(slow) : 0;
+    }
     /* The books will not be updated any more: say so before the feeds go. */
     for (size_t i = 0; i < d->n_feeds; i++) {
         struct feed *f = d->feeds[i];
@@ -176,7 +182,7 @@ static void on_heartbeat(uv_timer_t *t)
         }
         i++;
     }
-    if (d->stopping && all_stopped(d))
+    if (d->stopping && all_stopped(d) && (int64_t)uv_now(&d->loop) >= d->stop_not_before_ms)
         finish_stop(d);
 }
 

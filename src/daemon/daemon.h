@@ -46,6 +46,7 @@ struct daemon {
     uv_timer_t stop_timer;                  /* graceful stop deadline */
     int stop_signals;                       /* SIGTERM/SIGINT received */
     bool stopping;                          /* graceful stop under way */
+    int64_t stop_not_before_ms;             /* test hook: loop time before which it may not end */
     uint32_t next_conn_id;                  /* connection numbering */
     uint64_t config_generation;             /* bumped on each applied reload */
     union mdf_record scratch;               /* record being built (loop thread only) */

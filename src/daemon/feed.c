@@ -131,7 +131,7 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
         s->book = calloc(1, sizeof(*s->book));
         if (!s->book || bsync_init(s->book, f->prof->futures ? BSYNC_BINANCE_FUTURES
                                                                : BSYNC_BINANCE_SPOT,
-                                   10000, 4096, 1u << 18) < 0) {
+                                   10000, 8192, 1u << 16) < 0) {
             free(s->book);
             s->book = NULL;
             err_set(-ENOMEM, "out of memory for the %s book", spec->symbol);

@@ -57,6 +57,10 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     static const char *const files[] = {
         "usr/bin/mdfeed-cat",
         "usr/bin/mdfeed-synth",
+        "usr/bin/mdfeedd",
+        "usr/share/man/man8/mdfeedd.8",
+        "usr/share/man/man5/mdfeed.conf.5",
+        "etc/mdfeed/mdfeed.conf",
         "usr/lib/libmdfeed.a",
         "usr/lib/libmdfeed.so.1.0.0",
         "usr/lib/libmdfeed.so.1",

@@ -1,0 +1,196 @@
+/*
+ * Venue profiles and the venue-neutral stream vocabulary.
+ *
+ * Design: a venue's fixed facts (endpoints, limits, keepalive periods) are one static, read-only
+ * table row (VENUES.md §1.1/1.3 for Binance spot, §2.1/2.2 for USD-M futures), so the config
+ * layer only has to override what the user changed. Stream-type names and cadences live here
+ * because the config, the daemon's staleness checks and every decoder share them.
+ */
+#include <string.h>
+
+#include "venue/venue.h"
+
+/* The known venues. Testnets share their production venue's limits. */
+static const struct venue_profile profiles[] = {
+    {
+        .name = "binance-spot",
+        .family = VF_BINANCE,
+        .futures = false,
+        .ws_url = "wss://stream.binance.com:9443",
+        .rest_url = "https://api.binance.com",
+        .streams_per_conn = 1024,
+        .msgs_per_sec = 5,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 6000,
+        .ping_interval_s = 20,
+        .pong_timeout_s = 60,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "binance-spot-testnet",
+        .family = VF_BINANCE,
+        .futures = false,
+        .ws_url = "wss://stream.testnet.binance.vision",
+        .rest_url = "https://testnet.binance.vision",
+        .streams_per_conn = 1024,
+        .msgs_per_sec = 5,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 6000,
+        .ping_interval_s = 20,
+        .pong_timeout_s = 60,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "binance-futures",
+        .family = VF_BINANCE,
+        .futures = true,
+        .ws_url = "wss://fstream.binance.com",
+        .rest_url = "https://fapi.binance.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 2400,
+        .ping_interval_s = 180,
+        .pong_timeout_s = 600,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1500,
+    },
+    {
+        .name = "binance-futures-testnet",
+        .family = VF_BINANCE,
+        .futures = true,
+        .ws_url = "wss://fstream.binancefuture.com",
+        .rest_url = "https://testnet.binancefuture.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 2400,
+        .ping_interval_s = 180,
+        .pong_timeout_s = 600,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1500,
+    },
+};
+
+#define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+/* Config spellings of the stream types, indexed by enum vstream_type. */
+static const char *const type_names[VS_COUNT] = {
+    [VS_NONE] = "none",
+    [VS_TRADE] = "trade",
+    [VS_AGGTRADE] = "agg_trade",
+    [VS_KLINE] = "kline",
+    [VS_DEPTH] = "depth",
+    [VS_DIFF] = "diff_depth",
+    [VS_BOOKTICKER] = "book_ticker",
+    [VS_TICKER] = "ticker",
+    [VS_MINITICKER] = "mini_ticker",
+    [VS_MARKPRICE] = "mark_price",
+    [VS_FORCEORDER] = "force_order",
+};
+
+/* Finds a profile by exact name; NULL if unknown or name is NULL. */
+const struct venue_profile *venue_profile_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < N_PROFILES; i++)
+        if (strcmp(profiles[i].name, name) == 0)
+            return &profiles[i];
+    return NULL;
+}
+
+/* The i-th profile in table order, NULL past the end. */
+const struct venue_profile *venue_profile_at(size_t i)
+{
+    return i < N_PROFILES ? &profiles[i] : NULL;
+}
+
+/* Config name of a stream type; "?" for a value outside the enum. */
+const char *vstream_type_name(int type)
+{
+    return type >= 0 && type < VS_COUNT ? type_names[type] : "?";
+}
+
+/* Stream type for a config name; VS_NONE for NULL, "none" or anything unknown. */
+int vstream_type_find(const char *name)
+{
+    if (!name)
+        return VS_NONE;
+    for (int t = VS_NONE + 1; t < VS_COUNT; t++)
+        if (strcmp(type_names[t], name) == 0)
+            return t;
+    return VS_NONE;
+}
+
+/*
+ * The speed a spec means, with 0 standing for "the venue's default". A venue's default speed
+ * for a type is never a valid explicit speed on the other Binance venue (spot books: 1000 ms,
+ * futures books: 250 ms; mark price 3000 ms), so folding those onto 0 needs no profile.
+ */
+static uint16_t canonical_speed(const struct vstream *s)
+{
+    switch (s->type) {
+    case VS_DEPTH:
+    case VS_DIFF:
+        return s->speed_ms == 1000 || s->speed_ms == 250 ? 0 : s->speed_ms;
+    case VS_MARKPRICE:
+        return s->speed_ms == 3000 ? 0 : s->speed_ms;
+    default:
+        return s->speed_ms;
+    }
+}
+
+/* Same type and symbol, and the same options among those the type has (interval for klines,
+ * levels for partial depth, speed for books and mark price, default speed spelt 0 or not). */
+bool vstream_equal(const struct vstream *a, const struct vstream *b)
+{
+    if (a->type != b->type || strncmp(a->symbol, b->symbol, MDF_SYMBOL_MAX) != 0)
+        return false;
+    switch (a->type) {
+    case VS_KLINE:
+        return a->interval == b->interval;
+    case VS_DEPTH:
+        return a->levels == b->levels && canonical_speed(a) == canonical_speed(b);
+    case VS_DIFF:
+    case VS_MARKPRICE:
+        return canonical_speed(a) == canonical_speed(b);
+    default:
+        return true;
+    }
+}
+
+/* Cadence in ms of fixed-rate streams, 0 for event-driven ones (see venue.h). A NULL profile
+ * is read as spot. */
+uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s)
+{
+    bool futures = p && p->futures;
+
+    switch (s->type) {
+    case VS_KLINE:
+        if (futures)
+            return 250;
+        return s->interval == MDF_IV_1S ? 1000 : 2000;
+    case VS_DEPTH:
+        if (s->speed_ms)
+            return s->speed_ms;
+        return futures ? 250 : 1000;
+    case VS_TICKER:
+    case VS_MINITICKER:
+        return 1000;
+    case VS_MARKPRICE:
+        return s->speed_ms ? s->speed_ms : 3000;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,20 @@
+/* Tests of src/config/. */
+#ifndef MDF_TESTS_CONFIG_LIST_H
+#define MDF_TESTS_CONFIG_LIST_H
+
+#define TEST_LIST_CONFIG(X)                                                                        \
+    X(config_shipped_file_loads_and_expands_expected_streams, 0, 30)                               \
+    X(config_symbols_only_style_uses_venue_defaults, 0, 30)                                        \
+    X(config_switches_style_expands_every_switch_per_symbol, 0, 30)                                \
+    X(config_explicit_streams_join_symbols_in_file_order_without_duplicates, 0, 30)                \
+    X(config_reports_every_error_with_its_line, 0, 30)                                             \
+    X(config_reports_missing_venues_and_bad_values_elsewhere, 0, 30)                               \
+    X(config_syntax_error_names_the_line, 0, 30)                                                   \
+    X(config_missing_file_is_enoent_with_message, 0, 30)                                           \
+    X(config_venue_overrides_take_key_by_key, 0, 30)                                               \
+    X(config_timer_rules_each_reported, 0, 30)                                                     \
+    X(config_too_many_symbols_or_series_for_the_tables, 0, 30)                                     \
+    X(config_every_key_loads_and_is_documented, 0, 30)                                             \
+    X(config_needs_restart_detects_each_restart_only_key, 0, 30)
+
+#endif
