@@ -28,6 +28,7 @@ REALNAME := libmdfeed.so.$(SOMAJOR).0.0
 CC ?= gcc
 OPT ?= -O2
 SANITIZER ?=
+TEST_JOBS ?= 4
 
 comma := ,
 ifeq ($(SANITIZER),)
@@ -111,7 +112,8 @@ TEST_SRC := tests/runner.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC) \
 	$(TEST_RESTQ_SRC) $(TEST_VENUE_SRC) $(TEST_BOOK_SRC) $(TEST_CONFIG_SRC) $(TEST_DAEMON_SRC) \
 	$(TEST_E2E_SRC)
-BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/support/certs.c
+BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/bench/bench_decode.c \
+	tests/bench/bench_book.c tests/bench/bench_e2e.c tests/support/certs.c
 
 TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue
 DAEMON := $(B)/bin/mdfeedd
@@ -172,18 +174,18 @@ $(B)/tests/run: $(TEST_SRC:%.c=$(B)/%.o) $(DMN_OBJ) $(PUB_OBJ) $(XPORT_OBJ) $(B)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DMN_LIBS) $(LDLIBS)
 
-$(B)/tests/run-bench: $(BENCH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(XPORT_OBJ) $(B)/lib/libmdfeed.a \
-		$(B)/bin/mdfeed-fakevenue
+$(B)/tests/run-bench: $(BENCH_SRC:%.c=$(B)/%.o) $(DMN_OBJ) $(PUB_OBJ) $(XPORT_OBJ) \
+		$(B)/lib/libmdfeed.a $(B)/bin/mdfeed-fakevenue $(DAEMON)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(XPORT_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(DMN_LIBS) $(LDLIBS)
 
 # ---- test, bench ---------------------------------------------------------------------------
 
 # One suite: build this configuration and run its tests (TESTARGS selects), appending the
 # runner's summary to $(B)/summary.
 test-suite: all
-	$(Q)rm -f $(B)/summary; $(B)/tests/run $(TESTARGS) | tee $(B)/test.log; \
+	$(Q)rm -f $(B)/summary; $(B)/tests/run -j $(TEST_JOBS) $(TESTARGS) | tee $(B)/test.log; \
 	  tail -n 1 $(B)/test.log > $(B)/summary
 
 test: deps

@@ -1,6 +1,6 @@
 /*
  * The test runner: one binary with every test registered in test_list.h. Each test runs in a
- * forked child with a timeout, so a crash or a hang fails that test only; after each test the
+ * forked child with a timeout (several at once with -j), so a crash or a hang fails that test only; after each test the
  * runner removes the test's scratch shm segments.
  *
  *   run                    every test
@@ -8,6 +8,8 @@
  *   run NAME...            the named tests (forked)
  *   run NAME NAME          NAME in-process, for gdb
  *   run -s SEED ...        replay randomized tests with SEED
+ *   run -j N ...           up to N tests side by side (ring/thread tests still run alone);
+ *                          each test's output is printed in one piece when it ends
  *   run -l                 list tests
  *
  * Prints one line per test and ends with "N passed, N failed"; exit status 1 on any failure.
@@ -19,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,7 +30,8 @@
 #include "test.h"
 #include "test_list.h"
 
-#define T_TSAN 1u /* ring/thread test: also run under ThreadSanitizer */
+#define T_TSAN 1u /* ring/thread test: also run under ThreadSanitizer; always runs alone */
+#define MAX_JOBS 16 /* most tests run side by side (-j) */
 
 struct test_entry {
     const char *name; /* test name */
@@ -267,53 +271,79 @@ static void cleanup_shm(pid_t pid)
     closedir(d);
 }
 
-static volatile sig_atomic_t g_alarm; /* set by SIGALRM: the test timed out */
+/* A test running in a forked child; its output goes to a memfd printed when it ends, so the
+ * lines of tests running side by side never mix. */
+struct job {
+    const struct test_entry *t; /* the test */
+    pid_t pid;                  /* its child, 0 = slot free */
+    int out;                    /* memfd with its output */
+    int64_t t0;                 /* start (monotonic ns) */
+};
 
-static void on_alarm(int sig)
+/* Starts t in a child. Returns 0, or 1 if it could not start (counted as a failure). */
+static int job_start(struct job *j, const struct test_entry *t)
 {
-    (void)sig;
-    g_alarm = 1;
-}
+    char name[64];
 
-/* Runs one test in a child. Returns 0 pass, 1 fail, 2 skip. */
-static int run_forked(const struct test_entry *t)
-{
-    int64_t t0 = test_now_ns();
-    int status = 0, rc;
-    pid_t pid, w;
-
+    j->t = t;
+    j->t0 = test_now_ns();
     if (!t->fn) {
         printf("FAIL %s: not implemented\n", t->name);
         return 1;
     }
+    snprintf(name, sizeof(name), "test-%s", t->name);
+    j->out = memfd_create(name, MFD_CLOEXEC);
+    if (j->out < 0) {
+        fprintf(stderr, "memfd_create: %s\n", strerror(errno));
+        return 1;
+    }
     fflush(stdout);
     fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
+    j->pid = fork();
+    if (j->pid < 0) {
         fprintf(stderr, "fork: %s\n", strerror(errno));
+        j->pid = 0;
+        close(j->out);
         return 1;
     }
-    if (pid == 0) {
+    if (j->pid == 0) {
         g_test_pid = getpid();
-        setpgid(0, 0);                      /* own group: a timeout kills the test's helpers too */
-        dup2(STDOUT_FILENO, STDERR_FILENO); /* messages in order with the results */
+        setpgid(0, 0); /* own group: a timeout kills the test's helpers too */
+        dup2(j->out, STDOUT_FILENO);
+        dup2(j->out, STDERR_FILENO); /* messages in order with the results */
         exit(t->fn() ? 1 : 0);
     }
-    setpgid(pid, pid);
-    g_alarm = 0;
-    alarm((unsigned)t->timeout_s);
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR && !g_alarm)
-        ;
-    alarm(0);
-    if (w < 0 && g_alarm) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        printf("FAIL %s: timed out after %d s\n", t->name, t->timeout_s);
-        cleanup_shm(pid);
-        return 1;
-    }
+    setpgid(j->pid, j->pid);
+    return 0;
+}
+
+/* Prints what the test wrote. */
+static void job_output(struct job *j)
+{
+    char buf[4096];
+    ssize_t n;
+
+    lseek(j->out, 0, SEEK_SET);
+    while ((n = read(j->out, buf, sizeof(buf))) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+    close(j->out);
+}
+
+/* The test ended with status (or timed out): prints its result. Returns 0 pass, 1 fail, 2 skip. */
+static int job_finish(struct job *j, int status, bool timed_out)
+{
+    const struct test_entry *t = j->t;
+    pid_t pid = j->pid;
+    int rc;
+
     kill(-pid, SIGKILL); /* helpers the test forgot */
     cleanup_shm(pid);
+    j->pid = 0;
+    job_output(j);
+    if (timed_out) {
+        printf("FAIL %s: timed out after %d s\n", t->name, t->timeout_s);
+        return 1;
+    }
     if (WIFSIGNALED(status)) {
         printf("FAIL %s: killed by signal %d (%s)\n", t->name, WTERMSIG(status),
                strsignal(WTERMSIG(status)));
@@ -328,8 +358,33 @@ static int run_forked(const struct test_entry *t)
         printf("FAIL %s\n", t->name);
         return 1;
     }
-    printf("ok   %s (%.2f s)\n", t->name, (double)(test_now_ns() - t0) / 1e9);
+    printf("ok   %s (%.2f s)\n", t->name, (double)(test_now_ns() - j->t0) / 1e9);
     return 0;
+}
+
+/* Waits until one running job ends (or times out) and finishes it. Returns its result. */
+static int job_reap(struct job *jobs, int n)
+{
+    for (;;) {
+        int64_t now = test_now_ns();
+        int status;
+
+        for (int i = 0; i < n; i++) {
+            pid_t w;
+
+            if (!jobs[i].pid)
+                continue;
+            w = waitpid(jobs[i].pid, &status, WNOHANG);
+            if (w == jobs[i].pid)
+                return job_finish(&jobs[i], status, false);
+            if (now - jobs[i].t0 > (int64_t)jobs[i].t->timeout_s * 1000000000) {
+                kill(-jobs[i].pid, SIGKILL);
+                waitpid(jobs[i].pid, &status, 0);
+                return job_finish(&jobs[i], status, true);
+            }
+        }
+        usleep(5000);
+    }
 }
 
 static const struct test_entry *find(const char *name)
@@ -344,11 +399,9 @@ int main(int argc, char **argv)
 {
     const char *group = NULL;
     const char *names[64];
-    int n_names = 0, passed = 0, failed = 0, skipped = 0;
-    struct sigaction sa = {.sa_handler = on_alarm};
+    int n_names = 0, passed = 0, failed = 0, skipped = 0, parallel = 1;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
-    sigaction(SIGALRM, &sa, NULL);
     {
         struct timespec ts;
 
@@ -359,6 +412,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
             g_seed = strtoull(argv[++i], NULL, 0);
             g_seed_given = true;
+        } else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
+            parallel = atoi(argv[++i]);
+            if (parallel < 1 || parallel > MAX_JOBS)
+                parallel = parallel < 1 ? 1 : MAX_JOBS;
         } else if (strcmp(argv[i], "-g") == 0 && i + 1 < argc) {
             group = argv[++i];
         } else if (strcmp(argv[i], "-l") == 0) {
@@ -380,24 +437,56 @@ int main(int argc, char **argv)
         g_test_pid = getpid();
         return t->fn() ? 1 : 0; /* in-process, for gdb */
     }
-    for (size_t i = 0; i < N_TESTS; i++) {
-        const struct test_entry *t = &tests[i];
-        int r;
+    {
+        struct job jobs[MAX_JOBS] = {{0}};
+        int running = 0;
 
-        if (n_names) {
-            bool want = false;
+        for (size_t i = 0; i < N_TESTS; i++) {
+            const struct test_entry *t = &tests[i];
+            bool alone = (t->flags & T_TSAN) != 0;
+            int slot = 0, r;
 
-            for (int k = 0; k < n_names; k++)
-                want |= strcmp(names[k], t->name) == 0;
-            if (!want)
+            if (n_names) {
+                bool want = false;
+
+                for (int k = 0; k < n_names; k++)
+                    want |= strcmp(names[k], t->name) == 0;
+                if (!want)
+                    continue;
+            }
+            if (group && strcmp(group, "tsan") == 0 && !(t->flags & T_TSAN))
                 continue;
+            /* Ring and thread tests run alone; the others up to `parallel` at a time. */
+            while (running > 0 && (running >= parallel || alone)) {
+                r = job_reap(jobs, MAX_JOBS);
+                running--;
+                passed += r == 0;
+                failed += r == 1;
+                skipped += r == 2;
+            }
+            while (jobs[slot].pid)
+                slot++;
+            if (job_start(&jobs[slot], t) != 0) {
+                failed++;
+                continue;
+            }
+            running++;
+            if (alone) {
+                r = job_reap(jobs, MAX_JOBS);
+                running--;
+                passed += r == 0;
+                failed += r == 1;
+                skipped += r == 2;
+            }
         }
-        if (group && strcmp(group, "tsan") == 0 && !(t->flags & T_TSAN))
-            continue;
-        r = run_forked(t);
-        passed += r == 0;
-        failed += r == 1;
-        skipped += r == 2;
+        while (running > 0) {
+            int r = job_reap(jobs, MAX_JOBS);
+
+            running--;
+            passed += r == 0;
+            failed += r == 1;
+            skipped += r == 2;
+        }
     }
     for (int k = 0; k < n_names; k++)
         if (!find(names[k])) {

@@ -122,6 +122,35 @@ MDF_API int mdf_dec_parse(const char *s, size_t len, mdf_dec_t *out)
 
     if (!s || !out)
         return -EINVAL;
+    /* Fast path for what venues send ("0.35130000", "-12", "6195.00000000"): an optional minus,
+     * at most 18 digits (always within int64) and at most one point. Anything else, or an odd
+     * form, takes the general path below, which gives the same result for these. */
+    if (len && len <= 19) {
+        const unsigned char *q = (const unsigned char *)s, *qe = q + len;
+        uint64_t v = 0;
+        int fr = -1, nd = 0;
+        bool ng = *q == '-';
+
+        for (q += ng; q < qe; q++) {
+            unsigned c = (unsigned)*q - '0';
+
+            if (c <= 9) {
+                v = v * 10 + c;
+                nd++;
+                fr += fr >= 0;
+            } else if (*q == '.' && fr < 0) {
+                fr = 0;
+            } else {
+                break;
+            }
+        }
+        if (q == qe && nd > 0 && nd <= 18) {
+            out->m = ng ? -(int64_t)v : (int64_t)v;
+            out->e = fr > 0 ? -fr : 0;
+            out->_r = 0;
+            return 0;
+        }
+    }
     p = (const unsigned char *)s;
     end = p + len;
     if (p < end && (*p == '-' || *p == '+'))

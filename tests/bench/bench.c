@@ -36,7 +36,7 @@
  *                                        whole ticks ring (shared pages count too)
  *
  * Arguments name groups to run (prefixes of: clock publish latency drain stream book wake
- * liveness rss); none runs them all.
+ * liveness rss transport decode orderbook e2e); none runs them all.
  *
  * Cleanup: the instance is removed at exit and on fatal signals; a run that was SIGKILLed leaves
  * "bench<pid>" segments whose pid is gone, and the next run removes those first.
@@ -300,6 +300,9 @@ static void note_sched(const char *what, struct sched_mark writer, long r_pre, i
 
 /* True if group `g` was asked for (all are when the command line names none). */
 void bench_transport(const char *self); /* bench_transport.c */
+void bench_decode(void);                /* bench_decode.c */
+void bench_orderbook(void);             /* bench_book.c */
+void bench_e2e(const char *self);       /* bench_e2e.c */
 
 static bool want(const char *g)
 {
@@ -1194,6 +1197,12 @@ int main(int argc, char **argv)
         bench_rss(argv[0]);
     if (want("transport"))
         bench_transport(argv[0]);
+    if (want("decode"))
+        bench_decode();
+    if (want("orderbook"))
+        bench_orderbook();
+    if (want("e2e"))
+        bench_e2e(argv[0]);
 
     munmap(sh, sh_size);
     return 0; /* cleanup() closes and unlinks the instance */

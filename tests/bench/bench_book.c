@@ -18,7 +18,7 @@
 #include "book/book.h"
 #include "core/clock.h"
 
-void bench_book(void);
+void bench_orderbook(void);
 
 #define BB_LEVELS 1000  /* levels per side */
 #define BB_MID 100000   /* first ask tick; bids below it */
@@ -65,7 +65,7 @@ static double median(double *v, int n)
     return v[n / 2];
 }
 
-void bench_book(void)
+void bench_orderbook(void)
 {
     static union {
         struct mdf_book b;

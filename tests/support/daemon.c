@@ -87,6 +87,30 @@ void dmn_kill(struct dmn *d, int sig)
         kill(d->p.pid, sig);
 }
 
+int dmn_wait_exit(struct dmn *d, int timeout_ms)
+{
+    int64_t deadline = test_now_ns() / 1000000 + timeout_ms;
+    int status;
+    pid_t w;
+
+    if (d->p.pid <= 0)
+        return -ECHILD;
+    while ((w = waitpid(d->p.pid, &status, WNOHANG)) == 0) {
+        if (test_now_ns() / 1000000 > deadline)
+            return -ETIMEDOUT;
+        usleep(10000);
+    }
+    d->p.pid = 0;
+    if (d->p.out_fd >= 0)
+        close(d->p.out_fd);
+    d->p.out_fd = -1;
+    if (d->conf[0])
+        unlink(d->conf);
+    if (w < 0)
+        return -errno;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int dmn_stop(struct dmn *d)
 {
     int rc = d->p.pid > 0 ? fv_stop(&d->p) : -ECHILD;

@@ -33,6 +33,10 @@ int dmn_count(struct dmn *d, const char *needle);
 /* Sends sig to the daemon. */
 void dmn_kill(struct dmn *d, int sig);
 
+/* Waits up to timeout_ms for the daemon to exit by itself; returns its exit status (128+signal
+ * if killed) or -ETIMEDOUT. Also removes the config file once it has exited. */
+int dmn_wait_exit(struct dmn *d, int timeout_ms);
+
 /* SIGTERM and wait (SIGKILL after 10 s); returns the exit status (128+signal if killed). Also
  * removes the config file. */
 int dmn_stop(struct dmn *d);

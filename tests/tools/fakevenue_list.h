@@ -15,6 +15,17 @@
     X(fakevenue_serves_tls_with_the_given_certificate, 0, 60)                                      \
     X(fakevenue_synthetic_messages_have_the_requested_size, 0, 60)                                 \
     X(fakevenue_faults_do_what_they_say, 0, 60)                                                    \
-    X(fakevenue_gap_fault_drops_one_depth_diff, 0, 30)
+    X(fakevenue_gap_fault_drops_one_depth_diff, 0, 30)                                             \
+    X(fakevenue_loop_shifts_ids_and_times_from_the_second_lap, 0, 60)                              \
+    X(fakevenue_futures_fixture_chains_and_routes, 0, 30)                                          \
+    X(fakevenue_loop_shifts_futures_snapshot_times_and_ids, 0, 30)                                 \
+    X(fakevenue_market_sends_identical_messages_to_every_subscriber, 0, 60)                        \
+    X(fakevenue_market_streams_have_the_venue_shapes, 0, 60)                                       \
+    X(fakevenue_market_depth_diffs_chain_onto_rest_snapshot, 0, 60)                                \
+    X(fakevenue_market_klines_close_once_and_match_rest_klines, 0, 60)                             \
+    X(fakevenue_market_quiet_symbols_only_get_fixed_cadence_streams, 0, 60)                        \
+    X(fakevenue_market_rate_max_goes_flat_out, 0, 60)                                              \
+    X(fakevenue_rest_ban_follows_repeated_429s, 0, 60)                                             \
+    X(fakevenue_conn_limit_refuses_upgrades_over_the_limit, 0, 30)
 
 #endif /* MDF_TESTS_FAKEVENUE_LIST_H */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -149,19 +151,187 @@ static char **recorded(const char *stream, size_t *n)
     return v;
 }
 
-static bool in_list(char **v, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i], s) == 0)
-            return true;
-    return false;
-}
-
 static void free_list(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+/* ---- looped replays: ids and times move forward from the second lap on ---- */
+
+enum { K_NONE, K_ID, K_TIME };
+
+/* What the venue's loop does with an integer member `key` (in_kline: inside a kline's "k"). */
+static int field_kind(const char *key, bool in_kline)
+{
+    static const char *const ids[] = {"t", "a", "f", "l", "U", "u", "pu", "lastUpdateId", "F", "L"};
+    static const char *const times[] = {"E", "T", "O", "C"};
+
+    if (in_kline && strcmp(key, "t") == 0)
+        return K_TIME;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        if (strcmp(key, ids[i]) == 0)
+            return K_ID;
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+        if (strcmp(key, times[i]) == 0)
+            return K_TIME;
+    return K_NONE;
+}
+
+/* The id and time shifts of one lap, and the lap found so far (-1 = none yet). */
+struct lapck {
+    int64_t id, ts; /* shifts per lap */
+    int64_t k;      /* lap */
+    bool bad;       /* the two texts differ otherwise */
+};
+
+/* Walks a (recorded) and b (received) together; key is a's member name (NULL in arrays and at
+ * the top), in_kline whether a sits directly in a kline's "k" object. */
+static void walk_pair(json_t *a, json_t *b, const char *key, bool in_kline, struct lapck *c)
+{
+    if (json_typeof(a) != json_typeof(b)) {
+        c->bad = true;
+        return;
+    }
+    if (json_is_object(a)) {
+        const char *k;
+        json_t *va;
+
+        if (json_object_size(a) != json_object_size(b))
+            c->bad = true;
+        json_object_foreach(a, k, va)
+        {
+            json_t *vb = json_object_get(b, k);
+
+            if (!vb)
+                c->bad = true;
+            else
+                walk_pair(va, vb, k, key && strcmp(key, "k") == 0, c);
+        }
+    } else if (json_is_array(a)) {
+        if (json_array_size(a) != json_array_size(b))
+            c->bad = true;
+        for (size_t i = 0; i < json_array_size(a) && i < json_array_size(b); i++)
+            walk_pair(json_array_get(a, i), json_array_get(b, i), NULL, false, c);
+    } else if (json_is_integer(a)) {
+        int kind = key ? field_kind(key, in_kline) : K_NONE;
+        int64_t d = json_integer_value(b) - json_integer_value(a);
+        int64_t unit = kind == K_ID ? c->id : c->ts;
+
+        if (kind == K_NONE || d % unit) {
+            c->bad |= d != 0;
+        } else if (c->k < 0) {
+            c->k = d / unit;
+        } else if (c->k != d / unit) {
+            c->bad = true;
+        }
+    } else if (!json_equal(a, b)) {
+        c->bad = true;
+    }
+}
+
+/* The text with every run of digits replaced by one '#' (new). */
+static char *no_digits(const char *s)
+{
+    char *o = malloc(strlen(s) + 1), *w = o;
+
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            *w++ = *s;
+        else if (w == o || w[-1] != '#')
+            *w++ = '#';
+    *w = '\0';
+    return o;
+}
+
+/* The lap `got` comes from if it is `orig` (a recorded JSON text) with every id moved by lap x
+ * id_shift and every time by lap x t_shift and otherwise byte-identical; -1 if it is not. */
+static int64_t lap_of(const char *orig, const char *got, int64_t id_shift, int64_t t_shift)
+{
+    struct lapck c = {.id = id_shift, .ts = t_shift, .k = -1};
+    json_t *a = json_loads(orig, 0, NULL), *b = json_loads(got, 0, NULL);
+    char *da = no_digits(orig), *db = no_digits(got);
+
+    if (!a || !b || strcmp(da, db) != 0)
+        c.bad = true;
+    else
+        walk_pair(a, b, NULL, false, &c);
+    json_decref(a);
+    json_decref(b);
+    free(da);
+    free(db);
+    return c.bad ? -1 : c.k < 0 ? 0 : c.k;
+}
+
+/* The lap msg comes from if it is one of the recorded messages v[0..n), else -1. */
+static int64_t lap_in_list(char **v, size_t n, const char *msg, int64_t id_shift, int64_t t_shift)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = lap_of(v[i], msg, id_shift, t_shift);
+
+        if (k >= 0)
+            return k;
+    }
+    return -1;
+}
+
+/* Widens [*lo, *hi] over the integer id members of j (at any depth). */
+static void id_range(json_t *j, const char *key, bool in_kline, int64_t *lo, int64_t *hi)
+{
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(j, k, v) id_range(v, k, key && strcmp(key, "k") == 0, lo, hi);
+    } else if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++)
+            id_range(json_array_get(j, i), NULL, false, lo, hi);
+    } else if (json_is_integer(j) && key && field_kind(key, in_kline) == K_ID) {
+        if (json_integer_value(j) < *lo)
+            *lo = json_integer_value(j);
+        if (json_integer_value(j) > *hi)
+            *hi = json_integer_value(j);
+    }
+}
+
+/* The per-lap shifts of a recording, worked out from the file: ids by the span of every id in
+ * its messages + 1, times by its duration rounded up to whole minutes. */
+static void loop_shifts(const char *path, int64_t *id_shift, int64_t *t_shift)
+{
+    FILE *f = fopen(path, "r");
+    static char line[1 << 20];
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    double t0 = -1, last = 0;
+    int64_t dur_ms;
+
+    ASSERT(f != NULL);
+    while (fgets(line, sizeof(line), f)) {
+        char *sep = strstr(line, " <-> "), *j;
+        json_t *m;
+
+        if (sep) {
+            if (t0 < 0)
+                t0 = strtod(sep + 5, NULL);
+            continue;
+        }
+        j = strstr(line, ": ");
+        if (!j || line[0] < '0' || line[0] > '9')
+            continue;
+        last = strtod(line, NULL);
+        if (t0 < 0)
+            t0 = last;
+        m = json_loads(j + 2, 0, NULL);
+        ASSERT(m != NULL);
+        id_range(json_object_get(m, "data"), NULL, false, &lo, &hi);
+        json_decref(m);
+    }
+    fclose(f);
+    *id_shift = hi - lo + 1;
+    dur_ms = (int64_t)((last - t0) * 1000 + 0.999);
+    *t_shift = (dur_ms + 59999) / 60000 * 60000;
+    if (*t_shift < 60000)
+        *t_shift = 60000;
 }
 
 TEST(fakevenue_replays_only_subscribed_streams)
@@ -177,15 +347,22 @@ TEST(fakevenue_replays_only_subscribed_streams)
     bool got_b = false;
     int guard;
 
+    int64_t ids, ts;
+
     ASSERT_EQ(na, 15);
     ASSERT_EQ(nb, 74);
+    loop_shifts(fixture("binance-spot/ws.rec"), &ids, &ts);
     start(&fv, args);
     connect_ok(&c, fv.port, "/stream?streams=lrcbtc@depth@100ms");
-    /* Two laps of exactly the recorded messages of that stream, byte for byte, in order. */
+    /* Two laps of exactly the recorded messages of that stream, in order: the first byte for
+     * byte, the second with its ids and times moved forward. */
     for (int lap = 0; lap < 2; lap++) {
         for (size_t i = 0; i < na; i++) {
             recv_ok(&c, msg, sizeof(msg));
-            ASSERT_STR_EQ(msg, a[i]);
+            if (lap == 0)
+                ASSERT_STR_EQ(msg, a[i]);
+            else
+                ASSERT_EQ(lap_of(a[i], msg, ids, ts), 1);
         }
     }
     /* A live SUBSCRIBE: acknowledged, then the second stream's recorded messages arrive too. */
@@ -196,14 +373,14 @@ TEST(fakevenue_replays_only_subscribed_streams)
         recv_ok(&c, msg, sizeof(msg));
         if (strcmp(msg, "{\"result\":null,\"id\":7}") == 0)
             break;
-        ASSERT(in_list(a, na, msg));
+        ASSERT_GE(lap_in_list(a, na, msg, ids, ts), 1);
     }
     for (guard = 0; guard < 100000 && !got_b; guard++) {
         recv_ok(&c, msg, sizeof(msg));
-        if (in_list(b, nb, msg))
+        if (lap_in_list(b, nb, msg, ids, ts) >= 1)
             got_b = true;
         else
-            ASSERT(in_list(a, na, msg));
+            ASSERT_GE(lap_in_list(a, na, msg, ids, ts), 1);
     }
     ASSERT(got_b);
     /* (A flat-out replay goes at the pace of its slowest subscriber: c stops reading now.) */
@@ -218,10 +395,12 @@ TEST(fakevenue_replays_only_subscribed_streams)
         ASSERT(strncmp(msg, "{\"u\":", 5) == 0);
         data = NULL;
         for (size_t i = 0; i < nb && !data; i++) {
-            const char *d = strstr(b[i], ",\"data\":") + 8;
+            char *d = strdup(strstr(b[i], ",\"data\":") + 8);
 
-            if (strncmp(d, msg, strlen(msg)) == 0 && strlen(d) == strlen(msg) + 1)
-                data = d;
+            d[strlen(d) - 1] = '\0'; /* the wrapper's closing brace */
+            if (lap_of(d, msg, ids, ts) >= 1)
+                data = b[i];
+            free(d);
         }
         ASSERT(data != NULL);
         wsc_close(&r);
@@ -869,6 +1048,1159 @@ TEST(fakevenue_gap_fault_drops_one_depth_diff)
     ASSERT_EQ(count, 149);
     ASSERT_EQ(gaps, 1);
     wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* ---- looped replays, futures fixture ---- */
+
+/* The recorded lines (combined form) of fixture `file` whose stream is in the '/'-separated
+ * list `streams` (NULL: every stream), in order (new array of new strings). */
+static char **recorded_set(const char *file, const char *streams, size_t *n)
+{
+    FILE *f = fopen(fixture(file), "r");
+    static char line[1 << 20];
+    char **v = NULL;
+
+    ASSERT(f != NULL);
+    *n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *j = strstr(line, ": {\"stream\":\""), *name, *end;
+        bool want = streams == NULL;
+
+        if (!j || line[0] < '0' || line[0] > '9')
+            continue;
+        j += 2;
+        j[strcspn(j, "\r\n")] = '\0';
+        name = j + 11;
+        end = strchr(name, '"');
+        for (const char *p = streams; p && *p && !want;) {
+            size_t len = strcspn(p, "/");
+
+            want = len == (size_t)(end - name) && strncmp(p, name, len) == 0;
+            p += len + (p[len] == '/');
+        }
+        if (!want)
+            continue;
+        v = realloc(v, (*n + 1) * sizeof(*v));
+        v[(*n)++] = strdup(j);
+    }
+    fclose(f);
+    return v;
+}
+
+/* The body of the recorded REST snapshot of sym in fixture `file` (new). */
+static char *recorded_snapshot(const char *file, const char *sym)
+{
+    FILE *f = fopen(fixture(file), "r");
+    static char line[1 << 20];
+    char want[64], *body = NULL;
+
+    ASSERT(f != NULL);
+    snprintf(want, sizeof(want), "symbol=%s&", sym);
+    while (!body && fgets(line, sizeof(line), f)) {
+        char *j = strstr(line, " -> ");
+
+        if (strstr(line, want) && j && (j = strstr(j, ": "))) {
+            j[2 + strcspn(j + 2, "\r\n")] = '\0';
+            body = strdup(j + 2);
+        }
+    }
+    fclose(f);
+    ASSERT(body != NULL);
+    return body;
+}
+
+TEST(fakevenue_loop_shifts_ids_and_times_from_the_second_lap)
+{
+    static const char streams[] =
+        "nknusdt@depth@100ms/nknusdt@bookTicker/nknusdt@kline_1m/nknusdt@aggTrade";
+    struct fv_proc fv;
+    const char *args[] = {"--replay", fixture("binance-spot/ws.rec"),
+                          "--rest",   fixture("binance-spot/http.rec"),
+                          "--speed",  "max",
+                          "--loop",   NULL};
+    static char msg[1 << 16], path[512];
+    size_t n;
+    char **rec = recorded_set("binance-spot/ws.rec", streams, &n);
+    char *snap0 = recorded_snapshot("binance-spot/http.rec", "NKNUSDT");
+    int64_t ids, ts, L0, L, k, last_u = -1;
+    struct wsc_http h;
+    struct wsc c;
+    json_t *a, *b;
+
+    ASSERT_GT(n, 200);
+    loop_shifts(fixture("binance-spot/ws.rec"), &ids, &ts);
+    ASSERT_GT(ids, 400000000); /* NKNUSDT's update ids and RUNEEUR's are far apart */
+    ASSERT_EQ(ts, 60000);      /* 31 s of traffic: one minute */
+    start(&fv, args);
+    snprintf(path, sizeof(path), "/stream?streams=%s", streams);
+    connect_ok(&c, fv.port, path);
+    /* Lap 0 is the recording byte for byte; laps 1 and 2 move every id and time, nothing else. */
+    for (size_t i = 0; i < n; i++) {
+        recv_ok(&c, msg, sizeof(msg));
+        ASSERT_STR_EQ(msg, rec[i]);
+    }
+    for (int lap = 1; lap <= 2; lap++) {
+        for (size_t i = 0; i < n; i++) {
+            recv_ok(&c, msg, sizeof(msg));
+            if (lap_of(rec[i], msg, ids, ts) != lap)
+                test_fail(__FILE__, __LINE__, "lap %d message %zu:\n%s\nrecorded:\n%s", lap, i, msg,
+                          rec[i]);
+        }
+    }
+    ASSERT_EQ(fv_wait_line(&fv, "replay lap 2", T_MS, NULL, 0), 0);
+    /* The snapshot served now belongs to the lap being sent: same levels, lastUpdateId moved
+     * by that lap's shift. */
+    ASSERT_EQ(wsc_http_get(&h, fv.port, "/api/v3/depth?symbol=NKNUSDT&limit=1000", T_MS), 0);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_GE(lap_of(snap0, (const char *)h.body, ids, ts), 1);
+    a = json_loads(snap0, 0, NULL);
+    b = json_loads((const char *)h.body, 0, NULL);
+    L0 = json_integer_value(json_object_get(a, "lastUpdateId"));
+    L = json_integer_value(json_object_get(b, "lastUpdateId"));
+    ASSERT(json_equal(json_object_get(a, "bids"), json_object_get(b, "bids")));
+    json_decref(a);
+    json_decref(b);
+    wsc_http_close(&h);
+    k = (L - L0) / ids;
+    ASSERT_GE(k, 1);
+    ASSERT_EQ(L - L0, k * ids);
+    /* And it syncs with that lap's diffs: in lap k the diff ending at L is followed by the one
+     * starting at L + 1, as in the recording (499869752, then 499869753). */
+    for (int guard = 0; guard < 10000000; guard++) {
+        json_t *m, *d;
+        int64_t U, u;
+
+        recv_ok(&c, msg, sizeof(msg));
+        if (!strstr(msg, "@depth@100ms"))
+            continue;
+        m = json_loads(msg, 0, NULL);
+        d = json_object_get(m, "data");
+        U = json_integer_value(json_object_get(d, "U"));
+        u = json_integer_value(json_object_get(d, "u"));
+        json_decref(m);
+        if (last_u == L) {
+            ASSERT_EQ(U, L + 1);
+            break;
+        }
+        ASSERT(U <= L); /* nothing past the snapshot before its bridge */
+        last_u = u;
+    }
+    ASSERT_EQ(last_u, L);
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    free(snap0);
+    free_list(rec, n);
+    return 0;
+}
+
+/* True when the combined message's stream is book data, which futures serve on /public. */
+static bool public_stream(const char *combined)
+{
+    char name[128];
+
+    ASSERT(strncmp(combined, "{\"stream\":\"", 11) == 0);
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(combined + 11, "\""), combined + 11);
+    return strstr(name, "@depth") || strstr(name, "@bookTicker");
+}
+
+TEST(fakevenue_futures_fixture_chains_and_routes)
+{
+    static const char pub_types[][16] = {"@depth@100ms", "@depth10", "@bookTicker"};
+    static const char mkt_types[][16] = {"@aggTrade", "@kline_1m",   "@markPrice", "@markPrice@1s",
+                                         "@ticker",   "@miniTicker", "@forceOrder"};
+    static const char syms[][16] = {"BTCUSDT", "ETHUSDT", "SUSHIUSDT"};
+    static char all[4096], path[4200], msg[1 << 16];
+    size_t n, npub = 0, nmkt = 0;
+    char **rec = recorded_set("binance-futures/ws.rec", NULL, &n);
+    struct fv_proc fv;
+    struct wsc pub, mkt;
+    int closed = 0;
+
+    ASSERT_GE(n, 250);
+    /* The fixture itself: per symbol a pu chain without a break, bridged by its snapshot. */
+    for (size_t si = 0; si < 3; si++) {
+        char *snap = recorded_snapshot("binance-futures/http.rec", syms[si]);
+        json_t *sj = json_loads(snap, 0, NULL);
+        int64_t L = json_integer_value(json_object_get(sj, "lastUpdateId")), prev = -1;
+        int covered = 0, bridged = 0, diffs = 0;
+
+        ASSERT(json_is_integer(json_object_get(sj, "E")) &&
+               json_is_integer(json_object_get(sj, "T")));
+        for (size_t i = 0; i < n; i++) {
+            json_t *m = json_loads(rec[i], 0, NULL), *d = json_object_get(m, "data");
+            const char *st = json_string_value(json_object_get(m, "stream"));
+
+            if (strstr(st, "@depth@100ms") &&
+                strcmp(json_string_value(json_object_get(d, "s")), syms[si]) == 0) {
+                int64_t U = json_integer_value(json_object_get(d, "U"));
+                int64_t u = json_integer_value(json_object_get(d, "u"));
+                int64_t pu = json_integer_value(json_object_get(d, "pu"));
+
+                if (prev >= 0)
+                    ASSERT_EQ(pu, prev);
+                ASSERT(json_is_integer(json_object_get(d, "E")) &&
+                       json_is_integer(json_object_get(d, "T")));
+                prev = u;
+                diffs++;
+                if (u < L)
+                    covered++;
+                else if (!bridged++)
+                    ASSERT(U <= L && L <= u);
+            }
+            if (si == 0 && strstr(st, "@kline_1m") &&
+                json_is_true(json_object_get(json_object_get(d, "k"), "x")))
+                closed++;
+            json_decref(m);
+        }
+        ASSERT_GE(covered, 1);
+        ASSERT_GE(bridged, 10);
+        ASSERT_GE(diffs, 20);
+        json_decref(sj);
+        free(snap);
+    }
+    ASSERT_EQ(closed, 3);
+    /* Both connections ask for every stream; each path delivers only its own, in recorded
+     * order, byte for byte. */
+    all[0] = '\0';
+    for (size_t si = 0; si < 3; si++) {
+        char low[16];
+
+        for (size_t i = 0; i <= strlen(syms[si]); i++)
+            low[i] =
+                (char)(syms[si][i] >= 'A' && syms[si][i] <= 'Z' ? syms[si][i] + 32 : syms[si][i]);
+        for (size_t t = 0; t < 3; t++)
+            snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s%s", all[0] ? "/" : "", low,
+                     pub_types[t]);
+        for (size_t t = 0; t < 7; t++)
+            snprintf(all + strlen(all), sizeof(all) - strlen(all), "/%s%s", low, mkt_types[t]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (public_stream(rec[i]))
+            npub++;
+        else
+            nmkt++;
+    }
+    ASSERT_GE(npub, 100);
+    ASSERT_GE(nmkt, 100);
+    /* One run per path (a flat-out replay starts with the first subscription). */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *args[] = {"--venue",  "binance-futures",
+                              "--replay", fixture("binance-futures/ws.rec"),
+                              "--speed",  "max",
+                              NULL};
+        struct wsc *c = pass == 0 ? &pub : &mkt;
+        size_t got = 0;
+
+        start(&fv, args);
+        snprintf(path, sizeof(path), "%s/stream?streams=%s", pass == 0 ? "/public" : "/market",
+                 all);
+        connect_ok(c, fv.port, path);
+        ASSERT_EQ(fv_wait_line(&fv, "replay done", T_MS, NULL, 0), 0);
+        for (size_t i = 0; i < n; i++) {
+            if (public_stream(rec[i]) != (pass == 0))
+                continue;
+            recv_ok(c, msg, sizeof(msg));
+            ASSERT_STR_EQ(msg, rec[i]);
+            got++;
+        }
+        ASSERT_EQ(got, pass == 0 ? npub : nmkt);
+        ASSERT_EQ(wsc_recv_text(c, 300, msg, sizeof(msg)), -ETIMEDOUT);
+        wsc_close(c);
+        ASSERT_EQ(fv_stop(&fv), 0);
+    }
+    free_list(rec, n);
+    return 0;
+}
+
+TEST(fakevenue_loop_shifts_futures_snapshot_times_and_ids)
+{
+    struct fv_proc fv;
+    const char *args[] = {"--venue",  "binance-futures",
+                          "--replay", fixture("binance-futures/ws.rec"),
+                          "--rest",   fixture("binance-futures/http.rec"),
+                          "--speed",  "max",
+                          "--loop",   NULL};
+    static char msg[1 << 16];
+    size_t n;
+    char **rec = recorded_set("binance-futures/ws.rec", "btcusdt@depth@100ms", &n);
+    char *snap0 = recorded_snapshot("binance-futures/http.rec", "BTCUSDT");
+    int64_t ids, ts, k, prev_u = -1;
+    struct wsc_http h;
+    struct wsc c;
+    json_t *a, *b;
+
+    loop_shifts(fixture("binance-futures/ws.rec"), &ids, &ts);
+    ASSERT_EQ(ts, 60000);
+    start(&fv, args);
+    connect_ok(&c, fv.port, "/public/stream?streams=btcusdt@depth@100ms");
+    /* Across the lap boundary the pu chain breaks (the ids jump), and every field that moves
+     * moves by exactly one lap. */
+    for (int lap = 0; lap <= 1; lap++) {
+        for (size_t i = 0; i < n; i++) {
+            json_t *m, *d;
+
+            recv_ok(&c, msg, sizeof(msg));
+            ASSERT_EQ(lap_of(rec[i], msg, ids, ts), lap);
+            m = json_loads(msg, 0, NULL);
+            d = json_object_get(m, "data");
+            if (prev_u >= 0 && i > 0)
+                ASSERT_EQ(json_integer_value(json_object_get(d, "pu")), prev_u);
+            prev_u = json_integer_value(json_object_get(d, "u"));
+            json_decref(m);
+        }
+    }
+    /* The futures snapshot's lastUpdateId, E and T move with the lap it is served in. */
+    ASSERT_EQ(wsc_http_get(&h, fv.port, "/fapi/v1/depth?symbol=BTCUSDT&limit=1000", T_MS), 0);
+    ASSERT_EQ(h.status, 200);
+    k = lap_of(snap0, (const char *)h.body, ids, ts);
+    ASSERT_GE(k, 1);
+    a = json_loads(snap0, 0, NULL);
+    b = json_loads((const char *)h.body, 0, NULL);
+    ASSERT_EQ(json_integer_value(json_object_get(b, "lastUpdateId")),
+              json_integer_value(json_object_get(a, "lastUpdateId")) + k * ids);
+    ASSERT_EQ(json_integer_value(json_object_get(b, "E")),
+              json_integer_value(json_object_get(a, "E")) + k * ts);
+    ASSERT_EQ(json_integer_value(json_object_get(b, "T")),
+              json_integer_value(json_object_get(a, "T")) + k * ts);
+    json_decref(a);
+    json_decref(b);
+    wsc_http_close(&h);
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    free(snap0);
+    free_list(rec, n);
+    return 0;
+}
+
+/* ---- the synthetic market ---- */
+
+/* Wall-clock Unix time in ms. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Receives the next message as JSON (new). */
+static json_t *recv_json(struct wsc *c)
+{
+    static char buf[1 << 18];
+    json_t *j;
+
+    recv_ok(c, buf, sizeof(buf));
+    j = json_loads(buf, 0, NULL);
+    if (!j)
+        test_fail(__FILE__, __LINE__, "not JSON: %s", buf);
+    return j;
+}
+
+/* The stream name of a combined message (borrowed) and its payload (borrowed). */
+static const char *stream_of(json_t *m)
+{
+    return json_string_value(json_object_get(m, "stream"));
+}
+
+static json_t *data_of(json_t *m)
+{
+    return json_object_get(m, "data");
+}
+
+/* Reads n messages from b, starting at its first message containing `anchor` (unique on the
+ * venue, e.g. a trade id), then checks that a, subscribed earlier to the same streams, sends
+ * exactly the same bytes from that message on. */
+static void same_sequence(struct wsc *a, struct wsc *b, const char *anchor, int n)
+{
+    static char buf[1 << 18];
+    char **got = calloc((size_t)n, sizeof(*got));
+    int guard;
+
+    do
+        recv_ok(b, buf, sizeof(buf));
+    while (!strstr(buf, anchor));
+    got[0] = strdup(buf);
+    for (int i = 1; i < n; i++) {
+        recv_ok(b, buf, sizeof(buf));
+        got[i] = strdup(buf);
+    }
+    for (guard = 0; guard < 1000000; guard++) {
+        recv_ok(a, buf, sizeof(buf));
+        if (strcmp(buf, got[0]) == 0)
+            break;
+    }
+    ASSERT_LT(guard, 1000000);
+    for (int i = 1; i < n; i++) {
+        recv_ok(a, buf, sizeof(buf));
+        ASSERT_STR_EQ(buf, got[i]);
+    }
+    for (int i = 0; i < n; i++)
+        free(got[i]);
+    free(got);
+}
+
+TEST(fakevenue_market_sends_identical_messages_to_every_subscriber)
+{
+    static const char spot_path[] =
+        "/stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@bookTicker/btcusdt@depth@100ms/"
+        "btcusdt@depth5@100ms/btcusdt@kline_1s/btcusdt@ticker/ethusdt@aggTrade/ethusdt@depth";
+    static const char pub_path[] =
+        "/public/stream?streams=btcusdt@bookTicker/btcusdt@depth@100ms/btcusdt@depth5@100ms";
+    static const char mkt_path[] = "/market/stream?streams=btcusdt@aggTrade/btcusdt@kline_1m/"
+                                   "btcusdt@markPrice@1s/btcusdt@ticker/ethusdt@aggTrade";
+    struct fv_proc fv;
+    struct wsc a, b;
+
+    /* Spot: one connection, then a second one on the same streams. */
+    {
+        const char *args[] = {
+            "--market", "BTCUSDT,ETHUSDT", "--market-rate", "200", "--rate-limit", "0", NULL};
+        int64_t last_a = -1, last_t = -1;
+
+        start(&fv, args);
+        connect_ok(&a, fv.port, spot_path);
+        ASSERT_EQ(fv_wait_line(&fv, "market stream btcusdt@aggTrade", T_MS, NULL, 0), 0);
+        ASSERT_EQ(fv_wait_line(&fv, "market stream ethusdt@depth", T_MS, NULL, 0), 0);
+        connect_ok(&b, fv.port, spot_path);
+        same_sequence(&a, &b, "\"e\":\"aggTrade\"", 400);
+        /* Ids keep growing on both (the venue's, not the connection's). */
+        for (int i = 0; i < 200; i++) {
+            json_t *m = recv_json(&b), *d = data_of(m);
+
+            if (strcmp(stream_of(m), "btcusdt@aggTrade") == 0) {
+                ASSERT_GT(json_integer_value(json_object_get(d, "a")), last_a);
+                if (last_a >= 0)
+                    ASSERT_EQ(json_integer_value(json_object_get(d, "a")), last_a + 1);
+                last_a = json_integer_value(json_object_get(d, "a"));
+            } else if (strcmp(stream_of(m), "btcusdt@trade") == 0) {
+                ASSERT_GT(json_integer_value(json_object_get(d, "t")), last_t);
+                last_t = json_integer_value(json_object_get(d, "t"));
+            }
+            json_decref(m);
+        }
+        ASSERT_GE(last_a, 0);
+        ASSERT_EQ(fv_count_lines(&fv, "market stream btcusdt@aggTrade"), 0); /* logged once */
+        wsc_close(&a);
+        wsc_close(&b);
+        ASSERT_EQ(fv_stop(&fv), 0);
+    }
+    /* Futures: the same on both routed paths. */
+    {
+        const char *args[] = {"--venue",
+                              "binance-futures",
+                              "--market",
+                              "BTCUSDT,ETHUSDT",
+                              "--market-rate",
+                              "200",
+                              "--rate-limit",
+                              "0",
+                              NULL};
+        struct wsc a2, b2;
+
+        start(&fv, args);
+        connect_ok(&a, fv.port, pub_path);
+        connect_ok(&a2, fv.port, mkt_path);
+        ASSERT_EQ(fv_wait_line(&fv, "market stream ethusdt@aggTrade", T_MS, NULL, 0), 0);
+        connect_ok(&b, fv.port, pub_path);
+        connect_ok(&b2, fv.port, mkt_path);
+        same_sequence(&a, &b, "\"e\":\"bookTicker\"", 200);
+        same_sequence(&a2, &b2, "\"e\":\"aggTrade\"", 200);
+        wsc_close(&a);
+        wsc_close(&b);
+        wsc_close(&a2);
+        wsc_close(&b2);
+        ASSERT_EQ(fv_stop(&fv), 0);
+    }
+    return 0;
+}
+
+/* The member names of object o joined by spaces, in order (static buffer). */
+static const char *keys_of(json_t *o)
+{
+    static char buf[512];
+    const char *k;
+    json_t *v;
+
+    buf[0] = '\0';
+    json_object_foreach(o, k, v)
+    {
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "", k);
+    }
+    return buf;
+}
+
+/* True for a decimal string as the venue prints them ("-0.0123", "297"). */
+static bool decimal(json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t i = 0, digits = 0;
+
+    if (!s)
+        return false;
+    if (s[i] == '-')
+        i++;
+    for (; s[i] >= '0' && s[i] <= '9'; i++)
+        digits++;
+    if (s[i] == '.')
+        for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    return digits && !s[i];
+}
+
+/* Checks every value of a stream payload: names (e, s, i, S, o, f, X) are strings, decimals
+ * are decimal strings, levels are [["p","q"],...], the rest integers, booleans or objects. */
+static void check_values(json_t *o)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(o, k, v)
+    {
+        if (strchr("esiSfXo", k[0]) && !k[1] && json_is_string(v))
+            continue;
+        if (json_is_object(v)) {
+            check_values(v);
+        } else if (json_is_array(v)) {
+            size_t i;
+            json_t *lv;
+
+            json_array_foreach(v, i, lv)
+            {
+                ASSERT_EQ(json_array_size(lv), 2);
+                ASSERT(decimal(json_array_get(lv, 0)) && decimal(json_array_get(lv, 1)));
+            }
+        } else if (json_is_string(v)) {
+            if (!decimal(v))
+                test_fail(__FILE__, __LINE__, "%s: \"%s\" is not a decimal", k,
+                          json_string_value(v));
+        } else {
+            ASSERT(json_is_integer(v) || json_is_boolean(v));
+        }
+    }
+}
+
+/* Subscribes to every stream of `shapes` (name, then its members) on path and checks one
+ * message of each. */
+static void check_shapes(struct fv_proc *fv, const char *prefix, const char *const (*shapes)[2],
+                         size_t n)
+{
+    static char path[2048];
+    bool *seen = calloc(n, sizeof(*seen));
+    size_t left = n;
+    struct wsc c;
+
+    snprintf(path, sizeof(path), "%s/stream?streams=", prefix);
+    for (size_t i = 0; i < n; i++)
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s%s", i ? "/" : "",
+                 shapes[i][0]);
+    connect_ok(&c, fv->port, path);
+    while (left) {
+        json_t *m = recv_json(&c), *d = data_of(m);
+
+        for (size_t i = 0; i < n; i++) {
+            if (seen[i] || strcmp(stream_of(m), shapes[i][0]) != 0)
+                continue;
+            if (strcmp(keys_of(d), shapes[i][1]) != 0)
+                test_fail(__FILE__, __LINE__, "%s: members \"%s\", expected \"%s\"", shapes[i][0],
+                          keys_of(d), shapes[i][1]);
+            if (json_object_get(d, "k"))
+                ASSERT_STR_EQ(keys_of(json_object_get(d, "k")),
+                              "t T s i f L o c h l v n x q V Q B");
+            if (json_object_get(d, "o") && json_is_object(json_object_get(d, "o")))
+                ASSERT_STR_EQ(keys_of(json_object_get(d, "o")), "s S o f q p ap X l z T");
+            check_values(d);
+            seen[i] = true;
+            left--;
+        }
+        json_decref(m);
+    }
+    wsc_close(&c);
+    free(seen);
+}
+
+TEST(fakevenue_market_streams_have_the_venue_shapes)
+{
+    static const char *const spot[][2] = {
+        {"btcusdt@trade", "e E s t p q T m M"},
+        {"btcusdt@aggTrade", "e E s a p q f l T m M"},
+        {"btcusdt@bookTicker", "u s b B a A"},
+        {"btcusdt@depth@100ms", "e E s U u b a"},
+        {"btcusdt@depth10@100ms", "lastUpdateId bids asks"},
+        {"btcusdt@kline_1s", "e E s k"},
+        {"btcusdt@ticker", "e E s p P w x c Q b B a A o h l v q O C F L n"},
+        {"btcusdt@miniTicker", "e E s c o h l v q"},
+    };
+    static const char *const pub[][2] = {
+        {"btcusdt@bookTicker", "e u s b B a A T E"},
+        {"btcusdt@depth@100ms", "e E T s U u pu b a"},
+        {"btcusdt@depth10", "e E T s U u pu b a"},
+    };
+    static const char *const mkt[][2] = {
+        {"btcusdt@aggTrade", "e E a s p q f l T m"},
+        {"btcusdt@kline_1m", "e E s k"},
+        {"btcusdt@ticker", "e E s p P w c Q o h l v q O C F L n"},
+        {"btcusdt@miniTicker", "e E s c o h l v q"},
+        {"btcusdt@markPrice@1s", "e E s p i P r T"},
+        {"btcusdt@markPrice", "e E s p i P r T"},
+        {"btcusdt@forceOrder", "e E o"},
+    };
+    struct fv_proc fv;
+    struct wsc c;
+    const char *sargs[] = {"--market", "BTCUSDT", "--market-rate", "100", NULL};
+    const char *fargs[] = {
+        "--venue", "binance-futures", "--market", "BTCUSDT", "--market-rate", "100", NULL};
+
+    start(&fv, sargs);
+    check_shapes(&fv, "", spot, sizeof(spot) / sizeof(spot[0]));
+    /* Streams the spot venue does not have stay silent. */
+    connect_ok(&c, fv.port, "/stream?streams=btcusdt@markPrice/btcusdt@forceOrder");
+    ASSERT_EQ(wsc_recv_text(&c, 1500, (char[64]){0}, 64), -ETIMEDOUT);
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    start(&fv, fargs);
+    check_shapes(&fv, "/public", pub, sizeof(pub) / sizeof(pub[0]));
+    check_shapes(&fv, "/market", mkt, sizeof(mkt) / sizeof(mkt[0]));
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* A local book for the tests: price strings to quantity strings. */
+struct tlevel {
+    double p;     /* price, for ordering */
+    char px[32];  /* price as sent */
+    char qty[32]; /* quantity as sent */
+};
+
+struct tbook {
+    struct tlevel b[4096], a[4096]; /* bids, asks (unordered) */
+    int nb, na;                     /* counts */
+};
+
+/* Sets (or removes, for a zero quantity) the levels of arr [[p,q],...] on one side. */
+static void tbook_apply(struct tlevel *v, int *n, json_t *arr)
+{
+    size_t i;
+    json_t *lv;
+
+    json_array_foreach(arr, i, lv)
+    {
+        const char *px = json_string_value(json_array_get(lv, 0));
+        const char *q = json_string_value(json_array_get(lv, 1));
+        int k;
+
+        for (k = 0; k < *n && strcmp(v[k].px, px) != 0; k++)
+            ;
+        if (strtod(q, NULL) == 0) {
+            if (k < *n)
+                v[k] = v[--*n];
+            continue;
+        }
+        if (k == *n) {
+            ASSERT_LT(*n, 4096);
+            (*n)++;
+            snprintf(v[k].px, sizeof(v[k].px), "%s", px);
+            v[k].p = strtod(px, NULL);
+        }
+        snprintf(v[k].qty, sizeof(v[k].qty), "%s", q);
+    }
+}
+
+static int by_price_desc(const void *a, const void *b)
+{
+    double x = ((const struct tlevel *)a)->p, y = ((const struct tlevel *)b)->p;
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_price_asc(const void *a, const void *b)
+{
+    return -by_price_desc(a, b);
+}
+
+/* Checks that the top of one side equals want [[p,q],...] (as many levels as want has). */
+static void tbook_check_top(struct tlevel *v, int n, bool bids, json_t *want)
+{
+    static struct tlevel s[4096];
+
+    memcpy(s, v, (size_t)n * sizeof(*v));
+    qsort(s, (size_t)n, sizeof(*s), bids ? by_price_desc : by_price_asc);
+    ASSERT_LE(json_array_size(want), (size_t)n);
+    for (size_t i = 0; i < json_array_size(want); i++) {
+        json_t *lv = json_array_get(want, i);
+
+        ASSERT_STR_EQ(s[i].px, json_string_value(json_array_get(lv, 0)));
+        ASSERT_STR_EQ(s[i].qty, json_string_value(json_array_get(lv, 1)));
+    }
+}
+
+/* Syncs a book from the market's REST snapshot and diffs by the venue's rules (spot U/u,
+ * futures pu), then follows it over a few hundred update ids, checking every partial book that
+ * carries the book's update id against it. */
+static void market_chain(bool spot)
+{
+    const char *args[] = {"--venue",
+                          spot ? "binance-spot" : "binance-futures",
+                          "--market",
+                          "BTCUSDT,ETHUSDT",
+                          "--market-rate",
+                          "1000",
+                          "--rate-limit",
+                          "0",
+                          NULL};
+    static struct tbook bk;
+    struct fv_proc fv;
+    struct wsc c;
+    struct wsc_http h;
+    json_t *first = NULL, *snap;
+    int64_t L, prev_u = -1;
+    int applied = 0, dropped = 0, matches = 0;
+    bool synced = false;
+
+    start(&fv, args);
+    connect_ok(&c, fv.port,
+               spot ? "/stream?streams=btcusdt@depth@100ms/btcusdt@depth20@100ms"
+                    : "/public/stream?streams=btcusdt@depth@100ms/btcusdt@depth20@100ms");
+    /* Buffer from the first diff on, then ask for the snapshot. */
+    while (!first) {
+        json_t *m = recv_json(&c);
+
+        if (strcmp(stream_of(m), "btcusdt@depth@100ms") == 0)
+            first = m;
+        else
+            json_decref(m);
+    }
+    ASSERT_EQ(wsc_http_get(&h, fv.port,
+                           spot ? "/api/v3/depth?symbol=BTCUSDT&limit=1000"
+                                : "/fapi/v1/depth?symbol=BTCUSDT&limit=1000",
+                           T_MS),
+              0);
+    ASSERT_EQ(h.status, 200);
+    snap = json_loads((const char *)h.body, 0, NULL);
+    ASSERT(snap != NULL);
+    ASSERT_EQ(json_is_integer(json_object_get(snap, "E")), !spot);
+    ASSERT_EQ(json_array_size(json_object_get(snap, "bids")), 200);
+    ASSERT_EQ(json_array_size(json_object_get(snap, "asks")), 200);
+    L = json_integer_value(json_object_get(snap, "lastUpdateId"));
+    bk.nb = bk.na = 0;
+    tbook_apply(bk.b, &bk.nb, json_object_get(snap, "bids"));
+    tbook_apply(bk.a, &bk.na, json_object_get(snap, "asks"));
+    json_decref(snap);
+    wsc_http_close(&h);
+    while (applied < 30 || prev_u - L < 500 || matches < 5) {
+        json_t *m = first ? first : recv_json(&c), *d = data_of(m);
+
+        first = NULL;
+        if (strcmp(stream_of(m), "btcusdt@depth@100ms") == 0) {
+            int64_t U = json_integer_value(json_object_get(d, "U"));
+            int64_t u = json_integer_value(json_object_get(d, "u"));
+
+            if (!synced) {
+                if (spot ? u <= L : u < L) {
+                    dropped++;
+                    json_decref(m);
+                    continue;
+                }
+                if (spot)
+                    ASSERT(U <= L + 1 && u >= L + 1);
+                else
+                    ASSERT(U <= L && u >= L);
+                synced = true;
+            } else if (spot) {
+                ASSERT_EQ(U, prev_u + 1);
+            } else {
+                ASSERT_EQ(json_integer_value(json_object_get(d, "pu")), prev_u);
+            }
+            tbook_apply(bk.b, &bk.nb, json_object_get(d, "b"));
+            tbook_apply(bk.a, &bk.na, json_object_get(d, "a"));
+            prev_u = u;
+            applied++;
+        } else if (synced) {
+            int64_t lu = json_integer_value(json_object_get(d, spot ? "lastUpdateId" : "u"));
+
+            if (lu == prev_u) {
+                tbook_check_top(bk.b, bk.nb, true, json_object_get(d, spot ? "bids" : "b"));
+                tbook_check_top(bk.a, bk.na, false, json_object_get(d, spot ? "asks" : "a"));
+                matches++;
+            }
+        }
+        json_decref(m);
+    }
+    ASSERT_GE(dropped, 1); /* the diff buffered before the snapshot is covered by it */
+    /* The limit is respected. */
+    ASSERT_EQ(wsc_http_get(&h, fv.port,
+                           spot ? "/api/v3/depth?symbol=ETHUSDT&limit=5"
+                                : "/fapi/v1/depth?symbol=ETHUSDT&limit=5",
+                           T_MS),
+              0);
+    snap = json_loads((const char *)h.body, 0, NULL);
+    ASSERT_EQ(json_array_size(json_object_get(snap, "bids")), 5);
+    ASSERT_EQ(json_array_size(json_object_get(snap, "asks")), 5);
+    json_decref(snap);
+    wsc_http_close(&h);
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+}
+
+TEST(fakevenue_market_depth_diffs_chain_onto_rest_snapshot)
+{
+    market_chain(true);
+    market_chain(false);
+    return 0;
+}
+
+/* Checks a REST klines row against a stream kline's "k" object. */
+static void row_matches(json_t *row, json_t *k)
+{
+    static const char *const keys[] = {"t", "o", "h", "l", "c", "v", "T", "q", "n", "V", "Q"};
+
+    ASSERT_EQ(json_array_size(row), 12);
+    for (size_t i = 0; i < 11; i++) {
+        json_t *a = json_array_get(row, i), *b = json_object_get(k, keys[i]);
+
+        if (!json_equal(a, b))
+            test_fail(__FILE__, __LINE__, "klines row field %zu (%s) differs from the stream's", i,
+                      keys[i]);
+    }
+    ASSERT_STR_EQ(json_string_value(json_array_get(row, 11)), "0");
+}
+
+/* Receives kline messages until `want` candles have closed; keeps their "k" objects (new) in
+ * closed[] and counts the open updates. Each candle closes once, candles follow each other. */
+static int follow_klines(struct wsc *c, json_t **closed, int want, int64_t len_ms)
+{
+    int n = 0, partial = 0;
+
+    while (n < want) {
+        json_t *m = recv_json(c), *k = json_object_get(m, "k");
+
+        ASSERT(k != NULL);
+        if (json_is_true(json_object_get(k, "x"))) {
+            int64_t t = json_integer_value(json_object_get(k, "t"));
+
+            for (int i = 0; i < n; i++)
+                ASSERT_NE(json_integer_value(json_object_get(closed[i], "t")), t);
+            if (n)
+                ASSERT_EQ(t, json_integer_value(json_object_get(closed[n - 1], "t")) + len_ms);
+            ASSERT_EQ(json_integer_value(json_object_get(k, "T")), t + len_ms - 1);
+            ASSERT_GT(json_integer_value(json_object_get(m, "E")), t + len_ms - 1);
+            closed[n++] = json_incref(k);
+        } else {
+            partial++;
+        }
+        json_decref(m);
+    }
+    return partial;
+}
+
+/* The weight header of the last response. */
+static long weight_of(const struct wsc_http *h)
+{
+    const char *w = wsc_http_header(h, "x-mbx-used-weight-1m");
+
+    ASSERT(w != NULL);
+    return atol(w);
+}
+
+/* GETs target on h (keep-alive) and checks the status and the weight it cost (a new minute may
+ * have reset the count meanwhile). Returns the body as JSON (new). */
+static json_t *get_json(struct wsc_http *h, const char *target, int status, long weight)
+{
+    long before = h->done && wsc_http_header(h, "x-mbx-used-weight-1m") ? weight_of(h) : 0;
+    json_t *j;
+
+    ASSERT_EQ(wsc_http_send_get(h, target), 0);
+    ASSERT_EQ(wsc_http_wait(h, T_MS), 0);
+    if (h->status != status)
+        test_fail(__FILE__, __LINE__, "%s: status %d, expected %d: %s", target, h->status, status,
+                  (const char *)h->body);
+    if (weight >= 0)
+        ASSERT(weight_of(h) == before + weight || weight_of(h) == weight);
+    j = json_loads((const char *)h->body, 0, NULL);
+    ASSERT(j != NULL);
+    return j;
+}
+
+TEST(fakevenue_market_klines_close_once_and_match_rest_klines)
+{
+    static char target[256];
+    struct fv_proc fv;
+    struct wsc c;
+    struct wsc_http h;
+    json_t *closed[3], *rows;
+    int64_t before, after;
+
+    /* Spot, 1 s candles: each closes once; REST klines give the same candles. */
+    {
+        const char *args[] = {"--market", "BTCUSDT", NULL};
+
+        start(&fv, args);
+        connect_ok(&c, fv.port, "/ws/btcusdt@kline_1s");
+        follow_klines(&c, closed, 3, 1000);
+        ASSERT_EQ(wsc_http_open(&h, fv.port, T_MS), 0);
+        snprintf(target, sizeof(target),
+                 "/api/v3/klines?symbol=BTCUSDT&interval=1s&startTime=%" PRId64 "&endTime=%" PRId64,
+                 (int64_t)json_integer_value(json_object_get(closed[0], "t")),
+                 (int64_t)json_integer_value(json_object_get(closed[2], "t")));
+        rows = get_json(&h, target, 200, 2);
+        ASSERT_EQ(json_array_size(rows), 3);
+        for (int i = 0; i < 3; i++)
+            row_matches(json_array_get(rows, (size_t)i), closed[i]);
+        json_decref(rows);
+        /* Defaults and caps: the latest 500 closed candles, at most 1000. */
+        before = wall_ms();
+        rows = get_json(&h, "/api/v3/klines?symbol=BTCUSDT&interval=1m", 200, 2);
+        after = wall_ms();
+        ASSERT_EQ(json_array_size(rows), 500);
+        {
+            json_t *last = json_array_get(rows, 499);
+            int64_t T = json_integer_value(json_array_get(last, 6));
+
+            ASSERT_LT(T, after);              /* closed */
+            ASSERT_GE(T + 60000, before - 1); /* the latest closed one */
+            ASSERT_EQ(json_integer_value(json_array_get(json_array_get(rows, 1), 0)) -
+                          json_integer_value(json_array_get(json_array_get(rows, 0), 0)),
+                      60000);
+        }
+        json_decref(rows);
+        rows = get_json(&h, "/api/v3/klines?symbol=BTCUSDT&interval=1h&limit=5000", 200, 2);
+        ASSERT_EQ(json_array_size(rows), 1000);
+        json_decref(rows);
+        rows = get_json(&h, "/api/v3/klines?symbol=NOPE&interval=1m", 400, -1);
+        ASSERT_EQ(json_integer_value(json_object_get(rows, "code")), -1121);
+        json_decref(rows);
+        rows = get_json(&h, "/api/v3/klines?symbol=BTCUSDT&interval=7m", 400, -1);
+        ASSERT_EQ(json_integer_value(json_object_get(rows, "code")), -1120);
+        json_decref(rows);
+        ASSERT_EQ(
+            fv_wait_line(&fv, "http GET /api/v3/klines?symbol=BTCUSDT&interval=1s", T_MS, NULL, 0),
+            0);
+        wsc_http_close(&h);
+        for (int i = 0; i < 3; i++)
+            json_decref(closed[i]);
+        wsc_close(&c);
+        ASSERT_EQ(fv_stop(&fv), 0);
+    }
+    /* Futures: 250 ms updates in between; REST refuses 1s and weighs by limit. */
+    {
+        const char *args[] = {"--venue", "binance-futures", "--market", "BTCUSDT", NULL};
+        static const struct {
+            int limit;
+            long weight;
+            size_t rows;
+        } lw[] = {{99, 1, 99},     {100, 2, 100},    {499, 2, 499},   {500, 5, 500},
+                  {1000, 5, 1000}, {1001, 10, 1001}, {3000, 10, 1500}};
+
+        start(&fv, args);
+        connect_ok(&c, fv.port, "/market/ws/btcusdt@kline_1s");
+        ASSERT_GE(follow_klines(&c, closed, 2, 1000), 2);
+        ASSERT_EQ(wsc_http_open(&h, fv.port, T_MS), 0);
+        snprintf(target, sizeof(target),
+                 "/fapi/v1/klines?symbol=BTCUSDT&interval=1s&startTime=%" PRId64,
+                 (int64_t)json_integer_value(json_object_get(closed[0], "t")));
+        rows = get_json(&h, target, 400, -1);
+        ASSERT_EQ(json_integer_value(json_object_get(rows, "code")), -1120);
+        json_decref(rows);
+        for (size_t i = 0; i < sizeof(lw) / sizeof(lw[0]); i++) {
+            snprintf(target, sizeof(target), "/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=%d",
+                     lw[i].limit);
+            rows = get_json(&h, target, 200, lw[i].weight);
+            ASSERT_EQ(json_array_size(rows), lw[i].rows);
+            json_decref(rows);
+        }
+        /* A closed 1m candle from REST has the futures decimals and the candle's own times. */
+        rows = get_json(&h, "/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1", 200, 1);
+        ASSERT_EQ(json_array_size(rows), 1);
+        {
+            json_t *r = json_array_get(rows, 0);
+
+            ASSERT_EQ(json_integer_value(json_array_get(r, 6)),
+                      json_integer_value(json_array_get(r, 0)) + 59999);
+            ASSERT(decimal(json_array_get(r, 1)) && decimal(json_array_get(r, 7)));
+        }
+        json_decref(rows);
+        wsc_http_close(&h);
+        for (int i = 0; i < 2; i++)
+            json_decref(closed[i]);
+        wsc_close(&c);
+        ASSERT_EQ(fv_stop(&fv), 0);
+    }
+    return 0;
+}
+
+TEST(fakevenue_market_quiet_symbols_only_get_fixed_cadence_streams)
+{
+    const char *args[] = {
+        "--market", "BTCUSDT,ETHUSDT", "--market-quiet", "ethusdt", "--market-rate", "100", NULL};
+    struct fv_proc fv;
+    struct wsc c;
+    int btc = 0, ticker = 0, mini = 0, partial = 0, kline = 0, busy = 0;
+    int64_t quiet_u = -1;
+
+    start(&fv, args);
+    connect_ok(&c, fv.port,
+               "/stream?streams=ethusdt@trade/ethusdt@aggTrade/ethusdt@depth@100ms/"
+               "ethusdt@bookTicker/ethusdt@ticker/ethusdt@miniTicker/ethusdt@depth5@100ms/"
+               "ethusdt@kline_1s/btcusdt@aggTrade");
+    while (btc < 50 || ticker < 2 || mini < 2 || partial < 5 || kline < 2) {
+        json_t *m = recv_json(&c), *d = data_of(m);
+        const char *st = stream_of(m);
+
+        if (strcmp(st, "btcusdt@aggTrade") == 0) {
+            btc++;
+        } else if (strcmp(st, "ethusdt@ticker") == 0) {
+            ticker++;
+        } else if (strcmp(st, "ethusdt@miniTicker") == 0) {
+            mini++;
+        } else if (strcmp(st, "ethusdt@kline_1s") == 0) {
+            kline++;
+        } else if (strcmp(st, "ethusdt@depth5@100ms") == 0) {
+            /* The quiet book never moves. */
+            if (quiet_u >= 0)
+                ASSERT_EQ(json_integer_value(json_object_get(d, "lastUpdateId")), quiet_u);
+            quiet_u = json_integer_value(json_object_get(d, "lastUpdateId"));
+            partial++;
+        } else {
+            busy++;
+        }
+        json_decref(m);
+    }
+    ASSERT_EQ(busy, 0);
+    wsc_close(&c);
+    /* Refused combinations. */
+    {
+        char *argv[] = {(char *)test_bin("mdfeed-fakevenue"),
+                        "--market",
+                        "BTCUSDT",
+                        "--market-quiet",
+                        "ETHUSDT",
+                        NULL};
+        char *out = NULL, *err = NULL;
+
+        ASSERT_EQ(test_run_capture(argv, &out, &err), 2);
+        ASSERT_CONTAINS(err, "--market-quiet");
+        free(out);
+        free(err);
+    }
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_market_rate_max_goes_flat_out)
+{
+    const char *args[] = {"--market", "BTCUSDT", "--market-rate", "max", NULL};
+    static char msg[4096];
+    struct fv_proc fv;
+    struct wsc c;
+    int64_t last = -1;
+
+    /* At the default 10 events a second this would take over an hour. */
+    start(&fv, args);
+    connect_ok(&c, fv.port, "/ws/btcusdt@aggTrade");
+    for (int i = 0; i < 20000; i++) {
+        const char *a;
+
+        recv_ok(&c, msg, sizeof(msg));
+        a = strstr(msg, "\"a\":");
+        ASSERT(a != NULL);
+        if (last >= 0)
+            ASSERT_EQ(atoll(a + 4), last + 1);
+        last = atoll(a + 4);
+    }
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* ---- REST ban and connection limit ---- */
+
+/* Waits until the current wall-clock minute has at least `need` seconds left, so a weight
+ * count does not reset under a test. */
+static void minute_with_room(int need)
+{
+    while (60 - (int)(time(NULL) % 60) < need)
+        usleep(200000);
+}
+
+TEST(fakevenue_rest_ban_follows_repeated_429s)
+{
+    const char *args[] = {"--market",    "BTCUSDT", "--weight-limit", "12",
+                          "--ban-after", "2",       "--ban-seconds",  "1",
+                          NULL};
+    struct fv_proc fv;
+    struct wsc_http h;
+    json_t *j;
+
+    minute_with_room(15);
+    start(&fv, args);
+    ASSERT_EQ(wsc_http_open(&h, fv.port, T_MS), 0);
+    json_decref(get_json(&h, "/api/v3/depth?symbol=BTCUSDT&limit=100", 200, 5));
+    json_decref(get_json(&h, "/api/v3/depth?symbol=BTCUSDT&limit=100", 200, 5));
+    j = get_json(&h, "/api/v3/depth?symbol=BTCUSDT&limit=100", 429, 5);
+    ASSERT_EQ(json_integer_value(json_object_get(j, "code")), -1003);
+    ASSERT(wsc_http_header(&h, "retry-after") != NULL);
+    json_decref(j);
+    ASSERT_EQ(fv_count_lines(&fv, "rest banned"), 0);
+    json_decref(get_json(&h, "/api/v3/ping", 429, 1));
+    /* Two 429s: banned. Every API request now gets 418 with Retry-After and -1003. */
+    ASSERT_EQ(fv_wait_line(&fv, "rest banned 1", T_MS, NULL, 0), 0);
+    j = get_json(&h, "/api/v3/depth?symbol=BTCUSDT&limit=5", 418, -1);
+    ASSERT_EQ(json_integer_value(json_object_get(j, "code")), -1003);
+    ASSERT_STR_EQ(wsc_http_header(&h, "retry-after"), "1");
+    json_decref(j);
+    json_decref(get_json(&h, "/api/v3/klines?symbol=BTCUSDT&interval=1m", 418, -1));
+    json_decref(get_json(&h, "/api/v3/time", 418, -1));
+    ASSERT_EQ(fv_wait_line(&fv, "http GET /api/v3/time 418", T_MS, NULL, 0), 0);
+    /* When the ban ends, requests are answered again (429 while the minute's weight is used). */
+    usleep(1200000);
+    ASSERT_EQ(wsc_http_send_get(&h, "/api/v3/ping"), 0);
+    ASSERT_EQ(wsc_http_wait(&h, T_MS), 0);
+    ASSERT(h.status == 429 || h.status == 200);
+    ASSERT_EQ(fv_wait_line(&fv, "rest ban over", T_MS, NULL, 0), 0);
+    wsc_http_close(&h);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_conn_limit_refuses_upgrades_over_the_limit)
+{
+    const char *args[] = {"--conn-limit", "3/1", NULL};
+    const char *dflt[] = {"--conn-limit", "2", NULL};
+    struct fv_proc fv;
+    struct wsc c[4];
+    struct wsc_http h;
+    char line[256];
+
+    start(&fv, args);
+    for (int i = 0; i < 3; i++)
+        connect_ok(&c[i], fv.port, "/ws/btcusdt@trade");
+    ASSERT_EQ(wsc_connect(&c[3], fv.port, "/ws/btcusdt@trade", NULL), ERR_WS_HANDSHAKE);
+    ASSERT_EQ(c[3].http_status, 429);
+    wsc_close(&c[3]);
+    ASSERT_EQ(fv_wait_line(&fv, "refused conn-limit", T_MS, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "conn 4 refused conn-limit");
+    /* REST is not an upgrade; the open connections are untouched. */
+    ASSERT_EQ(wsc_http_get(&h, fv.port, "/api/v3/ping", T_MS), 0);
+    ASSERT_EQ(h.status, 200);
+    wsc_http_close(&h);
+    request(&c[0], "{\"method\":\"LIST_SUBSCRIPTIONS\",\"id\":1}",
+            "{\"result\":[\"btcusdt@trade\"],\"id\":1}");
+    /* A second later the window has room again. */
+    usleep(1100000);
+    connect_ok(&c[3], fv.port, "/ws/btcusdt@trade");
+    for (int i = 0; i < 4; i++)
+        wsc_close(&c[i]);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    /* The default window is the venue's 5 minutes. */
+    start(&fv, dflt);
+    connect_ok(&c[0], fv.port, "/ws");
+    connect_ok(&c[1], fv.port, "/ws");
+    wsc_close(&c[0]);
+    wsc_close(&c[1]);
+    ASSERT_EQ(wsc_connect(&c[2], fv.port, "/ws", NULL), ERR_WS_HANDSHAKE);
+    ASSERT_EQ(c[2].http_status, 429);
+    wsc_close(&c[2]);
     ASSERT_EQ(fv_stop(&fv), 0);
     return 0;
 }

@@ -6,6 +6,8 @@
  *
  * Futures routing copies the venue's 2026 behaviour: a stream subscribed on the wrong path is
  * acknowledged like any other but never delivers; an unrouted path serves /public streams only.
+ * New connections are limited as the venue limits them per IP (--conn-limit N/S: upgrades beyond
+ * N in any S seconds get 429 before the upgrade).
  * Control replies are built with jansson (control path); stream messages never are.
  */
 #include <ctype.h>
@@ -21,6 +23,35 @@
 static const char *const ERR_PATH = "{\"code\":-1,\"msg\":\"Unknown path.\"}";
 static const char *const ERR_TOO_MANY = "{\"code\":2,\"msg\":\"Too many streams in the path.\"}";
 static const char *const ERR_QUERY = "{\"code\":-1,\"msg\":\"Bad stream name in the path.\"}";
+static const char *const ERR_CONN_LIMIT =
+    "{\"code\":-1003,\"msg\":\"Too many new connections; the limit is per IP and window.\"}";
+
+/* True when --conn-limit allows one more upgrade now (upgrades in the window are counted from
+ * the ring of their times). */
+static bool conn_allowed(const struct fv_server *s)
+{
+    const struct fv_opts *o = s->o;
+    uint64_t window = (uint64_t)(o->conn_window * 1000 + 0.5);
+
+    if (o->conn_limit <= 0 || s->conn_n < (size_t)o->conn_limit)
+        return true;
+    return fv_now_ms(s) - s->conn_times[s->conn_head] >= window;
+}
+
+/* Counts one upgrade against --conn-limit. */
+static void conn_count(struct fv_server *s)
+{
+    size_t n = (size_t)s->o->conn_limit;
+
+    if (s->o->conn_limit <= 0)
+        return;
+    if (!s->conn_times)
+        s->conn_times = fv_xcalloc(n, sizeof(*s->conn_times));
+    s->conn_times[s->conn_head] = fv_now_ms(s);
+    s->conn_head = (s->conn_head + 1) % n;
+    if (s->conn_n < n)
+        s->conn_n++;
+}
 
 /* Decodes %XX escapes of src[0..n) into dst (cap bytes). Returns the length or -1. */
 static int url_decode(char *dst, size_t cap, const char *src, size_t n)
@@ -76,14 +107,32 @@ static int subscribe_list(struct fv_peer *p, const char *list, size_t n, const c
     return 0;
 }
 
+/* binance_upgrade() without the counting (below). */
+static int check_upgrade(struct fv_peer *p, const char *target, const char **body);
+
 /* See fv.h. Sets the framing (raw /ws, combined /stream) and, on futures, the route class
- * from the /public or /market prefix. */
+ * from the /public or /market prefix. Over --conn-limit the answer is 429. */
 int binance_upgrade(struct fv_peer *p, const char *target, const char **body)
+{
+    int st = check_upgrade(p, target, body);
+
+    if (st == 0)
+        conn_count(p->srv);
+    return st;
+}
+
+/* binance_upgrade() without the counting. */
+static int check_upgrade(struct fv_peer *p, const char *target, const char **body)
 {
     const char *path = target, *query, *q;
     size_t plen;
     bool ws_path;
 
+    if (!conn_allowed(p->srv)) {
+        fv_log("conn %u refused conn-limit", p->id);
+        *body = ERR_CONN_LIMIT;
+        return 429;
+    }
     *body = ERR_PATH;
     p->route = FV_ROUTE_ANY;
     subs_fini(&p->subs); /* an earlier refused upgrade on this connection left nothing */
@@ -284,6 +333,7 @@ static void do_subscribe(struct fv_peer *p, json_t *params, json_t *id)
     if (any) {
         replay_on_subscribe(s);
         synth_kick(s);
+        market_kick(s);
     }
 }
 

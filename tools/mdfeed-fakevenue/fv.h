@@ -8,7 +8,7 @@
  * peer_flush() encrypts them (TLS) into a pending queue that one uv_write at a time drains. So
  * frames keep their order whatever produced them (wslay's control frames, our own data frames,
  * raw bytes from faults and conformance cases), and "unsent output" is one number the generators
- * (replay, synthetic load) compare against a watermark.
+ * (replay, synthetic load, the market) compare against a watermark.
  *
  * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
  * under our control for faults); wslay (through ws.h) parses what the client sends and produces
@@ -67,30 +67,38 @@ struct fv_faults {
 
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
-    const char *listen;      /* loopback address to bind */
-    int port;                /* 0 = ephemeral */
-    const char *tls_cert;    /* PEM chain; NULL = plain ws */
-    const char *tls_key;     /* PEM key */
-    bool tls11_only;         /* offer TLS 1.1 only */
-    enum fv_venue venue;     /* protocol spoken */
-    const char *replay_file; /* ws recording, or NULL */
-    const char *rest_file;   /* REST recording, or NULL */
-    double speed;            /* replay speed multiplier */
-    bool speed_max;          /* replay flat out (backpressure only) */
-    bool loop;               /* restart the replay at its end, forever */
-    bool synth;              /* synthetic load on */
-    double synth_rate;       /* messages per second per connection */
-    bool synth_max;          /* flat out */
-    size_t msg_size;         /* synthetic message size in bytes */
-    double ping_interval;    /* seconds between server pings; 0 = none */
-    double pong_timeout;     /* seconds a ping may stay unanswered; 0 = forever */
-    int rate_limit;          /* client messages per second; 0 = unlimited */
-    int max_streams;         /* streams per connection */
-    double lifetime;         /* seconds before a connection is closed; 0 = forever */
-    double shutdown_after;   /* seconds before serverShutdown; < 0 = never */
-    long weight_limit;       /* REST weight per minute before 429; 0 = unlimited */
-    uint64_t seed;           /* PRNG seed (chunk sizes, synthetic prices) */
-    struct fv_faults f;      /* fault injection */
+    const char *listen;       /* loopback address to bind */
+    int port;                 /* 0 = ephemeral */
+    const char *tls_cert;     /* PEM chain; NULL = plain ws */
+    const char *tls_key;      /* PEM key */
+    bool tls11_only;          /* offer TLS 1.1 only */
+    enum fv_venue venue;      /* protocol spoken */
+    const char *replay_file;  /* ws recording, or NULL */
+    const char *rest_file;    /* REST recording, or NULL */
+    double speed;             /* replay speed multiplier */
+    bool speed_max;           /* replay flat out (backpressure only) */
+    bool loop;                /* restart the replay at its end, forever */
+    bool synth;               /* synthetic load on */
+    double synth_rate;        /* messages per second per connection */
+    bool synth_max;           /* flat out */
+    size_t msg_size;          /* synthetic message size in bytes */
+    double ping_interval;     /* seconds between server pings; 0 = none */
+    double pong_timeout;      /* seconds a ping may stay unanswered; 0 = forever */
+    int rate_limit;           /* client messages per second; 0 = unlimited */
+    int max_streams;          /* streams per connection */
+    double lifetime;          /* seconds before a connection is closed; 0 = forever */
+    double shutdown_after;    /* seconds before serverShutdown; < 0 = never */
+    long weight_limit;        /* REST weight per minute before 429; 0 = unlimited */
+    uint64_t seed;            /* PRNG seed (chunk sizes, synthetic prices, market books) */
+    const char *market;       /* --market: comma list of synthetic market symbols, or NULL */
+    const char *market_quiet; /* --market-quiet: comma list (a subset of market), or NULL */
+    double market_rate;       /* book/trade events per second per market symbol */
+    bool market_max;          /* market events flat out (under FV_WATERMARK) */
+    long ban_after;           /* 429 answers before REST is banned (418); -1 = never */
+    double ban_seconds;       /* length of a ban */
+    int conn_limit;           /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
+    double conn_window;       /* the window of conn_limit, seconds */
+    struct fv_faults f;       /* fault injection */
 };
 
 /* A growable byte buffer; grows at init or under load, then is reused. */
@@ -248,6 +256,9 @@ struct fv_rest {
     int64_t minute;        /* the minute `used` counts (Unix time / 60) */
     uv_timer_t timer;      /* wakes held requests at their recorded time (paced replay) */
     uint64_t rng;          /* chunk sizes of /test/body */
+    long n429;             /* 429 answers since the last ban (--ban-after) */
+    uint64_t ban_until_ms; /* loop time a ban ends; 0 = not banned */
+    struct fv_buf body;    /* answers built here (klines, shifted or cut snapshots) */
 };
 
 /* Reads a whole file into a NUL-terminated buffer (new; free it). NULL with errno set on
@@ -267,19 +278,22 @@ struct fv_rmsg {
 };
 
 struct fv_replay {
-    struct fv_rmsg *msgs; /* in recorded order */
-    size_t n;             /* count */
-    char *text;           /* combined forms of every message */
-    double t0;            /* Unix time the recording starts at (its first line) */
-    bool loaded;          /* --replay given */
-    bool started;         /* clock running */
-    bool done;            /* reached the end (no --loop) */
-    uint64_t start_ns;    /* uv_hrtime() when the clock started (this lap) */
-    size_t cursor;        /* next message to send */
-    uint64_t laps;        /* completed laps */
-    uv_timer_t timer;     /* paced replay */
-    uv_idle_t idle;       /* flat-out replay */
-    bool idle_on;         /* idle running */
+    struct fv_rmsg *msgs;  /* in recorded order */
+    size_t n;              /* count */
+    char *text;            /* combined forms of every message */
+    double t0;             /* Unix time the recording starts at (its first line) */
+    bool loaded;           /* --replay given */
+    bool started;          /* clock running */
+    bool done;             /* reached the end (no --loop) */
+    uint64_t start_ns;     /* uv_hrtime() when the clock started (this lap) */
+    size_t cursor;         /* next message to send */
+    uint64_t laps;         /* completed laps (with --loop: the lap being sent) */
+    int64_t id_shift;      /* added to id fields per lap: the recording's id span + 1 */
+    int64_t time_shift;    /* added to time fields per lap (ms): duration rounded up to minutes */
+    struct fv_buf shifted; /* a message of lap >= 1 with its ids and times shifted */
+    uv_timer_t timer;      /* paced replay */
+    uv_idle_t idle;        /* flat-out replay */
+    bool idle_on;          /* idle running */
 };
 
 struct fv_synth {
@@ -303,6 +317,9 @@ struct fv_server {
     struct fv_replay replay;     /* --replay */
     struct fv_rest rest;         /* REST answers */
     struct fv_synth synth;       /* --synthetic */
+    struct fv_market *market;    /* --market, or NULL */
+    uint64_t *conn_times;        /* loop times of the last conn_limit upgrades (a ring) */
+    size_t conn_n, conn_head;    /* filled, next slot */
     struct fv_buf scratch;       /* messages are built here before framing */
     uint8_t tlsbuf[16384];       /* plaintext out of tls_read */
 };
@@ -317,6 +334,8 @@ int64_t fv_wall_ms(void);
 void fv_buf_reserve(struct fv_buf *b, size_t extra); /* aborts when memory runs out */
 void fv_buf_append(struct fv_buf *b, const void *p, size_t n);
 void fv_buf_free(struct fv_buf *b);
+/* Appends printf output to b. */
+void fv_buf_printf(struct fv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void *fv_xmalloc(size_t n); /* aborts when memory runs out */
 void *fv_xcalloc(size_t n, size_t sz);
 char *fv_xstrndup(const char *s, size_t n);
@@ -407,6 +426,10 @@ bool replay_reached(const struct fv_server *s, int64_t t_ns);
 uint64_t replay_due_ms(const struct fv_server *s, int64_t t_ns);
 /* Converts a Unix time from a recording into the replay's relative ns. */
 int64_t replay_rel_ns(const struct fv_server *s, double unix_s);
+/* Like replay_reached(), for a looping replay too: true when recorded time t_ns has been
+ * reached in the lap being sent, or (for a time after the recording's last message) at the end
+ * of the previous lap; *lap gets the lap it was reached in (0 without --loop). */
+bool replay_reached_lap(const struct fv_server *s, int64_t t_ns, uint64_t *lap);
 void replay_stop(struct fv_server *s);
 void replay_fini(struct fv_server *s);
 
@@ -422,6 +445,93 @@ void rest_kick(struct fv_server *s);
 void rest_forget(struct fv_peer *p);
 void rest_stop(struct fv_server *s);
 void rest_fini(struct fv_server *s);
+
+/* ---- id and time shifts of looped replays (shift.c) ---- */
+
+/* Appends json[0..len) to out with every integer id field (t a f l U u pu lastUpdateId F L,
+ * kline f L) increased by id_add and every integer time field (E T O C, kline t T) by t_add;
+ * all other bytes are copied unchanged. The text must be valid JSON (checked at load). */
+void shift_json(const char *json, size_t len, int64_t id_add, int64_t t_add, struct fv_buf *out);
+/* Widens [*lo, *hi] to cover every integer id field of json[0..len). */
+void shift_measure(const char *json, size_t len, int64_t *lo, int64_t *hi);
+
+/* ---- the synthetic market's symbols and candles (candle.c) ---- */
+
+/* What a market symbol looks like; a pure function of its name and the venue. */
+struct fv_symparams {
+    char name[32];  /* upper case, e.g. "BTCUSDT" */
+    char lower[32]; /* lower case, as in stream names */
+    uint64_t h;     /* hash of the name: every derived value comes from it */
+    int td;         /* tick decimals: the price tick is 10^-td (2..8) */
+    int qd;         /* quantity step decimals (0..3) */
+    int pdec;       /* decimals prices are printed with (spot 8, futures td) */
+    int qdec;       /* decimals quantities are printed with (spot 8, futures qd) */
+    int vdec;       /* decimals quote volumes are printed with (spot 8, futures min(td+qd, 8)) */
+    int64_t base;   /* price level the path moves around, in ticks */
+    double ph[4];   /* phases of the price path's waves */
+};
+
+/* One candle. Prices in ticks, volumes in quantity steps, quote volumes at vdec decimals. */
+struct fv_candle {
+    int64_t t, T;       /* open time, close time (ms) */
+    int64_t f, L, n;    /* first and last trade id, trade count */
+    int64_t o, h, l, c; /* prices */
+    int64_t v, V;       /* base volume, taker buy base volume */
+    int64_t q, Q;       /* quote volume, taker buy quote volume */
+    bool x;             /* closed */
+};
+
+#define FV_IV_COUNT 16 /* intervals 1s .. 1M */
+
+/* Fills sp for symbol name (upper case) on the venue (spot: 8-decimal strings). */
+void candle_params(struct fv_symparams *sp, const char *name, bool spot);
+/* The symbol's price path at Unix time t_ms, in ticks. */
+int64_t candle_price(const struct fv_symparams *sp, int64_t t_ms);
+/* The interval index of a Binance interval name ("1s" .. "1M"), or -1. */
+int candle_interval(const char *name, size_t len);
+/* The interval's name. */
+const char *candle_interval_name(int iv);
+/* Open time of the candle of interval iv that contains t_ms; the next candle's open time. */
+int64_t candle_open(int iv, int64_t t_ms);
+int64_t candle_next(int iv, int64_t open_ms);
+/* The candle (symbol, iv, open_ms) as seen at Unix time now_ms: the final (closed) values once
+ * now_ms reaches the next open time, a deterministic prefix of them before. */
+void candle_compute(const struct fv_symparams *sp, int iv, int64_t open_ms, int64_t now_ms,
+                    struct fv_candle *c);
+/* Appends the kline "k" object of c (stream form). */
+void candle_format_k(const struct fv_symparams *sp, int iv, const struct fv_candle *c,
+                     struct fv_buf *out);
+/* Appends the REST klines answer: the closed candles (close time < now_ms) with open time in
+ * [start_ms, end_ms] (INT64_MIN / INT64_MAX when not given), at most limit, oldest first; with
+ * no start, the latest ones up to end. */
+void candle_rest_klines(const struct fv_symparams *sp, int iv, int64_t start_ms, int64_t end_ms,
+                        int limit, int64_t now_ms, struct fv_buf *out);
+/* Quote volume of v quantity steps at price px ticks, at the symbol's vdec decimals. */
+int64_t candle_quote(const struct fv_symparams *sp, int64_t v, int64_t px);
+/* Append a price (ticks), a quantity (steps) or a quote volume as a JSON string, printed with
+ * the symbol's decimals. */
+void candle_put_px(struct fv_buf *b, const struct fv_symparams *sp, int64_t px);
+void candle_put_qty(struct fv_buf *b, const struct fv_symparams *sp, int64_t q);
+void candle_put_quote(struct fv_buf *b, const struct fv_symparams *sp, int64_t q);
+/* Writes v (scaled by 10^scale, scale <= decimals) with `decimals` decimals and a '-' when
+ * negative into out (at least 32 bytes). Returns the length. */
+int fv_dec(char *out, int64_t v, int scale, int decimals);
+
+/* ---- the synthetic market (market.c) ---- */
+
+/* Builds the --market symbols and their books and starts the market's timer. Returns 0. */
+int market_init(struct fv_server *s);
+/* Subscriptions changed: starts the streams newly subscribed to market symbols. */
+void market_kick(struct fv_server *s);
+/* A peer's unsent output went below the low watermark (flat-out generation resumes). */
+void market_on_drain(struct fv_server *s);
+/* The parameters of market symbol sym (upper case), or NULL when it is not one. */
+const struct fv_symparams *market_symbol(const struct fv_server *s, const char *sym);
+/* Appends the REST depth snapshot of market symbol sym (limit levels a side) to out; futures
+ * snapshots carry E and T. Returns false when sym is not a market symbol. */
+bool market_depth(struct fv_server *s, const char *sym, long limit, struct fv_buf *out);
+void market_stop(struct fv_server *s);
+void market_fini(struct fv_server *s);
 
 /* ---- synthetic load (synth.c) ---- */
 

@@ -8,6 +8,7 @@
  * (including a non-loopback --listen address).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fv.h"
 
@@ -61,6 +63,12 @@ enum {
     O_F_OVERSIZE_SIZE,
     O_F_NO_UPGRADE,
     O_F_GAP,
+    O_MARKET,
+    O_MARKET_RATE,
+    O_MARKET_QUIET,
+    O_BAN_AFTER,
+    O_BAN_SECONDS,
+    O_CONN_LIMIT,
 };
 
 static const struct option LONGOPTS[] = {
@@ -103,6 +111,12 @@ static const struct option LONGOPTS[] = {
     {"fault-oversize-size", required_argument, NULL, O_F_OVERSIZE_SIZE},
     {"fault-no-upgrade", no_argument, NULL, O_F_NO_UPGRADE},
     {"fault-gap-after", required_argument, NULL, O_F_GAP},
+    {"market", required_argument, NULL, O_MARKET},
+    {"market-rate", required_argument, NULL, O_MARKET_RATE},
+    {"market-quiet", required_argument, NULL, O_MARKET_QUIET},
+    {"ban-after", required_argument, NULL, O_BAN_AFTER},
+    {"ban-seconds", required_argument, NULL, O_BAN_SECONDS},
+    {"conn-limit", required_argument, NULL, O_CONN_LIMIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -115,6 +129,8 @@ static void usage(FILE *f)
                "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
                "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
                "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
+               "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]]\n"
+               "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]]\n"
                "       [--fault-conns K] [fault flags] [--list-cases]\n"
                "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
                "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
@@ -176,6 +192,52 @@ static bool all_digits(const char *s)
     return true;
 }
 
+/* Checks a comma list of symbols (letters and digits, at most 20 each). */
+static void symbol_list(const char *opt, const char *v)
+{
+    const char *s = v;
+
+    if (!*v)
+        die_usage("--%s: a comma list of symbols, e.g. BTCUSDT,ETHUSDT", opt);
+    while (*s) {
+        size_t len = strcspn(s, ",");
+
+        if (len == 0 || len > 20)
+            die_usage("--%s: bad symbol list '%s'", opt, v);
+        for (size_t i = 0; i < len; i++)
+            if (!isalnum((unsigned char)s[i]))
+                die_usage("--%s: symbols are letters and digits, got '%.*s'", opt, (int)len, s);
+        s += len;
+        if (*s == ',' && !*++s)
+            die_usage("--%s: bad symbol list '%s'", opt, v);
+    }
+}
+
+/* True when every symbol of the comma list sub is in the comma list all (case-insensitive). */
+static bool sublist(const char *sub, const char *all)
+{
+    while (*sub) {
+        size_t len = strcspn(sub, ",");
+        const char *a = all;
+        bool found = false;
+
+        while (*a && !found) {
+            size_t al = strcspn(a, ",");
+
+            found = al == len && strncasecmp(a, sub, len) == 0;
+            a += al;
+            if (*a == ',')
+                a++;
+        }
+        if (!found)
+            return false;
+        sub += len;
+        if (*sub == ',')
+            sub++;
+    }
+    return true;
+}
+
 /* True for 127.0.0.0/8 and ::1. */
 static bool is_loopback(const char *addr)
 {
@@ -202,6 +264,10 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     o->msg_size = 200;
     o->shutdown_after = -1;
     o->seed = 1;
+    o->market_rate = 10;
+    o->ban_after = -1;
+    o->ban_seconds = 120;
+    o->conn_window = 300;
     o->f = (struct fv_faults){
         .conns = -1,
         .close_after = -1,
@@ -359,6 +425,50 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_F_GAP:
             o->f.gap_after = num("fault-gap-after", optarg, 1L << 40);
             break;
+        case O_MARKET:
+            symbol_list("market", optarg);
+            o->market = optarg;
+            break;
+        case O_MARKET_QUIET:
+            symbol_list("market-quiet", optarg);
+            o->market_quiet = optarg;
+            break;
+        case O_MARKET_RATE:
+            if (strcmp(optarg, "max") == 0) {
+                o->market_max = true;
+            } else {
+                o->market_rate = secs("market-rate", optarg);
+                if (o->market_rate <= 0)
+                    die_usage("--market-rate: events per second above 0, or max");
+            }
+            break;
+        case O_BAN_AFTER:
+            o->ban_after = num("ban-after", optarg, 1000000000);
+            if (o->ban_after < 1)
+                die_usage("--ban-after: at least one 429 answer");
+            break;
+        case O_BAN_SECONDS:
+            o->ban_seconds = secs("ban-seconds", optarg);
+            break;
+        case O_CONN_LIMIT: {
+            char n[32];
+            const char *slash = strchr(optarg, '/');
+            size_t len = slash ? (size_t)(slash - optarg) : strlen(optarg);
+
+            if (len >= sizeof(n))
+                die_usage("--conn-limit: N or N/SECONDS, got '%s'", optarg);
+            memcpy(n, optarg, len);
+            n[len] = '\0';
+            o->conn_limit = (int)num("conn-limit", n, 1000000);
+            if (o->conn_limit < 1)
+                die_usage("--conn-limit: at least 1 upgrade per window");
+            if (slash) {
+                o->conn_window = secs("conn-limit", slash + 1);
+                if (o->conn_window <= 0)
+                    die_usage("--conn-limit: a window above 0 seconds");
+            }
+            break;
+        }
         default:
             usage(stderr);
             exit(2);
@@ -378,6 +488,10 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--loop needs --replay");
     if (!o->f.oversize_size)
         die_usage("--fault-oversize-size: at least 1 byte");
+    if (o->market && o->synth)
+        die_usage("--market and --synthetic do not go together");
+    if (o->market_quiet && (!o->market || !sublist(o->market_quiet, o->market)))
+        die_usage("--market-quiet: every symbol must also be in --market");
     {
         bool spot = o->venue == FV_VENUE_SPOT;
 
@@ -423,6 +537,7 @@ int main(int argc, char **argv)
         rc = 1;
     rest_init(&s);
     synth_init(&s);
+    market_init(&s);
     if (!rc && server_start(&s, &loop, &o) < 0)
         rc = 1;
     if (!rc) {
@@ -432,9 +547,11 @@ int main(int argc, char **argv)
         replay_stop(&s);
         rest_stop(&s);
         synth_stop(&s);
+        market_stop(&s);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
+    market_fini(&s);
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);

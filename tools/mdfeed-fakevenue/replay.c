@@ -8,6 +8,11 @@
  * by --speed; with --speed max it is not a clock at all but a cursor that advances as fast as
  * the subscribers' unsent output allows. REST snapshots ask replay_reached() whether their
  * recorded time has come.
+ *
+ * With --loop, lap N >= 1 sends every message with its ids moved forward by N x (the
+ * recording's id span + 1) and its times by N x (its duration rounded up to whole minutes), see
+ * shift.c; lap 0 is the recording byte for byte. The REST snapshots served during a lap move
+ * the same way (rest.c), so a client syncing a book on any lap sees a consistent venue.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -290,6 +295,22 @@ static void on_timer(uv_timer_t *t);
 /* Flat-out replay: one batch per loop turn while no subscriber is over the watermark. */
 static void on_idle(uv_idle_t *h);
 
+/* The per-lap shifts of a looped replay: the id span of every message's payload, and the
+ * duration (last message time) rounded up to whole minutes, at least one, so 1-minute candles
+ * stay aligned. */
+static void measure_shifts(struct fv_replay *r)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN, dur_ms;
+
+    for (size_t i = 0; i < r->n; i++)
+        shift_measure(r->text + r->msgs[i].raw_off, r->msgs[i].raw_len, &lo, &hi);
+    r->id_shift = hi >= lo ? hi - lo + 1 : 1;
+    dur_ms = r->n ? (r->msgs[r->n - 1].t_ns + 999999) / 1000000 : 0;
+    r->time_shift = (dur_ms + 59999) / 60000 * 60000;
+    if (r->time_shift < 60000)
+        r->time_shift = 60000;
+}
+
 /* Parses the recording into s->replay and creates its timer and idle handles. Returns 0,
  * -errno (file) or -EINVAL (a bad line, named on stderr with file:line). */
 int replay_load(struct fv_server *s, const char *path)
@@ -344,6 +365,7 @@ int replay_load(struct fv_server *s, const char *path)
         fprintf(stderr, "mdfeed-fakevenue: %s: %zu messages without a known stream skipped\n", path,
                 skipped);
     r->text = (char *)arena.data;
+    measure_shifts(r);
     r->loaded = true;
     uv_timer_init(s->loop, &r->timer);
     uv_idle_init(s->loop, &r->idle);
@@ -380,14 +402,35 @@ static void schedule(struct fv_server *s)
     uv_timer_start(&r->timer, on_timer, due > now ? (due - now + 999999) / 1000000 : 0, 0);
 }
 
-/* Sends message m to every connection whose subscriptions and path deliver its stream. */
+/* Sends message m to every connection whose subscriptions and path deliver its stream; from
+ * the second lap of a loop on, with its ids and times shifted (built once, for the first
+ * connection that takes it). */
 static void deliver(struct fv_server *s, const struct fv_rmsg *m)
 {
-    const char *t = s->replay.text;
+    struct fv_replay *r = &s->replay;
+    const char *c = r->text + m->off, *raw = r->text + m->raw_off;
+    size_t clen = m->len, rlen = m->raw_len;
+    bool built = r->laps == 0 || !s->o->loop;
 
-    for (struct fv_peer *p = s->peers; p; p = p->next)
-        if (peer_live(p) && binance_delivers(p, m->sid))
-            binance_send(p, m->sid, t + m->off, m->len, t + m->raw_off, m->raw_len);
+    for (struct fv_peer *p = s->peers; p; p = p->next) {
+        if (!peer_live(p) || !binance_delivers(p, m->sid))
+            continue;
+        if (!built) {
+            size_t pre = m->raw_off - m->off;
+            int64_t lap = (int64_t)r->laps;
+
+            r->shifted.len = 0;
+            fv_buf_append(&r->shifted, c, pre);
+            shift_json(raw, m->raw_len, lap * r->id_shift, lap * r->time_shift, &r->shifted);
+            rlen = r->shifted.len - pre;
+            fv_buf_append(&r->shifted, raw + m->raw_len, m->len - pre - m->raw_len);
+            c = (const char *)r->shifted.data;
+            clen = r->shifted.len;
+            raw = c + pre;
+            built = true;
+        }
+        binance_send(p, m->sid, c, clen, raw, rlen);
+    }
 }
 
 /* Past the last message: next lap or done. */
@@ -500,20 +543,38 @@ void replay_on_drain(struct fv_server *s)
         schedule(s);
 }
 
-/* See fv.h. Without --replay every time counts as reached; after a lap or the end, too. */
-bool replay_reached(const struct fv_server *s, int64_t t_ns)
+/* See fv.h. Without --replay every time counts as reached; at the end of a replay without
+ * --loop, too. */
+bool replay_reached_lap(const struct fv_server *s, int64_t t_ns, uint64_t *lap)
 {
     const struct fv_replay *r = &s->replay;
 
+    *lap = 0;
     if (!r->loaded)
         return true;
     if (!r->started)
         return false;
-    if (r->laps || r->done)
+    if (r->done || (r->laps && !s->o->loop))
         return true;
-    if (r->cursor < r->n && r->msgs[r->cursor].t_ns < t_ns)
-        return false; /* a message recorded before t is still to be sent */
-    return s->o->speed_max || uv_hrtime() >= due_ns(s, t_ns);
+    *lap = r->laps;
+    if ((r->cursor >= r->n || r->msgs[r->cursor].t_ns >= t_ns) &&
+        (s->o->speed_max || uv_hrtime() >= due_ns(s, t_ns)))
+        return true;
+    /* Not yet in this lap. A time after the last message was reached at the end of the
+     * previous lap (the next lap starts right after the last message). */
+    if (r->laps && r->n && t_ns > r->msgs[r->n - 1].t_ns) {
+        *lap = r->laps - 1;
+        return true;
+    }
+    return false;
+}
+
+/* See fv.h. */
+bool replay_reached(const struct fv_server *s, int64_t t_ns)
+{
+    uint64_t lap;
+
+    return replay_reached_lap(s, t_ns, &lap);
 }
 
 /* See fv.h. */
@@ -522,7 +583,7 @@ uint64_t replay_due_ms(const struct fv_server *s, int64_t t_ns)
     const struct fv_replay *r = &s->replay;
     uint64_t now, due;
 
-    if (!r->loaded || !r->started || r->laps || r->done || s->o->speed_max)
+    if (!r->loaded || !r->started || r->done || (r->laps && !s->o->loop) || s->o->speed_max)
         return 0;
     now = uv_hrtime();
     due = due_ns(s, t_ns);
@@ -558,6 +619,7 @@ void replay_fini(struct fv_server *s)
 {
     free(s->replay.msgs);
     free(s->replay.text);
+    fv_buf_free(&s->replay.shifted);
     s->replay.msgs = NULL;
     s->replay.text = NULL;
 }

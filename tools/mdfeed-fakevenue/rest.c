@@ -6,7 +6,15 @@
  * A snapshot is never served before its recorded time on the replay clock (replay_reached()):
  * the request is held (the connection stops parsing further requests) and answered when the
  * replay gets there, so a client's book sync sees what the recording client saw. With several
- * snapshots of one symbol the latest one reached is served.
+ * snapshots of one symbol the latest one reached is served. During lap N >= 1 of a looped replay
+ * the snapshot is served with the lap's id and time shifts (shift.c).
+ *
+ * For --market symbols, depth answers from the market's book and GET /api/v3/klines
+ * (/fapi/v1/klines) from its deterministic candles (market.c, candle.c).
+ *
+ * Weight over --weight-limit gets 429; after --ban-after 429 answers every API request gets 418
+ * with Retry-After until the ban (--ban-seconds) ends, as the venue does with IPs that keep
+ * going after a 429.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -160,18 +168,66 @@ static bool use_weight(struct fv_server *s, long w)
     return !s->o->weight_limit || s->rest.used <= s->o->weight_limit;
 }
 
-/* A JSON answer with the weight header. */
+/* Seconds until loop time `until` (rounded up). */
+static long secs_until(const struct fv_server *s, uint64_t until)
+{
+    uint64_t now = fv_now_ms(s);
+
+    return until > now ? (long)((until - now + 999) / 1000) : 0;
+}
+
+/* A JSON answer with the weight header (and Retry-After on 429 and 418). A 429 counts towards
+ * --ban-after. */
 static void answer(struct fv_peer *p, int status, const char *body, size_t len)
 {
+    struct fv_server *s = p->srv;
     char hdr[160];
     long retry = 60 - (long)(fv_wall_ms() / 1000 % 60);
 
-    if (status == 429)
+    if (status == 418)
+        retry = secs_until(s, s->rest.ban_until_ms);
+    if (status == 429 || status == 418)
         snprintf(hdr, sizeof(hdr), "x-mbx-used-weight-1m: %ld\r\nRetry-After: %ld\r\n",
-                 p->srv->rest.used, retry);
+                 s->rest.used, retry);
     else
-        snprintf(hdr, sizeof(hdr), "x-mbx-used-weight-1m: %ld\r\n", p->srv->rest.used);
+        snprintf(hdr, sizeof(hdr), "x-mbx-used-weight-1m: %ld\r\n", s->rest.used);
     peer_http_respond(p, status, JSON_CT, hdr, body, len);
+    if (status == 429 && s->o->ban_after >= 0 && ++s->rest.n429 >= s->o->ban_after) {
+        s->rest.n429 = 0;
+        s->rest.ban_until_ms = fv_now_ms(s) + (uint64_t)(s->o->ban_seconds * 1000 + 0.5);
+        fv_log("rest banned %ld", secs_until(s, s->rest.ban_until_ms));
+    }
+}
+
+/* The 429 answer to a request over the weight limit. */
+static void too_much(struct fv_peer *p)
+{
+    static const char B[] = "{\"code\":-1003,\"msg\":\"Too much request weight used; please use "
+                            "WebSocket Streams for live updates to avoid polling the API.\"}";
+
+    answer(p, 429, B, sizeof(B) - 1);
+}
+
+/* True (and the request answered 418) while a ban lasts. */
+static bool banned(struct fv_peer *p)
+{
+    struct fv_server *s = p->srv;
+    char body[256];
+    int n;
+
+    if (!s->rest.ban_until_ms)
+        return false;
+    if (fv_now_ms(s) >= s->rest.ban_until_ms) {
+        s->rest.ban_until_ms = 0;
+        fv_log("rest ban over");
+        return false;
+    }
+    n = snprintf(body, sizeof(body),
+                 "{\"code\":-1003,\"msg\":\"Way too much request weight used; IP banned until "
+                 "%" PRId64 ". Please use WebSocket Streams for live updates to avoid bans.\"}",
+                 fv_wall_ms() + secs_until(s, s->rest.ban_until_ms) * 1000);
+    answer(p, 418, body, (size_t)n);
+    return true;
 }
 
 /* answer() for a NUL-terminated body. */
@@ -182,14 +238,17 @@ static void answer_str(struct fv_peer *p, int status, const char *body)
 
 /* ---- depth ---- */
 
-/* Serves snapshot i cut to `limit` levels per side. */
-static void serve_snapshot(struct fv_peer *p, size_t i, long limit)
+/* Serves snapshot i cut to `limit` levels per side, shifted for replay lap `lap`. */
+static void serve_snapshot(struct fv_peer *p, size_t i, long limit, uint64_t lap)
 {
-    const struct fv_snap *sn = &p->srv->rest.snaps[i];
+    struct fv_server *s = p->srv;
+    const struct fv_snap *sn = &s->rest.snaps[i];
     json_t *root = json_loadb(sn->body, sn->len, 0, NULL);
     json_t *bids = json_object_get(root, "bids"), *asks = json_object_get(root, "asks");
+    const char *body = sn->body;
+    size_t len = sn->len;
+    char *txt = NULL;
     bool cut = false;
-    char *txt;
 
     while (json_is_array(bids) && json_array_size(bids) > (size_t)limit) {
         json_array_remove(bids, json_array_size(bids) - 1);
@@ -199,31 +258,45 @@ static void serve_snapshot(struct fv_peer *p, size_t i, long limit)
         json_array_remove(asks, json_array_size(asks) - 1);
         cut = true;
     }
-    if (!cut) {
-        answer(p, 200, sn->body, sn->len);
-    } else if ((txt = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-        answer(p, 200, txt, strlen(txt));
-        free(txt);
+    if (cut && (txt = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        body = txt;
+        len = strlen(txt);
     }
+    if (lap) {
+        s->rest.body.len = 0;
+        shift_json(body, len, (int64_t)lap * s->replay.id_shift,
+                   (int64_t)lap * s->replay.time_shift, &s->rest.body);
+        body = (const char *)s->rest.body.data;
+        len = s->rest.body.len;
+    }
+    answer(p, 200, body, len);
+    free(txt);
     json_decref(root);
 }
 
-/* The snapshot of sym to serve now (the latest whose time has come), or -1; *first gets the
- * earliest one (-1 if the symbol has none). */
-static int pick(const struct fv_server *s, const char *sym, int *first)
+/* The snapshot of sym to serve now (the latest whose time has come, with the replay lap it
+ * came in *lap), or -1; *first gets the earliest one (-1 if the symbol has none). */
+static int pick(const struct fv_server *s, const char *sym, int *first, uint64_t *lap)
 {
     const struct fv_rest *r = &s->rest;
     int best = -1;
 
     *first = -1;
+    *lap = 0;
     for (size_t i = 0; i < r->nsnaps; i++) {
+        uint64_t l;
+
         if (strcmp(r->snaps[i].sym, sym) != 0)
             continue;
         if (*first < 0 || r->snaps[i].t_ns < r->snaps[*first].t_ns)
             *first = (int)i;
-        if (replay_reached(s, r->snaps[i].t_ns) &&
-            (best < 0 || r->snaps[i].t_ns >= r->snaps[best].t_ns))
+        if (!replay_reached_lap(s, r->snaps[i].t_ns, &l))
+            continue;
+        /* The latest reached: a later lap first, then a later time. */
+        if (best < 0 || l > *lap || (l == *lap && r->snaps[i].t_ns >= r->snaps[best].t_ns)) {
             best = (int)i;
+            *lap = l;
+        }
     }
     return best;
 }
@@ -263,6 +336,7 @@ static void depth(struct fv_peer *p, bool spot)
     char sym[32], lim[32];
     long limit = spot ? 100 : 500;
     int best, first;
+    uint64_t lap;
 
     if (!qparam(p->req.target, "symbol", sym, sizeof(sym)) || !sym[0]) {
         use_weight(s, 1);
@@ -292,21 +366,24 @@ static void depth(struct fv_peer *p, bool spot)
             limit = 5000;
     }
     if (!use_weight(s, depth_weight(s->o->venue, limit))) {
-        answer_str(p, 429,
-                   "{\"code\":-1003,\"msg\":\"Too much request weight used; please use "
-                   "WebSocket Streams for live updates to avoid polling the API.\"}");
+        too_much(p);
         return;
     }
     for (char *c = sym; *c; c++)
         if (*c >= 'a' && *c <= 'z')
             *c = (char)(*c - 32);
-    best = pick(s, sym, &first);
+    s->rest.body.len = 0;
+    if (market_depth(s, sym, limit, &s->rest.body)) {
+        answer(p, 200, (const char *)s->rest.body.data, s->rest.body.len);
+        return;
+    }
+    best = pick(s, sym, &first, &lap);
     if (first < 0) {
         answer_str(p, 400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
         return;
     }
     if (best >= 0) {
-        serve_snapshot(p, (size_t)best, limit);
+        serve_snapshot(p, (size_t)best, limit, lap);
         return;
     }
     p->held_snap = first;
@@ -321,17 +398,109 @@ void rest_kick(struct fv_server *s)
 {
     for (struct fv_peer *p = s->peers; p; p = p->next) {
         int best, first;
+        uint64_t lap;
 
         if (p->stage != FV_ST_HELD || p->cstate != FV_OPEN || p->held_snap < 0)
             continue;
-        best = pick(s, s->rest.snaps[p->held_snap].sym, &first);
+        best = pick(s, s->rest.snaps[p->held_snap].sym, &first, &lap);
         if (best < 0)
             continue;
         p->held_snap = -1;
-        serve_snapshot(p, (size_t)best, p->held_limit);
+        serve_snapshot(p, (size_t)best, p->held_limit, lap);
         peer_http_resume(p);
     }
     arm(s);
+}
+
+/* ---- klines ---- */
+
+/* The venue's weight for a klines request: spot 2; futures by limit. */
+static long klines_weight(bool spot, long limit)
+{
+    if (spot)
+        return 2;
+    return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+}
+
+/* Parses an optional millisecond time parameter into *v. Returns false when present but not
+ * a number. */
+static bool time_param(const char *target, const char *key, int64_t *v)
+{
+    char txt[32], *end;
+
+    if (!qparam(target, key, txt, sizeof(txt)))
+        return true;
+    *v = strtoll(txt, &end, 10);
+    return txt[0] && !*end;
+}
+
+/* GET klines: the closed candles of a --market symbol. */
+static void klines(struct fv_peer *p, bool spot)
+{
+    struct fv_server *s = p->srv;
+    const char *t = p->req.target;
+    char sym[32], ivs[16], lim[32];
+    long limit = 500, max = spot ? 1000 : 1500;
+    int64_t start = INT64_MIN, end = INT64_MAX;
+    const struct fv_symparams *sp;
+    int iv;
+
+    if (!qparam(t, "symbol", sym, sizeof(sym)) || !sym[0]) {
+        use_weight(s, 1);
+        answer_str(p, 400,
+                   "{\"code\":-1102,\"msg\":\"Mandatory parameter 'symbol' was not sent, was "
+                   "empty/null, or malformed.\"}");
+        return;
+    }
+    if (!qparam(t, "interval", ivs, sizeof(ivs)) || !ivs[0]) {
+        use_weight(s, 1);
+        answer_str(p, 400,
+                   "{\"code\":-1102,\"msg\":\"Mandatory parameter 'interval' was not sent, was "
+                   "empty/null, or malformed.\"}");
+        return;
+    }
+    iv = candle_interval(ivs, strlen(ivs));
+    if (iv < 0 || (!spot && iv == 0)) { /* futures REST has no 1s candles */
+        use_weight(s, 1);
+        answer_str(p, 400, "{\"code\":-1120,\"msg\":\"Invalid interval.\"}");
+        return;
+    }
+    if (qparam(t, "limit", lim, sizeof(lim))) {
+        char *e;
+
+        limit = strtol(lim, &e, 10);
+        if (*e || !lim[0] || limit < 1) {
+            use_weight(s, 1);
+            answer_str(p, 400,
+                       "{\"code\":-1100,\"msg\":\"Illegal characters found in parameter "
+                       "'limit'; legal range is '^[0-9]{1,20}$'.\"}");
+            return;
+        }
+        if (limit > max)
+            limit = max;
+    }
+    if (!time_param(t, "startTime", &start) || !time_param(t, "endTime", &end)) {
+        use_weight(s, 1);
+        answer_str(p, 400,
+                   "{\"code\":-1100,\"msg\":\"Illegal characters found in parameter "
+                   "'startTime' or 'endTime'.\"}");
+        return;
+    }
+    if (!use_weight(s, klines_weight(spot, limit))) {
+        too_much(p);
+        return;
+    }
+    for (char *c = sym; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 32);
+    sp = market_symbol(s, sym);
+    if (!sp) {
+        answer_str(p, 400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
+        return;
+    }
+    s->rest.body.len = 0;
+    candle_rest_klines(sp, iv, start, end, (int)limit, fv_wall_ms(), &s->rest.body);
+    answer(p, 200, (const char *)s->rest.body.data, s->rest.body.len);
 }
 
 /* See fv.h. */
@@ -421,22 +590,33 @@ void rest_handle(struct fv_peer *p)
     char ms[64];
 
 #define PATH_IS(x) (plen == sizeof(x) - 1 && strncmp(t, x, plen) == 0)
+#define API_IS(x) (spot ? PATH_IS("/api/v3/" x) : PATH_IS("/fapi/v1/" x))
     if (PATH_IS("/test/body")) {
         test_body(p);
-    } else if ((spot && PATH_IS("/api/v3/depth")) || (!spot && PATH_IS("/fapi/v1/depth"))) {
+    } else if ((API_IS("depth") || API_IS("klines") || API_IS("ping") || API_IS("time")) &&
+               banned(p)) {
+        return;
+    } else if (API_IS("depth")) {
         depth(p, spot);
-    } else if ((spot && PATH_IS("/api/v3/ping")) || (!spot && PATH_IS("/fapi/v1/ping"))) {
-        use_weight(s, 1);
-        answer_str(p, 200, "{}");
-    } else if ((spot && PATH_IS("/api/v3/time")) || (!spot && PATH_IS("/fapi/v1/time"))) {
-        use_weight(s, 1);
+    } else if (API_IS("klines")) {
+        klines(p, spot);
+    } else if (API_IS("ping")) {
+        if (!use_weight(s, 1))
+            too_much(p);
+        else
+            answer_str(p, 200, "{}");
+    } else if (API_IS("time")) {
         snprintf(ms, sizeof(ms), "{\"serverTime\":%" PRId64 "}", fv_wall_ms());
-        answer_str(p, 200, ms);
+        if (!use_weight(s, 1))
+            too_much(p);
+        else
+            answer_str(p, 200, ms);
     } else {
         static const char B[] = "{\"code\":-1,\"msg\":\"Not found.\"}";
 
         peer_http_respond(p, 404, JSON_CT, NULL, B, sizeof(B) - 1);
     }
+#undef API_IS
 #undef PATH_IS
 }
 
@@ -457,6 +637,7 @@ void rest_fini(struct fv_server *s)
 {
     free(s->rest.snaps);
     free(s->rest.text);
+    fv_buf_free(&s->rest.body);
     s->rest.snaps = NULL;
     s->rest.text = NULL;
 }

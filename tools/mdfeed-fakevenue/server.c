@@ -108,6 +108,27 @@ void fv_buf_append(struct fv_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+/* See fv.h: formats straight into the buffer, growing it when the text does not fit. */
+void fv_buf_printf(struct fv_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    fv_buf_reserve(b, 256);
+    va_start(ap, fmt);
+    n = vsnprintf((char *)b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
+        fv_buf_reserve(b, (size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf((char *)b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
 /* Frees the bytes and zeroes the buffer. */
 void fv_buf_free(struct fv_buf *b)
 {
@@ -440,6 +461,7 @@ static void on_write(uv_write_t *w, int status)
     if (p->cstate != FV_CLOSED && peer_unsent(p) < FV_WATERMARK / 2) {
         replay_on_drain(p->srv);
         synth_kick(p->srv);
+        market_on_drain(p->srv);
     }
 }
 
@@ -850,6 +872,7 @@ static void upgrade(struct fv_peer *p)
         if (p->subs.n) {
             replay_on_subscribe(p->srv);
             synth_kick(p->srv);
+            market_kick(p->srv);
         }
         fault_after_upgrade(p);
         if (p->cstate == FV_CLOSED)
@@ -1228,6 +1251,7 @@ static void server_stop(struct fv_server *s)
     replay_stop(s);
     rest_stop(s);
     synth_stop(s);
+    market_stop(s);
     for (struct fv_peer *p = s->peers; p; p = p->next) {
         if (p->cstate == FV_CLOSED)
             continue;
@@ -1317,6 +1341,8 @@ void server_fini(struct fv_server *s)
     if (s->tls_on)
         tls_config_fini(&s->tls);
     s->tls_on = false;
+    free(s->conn_times);
+    s->conn_times = NULL;
 }
 
 /* ---- the conformance cases' view of a connection (cases.h) ---- */
