@@ -362,15 +362,25 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
     f->stats.records++;
 }
 
-static void on_partial(struct feed *f, struct dstream *s, const struct vmsg *m)
+static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, const struct vmsg *m)
 {
     union mdf_record *r = &f->d->scratch;
     uint32_t depth = f->d->cfg->shm.book_depth;
     uint32_t nb = m->n_bids < depth ? m->n_bids : depth;
     uint32_t na = m->n_asks < depth ? m->n_asks : depth;
 
-    if (!accept_key(f, s, m->last_id, false))
+    /* A partial book is pushed on a clock, changed or not: futures ones carry their event time
+     * (the key); spot ones only lastUpdateId, which repeats while the book is unchanged, so a
+     * repeat is a new message on the same connection and a duplicate from the other one. */
+    if (m->exch_time_ns) {
+        if (!accept_key(f, s, m->exch_time_ns, false))
+            return;
+    } else if (m->last_id == s->last_key && s->last_key && sh == s->last_shard) {
+        /* the same state pushed again */
+    } else if (!accept_key(f, s, m->last_id, false)) {
         return;
+    }
+    s->last_shard = sh;
     memset(&r->book, 0, MDF_BOOK_SIZE(depth));
     r->h.type = MDF_REC_BOOK;
     r->h.size = (uint16_t)MDF_BOOK_SIZE(depth);
@@ -479,7 +489,7 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
         on_diff(f, sh, s, m);
         break;
     case VM_PARTIAL:
-        on_partial(f, s, m);
+        on_partial(f, sh, s, m);
         break;
     default:
         break;

@@ -39,6 +39,7 @@ struct dstream {
     int64_t acked_mono;        /* CLOCK_MONOTONIC ns of the active shard's acknowledgement, 0 */
     int64_t last_mono;         /* CLOCK_MONOTONIC ns of the last message, 0 = none yet */
     int64_t last_key;          /* dedup key of the last accepted message (id or event time) */
+    struct shard *last_shard;  /* connection of the last accepted partial book */
     uint64_t msgs;             /* messages accepted */
     uint64_t dups;             /* messages dropped as duplicates (rotation overlap) */
     uint64_t gaps;             /* id jumps seen (trades missed while disconnected) */

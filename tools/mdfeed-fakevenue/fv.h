@@ -65,6 +65,10 @@ struct fv_faults {
     bool no_upgrade;        /* read the request, never answer */
 };
 
+/* --misroute SUFFIX: futures streams whose name ends with SUFFIX are served on the other path
+ * (as if the venue had moved them), or NULL. Set once by main.c. */
+extern const char *fv_misroute;
+
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
     const char *listen;       /* loopback address to bind */

@@ -22,14 +22,21 @@ static uint32_t hash_name(const char *s, size_t n)
     return h;
 }
 
+const char *fv_misroute;
+
 /* The futures path that serves a stream (VENUES.md 2.1): book data on /public, the rest on
- * /market. */
+ * /market; --misroute moves matching streams to the other one. */
 static uint8_t route_of(const char *name)
 {
+    uint8_t r = FV_ROUTE_MARKET;
+    size_t n = strlen(name), k = fv_misroute ? strlen(fv_misroute) : 0;
+
     if (strstr(name, "@depth") || strstr(name, "@bookTicker") || strstr(name, "@rpiDepth") ||
         strcmp(name, "!bookTicker") == 0)
-        return FV_ROUTE_PUBLIC;
-    return FV_ROUTE_MARKET;
+        r = FV_ROUTE_PUBLIC;
+    if (k && n >= k && strcmp(name + n - k, fv_misroute) == 0)
+        r = r == FV_ROUTE_PUBLIC ? FV_ROUTE_MARKET : FV_ROUTE_PUBLIC;
+    return r;
 }
 
 /* Fills the derived fields of a new entry. */
