@@ -16,24 +16,42 @@
 
 #include "test.h"
 
+static int write_conf(struct dmn *d, const char *fmt, va_list ap)
+{
+    FILE *f = fopen(d->conf, "w");
+
+    if (!f)
+        return -errno;
+    fprintf(f, "instance = \"%s\";\n", d->instance);
+    vfprintf(f, fmt, ap);
+    fputc('\n', f);
+    return fclose(f) == 0 ? 0 : -EIO;
+}
+
 int dmn_config(struct dmn *d, const char *fmt, ...)
 {
     va_list ap;
-    FILE *f;
+    int rc;
 
     memset(d, 0, sizeof(*d));
     d->p.out_fd = -1;
     snprintf(d->instance, sizeof(d->instance), "%s", test_instance());
     snprintf(d->conf, sizeof(d->conf), "/tmp/mdfeed-test-%s.conf", d->instance);
-    f = fopen(d->conf, "w");
-    if (!f)
-        return -errno;
-    fprintf(f, "instance = \"%s\";\n", d->instance);
     va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
+    rc = write_conf(d, fmt, ap);
     va_end(ap);
-    fputc('\n', f);
-    return fclose(f) == 0 ? 0 : -EIO;
+    return rc;
+}
+
+int dmn_rewrite(struct dmn *d, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = write_conf(d, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int dmn_start(struct dmn *d)

@@ -1,0 +1,376 @@
+/*
+ * End to end against the fake venue's synthetic market (venue-wide ids, books that chain onto
+ * live REST snapshots, deterministic candles): a gap resyncs one book only; rotations by age
+ * and by serverShutdown lose nothing and publish nothing twice; streams beyond one
+ * connection's limit spread over several without breaking the venue's limits; SIGHUP adds and
+ * removes streams live; candles missed in an outage are backfilled; a quiet symbol is not
+ * flagged.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mdfeed/mdfeed.h>
+
+#include "e2e/e2e.h"
+#include "support/daemon.h"
+#include "support/fakevenue.h"
+#include "test.h"
+
+#define VENUE_HEAD                                                                                 \
+    "venues = ({ venue = \"binance-spot\"; url = \"ws://127.0.0.1:%d\";\n"                         \
+    "  rest_url = \"http://127.0.0.1:%d\";\n"
+
+static int64_t sym_of(mdf_instance_t *inst, const char *native)
+{
+    char key[64];
+
+    snprintf(key, sizeof(key), "binance-spot:%s", native);
+    return mdf_symbol_lookup(inst, key);
+}
+
+/* Checks the trade records of symbol sym in v[0..n): ids strictly consecutive (nothing
+ * missing, nothing twice). Returns how many there were. */
+static long check_trades_consecutive(const mdf_record_t *v, long n, uint32_t sym, bool agg)
+{
+    int64_t prev = 0;
+    long count = 0;
+
+    for (long i = 0; i < n; i++) {
+        const mdf_record_t *r = &v[i];
+
+        if (r->h.type != MDF_REC_TRADE || r->h.symbol != sym ||
+            !!(r->h.flags & MDF_TRADE_F_AGGREGATE) != agg)
+            continue;
+        if (prev && r->trade.trade_id != prev + 1)
+            test_fail(__FILE__, __LINE__, "%s id %" PRId64 " after %" PRId64,
+                      agg ? "aggregate trade" : "trade", r->trade.trade_id, prev);
+        prev = r->trade.trade_id;
+        count++;
+    }
+    return count;
+}
+
+/* Latest book of sym. */
+static void latest_book(mdf_instance_t *inst, int64_t sym, struct mdf_book *b)
+{
+    ASSERT(sym >= 0);
+    if (mdf_latest_book(inst, (uint32_t)sym, b, MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX)) != 0)
+        test_fail(__FILE__, __LINE__, "no book for symbol %" PRId64, sym);
+}
+
+TEST(e2e_gap_in_one_book_resyncs_that_symbol_only)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    mdf_instance_t *inst;
+    struct mdf_book *b = malloc(MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX));
+    const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT,CCCUSDT", "--market-rate", "50",
+                             "--fault-gap-after", "150", NULL};
+    char line[512];
+    int resynced = 0, live_gen1 = 0;
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD
+                         "  symbols = [\"AAAUSDT\", \"BBBUSDT\", \"CCCUSDT\"]; trades = \"none\";\n"
+                         "  kline = \"\"; book_ticker = false; order_book = \"diff\";\n"
+                         "  book_speed = 100; });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "BOOK_RESYNC", 30000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, "gap after update");
+    ASSERT_EQ(dmn_wait(&d, "generation 1", 20000, NULL, 0), 0); /* BOOK_LIVE again */
+    usleep(1500000);
+    ASSERT_EQ(dmn_count(&d, "BOOK_RESYNC"), 0); /* one gap, one resync */
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    for (int i = 0; i < 3; i++) {
+        static const char *const names[] = {"AAAUSDT", "BBBUSDT", "CCCUSDT"};
+
+        latest_book(inst, sym_of(inst, names[i]), b);
+        ASSERT_EQ(b->state, MDF_BOOK_LIVE);
+        resynced += b->generation == 1;
+        live_gen1 += b->generation == 1 && b->n_bids > 0 && b->n_asks > 0;
+    }
+    ASSERT_EQ(resynced, 1);
+    ASSERT_EQ(live_gen1, 1);
+    mdf_close(inst);
+    free(b);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+static void rotation_run(const char *why, const char *const *fv_args, const char *conn_conf)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    mdf_instance_t *inst;
+    mdf_record_t *ticks = NULL, *books = NULL;
+    long nt, nb;
+    int rotations = 0;
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD
+                         "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"both\";\n"
+                         "  kline = \"\"; book_ticker = true; order_book = \"diff\";\n"
+                         "  book_speed = 100; %s });\n",
+                         fv.port, fv.port, conn_conf),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    while (rotations < 3 && dmn_wait(&d, "replaced conn", 20000, NULL, 0) == 0)
+        rotations++;
+    if (rotations < 3)
+        test_fail(__FILE__, __LINE__, "%s: %d rotations", why, rotations);
+    dmn_kill(&d, SIGTERM);
+    ASSERT_EQ(dmn_wait_exit(&d, 10000), 0);
+    fv_stop(&fv);
+    nt = e2e_drain(d.instance, MDF_RING_TICKS, &ticks);
+    nb = e2e_drain(d.instance, MDF_RING_BOOKS, &books);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 0), 0);
+    for (int i = 0; i < 2; i++) {
+        int64_t sym = sym_of(inst, i ? "BBBUSDT" : "AAAUSDT");
+        int64_t prev_u = 0;
+
+        /* Trades and aggregate trades: every id once, none missing, across every rotation. */
+        ASSERT(check_trades_consecutive(ticks, nt, (uint32_t)sym, false) > 50);
+        ASSERT(check_trades_consecutive(ticks, nt, (uint32_t)sym, true) > 20);
+        /* The book never resynced: one generation, update ids only going up. */
+        for (long k = 0; k < nb; k++) {
+            const struct mdf_book *bk = &books[k].book;
+
+            if (bk->h.symbol != (uint32_t)sym || bk->state != MDF_BOOK_LIVE)
+                continue;
+            ASSERT_EQ(bk->generation, 0u);
+            ASSERT(bk->last_update_id > prev_u);
+            prev_u = bk->last_update_id;
+        }
+        ASSERT(prev_u > 0);
+    }
+    mdf_close(inst);
+    free(ticks);
+    free(books);
+}
+
+TEST(e2e_rotation_by_age_loses_nothing_and_publishes_nothing_twice)
+{
+    const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT", "--market-rate", "100", NULL};
+
+    rotation_run("age", fv_args,
+                 "connection = { max_connection_age = 2.0; connect_timeout = 1.0;\n"
+                 "  pong_timeout = 1.0; };");
+    return 0;
+}
+
+TEST(e2e_rotation_on_server_shutdown_loses_nothing_and_publishes_nothing_twice)
+{
+    const char *fv_args[] = {"--market",         "AAAUSDT,BBBUSDT", "--market-rate", "100",
+                             "--shutdown-after", "2",               NULL};
+
+    rotation_run("serverShutdown", fv_args, "");
+    return 0;
+}
+
+TEST(e2e_more_streams_than_one_connection_takes_spread_within_venue_limits)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    char syms[8192] = "", list[16384] = "", name[16];
+    const char *fv_args[] = {"--market", syms, "--market-rate", "1", NULL};
+    mdf_instance_t *inst;
+    int n = 300, seen = 0;
+
+    /* 300 symbols x 4 streams = 1200 streams: over the 1024 one spot connection takes. */
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "S%03dUSDT", i);
+        snprintf(syms + strlen(syms), sizeof(syms) - strlen(syms), "%s%s", i ? "," : "", name);
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"", i ? ", " : "",
+                 name);
+    }
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [%s]; trades = \"both\"; kline = \"1m\";\n"
+                                        "  book_ticker = true; });\n",
+                         fv.port, fv.port, list),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(fv_wait_line(&fv, "upgrade /stream", 10000, NULL, 0), 0);
+    ASSERT_EQ(fv_wait_line(&fv, "upgrade /stream", 10000, NULL, 0), 0);
+    /* Every symbol delivers: all 1200 subscriptions went through. */
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    for (int k = 0; k < 300 && seen < n; k++) {
+        struct mdf_candle c;
+
+        seen = 0;
+        for (int i = 0; i < n; i++) {
+            snprintf(name, sizeof(name), "S%03dUSDT", i);
+            int64_t sym = sym_of(inst, name);
+            struct mdf_bbo bbo;
+
+            seen += sym >= 0 && mdf_latest_bbo(inst, (uint32_t)sym, &bbo) == 0;
+        }
+        (void)c;
+        if (seen < n)
+            usleep(100000);
+    }
+    ASSERT_EQ(seen, n);
+    mdf_close(inst);
+    /* Two connections, each within the venue's limits: nothing cut, nothing refused. */
+    ASSERT_EQ(fv_count_lines(&fv, "upgrade /stream"), 0);
+    ASSERT_EQ(fv_count_lines(&fv, "rate-limit"), 0);
+    ASSERT_EQ(fv_count_lines(&fv, "\"code\":"), 0);
+    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_FAILED"), 0);
+    ASSERT_EQ(dmn_count(&d, "CONNECTION_DISCONNECTED"), 0);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    mdf_instance_t *inst;
+    mdf_record_t *ticks = NULL;
+    const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT,CCCUSDT", "--market-rate", "50", NULL};
+    struct mdf_trade t;
+    int64_t a, c;
+    long nt;
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"trade\";\n"
+                                        "  kline = \"\"; book_ticker = true; });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(fv_wait_line(&fv, "upgrade", 10000, NULL, 0), 0);
+    ASSERT_EQ(fv_wait_line(&fv, "SUBSCRIBE", 10000, NULL, 0), 0);
+    ASSERT_EQ(dmn_wait(&d, "CONNECTION_ESTABLISHED", 10000, NULL, 0), 0);
+    usleep(1000000);
+    /* Drop BBBUSDT's book ticker, add CCCUSDT's trades. */
+    ASSERT_EQ(dmn_rewrite(&d, VENUE_HEAD
+                         "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"trade\";\n"
+                         "  kline = \"\"; book_ticker = false;\n"
+                         "  streams = ({ symbol = \"AAAUSDT\"; type = \"book_ticker\"; },\n"
+                         "             { symbol = \"CCCUSDT\"; type = \"trade\"; }); });\n",
+                         fv.port, fv.port),
+              0);
+    dmn_kill(&d, SIGHUP);
+    ASSERT_EQ(dmn_wait(&d, "CONFIG_RELOADED", 5000, NULL, 0), 0);
+    ASSERT_EQ(fv_wait_line(&fv, "\"UNSUBSCRIBE\",\"params\":[\"bbbusdt@bookTicker\"]", 5000, NULL,
+                           0),
+              0);
+    ASSERT_EQ(fv_wait_line(&fv, "\"SUBSCRIBE\",\"params\":[\"cccusdt@trade\"]", 5000, NULL, 0), 0);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    c = sym_of(inst, "CCCUSDT");
+    for (int k = 0; k < 100 && (c < 0 || mdf_latest_trade(inst, (uint32_t)c, &t) != 0); k++) {
+        usleep(50000);
+        c = sym_of(inst, "CCCUSDT");
+    }
+    ASSERT_EQ(mdf_latest_trade(inst, (uint32_t)c, &t), 0);
+    usleep(500000);
+    /* One connection throughout; AAAUSDT's trades never missed one. */
+    ASSERT_EQ(fv_count_lines(&fv, "upgrade"), 0);
+    ASSERT_EQ(dmn_count(&d, "CONNECTION_"), 0);
+    nt = e2e_drain(d.instance, MDF_RING_TICKS, &ticks);
+    a = sym_of(inst, "AAAUSDT");
+    ASSERT(check_trades_consecutive(ticks, nt, (uint32_t)a, false) > 20);
+    mdf_close(inst);
+    free(ticks);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+TEST(e2e_candles_missed_in_an_outage_are_backfilled_without_holes)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    mdf_instance_t *inst;
+    struct mdf_candle c[64];
+    const char *fv_args[] = {"--market", "AAAUSDT", "--fault-rst-after", "8", "--fault-conns",
+                             "1", NULL};
+    int n, backfilled = 0;
+    int64_t sym;
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
+                                        "  kline = \"1s\"; book_ticker = false;\n"
+                                        "  connection = { reconnect_base_delay = 4.0;\n"
+                                        "    reconnect_jitter = 0.0; }; });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "CONNECTION_DISCONNECTED", 20000, NULL, 0), 0);
+    ASSERT_EQ(dmn_wait(&d, "CANDLES_BACKFILLED", 20000, NULL, 0), 0);
+    usleep(2500000);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    sym = sym_of(inst, "AAAUSDT");
+    n = mdf_candles_last(inst, (uint32_t)sym, MDF_IV_1S, c, 64);
+    ASSERT(n >= 8);
+    for (int i = 0; i < n; i++) {
+        ASSERT(c[i].h.flags & MDF_CANDLE_F_CLOSED);
+        backfilled += !!(c[i].h.flags & MDF_CANDLE_F_BACKFILLED);
+        if (i)
+            ASSERT_EQ(c[i].open_time_ns, c[i - 1].open_time_ns + 1000000000LL);
+    }
+    ASSERT(backfilled >= 2); /* the outage lasted at least 4 s */
+    mdf_close(inst);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+TEST(e2e_quiet_symbol_is_not_flagged_stale_or_silent)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    const char *fv_args[] = {"--market", "AAAUSDT,QQQUSDT", "--market-quiet", "QQQUSDT", NULL};
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\", \"QQQUSDT\"]; trades = \"both\";\n"
+                                        "  kline = \"1s\"; book_ticker = true; order_book = \"diff\";\n"
+                                        "  book_speed = 100; ticker = true;\n"
+                                        "  health = { silent_after = 1.0; stale_min = 1.0;\n"
+                                        "    stale_factor = 3.0; check_interval = 0.2; }; });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    usleep(6000000);
+    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_SILENT"), 0);
+    ASSERT_EQ(dmn_count(&d, "FEED_STALE"), 0);
+    fv_stop(&fv);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    return 0;
+}
+
+TEST(e2e_stalled_venue_streams_are_flagged_stale_then_connection_replaced)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    const char *fv_args[] = {"--market", "AAAUSDT", "--fault-stall-after", "20",
+                             "--fault-conns", "1", NULL};
+    char line[512];
+
+    /* The venue stops sending (socket open): streams with a cadence go stale first, then the
+     * silent connection is dropped by the pong deadline and the next one delivers again. */
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
+                                        "  kline = \"1s\"; book_ticker = false; ticker = true;\n"
+                                        "  connection = { ping_interval = 2.0; pong_timeout = 2.0;\n"
+                                        "    reconnect_base_delay = 0.2; };\n"
+                                        "  health = { stale_min = 1.0; stale_factor = 3.0;\n"
+                                        "    check_interval = 0.2; watchdog_timeout = 5.0; }; });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "FEED_STALE", 20000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, "aaausdt@");
+    ASSERT_EQ(dmn_wait(&d, "CONNECTION_DISCONNECTED", 20000, NULL, 0), 0);
+    ASSERT_EQ(dmn_wait(&d, "FEED_RECOVERED", 20000, NULL, 0), 0);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
