@@ -1,7 +1,7 @@
 /*
  * The test runner: one binary with every test registered in test_list.h. Each test runs in a
- * forked child with a timeout (several at once with -j), so a crash or a hang fails that test only; after each test the
- * runner removes the test's scratch shm segments.
+ * forked child with a timeout (several at once with -j), so a crash or a hang fails that test only;
+ * after each test the runner removes the test's scratch shm segments.
  *
  *   run                    every test
  *   run -g tsan            only tests in group tsan (the ring/thread tests)
@@ -30,7 +30,7 @@
 #include "test.h"
 #include "test_list.h"
 
-#define T_TSAN 1u /* ring/thread test: also run under ThreadSanitizer; always runs alone */
+#define T_TSAN 1u   /* ring/thread test: also run under ThreadSanitizer; always runs alone */
 #define MAX_JOBS 16 /* most tests run side by side (-j) */
 
 struct test_entry {

@@ -65,12 +65,12 @@ enum bsync_rule {
 
 /* What the caller must do after a bsync call. */
 enum bsync_result {
-    BS_NOTHING = 0,   /* nothing changed visibly (buffered, or an old event ignored) */
-    BS_APPLIED = 1,   /* the book changed: publish its top N (state LIVE) */
-    BS_SNAPSHOT = 2,  /* request a REST snapshot now (first diff buffered, or snapshot too old) */
-    BS_RESYNC = 3,    /* a gap: the book was discarded (state RESYNCING, generation bumped);
-                         publish that state and request a snapshot: the diff that showed the
-                         gap is buffered as the first event of the new sync */
+    BS_NOTHING = 0,  /* nothing changed visibly (buffered, or an old event ignored) */
+    BS_APPLIED = 1,  /* the book changed: publish its top N (state LIVE) */
+    BS_SNAPSHOT = 2, /* request a REST snapshot now (first diff buffered, or snapshot too old) */
+    BS_RESYNC = 3,   /* a gap: the book was discarded (state RESYNCING, generation bumped);
+                        publish that state and request a snapshot: the diff that showed the
+                        gap is buffered as the first event of the new sync */
 };
 
 /* A diff event as the sync rule needs it (levels borrowed for the call). */
@@ -87,35 +87,35 @@ struct bsync_diff {
 };
 
 struct bsync_stats {
-    uint64_t applied;        /* diffs applied */
-    uint64_t ignored;        /* diffs older than the book (u < book id, or covered) */
-    uint64_t covered;        /* buffered diffs dropped because the snapshot covered them */
-    uint64_t gaps;           /* continuity breaks detected */
-    uint64_t resyncs;        /* times the book was rebuilt (gaps, buffer overflows, resets) */
-    uint64_t snapshots;      /* snapshots applied */
+    uint64_t applied;         /* diffs applied */
+    uint64_t ignored;         /* diffs older than the book (u < book id, or covered) */
+    uint64_t covered;         /* buffered diffs dropped because the snapshot covered them */
+    uint64_t gaps;            /* continuity breaks detected */
+    uint64_t resyncs;         /* times the book was rebuilt (gaps, buffer overflows, resets) */
+    uint64_t snapshots;       /* snapshots applied */
     uint64_t stale_snapshots; /* snapshots refused as older than the first buffered diff */
-    uint64_t overflows;      /* buffer overflows while waiting for a snapshot */
-    uint64_t level_errors;   /* levels refused by book_set (counted, the book resyncs) */
+    uint64_t overflows;       /* buffer overflows while waiting for a snapshot */
+    uint64_t level_errors;    /* levels refused by book_set (counted, the book resyncs) */
 };
 
 struct bsync_buf_ev;
 
 /* A book kept in sync by a venue's rule. Fields are read-only for callers. */
 struct bsync {
-    struct book book;            /* the local book */
-    enum bsync_rule rule;        /* sync rule */
-    uint8_t state;               /* enum mdf_book_state */
-    uint64_t generation;         /* bumped on every (re)sync start after the first */
-    int64_t last_id;             /* book id: u of the last applied event (or lastUpdateId) */
-    int64_t first_id;            /* first update id folded into the current state */
-    int64_t exch_time_ns;        /* E of the last applied event (or snapshot) */
-    int64_t tx_time_ns;          /* T of the last applied event */
-    int64_t recv_time_ns;        /* receive time of the last applied event */
-    bool snapshot_wanted;        /* a snapshot was asked for (BS_SNAPSHOT) and not yet given */
-    struct bsync_stats stats;    /* counters */
-    struct bsync_buf_ev *ev;     /* buffered events (ring, ev_cap entries) */
+    struct book book;               /* the local book */
+    enum bsync_rule rule;           /* sync rule */
+    uint8_t state;                  /* enum mdf_book_state */
+    uint64_t generation;            /* bumped on every (re)sync start after the first */
+    int64_t last_id;                /* book id: u of the last applied event (or lastUpdateId) */
+    int64_t first_id;               /* first update id folded into the current state */
+    int64_t exch_time_ns;           /* E of the last applied event (or snapshot) */
+    int64_t tx_time_ns;             /* T of the last applied event */
+    int64_t recv_time_ns;           /* receive time of the last applied event */
+    bool snapshot_wanted;           /* a snapshot was asked for (BS_SNAPSHOT) and not yet given */
+    struct bsync_stats stats;       /* counters */
+    struct bsync_buf_ev *ev;        /* buffered events (ring, ev_cap entries) */
     uint32_t ev_cap, ev_head, ev_n; /* buffer geometry and fill */
-    struct vlevel *lv;           /* level storage for buffered events (lv_cap entries) */
+    struct vlevel *lv;              /* level storage for buffered events (lv_cap entries) */
     uint32_t lv_cap, lv_head, lv_n; /* level ring geometry and fill */
 };
 

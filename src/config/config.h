@@ -46,33 +46,33 @@ struct cfg_health {
 
 /* One venue entry. */
 struct cfg_venue {
-    char name[MDF_NAME_MAX];              /* shm venue name ("name", default = venue) */
-    const struct venue_profile *profile;  /* "venue": the profile (borrowed, static) */
-    char url[CFG_URL_MAX];                /* stream base (scheme, host, port) */
-    char rest_url[CFG_URL_MAX];           /* REST base */
-    char ca_file[PATH_MAX];               /* trusted CAs ("" = system bundle) */
-    uint32_t streams_per_conn;            /* streams per connection */
-    uint32_t subscribe_rate;              /* control messages per second per connection */
-    uint32_t snapshot_limit;              /* REST depth limit for book snapshots */
-    double rest_weight_share;             /* 0..1: share of the venue's weight/min we may use */
-    bool emit_partial_candles;            /* publish open candles too, not only closed */
-    struct cfg_conn conn;                 /* connection settings */
-    struct cfg_health health;             /* health settings */
-    struct vstream *streams;              /* the expanded stream list: unique, config order */
-    size_t n_streams;                     /* its length */
-    int line;                             /* line of the venue entry */
+    char name[MDF_NAME_MAX];             /* shm venue name ("name", default = venue) */
+    const struct venue_profile *profile; /* "venue": the profile (borrowed, static) */
+    char url[CFG_URL_MAX];               /* stream base (scheme, host, port) */
+    char rest_url[CFG_URL_MAX];          /* REST base */
+    char ca_file[PATH_MAX];              /* trusted CAs ("" = system bundle) */
+    uint32_t streams_per_conn;           /* streams per connection */
+    uint32_t subscribe_rate;             /* control messages per second per connection */
+    uint32_t snapshot_limit;             /* REST depth limit for book snapshots */
+    double rest_weight_share;            /* 0..1: share of the venue's weight/min we may use */
+    bool emit_partial_candles;           /* publish open candles too, not only closed */
+    struct cfg_conn conn;                /* connection settings */
+    struct cfg_health health;            /* health settings */
+    struct vstream *streams;             /* the expanded stream list: unique, config order */
+    size_t n_streams;                    /* its length */
+    int line;                            /* line of the venue entry */
 };
 
 /* The shm settings ("shm" group). */
 struct cfg_shm {
-    mode_t mode;                       /* data segments' mode ("0640") */
-    gid_t gid;                         /* "group" resolved, or (gid_t)-1 for the daemon's own */
-    char group[64];                    /* the group name as given ("" = own) */
+    mode_t mode;                        /* data segments' mode ("0640") */
+    gid_t gid;                          /* "group" resolved, or (gid_t)-1 for the daemon's own */
+    char group[64];                     /* the group name as given ("" = own) */
     uint64_t ring_size[MDF_RING_COUNT]; /* slots per ring, powers of two */
-    uint32_t book_depth;               /* levels per side published (1..MDF_BOOK_DEPTH_MAX) */
-    uint32_t candle_k;                 /* candles kept per series */
-    uint32_t max_symbols;              /* symbol table size */
-    uint32_t max_series;               /* candle series table size */
+    uint32_t book_depth;                /* levels per side published (1..MDF_BOOK_DEPTH_MAX) */
+    uint32_t candle_k;                  /* candles kept per series */
+    uint32_t max_symbols;               /* symbol table size */
+    uint32_t max_series;                /* candle series table size */
 };
 
 struct md_config {
@@ -99,7 +99,6 @@ const struct cfg_venue *cfg_venue_find(const struct md_config *c, const char *na
 
 /* True if a and b differ in something only a restart can apply (instance, shm, decoder), with
  * a short description in why. */
-bool cfg_needs_restart(const struct md_config *a, const struct md_config *b, char *why,
-                       size_t cap);
+bool cfg_needs_restart(const struct md_config *a, const struct md_config *b, char *why, size_t cap);
 
 #endif /* MDF_CONFIG_CONFIG_H */

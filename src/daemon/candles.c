@@ -54,9 +54,8 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
                 mdf_errmsg());
         return;
     }
-    rc = binance_decode_klines(f->rest_dec, resp->body, resp->body_len, s->spec.interval,
-                               now, now, f->klines,
-                               f->klines_cap, &n);
+    rc = binance_decode_klines(f->rest_dec, resp->body, resp->body_len, s->spec.interval, now, now,
+                               f->klines, f->klines_cap, &n);
     if (rc < 0) {
         f->stats.parse_errors++;
         log_msg(LOG_LV_WARNING, "%s: klines for %s do not decode: %s", f->cv.name, s->name,
@@ -89,8 +88,8 @@ static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int
 
     if (s->klines.queued)
         return;
-    rc = binance_klines_url(f->prof, f->cv.rest_url, s->spec.symbol, s->spec.interval,
-                            from_ns / MS, to_ns / MS, (uint32_t)f->klines_cap, s->klines.url,
+    rc = binance_klines_url(f->prof, f->cv.rest_url, s->spec.symbol, s->spec.interval, from_ns / MS,
+                            to_ns / MS, (uint32_t)f->klines_cap, s->klines.url,
                             sizeof(s->klines.url), &s->klines.weight);
     if (rc < 0) {
         log_msg(LOG_LV_ERR, "%s: no klines URL for %s", f->cv.name, s->name);
@@ -117,8 +116,7 @@ void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec)
 
         s->backfill_check = false;
         /* Futures REST has no 1s klines (-1120). */
-        if (s->closed_open_ns && to >= from &&
-            !(f->prof->futures && s->spec.interval == MDF_IV_1S))
+        if (s->closed_open_ns && to >= from && !(f->prof->futures && s->spec.interval == MDF_IV_1S))
             request_page(f, s, from, to);
     }
     if (closed)

@@ -20,7 +20,7 @@
 #include "daemon/feed.h"
 #include "daemon/log.h"
 
-#define HEARTBEAT_MS 100     /* shm heartbeat period */
+#define HEARTBEAT_MS 100       /* shm heartbeat period */
 #define STOP_DEADLINE_MS 10000 /* a graceful stop that takes longer is cut short */
 
 static struct log_limit publish_log; /* records that did not fit a ring */
@@ -254,8 +254,8 @@ int daemon_reload(struct daemon *d, struct md_config *cfg)
     log_set_level(cfg->log_level);
     cfg_free(old);
     ev_emit(d, LOG_LV_NOTICE, MDF_EV_CONFIG_RELOADED, UINT16_MAX, UINT32_MAX, 0,
-            "generation %" PRIu64 ": %zu venues kept, %zu added, %zu stopped",
-            d->config_generation, changed, added, stopped);
+            "generation %" PRIu64 ": %zu venues kept, %zu added, %zu stopped", d->config_generation,
+            changed, added, stopped);
     return 0;
 }
 

@@ -27,8 +27,8 @@ struct feed;
 
 /* A TLS trust configuration shared by every connection with the same ca_file. */
 struct daemon_tls {
-    char ca_file[PATH_MAX];   /* "" = system bundle */
-    struct tls_config cfg;    /* loaded once */
+    char ca_file[PATH_MAX]; /* "" = system bundle */
+    struct tls_config cfg;  /* loaded once */
 };
 
 struct daemon {

@@ -13,8 +13,8 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-void ev_emit(struct daemon *d, int level, int code, uint16_t venue, uint32_t symbol,
-             uint32_t conn, const char *fmt, ...)
+void ev_emit(struct daemon *d, int level, int code, uint16_t venue, uint32_t symbol, uint32_t conn,
+             const char *fmt, ...)
 {
     union mdf_record rec; /* not the daemon's scratch: events may interleave with records */
     struct mdf_event *ev = &rec.event;
@@ -39,8 +39,8 @@ void ev_emit(struct daemon *d, int level, int code, uint16_t venue, uint32_t sym
             vname = state_rx_venue_name(d->pub.st.base, venue);
     }
     if (conn)
-        log_msg(level, "%s %s conn %u: %s", mdf_event_code_name(code), vname ? vname : "-",
-                conn, ev->text);
+        log_msg(level, "%s %s conn %u: %s", mdf_event_code_name(code), vname ? vname : "-", conn,
+                ev->text);
     else
         log_msg(level, "%s %s: %s", mdf_event_code_name(code), vname ? vname : "-", ev->text);
 }

@@ -23,13 +23,13 @@
 #include "daemon/events.h"
 #include "daemon/log.h"
 
-#define MSG_MAX_LEVELS 5000          /* levels per side one stream message may carry */
-#define ROTATION_QUIET_MS 5000       /* a replacement with nothing to deliver takes over after */
-#define SNAPSHOT_RETRY_MS 5000       /* a failed snapshot is asked again after */
-#define ATTEMPT_SHARE 0.8            /* share of the venue's connection-attempt limit we use */
+#define MSG_MAX_LEVELS 5000    /* levels per side one stream message may carry */
+#define ROTATION_QUIET_MS 5000 /* a replacement with nothing to deliver takes over after */
+#define SNAPSHOT_RETRY_MS 5000 /* a failed snapshot is asked again after */
+#define ATTEMPT_SHARE 0.8      /* share of the venue's connection-attempt limit we use */
 
-static struct vmsg g_msg;         /* decoded message (loop thread only) */
-static struct vmsg g_snap;        /* decoded REST snapshot (loop thread only) */
+static struct vmsg g_msg;          /* decoded message (loop thread only) */
+static struct vmsg g_snap;         /* decoded REST snapshot (loop thread only) */
 static struct log_limit parse_log; /* undecodable messages */
 
 static void request_snapshot(struct feed *f, struct dstream *s);
@@ -47,7 +47,7 @@ static inline int64_t now_mono(const struct feed *f)
 static void normalize_symbol(const char *native, char *out, size_t cap)
 {
     static const char *const quotes[] = {
-        "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD1", "BIDR", "IDRT", "BVND", "DAI",  "BTC",
+        "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD1", "BIDR", "IDRT", "BVND", "DAI", "BTC",
         "ETH",   "BNB",  "EUR",  "TRY",  "BRL",  "GBP",  "JPY",  "AUD",  "RUB",  "UAH", "ZAR",
         "PLN",   "RON",  "ARS",  "MXN",  "COP",  "CZK",  "NGN",  "XRP",  "DOGE", "TRX", "DOT",
     };
@@ -129,9 +129,9 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
     s->cadence_ms = vstream_cadence_ms(f->prof, spec);
     if (spec->type == VS_DIFF) {
         s->book = calloc(1, sizeof(*s->book));
-        if (!s->book || bsync_init(s->book, f->prof->futures ? BSYNC_BINANCE_FUTURES
-                                                               : BSYNC_BINANCE_SPOT,
-                                   10000, 8192, 1u << 16) < 0) {
+        if (!s->book ||
+            bsync_init(s->book, f->prof->futures ? BSYNC_BINANCE_FUTURES : BSYNC_BINANCE_SPOT,
+                       10000, 8192, 1u << 16) < 0) {
             free(s->book);
             s->book = NULL;
             err_set(-ENOMEM, "out of memory for the %s book", spec->symbol);
@@ -230,9 +230,9 @@ static void book_result(struct feed *f, struct dstream *s, int res, uint8_t was)
         publish_book(f, s);
         if (was != MDF_BOOK_LIVE && s->book->state == MDF_BOOK_LIVE)
             ev_emit(f->d, LOG_LV_INFO, MDF_EV_BOOK_LIVE, f->venue_id, s->symbol,
-                    s->primary ? s->primary->id : 0, "%s book live at update %" PRId64
-                    " (generation %" PRIu64 ")", s->spec.symbol, s->book->last_id,
-                    s->book->generation);
+                    s->primary ? s->primary->id : 0,
+                    "%s book live at update %" PRId64 " (generation %" PRIu64 ")", s->spec.symbol,
+                    s->book->last_id, s->book->generation);
         break;
     case BS_SNAPSHOT:
         if (was == MDF_BOOK_EMPTY || was == MDF_BOOK_STALE)
@@ -242,9 +242,9 @@ static void book_result(struct feed *f, struct dstream *s, int res, uint8_t was)
     case BS_RESYNC:
         publish_book(f, s);
         ev_emit(f->d, LOG_LV_WARNING, MDF_EV_BOOK_RESYNC, f->venue_id, s->symbol,
-                s->primary ? s->primary->id : 0, "%s gap after update %" PRId64
-                ": resync (generation %" PRIu64 ")", s->spec.symbol, s->book->last_id,
-                s->book->generation);
+                s->primary ? s->primary->id : 0,
+                "%s gap after update %" PRId64 ": resync (generation %" PRIu64 ")", s->spec.symbol,
+                s->book->last_id, s->book->generation);
         request_snapshot(f, s);
         break;
     default:
@@ -262,8 +262,8 @@ static void on_snapshot(struct restq_req *r, int err, const struct http_response
     if (err == -ECANCELED || s->removed || f->stopping)
         return;
     if (err < 0) {
-        log_msg(LOG_LV_WARNING, "%s: snapshot of %s failed: %s (asked again in %d s)",
-                f->cv.name, s->spec.symbol, mdf_errmsg(), SNAPSHOT_RETRY_MS / 1000);
+        log_msg(LOG_LV_WARNING, "%s: snapshot of %s failed: %s (asked again in %d s)", f->cv.name,
+                s->spec.symbol, mdf_errmsg(), SNAPSHOT_RETRY_MS / 1000);
         s->snap_for = -1; /* the check timer asks again */
         return;
     }
@@ -297,8 +297,8 @@ static void request_snapshot(struct feed *f, struct dstream *s)
     s->snap_for = (int64_t)s->book->generation;
     rc = restq_submit(&f->rq, &s->snap);
     if (rc < 0)
-        log_msg(LOG_LV_ERR, "%s: snapshot request for %s refused: %s", f->cv.name,
-                s->spec.symbol, mdf_errmsg());
+        log_msg(LOG_LV_ERR, "%s: snapshot request for %s refused: %s", f->cv.name, s->spec.symbol,
+                mdf_errmsg());
 }
 
 /* Accepts a record of stream s whose key is `key` unless it is not newer than the last one
@@ -524,8 +524,8 @@ void feed_on_disconnected(struct shard *sh, int err)
 
     if (f->stopping)
         return;
-    ev_emit(f->d, LOG_LV_WARNING, MDF_EV_CONNECTION_DISCONNECTED, f->venue_id, UINT32_MAX,
-            sh->id, "%s: %s", err ? err_name(err) : "closed", sh->ws.stats.last_error_msg);
+    ev_emit(f->d, LOG_LV_WARNING, MDF_EV_CONNECTION_DISCONNECTED, f->venue_id, UINT32_MAX, sh->id,
+            "%s: %s", err ? err_name(err) : "closed", sh->ws.stats.last_error_msg);
     if (sh->role == SH_RETIRING) {
         /* Lost while being replaced: the replacement carries on alone. */
         for (uint32_t i = 0; i < sh->n; i++)
@@ -586,8 +586,8 @@ uint32_t feed_admit(struct feed *f)
         f->attempt_tokens -= 1.0;
         return 0;
     }
-    log_msg(LOG_LV_NOTICE, "%s: connection attempt held back (venue limit %u per %u s)",
-            f->cv.name, f->prof->conn_attempts, f->prof->conn_window_s);
+    log_msg(LOG_LV_NOTICE, "%s: connection attempt held back (venue limit %u per %u s)", f->cv.name,
+            f->prof->conn_attempts, f->prof->conn_window_s);
     return (uint32_t)((1.0 - f->attempt_tokens) / rate) + 1;
 }
 

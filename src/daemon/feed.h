@@ -25,41 +25,41 @@
 struct daemon;
 
 struct feed_stats {
-    uint64_t msgs;          /* messages received (all connections) */
-    uint64_t records;       /* records published */
-    uint64_t dups;          /* duplicates dropped */
-    uint64_t parse_errors;  /* messages that did not decode */
-    uint64_t ignored;       /* valid messages of no use (VM_IGNORED) */
-    uint64_t unknown;       /* data for a stream we do not carry */
-    uint64_t rotations;     /* rotations completed */
-    uint64_t shutdowns;     /* serverShutdown notices */
-    uint64_t snapshots;     /* book snapshots applied */
-    uint64_t backfilled;    /* candles fetched over REST */
+    uint64_t msgs;         /* messages received (all connections) */
+    uint64_t records;      /* records published */
+    uint64_t dups;         /* duplicates dropped */
+    uint64_t parse_errors; /* messages that did not decode */
+    uint64_t ignored;      /* valid messages of no use (VM_IGNORED) */
+    uint64_t unknown;      /* data for a stream we do not carry */
+    uint64_t rotations;    /* rotations completed */
+    uint64_t shutdowns;    /* serverShutdown notices */
+    uint64_t snapshots;    /* book snapshots applied */
+    uint64_t backfilled;   /* candles fetched over REST */
 };
 
 struct feed {
-    struct daemon *d;                  /* owner */
-    struct cfg_venue cv;               /* this venue's settings (a copy; streams not used) */
-    const struct venue_profile *prof;  /* static profile */
-    uint16_t venue_id;                 /* shm venue id */
-    struct vdecoder *dec;              /* message decoder */
-    struct vdecoder *rest_dec;         /* REST body decoder (snapshots of 5000 levels) */
-    const struct tls_config *tls;      /* shared trust settings */
-    struct restq rq;                   /* REST queue with the weight budget */
-    bool rq_ready;                     /* rq needs stopping */
-    struct dstream **streams;          /* every stream, live and removed-but-carried */
-    size_t n_streams, cap_streams;     /* count, room */
-    struct stream_map map;             /* name -> live stream */
-    struct shard *shards;              /* connections */
-    uv_timer_t check_timer;            /* silence, staleness, rotation age */
-    double attempt_tokens;             /* connection attempts allowed now */
-    int64_t attempt_refill_mono;       /* last refill */
-    struct mdf_candle *klines;         /* REST klines decode buffer */
-    size_t klines_cap;                 /* its room */
-    bool timer_ready;                  /* check_timer needs closing */
-    bool stopping;                     /* feed_stop called */
-    int closing;                       /* handles (REST queue, timer) still closing */
-    struct feed_stats stats;           /* counters */
+    struct daemon *d;                 /* owner */
+    struct cfg_venue cv;              /* this venue's settings (a copy; streams not used) */
+    const struct venue_profile *prof; /* static profile */
+    uint16_t venue_id;                /* shm venue id */
+    struct vdecoder *dec;             /* message decoder */
+    struct vdecoder *rest_dec;        /* REST body decoder (snapshots of 5000 levels) */
+    const struct tls_config *tls;     /* shared trust settings */
+    struct restq rq;                  /* REST queue with the weight budget */
+    bool rq_ready;                    /* rq needs stopping */
+    struct dstream **streams;         /* every stream, live and removed-but-carried */
+    size_t n_streams, cap_streams;    /* count, room */
+    struct stream_map map;            /* name -> live stream */
+    struct shard *shards;             /* connections */
+    uv_timer_t check_timer;           /* silence, staleness, rotation age */
+    double attempt_tokens;            /* connection attempts allowed now */
+    int64_t attempt_refill_mono;      /* last refill */
+    struct mdf_candle *klines;        /* REST klines decode buffer */
+    size_t klines_cap;                /* its room */
+    bool timer_ready;                 /* check_timer needs closing */
+    bool stopping;                    /* feed_stop called */
+    int closing;                      /* handles (REST queue, timer) still closing */
+    struct feed_stats stats;          /* counters */
 };
 
 /* Creates the feed for venue entry cv: its streams registered in the symbol table, nothing

@@ -164,8 +164,8 @@ static void on_ctl_timer(uv_timer_t *t)
     if (rc == 0)
         rc = send_batch(sh, true, SUB_WANT, SUB_SENT);
     if (rc < 0) {
-        log_msg(LOG_LV_ERR, "%s conn %u: cannot send a control message: %s", sh->f->cv.name,
-                sh->id, mdf_errmsg());
+        log_msg(LOG_LV_ERR, "%s conn %u: cannot send a control message: %s", sh->f->cv.name, sh->id,
+                mdf_errmsg());
         wsconn_reconnect(&sh->ws, rc);
         return;
     }
@@ -179,7 +179,8 @@ static void kick(struct shard *sh)
     int64_t now, due;
     bool pending = false;
 
-    if (sh->ws.state != WSC_CONNECTED || sh->stopping || uv_is_active((uv_handle_t *)&sh->ctl_timer))
+    if (sh->ws.state != WSC_CONNECTED || sh->stopping ||
+        uv_is_active((uv_handle_t *)&sh->ctl_timer))
         return;
     for (uint32_t i = 0; i < sh->n && !pending; i++)
         pending = sh->ent[i].state == SUB_WANT || sh->ent[i].state == SUB_UNWANT;
@@ -216,8 +217,8 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
             e->state = SUB_FAILED;
             e->s->flags |= DS_F_FAILED;
             sh->refused++;
-            ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_SUBSCRIPTION_FAILED, sh->f->venue_id,
-                    e->s->symbol, sh->id, "%s refused: code %d %s", e->s->name, code, text);
+            ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_SUBSCRIPTION_FAILED, sh->f->venue_id, e->s->symbol,
+                    sh->id, "%s refused: code %d %s", e->s->name, code, text);
         }
         i++;
     }
@@ -230,8 +231,7 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
 
 /* ---- public ------------------------------------------------------------------------------ */
 
-struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role role,
-                        uint32_t cap)
+struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role role, uint32_t cap)
 {
     struct wsconn_params wp;
     char url[CFG_URL_MAX + 64];
@@ -338,8 +338,7 @@ void shard_remove(struct shard *sh, struct dstream *s)
 bool shard_has(const struct shard *sh, const struct dstream *s)
 {
     for (uint32_t i = 0; i < sh->n; i++)
-        if (sh->ent[i].s == s && sh->ent[i].state != SUB_UNWANT &&
-            sh->ent[i].state != SUB_UNSENT)
+        if (sh->ent[i].s == s && sh->ent[i].state != SUB_UNWANT && sh->ent[i].state != SUB_UNSENT)
             return true;
     return false;
 }

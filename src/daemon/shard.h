@@ -30,9 +30,9 @@ enum shard_role {
 
 /* A stream's subscription on this connection. */
 enum sub_state {
-    SUB_WANT = 0,  /* to subscribe (at the next control slot) */
-    SUB_SENT = 1,  /* SUBSCRIBE sent, waiting for its reply */
-    SUB_ACKED = 2, /* subscribed */
+    SUB_WANT = 0,   /* to subscribe (at the next control slot) */
+    SUB_SENT = 1,   /* SUBSCRIBE sent, waiting for its reply */
+    SUB_ACKED = 2,  /* subscribed */
     SUB_FAILED = 3, /* the venue refused it */
     SUB_UNWANT = 4, /* to unsubscribe */
     SUB_UNSENT = 5, /* UNSUBSCRIBE sent, waiting for its reply */
@@ -48,33 +48,32 @@ struct shard_ent {
 struct feed;
 
 struct shard {
-    struct feed *f;              /* owner */
-    uint32_t id;                 /* daemon-wide connection number (events, logs) */
-    enum venue_route route;      /* path it connects to */
-    enum shard_role role;        /* rotation role */
-    struct shard *partner;       /* the other shard of a rotation, or NULL */
-    struct shard *next;          /* the feed's list */
-    struct wsconn ws;            /* the connection */
-    bool stopping;               /* shard_stop called: freed when the wsconn has stopped */
-    struct shard_ent *ent;       /* streams carried */
-    uint32_t n, cap;             /* count, room */
-    uv_timer_t ctl_timer;        /* paces control messages */
-    int64_t last_ctl_mono;       /* when the last control message went out */
-    uint32_t spacing_ms;         /* gap between control messages */
-    uint64_t next_id;            /* next control message id */
-    int64_t connected_mono;      /* CLOCK_MONOTONIC ns of the current connection, 0 = none */
-    int64_t all_acked_mono;      /* when every stream of this connection was acknowledged */
-    uint64_t msgs;               /* data messages on the current connection */
-    uint64_t refused;            /* subscriptions refused */
-    char *ctl;                   /* control message buffer */
-    size_t ctl_cap;              /* its size */
-    const char **names;          /* SHARD_BATCH name pointers for the builder */
+    struct feed *f;         /* owner */
+    uint32_t id;            /* daemon-wide connection number (events, logs) */
+    enum venue_route route; /* path it connects to */
+    enum shard_role role;   /* rotation role */
+    struct shard *partner;  /* the other shard of a rotation, or NULL */
+    struct shard *next;     /* the feed's list */
+    struct wsconn ws;       /* the connection */
+    bool stopping;          /* shard_stop called: freed when the wsconn has stopped */
+    struct shard_ent *ent;  /* streams carried */
+    uint32_t n, cap;        /* count, room */
+    uv_timer_t ctl_timer;   /* paces control messages */
+    int64_t last_ctl_mono;  /* when the last control message went out */
+    uint32_t spacing_ms;    /* gap between control messages */
+    uint64_t next_id;       /* next control message id */
+    int64_t connected_mono; /* CLOCK_MONOTONIC ns of the current connection, 0 = none */
+    int64_t all_acked_mono; /* when every stream of this connection was acknowledged */
+    uint64_t msgs;          /* data messages on the current connection */
+    uint64_t refused;       /* subscriptions refused */
+    char *ctl;              /* control message buffer */
+    size_t ctl_cap;         /* its size */
+    const char **names;     /* SHARD_BATCH name pointers for the builder */
 };
 
 /* Creates a shard of feed f for route (control path): its URL is the venue base + route +
  * "/stream"; room for cap streams. Returns NULL with err_set(). */
-struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role role,
-                        uint32_t cap);
+struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role role, uint32_t cap);
 
 /* Starts connecting. Returns 0 or negative. */
 int shard_start(struct shard *sh);

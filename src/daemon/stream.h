@@ -26,40 +26,40 @@ struct shard;
 #define DS_F_FAILED 4u /* the venue refused the subscription */
 
 struct dstream {
-    struct vstream spec;       /* what it is */
-    char name[64];             /* venue stream name */
-    uint32_t name_len;         /* its length */
-    uint64_t hash;             /* hash of name */
-    struct feed *f;            /* owner */
-    uint32_t symbol;           /* shm symbol id */
-    uint32_t cadence_ms;       /* normal period, 0 = event-driven */
-    struct shard *shard;       /* connection carrying it (the active one), NULL if none */
-    bool removed;              /* dropped by a reload; freed once no connection carries it */
-    uint32_t flags;            /* DS_F_* */
-    int64_t acked_mono;        /* CLOCK_MONOTONIC ns of the active shard's acknowledgement, 0 */
-    int64_t last_mono;         /* CLOCK_MONOTONIC ns of the last message, 0 = none yet */
-    int64_t last_key;          /* dedup key of the last accepted message (id or event time) */
-    struct shard *last_shard;  /* connection of the last accepted partial book */
-    uint64_t msgs;             /* messages accepted */
-    uint64_t dups;             /* messages dropped as duplicates (rotation overlap) */
-    uint64_t gaps;             /* id jumps seen (trades missed while disconnected) */
+    struct vstream spec;      /* what it is */
+    char name[64];            /* venue stream name */
+    uint32_t name_len;        /* its length */
+    uint64_t hash;            /* hash of name */
+    struct feed *f;           /* owner */
+    uint32_t symbol;          /* shm symbol id */
+    uint32_t cadence_ms;      /* normal period, 0 = event-driven */
+    struct shard *shard;      /* connection carrying it (the active one), NULL if none */
+    bool removed;             /* dropped by a reload; freed once no connection carries it */
+    uint32_t flags;           /* DS_F_* */
+    int64_t acked_mono;       /* CLOCK_MONOTONIC ns of the active shard's acknowledgement, 0 */
+    int64_t last_mono;        /* CLOCK_MONOTONIC ns of the last message, 0 = none yet */
+    int64_t last_key;         /* dedup key of the last accepted message (id or event time) */
+    struct shard *last_shard; /* connection of the last accepted partial book */
+    uint64_t msgs;            /* messages accepted */
+    uint64_t dups;            /* messages dropped as duplicates (rotation overlap) */
+    uint64_t gaps;            /* id jumps seen (trades missed while disconnected) */
     /* Trade evidence: the venue's last trade id as a kline or ticker of the same symbol
      * reports it; a trade stream behind it and silent is stale, not quiet. */
     int64_t venue_last_trade;  /* from kline L / ticker L */
     int64_t last_trade_id;     /* last underlying trade id we got (trade t, aggTrade l) */
     struct dstream *trades[2]; /* kline/ticker: the trade and aggTrade streams of the symbol */
     /* Books (VS_DIFF). */
-    struct bsync *book;        /* the synced book, NULL for other types */
-    struct shard *primary;     /* connection whose diffs drive the book */
-    struct restq_req snap;     /* snapshot request (queued while snap.queued) */
-    int64_t snap_for;          /* generation the snapshot was asked for */
+    struct bsync *book;    /* the synced book, NULL for other types */
+    struct shard *primary; /* connection whose diffs drive the book */
+    struct restq_req snap; /* snapshot request (queued while snap.queued) */
+    int64_t snap_for;      /* generation the snapshot was asked for */
     /* Candles (VS_KLINE). */
-    int64_t closed_open_ns;    /* open time of the newest closed candle published, 0 none */
-    int64_t closed_close_ns;   /* its close time */
-    bool backfill_check;       /* check for missed candles on the next message */
-    struct restq_req klines;   /* backfill request */
-    int64_t fill_from_ns;      /* open time range the backfill request covers */
-    int64_t fill_to_ns;        /* (inclusive) */
+    int64_t closed_open_ns;  /* open time of the newest closed candle published, 0 none */
+    int64_t closed_close_ns; /* its close time */
+    bool backfill_check;     /* check for missed candles on the next message */
+    struct restq_req klines; /* backfill request */
+    int64_t fill_from_ns;    /* open time range the backfill request covers */
+    int64_t fill_to_ns;      /* (inclusive) */
 };
 
 /* Name -> stream map (open addressing; rebuilt on reload, control path). */

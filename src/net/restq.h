@@ -64,37 +64,37 @@ enum restq_notice {
 };
 
 struct restq_stats {
-    uint64_t sent;            /* requests put on the wire */
-    uint64_t ok;              /* 2xx */
-    uint64_t failed;          /* callbacks with an error */
-    uint64_t retried;         /* attempts repeated */
-    uint64_t throttled;       /* 429s */
-    uint64_t banned;          /* 418s */
-    uint64_t deferred;        /* times the budget held a request back */
-    uint32_t used_weight;     /* last x-mbx-used-weight-1m seen (this minute), else own sum */
-    uint32_t budget;          /* share x limit */
-    uint32_t queued;          /* requests waiting */
-    int64_t paused_until_ms;  /* CLOCK_REALTIME ms until which nothing is sent, 0 = not */
-    bool banned_now;          /* the pause is a 418 ban */
+    uint64_t sent;           /* requests put on the wire */
+    uint64_t ok;             /* 2xx */
+    uint64_t failed;         /* callbacks with an error */
+    uint64_t retried;        /* attempts repeated */
+    uint64_t throttled;      /* 429s */
+    uint64_t banned;         /* 418s */
+    uint64_t deferred;       /* times the budget held a request back */
+    uint32_t used_weight;    /* last x-mbx-used-weight-1m seen (this minute), else own sum */
+    uint32_t budget;         /* share x limit */
+    uint32_t queued;         /* requests waiting */
+    int64_t paused_until_ms; /* CLOCK_REALTIME ms until which nothing is sent, 0 = not */
+    bool banned_now;         /* the pause is a 418 ban */
 };
 
 /* Private except ud and stats. */
 struct restq {
-    uv_loop_t *loop;                          /* borrowed */
-    struct restq_params p;                    /* settings (name copied) */
-    char name[32];                            /* venue name */
-    void *ud;                                 /* public: owner's pointer */
+    uv_loop_t *loop;       /* borrowed */
+    struct restq_params p; /* settings (name copied) */
+    char name[32];         /* venue name */
+    void *ud;              /* public: owner's pointer */
     void (*on_notice)(struct restq *q, enum restq_notice n, int64_t until_ms); /* may be NULL */
-    struct restq_stats stats;                 /* public, read-only */
-    struct restq_req *head, *tail;            /* waiting requests, FIFO */
-    struct http_get get[RESTQ_MAX_INFLIGHT];  /* request slots */
+    struct restq_stats stats;                       /* public, read-only */
+    struct restq_req *head, *tail;                  /* waiting requests, FIFO */
+    struct http_get get[RESTQ_MAX_INFLIGHT];        /* request slots */
     struct restq_req *inflight[RESTQ_MAX_INFLIGHT]; /* request in each slot, NULL = free */
-    uv_timer_t timer;                         /* wakes the queue after a pause or deferral */
-    int64_t minute;                           /* wall-clock minute of the weight estimate */
-    uint32_t own_weight;                      /* weight we sent this minute */
-    uint32_t hdr_weight;                      /* header value this minute */
-    int closing;                              /* handles still closing in restq_stop */
-    void (*stop_cb)(struct restq *q);         /* restq_stop's callback */
+    uv_timer_t timer;                               /* wakes the queue after a pause or deferral */
+    int64_t minute;                                 /* wall-clock minute of the weight estimate */
+    uint32_t own_weight;                            /* weight we sent this minute */
+    uint32_t hdr_weight;                            /* header value this minute */
+    int closing;                                    /* handles still closing in restq_stop */
+    void (*stop_cb)(struct restq *q);               /* restq_stop's callback */
 };
 
 /* Sets up the queue (allocates the http bodies: control path). Returns 0 or negative. */

@@ -63,7 +63,7 @@ struct wsconn_stats {
     uint64_t pings_out, pongs_in;      /* our pings and their answers */
     uint64_t pong_timeouts;            /* connections dropped for silence */
     uint64_t errors_tls, errors_ws, errors_net, errors_timeout; /* errors by kind */
-    uint64_t admit_waits;              /* attempts the owner's admit callback held back */
+    uint64_t admit_waits;         /* attempts the owner's admit callback held back */
     int last_error;               /* code of the last error, 0 if none */
     uint16_t last_close_received; /* the venue's last close code (0 = none) */
     uint16_t last_close_sent;     /* our last close code (0 = none) */

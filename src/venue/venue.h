@@ -123,8 +123,8 @@ int binance_ws_url(const struct venue_profile *p, const char *base, enum venue_r
 
 /* Writes {"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[...],"id":id}. Returns the length or
  * -ENOSPC. */
-int binance_control_msg(bool subscribe, const char *const *names, size_t n, uint64_t id,
-                        char *buf, size_t cap);
+int binance_control_msg(bool subscribe, const char *const *names, size_t n, uint64_t id, char *buf,
+                        size_t cap);
 
 /* Writes the REST depth snapshot URL (spot /api/v3/depth, futures /fapi/v1/depth) and returns
  * its length (or -ENOSPC); *weight gets the request weight for that limit. */
@@ -134,8 +134,8 @@ int binance_depth_url(const struct venue_profile *p, const char *rest_base, cons
 /* Writes the REST klines URL (spot /api/v3/klines, futures /fapi/v1/klines) for candles with
  * open time in [start_ms, end_ms], at most limit; *weight gets its weight. */
 int binance_klines_url(const struct venue_profile *p, const char *rest_base, const char *symbol,
-                       int interval, int64_t start_ms, int64_t end_ms, uint32_t limit,
-                       char *buf, size_t cap, uint32_t *weight);
+                       int interval, int64_t start_ms, int64_t end_ms, uint32_t limit, char *buf,
+                       size_t cap, uint32_t *weight);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding. */
@@ -166,17 +166,17 @@ struct vlevel {
 /* A decoded message. Borrowed pointers point into the message or into the decoder context and
  * are valid until the next decode call on that context. */
 struct vmsg {
-    enum vmsg_kind kind;   /* what this is */
-    const char *stream;    /* combined wrapper's stream name (borrowed), NULL if none */
-    size_t stream_len;     /* its length */
-    struct vstream spec;   /* the stream parsed from the name (type VS_NONE if no name) */
-    union mdf_record rec;  /* VM_RECORD: h.type, h.size, h.flags, times, venue_seq and every
-                              field set; h.venue and h.symbol left 0 for the caller */
-    int64_t first_id;      /* VM_DIFF/VM_PARTIAL: U (first update id), 0 if none */
-    int64_t last_id;       /* VM_DIFF/VM_PARTIAL: u or lastUpdateId */
-    int64_t prev_id;       /* VM_DIFF futures: pu (last_id of the previous event); -1 if none */
-    int64_t exch_time_ns;  /* VM_DIFF/VM_PARTIAL/VM_SHUTDOWN: E, 0 if none */
-    int64_t tx_time_ns;    /* VM_DIFF/VM_PARTIAL: T, 0 if none */
+    enum vmsg_kind kind;       /* what this is */
+    const char *stream;        /* combined wrapper's stream name (borrowed), NULL if none */
+    size_t stream_len;         /* its length */
+    struct vstream spec;       /* the stream parsed from the name (type VS_NONE if no name) */
+    union mdf_record rec;      /* VM_RECORD: h.type, h.size, h.flags, times, venue_seq and every
+                                  field set; h.venue and h.symbol left 0 for the caller */
+    int64_t first_id;          /* VM_DIFF/VM_PARTIAL: U (first update id), 0 if none */
+    int64_t last_id;           /* VM_DIFF/VM_PARTIAL: u or lastUpdateId */
+    int64_t prev_id;           /* VM_DIFF futures: pu (last_id of the previous event); -1 if none */
+    int64_t exch_time_ns;      /* VM_DIFF/VM_PARTIAL/VM_SHUTDOWN: E, 0 if none */
+    int64_t tx_time_ns;        /* VM_DIFF/VM_PARTIAL: T, 0 if none */
     const struct vlevel *bids; /* VM_DIFF/VM_PARTIAL: bids in message order (borrowed) */
     const struct vlevel *asks; /* VM_DIFF/VM_PARTIAL: asks in message order (borrowed) */
     uint32_t n_bids, n_asks;   /* their counts */
@@ -203,8 +203,7 @@ int binance_decode(struct vdecoder *d, const uint8_t *msg, size_t len, int64_t r
 
 /* Decodes a REST depth snapshot body into out (kind VM_PARTIAL, last_id = lastUpdateId, futures
  * E and T when present). Same returns. */
-int binance_decode_snapshot(struct vdecoder *d, const uint8_t *body, size_t len,
-                            struct vmsg *out);
+int binance_decode_snapshot(struct vdecoder *d, const uint8_t *body, size_t len, struct vmsg *out);
 
 /* Decodes a REST klines body (array of arrays) into out[0..max): closed candles only (close time
  * < now_ns), fields as a kline stream gives them, h.flags CLOSED|BACKFILLED, interval set,

@@ -63,14 +63,14 @@ TEST(daemon_check_mode_names_every_error_with_file_and_line)
     char *args[] = {"-t", "-c", path, NULL};
 
     snprintf(path, sizeof(path), "/tmp/mdfeed-bad-%d.conf", (int)getpid());
-    write_file(path, "instance = \"x\";\n"                               /* 1 */
-                     "venues = ({\n"                                     /* 2 */
-                     "  venue = \"binance-spot\";\n"                     /* 3 */
-                     "  symbols = [\"BTCUSDT\"];\n"                      /* 4 */
-                     "  kline = \"7m\";\n"                               /* 5 */
-                     "  funding = true;\n"                               /* 6 */
-                     "  colour = \"blue\";\n"                            /* 7 */
-                     "  streams_per_connection = 5000;\n"                /* 8 */
+    write_file(path, "instance = \"x\";\n"                /* 1 */
+                     "venues = ({\n"                      /* 2 */
+                     "  venue = \"binance-spot\";\n"      /* 3 */
+                     "  symbols = [\"BTCUSDT\"];\n"       /* 4 */
+                     "  kline = \"7m\";\n"                /* 5 */
+                     "  funding = true;\n"                /* 6 */
+                     "  colour = \"blue\";\n"             /* 7 */
+                     "  streams_per_connection = 5000;\n" /* 8 */
                      "});\n");
     ASSERT_EQ(run_daemon(args, &out, &err), 1);
     {
@@ -113,8 +113,10 @@ TEST(daemon_sigterm_stops_cleanly_marks_books_stale_and_exits_zero)
     struct dmn d;
     mdf_instance_t *inst;
     struct mdf_book *b = malloc(MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX));
-    const char *fv_args[] = {"--replay", "tests/fixtures/binance-spot/ws.rec", "--rest",
-                             "tests/fixtures/binance-spot/http.rec", "--speed", "4", NULL};
+    const char *fv_args[] = {"--replay", "tests/fixtures/binance-spot/ws.rec",
+                             "--rest",   "tests/fixtures/binance-spot/http.rec",
+                             "--speed",  "4",
+                             NULL};
     int64_t sym;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);

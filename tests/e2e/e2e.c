@@ -161,7 +161,8 @@ static void apply_side(struct e2e_book *b, int s, json_t *levels)
     size_t i;
     json_t *lv;
 
-    json_array_foreach(levels, i, lv) {
+    json_array_foreach(levels, i, lv)
+    {
         set_level(b, s, e2e_dec(json_string_value(json_array_get(lv, 0))),
                   e2e_dec(json_string_value(json_array_get(lv, 1))));
     }
@@ -189,8 +190,7 @@ bool e2e_book_equal(const struct e2e_book *b, const struct mdf_book *rec, char *
 
     for (int s = 0; s < 2; s++) {
         if (want[s] != got[s]) {
-            snprintf(why, cap, "%s: %u levels, reference %u", s ? "asks" : "bids", got[s],
-                     want[s]);
+            snprintf(why, cap, "%s: %u levels, reference %u", s ? "asks" : "bids", got[s], want[s]);
             return false;
         }
         for (unsigned i = 0; i < want[s]; i++) {
@@ -204,8 +204,8 @@ bool e2e_book_equal(const struct e2e_book *b, const struct mdf_book *rec, char *
                 mdf_dec_format(l->qty, q1, sizeof(q1));
                 mdf_dec_format(b->px[s][i], p2, sizeof(p2));
                 mdf_dec_format(b->qty[s][i], q2, sizeof(q2));
-                snprintf(why, cap, "%s level %u: %s x %s, reference %s x %s", s ? "ask" : "bid",
-                         i, p1, q1, p2, q2);
+                snprintf(why, cap, "%s level %u: %s x %s, reference %s x %s", s ? "ask" : "bid", i,
+                         p1, q1, p2, q2);
                 return false;
             }
         }

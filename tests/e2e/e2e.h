@@ -37,7 +37,7 @@ mdf_dec_t e2e_dec(const char *text);
 
 /* Reference book. */
 struct e2e_book {
-    mdf_dec_t px[2][20000];  /* [0] bids, [1] asks */
+    mdf_dec_t px[2][20000]; /* [0] bids, [1] asks */
     mdf_dec_t qty[2][20000];
     size_t n[2];
 };

@@ -68,13 +68,15 @@ TEST(e2e_gap_in_one_book_resyncs_that_symbol_only)
     struct dmn d;
     mdf_instance_t *inst;
     struct mdf_book *b = malloc(MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX));
-    const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT,CCCUSDT", "--market-rate", "50",
-                             "--fault-gap-after", "150", NULL};
+    const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT,CCCUSDT", "--market-rate",
+                             "50",       "--fault-gap-after",       "150",
+                             NULL};
     char line[512];
     int resynced = 0, live_gen1 = 0;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD
                          "  symbols = [\"AAAUSDT\", \"BBBUSDT\", \"CCCUSDT\"]; trades = \"none\";\n"
                          "  kline = \"\"; book_ticker = false; order_book = \"diff\";\n"
                          "  book_speed = 100; });\n",
@@ -114,10 +116,10 @@ static void rotation_run(const char *why, const char *const *fv_args, const char
     int rotations = 0;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD
-                         "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"both\";\n"
-                         "  kline = \"\"; book_ticker = true; order_book = \"diff\";\n"
-                         "  book_speed = 100; %s });\n",
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"both\";\n"
+                                    "  kline = \"\"; book_ticker = true; order_book = \"diff\";\n"
+                                    "  book_speed = 100; %s });\n",
                          fv.port, fv.port, conn_conf),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
@@ -167,8 +169,8 @@ TEST(e2e_rotation_by_age_loses_nothing_and_publishes_nothing_twice)
 
 TEST(e2e_rotation_on_server_shutdown_loses_nothing_and_publishes_nothing_twice)
 {
-    const char *fv_args[] = {"--market",         "AAAUSDT,BBBUSDT", "--market-rate", "100",
-                             "--shutdown-after", "2",               NULL};
+    const char *fv_args[] = {
+        "--market", "AAAUSDT,BBBUSDT", "--market-rate", "100", "--shutdown-after", "2", NULL};
 
     rotation_run("serverShutdown", fv_args, "");
     return 0;
@@ -187,12 +189,12 @@ TEST(e2e_more_streams_than_one_connection_takes_spread_within_venue_limits)
     for (int i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "S%03dUSDT", i);
         snprintf(syms + strlen(syms), sizeof(syms) - strlen(syms), "%s%s", i ? "," : "", name);
-        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"", i ? ", " : "",
-                 name);
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"", i ? ", " : "", name);
     }
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [%s]; trades = \"both\"; kline = \"1m\";\n"
-                                        "  book_ticker = true; });\n",
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [%s]; trades = \"both\"; kline = \"1m\";\n"
+                                    "  book_ticker = true; });\n",
                          fv.port, fv.port, list),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
@@ -240,8 +242,9 @@ TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
     long nt;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"trade\";\n"
-                                        "  kline = \"\"; book_ticker = true; });\n",
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"trade\";\n"
+                                    "  kline = \"\"; book_ticker = true; });\n",
                          fv.port, fv.port),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
@@ -250,18 +253,18 @@ TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
     ASSERT_EQ(dmn_wait(&d, "CONNECTION_ESTABLISHED", 10000, NULL, 0), 0);
     usleep(1000000);
     /* Drop BBBUSDT's book ticker, add CCCUSDT's trades. */
-    ASSERT_EQ(dmn_rewrite(&d, VENUE_HEAD
-                         "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"trade\";\n"
-                         "  kline = \"\"; book_ticker = false;\n"
-                         "  streams = ({ symbol = \"AAAUSDT\"; type = \"book_ticker\"; },\n"
-                         "             { symbol = \"CCCUSDT\"; type = \"trade\"; }); });\n",
-                         fv.port, fv.port),
+    ASSERT_EQ(dmn_rewrite(&d,
+                          VENUE_HEAD
+                          "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"trade\";\n"
+                          "  kline = \"\"; book_ticker = false;\n"
+                          "  streams = ({ symbol = \"AAAUSDT\"; type = \"book_ticker\"; },\n"
+                          "             { symbol = \"CCCUSDT\"; type = \"trade\"; }); });\n",
+                          fv.port, fv.port),
               0);
     dmn_kill(&d, SIGHUP);
     ASSERT_EQ(dmn_wait(&d, "CONFIG_RELOADED", 5000, NULL, 0), 0);
-    ASSERT_EQ(fv_wait_line(&fv, "\"UNSUBSCRIBE\",\"params\":[\"bbbusdt@bookTicker\"]", 5000, NULL,
-                           0),
-              0);
+    ASSERT_EQ(
+        fv_wait_line(&fv, "\"UNSUBSCRIBE\",\"params\":[\"bbbusdt@bookTicker\"]", 5000, NULL, 0), 0);
     ASSERT_EQ(fv_wait_line(&fv, "\"SUBSCRIBE\",\"params\":[\"cccusdt@trade\"]", 5000, NULL, 0), 0);
     ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
     c = sym_of(inst, "CCCUSDT");
@@ -291,15 +294,16 @@ TEST(e2e_candles_missed_in_an_outage_are_backfilled_without_holes)
     mdf_instance_t *inst;
     struct mdf_candle c[64];
     const char *fv_args[] = {"--market", "AAAUSDT", "--fault-rst-after", "8", "--fault-conns",
-                             "1", NULL};
+                             "1",        NULL};
     int n, backfilled = 0;
     int64_t sym;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
-                                        "  kline = \"1s\"; book_ticker = false;\n"
-                                        "  connection = { reconnect_base_delay = 4.0;\n"
-                                        "    reconnect_jitter = 0.0; }; });\n",
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
+                                    "  kline = \"1s\"; book_ticker = false;\n"
+                                    "  connection = { reconnect_base_delay = 4.0;\n"
+                                    "    reconnect_jitter = 0.0; }; });\n",
                          fv.port, fv.port),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
@@ -330,11 +334,12 @@ TEST(e2e_quiet_symbol_is_not_flagged_stale_or_silent)
     const char *fv_args[] = {"--market", "AAAUSDT,QQQUSDT", "--market-quiet", "QQQUSDT", NULL};
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\", \"QQQUSDT\"]; trades = \"both\";\n"
-                                        "  kline = \"1s\"; book_ticker = true; order_book = \"diff\";\n"
-                                        "  book_speed = 100; ticker = true;\n"
-                                        "  health = { silent_after = 1.0; stale_min = 1.0;\n"
-                                        "    stale_factor = 3.0; check_interval = 0.2; }; });\n",
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"AAAUSDT\", \"QQQUSDT\"]; trades = \"both\";\n"
+                                    "  kline = \"1s\"; book_ticker = true; order_book = \"diff\";\n"
+                                    "  book_speed = 100; ticker = true;\n"
+                                    "  health = { silent_after = 1.0; stale_min = 1.0;\n"
+                                    "    stale_factor = 3.0; check_interval = 0.2; }; });\n",
                          fv.port, fv.port),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
@@ -350,19 +355,20 @@ TEST(e2e_stalled_venue_streams_are_flagged_stale_then_connection_replaced)
 {
     struct fv_proc fv;
     struct dmn d;
-    const char *fv_args[] = {"--market", "AAAUSDT", "--fault-stall-after", "20",
-                             "--fault-conns", "1", NULL};
+    const char *fv_args[] = {"--market", "AAAUSDT", "--fault-stall-after", "20", "--fault-conns",
+                             "1",        NULL};
     char line[512];
 
     /* The venue stops sending (socket open): streams with a cadence go stale first, then the
      * silent connection is dropped by the pong deadline and the next one delivers again. */
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    ASSERT_EQ(dmn_config(&d, VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
-                                        "  kline = \"1s\"; book_ticker = false; ticker = true;\n"
-                                        "  connection = { ping_interval = 2.0; pong_timeout = 2.0;\n"
-                                        "    reconnect_base_delay = 0.2; };\n"
-                                        "  health = { stale_min = 1.0; stale_factor = 3.0;\n"
-                                        "    check_interval = 0.2; watchdog_timeout = 5.0; }; });\n",
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
+                                    "  kline = \"1s\"; book_ticker = false; ticker = true;\n"
+                                    "  connection = { ping_interval = 2.0; pong_timeout = 2.0;\n"
+                                    "    reconnect_base_delay = 0.2; };\n"
+                                    "  health = { stale_min = 1.0; stale_factor = 3.0;\n"
+                                    "    check_interval = 0.2; watchdog_timeout = 5.0; }; });\n",
                          fv.port, fv.port),
               0);
     ASSERT_EQ(dmn_start(&d), 0);

@@ -62,13 +62,13 @@ static int64_t num(json_t *o, const char *k)
         char g_[64];                                                                               \
         mdf_dec_format((got), g_, sizeof(g_));                                                     \
         if ((got).m != want_.m || (got).e != want_.e)                                              \
-            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                \
+            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                 \
     } while (0)
 
 /* The next record of ring v[0..n) from *i on with this symbol and type (and, for books, this
  * partial flag), or NULL. */
-static const mdf_record_t *next_of(const mdf_record_t *v, long n, long *i, uint32_t sym,
-                                   int type, int partial)
+static const mdf_record_t *next_of(const mdf_record_t *v, long n, long *i, uint32_t sym, int type,
+                                   int partial)
 {
     for (; *i < n; (*i)++) {
         const mdf_record_t *r = &v[*i];
@@ -92,7 +92,7 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
     mdf_record_t *ticks = NULL, *candles = NULL, *books = NULL, *funding = NULL;
     long nt, nc, nb, nf;
     const char *fv_args[] = {"--venue", "binance-futures", "--replay", WS_REC, "--rest",
-                             HTTP_REC, "--speed", "2", NULL};
+                             HTTP_REC,  "--speed",         "2",        NULL};
     char why[256];
 
     ASSERT_EQ(e2e_rec_load(&rec, WS_REC), 0);
@@ -148,8 +148,8 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
                 ASSERT_EQ(r->trade.last_id, num(x, "l"));
                 ASSERT_EQ(r->h.exch_time_ns, num(x, "E") * MS);
                 ASSERT_EQ(r->h.tx_time_ns, num(x, "T") * MS);
-                ASSERT_EQ(r->trade.side, json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL
-                                                                                 : MDF_SIDE_BUY);
+                ASSERT_EQ(r->trade.side,
+                          json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL : MDF_SIDE_BUY);
             } else if (strcmp(at, "bookTicker") == 0) {
                 r = next_of(ticks, nt, &ibb, (uint32_t)sym, MDF_REC_BBO, -1);
                 ASSERT(r != NULL);
@@ -272,9 +272,9 @@ TEST(e2e_futures_stream_moved_to_other_path_raises_silence_alarm)
 {
     struct fv_proc fv;
     struct dmn d;
-    const char *fv_args[] = {"--venue",  "binance-futures", "--replay",   WS_REC, "--rest",
-                             HTTP_REC,   "--speed",         "1",          "--misroute",
-                             "@markPrice@1s", NULL};
+    const char *fv_args[] = {"--venue",    "binance-futures", "--replay", WS_REC,
+                             "--rest",     HTTP_REC,          "--speed",  "1",
+                             "--misroute", "@markPrice@1s",   NULL};
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
     ASSERT_EQ(dmn_config(&d, FUTURES_CONF, fv.port, fv.port), 0);

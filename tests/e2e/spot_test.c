@@ -46,7 +46,7 @@ static int64_t num(json_t *o, const char *k)
         char g_[64];                                                                               \
         mdf_dec_format((got), g_, sizeof(g_));                                                     \
         if ((got).m != want_.m || (got).e != want_.e)                                              \
-            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                \
+            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                 \
     } while (0)
 
 static const char *stream_type(json_t *m)
@@ -137,8 +137,8 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
                 ASSERT_EQ(r->trade.last_id, num(x, "l"));
                 ASSERT_EQ(r->h.exch_time_ns, num(x, "E") * MS);
                 ASSERT_EQ(r->h.tx_time_ns, num(x, "T") * MS);
-                ASSERT_EQ(r->trade.side, json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL
-                                                                                 : MDF_SIDE_BUY);
+                ASSERT_EQ(r->trade.side,
+                          json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL : MDF_SIDE_BUY);
                 ASSERT(r->h.flags & MDF_TRADE_F_AGGREGATE);
                 ASSERT_EQ(!!(r->h.flags & MDF_TRADE_F_BEST_MATCH),
                           json_is_true(json_object_get(x, "M")));
@@ -195,7 +195,7 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
             if (strcmp(stream_type(m), "depth@100ms") != 0 || sym_id(inst, m) != sym)
                 continue;
             if (num(x, "u") <= id)
-                continue; /* covered by the snapshot: must not be applied */
+                continue;                  /* covered by the snapshot: must not be applied */
             ASSERT(num(x, "U") <= id + 1); /* the recording has no gaps */
             id = num(x, "u");
             e2e_book_apply(ref, json_object_get(x, "b"), json_object_get(x, "a"));
@@ -211,8 +211,8 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
                 if (b->last_update_id < id)
                     continue; /* several diffs applied at once after the snapshot */
                 if (!e2e_book_equal(ref, b, why, sizeof(why)))
-                    test_fail(__FILE__, __LINE__, "%s at update %" PRId64 ": %s", symbols[si],
-                              id, why);
+                    test_fail(__FILE__, __LINE__, "%s at update %" PRId64 ": %s", symbols[si], id,
+                              why);
                 checked++;
             }
         }

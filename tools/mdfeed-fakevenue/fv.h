@@ -86,6 +86,7 @@ struct fv_opts {
     double synth_rate;        /* messages per second per connection */
     bool synth_max;           /* flat out */
     size_t msg_size;          /* synthetic message size in bytes */
+    bool synth_stamp;         /* --synthetic-stamp: trade id = send time (CLOCK_REALTIME ns) */
     double ping_interval;     /* seconds between server pings; 0 = none */
     double pong_timeout;      /* seconds a ping may stay unanswered; 0 = forever */
     int rate_limit;           /* client messages per second; 0 = unlimited */

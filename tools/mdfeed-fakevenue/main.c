@@ -67,6 +67,7 @@ enum {
     O_MARKET_RATE,
     O_MARKET_QUIET,
     O_MISROUTE,
+    O_SYNTH_STAMP,
     O_BAN_AFTER,
     O_BAN_SECONDS,
     O_CONN_LIMIT,
@@ -116,6 +117,7 @@ static const struct option LONGOPTS[] = {
     {"market-rate", required_argument, NULL, O_MARKET_RATE},
     {"market-quiet", required_argument, NULL, O_MARKET_QUIET},
     {"misroute", required_argument, NULL, O_MISROUTE},
+    {"synthetic-stamp", no_argument, NULL, O_SYNTH_STAMP},
     {"ban-after", required_argument, NULL, O_BAN_AFTER},
     {"ban-seconds", required_argument, NULL, O_BAN_SECONDS},
     {"conn-limit", required_argument, NULL, O_CONN_LIMIT},
@@ -132,7 +134,7 @@ static void usage(FILE *f)
                "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
                "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
                "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]]\n"
-               "       [--misroute SUFFIX]\n"
+               "       [--misroute SUFFIX] [--synthetic-stamp]\n"
                "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]]\n"
                "       [--fault-conns K] [fault flags] [--list-cases]\n"
                "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
@@ -438,6 +440,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             break;
         case O_MISROUTE:
             fv_misroute = optarg;
+            break;
+        case O_SYNTH_STAMP:
+            o->synth_stamp = true;
             break;
         case O_MARKET_RATE:
             if (strcmp(optarg, "max") == 0) {

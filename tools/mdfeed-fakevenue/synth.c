@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "fv.h"
 
@@ -51,6 +52,18 @@ static int next_target(struct fv_peer *p, bool trades)
     return -1;
 }
 
+/* The next trade id: a counter per connection, or with --synthetic-stamp the send time in
+ * CLOCK_REALTIME ns, so a reader can measure wire-to-reader latency from the record alone. */
+static uint64_t next_id(struct fv_peer *p)
+{
+    struct timespec ts;
+
+    if (!p->srv->o->synth_stamp)
+        return p->syn.trade_id++;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Builds and sends one trade message for stream sid. */
 static void send_one(struct fv_peer *p, int sid)
 {
@@ -72,7 +85,7 @@ static void send_one(struct fv_peer *p, int sid)
                   "{\"e\":\"trade\",\"E\":%" PRId64 ",\"s\":\"%s\",\"t\":%" PRIu64
                   ",\"p\":\"%" PRIu64 ".%08" PRIu64 "\",\"q\":\"%" PRIu64 ".%08" PRIu64
                   "\",\"T\":%" PRId64 ",\"m\":true,\"M\":true",
-                  now, st->sym[0] ? st->sym : "BTCUSDT", p->syn.trade_id++, 20000 + r % 10000,
+                  now, st->sym[0] ? st->sym : "BTCUSDT", next_id(p), 20000 + r % 10000,
                   (r >> 16) % 100000000, 1 + (r >> 44) % 100, (r >> 8) % 100000000, now);
     len = (size_t)n;
     fixed = len + strlen(",\"pad\":\"\"}") + (p->combined ? 1 : 0);
@@ -123,6 +136,8 @@ static void on_timer(uv_timer_t *t)
                 break;
             send_one(p, sid);
             p->syn.sent++;
+            if (s->o->synth_stamp)
+                peer_flush(p); /* each message its own write: the stamp is its send time */
         }
         peer_flush(p);
     }
