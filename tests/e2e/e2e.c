@@ -111,6 +111,20 @@ mdf_dec_t e2e_dec(const char *text)
     return d;
 }
 
+const char *e2e_str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+
+    if (!s)
+        test_fail(__FILE__, __LINE__, "recording: no string %s", k);
+    return s;
+}
+
+int64_t e2e_num(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
 /* Index of px in side s (sorted best first), or where it would go; *found set. */
 static size_t find(const struct e2e_book *b, int s, mdf_dec_t px, bool *found)
 {

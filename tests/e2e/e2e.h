@@ -35,6 +35,20 @@ long e2e_drain(const char *instance, int ring, mdf_record_t **out);
 /* Parses decimal text or fails the test. */
 mdf_dec_t e2e_dec(const char *text);
 
+/* Member k of object o of a recording: a string (fails the test if absent), an integer. */
+const char *e2e_str(json_t *o, const char *k);
+int64_t e2e_num(json_t *o, const char *k);
+
+/* Fails the test unless decimal `got` is exactly the recording's text (mantissa and exponent). */
+#define E2E_ASSERT_DEC(got, text)                                                                  \
+    do {                                                                                           \
+        mdf_dec_t want_ = e2e_dec(text);                                                           \
+        char g_[64];                                                                               \
+        mdf_dec_format((got), g_, sizeof(g_));                                                     \
+        if ((got).m != want_.m || (got).e != want_.e)                                              \
+            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                 \
+    } while (0)
+
 /* Reference book. */
 struct e2e_book {
     mdf_dec_t px[2][20000]; /* [0] bids, [1] asks */

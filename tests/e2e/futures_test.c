@@ -42,29 +42,6 @@ static const char *const symbols[] = {"BTCUSDT", "ETHUSDT", "SUSHIUSDT"};
     "  health = { silent_after = 3.0; check_interval = 0.2; };\n"                                  \
     "});\n"
 
-static const char *str(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-
-    if (!s)
-        test_fail(__FILE__, __LINE__, "recording: no string %s", k);
-    return s;
-}
-
-static int64_t num(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-#define ASSERT_DEC(got, text)                                                                      \
-    do {                                                                                           \
-        mdf_dec_t want_ = e2e_dec(text);                                                           \
-        char g_[64];                                                                               \
-        mdf_dec_format((got), g_, sizeof(g_));                                                     \
-        if ((got).m != want_.m || (got).e != want_.e)                                              \
-            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                 \
-    } while (0)
-
 /* The next record of ring v[0..n) from *i on with this symbol and type (and, for books, this
  * partial flag), or NULL. */
 static const mdf_record_t *next_of(const mdf_record_t *v, long n, long *i, uint32_t sym, int type,
@@ -119,7 +96,7 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
         long itr = 0, ibb = 0, itk = 0, ilq = 0, ib = 0, ic = 0, ifd = 0, ip = 0;
         int64_t sym;
         json_t *snap = e2e_rest_snapshot(HTTP_REC, symbols[si]);
-        int64_t id = num(snap, "lastUpdateId"), last_applied = 0;
+        int64_t id = e2e_num(snap, "lastUpdateId"), last_applied = 0;
         struct e2e_book *ref = calloc(1, sizeof(*ref));
         bool bridged = false;
         long checked = 0, closed = 0;
@@ -132,7 +109,7 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
         e2e_book_set(ref, json_object_get(snap, "bids"), json_object_get(snap, "asks"));
         for (size_t i = 0; i < rec.n; i++) {
             json_t *m = rec.msg[i], *x = json_object_get(m, "data");
-            const char *st = str(m, "stream"), *at = strchr(st, '@');
+            const char *st = e2e_str(m, "stream"), *at = strchr(st, '@');
             const mdf_record_t *r;
 
             if ((size_t)(at - st) != strlen(lower) || strncmp(st, lower, strlen(lower)) != 0)
@@ -141,62 +118,62 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
             if (strcmp(at, "aggTrade") == 0) {
                 r = next_of(ticks, nt, &itr, (uint32_t)sym, MDF_REC_TRADE, -1);
                 ASSERT(r != NULL);
-                ASSERT_EQ(r->trade.trade_id, num(x, "a"));
-                ASSERT_DEC(r->trade.price, str(x, "p"));
-                ASSERT_DEC(r->trade.qty, str(x, "q"));
-                ASSERT_EQ(r->trade.first_id, num(x, "f"));
-                ASSERT_EQ(r->trade.last_id, num(x, "l"));
-                ASSERT_EQ(r->h.exch_time_ns, num(x, "E") * MS);
-                ASSERT_EQ(r->h.tx_time_ns, num(x, "T") * MS);
+                ASSERT_EQ(r->trade.trade_id, e2e_num(x, "a"));
+                E2E_ASSERT_DEC(r->trade.price, e2e_str(x, "p"));
+                E2E_ASSERT_DEC(r->trade.qty, e2e_str(x, "q"));
+                ASSERT_EQ(r->trade.first_id, e2e_num(x, "f"));
+                ASSERT_EQ(r->trade.last_id, e2e_num(x, "l"));
+                ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
+                ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
                 ASSERT_EQ(r->trade.side,
                           json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL : MDF_SIDE_BUY);
             } else if (strcmp(at, "bookTicker") == 0) {
                 r = next_of(ticks, nt, &ibb, (uint32_t)sym, MDF_REC_BBO, -1);
                 ASSERT(r != NULL);
-                ASSERT_EQ(r->bbo.update_id, num(x, "u"));
-                ASSERT_DEC(r->bbo.bid_px, str(x, "b"));
-                ASSERT_DEC(r->bbo.ask_qty, str(x, "A"));
-                ASSERT_EQ(r->h.exch_time_ns, num(x, "E") * MS);
-                ASSERT_EQ(r->h.tx_time_ns, num(x, "T") * MS);
+                ASSERT_EQ(r->bbo.update_id, e2e_num(x, "u"));
+                E2E_ASSERT_DEC(r->bbo.bid_px, e2e_str(x, "b"));
+                E2E_ASSERT_DEC(r->bbo.ask_qty, e2e_str(x, "A"));
+                ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
+                ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
             } else if (strcmp(at, "ticker") == 0 || strcmp(at, "miniTicker") == 0) {
                 bool mini = at[0] == 'm';
 
                 r = next_of(ticks, nt, &itk, (uint32_t)sym, MDF_REC_TICKER, -1);
                 ASSERT(r != NULL);
                 ASSERT_EQ(!!(r->h.flags & MDF_TICKER_F_MINI), mini);
-                ASSERT_DEC(r->ticker.last_px, str(x, "c"));
-                ASSERT_DEC(r->ticker.open_px, str(x, "o"));
-                ASSERT_DEC(r->ticker.high_px, str(x, "h"));
-                ASSERT_DEC(r->ticker.volume, str(x, "v"));
-                ASSERT_DEC(r->ticker.quote_volume, str(x, "q"));
+                E2E_ASSERT_DEC(r->ticker.last_px, e2e_str(x, "c"));
+                E2E_ASSERT_DEC(r->ticker.open_px, e2e_str(x, "o"));
+                E2E_ASSERT_DEC(r->ticker.high_px, e2e_str(x, "h"));
+                E2E_ASSERT_DEC(r->ticker.volume, e2e_str(x, "v"));
+                E2E_ASSERT_DEC(r->ticker.quote_volume, e2e_str(x, "q"));
                 if (!mini) {
-                    ASSERT_DEC(r->ticker.change_pct, str(x, "P"));
-                    ASSERT_DEC(r->ticker.vwap, str(x, "w"));
-                    ASSERT_EQ(r->ticker.count, num(x, "n"));
-                    ASSERT_EQ(r->ticker.last_id, num(x, "L"));
+                    E2E_ASSERT_DEC(r->ticker.change_pct, e2e_str(x, "P"));
+                    E2E_ASSERT_DEC(r->ticker.vwap, e2e_str(x, "w"));
+                    ASSERT_EQ(r->ticker.count, e2e_num(x, "n"));
+                    ASSERT_EQ(r->ticker.last_id, e2e_num(x, "L"));
                 }
             } else if (strcmp(at, "forceOrder") == 0) {
                 json_t *o = json_object_get(x, "o");
 
                 r = next_of(ticks, nt, &ilq, (uint32_t)sym, MDF_REC_LIQUIDATION, -1);
                 ASSERT(r != NULL);
-                ASSERT_DEC(r->liquidation.price, str(o, "p"));
-                ASSERT_DEC(r->liquidation.avg_price, str(o, "ap"));
-                ASSERT_DEC(r->liquidation.filled_qty, str(o, "z"));
-                ASSERT_DEC(r->liquidation.last_qty, str(o, "l"));
-                ASSERT_STR_EQ(r->liquidation.status, str(o, "X"));
-                ASSERT_STR_EQ(r->liquidation.order_type, str(o, "o"));
-                ASSERT_STR_EQ(r->liquidation.time_in_force, str(o, "f"));
+                E2E_ASSERT_DEC(r->liquidation.price, e2e_str(o, "p"));
+                E2E_ASSERT_DEC(r->liquidation.avg_price, e2e_str(o, "ap"));
+                E2E_ASSERT_DEC(r->liquidation.filled_qty, e2e_str(o, "z"));
+                E2E_ASSERT_DEC(r->liquidation.last_qty, e2e_str(o, "l"));
+                ASSERT_STR_EQ(r->liquidation.status, e2e_str(o, "X"));
+                ASSERT_STR_EQ(r->liquidation.order_type, e2e_str(o, "o"));
+                ASSERT_STR_EQ(r->liquidation.time_in_force, e2e_str(o, "f"));
                 ASSERT_EQ(r->liquidation.side,
-                          strcmp(str(o, "S"), "SELL") == 0 ? MDF_SIDE_SELL : MDF_SIDE_BUY);
+                          strcmp(e2e_str(o, "S"), "SELL") == 0 ? MDF_SIDE_SELL : MDF_SIDE_BUY);
             } else if (strncmp(at, "markPrice", 9) == 0) {
                 r = next_of(funding, nf, &ifd, (uint32_t)sym, MDF_REC_FUNDING, -1);
                 ASSERT(r != NULL);
-                ASSERT_DEC(r->funding.mark_px, str(x, "p"));
-                ASSERT_DEC(r->funding.index_px, str(x, "i"));
-                ASSERT_DEC(r->funding.est_settle_px, str(x, "P"));
-                ASSERT_DEC(r->funding.funding_rate, str(x, "r"));
-                ASSERT_EQ(r->funding.next_funding_time_ns, num(x, "T") * MS);
+                E2E_ASSERT_DEC(r->funding.mark_px, e2e_str(x, "p"));
+                E2E_ASSERT_DEC(r->funding.index_px, e2e_str(x, "i"));
+                E2E_ASSERT_DEC(r->funding.est_settle_px, e2e_str(x, "P"));
+                E2E_ASSERT_DEC(r->funding.funding_rate, e2e_str(x, "r"));
+                ASSERT_EQ(r->funding.next_funding_time_ns, e2e_num(x, "T") * MS);
             } else if (strncmp(at, "kline", 5) == 0) {
                 json_t *k = json_object_get(x, "k");
 
@@ -205,21 +182,21 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
                 r = next_of(candles, nc, &ic, (uint32_t)sym, MDF_REC_CANDLE, -1);
                 ASSERT(r != NULL);
                 ASSERT(r->h.flags & MDF_CANDLE_F_CLOSED);
-                ASSERT_EQ(r->candle.open_time_ns, num(k, "t") * MS);
-                ASSERT_DEC(r->candle.close, str(k, "c"));
-                ASSERT_DEC(r->candle.taker_buy_quote, str(k, "Q"));
+                ASSERT_EQ(r->candle.open_time_ns, e2e_num(k, "t") * MS);
+                E2E_ASSERT_DEC(r->candle.close, e2e_str(k, "c"));
+                E2E_ASSERT_DEC(r->candle.taker_buy_quote, e2e_str(k, "Q"));
                 closed++;
             } else if (strcmp(at, "depth10") == 0) {
                 json_t *b = json_object_get(x, "b");
 
                 r = next_of(books, nb, &ip, (uint32_t)sym, MDF_REC_BOOK, 1);
                 ASSERT(r != NULL);
-                ASSERT_EQ(r->book.last_update_id, num(x, "u"));
+                ASSERT_EQ(r->book.last_update_id, e2e_num(x, "u"));
                 ASSERT_EQ(r->book.n_bids, (uint16_t)json_array_size(b));
-                ASSERT_DEC(r->book.levels[0].px,
-                           json_string_value(json_array_get(json_array_get(b, 0), 0)));
+                E2E_ASSERT_DEC(r->book.levels[0].px,
+                               json_string_value(json_array_get(json_array_get(b, 0), 0)));
             } else if (strcmp(at, "depth@100ms") == 0) {
-                int64_t U = num(x, "U"), u = num(x, "u"), pu = num(x, "pu");
+                int64_t U = e2e_num(x, "U"), u = e2e_num(x, "u"), pu = e2e_num(x, "pu");
 
                 if (u < id)
                     continue; /* covered by the snapshot */

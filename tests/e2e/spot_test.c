@@ -26,32 +26,9 @@
 
 static const char *const symbols[] = {"NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"};
 
-static const char *str(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-
-    if (!s)
-        test_fail(__FILE__, __LINE__, "recording: no string %s", k);
-    return s;
-}
-
-static int64_t num(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-#define ASSERT_DEC(got, text)                                                                      \
-    do {                                                                                           \
-        mdf_dec_t want_ = e2e_dec(text);                                                           \
-        char g_[64];                                                                               \
-        mdf_dec_format((got), g_, sizeof(g_));                                                     \
-        if ((got).m != want_.m || (got).e != want_.e)                                              \
-            test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                 \
-    } while (0)
-
 static const char *stream_type(json_t *m)
 {
-    const char *st = str(m, "stream");
+    const char *st = e2e_str(m, "stream");
 
     return strchr(st, '@') + 1;
 }
@@ -60,7 +37,7 @@ static const char *stream_type(json_t *m)
 static uint32_t sym_id(mdf_instance_t *inst, json_t *m)
 {
     char key[96], up[48];
-    const char *st = str(m, "stream");
+    const char *st = e2e_str(m, "stream");
     size_t i;
 
     for (i = 0; st[i] && st[i] != '@' && i < sizeof(up) - 1; i++)
@@ -130,13 +107,13 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
             ASSERT(r->h.recv_time_ns > 0);
             if (t[0] == 'a') {
                 ASSERT_EQ(r->h.type, MDF_REC_TRADE);
-                ASSERT_DEC(r->trade.price, str(x, "p"));
-                ASSERT_DEC(r->trade.qty, str(x, "q"));
-                ASSERT_EQ(r->trade.trade_id, num(x, "a"));
-                ASSERT_EQ(r->trade.first_id, num(x, "f"));
-                ASSERT_EQ(r->trade.last_id, num(x, "l"));
-                ASSERT_EQ(r->h.exch_time_ns, num(x, "E") * MS);
-                ASSERT_EQ(r->h.tx_time_ns, num(x, "T") * MS);
+                E2E_ASSERT_DEC(r->trade.price, e2e_str(x, "p"));
+                E2E_ASSERT_DEC(r->trade.qty, e2e_str(x, "q"));
+                ASSERT_EQ(r->trade.trade_id, e2e_num(x, "a"));
+                ASSERT_EQ(r->trade.first_id, e2e_num(x, "f"));
+                ASSERT_EQ(r->trade.last_id, e2e_num(x, "l"));
+                ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
+                ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
                 ASSERT_EQ(r->trade.side,
                           json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL : MDF_SIDE_BUY);
                 ASSERT(r->h.flags & MDF_TRADE_F_AGGREGATE);
@@ -144,11 +121,11 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
                           json_is_true(json_object_get(x, "M")));
             } else {
                 ASSERT_EQ(r->h.type, MDF_REC_BBO);
-                ASSERT_DEC(r->bbo.bid_px, str(x, "b"));
-                ASSERT_DEC(r->bbo.bid_qty, str(x, "B"));
-                ASSERT_DEC(r->bbo.ask_px, str(x, "a"));
-                ASSERT_DEC(r->bbo.ask_qty, str(x, "A"));
-                ASSERT_EQ(r->bbo.update_id, num(x, "u"));
+                E2E_ASSERT_DEC(r->bbo.bid_px, e2e_str(x, "b"));
+                E2E_ASSERT_DEC(r->bbo.bid_qty, e2e_str(x, "B"));
+                E2E_ASSERT_DEC(r->bbo.ask_px, e2e_str(x, "a"));
+                E2E_ASSERT_DEC(r->bbo.ask_qty, e2e_str(x, "A"));
+                ASSERT_EQ(r->bbo.update_id, e2e_num(x, "u"));
             }
         } else if (strncmp(t, "kline", 5) == 0) {
             const mdf_record_t *r = &candles[ci++];
@@ -158,20 +135,20 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
             ASSERT_EQ(r->h.symbol, sym_id(inst, m));
             ASSERT_EQ(r->candle.interval, (uint32_t)MDF_IV_1M);
             ASSERT_EQ(!!(r->h.flags & MDF_CANDLE_F_CLOSED), json_is_true(json_object_get(k, "x")));
-            ASSERT_EQ(r->h.exch_time_ns, num(x, "E") * MS);
-            ASSERT_EQ(r->candle.open_time_ns, num(k, "t") * MS);
-            ASSERT_EQ(r->candle.close_time_ns, num(k, "T") * MS);
-            ASSERT_DEC(r->candle.open, str(k, "o"));
-            ASSERT_DEC(r->candle.high, str(k, "h"));
-            ASSERT_DEC(r->candle.low, str(k, "l"));
-            ASSERT_DEC(r->candle.close, str(k, "c"));
-            ASSERT_DEC(r->candle.volume, str(k, "v"));
-            ASSERT_DEC(r->candle.quote_volume, str(k, "q"));
-            ASSERT_DEC(r->candle.taker_buy_base, str(k, "V"));
-            ASSERT_DEC(r->candle.taker_buy_quote, str(k, "Q"));
-            ASSERT_EQ(r->candle.trades, num(k, "n"));
-            ASSERT_EQ(r->candle.first_id, num(k, "f"));
-            ASSERT_EQ(r->candle.last_id, num(k, "L"));
+            ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
+            ASSERT_EQ(r->candle.open_time_ns, e2e_num(k, "t") * MS);
+            ASSERT_EQ(r->candle.close_time_ns, e2e_num(k, "T") * MS);
+            E2E_ASSERT_DEC(r->candle.open, e2e_str(k, "o"));
+            E2E_ASSERT_DEC(r->candle.high, e2e_str(k, "h"));
+            E2E_ASSERT_DEC(r->candle.low, e2e_str(k, "l"));
+            E2E_ASSERT_DEC(r->candle.close, e2e_str(k, "c"));
+            E2E_ASSERT_DEC(r->candle.volume, e2e_str(k, "v"));
+            E2E_ASSERT_DEC(r->candle.quote_volume, e2e_str(k, "q"));
+            E2E_ASSERT_DEC(r->candle.taker_buy_base, e2e_str(k, "V"));
+            E2E_ASSERT_DEC(r->candle.taker_buy_quote, e2e_str(k, "Q"));
+            ASSERT_EQ(r->candle.trades, e2e_num(k, "n"));
+            ASSERT_EQ(r->candle.first_id, e2e_num(k, "f"));
+            ASSERT_EQ(r->candle.last_id, e2e_num(k, "L"));
         }
     }
 
@@ -179,7 +156,7 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
      * the daemon published against the reference at the same update id. */
     for (size_t si = 0; si < sizeof(symbols) / sizeof(symbols[0]); si++) {
         json_t *snap = e2e_rest_snapshot(HTTP_REC, symbols[si]);
-        int64_t id = num(snap, "lastUpdateId");
+        int64_t id = e2e_num(snap, "lastUpdateId");
         struct e2e_book *ref = calloc(1, sizeof(*ref));
         char key[64];
         uint32_t sym;
@@ -194,10 +171,10 @@ TEST(e2e_spot_replay_every_message_lands_exactly_and_books_match_rebuild)
 
             if (strcmp(stream_type(m), "depth@100ms") != 0 || sym_id(inst, m) != sym)
                 continue;
-            if (num(x, "u") <= id)
-                continue;                  /* covered by the snapshot: must not be applied */
-            ASSERT(num(x, "U") <= id + 1); /* the recording has no gaps */
-            id = num(x, "u");
+            if (e2e_num(x, "u") <= id)
+                continue;                      /* covered by the snapshot: must not be applied */
+            ASSERT(e2e_num(x, "U") <= id + 1); /* the recording has no gaps */
+            id = e2e_num(x, "u");
             e2e_book_apply(ref, json_object_get(x, "b"), json_object_get(x, "a"));
             last_applied = id;
             /* Every LIVE record at this id must equal the reference. */
