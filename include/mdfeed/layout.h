@@ -185,26 +185,26 @@ struct mdf_bbo {
 
 /* 24 h rolling ticker (full or mini: fields the venue did not send are zero). */
 struct mdf_ticker {
-    struct mdf_rec_hdr h;        /* type MDF_REC_TICKER */
-    struct mdf_dec last_px;      /* last price */
-    struct mdf_dec last_qty;     /* last quantity */
-    struct mdf_dec open_px;      /* open price 24 h ago */
-    struct mdf_dec high_px;      /* 24 h high */
-    struct mdf_dec low_px;       /* 24 h low */
-    struct mdf_dec volume;       /* 24 h base volume */
-    struct mdf_dec quote_volume; /* 24 h quote volume */
-    struct mdf_dec change;       /* price change */
-    struct mdf_dec change_pct;   /* price change, percent */
-    struct mdf_dec vwap;         /* weighted average price */
-    struct mdf_dec bid_px;       /* best bid price */
-    struct mdf_dec bid_qty;      /* best bid quantity */
-    struct mdf_dec ask_px;       /* best ask price */
-    struct mdf_dec ask_qty;      /* best ask quantity */
-    int64_t open_time_ns;        /* statistics window open */
-    int64_t close_time_ns;       /* statistics window close */
-    int64_t first_id;            /* first trade id in the window */
-    int64_t last_id;             /* last trade id in the window */
-    int64_t count;               /* number of trades in the window */
+    struct mdf_rec_hdr h;         /* type MDF_REC_TICKER */
+    struct mdf_dec last_px;       /* last price */
+    struct mdf_dec last_qty;      /* last quantity */
+    struct mdf_dec open_px;       /* open price 24 h ago */
+    struct mdf_dec high_px;       /* 24 h high */
+    struct mdf_dec low_px;        /* 24 h low */
+    struct mdf_dec volume;        /* 24 h base volume */
+    struct mdf_dec quote_volume;  /* 24 h quote volume */
+    struct mdf_dec change;        /* price change */
+    struct mdf_dec change_pct;    /* price change, percent */
+    struct mdf_dec vwap;          /* weighted average price */
+    struct mdf_dec bid_px;        /* best bid price */
+    struct mdf_dec bid_qty;       /* best bid quantity */
+    struct mdf_dec ask_px;        /* best ask price */
+    struct mdf_dec ask_qty;       /* best ask quantity */
+    int64_t open_time_ns;         /* statistics window open */
+    int64_t close_time_ns;        /* statistics window close */
+    int64_t first_id;             /* first trade id in the window */
+    int64_t last_id;              /* last trade id in the window */
+    int64_t count;                /* number of trades in the window */
     struct mdf_dec prev_close_px; /* last price before the window (Binance spot "x") */
 };
 
