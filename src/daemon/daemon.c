@@ -111,22 +111,8 @@ static void begin_stop(struct daemon *d)
     }
     /* The books will not be updated any more: say so before the feeds go. */
     for (size_t i = 0; i < d->n_feeds; i++) {
-        struct feed *f = d->feeds[i];
-
-        for (size_t k = 0; k < f->n_streams; k++) {
-            struct dstream *s = f->streams[k];
-
-            if (s->book && s->book->state == MDF_BOOK_LIVE) {
-                union mdf_record *r = &d->scratch;
-
-                bsync_interrupt(s->book);
-                bsync_record(s->book, &r->book, d->cfg->shm.book_depth);
-                r->h.venue = f->venue_id;
-                r->h.symbol = s->symbol;
-                daemon_publish(d, r);
-            }
-        }
-        feed_stop(f);
+        feed_mark_books_stale(d->feeds[i]);
+        feed_stop(d->feeds[i]);
     }
     uv_timer_start(&d->stop_timer, on_stop_deadline, STOP_DEADLINE_MS, 0);
 }

@@ -222,6 +222,24 @@ static void publish_book(struct feed *f, struct dstream *s)
     f->stats.records++;
 }
 
+/* The book's stream was interrupted: a LIVE book is published STALE (readers see it is no
+ * longer maintained) and resyncs on the next diff. */
+static void book_interrupt(struct feed *f, struct dstream *s)
+{
+    uint8_t was = s->book->state;
+
+    bsync_interrupt(s->book);
+    if (was != s->book->state)
+        publish_book(f, s);
+}
+
+void feed_mark_books_stale(struct feed *f)
+{
+    for (size_t i = 0; i < f->n_streams; i++)
+        if (f->streams[i]->book && f->streams[i]->book->state == MDF_BOOK_LIVE)
+            book_interrupt(f, f->streams[i]);
+}
+
 /* Acts on what the book's sync rule said. */
 static void book_result(struct feed *f, struct dstream *s, int res, uint8_t was)
 {
@@ -431,7 +449,6 @@ static void on_diff(struct feed *f, struct shard *sh, struct dstream *s, const s
             f->stats.dups++;
             return;
         }
-        s->primary = sh;
     }
     s->primary = sh;
     was = s->book->state;
@@ -544,12 +561,8 @@ void feed_on_disconnected(struct shard *sh, int err)
 
         s->acked_mono = 0;
         if (s->book && s->primary == sh) {
-            uint8_t was = s->book->state;
-
             s->primary = NULL;
-            bsync_interrupt(s->book);
-            if (was != s->book->state)
-                publish_book(f, s);
+            book_interrupt(f, s);
         }
     }
 }
@@ -691,10 +704,8 @@ static void check_stream(struct feed *f, struct dstream *s, int64_t now)
         ev_emit(f->d, LOG_LV_WARNING, MDF_EV_FEED_STALE, f->venue_id, s->symbol, s->shard->id,
                 "%s: nothing for %.1f s (threshold %.1f s)", s->name,
                 (double)(now - s->last_mono) / 1e9, (double)thr / 1e9);
-        if (s->book && s->book->state == MDF_BOOK_LIVE) {
-            bsync_interrupt(s->book);
-            publish_book(f, s);
-        }
+        if (s->book && s->book->state == MDF_BOOK_LIVE)
+            book_interrupt(f, s);
     }
 }
 

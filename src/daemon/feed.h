@@ -90,6 +90,9 @@ bool feed_stopped(const struct feed *f);
 /* Frees a stopped feed. */
 void feed_free(struct feed *f);
 
+/* Publishes every LIVE book of the feed as STALE (the daemon is stopping). */
+void feed_mark_books_stale(struct feed *f);
+
 /* Called by shards. */
 void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
 void feed_on_connected(struct shard *sh);
