@@ -150,6 +150,23 @@ const char *test_bin(const char *name)
     return path;
 }
 
+const char *test_fixture(const char *name)
+{
+    static char path[2][PATH_MAX + 512];
+    static int which;
+    char root[PATH_MAX + 256];
+    char *p;
+
+    /* <root>/build[/san-*]/bin/x -> <root> */
+    snprintf(root, sizeof(root), "%s", test_bin("x"));
+    p = strstr(root, "/build");
+    if (p)
+        *p = '\0';
+    which ^= 1;
+    snprintf(path[which], sizeof(path[which]), "%s/tests/fixtures/%s", root, name);
+    return path[which];
+}
+
 int64_t test_now_ns(void)
 {
     struct timespec ts;

@@ -76,6 +76,10 @@ const char *test_instance(void);
  * Returns a static buffer. */
 const char *test_bin(const char *name);
 
+/* Absolute path of a file under tests/fixtures/ of the source tree the runner was built from,
+ * e.g. test_fixture("binance-spot/ws.rec"). The two most recent results stay valid. */
+const char *test_fixture(const char *name);
+
 /* Monotonic nanoseconds. */
 int64_t test_now_ns(void);
 

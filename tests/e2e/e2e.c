@@ -125,6 +125,35 @@ int64_t e2e_num(json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
+#define MS 1000000LL
+
+void e2e_check_aggtrade(const mdf_record_t *r, json_t *x)
+{
+    ASSERT_EQ(r->h.type, MDF_REC_TRADE);
+    ASSERT(r->h.flags & MDF_TRADE_F_AGGREGATE);
+    E2E_ASSERT_DEC(r->trade.price, e2e_str(x, "p"));
+    E2E_ASSERT_DEC(r->trade.qty, e2e_str(x, "q"));
+    ASSERT_EQ(r->trade.trade_id, e2e_num(x, "a"));
+    ASSERT_EQ(r->trade.first_id, e2e_num(x, "f"));
+    ASSERT_EQ(r->trade.last_id, e2e_num(x, "l"));
+    ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
+    ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
+    ASSERT_EQ(r->trade.side, json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL : MDF_SIDE_BUY);
+    ASSERT_EQ(!!(r->h.flags & MDF_TRADE_F_BEST_MATCH), json_is_true(json_object_get(x, "M")));
+}
+
+void e2e_check_bookticker(const mdf_record_t *r, json_t *x)
+{
+    ASSERT_EQ(r->h.type, MDF_REC_BBO);
+    E2E_ASSERT_DEC(r->bbo.bid_px, e2e_str(x, "b"));
+    E2E_ASSERT_DEC(r->bbo.bid_qty, e2e_str(x, "B"));
+    E2E_ASSERT_DEC(r->bbo.ask_px, e2e_str(x, "a"));
+    E2E_ASSERT_DEC(r->bbo.ask_qty, e2e_str(x, "A"));
+    ASSERT_EQ(r->bbo.update_id, e2e_num(x, "u"));
+    ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS); /* 0 on spot: no E */
+    ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
+}
+
 /* Index of px in side s (sorted best first), or where it would go; *found set. */
 static size_t find(const struct e2e_book *b, int s, mdf_dec_t px, bool *found)
 {

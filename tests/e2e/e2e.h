@@ -49,6 +49,11 @@ int64_t e2e_num(json_t *o, const char *k);
             test_fail(__FILE__, __LINE__, "%s: %s, recording %s", #got, g_, text);                 \
     } while (0)
 
+/* Fails the test unless record r is exactly aggTrade payload x (futures too: no "M" there),
+ * or exactly bookTicker payload x (E and T checked when x has them). */
+void e2e_check_aggtrade(const mdf_record_t *r, json_t *x);
+void e2e_check_bookticker(const mdf_record_t *r, json_t *x);
+
 /* Reference book. */
 struct e2e_book {
     mdf_dec_t px[2][20000]; /* [0] bids, [1] asks */

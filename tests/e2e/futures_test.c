@@ -118,23 +118,11 @@ TEST(e2e_futures_routed_streams_land_exactly_and_books_follow_pu_chain)
             if (strcmp(at, "aggTrade") == 0) {
                 r = next_of(ticks, nt, &itr, (uint32_t)sym, MDF_REC_TRADE, -1);
                 ASSERT(r != NULL);
-                ASSERT_EQ(r->trade.trade_id, e2e_num(x, "a"));
-                E2E_ASSERT_DEC(r->trade.price, e2e_str(x, "p"));
-                E2E_ASSERT_DEC(r->trade.qty, e2e_str(x, "q"));
-                ASSERT_EQ(r->trade.first_id, e2e_num(x, "f"));
-                ASSERT_EQ(r->trade.last_id, e2e_num(x, "l"));
-                ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
-                ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
-                ASSERT_EQ(r->trade.side,
-                          json_is_true(json_object_get(x, "m")) ? MDF_SIDE_SELL : MDF_SIDE_BUY);
+                e2e_check_aggtrade(r, x);
             } else if (strcmp(at, "bookTicker") == 0) {
                 r = next_of(ticks, nt, &ibb, (uint32_t)sym, MDF_REC_BBO, -1);
                 ASSERT(r != NULL);
-                ASSERT_EQ(r->bbo.update_id, e2e_num(x, "u"));
-                E2E_ASSERT_DEC(r->bbo.bid_px, e2e_str(x, "b"));
-                E2E_ASSERT_DEC(r->bbo.ask_qty, e2e_str(x, "A"));
-                ASSERT_EQ(r->h.exch_time_ns, e2e_num(x, "E") * MS);
-                ASSERT_EQ(r->h.tx_time_ns, e2e_num(x, "T") * MS);
+                e2e_check_bookticker(r, x);
             } else if (strcmp(at, "ticker") == 0 || strcmp(at, "miniTicker") == 0) {
                 bool mini = at[0] == 'm';
 

@@ -71,23 +71,6 @@ struct tctx {
     int pre_status;                    /* the last direct GET's status */
 };
 
-/* Path of a file under tests/fixtures/ in the source tree this runner was built from. */
-static const char *fixture(const char *name)
-{
-    static char path[2][4096 + 256];
-    static int which;
-    char root[4096];
-    char *p;
-
-    snprintf(root, sizeof(root), "%s", test_bin("x"));
-    p = strstr(root, "/build");
-    if (p)
-        *p = '\0';
-    which ^= 1;
-    snprintf(path[which], sizeof(path[which]), "%s/tests/fixtures/%s", root, name);
-    return path[which];
-}
-
 /* Wall-clock milliseconds, the clock Binance's minutes follow. */
 static int64_t wall_ms(void)
 {
@@ -368,7 +351,7 @@ static int spend(struct tctx *t, const char *path, int n)
 TEST(restq_completes_burst_of_200_snapshots_within_weight_budget)
 {
     static const char *const syms[] = {"NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"};
-    const char *const args[] = {"--rest", fixture("binance-spot/http.rec"), "--weight-limit",
+    const char *const args[] = {"--rest", test_fixture("binance-spot/http.rec"), "--weight-limit",
                                 "1200", NULL};
     struct restq_params p = params(1200, 0.5, 4, 3);
     struct tctx *t = calloc(1, sizeof(*t));
@@ -420,8 +403,8 @@ TEST(restq_completes_burst_of_200_snapshots_within_weight_budget)
  * request's answer reports 200 used, the queue waits for the next minute. */
 TEST(restq_defers_when_venue_reports_weight_used_by_another_client)
 {
-    const char *const args[] = {"--rest", fixture("binance-spot/http.rec"), "--weight-limit", "400",
-                                NULL};
+    const char *const args[] = {"--rest", test_fixture("binance-spot/http.rec"), "--weight-limit",
+                                "400", NULL};
     struct restq_params p = params(400, 0.5, 1, 3);
     struct tctx *t = calloc(1, sizeof(*t));
 
@@ -468,7 +451,7 @@ TEST(restq_defers_when_venue_reports_weight_used_by_another_client)
 TEST(restq_418_and_429_pause_queue_and_retry_same_request_losing_nothing)
 {
     const char *const args[] = {"--rest",
-                                fixture("binance-spot/http.rec"),
+                                test_fixture("binance-spot/http.rec"),
                                 "--weight-limit",
                                 "100",
                                 "--ban-after",
@@ -629,7 +612,7 @@ TEST(restq_retries_refused_silent_and_5xx_then_reports_them)
  * at once with its status and the venue's body, never retried. */
 TEST(restq_sends_in_order_and_reports_400_at_once)
 {
-    const char *const args[] = {"--rest", fixture("binance-spot/http.rec"), NULL};
+    const char *const args[] = {"--rest", test_fixture("binance-spot/http.rec"), NULL};
     static const char *const paths[] = {"/api/v3/ping", "/api/v3/depth?symbol=NKNUSDT&limit=100",
                                         "/api/v3/depth?symbol=NOPEUSDT&limit=100", "/api/v3/time",
                                         "/api/v3/ping"};
@@ -681,8 +664,9 @@ TEST(restq_fetches_snapshot_over_tls)
     snprintf(cert, sizeof(cert), "%s/good.pem", dir);
     snprintf(key, sizeof(key), "%s/good.key", dir);
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-    const char *const args[] = {
-        "--tls-cert", cert, "--tls-key", key, "--rest", fixture("binance-spot/http.rec"), NULL};
+    const char *const args[] = {"--tls-cert", cert,     "--tls-key",
+                                key,          "--rest", test_fixture("binance-spot/http.rec"),
+                                NULL};
     tctx_init(t, args);
     ASSERT_EQ(tls_config_init(&tls, &(struct tls_config_params){.ca_file = ca}), 0);
     p.tls = &tls;
@@ -712,8 +696,8 @@ TEST(restq_fetches_snapshot_over_tls)
  * subscribes), so requests stay in flight as long as the test wants. */
 TEST(restq_cancel_and_stop_call_back_once_with_ecanceled)
 {
-    const char *const args[] = {"--replay", fixture("binance-spot/ws.rec"), "--rest",
-                                fixture("binance-spot/http.rec"), NULL};
+    const char *const args[] = {"--replay", test_fixture("binance-spot/ws.rec"), "--rest",
+                                test_fixture("binance-spot/http.rec"), NULL};
     struct restq_params p = params(1200, 0.5, 2, 3);
     struct tctx *t = calloc(1, sizeof(*t));
     struct treq *tr;

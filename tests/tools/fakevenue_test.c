@@ -23,23 +23,6 @@
 
 #define T_MS 5000 /* generous wait for anything that should happen */
 
-/* Path of a file under tests/fixtures/ in the source tree this runner was built from. */
-static const char *fixture(const char *name)
-{
-    static char path[2][4096 + 256];
-    static int which;
-    char root[4096];
-    char *p;
-
-    snprintf(root, sizeof(root), "%s", test_bin("x"));
-    p = strstr(root, "/build");
-    if (p)
-        *p = '\0';
-    which ^= 1;
-    snprintf(path[which], sizeof(path[which]), "%s/tests/fixtures/%s", root, name);
-    return path[which];
-}
-
 static void start(struct fv_proc *fv, const char *const *args)
 {
     int r = fv_start(fv, args);
@@ -128,7 +111,7 @@ TEST(fakevenue_refuses_non_loopback_address)
 /* The recorded lines of one stream, in order (new array of new strings). */
 static char **recorded(const char *stream, size_t *n)
 {
-    FILE *f = fopen(fixture("binance-spot/ws.rec"), "r");
+    FILE *f = fopen(test_fixture("binance-spot/ws.rec"), "r");
     char line[65536], prefix[128];
     char **v = NULL;
 
@@ -337,9 +320,10 @@ static void loop_shifts(const char *path, int64_t *id_shift, int64_t *t_shift)
 TEST(fakevenue_replays_only_subscribed_streams)
 {
     struct fv_proc fv;
-    const char *args[] = {
-        "--replay", fixture("binance-spot/ws.rec"), "--speed", "max", "--loop", "--rate-limit", "0",
-        NULL};
+    const char *args[] = {"--replay", test_fixture("binance-spot/ws.rec"),
+                          "--speed",  "max",
+                          "--loop",   "--rate-limit",
+                          "0",        NULL};
     size_t na, nb;
     char **a = recorded("lrcbtc@depth@100ms", &na), **b = recorded("nknusdt@bookTicker", &nb);
     char msg[65536];
@@ -351,7 +335,7 @@ TEST(fakevenue_replays_only_subscribed_streams)
 
     ASSERT_EQ(na, 15);
     ASSERT_EQ(nb, 74);
-    loop_shifts(fixture("binance-spot/ws.rec"), &ids, &ts);
+    loop_shifts(test_fixture("binance-spot/ws.rec"), &ids, &ts);
     start(&fv, args);
     connect_ok(&c, fv.port, "/stream?streams=lrcbtc@depth@100ms");
     /* Two laps of exactly the recorded messages of that stream, in order: the first byte for
@@ -414,7 +398,7 @@ TEST(fakevenue_replays_only_subscribed_streams)
 TEST(fakevenue_replay_without_loop_sends_each_message_once)
 {
     struct fv_proc fv;
-    const char *args[] = {"--replay", fixture("binance-spot/ws.rec"), "--speed", "max", NULL};
+    const char *args[] = {"--replay", test_fixture("binance-spot/ws.rec"), "--speed", "max", NULL};
     size_t na;
     char **a = recorded("lrcbtc@depth@100ms", &na);
     char msg[65536];
@@ -604,8 +588,8 @@ TEST(fakevenue_pings_and_cuts_a_client_that_never_pongs)
 TEST(fakevenue_serves_rest_snapshot_no_earlier_than_recorded_time)
 {
     struct fv_proc fv;
-    const char *args[] = {"--replay", fixture("binance-spot/ws.rec"),
-                          "--rest",   fixture("binance-spot/http.rec"),
+    const char *args[] = {"--replay", test_fixture("binance-spot/ws.rec"),
+                          "--rest",   test_fixture("binance-spot/http.rec"),
                           "--speed",  "1",
                           NULL};
     struct wsc_http h;
@@ -1025,9 +1009,13 @@ TEST(fakevenue_faults_do_what_they_say)
 TEST(fakevenue_gap_fault_drops_one_depth_diff)
 {
     struct fv_proc fv;
-    const char *args[] = {
-        "--replay", fixture("binance-spot/ws.rec"), "--speed", "max", "--fault-gap-after", "10",
-        NULL};
+    const char *args[] = {"--replay",
+                          test_fixture("binance-spot/ws.rec"),
+                          "--speed",
+                          "max",
+                          "--fault-gap-after",
+                          "10",
+                          NULL};
     struct wsc c;
     char msg[65536];
     long prev_u = -1;
@@ -1058,7 +1046,7 @@ TEST(fakevenue_gap_fault_drops_one_depth_diff)
  * list `streams` (NULL: every stream), in order (new array of new strings). */
 static char **recorded_set(const char *file, const char *streams, size_t *n)
 {
-    FILE *f = fopen(fixture(file), "r");
+    FILE *f = fopen(test_fixture(file), "r");
     static char line[1 << 20];
     char **v = NULL;
 
@@ -1092,7 +1080,7 @@ static char **recorded_set(const char *file, const char *streams, size_t *n)
 /* The body of the recorded REST snapshot of sym in fixture `file` (new). */
 static char *recorded_snapshot(const char *file, const char *sym)
 {
-    FILE *f = fopen(fixture(file), "r");
+    FILE *f = fopen(test_fixture(file), "r");
     static char line[1 << 20];
     char want[64], *body = NULL;
 
@@ -1116,8 +1104,8 @@ TEST(fakevenue_loop_shifts_ids_and_times_from_the_second_lap)
     static const char streams[] =
         "nknusdt@depth@100ms/nknusdt@bookTicker/nknusdt@kline_1m/nknusdt@aggTrade";
     struct fv_proc fv;
-    const char *args[] = {"--replay", fixture("binance-spot/ws.rec"),
-                          "--rest",   fixture("binance-spot/http.rec"),
+    const char *args[] = {"--replay", test_fixture("binance-spot/ws.rec"),
+                          "--rest",   test_fixture("binance-spot/http.rec"),
                           "--speed",  "max",
                           "--loop",   NULL};
     static char msg[1 << 16], path[512];
@@ -1130,7 +1118,7 @@ TEST(fakevenue_loop_shifts_ids_and_times_from_the_second_lap)
     json_t *a, *b;
 
     ASSERT_GT(n, 200);
-    loop_shifts(fixture("binance-spot/ws.rec"), &ids, &ts);
+    loop_shifts(test_fixture("binance-spot/ws.rec"), &ids, &ts);
     ASSERT_GT(ids, 400000000); /* NKNUSDT's update ids and RUNEEUR's are far apart */
     ASSERT_EQ(ts, 60000);      /* 31 s of traffic: one minute */
     start(&fv, args);
@@ -1287,7 +1275,7 @@ TEST(fakevenue_futures_fixture_chains_and_routes)
     /* One run per path (a flat-out replay starts with the first subscription). */
     for (int pass = 0; pass < 2; pass++) {
         const char *args[] = {"--venue",  "binance-futures",
-                              "--replay", fixture("binance-futures/ws.rec"),
+                              "--replay", test_fixture("binance-futures/ws.rec"),
                               "--speed",  "max",
                               NULL};
         struct wsc *c = pass == 0 ? &pub : &mkt;
@@ -1318,8 +1306,8 @@ TEST(fakevenue_loop_shifts_futures_snapshot_times_and_ids)
 {
     struct fv_proc fv;
     const char *args[] = {"--venue",  "binance-futures",
-                          "--replay", fixture("binance-futures/ws.rec"),
-                          "--rest",   fixture("binance-futures/http.rec"),
+                          "--replay", test_fixture("binance-futures/ws.rec"),
+                          "--rest",   test_fixture("binance-futures/http.rec"),
                           "--speed",  "max",
                           "--loop",   NULL};
     static char msg[1 << 16];
@@ -1331,7 +1319,7 @@ TEST(fakevenue_loop_shifts_futures_snapshot_times_and_ids)
     struct wsc c;
     json_t *a, *b;
 
-    loop_shifts(fixture("binance-futures/ws.rec"), &ids, &ts);
+    loop_shifts(test_fixture("binance-futures/ws.rec"), &ids, &ts);
     ASSERT_EQ(ts, 60000);
     start(&fv, args);
     connect_ok(&c, fv.port, "/public/stream?streams=btcusdt@depth@100ms");
