@@ -17,6 +17,8 @@ LIBDIR ?= $(PREFIX)/lib
 INCDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 
@@ -55,55 +57,64 @@ endif
 # libhttp-parser-dev parses HTTP responses (the WebSocket upgrade and REST snapshots): a
 # well-kept, fuzzed parser instead of one of our own. libjsmn-dev is a JSON tokenizer that works
 # in place with no allocation: the venue decoders' fast path (jansson stays as the alternative).
+# zlib1g-dev gives the CRC-32 of Bitfinex book checksums; libncurses-dev draws mdfeed-top; tmux
+# drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests.
 DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
-	libconfig-dev libhttp-parser-dev libjsmn-dev libasan8 libubsan1 libtsan2
+	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd \
+	libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
 
 CORE_SRC := src/core/decimal.c src/core/err.c src/core/clock.c src/core/names.c
 SHM_SRC := src/shm/segment.c src/shm/ring.c src/shm/state.c src/shm/doorbell.c
-READER_SRC := src/reader/reader.c
+READER_SRC := src/reader/reader.c src/reader/health.c
 PUB_SRC := src/shm/publisher.c src/shm/synth.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
-VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c
-BOOK_SRC := src/book/book.c src/book/book_sync.c
+VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
+BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
 CONFIG_SRC := src/config/config.c
+HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
-	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c
+	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.
 XPORT_SRC := $(TLS_SRC) $(WS_SRC) $(NET_SRC)
 XPORT_OBJ := $(XPORT_SRC:%.c=$(B)/%.o)
 XPORT_LIBS := -luv -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -ljansson
-DMN_SRC := $(VENUE_SRC) $(BOOK_SRC) $(CONFIG_SRC) $(DAEMON_SRC)
+DMN_SRC := $(VENUE_SRC) $(BOOK_SRC) $(CONFIG_SRC) $(HEALTH_SRC) $(DAEMON_SRC)
 DMN_OBJ := $(DMN_SRC:%.c=$(B)/%.o)
-DMN_LIBS := $(XPORT_LIBS) -lconfig
+DMN_LIBS := $(XPORT_LIBS) -lconfig -lz
 
 LIB_SRC := $(CORE_SRC) $(SHM_SRC) $(READER_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 PUB_OBJ := $(PUB_SRC:%.c=$(B)/%.o)
 
 CAT_SRC := tools/mdfeed-cat/main.c
+TOP_SRC := tools/mdfeed-top/main.c tools/mdfeed-top/snapshot.c tools/mdfeed-top/screen.c \
+	tools/mdfeed-top/text.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
-FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c
+FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
+	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
 
 TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \
 	tests/support/daemon.c
 TEST_TLS_SRC := tests/tls/tls_session_test.c
 TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
 TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c
-TEST_FV_SRC := tests/tools/fakevenue_test.c
+TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
-TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c
+TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c
 TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
-TEST_DAEMON_SRC := tests/daemon/cli_test.c
-TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c
+TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
+	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c
+TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
+	tests/e2e/multi_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
@@ -115,13 +126,13 @@ TEST_SRC := tests/runner.c \
 BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/bench/bench_decode.c \
 	tests/bench/bench_book.c tests/bench/bench_e2e.c tests/support/certs.c
 
-TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue
+TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue $(B)/bin/mdfeed-top
 DAEMON := $(B)/bin/mdfeedd
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
-	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
+	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 tools/mdfeed-top/mdfeed-top.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
 	src/config/mdfeed.conf.5
 
-ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
+ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC)
 
 .PHONY: all test test-suite bench install deps format clean run demo
@@ -153,6 +164,12 @@ $(B)/bin/mdfeed-cat: $(CAT_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# mdfeed-top uses the public API only, ncurses for the screen and jansson for --json.
+$(B)/bin/mdfeed-top: $(TOP_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lncursesw -ljansson $(LDLIBS)
+
 $(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
@@ -162,7 +179,7 @@ $(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 $(B)/bin/mdfeed-fakevenue: $(FAKEVENUE_SRC:%.c=$(B)/%.o) $(XPORT_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XPORT_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(XPORT_LIBS) -lz $(LDLIBS)
 
 $(DAEMON): $(DAEMON_MAIN:%.c=$(B)/%.o) $(DMN_OBJ) $(PUB_OBJ) $(XPORT_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
@@ -222,7 +239,8 @@ demo: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/mdfeed \
 	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/mdfeed
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/mdfeed \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(TOOLS) $(DAEMON) $(DESTDIR)$(BINDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf ] || \
 	  install -m 0644 conf/mdfeed.conf $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf
@@ -230,7 +248,11 @@ install: all
 	install -m 0755 $(B)/lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmdfeed.so
-	install -m 0644 include/mdfeed/mdfeed.h include/mdfeed/layout.h $(DESTDIR)$(INCDIR)/mdfeed/
+	install -m 0644 include/mdfeed/mdfeed.h include/mdfeed/layout.h include/mdfeed/health.h \
+	  $(DESTDIR)$(INCDIR)/mdfeed/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/mdfeedd.service.in \
+	  > $(DESTDIR)$(UNITDIR)/mdfeedd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/mdfeedd.service
+	install -m 0644 systemd/mdfeed.sysusers $(DESTDIR)$(SYSUSERSDIR)/mdfeed.conf
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCDIR)' 'libdir=$(LIBDIR)' '' \
 	  'Name: mdfeed' 'Description: reader library for mdfeed shared-memory market data' \
 	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lmdfeed' \

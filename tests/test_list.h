@@ -16,6 +16,13 @@
 #include "net/restq_list.h"
 #include "daemon/list.h"
 #include "e2e/list.h"
+#include "venue/bfx_list.h"
+#include "tools/fakevenue_bfx_list.h"
+#include "daemon/notify_list.h"
+#include "daemon/health_list.h"
+#include "tools/systemd_list.h"
+#include "tools/top_list.h"
+#include "e2e/multi_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -66,6 +73,13 @@
     TEST_LIST_CONFIG(X)                                                                            \
     TEST_LIST_RESTQ(X)                                                                             \
     TEST_LIST_DAEMON(X)                                                                            \
-    TEST_LIST_E2E(X)
+    TEST_LIST_E2E(X)                                                                               \
+    TEST_LIST_BFX(X)                                                                               \
+    TEST_LIST_FV_BFX(X)                                                                            \
+    TEST_LIST_NOTIFY(X)                                                                            \
+    TEST_LIST_HEALTH(X)                                                                            \
+    TEST_LIST_SYSTEMD(X)                                                                           \
+    TEST_LIST_TOP(X)                                                                               \
+    TEST_LIST_MULTI(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mdfeed/health.h>
 #include <mdfeed/layout.h>
 
 #ifdef __cplusplus
@@ -210,6 +211,43 @@ MDF_API int mdf_rec_type_ring(int type);
 MDF_API const char *mdf_rec_type_name(int type);
 MDF_API const char *mdf_book_state_name(int state);
 MDF_API const char *mdf_event_code_name(int code);
+
+/* ---- health ------------------------------------------------------------------------------ */
+/* The daemon's health segment (include/mdfeed/health.h): what mdfeed-top shows. */
+
+typedef struct mdf_health mdf_health_t;
+
+/* Maps instance `name`'s health segment read-only (NULL or "" = "default"). On success *out is
+ * new (free with mdf_health_close). Returns 0, -ENOENT (no daemon has run this instance),
+ * -EACCES, MDF_EBADSEG, MDF_EVERSION, MDF_ENOTREADY, -EINVAL or another negative errno. */
+MDF_API int mdf_health_open(mdf_health_t **out, const char *name);
+MDF_API void mdf_health_close(mdf_health_t *h);
+
+/* Liveness of the daemon from the health segment's header: its heartbeat is the event loop's, so
+ * a stuck loop reads as MDF_DEAD. Fills *st as mdf_status does. Returns 0 or -EINVAL. */
+MDF_API int mdf_health_status(mdf_health_t *h, struct mdf_status *st);
+
+/* The descriptor (table sizes and slots used), copied. Returns 0 or -EINVAL. */
+MDF_API int mdf_health_desc(mdf_health_t *h, struct mdf_health_desc *out);
+
+/* Slots used in table `table` (enum mdf_health_table); 0 if unknown. */
+MDF_API uint32_t mdf_health_count(mdf_health_t *h, int table);
+
+/* Consistent (seqlock-validated) copies of one entry. Venues, connections, streams and rings are
+ * indexed by slot, 0 .. mdf_health_count()-1; a slot whose copy has in_use == 0 is free.
+ * Return 0, -ENOENT (index past the slots used), MDF_ECONTENDED or -EINVAL. */
+MDF_API int mdf_health_daemon(mdf_health_t *h, struct mdf_health_daemon *out);
+MDF_API int mdf_health_venue(mdf_health_t *h, uint32_t i, struct mdf_health_venue *out);
+MDF_API int mdf_health_conn(mdf_health_t *h, uint32_t i, struct mdf_health_conn *out);
+MDF_API int mdf_health_stream(mdf_health_t *h, uint32_t i, struct mdf_health_stream *out);
+MDF_API int mdf_health_ring(mdf_health_t *h, uint32_t i, struct mdf_health_ring *out);
+
+/* Names of health enums ("RUNNING", "OPEN", "LIVE", "book", "parse", ...); "?" if unknown. */
+MDF_API const char *mdf_daemon_state_name(int state);
+MDF_API const char *mdf_conn_state_name(int state);
+MDF_API const char *mdf_stream_state_name(int state);
+MDF_API const char *mdf_stream_type_name(int type);
+MDF_API const char *mdf_health_err_name(int kind);
 
 /* ---- exact decimals ---------------------------------------------------------------------- */
 

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int mdf_placeholder_tests_daemon_health_test_c;

@@ -1,0 +1,6 @@
+#ifndef MDF_TESTS_E2E_MULTI_LIST_H
+#define MDF_TESTS_E2E_MULTI_LIST_H
+
+#define TEST_LIST_MULTI(X)
+
+#endif

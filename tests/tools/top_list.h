@@ -1,0 +1,6 @@
+#ifndef MDF_TESTS_TOOLS_TOP_LIST_H
+#define MDF_TESTS_TOOLS_TOP_LIST_H
+
+#define TEST_LIST_TOP(X)
+
+#endif

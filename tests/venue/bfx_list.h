@@ -1,0 +1,6 @@
+#ifndef MDF_TESTS_VENUE_BFX_LIST_H
+#define MDF_TESTS_VENUE_BFX_LIST_H
+
+#define TEST_LIST_BFX(X)
+
+#endif

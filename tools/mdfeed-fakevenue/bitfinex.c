@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int mdf_placeholder_tools_mdfeed_fakevenue_bitfinex_c;
