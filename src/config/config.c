@@ -63,6 +63,8 @@ enum opt_id {
     O_MAX_DELAY,
     O_JITTER,
     O_MAX_AGE,
+    O_CONN_ATTEMPTS,
+    O_CONN_WINDOW,
     /* health */
     O_CHECK_INTERVAL,
     O_WATCHDOG,
@@ -250,6 +252,10 @@ static const struct opt opts[O_COUNT] = {
     [O_JITTER] = {"reconnect_jitter", SC_CONN, K_NUMBER, 0.5, 0, 1, false, CONN_OFF(jitter)},
     [O_MAX_AGE] = {"max_connection_age", SC_CONN, K_SECONDS, 82800, 1, 86340, false,
                    CONN_OFF(max_age)},
+    [O_CONN_ATTEMPTS] = {"max_conn_attempts", SC_CONN, K_UINT, 0, 1, 100000, true,
+                         CONN_OFF(conn_attempts)},
+    [O_CONN_WINDOW] = {"conn_attempt_window", SC_CONN, K_SECONDS, 0, 1, 3600, true,
+                       CONN_OFF(conn_window)},
 
     [O_CHECK_INTERVAL] = {"check_interval", SC_HEALTH, K_SECONDS, 1.0, 0.05, 60, false,
                           HEALTH_OFF(check_interval)},

@@ -31,6 +31,9 @@ struct cfg_conn {
     double max_delay;       /* reconnect delay cap */
     double jitter;          /* 0..1: fraction of each delay randomized */
     double max_age;         /* rotate (make-before-break) connections at this age */
+    uint32_t conn_attempts; /* connection attempts allowed per conn_window; 0 = 80% of the
+                               venue's limit */
+    double conn_window;     /* that window; 0 = the venue's */
 };
 
 /* Health settings (global "health" group, overridable per venue). Seconds. */

@@ -31,6 +31,7 @@
 static struct vmsg g_msg;          /* decoded message (loop thread only) */
 static struct vmsg g_snap;         /* decoded REST snapshot (loop thread only) */
 static struct log_limit parse_log; /* undecodable messages */
+static struct log_limit admit_log; /* connection attempts held back */
 
 static void request_snapshot(struct feed *f, struct dstream *s);
 static void finish_rotation(struct feed *f, struct shard *nsh);
@@ -585,10 +586,23 @@ void feed_on_shard_stopped(struct shard *sh)
     }
 }
 
+/* Connection attempts the feed allows itself per window: the config's, else a share of the
+ * venue's limit; and that window in seconds. */
+static double attempt_cap(const struct feed *f)
+{
+    return f->cv.conn.conn_attempts ? (double)f->cv.conn.conn_attempts
+                                    : f->prof->conn_attempts * ATTEMPT_SHARE;
+}
+
+static double attempt_window_s(const struct feed *f)
+{
+    return f->cv.conn.conn_window > 0 ? f->cv.conn.conn_window : (double)f->prof->conn_window_s;
+}
+
 uint32_t feed_admit(struct feed *f)
 {
-    double cap = f->prof->conn_attempts * ATTEMPT_SHARE;
-    double rate = cap / f->prof->conn_window_s / 1000.0; /* tokens per ms */
+    double cap = attempt_cap(f);
+    double rate = cap / attempt_window_s(f) / 1000.0; /* tokens per ms */
     int64_t now = clock_mono_ns() / 1000000;
 
     f->attempt_tokens += (double)(now - f->attempt_refill_mono) * rate;
@@ -599,8 +613,8 @@ uint32_t feed_admit(struct feed *f)
         f->attempt_tokens -= 1.0;
         return 0;
     }
-    log_msg(LOG_LV_NOTICE, "%s: connection attempt held back (venue limit %u per %u s)", f->cv.name,
-            f->prof->conn_attempts, f->prof->conn_window_s);
+    log_limited(&admit_log, LOG_LV_NOTICE, "%s: connection attempt held back (limit %.0f per %.0f s)",
+                f->cv.name, cap, attempt_window_s(f));
     return (uint32_t)((1.0 - f->attempt_tokens) / rate) + 1;
 }
 
@@ -818,7 +832,7 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
         goto err_free;
     }
     link_trade_evidence(f);
-    f->attempt_tokens = f->prof->conn_attempts * ATTEMPT_SHARE;
+    f->attempt_tokens = attempt_cap(f);
     f->attempt_refill_mono = clock_mono_ns() / 1000000;
     return f;
 
