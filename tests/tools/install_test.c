@@ -1,6 +1,7 @@
 /*
- * `make install DESTDIR=...` puts every file in place (binaries, versioned shared library with
- * its soname, static library, headers, pkg-config file, man pages), and the C example in
+ * `make install DESTDIR=...` puts every file in place with its mode (binaries, versioned shared
+ * library with its soname, static library, headers, pkg-config file, man pages, the config, the
+ * systemd unit with the installed paths in it, the sysusers.d snippet), and the C example in
  * README.md compiles against the installed files with pkg-config and reads live data.
  */
 #include <fcntl.h>
@@ -54,23 +55,34 @@ static int sh(const char *cmd, char **out)
 
 TEST(install_puts_every_file_and_readme_example_builds_and_reads)
 {
-    static const char *const files[] = {
-        "usr/bin/mdfeed-cat",
-        "usr/bin/mdfeed-synth",
-        "usr/bin/mdfeedd",
-        "usr/share/man/man8/mdfeedd.8",
-        "usr/share/man/man5/mdfeed.conf.5",
-        "etc/mdfeed/mdfeed.conf",
-        "usr/lib/libmdfeed.a",
-        "usr/lib/libmdfeed.so.1.0.0",
-        "usr/lib/libmdfeed.so.1",
-        "usr/lib/libmdfeed.so",
-        "usr/include/mdfeed/mdfeed.h",
-        "usr/include/mdfeed/layout.h",
-        "usr/lib/pkgconfig/mdfeed.pc",
-        "usr/share/man/man1/mdfeed-cat.1",
-        "usr/share/man/man1/mdfeed-synth.1",
-        "usr/share/man/man3/libmdfeed.3",
+    /* Every file `make install PREFIX=/usr` writes, with its mode (0 = a symlink). */
+    static const struct {
+        const char *path; /* under DESTDIR */
+        unsigned mode;    /* permission bits, or 0 for a symlink */
+    } files[] = {
+        {"usr/bin/mdfeedd", 0755},
+        {"usr/bin/mdfeed-cat", 0755},
+        {"usr/bin/mdfeed-top", 0755},
+        {"usr/bin/mdfeed-synth", 0755},
+        {"usr/bin/mdfeed-fakevenue", 0755},
+        {"etc/mdfeed/mdfeed.conf", 0644},
+        {"usr/lib/libmdfeed.a", 0644},
+        {"usr/lib/libmdfeed.so.1.0.0", 0755},
+        {"usr/lib/libmdfeed.so.1", 0},
+        {"usr/lib/libmdfeed.so", 0},
+        {"usr/include/mdfeed/mdfeed.h", 0644},
+        {"usr/include/mdfeed/layout.h", 0644},
+        {"usr/include/mdfeed/health.h", 0644},
+        {"usr/lib/pkgconfig/mdfeed.pc", 0644},
+        {"usr/lib/systemd/system/mdfeedd.service", 0644},
+        {"usr/lib/sysusers.d/mdfeed.conf", 0644},
+        {"usr/share/man/man1/mdfeed-cat.1", 0644},
+        {"usr/share/man/man1/mdfeed-top.1", 0644},
+        {"usr/share/man/man1/mdfeed-synth.1", 0644},
+        {"usr/share/man/man1/mdfeed-fakevenue.1", 0644},
+        {"usr/share/man/man3/libmdfeed.3", 0644},
+        {"usr/share/man/man5/mdfeed.conf.5", 0644},
+        {"usr/share/man/man8/mdfeedd.8", 0644},
     };
     char root[1024], build[1024], dest[] = "/tmp/mdfeed-install.XXXXXX", cmd[8192], *out;
     struct pub_params prm;
@@ -93,15 +105,35 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
              strstr(build, "san-address")  ? "address,undefined"
              : strstr(build, "san-thread") ? "thread"
                                            : "");
+    /* A root with a strict umask (077) still installs files others can read and run. */
+    umask(077);
     ASSERT_EQ(sh(cmd, &out), 0);
+    umask(022);
     free(out);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[2048];
 
-        snprintf(path, sizeof(path), "%s/%s", dest, files[i]);
-        if (stat(path, &st) != 0)
-            test_fail(__FILE__, __LINE__, "not installed: %s", files[i]);
+        snprintf(path, sizeof(path), "%s/%s", dest, files[i].path);
+        if (lstat(path, &st) != 0)
+            test_fail(__FILE__, __LINE__, "not installed: %s", files[i].path);
+        if (files[i].mode == 0 && !S_ISLNK(st.st_mode))
+            test_fail(__FILE__, __LINE__, "%s: not a symlink", files[i].path);
+        if (files[i].mode && (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != files[i].mode))
+            test_fail(__FILE__, __LINE__, "%s: mode %04o, expected %04o", files[i].path,
+                      (unsigned)(st.st_mode & 07777), files[i].mode);
+        if (files[i].mode == 0 && stat(path, &st) != 0)
+            test_fail(__FILE__, __LINE__, "%s: a dangling symlink", files[i].path);
     }
+    /* The unit starts the installed daemon on the installed config; the sysusers.d snippet is
+     * the source file as it is. */
+    snprintf(cmd, sizeof(cmd),
+             "grep -x 'ExecStart=/usr/bin/mdfeedd -c /etc/mdfeed/mdfeed.conf' "
+             "%s/usr/lib/systemd/system/mdfeedd.service && ! grep -n '@[A-Z]*@' "
+             "%s/usr/lib/systemd/system/mdfeedd.service && "
+             "cmp %s/systemd/mdfeed.sysusers %s/usr/lib/sysusers.d/mdfeed.conf",
+             dest, dest, root, dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    free(out);
     /* The shared library carries its versioned soname. */
     snprintf(cmd, sizeof(cmd), "objdump -p %s/usr/lib/libmdfeed.so.1.0.0 | grep SONAME", dest);
     ASSERT_EQ(sh(cmd, &out), 0);
