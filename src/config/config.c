@@ -821,7 +821,8 @@ static const char *profile_list(char *buf, size_t cap)
 
     buf[0] = '\0';
     for (size_t i = 0; (p = venue_profile_at(i)) != NULL && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", p->name);
+        if (p->family == VF_BINANCE) /* the families the daemon runs */
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", p->name);
     return buf;
 }
 
@@ -841,9 +842,14 @@ static void parse_venue(struct loader *L, const config_setting_t *s, void *obj)
     if (!get_string(L, s, "a venue name string", &text))
         return;
     vi->v.profile = venue_profile_find(text);
-    if (!vi->v.profile)
+    if (!vi->v.profile) {
         err_at(L, s, "venue: unknown venue \"%s\" (one of %s)", text,
                profile_list(names, sizeof(names)));
+    } else if (vi->v.profile->family != VF_BINANCE) {
+        /* The protocol layer knows Bitfinex; the daemon's feed for it is not built yet. */
+        err_at(L, s, "venue: \"%s\" is not supported by this version of mdfeedd yet", text);
+        vi->v.profile = NULL;
+    }
 }
 
 /* Reads "name" (default: the venue's name). */

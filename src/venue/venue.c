@@ -2,7 +2,8 @@
  * Venue profiles and the venue-neutral stream vocabulary.
  *
  * Design: a venue's fixed facts (endpoints, limits, keepalive periods) are one static, read-only
- * table row (VENUES.md §1.1/1.3 for Binance spot, §2.1/2.2 for USD-M futures), so the config
+ * table row (VENUES.md §1.1/1.3 for Binance spot, §2.1/2.2 for USD-M futures, §3.1 for
+ * Bitfinex), so the config
  * layer only has to override what the user changed. Stream-type names and cadences live here
  * because the config, the daemon's staleness checks and every decoder share them.
  */
@@ -80,6 +81,28 @@ static const struct venue_profile profiles[] = {
         .snapshot_limit = 1000,
         .klines_limit = 1500,
     },
+    {
+        /* Bitfinex v2 public API (VENUES.md 3.1). The venue sends no WebSocket pings but a
+         * heartbeat per silent channel every 15 s, answers {"event":"ping"} and cuts neither
+         * idle nor old connections. No per-connection message limit is documented: 10/s is our
+         * own cap. REST is unused so far; its limit is per endpoint (30 requests a minute is
+         * the smallest, for candles: an assumption, unverified). */
+        .name = "bitfinex",
+        .family = VF_BITFINEX,
+        .futures = false,
+        .ws_url = "wss://api-pub.bitfinex.com",
+        .rest_url = "https://api-pub.bitfinex.com",
+        .streams_per_conn = 25,
+        .msgs_per_sec = 10,
+        .conn_attempts = 20,
+        .conn_window_s = 60,
+        .rest_weight_per_min = 30,
+        .ping_interval_s = 15,
+        .pong_timeout_s = 0,
+        .max_age_s = 0,
+        .snapshot_limit = 25,
+        .klines_limit = 10000,
+    },
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
@@ -151,8 +174,16 @@ static uint16_t canonical_speed(const struct vstream *s)
     }
 }
 
+/* The book length a VS_DIFF spec means: Bitfinex's default 25 spelt 0 or 25 (Binance diff
+ * specs have no length, always 0). */
+static uint8_t canonical_diff_levels(const struct vstream *s)
+{
+    return s->levels == 25 ? 0 : s->levels;
+}
+
 /* Same type and symbol, and the same options among those the type has (interval for klines,
- * levels for partial depth, speed for books and mark price, default speed spelt 0 or not). */
+ * levels for partial depth, speed for books and mark price, default speed spelt 0 or not;
+ * Bitfinex book precision and length). */
 bool vstream_equal(const struct vstream *a, const struct vstream *b)
 {
     if (a->type != b->type || strncmp(a->symbol, b->symbol, MDF_SYMBOL_MAX) != 0)
@@ -163,6 +194,8 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b)
     case VS_DEPTH:
         return a->levels == b->levels && canonical_speed(a) == canonical_speed(b);
     case VS_DIFF:
+        return a->prec == b->prec && canonical_diff_levels(a) == canonical_diff_levels(b) &&
+               canonical_speed(a) == canonical_speed(b);
     case VS_MARKPRICE:
         return canonical_speed(a) == canonical_speed(b);
     default:
@@ -171,10 +204,13 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b)
 }
 
 /* Cadence in ms of fixed-rate streams, 0 for event-driven ones (see venue.h). A NULL profile
- * is read as spot. */
+ * is read as Binance spot. */
 uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s)
 {
     bool futures = p && p->futures;
+
+    if (p && p->family == VF_BITFINEX)
+        return 0;
 
     switch (s->type) {
     case VS_KLINE:

@@ -18,7 +18,8 @@
 
 /* Venue families (one decoder file each). */
 enum venue_family {
-    VF_BINANCE = 1, /* Binance spot and USD-M futures: venue/binance.c */
+    VF_BINANCE = 1,  /* Binance spot and USD-M futures: venue/binance.c */
+    VF_BITFINEX = 2, /* Bitfinex API v2 public WebSocket: venue/bitfinex.c (bitfinex.h) */
 };
 
 /* Where a stream is served: Binance USD-M futures routes book data to /public and the rest to
@@ -30,21 +31,27 @@ enum venue_route {
     VR_COUNT = 3,
 };
 
-/* A venue's fixed facts (VENUES.md), overridable per venue in the config where noted. */
+/* A venue's fixed facts (VENUES.md), overridable per venue in the config where noted. Bitfinex
+ * (VENUES.md 3.1) reads some fields its own way: ws_url has no "/ws/2" path (the daemon adds
+ * it), ping_interval_s is the 15 s per-channel heartbeat period (the venue sends no WebSocket
+ * pings), pong_timeout_s and max_age_s are 0 (the venue cuts neither), and snapshot_limit is
+ * the default book length (books come over the stream, not REST). */
 struct venue_profile {
     const char *name;             /* config and shm venue name, e.g. "binance-spot" */
     enum venue_family family;     /* decoder family */
     bool futures;                 /* USD-M: routed paths, pu chain, futures REST */
     const char *ws_url;           /* default stream base: scheme, host, port (config "url") */
     const char *rest_url;         /* default REST base (config "rest_url") */
-    uint32_t streams_per_conn;    /* default streams per connection (1024 spot, 200 futures) */
+    uint32_t streams_per_conn;    /* default streams per connection (1024 spot, 200 futures,
+                                     25 Bitfinex channels) */
     uint32_t msgs_per_sec;        /* venue's limit on client messages per connection */
     uint32_t conn_attempts;       /* connection attempts allowed per conn_window_s per IP */
-    uint32_t conn_window_s;       /* that window (300 s) */
+    uint32_t conn_window_s;       /* that window (300 s; 60 s Bitfinex) */
     uint32_t rest_weight_per_min; /* REST request weight per minute (6000 spot, 2400 futures) */
-    uint32_t ping_interval_s;     /* venue's server ping period (20 spot, 180 futures) */
-    uint32_t pong_timeout_s;      /* venue drops us after this long without a pong */
-    uint32_t max_age_s;           /* venue cuts connections at this age (86400) */
+    uint32_t ping_interval_s;     /* venue's server ping period (20 spot, 180 futures; Bitfinex:
+                                     its 15 s heartbeat period) */
+    uint32_t pong_timeout_s;      /* venue drops us after this long without a pong; 0 = never */
+    uint32_t max_age_s;           /* venue cuts connections at this age (86400); 0 = never */
     uint32_t snapshot_limit;      /* default REST depth limit for book snapshots */
     uint32_t klines_limit;        /* most candles one REST klines call returns (1000 / 1500) */
 };
@@ -71,15 +78,22 @@ enum vstream_type {
     VS_COUNT,
 };
 
-/* One subscription: symbol x type x options. Compared with vstream_equal. */
+/* One subscription: symbol x type x options. Compared with vstream_equal.
+ *
+ * Bitfinex (VF_BITFINEX) maps its channels onto the same types: candles -> VS_KLINE, book ->
+ * VS_DIFF (a full local book kept from the snapshot and its updates), trades -> VS_TRADE, ticker
+ * -> VS_TICKER. Its books have three options: precision in `prec` (0..4 for P0..P4), frequency
+ * in `speed_ms` (0 = F0 realtime, 2000 = F1 batched every 2 s) and length in `levels` (1, 25,
+ * 100 or 250 price points per side; 0 = the default 25). Binance leaves prec 0 and gives
+ * VS_DIFF no levels, so these readings never change what a Binance spec means. */
 struct vstream {
     uint8_t type;                /* enum vstream_type */
     uint8_t interval;            /* VS_KLINE: enum mdf_interval */
-    uint8_t levels;              /* VS_DEPTH: 5, 10 or 20 */
-    uint8_t _r;                  /* reserved, 0 */
+    uint8_t levels;              /* VS_DEPTH: 5, 10 or 20; Bitfinex VS_DIFF: book length */
+    uint8_t prec;                /* Bitfinex VS_DIFF: book precision 0..4 (P0..P4); else 0 */
     uint16_t speed_ms;           /* update speed; 0 = the venue's default for the type */
     uint16_t _r2;                /* reserved, 0 */
-    char symbol[MDF_SYMBOL_MAX]; /* venue-native symbol, upper case: "BTCUSDT" */
+    char symbol[MDF_SYMBOL_MAX]; /* venue-native symbol, upper case: "BTCUSDT", "tBTCUSD" */
 };
 
 /* Name of a stream type as the config spells it ("trade", "agg_trade", "kline", "depth",
@@ -88,12 +102,15 @@ struct vstream {
 const char *vstream_type_name(int type);
 int vstream_type_find(const char *name);
 
-/* True if a and b are the same subscription. */
+/* True if a and b are the same subscription (for VS_DIFF also the same Bitfinex precision and
+ * length, with length 0 and 25 the same). */
 bool vstream_equal(const struct vstream *a, const struct vstream *b);
 
 /* Normal cadence of a stream on a venue in ms: the period of fixed-rate streams (kline, partial
  * depth, ticker, miniTicker, markPrice), or 0 for event-driven ones (trade, aggTrade,
- * bookTicker, diff depth, forceOrder) that are legitimately quiet when nothing happens. */
+ * bookTicker, diff depth, forceOrder) that are legitimately quiet when nothing happens. Every
+ * Bitfinex channel is event-driven (candles and tickers change on trades, F1 books only flush
+ * changes): 0, and a quiet channel still gets a heartbeat every 15 s. */
 uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s);
 
 /* ------------------------------------------------------------------------------------------ */
