@@ -58,9 +58,12 @@ endif
 # well-kept, fuzzed parser instead of one of our own. libjsmn-dev is a JSON tokenizer that works
 # in place with no allocation: the venue decoders' fast path (jansson stays as the alternative).
 # zlib1g-dev gives the CRC-32 of Bitfinex book checksums; libncurses-dev draws mdfeed-top; tmux
-# drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests.
+# drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests; libfaketime
+# steps the daemon's wall clock in the watchdog's clock-step test; strace checks that the daemon
+# stays inside the systemd unit's sandbox.
 DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
-	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd \
+	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd libfaketime \
+	strace \
 	libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
@@ -79,7 +82,8 @@ CONFIG_SRC := src/config/config.c
 HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
-	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c
+	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c \
+	src/daemon/health_pub.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.
@@ -257,6 +261,7 @@ install: all
 	  'Name: mdfeed' 'Description: reader library for mdfeed shared-memory market data' \
 	  'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lmdfeed' \
 	  'Libs.private: -lpthread -lm' > $(DESTDIR)$(PKGDIR)/mdfeed.pc
+	chmod 0644 $(DESTDIR)$(PKGDIR)/mdfeed.pc
 	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/

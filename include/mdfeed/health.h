@@ -91,21 +91,21 @@ enum mdf_stream_state {
 
 /* Error kinds counted in mdf_health_daemon.errors[]. */
 enum mdf_health_err {
-    MDF_HERR_PARSE = 0,      /* a message did not decode (bad JSON, unknown shape) */
-    MDF_HERR_RANGE = 1,      /* a number did not fit an exact decimal or id: never rounded */
-    MDF_HERR_CONNECT = 2,    /* DNS or TCP connect failed */
-    MDF_HERR_TLS = 3,        /* TLS handshake or certificate failure */
-    MDF_HERR_WS = 4,         /* WebSocket handshake or protocol error, bad close */
-    MDF_HERR_TIMEOUT = 5,    /* connect, pong or silence timeout */
-    MDF_HERR_REST = 6,       /* a REST request failed */
-    MDF_HERR_THROTTLED = 7,  /* REST 429 or 418 from the venue */
-    MDF_HERR_SUBSCRIBE = 8,  /* the venue refused a subscription */
-    MDF_HERR_BOOK_GAP = 9,   /* a book's update ids did not chain: resync */
-    MDF_HERR_CHECKSUM = 10,  /* a book failed the venue's checksum: resync */
-    MDF_HERR_SEQ_GAP = 11,   /* a connection's message sequence skipped */
-    MDF_HERR_UNKNOWN = 12,   /* data for a stream the daemon does not carry */
-    MDF_HERR_WATCHDOG = 13,  /* the watchdog had to reconnect something */
-    MDF_HERR_COUNT = 16,     /* room in the array (unused kinds stay 0) */
+    MDF_HERR_PARSE = 0,     /* a message did not decode (bad JSON, unknown shape) */
+    MDF_HERR_RANGE = 1,     /* a number did not fit an exact decimal or id: never rounded */
+    MDF_HERR_CONNECT = 2,   /* DNS or TCP connect failed */
+    MDF_HERR_TLS = 3,       /* TLS handshake or certificate failure */
+    MDF_HERR_WS = 4,        /* WebSocket handshake or protocol error, bad close */
+    MDF_HERR_TIMEOUT = 5,   /* connect, pong or silence timeout */
+    MDF_HERR_REST = 6,      /* a REST request failed */
+    MDF_HERR_THROTTLED = 7, /* REST 429 or 418 from the venue */
+    MDF_HERR_SUBSCRIBE = 8, /* the venue refused a subscription */
+    MDF_HERR_BOOK_GAP = 9,  /* a book's update ids did not chain: resync */
+    MDF_HERR_CHECKSUM = 10, /* a book failed the venue's checksum: resync */
+    MDF_HERR_SEQ_GAP = 11,  /* a connection's message sequence skipped */
+    MDF_HERR_UNKNOWN = 12,  /* data for a stream the daemon does not carry */
+    MDF_HERR_WATCHDOG = 13, /* the watchdog had to reconnect something */
+    MDF_HERR_COUNT = 16,    /* room in the array (unused kinds stay 0) */
 };
 
 /* Descriptor right after the segment header (256 bytes). */
@@ -144,27 +144,27 @@ struct mdf_health_entry {
 
 /* The daemon (table MDF_HT_DAEMON, one entry). */
 struct mdf_health_daemon {
-    uint32_t state;                  /* enum mdf_daemon_state */
-    uint32_t _r0;                    /* reserved */
-    int64_t pid;                     /* daemon pid */
-    int64_t start_ns;                /* when the daemon started */
-    uint64_t config_generation;      /* 1 at start, +1 per applied SIGHUP reload */
-    int64_t loop_beat_mono_ns;       /* the event loop's last beat (as the header heartbeat) */
-    uint64_t msgs;                   /* venue messages received, all connections */
-    uint64_t bytes;                  /* venue bytes received (WebSocket payload) */
-    uint64_t records;                /* records published into the rings */
-    uint64_t dups;                   /* duplicates dropped (rotation overlaps) */
-    uint64_t events;                 /* events published */
-    uint64_t errors[MDF_HERR_COUNT]; /* errors by enum mdf_health_err */
-    uint32_t n_venues;               /* venues configured */
-    uint32_t n_conns;                /* connections in use */
-    uint32_t n_conns_open;           /* of which open */
-    uint32_t n_streams;              /* streams configured */
-    uint32_t n_streams_live;         /* of which LIVE */
-    uint32_t n_streams_bad;          /* of which SILENT, STALE or FAILED */
-    uint32_t n_books;                /* locally maintained books */
-    uint32_t n_books_live;           /* of which LIVE */
-    char version[16];                /* daemon version text */
+    uint32_t state;                   /* enum mdf_daemon_state */
+    uint32_t _r0;                     /* reserved */
+    int64_t pid;                      /* daemon pid */
+    int64_t start_ns;                 /* when the daemon started */
+    uint64_t config_generation;       /* 1 at start, +1 per applied SIGHUP reload */
+    int64_t loop_beat_mono_ns;        /* the event loop's last beat (as the header heartbeat) */
+    uint64_t msgs;                    /* venue messages received, all connections */
+    uint64_t bytes;                   /* venue bytes received (WebSocket payload) */
+    uint64_t records;                 /* records published into the rings */
+    uint64_t dups;                    /* duplicates dropped (rotation overlaps) */
+    uint64_t events;                  /* events published */
+    uint64_t errors[MDF_HERR_COUNT];  /* errors by enum mdf_health_err */
+    uint32_t n_venues;                /* venues configured */
+    uint32_t n_conns;                 /* connections in use */
+    uint32_t n_conns_open;            /* of which open */
+    uint32_t n_streams;               /* streams configured */
+    uint32_t n_streams_live;          /* of which LIVE */
+    uint32_t n_streams_bad;           /* of which SILENT, STALE or FAILED */
+    uint32_t n_books;                 /* locally maintained books */
+    uint32_t n_books_live;            /* of which LIVE */
+    char version[16];                 /* daemon version text */
     char status[MDF_HEALTH_TEXT_MAX]; /* one-line summary (also systemd's STATUS=) */
 };
 
@@ -189,68 +189,68 @@ struct mdf_health_venue {
 
 /* A connection (table MDF_HT_CONN). */
 struct mdf_health_conn {
-    uint32_t in_use;                     /* 1 while the connection exists */
-    uint32_t id;                         /* daemon connection id (as in events) */
-    uint16_t venue;                      /* shm venue id */
-    uint8_t state;                       /* enum mdf_conn_state */
-    uint8_t role;                        /* enum mdf_conn_role */
-    uint32_t n_streams;                  /* streams carried */
-    char endpoint[MDF_HEALTH_URL_MAX];   /* URL (no query) */
-    int64_t connected_ns;                /* when the current connection opened, 0 if not open */
-    int64_t connected_mono_ns;           /* the same, CLOCK_MONOTONIC (uptime = now - this) */
-    int64_t last_msg_ns;                 /* last message received */
-    int64_t last_msg_mono_ns;            /* the same, CLOCK_MONOTONIC */
-    uint64_t reconnects;                 /* reconnections after a loss */
-    uint64_t bytes_in;                   /* payload bytes received */
-    uint64_t bytes_out;                  /* payload bytes sent */
-    uint64_t msgs_in;                    /* messages received */
-    uint64_t msgs_out;                   /* messages sent */
-    uint64_t pings_in;                   /* pings received (answered at once) */
-    uint64_t pings_out;                  /* pings sent */
-    uint64_t pongs_in;                   /* pongs received */
-    int32_t last_error;                  /* last error code (negative), 0 if none */
-    uint32_t _r0;                        /* reserved */
-    int64_t last_error_ns;               /* when */
+    uint32_t in_use;                   /* 1 while the connection exists */
+    uint32_t id;                       /* daemon connection id (as in events) */
+    uint16_t venue;                    /* shm venue id */
+    uint8_t state;                     /* enum mdf_conn_state */
+    uint8_t role;                      /* enum mdf_conn_role */
+    uint32_t n_streams;                /* streams carried */
+    char endpoint[MDF_HEALTH_URL_MAX]; /* URL (no query) */
+    int64_t connected_ns;              /* when the current connection opened, 0 if not open */
+    int64_t connected_mono_ns;         /* the same, CLOCK_MONOTONIC (uptime = now - this) */
+    int64_t last_msg_ns;               /* last message received */
+    int64_t last_msg_mono_ns;          /* the same, CLOCK_MONOTONIC */
+    uint64_t reconnects;               /* reconnections after a loss */
+    uint64_t bytes_in;                 /* payload bytes received */
+    uint64_t bytes_out;                /* payload bytes sent */
+    uint64_t msgs_in;                  /* messages received */
+    uint64_t msgs_out;                 /* messages sent */
+    uint64_t pings_in;                 /* pings received (answered at once) */
+    uint64_t pings_out;                /* pings sent */
+    uint64_t pongs_in;                 /* pongs received */
+    int32_t last_error;                /* last error code (negative), 0 if none */
+    uint32_t watchdog_ms;              /* replaced when silent (no frame) this long */
+    int64_t last_error_ns;             /* when */
     char last_error_text[MDF_HEALTH_TEXT_MAX]; /* what */
 };
 
 /* A stream (table MDF_HT_STREAM). */
 struct mdf_health_stream {
-    uint32_t in_use;                      /* 1 while configured */
-    uint16_t venue;                       /* shm venue id */
-    uint8_t type;                         /* enum mdf_stream_type */
-    uint8_t state;                        /* enum mdf_stream_state */
-    uint32_t symbol;                      /* shm symbol id */
-    uint32_t connection;                  /* id of the connection carrying it, 0 if none */
-    uint32_t interval;                    /* candles: enum mdf_interval */
-    uint16_t levels;                      /* books: levels; 0 for others */
-    uint8_t book_state;                   /* books: enum mdf_book_state */
-    uint8_t _r0;                          /* reserved */
-    char name[MDF_HEALTH_STREAM_MAX];     /* venue stream or channel name */
-    uint64_t msgs;                        /* messages accepted */
-    uint64_t dups;                        /* duplicates dropped */
-    uint64_t gaps;                        /* id gaps seen (data missed while disconnected) */
-    uint64_t resyncs;                     /* book resyncs */
-    uint64_t book_generation;             /* books: generation */
-    int64_t last_exch_ns;                 /* venue event time of the last message */
-    int64_t last_recv_ns;                 /* local receive time of the last message */
-    int64_t last_mono_ns;                 /* the same, CLOCK_MONOTONIC; 0 if none yet */
-    int64_t delay_ewma_ns;                /* exchange -> local delay, EWMA (alpha 1/16) */
-    int64_t delay_max_ns;                 /* largest delay seen */
-    uint32_t stale_after_ms;              /* staleness threshold for this stream */
-    uint32_t cadence_ms;                  /* normal period, 0 = event-driven */
+    uint32_t in_use;                  /* 1 while configured */
+    uint16_t venue;                   /* shm venue id */
+    uint8_t type;                     /* enum mdf_stream_type */
+    uint8_t state;                    /* enum mdf_stream_state */
+    uint32_t symbol;                  /* shm symbol id */
+    uint32_t connection;              /* id of the connection carrying it, 0 if none */
+    uint32_t interval;                /* candles: enum mdf_interval */
+    uint16_t levels;                  /* books: levels; 0 for others */
+    uint8_t book_state;               /* books: enum mdf_book_state */
+    uint8_t _r0;                      /* reserved */
+    char name[MDF_HEALTH_STREAM_MAX]; /* venue stream or channel name */
+    uint64_t msgs;                    /* messages accepted */
+    uint64_t dups;                    /* duplicates dropped */
+    uint64_t gaps;                    /* id gaps seen (data missed while disconnected) */
+    uint64_t resyncs;                 /* book resyncs */
+    uint64_t book_generation;         /* books: generation */
+    int64_t last_exch_ns;             /* venue event time of the last message */
+    int64_t last_recv_ns;             /* local receive time of the last message */
+    int64_t last_mono_ns;             /* the same, CLOCK_MONOTONIC; 0 if none yet */
+    int64_t delay_ewma_ns;            /* exchange -> local delay, EWMA (alpha 1/16) */
+    int64_t delay_max_ns;             /* largest delay seen */
+    uint32_t stale_after_ms;          /* staleness threshold for this stream */
+    uint32_t cadence_ms;              /* normal period, 0 = event-driven */
 };
 
 /* A ring (table MDF_HT_RING, index = enum mdf_ring_id). */
 struct mdf_health_ring {
-    uint32_t in_use;      /* 1 */
-    uint32_t ring_id;     /* enum mdf_ring_id */
-    char name[16];        /* "ticks", ... */
-    uint64_t capacity;    /* slots */
-    uint64_t head;        /* records published so far (the next sequence number) */
-    uint32_t slot_size;   /* bytes per slot */
-    uint32_t _r0;         /* reserved */
-    uint64_t rate;        /* records per second over the last second */
+    uint32_t in_use;    /* 1 */
+    uint32_t ring_id;   /* enum mdf_ring_id */
+    char name[16];      /* "ticks", ... */
+    uint64_t capacity;  /* slots */
+    uint64_t head;      /* records published so far (the next sequence number) */
+    uint32_t slot_size; /* bytes per slot */
+    uint32_t _r0;       /* reserved */
+    uint64_t rate;      /* records per second over the last second */
 };
 
 #if !defined(__cplusplus) && __STDC_VERSION__ >= 201112L

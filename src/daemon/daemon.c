@@ -18,10 +18,12 @@
 #include "core/err.h"
 #include "daemon/events.h"
 #include "daemon/feed.h"
+#include "daemon/health_pub.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 
-#define HEARTBEAT_MS 100       /* shm heartbeat period */
-#define STOP_DEADLINE_MS 10000 /* a graceful stop that takes longer is cut short */
+#define HEARTBEAT_MS HP_PUBLISH_MS /* shm heartbeat and health refresh period */
+#define STOP_DEADLINE_MS 10000     /* a graceful stop that takes longer is cut short */
 
 static struct log_limit publish_log; /* records that did not fit a ring */
 
@@ -88,6 +90,9 @@ static void finish_stop(struct daemon *d)
     uv_close((uv_handle_t *)&d->sig_term, on_closed_noop);
     uv_close((uv_handle_t *)&d->sig_int, on_closed_noop);
     uv_close((uv_handle_t *)&d->sig_hup, on_closed_noop);
+    if (d->stall_hook)
+        uv_close((uv_handle_t *)&d->sig_stall, on_closed_noop);
+    d->stall_hook = false;
 }
 
 static void on_stop_deadline(uv_timer_t *t)
@@ -103,6 +108,8 @@ static void begin_stop(struct daemon *d)
     if (d->stopping)
         return;
     d->stopping = true;
+    hp_set_state(d, MDF_DAEMON_STOPPING);
+    notify_send(&d->notify, "STOPPING=1\nSTATUS=stopping");
     /* Test hook: hold the stop open this long so a test can send a second signal. */
     {
         const char *slow = getenv("MDFEED_TEST_SLOW_STOP_MS");
@@ -131,6 +138,7 @@ static void on_signal(uv_signal_t *h, int signum)
         if (d->stopping)
             return;
         log_msg(LOG_LV_NOTICE, "SIGHUP: reloading %s", d->cfg_path);
+        notify_send(&d->notify, "RELOADING=1\nSTATUS=reloading the configuration");
         rc = es ? cfg_load(d->cfg_path, es, &cfg) : -ENOMEM;
         if (es)
             fclose(es);
@@ -142,6 +150,7 @@ static void on_signal(uv_signal_t *h, int signum)
             log_msg(LOG_LV_ERR, "reload failed: %s", mdf_errmsg());
         }
         free(errs);
+        notify_sendf(&d->notify, "READY=1\nSTATUS=%s", hp_status(d));
         return;
     }
     if (++d->stop_signals > 1) {
@@ -152,11 +161,41 @@ static void on_signal(uv_signal_t *h, int signum)
     begin_stop(d);
 }
 
+/* True once some connection has every stream it carries acknowledged (READY for systemd):
+ * the segments exist and data is on its way. */
+static bool first_subscriptions_acked(const struct daemon *d)
+{
+    if (!d->n_feeds)
+        return true;
+    for (size_t i = 0; i < d->n_feeds; i++)
+        for (const struct shard *sh = d->feeds[i]->shards; sh; sh = sh->next)
+            if (sh->all_acked_mono)
+                return true;
+    return false;
+}
+
 static void on_heartbeat(uv_timer_t *t)
 {
     struct daemon *d = t->data;
+    int64_t now = clock_mono_ns();
 
-    pub_heartbeat(&d->pub, clock_mono_ns());
+    pub_heartbeat(&d->pub, now);
+    if (d->hstate == MDF_DAEMON_STARTING && !d->stopping && first_subscriptions_acked(d)) {
+        d->hstate = MDF_DAEMON_RUNNING;
+        hp_refresh(d, now);
+        notify_sendf(&d->notify, "READY=1\nSTATUS=%s", hp_status(d));
+        snprintf(d->status_sent, sizeof(d->status_sent), "%s", hp_status(d));
+        d->status_sent_mono = now;
+    } else {
+        hp_refresh(d, now);
+    }
+    /* STATUS= when the summary changes, at most once a second. */
+    if (!d->stopping && now - d->status_sent_mono >= 1000000000LL &&
+        strcmp(d->status_sent, hp_status(d)) != 0) {
+        notify_sendf(&d->notify, "STATUS=%s", hp_status(d));
+        snprintf(d->status_sent, sizeof(d->status_sent), "%s", hp_status(d));
+        d->status_sent_mono = now;
+    }
     /* Free the feeds a reload retired once they have closed. */
     for (size_t i = 0; i < d->n_feeds && !d->stopping;) {
         struct feed *f = d->feeds[i];
@@ -170,6 +209,99 @@ static void on_heartbeat(uv_timer_t *t)
     }
     if (d->stopping && all_stopped(d) && (int64_t)uv_now(&d->loop) >= d->stop_not_before_ms)
         finish_stop(d);
+}
+
+/* ---- watchdog --------------------------------------------------------------------------- */
+
+static struct shard *find_conn(struct daemon *d, uint32_t id)
+{
+    for (size_t i = 0; i < d->n_feeds; i++)
+        for (struct shard *sh = d->feeds[i]->shards; sh; sh = sh->next)
+            if (sh->id == id)
+                return sh;
+    return NULL;
+}
+
+/* Loop thread: the watchdog asks for connection r->conn_id to be replaced. */
+static void on_watchdog_request(void *ud, const struct wd_request *r)
+{
+    struct daemon *d = ud;
+    struct shard *sh = find_conn(d, r->conn_id);
+    struct feed *f;
+
+    if (!sh || sh->stopping || d->stopping || sh->ws.state != WSC_CONNECTED)
+        return; /* gone or already reconnecting */
+    f = sh->f;
+    hp_count_error(d, MDF_HERR_WATCHDOG);
+    if (r->reason == WD_CONN_SILENT) {
+        ev_emit(d, LOG_LV_WARNING, MDF_EV_WATCHDOG_TRIGGERED, f->venue_id, UINT32_MAX, sh->id,
+                "no frame for %.1f s (watchdog_timeout %.0f s): reconnecting",
+                (double)r->age_ns / 1e9, f->cv.health.watchdog_timeout);
+        wsconn_reconnect(&sh->ws, -ETIMEDOUT);
+        return;
+    }
+    if (sh->role != SH_ACTIVE || sh->partner)
+        return; /* a rotation is under way */
+    ev_emit(d, LOG_LV_WARNING, MDF_EV_WATCHDOG_TRIGGERED, f->venue_id, UINT32_MAX, sh->id,
+            "a stream it carries is stale for %.1f s: replacing the connection",
+            (double)r->age_ns / 1e9);
+    feed_rotate(f, sh);
+}
+
+/* Watchdog thread: the loop's heartbeat stopped. Only the log: the events ring has one
+ * producer, the loop. */
+static void on_watchdog_stall(void *ud, int64_t age_ns)
+{
+    (void)ud;
+    log_msg(LOG_LV_ERR,
+            "WATCHDOG_TRIGGERED: the event loop has not run for %.1f s: systemd "
+            "keepalives withheld",
+            (double)age_ns / 1e9);
+}
+
+/* Watchdog thread: systemd keepalive. */
+static void on_watchdog_keepalive(void *ud)
+{
+    struct daemon *d = ud;
+
+    notify_send(&d->notify, "WATCHDOG=1");
+}
+
+static int start_watchdog(struct daemon *d)
+{
+    struct wd_params p = {0};
+    double check = 60;
+    int64_t keep = notify_watchdog_usec(&d->notify) * 1000 / 2;
+
+    for (size_t v = 0; v < d->cfg->n_venues; v++)
+        if (d->cfg->venues[v].health.check_interval < check)
+            check = d->cfg->venues[v].health.check_interval;
+    p.h = &d->health;
+    p.check_ns = (int64_t)(check * 1e9);
+    /* Stuck after 5 s without a beat (50 beats), or sooner with a short systemd watchdog, so
+     * that keepalives stop well within WatchdogSec. */
+    p.stall_ns = 5000000000LL;
+    if (keep && keep / 2 < p.stall_ns)
+        p.stall_ns =
+            keep / 2 > 3 * HEARTBEAT_MS * 1000000LL ? keep / 2 : 3 * HEARTBEAT_MS * 1000000LL;
+    p.keepalive_ns = keep;
+    p.cooldown_ns = 15000000000LL;
+    p.keepalive = keep ? on_watchdog_keepalive : NULL;
+    p.on_stall = on_watchdog_stall;
+    p.on_request = on_watchdog_request;
+    p.ud = d;
+    return watchdog_start(&d->wd, &d->loop, &p);
+}
+
+/* Test hook (MDFEED_TEST_STALL_MS set): SIGUSR2 blocks the loop that long. */
+static void on_stall_signal(uv_signal_t *h, int signum)
+{
+    const char *ms = getenv("MDFEED_TEST_STALL_MS");
+
+    (void)h;
+    (void)signum;
+    log_msg(LOG_LV_WARNING, "test hook: stalling the event loop for %s ms", ms ? ms : "0");
+    clock_sleep_ns((int64_t)atoi(ms ? ms : "0") * 1000000);
 }
 
 /* ---- reload ------------------------------------------------------------------------------ */
@@ -254,6 +386,9 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
 
     memset(d, 0, sizeof(*d));
     d->cfg = cfg;
+    /* Before any thread exists. A bad $NOTIFY_SOCKET is logged; the daemon runs without. */
+    if (notify_open(&d->notify) < 0)
+        log_msg(LOG_LV_WARNING, "systemd notifications off: %s", mdf_errmsg());
     snprintf(d->cfg_path, sizeof(d->cfg_path), "%s", cfg_path);
     rc = uv_loop_init(&d->loop);
     if (rc < 0)
@@ -273,6 +408,9 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
     if (rc < 0)
         return err_prefix(rc, "shared memory of instance \"%s\"", cfg->instance);
     d->pub_open = true;
+    rc = hp_open(d);
+    if (rc < 0)
+        return err_prefix(rc, "health segment of instance \"%s\"", cfg->instance);
     if (d->pub.adopted)
         log_msg(LOG_LV_NOTICE, "adopted the segments of a previous daemon (epoch %" PRIu64 ")",
                 d->pub.epoch);
@@ -304,7 +442,18 @@ int daemon_run(struct daemon *d)
     uv_signal_start(&d->sig_term, on_signal, SIGTERM);
     uv_signal_start(&d->sig_int, on_signal, SIGINT);
     uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+    if (getenv("MDFEED_TEST_STALL_MS")) {
+        uv_signal_init(&d->loop, &d->sig_stall);
+        uv_signal_start(&d->sig_stall, on_stall_signal, SIGUSR2);
+        d->stall_hook = true;
+    }
     uv_timer_start(&d->hb_timer, on_heartbeat, 0, HEARTBEAT_MS);
+    hp_refresh(d, clock_mono_ns());
+    if (start_watchdog(d) < 0) {
+        log_msg(LOG_LV_ERR, "%s", mdf_errmsg());
+        hp_set_state(d, MDF_DAEMON_FAILED);
+        return 1;
+    }
     for (size_t i = 0; i < d->n_feeds; i++) {
         struct feed *f = d->feeds[i];
 
@@ -328,6 +477,8 @@ int daemon_run(struct daemon *d)
 void daemon_fini(struct daemon *d)
 {
     /* Handles still open after a cut-short stop (or a failed init): close and drain them. */
+    /* The watchdog reads the health segment: it goes first. */
+    watchdog_stop(&d->wd);
     if (uv_loop_alive(&d->loop) || d->n_feeds) {
         for (size_t i = 0; i < d->n_feeds; i++)
             feed_stop(d->feeds[i]);
@@ -345,11 +496,15 @@ void daemon_fini(struct daemon *d)
         uv_close((uv_handle_t *)&d->sig_term, on_closed_noop);
         uv_close((uv_handle_t *)&d->sig_int, on_closed_noop);
         uv_close((uv_handle_t *)&d->sig_hup, on_closed_noop);
+        if (d->stall_hook)
+            uv_close((uv_handle_t *)&d->sig_stall, on_closed_noop);
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
     uv_loop_close(&d->loop);
     for (int i = 0; i < d->n_tls; i++)
         tls_config_fini(&d->tls[i].cfg);
+    hp_close(d);
+    notify_close(&d->notify);
     if (d->pub_open)
         pub_close(&d->pub, false);
     cfg_free(d->cfg);

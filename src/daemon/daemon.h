@@ -18,6 +18,9 @@
 #include <mdfeed/layout.h>
 
 #include "config/config.h"
+#include "health/health.h"
+#include "daemon/notify.h"
+#include "health/watchdog.h"
 #include "shm/publisher.h"
 #include "tls/tls_session.h"
 
@@ -50,6 +53,24 @@ struct daemon {
     uint32_t next_conn_id;                  /* connection numbering */
     uint64_t config_generation;             /* bumped on each applied reload */
     union mdf_record scratch;               /* record being built (loop thread only) */
+    struct health health;                   /* health segment */
+    struct watchdog wd;                     /* the watchdog thread */
+    struct notifier notify;                 /* systemd notifications */
+    char status_sent[MDF_HEALTH_TEXT_MAX];  /* last STATUS= sent */
+    int64_t status_sent_mono;               /* when */
+    uv_signal_t sig_stall;                  /* test hook: SIGUSR2 stalls the loop */
+    bool stall_hook;                        /* sig_stall is in use */
+    bool health_open;                       /* health needs closing */
+    int hstate;                             /* enum mdf_daemon_state */
+    int64_t start_ns;                       /* CLOCK_REALTIME at start */
+    int64_t last_beat_mono;                 /* loop heartbeat last published */
+    uint64_t herr[MDF_HERR_COUNT];          /* errors no other counter records */
+    uint64_t events_emitted;                /* events published */
+    struct mdf_health_daemon hd_counts;     /* totals of the last refresh */
+    char status[MDF_HEALTH_TEXT_MAX];       /* one-line status */
+    int64_t rate_mono;                      /* start of the ring-rate second */
+    uint64_t ring_head_at[MDF_RING_COUNT];  /* ring heads then */
+    uint64_t ring_rate[MDF_RING_COUNT];     /* records/s over the last second */
     uint64_t publish_failures;              /* records that did not fit a ring */
 };
 

@@ -35,6 +35,7 @@ void ev_emit(struct daemon *d, int level, int code, uint16_t venue, uint32_t sym
     va_end(ap);
     if (d->pub_open) {
         pub_publish(&d->pub, MDF_RING_EVENTS, &rec);
+        d->events_emitted++;
         if (venue != UINT16_MAX)
             vname = state_rx_venue_name(d->pub.st.base, venue);
     }

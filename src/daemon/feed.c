@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
+#include "daemon/health_pub.h"
 #include "daemon/log.h"
 
 #define MSG_MAX_LEVELS 5000    /* levels per side one stream message may carry */
@@ -90,6 +91,7 @@ static void link_trade_evidence(struct feed *f)
 
 static void free_stream(struct dstream *s)
 {
+    hp_forget_stream(s->f->d, s);
     if (s->book) {
         bsync_fini(s->book);
         free(s->book);
@@ -113,6 +115,7 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
     }
     s->spec = *spec;
     s->f = f;
+    s->hslot = -1;
     len = binance_stream_name(f->prof, spec, s->name, sizeof(s->name));
     if (len < 0) {
         err_set(-EINVAL, "%s: stream name too long for %s", f->cv.name, spec->symbol);
@@ -465,9 +468,11 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
 
     f->stats.msgs++;
     sh->msgs++;
+    sh->last_msg_ns = recv_ns;
     rc = binance_decode(f->dec, msg, len, recv_ns, m);
     if (rc < 0) {
         f->stats.parse_errors++;
+        f->stats.range_errors += rc == -ERANGE;
         log_limited(&parse_log, LOG_LV_WARNING, "%s conn %u: message does not decode (%s): %.*s",
                     f->cv.name, sh->id, mdf_errmsg(), (int)(len < 160 ? len : 160),
                     (const char *)msg);
@@ -497,6 +502,19 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
     }
     s->msgs++;
     s->last_mono = now_mono(f);
+    {
+        int64_t ex = m->kind == VM_RECORD ? m->rec.h.exch_time_ns : m->exch_time_ns;
+
+        s->last_recv_ns = recv_ns;
+        if (ex) {
+            int64_t delay = recv_ns - ex;
+
+            s->last_exch_ns = ex;
+            s->delay_ewma_ns += (delay - s->delay_ewma_ns) / 16;
+            if (delay > s->delay_max_ns)
+                s->delay_max_ns = delay;
+        }
+    }
     if (s->flags & (DS_F_SILENT | DS_F_STALE))
         recovered(f, s);
     switch (m->kind) {
@@ -540,6 +558,8 @@ void feed_on_disconnected(struct shard *sh, int err)
     struct feed *f = sh->f;
     struct shard *other = sh->partner;
 
+    if (err)
+        sh->last_error_ns = clock_real_ns();
     if (f->stopping)
         return;
     ev_emit(f->d, LOG_LV_WARNING, MDF_EV_CONNECTION_DISCONNECTED, f->venue_id, UINT32_MAX, sh->id,
@@ -601,21 +621,37 @@ static double attempt_window_s(const struct feed *f)
 
 uint32_t feed_admit(struct feed *f)
 {
-    double cap = attempt_cap(f);
-    double rate = cap / attempt_window_s(f) / 1000.0; /* tokens per ms */
-    int64_t now = clock_mono_ns() / 1000000;
+    uint32_t cap = (uint32_t)attempt_cap(f);
+    int64_t window = (int64_t)(attempt_window_s(f) * 1000);
+    int64_t now = clock_mono_ns() / 1000000, oldest;
 
-    f->attempt_tokens += (double)(now - f->attempt_refill_mono) * rate;
-    if (f->attempt_tokens > cap)
-        f->attempt_tokens = cap;
-    f->attempt_refill_mono = now;
-    if (f->attempt_tokens >= 1.0) {
-        f->attempt_tokens -= 1.0;
+    if (cap < 1)
+        cap = 1;
+    /* The limit holds over every window, not on average: a record of the last cap attempts,
+     * and an attempt waits until the oldest of them is a window old. */
+    if (cap != f->attempt_cap) {
+        int64_t *ring = realloc(f->attempt_ms, cap * sizeof(*ring));
+
+        if (!ring)
+            return 1000; /* try again in a second (control path, out of memory) */
+        f->attempt_ms = ring;
+        f->attempt_cap = cap;
+        f->attempt_n = 0;
+        f->attempt_head = 0;
+    }
+    if (f->attempt_n < cap) {
+        f->attempt_ms[(f->attempt_head + f->attempt_n++) % cap] = now;
         return 0;
     }
-    log_limited(&admit_log, LOG_LV_NOTICE, "%s: connection attempt held back (limit %.0f per %.0f s)",
+    oldest = f->attempt_ms[f->attempt_head];
+    if (now - oldest >= window) {
+        f->attempt_ms[f->attempt_head] = now;
+        f->attempt_head = (f->attempt_head + 1) % cap;
+        return 0;
+    }
+    log_limited(&admit_log, LOG_LV_NOTICE, "%s: connection attempt held back (limit %u per %.0f s)",
                 f->cv.name, cap, attempt_window_s(f));
-    return (uint32_t)((1.0 - f->attempt_tokens) / rate) + 1;
+    return (uint32_t)(oldest + window - now) + 1;
 }
 
 /* ---- rotation ---------------------------------------------------------------------------- */
@@ -673,6 +709,26 @@ static void finish_rotation(struct feed *f, struct shard *nsh)
 
 /* ---- health checks ----------------------------------------------------------------------- */
 
+int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s)
+{
+    const struct cfg_health *h = &f->cv.health;
+    int64_t ms = 1000000, thr;
+    bool trade = s->spec.type == VS_TRADE || s->spec.type == VS_AGGTRADE;
+
+    if (s->cadence_ms) {
+        thr = (int64_t)(h->stale_factor * s->cadence_ms) * ms;
+        if (thr < (int64_t)(h->stale_min * 1000) * ms)
+            thr = (int64_t)(h->stale_min * 1000) * ms;
+    } else if (trade && s->venue_last_trade > s->last_trade_id) {
+        thr = (int64_t)(h->stale_min * 1000) * ms; /* trades happen that we do not get */
+    } else if (h->stale_quiet > 0) {
+        thr = (int64_t)(h->stale_quiet * 1000) * ms;
+    } else {
+        thr = 0; /* quiet is normal for it */
+    }
+    return thr;
+}
+
 static void check_stream(struct feed *f, struct dstream *s, int64_t now)
 {
     const struct cfg_health *h = &f->cv.health;
@@ -702,17 +758,9 @@ static void check_stream(struct feed *f, struct dstream *s, int64_t now)
         }
         return;
     }
-    if (s->cadence_ms) {
-        thr = (int64_t)(h->stale_factor * s->cadence_ms) * ms;
-        if (thr < (int64_t)(h->stale_min * 1000) * ms)
-            thr = (int64_t)(h->stale_min * 1000) * ms;
-    } else if (trade && s->venue_last_trade > s->last_trade_id) {
-        thr = (int64_t)(h->stale_min * 1000) * ms; /* trades happen that we do not get */
-    } else if (h->stale_quiet > 0) {
-        thr = (int64_t)(h->stale_quiet * 1000) * ms;
-    } else {
+    thr = feed_stale_threshold(f, s);
+    if (!thr)
         return; /* quiet is normal for it */
-    }
     if (!(s->flags & DS_F_STALE) && now - s->last_mono > thr) {
         s->flags |= DS_F_STALE;
         ev_emit(f->d, LOG_LV_WARNING, MDF_EV_FEED_STALE, f->venue_id, s->symbol, s->shard->id,
@@ -832,8 +880,6 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
         goto err_free;
     }
     link_trade_evidence(f);
-    f->attempt_tokens = attempt_cap(f);
-    f->attempt_refill_mono = clock_mono_ns() / 1000000;
     return f;
 
 err_free:
@@ -1010,5 +1056,6 @@ void feed_free(struct feed *f)
     vdec_free(f->dec);
     vdec_free(f->rest_dec);
     free(f->klines);
+    free(f->attempt_ms);
     free(f);
 }

@@ -29,12 +29,23 @@ struct feed_stats {
     uint64_t records;      /* records published */
     uint64_t dups;         /* duplicates dropped */
     uint64_t parse_errors; /* messages that did not decode */
+    uint64_t range_errors; /* of which: a number that does not fit (never rounded) */
     uint64_t ignored;      /* valid messages of no use (VM_IGNORED) */
     uint64_t unknown;      /* data for a stream we do not carry */
     uint64_t rotations;    /* rotations completed */
     uint64_t shutdowns;    /* serverShutdown notices */
     uint64_t snapshots;    /* book snapshots applied */
     uint64_t backfilled;   /* candles fetched over REST */
+};
+
+/* Counters of connections and streams that went away (rotations, reloads), kept so the
+ * totals in the health segment never go backwards. */
+struct feed_retired {
+    uint64_t bytes_in, msgs_in;                                 /* traffic */
+    uint64_t errors_tls, errors_ws, errors_net, errors_timeout; /* wsconn errors by kind */
+    uint64_t attempts, admit_waits;                             /* connection attempts */
+    uint64_t refused;                                           /* subscriptions refused */
+    uint64_t gaps, resyncs;                                     /* stream gaps, book resyncs */
 };
 
 struct feed {
@@ -52,14 +63,17 @@ struct feed {
     struct stream_map map;            /* name -> live stream */
     struct shard *shards;             /* connections */
     uv_timer_t check_timer;           /* silence, staleness, rotation age */
-    double attempt_tokens;            /* connection attempts allowed now */
-    int64_t attempt_refill_mono;      /* last refill */
+    int64_t *attempt_ms;              /* times (CLOCK_MONOTONIC ms) of the last attempts, a
+                                         ring of attempt_cap: a sliding-window limit */
+    uint32_t attempt_cap, attempt_n;  /* its room (the limit) and fill */
+    uint32_t attempt_head;            /* index of the oldest when full */
     struct mdf_candle *klines;        /* REST klines decode buffer */
     size_t klines_cap;                /* its room */
     bool timer_ready;                 /* check_timer needs closing */
     bool stopping;                    /* feed_stop called */
     int closing;                      /* handles (REST queue, timer) still closing */
     struct feed_stats stats;          /* counters */
+    struct feed_retired retired;      /* counters of connections and streams gone */
 };
 
 /* Creates the feed for venue entry cv: its streams registered in the symbol table, nothing
@@ -100,6 +114,9 @@ void feed_on_disconnected(struct shard *sh, int err);
 void feed_on_shard_stopped(struct shard *sh);
 void feed_on_acked(struct shard *sh, struct dstream *s);
 uint32_t feed_admit(struct feed *f);
+
+/* Staleness threshold of stream s now, in ns (0 = quiet is normal for it). */
+int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s);
 
 /* Candles (candles.c). */
 void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec);

@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/feed.h"
+#include "daemon/health_pub.h"
 #include "daemon/log.h"
 
 #define CTL_CAP (SHARD_BATCH * 72 + 128) /* bytes of one control message */
@@ -64,6 +65,7 @@ static void on_open(struct wsconn *w)
     struct shard *sh = w->ud;
 
     sh->connected_mono = clock_mono_ns();
+    sh->connected_ns = clock_real_ns();
     sh->all_acked_mono = 0;
     sh->msgs = 0;
     sh->last_ctl_mono = 0;
@@ -86,6 +88,7 @@ static void on_ctl_closed(uv_handle_t *h)
     struct shard *sh = h->data;
     struct feed *f = sh->f;
 
+    hp_forget_conn(f->d, sh);
     wsconn_fini(&sh->ws);
     free(sh->ent);
     free(sh->ctl);
@@ -256,6 +259,7 @@ struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role 
     sh->route = route;
     sh->role = role;
     sh->id = ++f->d->next_conn_id;
+    sh->hslot = -1;
     sh->next_id = 1;
     sh->spacing_ms = (1000 + f->cv.subscribe_rate - 1) / f->cv.subscribe_rate + 1;
 

@@ -48,27 +48,33 @@ struct shard_ent {
 struct feed;
 
 struct shard {
-    struct feed *f;         /* owner */
-    uint32_t id;            /* daemon-wide connection number (events, logs) */
-    enum venue_route route; /* path it connects to */
-    enum shard_role role;   /* rotation role */
-    struct shard *partner;  /* the other shard of a rotation, or NULL */
-    struct shard *next;     /* the feed's list */
-    struct wsconn ws;       /* the connection */
-    bool stopping;          /* shard_stop called: freed when the wsconn has stopped */
-    struct shard_ent *ent;  /* streams carried */
-    uint32_t n, cap;        /* count, room */
-    uv_timer_t ctl_timer;   /* paces control messages */
-    int64_t last_ctl_mono;  /* when the last control message went out */
-    uint32_t spacing_ms;    /* gap between control messages */
-    uint64_t next_id;       /* next control message id */
-    int64_t connected_mono; /* CLOCK_MONOTONIC ns of the current connection, 0 = none */
-    int64_t all_acked_mono; /* when every stream of this connection was acknowledged */
-    uint64_t msgs;          /* data messages on the current connection */
-    uint64_t refused;       /* subscriptions refused */
-    char *ctl;              /* control message buffer */
-    size_t ctl_cap;         /* its size */
-    const char **names;     /* SHARD_BATCH name pointers for the builder */
+    struct feed *f;          /* owner */
+    uint32_t id;             /* daemon-wide connection number (events, logs) */
+    enum venue_route route;  /* path it connects to */
+    enum shard_role role;    /* rotation role */
+    struct shard *partner;   /* the other shard of a rotation, or NULL */
+    struct shard *next;      /* the feed's list */
+    struct wsconn ws;        /* the connection */
+    bool stopping;           /* shard_stop called: freed when the wsconn has stopped */
+    struct shard_ent *ent;   /* streams carried */
+    uint32_t n, cap;         /* count, room */
+    uv_timer_t ctl_timer;    /* paces control messages */
+    int64_t last_ctl_mono;   /* when the last control message went out */
+    uint32_t spacing_ms;     /* gap between control messages */
+    uint64_t next_id;        /* next control message id */
+    int64_t connected_mono;  /* CLOCK_MONOTONIC ns of the current connection, 0 = none */
+    int64_t all_acked_mono;  /* when every stream of this connection was acknowledged */
+    uint64_t msgs;           /* data messages on the current connection */
+    uint64_t refused;        /* subscriptions refused */
+    int64_t connected_ns;    /* CLOCK_REALTIME of the current connection */
+    int64_t last_msg_ns;     /* CLOCK_REALTIME receive time of the last message */
+    int64_t last_error_ns;   /* CLOCK_REALTIME of the last disconnect with an error */
+    uint64_t frames_seen;    /* frames (messages, pings, pongs) at the last health refresh */
+    int64_t last_frame_mono; /* CLOCK_MONOTONIC when frames_seen last changed */
+    int32_t hslot;           /* health table slot, -1 = none yet */
+    char *ctl;               /* control message buffer */
+    size_t ctl_cap;          /* its size */
+    const char **names;      /* SHARD_BATCH name pointers for the builder */
 };
 
 /* Creates a shard of feed f for route (control path): its URL is the venue base + route +

@@ -43,6 +43,12 @@ struct dstream {
     uint64_t msgs;            /* messages accepted */
     uint64_t dups;            /* messages dropped as duplicates (rotation overlap) */
     uint64_t gaps;            /* id jumps seen (trades missed while disconnected) */
+    int64_t last_exch_ns;     /* venue event time of the last message, 0 if none */
+    int64_t last_recv_ns;     /* local receive time of the last message */
+    int64_t delay_ewma_ns;    /* exchange -> local delay, EWMA with alpha 1/16 */
+    int64_t delay_max_ns;     /* largest delay seen */
+    int32_t hslot;            /* health table slot, -1 = none yet */
+    uint8_t hstate;           /* enum mdf_stream_state as of the last health refresh */
     /* Trade evidence: the venue's last trade id as a kline or ticker of the same symbol
      * reports it; a trade stream behind it and silent is stale, not quiet. */
     int64_t venue_last_trade;  /* from kline L / ticker L */

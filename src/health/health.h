@@ -28,14 +28,14 @@ struct health_params {
 };
 
 struct health {
-    struct seg seg;                 /* the segment */
-    struct mdf_health_desc *desc;   /* its descriptor */
-    uint8_t *table[MDF_HT_COUNT];   /* each table's first entry */
-    uint32_t stride[MDF_HT_COUNT];  /* bytes per entry */
-    uint32_t max[MDF_HT_COUNT];     /* slots per table */
-    uint32_t used[MDF_HT_COUNT];    /* slots ever used (what n_* says) */
-    uint32_t *free[MDF_HT_COUNT];   /* freed slots to reuse (connection and stream tables) */
-    uint32_t n_free[MDF_HT_COUNT];  /* how many */
+    struct seg seg;                /* the segment */
+    struct mdf_health_desc *desc;  /* its descriptor */
+    uint8_t *table[MDF_HT_COUNT];  /* each table's first entry */
+    uint32_t stride[MDF_HT_COUNT]; /* bytes per entry */
+    uint32_t max[MDF_HT_COUNT];    /* slots per table */
+    uint32_t used[MDF_HT_COUNT];   /* slots ever used (what n_* says) */
+    uint32_t *free[MDF_HT_COUNT];  /* freed slots to reuse (connection and stream tables) */
+    uint32_t n_free[MDF_HT_COUNT]; /* how many */
 };
 
 /* Size of a segment with these tables. */

@@ -138,7 +138,9 @@ static int create_new(struct seg *s, const struct seg_params *p)
         rc = err_set(-errno, "fchmod %s: %s", s->name, strerror(errno));
         goto err_unlink;
     }
-    if (p->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, p->gid) < 0) {
+    /* A new file already has our effective group: chown only to change it (the systemd unit's
+     * seccomp filter refuses chown, and Group= gives the right group anyway). */
+    if (p->gid != (gid_t)-1 && p->gid != getegid() && fchown(fd, (uid_t)-1, p->gid) < 0) {
         rc = err_set(-errno, "cannot give %s to group %u: %s", s->name, (unsigned)p->gid,
                      strerror(errno));
         goto err_unlink;

@@ -346,12 +346,13 @@ TEST(e2e_quiet_symbol_is_not_flagged_stale_or_silent)
     usleep(6000000);
     ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_SILENT"), 0);
     ASSERT_EQ(dmn_count(&d, "FEED_STALE"), 0);
+    ASSERT_EQ(dmn_count(&d, "WATCHDOG_TRIGGERED"), 0);
     fv_stop(&fv);
     ASSERT_EQ(dmn_stop(&d), 0);
     return 0;
 }
 
-TEST(e2e_stalled_venue_streams_are_flagged_stale_then_connection_replaced)
+TEST(e2e_stalled_venue_streams_are_flagged_stale_then_watchdog_replaces_connection)
 {
     struct fv_proc fv;
     struct dmn d;
@@ -359,8 +360,9 @@ TEST(e2e_stalled_venue_streams_are_flagged_stale_then_connection_replaced)
                              "1",        NULL};
     char line[512];
 
-    /* The venue stops sending (socket open): streams with a cadence go stale first, then the
-     * silent connection is dropped by the pong deadline and the next one delivers again. */
+    /* The venue stops sending (socket open): streams with a cadence go stale, the watchdog
+     * replaces their connection (make-before-break) before the pong deadline would drop it,
+     * and the new one delivers again. */
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
     ASSERT_EQ(dmn_config(&d,
                          VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
@@ -374,7 +376,8 @@ TEST(e2e_stalled_venue_streams_are_flagged_stale_then_connection_replaced)
     ASSERT_EQ(dmn_start(&d), 0);
     ASSERT_EQ(dmn_wait(&d, "FEED_STALE", 20000, line, sizeof(line)), 0);
     ASSERT_CONTAINS(line, "aaausdt@");
-    ASSERT_EQ(dmn_wait(&d, "CONNECTION_DISCONNECTED", 20000, NULL, 0), 0);
+    ASSERT_EQ(dmn_wait(&d, "WATCHDOG_TRIGGERED", 20000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, "stale");
     ASSERT_EQ(dmn_wait(&d, "FEED_RECOVERED", 20000, NULL, 0), 0);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
