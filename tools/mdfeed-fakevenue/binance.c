@@ -26,20 +26,23 @@ static const char *const ERR_QUERY = "{\"code\":-1,\"msg\":\"Bad stream name in 
 static const char *const ERR_CONN_LIMIT =
     "{\"code\":-1003,\"msg\":\"Too many new connections; the limit is per IP and window.\"}";
 
-/* True when --conn-limit allows one more upgrade now (upgrades in the window are counted from
- * the ring of their times). */
-static bool conn_allowed(const struct fv_server *s)
+/* See fv.h. Upgrades in the window are counted from the ring of their times. */
+bool conn_limit_check(struct fv_peer *p)
 {
+    struct fv_server *s = p->srv;
     const struct fv_opts *o = s->o;
     uint64_t window = (uint64_t)(o->conn_window * 1000 + 0.5);
 
-    if (o->conn_limit <= 0 || s->conn_n < (size_t)o->conn_limit)
+    if (o->conn_limit <= 0 || s->conn_n < (size_t)o->conn_limit ||
+        fv_now_ms(s) - s->conn_times[s->conn_head] >= window)
         return true;
-    return fv_now_ms(s) - s->conn_times[s->conn_head] >= window;
+    fv_log("conn %u refused conn-limit", p->id);
+    s->stats.refused++;
+    return false;
 }
 
-/* Counts one upgrade against --conn-limit. */
-static void conn_count(struct fv_server *s)
+/* See fv.h. */
+void conn_limit_count(struct fv_server *s)
 {
     size_t n = (size_t)s->o->conn_limit;
 
@@ -117,7 +120,7 @@ int binance_upgrade(struct fv_peer *p, const char *target, const char **body)
     int st = check_upgrade(p, target, body);
 
     if (st == 0)
-        conn_count(p->srv);
+        conn_limit_count(p->srv);
     return st;
 }
 
@@ -128,8 +131,7 @@ static int check_upgrade(struct fv_peer *p, const char *target, const char **bod
     size_t plen;
     bool ws_path;
 
-    if (!conn_allowed(p->srv)) {
-        fv_log("conn %u refused conn-limit", p->id);
+    if (!conn_limit_check(p)) {
         *body = ERR_CONN_LIMIT;
         return 429;
     }

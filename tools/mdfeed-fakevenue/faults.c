@@ -1,9 +1,9 @@
 /*
  * Fault injection on data messages. Every stream message a connection is sent (replayed,
- * synthetic) passes through fault_send_data(), which counts it and, on a faulted connection
- * (--fault-conns), bends it: drops one depth diff (gap), cuts a frame in half before an RST or
- * FIN, splits it into fragments with a ping among them, or after the N-th message closes with a
- * chosen code, resets, stalls, or sends garbage, invalid UTF-8 or an oversized message.
+ * synthetic, Bitfinex) passes through fault_send_data(), which counts it and, on a faulted
+ * connection (--fault-conns), bends it: drops one depth diff (gap), cuts a frame in half before an
+ * RST or FIN, splits it into fragments with a ping among them, or after the N-th message closes
+ * with a chosen code, resets, stalls, or sends garbage, invalid UTF-8 or an oversized message.
  *
  * "After N" faults fire right after the N-th data message (N = 0: right after the upgrade);
  * "midframe N" faults cut message N+1. Only the first fault that fires matters: each one ends
@@ -128,14 +128,17 @@ void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len)
     if (!p->faulted) {
         peer_send_text(p, msg, len);
         p->data_sent++;
+        p->srv->stats.msgs++;
         return;
     }
-    if (f->gap_after >= 0 && !p->gap_done && p->data_sent >= (uint64_t)f->gap_after &&
+    if (sid >= 0 && f->gap_after >= 0 && !p->gap_done && p->data_sent >= (uint64_t)f->gap_after &&
         p->srv->streams.v[sid].depth_diff) {
         p->gap_done = true;
         fv_log("conn %u fault gap %s", p->id, p->srv->streams.v[sid].name);
+        p->srv->stats.faults++;
         return;
     }
+    p->srv->stats.msgs++;
     if (at(f->rst_midframe, p->data_sent)) {
         send_half(p, msg, len, true, "fault-rst-midframe");
         return;

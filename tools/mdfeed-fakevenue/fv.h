@@ -8,7 +8,10 @@
  * peer_flush() encrypts them (TLS) into a pending queue that one uv_write at a time drains. So
  * frames keep their order whatever produced them (wslay's control frames, our own data frames,
  * raw bytes from faults and conformance cases), and "unsent output" is one number the generators
- * (replay, synthetic load, the market) compare against a watermark.
+ * (replay, synthetic load, the markets) compare against a watermark.
+ *
+ * The venue protocol is Binance's (binance.c, with replay.c, synth.c and market.c behind it) or,
+ * with --venue bitfinex, Bitfinex's (bitfinex.c, with its own market in bfx_market.c).
  *
  * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
  * under our control for faults); wslay (through ws.h) parses what the client sends and produces
@@ -40,8 +43,9 @@
                  */
 
 enum fv_venue {
-    FV_VENUE_SPOT,    /* Binance spot: /ws, /stream, /api/v3/depth */
-    FV_VENUE_FUTURES, /* Binance USD-M futures: /public and /market prefixes, /fapi/v1/depth */
+    FV_VENUE_SPOT,     /* Binance spot: /ws, /stream, /api/v3/depth */
+    FV_VENUE_FUTURES,  /* Binance USD-M futures: /public and /market prefixes, /fapi/v1/depth */
+    FV_VENUE_BITFINEX, /* Bitfinex v2 public: /ws/2, events and channel ids (bitfinex.c) */
 };
 
 /* Fault injection (the fault flags). A count of -1 means the fault is off. */
@@ -58,7 +62,7 @@ struct fv_faults {
     long bad_utf8_after;    /* a text frame with invalid UTF-8 after N data messages */
     long oversize_after;    /* a text message of oversize_size bytes after N data messages */
     size_t oversize_size;   /* its size */
-    long gap_after;         /* drop the first depth diff after N data messages */
+    long gap_after;         /* drop the first depth diff (Bitfinex: skip a seq) after N messages */
     size_t fragment;        /* send data messages as frames of this many payload bytes; 0 = off */
     bool ping_in_fragments; /* with fragment: a ping frame after the first fragment */
     bool drip;              /* every socket write is one byte */
@@ -69,33 +73,54 @@ struct fv_faults {
  * (as if the venue had moved them), or NULL. Set once by main.c. */
 extern const char *fv_misroute;
 
+/* A Bitfinex book fault (--bfx-bad-checksum, --bfx-bad-level): once per run, on the first
+ * faulted connection whose book channel of `sym` has sent `after` updates. */
+struct fv_bfx_fault {
+    char sym[32]; /* symbol ("tBTCUSD"); "" = off */
+    long after;   /* book updates sent on the channel before the fault */
+};
+
+/* The Bitfinex options (--venue bitfinex; market events use --market-rate). */
+struct fv_bfx_opts {
+    long hb_ms;                  /* a channel idle this long gets [CHAN,"hb"] */
+    const char *pairs;           /* --bfx-pairs: the only known pairs (comma list), or NULL */
+    bool maint_on_connect;       /* info platform.status 0 on connect (faulted connections) */
+    double maint_after;          /* seconds after accept to info 20060; < 0 = never */
+    double maint_len;            /* seconds from 20060 (or status 0) to 20061 */
+    long minute_ms;              /* length of a candle minute (all timeframes scale with it) */
+    long tu_ms;                  /* delay from a trade's te to its tu */
+    struct fv_bfx_fault bad_cs;  /* a wrong cs value */
+    struct fv_bfx_fault bad_lvl; /* a book update with a wrong amount */
+};
+
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
-    const char *listen;       /* loopback address to bind */
-    int port;                 /* 0 = ephemeral */
-    const char *tls_cert;     /* PEM chain; NULL = plain ws */
-    const char *tls_key;      /* PEM key */
-    bool tls11_only;          /* offer TLS 1.1 only */
-    enum fv_venue venue;      /* protocol spoken */
-    const char *replay_file;  /* ws recording, or NULL */
-    const char *rest_file;    /* REST recording, or NULL */
-    double speed;             /* replay speed multiplier */
-    bool speed_max;           /* replay flat out (backpressure only) */
-    bool loop;                /* restart the replay at its end, forever */
-    bool synth;               /* synthetic load on */
-    double synth_rate;        /* messages per second per connection */
-    bool synth_max;           /* flat out */
-    size_t msg_size;          /* synthetic message size in bytes */
-    bool synth_stamp;         /* --synthetic-stamp: trade id = send time (CLOCK_REALTIME ns) */
-    double ping_interval;     /* seconds between server pings; 0 = none */
-    double pong_timeout;      /* seconds a ping may stay unanswered; 0 = forever */
-    int rate_limit;           /* client messages per second; 0 = unlimited */
-    int max_streams;          /* streams per connection */
-    double lifetime;          /* seconds before a connection is closed; 0 = forever */
-    double shutdown_after;    /* seconds before serverShutdown; < 0 = never */
-    long weight_limit;        /* REST weight per minute before 429; 0 = unlimited */
-    uint64_t seed;            /* PRNG seed (chunk sizes, synthetic prices, market books) */
-    const char *market;       /* --market: comma list of synthetic market symbols, or NULL */
+    const char *listen;      /* loopback address to bind */
+    int port;                /* 0 = ephemeral */
+    const char *tls_cert;    /* PEM chain; NULL = plain ws */
+    const char *tls_key;     /* PEM key */
+    bool tls11_only;         /* offer TLS 1.1 only */
+    enum fv_venue venue;     /* protocol spoken */
+    const char *replay_file; /* ws recording, or NULL */
+    const char *rest_file;   /* REST recording, or NULL */
+    double speed;            /* replay speed multiplier */
+    bool speed_max;          /* replay flat out (backpressure only) */
+    bool loop;               /* restart the replay at its end, forever */
+    bool synth;              /* synthetic load on */
+    double synth_rate;       /* messages per second per connection */
+    bool synth_max;          /* flat out */
+    size_t msg_size;         /* synthetic message size in bytes */
+    bool synth_stamp;        /* --synthetic-stamp: trade id = send time (CLOCK_REALTIME ns) */
+    double ping_interval;    /* seconds between server pings; 0 = none */
+    double pong_timeout;     /* seconds a ping may stay unanswered; 0 = forever */
+    int rate_limit;          /* client messages per second; 0 = unlimited */
+    int max_streams;         /* streams per connection */
+    double lifetime;         /* seconds before a connection is closed; 0 = forever */
+    double shutdown_after;   /* seconds before serverShutdown (Bitfinex: info 20051); < 0 = never */
+    double shutdown_grace;   /* seconds from that notice to the close */
+    long weight_limit;       /* REST weight per minute before 429; 0 = unlimited */
+    uint64_t seed;           /* PRNG seed (chunk sizes, synthetic prices, market books) */
+    const char *market;      /* --market: comma list of synthetic market symbols, or NULL */
     const char *market_quiet; /* --market-quiet: comma list (a subset of market), or NULL */
     double market_rate;       /* book/trade events per second per market symbol */
     bool market_max;          /* market events flat out (under FV_WATERMARK) */
@@ -103,6 +128,7 @@ struct fv_opts {
     double ban_seconds;       /* length of a ban */
     int conn_limit;           /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
     double conn_window;       /* the window of conn_limit, seconds */
+    struct fv_bfx_opts bfx;   /* --venue bitfinex */
     struct fv_faults f;       /* fault injection */
 };
 
@@ -172,9 +198,10 @@ enum fv_cstate {
 };
 
 enum fv_kind {
-    FV_KIND_HTTP,    /* no upgrade (yet) */
-    FV_KIND_BINANCE, /* Binance market streams */
-    FV_KIND_CASE,    /* a conformance case (/case/<id>) */
+    FV_KIND_HTTP,     /* no upgrade (yet) */
+    FV_KIND_BINANCE,  /* Binance market streams */
+    FV_KIND_CASE,     /* a conformance case (/case/<id>) */
+    FV_KIND_BITFINEX, /* Bitfinex v2 public channels */
 };
 
 #define FV_PING_SLOTS 8
@@ -228,12 +255,15 @@ struct fv_peer {
     uint8_t route;            /* enum fv_route of the upgrade path */
     struct fv_case_run *crun; /* conformance case, or NULL */
     struct fv_peer_synth syn; /* synthetic load */
+    struct bfx_peer *bfx;     /* Bitfinex connection state (bitfinex.c), or NULL */
     /* deadlines, loop time in ms, 0 = none */
     uint64_t opened_ms;         /* accept time */
     uint64_t next_ping_ms;      /* next server ping */
     uint64_t lifetime_ms;       /* --lifetime close */
     uint64_t shutdown_ms;       /* --shutdown-after notice */
     uint64_t shutdown_close_ms; /* close after the notice */
+    uint64_t maint_ms;          /* Bitfinex: info 20060 (maintenance starts) */
+    uint64_t maint_end_ms;      /* Bitfinex: info 20061 (maintenance ends) */
     uint64_t close_wait_ms;     /* give up waiting for the client's close frame */
     uint64_t linger_ms;         /* close after FIN */
     /* pings we sent and not yet answered (oldest first) */
@@ -308,6 +338,28 @@ struct fv_synth {
     unsigned period_ms; /* timer period */
 };
 
+/* What the venue did, for tests and benchmarks: served as JSON on GET /fv/stats and printed as
+ * one "stats ..." line at exit (server.c). Data messages are counted once per connection. */
+struct fv_stats {
+    uint64_t conns;        /* TCP connections accepted */
+    uint64_t upgrades;     /* WebSocket upgrades (venue protocol, not cases) */
+    uint64_t refused;      /* upgrades refused by --conn-limit */
+    uint64_t msgs;         /* data messages sent */
+    uint64_t subscribed;   /* Bitfinex: channels subscribed */
+    uint64_t unsubscribed; /* Bitfinex: channels unsubscribed */
+    uint64_t channels;     /* Bitfinex: channels open now */
+    uint64_t errors;       /* Bitfinex: error events */
+    uint64_t infos;        /* Bitfinex: info events after the first (20051, 20060, 20061) */
+    uint64_t snapshots;    /* Bitfinex: snapshots (book, trades, ticker, candles) */
+    uint64_t book;         /* Bitfinex: book updates */
+    uint64_t cs;           /* Bitfinex: cs (checksum) messages */
+    uint64_t te, tu;       /* Bitfinex: trade executions and trade updates */
+    uint64_t ticker;       /* Bitfinex: ticker updates */
+    uint64_t candles;      /* Bitfinex: candle updates */
+    uint64_t hb;           /* Bitfinex: heartbeats */
+    uint64_t faults;       /* faults that fired (Bitfinex: seq gap, bad checksum, bad level) */
+};
+
 struct fv_server {
     uv_loop_t *loop;             /* the loop */
     const struct fv_opts *o;     /* options */
@@ -323,11 +375,17 @@ struct fv_server {
     struct fv_rest rest;         /* REST answers */
     struct fv_synth synth;       /* --synthetic */
     struct fv_market *market;    /* --market, or NULL */
+    struct bfx_market *bfx;      /* --venue bitfinex: its market, or NULL */
+    int32_t bfx_chan_seq;        /* the last Bitfinex chanId given (venue-wide) */
+    struct fv_stats stats;       /* counters (GET /fv/stats) */
     uint64_t *conn_times;        /* loop times of the last conn_limit upgrades (a ring) */
     size_t conn_n, conn_head;    /* filled, next slot */
     struct fv_buf scratch;       /* messages are built here before framing */
     uint8_t tlsbuf[16384];       /* plaintext out of tls_read */
 };
+
+/* Writes the counters as one JSON object (GET /fv/stats). */
+void fv_stats_json(const struct fv_server *s, struct fv_buf *out);
 
 /* Loop time in ms. */
 uint64_t fv_now_ms(const struct fv_server *s);
@@ -361,7 +419,8 @@ void peer_send_text(struct fv_peer *p, const void *msg, size_t len);
 void peer_flush(struct fv_peer *p);
 /* Bytes produced for the client and not yet accepted by the kernel. */
 size_t peer_unsent(const struct fv_peer *p);
-/* True when the peer may be sent data messages (upgraded, open, not stalled). */
+/* True when the peer may be sent data messages (upgraded to a venue protocol, open, not
+ * stalled). */
 bool peer_live(const struct fv_peer *p);
 
 enum fv_drop {
@@ -409,10 +468,83 @@ void binance_send(struct fv_peer *p, int sid, const char *combined, size_t clen,
                   size_t rlen);
 /* The serverShutdown event. */
 void binance_send_shutdown(struct fv_peer *p);
+/* True when --conn-limit allows one more upgrade now; when it does not, logs
+ * "conn N refused conn-limit" and counts a refusal. */
+bool conn_limit_check(struct fv_peer *p);
+/* Counts one upgrade against --conn-limit. */
+void conn_limit_count(struct fv_server *s);
+
+/* ---- Bitfinex protocol (bitfinex.c) ---- */
+
+/* Conf flags (VENUES.md 3.4). */
+#define BFX_DEC_S 8u
+#define BFX_TIMESTAMP 32768u
+#define BFX_SEQ_ALL 65536u
+#define BFX_CHECKSUM 131072u
+
+/* True for a Bitfinex trading pair name: 't' and six upper-case letters or digits, or 't' and
+ * two such names of 2 to 12 characters joined by ':' ("tBTCUSD", "tAVAX:USD"). */
+bool bitfinex_pair_ok(const char *s, size_t len);
+/* Checks an upgrade target (/ws/2) and the connection limit. Returns 0, or an HTTP status with
+ * a JSON body in *body (static). */
+int bitfinex_upgrade(struct fv_peer *p, const char *target, const char **body);
+/* The connection was upgraded: sets up its state and sends the info event. */
+void bitfinex_on_open(struct fv_peer *p);
+/* A text message from the client (events). */
+void bitfinex_on_text(struct fv_peer *p, const uint8_t *data, size_t len);
+/* Sends info event `code` (20051, 20060, 20061) and enters or leaves maintenance. */
+void bitfinex_send_info(struct fv_peer *p, int code);
+/* The connection is closing: leaves every channel and frees its state. */
+void bitfinex_peer_gone(struct fv_peer *p);
+/* The connection's conf flags. */
+uint32_t bitfinex_flags(const struct fv_peer *p);
+/* Sends one data message on channel chan: "[" chan "," body (timestamp) (sequence) "]", with
+ * the connection's flags and faults. Returns false when nothing was sent (maintenance, or the
+ * connection is not live). */
+bool bitfinex_send(struct fv_peer *p, int32_t chan, const char *body, size_t len);
+
+/* ---- the Bitfinex market (bfx_market.c) ---- */
+
+enum bfx_ctype {
+    BFX_C_BOOK,    /* book, P0..P4 */
+    BFX_C_TRADES,  /* trades */
+    BFX_C_TICKER,  /* ticker */
+    BFX_C_CANDLES, /* candles trade:TF:SYMBOL */
+};
+
+/* What a subscription asks for (validated by bitfinex.c). */
+struct bfx_spec {
+    uint8_t type; /* enum bfx_ctype */
+    char sym[32]; /* "tBTCUSD" */
+    int prec;     /* book: 0..4 */
+    int len;      /* book: 1, 25, 100 or 250 */
+    bool f1;      /* book: F1 (every 2 s) rather than F0 (realtime) */
+    int tf;       /* candles: timeframe index (bfx_tf()) */
+};
+
+/* The timeframe index of a candle timeframe name ("1m" .. "1M", "7D" as "1W"), or -1. */
+int bfx_tf(const char *name, size_t len);
+/* Writes v x 10^-scale as JavaScript prints a Number (String(x)): shortest digits, no trailing
+ * zeros, exponent form below 1e-6. out needs 48 bytes. Returns the length. */
+int bfx_js_num(char *out, int64_t v, int scale);
+
+/* Creates the market (--venue bitfinex) and its timer. Returns 0. */
+int bfxm_init(struct fv_server *s);
+/* The generator for spec (started if new). Returns its index. */
+int bfxm_gen(struct fv_server *s, const struct bfx_spec *spec);
+/* Peer p subscribed generator gen as channel chan: sends the snapshot and then updates. */
+void bfxm_attach(struct fv_server *s, int gen, struct fv_peer *p, int32_t chan);
+/* Channel chan of p left generator gen. */
+void bfxm_detach(struct fv_server *s, int gen, struct fv_peer *p, int32_t chan);
+/* A peer's unsent output went below the low watermark (flat-out generation resumes). */
+void bfxm_on_drain(struct fv_server *s);
+void bfxm_stop(struct fv_server *s);
+void bfxm_fini(struct fv_server *s);
 
 /* ---- faults (faults.c) ---- */
 
-/* Sends one data message (stream payload) with the peer's faults applied. */
+/* Sends one data message (stream payload) with the peer's faults applied; sid < 0 for messages
+ * that belong to no Binance stream (Bitfinex). */
 void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len);
 /* Faults that fire "after 0 messages": called once after the upgrade. */
 void fault_after_upgrade(struct fv_peer *p);

@@ -71,6 +71,16 @@ enum {
     O_BAN_AFTER,
     O_BAN_SECONDS,
     O_CONN_LIMIT,
+    O_SHUTDOWN_GRACE,
+    O_BFX_HB_MS,
+    O_BFX_PAIRS,
+    O_BFX_MAINT_CONNECT,
+    O_BFX_MAINT_AFTER,
+    O_BFX_MAINT_LEN,
+    O_BFX_MINUTE_MS,
+    O_BFX_TU_MS,
+    O_BFX_BAD_CS,
+    O_BFX_BAD_LEVEL,
 };
 
 static const struct option LONGOPTS[] = {
@@ -121,30 +131,45 @@ static const struct option LONGOPTS[] = {
     {"ban-after", required_argument, NULL, O_BAN_AFTER},
     {"ban-seconds", required_argument, NULL, O_BAN_SECONDS},
     {"conn-limit", required_argument, NULL, O_CONN_LIMIT},
+    {"shutdown-grace", required_argument, NULL, O_SHUTDOWN_GRACE},
+    {"bfx-hb-ms", required_argument, NULL, O_BFX_HB_MS},
+    {"bfx-pairs", required_argument, NULL, O_BFX_PAIRS},
+    {"bfx-maintenance-on-connect", no_argument, NULL, O_BFX_MAINT_CONNECT},
+    {"bfx-maintenance-after", required_argument, NULL, O_BFX_MAINT_AFTER},
+    {"bfx-maintenance-len", required_argument, NULL, O_BFX_MAINT_LEN},
+    {"bfx-minute-ms", required_argument, NULL, O_BFX_MINUTE_MS},
+    {"bfx-tu-ms", required_argument, NULL, O_BFX_TU_MS},
+    {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
+    {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
     {NULL, 0, NULL, 0},
 };
 
 /* Prints the usage summary. */
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
-               "[--tls11-only]]\n"
-               "       [--venue binance-spot|binance-futures] [--replay FILE] [--rest FILE]\n"
-               "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
-               "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
-               "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
-               "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]]\n"
-               "       [--misroute SUFFIX] [--synthetic-stamp]\n"
-               "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]]\n"
-               "       [--fault-conns K] [fault flags] [--list-cases]\n"
-               "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
-               "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
-               "       --fault-stall-after N | --fault-drip | --fault-fragment N "
-               "[--fault-ping-in-fragments] |\n"
-               "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
-               "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
-               "       --fault-no-upgrade | --fault-gap-after N\n"
-               "See mdfeed-fakevenue(1).\n");
+    fprintf(f,
+            "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
+            "[--tls11-only]]\n"
+            "       [--venue binance-spot|binance-futures|bitfinex] [--replay FILE] [--rest FILE]\n"
+            "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
+            "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
+            "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
+            "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]]\n"
+            "       [--misroute SUFFIX] [--synthetic-stamp]\n"
+            "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]] [--shutdown-grace S]\n"
+            "       [--fault-conns K] [fault flags] [--list-cases]\n"
+            "bitfinex: [--market-rate N|max] [--bfx-hb-ms MS] [--bfx-pairs SYMBOLS]\n"
+            "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
+            "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
+            "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
+            "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
+            "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
+            "       --fault-stall-after N | --fault-drip | --fault-fragment N "
+            "[--fault-ping-in-fragments] |\n"
+            "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
+            "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
+            "       --fault-no-upgrade | --fault-gap-after N\n"
+            "See mdfeed-fakevenue(1).\n");
 }
 
 /* Prints a usage error and exits 2. */
@@ -218,6 +243,38 @@ static void symbol_list(const char *opt, const char *v)
     }
 }
 
+/* Checks a comma list of Bitfinex pairs (--bfx-pairs). */
+static void bfx_symbol_list(const char *opt, const char *v)
+{
+    const char *s = v;
+
+    while (*s) {
+        size_t len = strcspn(s, ",");
+
+        if (!bitfinex_pair_ok(s, len))
+            die_usage("--%s: a comma list of pairs such as tBTCUSD,tAVAX:USD, got '%.*s'", opt,
+                      (int)len, s);
+        s += len;
+        if (*s == ',' && !*++s)
+            die_usage("--%s: bad pair list '%s'", opt, v);
+    }
+    if (!*v)
+        die_usage("--%s: a comma list of pairs such as tBTCUSD,tAVAX:USD", opt);
+}
+
+/* SYMBOL[/N] of --bfx-bad-checksum and --bfx-bad-level (N defaults to 10). */
+static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
+{
+    const char *slash = strchr(v, '/');
+    size_t len = slash ? (size_t)(slash - v) : strlen(v);
+
+    if (!bitfinex_pair_ok(v, len) || len >= sizeof(f->sym))
+        die_usage("--%s: SYMBOL[/N] with a pair such as tBTCUSD, got '%s'", opt, v);
+    memcpy(f->sym, v, len);
+    f->sym[len] = '\0';
+    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
+}
+
 /* True when every symbol of the comma list sub is in the comma list all (case-insensitive). */
 static bool sublist(const char *sub, const char *all)
 {
@@ -261,6 +318,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
 {
     double ping = -1, pong = -1, lifetime = -1;
     long rate = -1, maxs = -1, weight = -1;
+    bool conn_limit_set = false;
     int c;
 
     memset(o, 0, sizeof(*o));
@@ -273,6 +331,14 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     o->ban_after = -1;
     o->ban_seconds = 120;
     o->conn_window = 300;
+    o->shutdown_grace = FV_SHUTDOWN_GRACE_MS / 1000.0;
+    o->bfx = (struct fv_bfx_opts){
+        .hb_ms = 15000,
+        .maint_after = -1,
+        .maint_len = 10,
+        .minute_ms = 60000,
+        .tu_ms = 1000,
+    };
     o->f = (struct fv_faults){
         .conns = -1,
         .close_after = -1,
@@ -310,8 +376,10 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 o->venue = FV_VENUE_SPOT;
             else if (strcmp(optarg, "binance-futures") == 0)
                 o->venue = FV_VENUE_FUTURES;
+            else if (strcmp(optarg, "bitfinex") == 0)
+                o->venue = FV_VENUE_BITFINEX;
             else
-                die_usage("--venue: binance-spot or binance-futures, got '%s'", optarg);
+                die_usage("--venue: binance-spot, binance-futures or bitfinex, got '%s'", optarg);
             break;
         case O_REPLAY:
             o->replay_file = optarg;
@@ -470,9 +538,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 die_usage("--conn-limit: N or N/SECONDS, got '%s'", optarg);
             memcpy(n, optarg, len);
             n[len] = '\0';
-            o->conn_limit = (int)num("conn-limit", n, 1000000);
-            if (o->conn_limit < 1)
-                die_usage("--conn-limit: at least 1 upgrade per window");
+            o->conn_limit = (int)num("conn-limit", n, 1000000); /* 0: no limit */
+            conn_limit_set = true;
             if (slash) {
                 o->conn_window = secs("conn-limit", slash + 1);
                 if (o->conn_window <= 0)
@@ -480,6 +547,41 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             }
             break;
         }
+        case O_SHUTDOWN_GRACE:
+            o->shutdown_grace = secs("shutdown-grace", optarg);
+            break;
+        case O_BFX_HB_MS:
+            o->bfx.hb_ms = num("bfx-hb-ms", optarg, 86400000);
+            if (o->bfx.hb_ms < 10)
+                die_usage("--bfx-hb-ms: at least 10 ms");
+            break;
+        case O_BFX_PAIRS:
+            bfx_symbol_list("bfx-pairs", optarg);
+            o->bfx.pairs = optarg;
+            break;
+        case O_BFX_MAINT_CONNECT:
+            o->bfx.maint_on_connect = true;
+            break;
+        case O_BFX_MAINT_AFTER:
+            o->bfx.maint_after = secs("bfx-maintenance-after", optarg);
+            break;
+        case O_BFX_MAINT_LEN:
+            o->bfx.maint_len = secs("bfx-maintenance-len", optarg);
+            break;
+        case O_BFX_MINUTE_MS:
+            o->bfx.minute_ms = num("bfx-minute-ms", optarg, 60000);
+            if (o->bfx.minute_ms < 100)
+                die_usage("--bfx-minute-ms: from 100 to 60000");
+            break;
+        case O_BFX_TU_MS:
+            o->bfx.tu_ms = num("bfx-tu-ms", optarg, 600000);
+            break;
+        case O_BFX_BAD_CS:
+            bfx_fault("bfx-bad-checksum", optarg, &o->bfx.bad_cs);
+            break;
+        case O_BFX_BAD_LEVEL:
+            bfx_fault("bfx-bad-level", optarg, &o->bfx.bad_lvl);
+            break;
         default:
             usage(stderr);
             exit(2);
@@ -503,7 +605,24 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--market and --synthetic do not go together");
     if (o->market_quiet && (!o->market || !sublist(o->market_quiet, o->market)))
         die_usage("--market-quiet: every symbol must also be in --market");
-    {
+    if (o->venue == FV_VENUE_BITFINEX &&
+        (o->replay_file || o->rest_file || o->synth || o->market || o->market_quiet))
+        die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
+                  "--market or --market-quiet");
+    if (o->venue == FV_VENUE_BITFINEX) {
+        /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
+         * 20 connections per minute (VENUES.md 3.1). */
+        o->ping_interval = ping >= 0 ? ping : 0;
+        o->pong_timeout = pong >= 0 ? pong : 0;
+        o->rate_limit = (int)(rate >= 0 ? rate : 0);
+        o->max_streams = (int)(maxs >= 0 ? maxs : 25);
+        o->lifetime = lifetime >= 0 ? lifetime : 0;
+        o->weight_limit = weight >= 0 ? weight : 0;
+        if (!conn_limit_set) {
+            o->conn_limit = 20;
+            o->conn_window = 60;
+        }
+    } else {
         bool spot = o->venue == FV_VENUE_SPOT;
 
         o->ping_interval = ping >= 0 ? ping : spot ? 20 : 180;
@@ -549,6 +668,8 @@ int main(int argc, char **argv)
     rest_init(&s);
     synth_init(&s);
     market_init(&s);
+    if (o.venue == FV_VENUE_BITFINEX)
+        bfxm_init(&s);
     if (!rc && server_start(&s, &loop, &o) < 0)
         rc = 1;
     if (!rc) {
@@ -559,10 +680,12 @@ int main(int argc, char **argv)
         rest_stop(&s);
         synth_stop(&s);
         market_stop(&s);
+        bfxm_stop(&s);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
     market_fini(&s);
+    bfxm_fini(&s);
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);

@@ -1,7 +1,8 @@
 /*
  * REST routes: the depth snapshot (GET /api/v3/depth on spot, /fapi/v1/depth on futures) from a
  * REST recording, ping and time, the request-weight counter with its x-mbx-used-weight-1m header,
- * and /test/body for HTTP client tests.
+ * /test/body for HTTP client tests and /fv/stats (the venue's counters, every venue; the only
+ * routes of the Bitfinex venue).
  *
  * A snapshot is never served before its recorded time on the replay clock (replay_reached()):
  * the request is held (the connection stops parsing further requests) and answered when the
@@ -591,8 +592,18 @@ void rest_handle(struct fv_peer *p)
 
 #define PATH_IS(x) (plen == sizeof(x) - 1 && strncmp(t, x, plen) == 0)
 #define API_IS(x) (spot ? PATH_IS("/api/v3/" x) : PATH_IS("/fapi/v1/" x))
-    if (PATH_IS("/test/body")) {
+    if (PATH_IS("/fv/stats")) {
+        struct fv_buf *b = &s->rest.body;
+
+        b->len = 0;
+        fv_stats_json(s, b);
+        peer_http_respond(p, 200, JSON_CT, NULL, b->data, b->len);
+    } else if (PATH_IS("/test/body")) {
         test_body(p);
+    } else if (s->o->venue == FV_VENUE_BITFINEX) {
+        static const char B[] = "[\"error\",10020,\"not found\"]";
+
+        peer_http_respond(p, 404, JSON_CT, NULL, B, sizeof(B) - 1);
     } else if ((API_IS("depth") || API_IS("klines") || API_IS("ping") || API_IS("time")) &&
                banned(p)) {
         return;

@@ -51,6 +51,23 @@ int64_t fv_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* See fv.h. */
+void fv_stats_json(const struct fv_server *s, struct fv_buf *out)
+{
+    const struct fv_stats *t = &s->stats;
+
+    fv_buf_printf(out,
+                  "{\"conns\":%" PRIu64 ",\"upgrades\":%" PRIu64 ",\"refused\":%" PRIu64
+                  ",\"msgs\":%" PRIu64 ",\"subscribed\":%" PRIu64 ",\"unsubscribed\":%" PRIu64
+                  ",\"channels\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"infos\":%" PRIu64
+                  ",\"snapshots\":%" PRIu64 ",\"book\":%" PRIu64 ",\"cs\":%" PRIu64
+                  ",\"te\":%" PRIu64 ",\"tu\":%" PRIu64 ",\"ticker\":%" PRIu64
+                  ",\"candles\":%" PRIu64 ",\"hb\":%" PRIu64 ",\"faults\":%" PRIu64 "}",
+                  t->conns, t->upgrades, t->refused, t->msgs, t->subscribed, t->unsubscribed,
+                  t->channels, t->errors, t->infos, t->snapshots, t->book, t->cs, t->te, t->tu,
+                  t->ticker, t->candles, t->hb, t->faults);
+}
+
 /* malloc() for the control path: a fake venue out of memory has nothing better to do than
  * abort. */
 void *fv_xmalloc(size_t n)
@@ -214,6 +231,8 @@ static void peer_close_now(struct fv_peer *p, bool rst)
         fv_case_on_disconnect(r);
     }
     rest_forget(p);
+    if (p->bfx)
+        bitfinex_peer_gone(p);
     if (!rst || uv_tcp_close_reset(&p->tcp, on_handle_closed) < 0)
         uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&p->timer, on_handle_closed);
@@ -398,7 +417,8 @@ size_t peer_unsent(const struct fv_peer *p)
 /* See fv.h. */
 bool peer_live(const struct fv_peer *p)
 {
-    return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen && p->kind == FV_KIND_BINANCE;
+    return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen &&
+           (p->kind == FV_KIND_BINANCE || p->kind == FV_KIND_BITFINEX);
 }
 
 /* The queue is empty: FIN or RST if one was asked for. */
@@ -462,6 +482,7 @@ static void on_write(uv_write_t *w, int status)
         replay_on_drain(p->srv);
         synth_kick(p->srv);
         market_on_drain(p->srv);
+        bfxm_on_drain(p->srv);
     }
 }
 
@@ -669,7 +690,7 @@ static bool rate_hit(struct fv_peer *p)
     int n = p->srv->o->rate_limit;
     uint64_t now = fv_now_ms(p->srv);
 
-    if (p->kind != FV_KIND_BINANCE || n <= 0 || !p->rl_times)
+    if ((p->kind != FV_KIND_BINANCE && p->kind != FV_KIND_BITFINEX) || n <= 0 || !p->rl_times)
         return false;
     if (p->cstate != FV_OPEN)
         return true;
@@ -710,7 +731,9 @@ static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
     }
     if (rate_hit(p) || p->cstate != FV_OPEN)
         return;
-    if (text)
+    if (text && p->kind == FV_KIND_BITFINEX)
+        bitfinex_on_text(p, data, len);
+    else if (text)
         binance_on_text(p, data, len);
 }
 
@@ -796,7 +819,7 @@ static void ws_in(struct fv_peer *p, const uint8_t *data, size_t len)
     }
 }
 
-/* Sets the WebSocket deadlines of a Binance connection. */
+/* Sets the WebSocket deadlines of a venue connection (Binance or Bitfinex). */
 static void set_ws_deadlines(struct fv_peer *p)
 {
     const struct fv_opts *o = p->srv->o;
@@ -806,10 +829,17 @@ static void set_ws_deadlines(struct fv_peer *p)
         p->next_ping_ms = now + (uint64_t)(o->ping_interval * 1000 + 0.5);
     if (o->lifetime > 0)
         p->lifetime_ms = p->opened_ms + (uint64_t)(o->lifetime * 1000 + 0.5);
+    if (p->kind == FV_KIND_BITFINEX && !p->faulted)
+        return; /* Bitfinex info events are faults: only for --fault-conns connections */
     if (o->shutdown_after >= 0)
         p->shutdown_ms = p->opened_ms + (uint64_t)(o->shutdown_after * 1000 + 0.5);
     if (p->shutdown_ms == 0 && o->shutdown_after >= 0)
         p->shutdown_ms = 1;
+    if (p->kind == FV_KIND_BITFINEX && o->bfx.maint_after >= 0) {
+        p->maint_ms = p->opened_ms + (uint64_t)(o->bfx.maint_after * 1000 + 0.5);
+        if (!p->maint_ms)
+            p->maint_ms = 1;
+    }
 }
 
 /* A complete upgrade request: 101 and WebSocket, or an HTTP error before upgrading. */
@@ -840,6 +870,13 @@ static void upgrade(struct fv_peer *p)
         }
         p->kind = FV_KIND_CASE;
         wp.max_message = FV_CASE_MAX_MESSAGE;
+    } else if (p->srv->o->venue == FV_VENUE_BITFINEX) {
+        st = bitfinex_upgrade(p, q->target, &body);
+        if (st) {
+            peer_http_respond(p, st, "application/json", NULL, body, strlen(body));
+            return;
+        }
+        p->kind = FV_KIND_BITFINEX;
     } else {
         st = binance_upgrade(p, q->target, &body);
         if (st) {
@@ -868,7 +905,10 @@ static void upgrade(struct fv_peer *p)
             return;
         }
     } else {
+        p->srv->stats.upgrades++;
         set_ws_deadlines(p);
+        if (p->kind == FV_KIND_BITFINEX)
+            bitfinex_on_open(p);
         if (p->subs.n) {
             replay_on_subscribe(p->srv);
             synth_kick(p->srv);
@@ -1115,11 +1155,13 @@ void peer_arm_timer(struct fv_peer *p)
         at = p->linger_ms;
     } else if (p->cstate == FV_CLOSE_WAIT) {
         at = p->close_wait_ms;
-    } else if (p->stage == FV_ST_WS && p->kind == FV_KIND_BINANCE) {
+    } else if (p->stage == FV_ST_WS && p->kind != FV_KIND_CASE) {
         at = earliest(at, p->next_ping_ms);
         at = earliest(at, p->lifetime_ms);
         at = earliest(at, p->shutdown_ms);
         at = earliest(at, p->shutdown_close_ms);
+        at = earliest(at, p->maint_ms);
+        at = earliest(at, p->maint_end_ms);
         if (p->ping_unanswered_ms && o->pong_timeout > 0)
             at = earliest(at, p->ping_unanswered_ms + (uint64_t)(o->pong_timeout * 1000 + 0.5));
     }
@@ -1150,7 +1192,7 @@ static void on_timer(uv_timer_t *t)
             peer_drop(p, NULL, FV_DROP_FIN);
             return;
         }
-    } else if (p->stage == FV_ST_WS && p->kind == FV_KIND_BINANCE) {
+    } else if (p->stage == FV_ST_WS && p->kind != FV_KIND_CASE) {
         if (p->ping_unanswered_ms && o->pong_timeout > 0 &&
             now >= p->ping_unanswered_ms + (uint64_t)(o->pong_timeout * 1000 + 0.5)) {
             peer_drop(p, "pong-timeout", FV_DROP_FIN);
@@ -1168,8 +1210,22 @@ static void on_timer(uv_timer_t *t)
         }
         if (p->shutdown_ms && now >= p->shutdown_ms) {
             p->shutdown_ms = 0;
-            binance_send_shutdown(p);
-            p->shutdown_close_ms = now + FV_SHUTDOWN_GRACE_MS;
+            if (p->kind == FV_KIND_BITFINEX)
+                bitfinex_send_info(p, 20051);
+            else
+                binance_send_shutdown(p);
+            p->shutdown_close_ms = now + (uint64_t)(o->shutdown_grace * 1000 + 0.5);
+            if (!p->shutdown_close_ms)
+                p->shutdown_close_ms = 1;
+        }
+        if (p->maint_ms && now >= p->maint_ms) {
+            p->maint_ms = 0;
+            bitfinex_send_info(p, 20060);
+            p->maint_end_ms = now + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
+        }
+        if (p->maint_end_ms && now >= p->maint_end_ms) {
+            p->maint_end_ms = 0;
+            bitfinex_send_info(p, 20061);
         }
         if (p->next_ping_ms && now >= p->next_ping_ms) {
             send_ping(p);
@@ -1208,6 +1264,7 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     p->id = ++s->next_id;
+    s->stats.conns++;
     p->faulted = o->f.conns < 0 || (long)p->id <= o->f.conns;
     p->opened_ms = fv_now_ms(s);
     p->rbuf = fv_xmalloc(FV_READ_BUF);
@@ -1252,6 +1309,14 @@ static void server_stop(struct fv_server *s)
     rest_stop(s);
     synth_stop(s);
     market_stop(s);
+    bfxm_stop(s);
+    {
+        struct fv_buf b = {0};
+
+        fv_stats_json(s, &b);
+        fv_log("stats %.*s", (int)b.len, (const char *)b.data);
+        fv_buf_free(&b);
+    }
     for (struct fv_peer *p = s->peers; p; p = p->next) {
         if (p->cstate == FV_CLOSED)
             continue;
