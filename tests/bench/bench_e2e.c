@@ -7,7 +7,8 @@
  *   e2e_diff_*         diff-depth messages (5 levels a side, near the top of a 1000-level book)
  *                      applied to the local book after a REST snapshot, replayed flat out
  *   e2e_latency_*      wire -> reader at 10k msgs/s: the venue stamps each trade with its send
- *                      time (CLOCK_REALTIME ns), a spinning reader subtracts it on arrival
+ *                      time (CLOCK_REALTIME ns), the reader subtracts it on arrival; once with
+ *                      a reader spinning (sched_yield between polls), once blocked in mdf_wait
  *   e2e_rss_*          the daemon's resident memory with 1,000 streams after warm-up
  *
  * "per daemon CPU-second" divides by the daemon's own CPU time (/proc), i.e. what one core of
@@ -15,6 +16,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
@@ -239,7 +241,21 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void latency(void)
+/* Waits for the next record: spinning (sched_yield between polls) or blocked in mdf_wait. */
+static int next_record(mdf_sub_t *sub, mdf_record_t *rec, bool block)
+{
+    int r = mdf_next(sub, rec, NULL);
+
+    if (r != 1) {
+        if (block)
+            mdf_wait(sub, 100);
+        else
+            sched_yield();
+    }
+    return r;
+}
+
+static void latency(bool block)
 {
     const char *args[] = {"--synthetic", "10000", "--synthetic-stamp", "--msg-size", "180", NULL};
     const char *instance = "bench-e2e-lat";
@@ -266,11 +282,10 @@ static void latency(void)
     pin_to(0, 1);
     end = clock_mono_ns() + 1000000000LL; /* warm-up */
     while (clock_mono_ns() < end)
-        if (mdf_next(sub, rec, NULL) != 1)
-            sched_yield();
+        next_record(sub, rec, block);
     end = clock_mono_ns() + 5000000000LL;
     while (clock_mono_ns() < end && n < MAXS) {
-        if (mdf_next(sub, rec, NULL) == 1) {
+        if (next_record(sub, rec, block) == 1) {
             int64_t now = clock_real_ns();
 
             if (rec->h.type != MDF_REC_TRADE)
@@ -278,18 +293,19 @@ static void latency(void)
             wire[n] = now - rec->trade.trade_id;
             sock[n] = now - rec->h.recv_time_ns;
             n++;
-        } else {
-            sched_yield();
         }
     }
     if (n > 100) {
         qsort(wire, n, sizeof(*wire), cmp_i64);
         qsort(sock, n, sizeof(*sock), cmp_i64);
-        printf("e2e_latency_wire_to_reader_at_10k: p50 %.1f us, p99 %.1f us, p99.9 %.1f us "
+        const char *how = block ? "blocking" : "spinning";
+
+        printf("e2e_latency_wire_to_%s_reader_at_10k: p50 %.1f us, p99 %.1f us, p99.9 %.1f us "
                "(%zu samples, TLS)\n",
-               wire[n / 2] / 1e3, wire[n * 99 / 100] / 1e3, wire[n * 999 / 1000] / 1e3, n);
-        printf("e2e_latency_socket_to_reader_at_10k: p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
-               sock[n / 2] / 1e3, sock[n * 99 / 100] / 1e3, sock[n * 999 / 1000] / 1e3);
+               how, wire[n / 2] / 1e3, wire[n * 99 / 100] / 1e3, wire[n * 999 / 1000] / 1e3, n);
+        printf("e2e_latency_socket_to_%s_reader_at_10k: p50 %.1f us, p99 %.1f us, p99.9 %.1f "
+               "us\n",
+               how, sock[n / 2] / 1e3, sock[n * 99 / 100] / 1e3, sock[n * 999 / 1000] / 1e3);
     }
 out:
     fflush(stdout);
@@ -484,7 +500,8 @@ void bench_e2e(const char *self)
     run("e2e_depth20_jsmn", "jsmn", d20, d20_body, MDF_RING_BOOKS, MDF_REC_BOOK);
     run("e2e_depth20_jansson", "jansson", d20, d20_body, MDF_RING_BOOKS, MDF_REC_BOOK);
     run("e2e_diff_applied_jsmn", "jsmn", diff, diff_body, MDF_RING_BOOKS, MDF_REC_BOOK);
-    latency();
+    latency(false);
+    latency(true);
     rss();
     {
         char cmd[PATH_MAX + 16];
