@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "core/err.h"
 #include "venue/json.h"
 #include "venue/venue.h"
+#include "venue/vtext.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Stream names                                                                               */
@@ -151,38 +151,6 @@ static int putn(char *buf, size_t cap, size_t *len, const char *t, size_t n)
     return 0;
 }
 
-/* Appends printf-formatted text. Same returns as put(). */
-static int putf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int putf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (*len >= cap)
-        return -ENOSPC;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= cap - *len) {
-        buf[*len] = '\0';
-        return -ENOSPC;
-    }
-    *len += (size_t)n;
-    return 0;
-}
-
-/* Returns len as an int result, or -ENOSPC if rc says the text did not fit (buf[0] cleared). */
-static int finish(int rc, char *buf, size_t cap, size_t len)
-{
-    if (rc < 0) {
-        if (cap)
-            buf[0] = '\0';
-        return err_set(-ENOSPC, "buffer of %zu bytes too small", cap);
-    }
-    return (int)len;
-}
-
 int binance_stream_name(const struct venue_profile *p, const struct vstream *s, char *buf,
                         size_t cap)
 {
@@ -197,17 +165,17 @@ int binance_stream_name(const struct venue_profile *p, const struct vstream *s, 
         sym[i] =
             (char)(s->symbol[i] >= 'A' && s->symbol[i] <= 'Z' ? s->symbol[i] + 32 : s->symbol[i]);
     sym[i] = '\0';
-    rc = putf(buf, cap, &len, "%s@%s", sym, suffixes[s->type]);
+    rc = vtext_putf(buf, cap, &len, "%s@%s", sym, suffixes[s->type]);
     if (rc == 0 && s->type == VS_KLINE)
         rc = put(buf, cap, &len, mdf_interval_name(s->interval));
     if (rc == 0 && s->type == VS_DEPTH)
-        rc = putf(buf, cap, &len, "%u", s->levels);
+        rc = vtext_putf(buf, cap, &len, "%u", s->levels);
     if (rc == 0 && (s->type == VS_DEPTH || s->type == VS_DIFF) && s->speed_ms &&
         s->speed_ms != default_book_speed(p))
-        rc = putf(buf, cap, &len, "@%ums", s->speed_ms);
+        rc = vtext_putf(buf, cap, &len, "@%ums", s->speed_ms);
     if (rc == 0 && s->type == VS_MARKPRICE && s->speed_ms == 1000)
         rc = put(buf, cap, &len, "@1s");
-    return finish(rc, buf, cap, len);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 /* True if name[0..len) starts with the NUL-terminated prefix; advances *pos past it. */
@@ -353,7 +321,7 @@ int binance_ws_url(const struct venue_profile *p, const char *base, enum venue_r
         if (rc == 0)
             rc = put(buf, cap, &len, names[i]);
     }
-    return finish(rc, buf, cap, len);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 /* True if a stream name can go into a JSON string as it is (no quotes, backslashes or control
@@ -377,13 +345,13 @@ int binance_control_msg(bool subscribe, const char *const *names, size_t n, uint
     for (size_t i = 0; i < n; i++)
         if (!json_safe(names[i]))
             return err_set(-EINVAL, "stream name %zu cannot be sent as it is", i);
-    rc = putf(buf, cap, &len, "{\"method\":\"%s\",\"params\":[",
-              subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
+    rc = vtext_putf(buf, cap, &len, "{\"method\":\"%s\",\"params\":[",
+                    subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = putf(buf, cap, &len, "%s\"%s\"", i ? "," : "", names[i]);
+        rc = vtext_putf(buf, cap, &len, "%s\"%s\"", i ? "," : "", names[i]);
     if (rc == 0)
-        rc = putf(buf, cap, &len, "],\"id\":%" PRIu64 "}", id);
-    return finish(rc, buf, cap, len);
+        rc = vtext_putf(buf, cap, &len, "],\"id\":%" PRIu64 "}", id);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 /* Writes "<rest_base><path>?symbol=<symbol>" into buf at *len after checking the symbol. */
@@ -398,7 +366,7 @@ static int rest_start(const char *rest_base, const char *path, const char *symbo
     while (blen > 0 && rest_base[blen - 1] == '/')
         blen--;
     if (putn(buf, cap, len, rest_base, blen) < 0 ||
-        putf(buf, cap, len, "%s?symbol=%s", path, symbol) < 0)
+        vtext_putf(buf, cap, len, "%s?symbol=%s", path, symbol) < 0)
         return -ENOSPC;
     return 0;
 }
@@ -441,8 +409,8 @@ int binance_depth_url(const struct venue_profile *p, const char *rest_base, cons
     if (rc == -EINVAL)
         return rc;
     if (rc == 0)
-        rc = putf(buf, cap, &len, "&limit=%u", limit);
-    rc = finish(rc, buf, cap, len);
+        rc = vtext_putf(buf, cap, &len, "&limit=%u", limit);
+    rc = vtext_finish(rc, buf, cap, len);
     if (rc >= 0 && weight)
         *weight = w;
     return rc;
@@ -473,9 +441,10 @@ int binance_klines_url(const struct venue_profile *p, const char *rest_base, con
     if (rc == -EINVAL)
         return rc;
     if (rc == 0)
-        rc = putf(buf, cap, &len, "&interval=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=%u",
-                  mdf_interval_name(interval), start_ms, end_ms, limit);
-    rc = finish(rc, buf, cap, len);
+        rc = vtext_putf(buf, cap, &len,
+                        "&interval=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=%u",
+                        mdf_interval_name(interval), start_ms, end_ms, limit);
+    rc = vtext_finish(rc, buf, cap, len);
     if (rc >= 0 && weight)
         *weight = w;
     return rc;

@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "venue/bitfinex.h"
 #include "venue/json.h"
+#include "venue/vtext.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Streams                                                                                    */
@@ -144,40 +145,6 @@ int bitfinex_stream_check(const struct venue_profile *p, const struct vstream *s
     return check(p, s, true);
 }
 
-/* Appends printf-formatted text at *len in buf. Returns 0 or -ENOSPC (buf left NUL-terminated
- * at its old length). */
-static int putf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int putf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (*len >= cap)
-        return -ENOSPC;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= cap - *len) {
-        buf[*len] = '\0';
-        return -ENOSPC;
-    }
-    *len += (size_t)n;
-    return 0;
-}
-
-/* Returns len as the result, or -ENOSPC with err_set() (buf cleared) if rc says it did not
- * fit. */
-static int finish(int rc, char *buf, size_t cap, size_t len)
-{
-    if (rc < 0) {
-        if (cap)
-            buf[0] = '\0';
-        return err_set(-ENOSPC, "buffer of %zu bytes too small", cap);
-    }
-    return (int)len;
-}
-
 /* The book length a spec means (0 is the default 25). */
 static unsigned book_len(const struct vstream *s)
 {
@@ -192,21 +159,21 @@ static int key_of(const struct vstream *s, char *buf, size_t cap)
 
     switch (s->type) {
     case VS_DIFF:
-        rc = putf(buf, cap, &len, "book:%s:P%u:F%u:%u", s->symbol, s->prec, s->speed_ms ? 1 : 0,
-                  book_len(s));
+        rc = vtext_putf(buf, cap, &len, "book:%s:P%u:F%u:%u", s->symbol, s->prec,
+                        s->speed_ms ? 1 : 0, book_len(s));
         break;
     case VS_KLINE:
-        rc = putf(buf, cap, &len, "candles:trade:%s:%s", bitfinex_interval_name(s->interval),
-                  s->symbol);
+        rc = vtext_putf(buf, cap, &len, "candles:trade:%s:%s", bitfinex_interval_name(s->interval),
+                        s->symbol);
         break;
     case VS_TRADE:
-        rc = putf(buf, cap, &len, "trades:%s", s->symbol);
+        rc = vtext_putf(buf, cap, &len, "trades:%s", s->symbol);
         break;
     default:
-        rc = putf(buf, cap, &len, "ticker:%s", s->symbol);
+        rc = vtext_putf(buf, cap, &len, "ticker:%s", s->symbol);
         break;
     }
-    return finish(rc, buf, cap, len);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 int bitfinex_stream_key(const struct venue_profile *p, const struct vstream *s, char *buf,
@@ -235,22 +202,23 @@ int bitfinex_subscribe_msg(const struct venue_profile *p, const struct vstream *
     }
     switch (s->type) {
     case VS_DIFF:
-        rc = putf(buf, cap, &len,
-                  "{\"event\":\"subscribe\",\"channel\":\"book\",\"symbol\":\"%s\",\"prec\":"
-                  "\"P%u\",\"freq\":\"F%u\",\"len\":\"%u\"}",
-                  s->symbol, s->prec, s->speed_ms ? 1 : 0, book_len(s));
+        rc = vtext_putf(buf, cap, &len,
+                        "{\"event\":\"subscribe\",\"channel\":\"book\",\"symbol\":\"%s\",\"prec\":"
+                        "\"P%u\",\"freq\":\"F%u\",\"len\":\"%u\"}",
+                        s->symbol, s->prec, s->speed_ms ? 1 : 0, book_len(s));
         break;
     case VS_KLINE:
-        rc = putf(buf, cap, &len,
-                  "{\"event\":\"subscribe\",\"channel\":\"candles\",\"key\":\"trade:%s:%s\"}",
-                  bitfinex_interval_name(s->interval), s->symbol);
+        rc = vtext_putf(buf, cap, &len,
+                        "{\"event\":\"subscribe\",\"channel\":\"candles\",\"key\":\"trade:%s:%s\"}",
+                        bitfinex_interval_name(s->interval), s->symbol);
         break;
     default:
-        rc = putf(buf, cap, &len, "{\"event\":\"subscribe\",\"channel\":\"%s\",\"symbol\":\"%s\"}",
-                  s->type == VS_TRADE ? "trades" : "ticker", s->symbol);
+        rc = vtext_putf(buf, cap, &len,
+                        "{\"event\":\"subscribe\",\"channel\":\"%s\",\"symbol\":\"%s\"}",
+                        s->type == VS_TRADE ? "trades" : "ticker", s->symbol);
         break;
     }
-    return finish(rc, buf, cap, len);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 int bitfinex_unsubscribe_msg(int64_t chan_id, char *buf, size_t cap)
@@ -260,8 +228,8 @@ int bitfinex_unsubscribe_msg(int64_t chan_id, char *buf, size_t cap)
 
     if (chan_id < 0)
         return err_set(-EINVAL, "bitfinex: channel id %" PRId64 " invalid", chan_id);
-    rc = putf(buf, cap, &len, "{\"event\":\"unsubscribe\",\"chanId\":%" PRId64 "}", chan_id);
-    return finish(rc, buf, cap, len);
+    rc = vtext_putf(buf, cap, &len, "{\"event\":\"unsubscribe\",\"chanId\":%" PRId64 "}", chan_id);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 int bitfinex_conf_msg(uint32_t flags, char *buf, size_t cap)
@@ -274,8 +242,8 @@ int bitfinex_conf_msg(uint32_t flags, char *buf, size_t cap)
                        "bitfinex: conf flags %u not supported (only DEC_S, TIMESTAMP, "
                        "SEQ_ALL and OB_CHECKSUM)",
                        flags & ~BFX_F_SUPPORTED);
-    rc = putf(buf, cap, &len, "{\"event\":\"conf\",\"flags\":%u}", flags);
-    return finish(rc, buf, cap, len);
+    rc = vtext_putf(buf, cap, &len, "{\"event\":\"conf\",\"flags\":%u}", flags);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 int bitfinex_ping_msg(int64_t cid, char *buf, size_t cap)
@@ -285,8 +253,8 @@ int bitfinex_ping_msg(int64_t cid, char *buf, size_t cap)
 
     if (cid < 0)
         return err_set(-EINVAL, "bitfinex: ping cid %" PRId64 " invalid", cid);
-    rc = putf(buf, cap, &len, "{\"event\":\"ping\",\"cid\":%" PRId64 "}", cid);
-    return finish(rc, buf, cap, len);
+    rc = vtext_putf(buf, cap, &len, "{\"event\":\"ping\",\"cid\":%" PRId64 "}", cid);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 int bitfinex_normalize_symbol(const char *sym, char *buf, size_t cap)
@@ -304,12 +272,12 @@ int bitfinex_normalize_symbol(const char *sym, char *buf, size_t cap)
     sym++;
     colon = memchr(sym, ':', n);
     if (colon)
-        rc = putf(buf, cap, &len, "%.*s/%s", (int)(colon - sym), sym, colon + 1);
+        rc = vtext_putf(buf, cap, &len, "%.*s/%s", (int)(colon - sym), sym, colon + 1);
     else if (n == 6)
-        rc = putf(buf, cap, &len, "%.3s/%.3s", sym, sym + 3);
+        rc = vtext_putf(buf, cap, &len, "%.3s/%.3s", sym, sym + 3);
     else
         return err_set(-EINVAL, "bitfinex: cannot split t%s into base and quote", sym);
-    return finish(rc, buf, cap, len);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 /* ------------------------------------------------------------------------------------------ */

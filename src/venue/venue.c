@@ -5,11 +5,17 @@
  * table row (VENUES.md §1.1/1.3 for Binance spot, §2.1/2.2 for USD-M futures, §3.1 for
  * Bitfinex), so the config
  * layer only has to override what the user changed. Stream-type names and cadences live here
- * because the config, the daemon's staleness checks and every decoder share them.
+ * because the config, the daemon's staleness checks and every decoder share them; so does the
+ * text building of the request builders (vtext.h).
  */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "venue/venue.h"
+#include "venue/vtext.h"
 
 /* The known venues. Testnets share their production venue's limits. */
 static const struct venue_profile profiles[] = {
@@ -229,4 +235,34 @@ uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream 
     default:
         return 0;
     }
+}
+
+/* ---- text building (vtext.h) ------------------------------------------------------------- */
+
+int vtext_putf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*len >= cap)
+        return -ENOSPC;
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - *len) {
+        buf[*len] = '\0';
+        return -ENOSPC;
+    }
+    *len += (size_t)n;
+    return 0;
+}
+
+int vtext_finish(int rc, char *buf, size_t cap, size_t len)
+{
+    if (rc < 0) {
+        if (cap)
+            buf[0] = '\0';
+        return err_set(-ENOSPC, "buffer of %zu bytes too small", cap);
+    }
+    return (int)len;
 }
