@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <mdfeed/mdfeed.h>
+#include "../common/utf8.h"
 
 #define PROG "mdfeed-cat"
 
@@ -263,40 +264,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 }
 
 /* ---- output primitives ---------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one (overlong forms,
- * surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    uint32_t cp;
-    size_t len;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 /* Writes s (up to its NUL or max bytes) as the body of a JSON string: quote, backslash and
  * control characters escaped, invalid UTF-8 bytes replaced by U+FFFD. */
