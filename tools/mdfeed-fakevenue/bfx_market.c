@@ -1643,9 +1643,7 @@ int bfxm_init(struct fv_server *s)
     m->s = s;
     s->bfx = m;
     s->bfx_chan_seq = (int32_t)(10000 + o->seed % 90000) * 10;
-    m->tick_ms = BFX_TICK_MAX_MS;
-    if (!o->market_max && o->market_rate > 0 && 1000.0 / o->market_rate < m->tick_ms)
-        m->tick_ms = 1000.0 / o->market_rate < 1 ? 1 : (unsigned)(1000.0 / o->market_rate);
+    m->tick_ms = fv_market_tick_ms(o, BFX_TICK_MAX_MS);
     uv_timer_init(s->loop, &m->timer);
     uv_idle_init(s->loop, &m->idle);
     m->timer.data = m;

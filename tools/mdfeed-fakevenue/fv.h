@@ -402,6 +402,9 @@ void fv_buf_printf(struct fv_buf *b, const char *fmt, ...) __attribute__((format
 void *fv_xmalloc(size_t n); /* aborts when memory runs out */
 void *fv_xcalloc(size_t n, size_t sz);
 char *fv_xstrndup(const char *s, size_t n);
+/* Timer period of a synthetic market: 1000 / --market-rate ms (at least 1), at most max_ms
+ * (also with --market-rate max, where the idle handler drives the flow). */
+unsigned fv_market_tick_ms(const struct fv_opts *o, unsigned max_ms);
 
 /* ---- server and connection (server.c) ---- */
 

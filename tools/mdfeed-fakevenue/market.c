@@ -1206,9 +1206,7 @@ int market_init(struct fv_server *s)
         if (*l == ',')
             l++;
     }
-    m->tick_ms = MKT_TICK_MAX_MS;
-    if (!o->market_max && o->market_rate > 0 && 1000.0 / o->market_rate < m->tick_ms)
-        m->tick_ms = 1000.0 / o->market_rate < 1 ? 1 : (unsigned)(1000.0 / o->market_rate);
+    m->tick_ms = fv_market_tick_ms(o, MKT_TICK_MAX_MS);
     uv_timer_init(s->loop, &m->timer);
     uv_idle_init(s->loop, &m->idle);
     m->timer.data = m;

@@ -89,6 +89,13 @@ void *fv_xcalloc(size_t n, size_t sz)
     return p;
 }
 
+unsigned fv_market_tick_ms(const struct fv_opts *o, unsigned max_ms)
+{
+    if (!o->market_max && o->market_rate > 0 && 1000.0 / o->market_rate < max_ms)
+        return 1000.0 / o->market_rate < 1 ? 1 : (unsigned)(1000.0 / o->market_rate);
+    return max_ms;
+}
+
 /* Copies n bytes of s into a new NUL-terminated string (aborts when memory runs out). */
 char *fv_xstrndup(const char *s, size_t n)
 {
