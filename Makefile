@@ -83,7 +83,7 @@ HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
 	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c \
-	src/daemon/health_pub.c
+	src/daemon/health_pub.c src/daemon/bfx_feed.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.

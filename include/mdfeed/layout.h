@@ -332,7 +332,9 @@ enum mdf_event_code {
     MDF_EV_CANDLES_BACKFILLED = 16,  /* closed candles missed in an outage fetched over REST */
     MDF_EV_FEED_RECOVERED = 17,      /* a stale or silent stream delivers again */
     MDF_EV_BOOK_LIVE = 18,           /* a book (re)synced and is LIVE */
-    MDF_EV_COUNT = 19,
+    MDF_EV_VENUE_MAINTENANCE = 19,   /* the venue announced maintenance, or its end */
+    MDF_EV_SEQUENCE_GAP = 20,        /* a connection's message sequence skipped: resubscribed */
+    MDF_EV_COUNT = 21,
 };
 
 struct mdf_event {

@@ -380,6 +380,20 @@ int bfx_book_checksum_text(const struct bfx_book *b, char *buf, size_t cap)
     return out_end(&o);
 }
 
+int bfx_book_handover(struct bfx_book *b, const struct bfx_msg *m, int64_t recv_ns)
+{
+    uint64_t gen = b->generation;
+    bool live = b->state == MDF_BOOK_LIVE;
+    int rc;
+
+    if (m->kind != BFX_BOOK_SNAPSHOT)
+        return err_set(-EINVAL, "bfx_book_handover: not a book snapshot (kind %d)", (int)m->kind);
+    rc = bfx_book_apply(b, m, recv_ns);
+    if (rc == 1 && live)
+        b->generation = gen;
+    return rc;
+}
+
 int bfx_book_verify(struct bfx_book *b, int32_t checksum)
 {
     int32_t mine;

@@ -90,6 +90,11 @@ void bfx_book_fini(struct bfx_book *b);
  * not fit (the book is discarded: RESYNCING, the caller resubscribes). */
 int bfx_book_apply(struct bfx_book *b, const struct bfx_msg *m, int64_t recv_ns);
 
+/* Applies a BFX_BOOK_SNAPSHOT from another connection of the same channel that takes the book
+ * over (a make-before-break rotation): like bfx_book_apply(), but a LIVE book keeps its
+ * generation, since readers see one continuous book. Same returns. */
+int bfx_book_handover(struct bfx_book *b, const struct bfx_msg *m, int64_t recv_ns);
+
 /* Compares the book's checksum with the venue's (a BFX_CHECKSUM message's checksum). Returns 0
  * if they match, 1 if the book is not LIVE (nothing to compare), or -EBADMSG with err_set()
  * giving both values on a mismatch: the book is discarded (RESYNCING, generation bumped) and

@@ -63,6 +63,8 @@ static const char *const event_names[MDF_EV_COUNT] = {
     [MDF_EV_CANDLES_BACKFILLED] = "CANDLES_BACKFILLED",
     [MDF_EV_FEED_RECOVERED] = "FEED_RECOVERED",
     [MDF_EV_BOOK_LIVE] = "BOOK_LIVE",
+    [MDF_EV_VENUE_MAINTENANCE] = "VENUE_MAINTENANCE",
+    [MDF_EV_SEQUENCE_GAP] = "SEQUENCE_GAP",
 };
 
 MDF_API const char *mdf_ring_name(int ring)

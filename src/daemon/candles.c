@@ -23,9 +23,8 @@
 
 static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int64_t to_ns);
 
-/* Publishes one closed candle unless one at least as new was published already. */
-static void publish_closed(struct feed *f, struct dstream *s, union mdf_record *rec,
-                           bool backfilled)
+void candles_publish_closed(struct feed *f, struct dstream *s, union mdf_record *rec,
+                            bool backfilled)
 {
     struct mdf_candle *c = &rec->candle;
 
@@ -69,7 +68,7 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
             continue;
         rec->h.venue = f->venue_id;
         rec->h.symbol = s->symbol;
-        publish_closed(f, s, rec, true);
+        candles_publish_closed(f, s, rec, true);
         last_open = f->klines[i].open_time_ns;
         published++;
     }
@@ -120,7 +119,7 @@ void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec)
             request_page(f, s, from, to);
     }
     if (closed)
-        publish_closed(f, s, rec, false);
+        candles_publish_closed(f, s, rec, false);
     else if (f->cv.emit_partial_candles) {
         daemon_publish(f->d, rec);
         f->stats.records++;

@@ -24,10 +24,11 @@
 #include "daemon/health_pub.h"
 #include "daemon/log.h"
 
-#define MSG_MAX_LEVELS 5000    /* levels per side one stream message may carry */
-#define ROTATION_QUIET_MS 5000 /* a replacement with nothing to deliver takes over after */
-#define SNAPSHOT_RETRY_MS 5000 /* a failed snapshot is asked again after */
-#define ATTEMPT_SHARE 0.8      /* share of the venue's connection-attempt limit we use */
+#define MSG_MAX_LEVELS 5000     /* levels per side one stream message may carry */
+#define ROTATION_QUIET_MS 5000  /* a replacement with nothing to deliver takes over after */
+#define SNAPSHOT_RETRY_MS 5000  /* a failed snapshot is asked again after */
+#define ATTEMPT_SHARE 0.8       /* share of the venue's connection-attempt limit we use */
+#define BFX_MAINT_MAX_MS 300000 /* a maintenance longer than this: reconnect to ask again */
 
 static struct vmsg g_msg;          /* decoded message (loop thread only) */
 static struct vmsg g_snap;         /* decoded REST snapshot (loop thread only) */
@@ -96,17 +97,47 @@ static void free_stream(struct dstream *s)
         bsync_fini(s->book);
         free(s->book);
     }
+    if (s->bbook) {
+        bfx_book_fini(s->bbook);
+        free(s->bbook);
+    }
     free(s);
+}
+
+/* Names stream s (Binance: its stream name; Bitfinex: its channel key) and registers its
+ * symbol under its normalized name. Returns 0 or negative with err_set(). */
+static int name_stream(struct feed *f, struct dstream *s)
+{
+    char norm[MDF_SYMBOL_MAX];
+    int64_t sym;
+    int len;
+
+    if (f->prof->family == VF_BITFINEX) {
+        len = bitfinex_stream_key(f->prof, &s->spec, s->name, sizeof(s->name));
+        if (len < 0)
+            return err_prefix(len, "%s: stream %s", f->cv.name, s->spec.symbol);
+        if (bitfinex_normalize_symbol(s->spec.symbol, norm, sizeof(norm)) < 0)
+            norm[0] = '\0'; /* a pair whose split is unknown keeps only its native name */
+    } else {
+        len = binance_stream_name(f->prof, &s->spec, s->name, sizeof(s->name));
+        if (len < 0)
+            return err_set(-EINVAL, "%s: stream name too long for %s", f->cv.name, s->spec.symbol);
+        normalize_symbol(s->spec.symbol, norm, sizeof(norm));
+    }
+    s->name_len = (uint32_t)len;
+    s->hash = stream_hash(s->name, s->name_len);
+    sym = state_tx_symbol(&f->d->pub.st, f->venue_id, s->spec.symbol, norm);
+    if (sym < 0)
+        return err_prefix((int)sym, "%s: symbol %s", f->cv.name, s->spec.symbol);
+    s->symbol = (uint32_t)sym;
+    return 0;
 }
 
 /* Creates stream spec of feed f, registers its symbol. NULL with err_set(). */
 static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
 {
     struct daemon *d = f->d;
-    char norm[MDF_SYMBOL_MAX];
     struct dstream *s;
-    int64_t sym;
-    int len;
 
     s = calloc(1, sizeof(*s));
     if (!s) {
@@ -116,22 +147,25 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
     s->spec = *spec;
     s->f = f;
     s->hslot = -1;
-    len = binance_stream_name(f->prof, spec, s->name, sizeof(s->name));
-    if (len < 0) {
-        err_set(-EINVAL, "%s: stream name too long for %s", f->cv.name, spec->symbol);
+    if (name_stream(f, s) < 0)
         goto err_free;
-    }
-    s->name_len = (uint32_t)len;
-    s->hash = stream_hash(s->name, s->name_len);
-    normalize_symbol(spec->symbol, norm, sizeof(norm));
-    sym = state_tx_symbol(&d->pub.st, f->venue_id, spec->symbol, norm);
-    if (sym < 0) {
-        err_prefix((int)sym, "%s: symbol %s", f->cv.name, spec->symbol);
-        goto err_free;
-    }
-    s->symbol = (uint32_t)sym;
     s->cadence_ms = vstream_cadence_ms(f->prof, spec);
-    if (spec->type == VS_DIFF) {
+    if (f->prof->family == VF_BITFINEX) {
+        /* Every channel shows a frame at least every heartbeat period (15 s): data, or an hb
+         * when there is none, so a channel silent for longer is stale, not quiet. */
+        s->cadence_ms = f->prof->ping_interval_s * 1000;
+        if (spec->type == VS_DIFF) {
+            uint32_t len = spec->levels ? spec->levels : BFX_BOOK_LEN_DEFAULT;
+
+            s->bbook = calloc(1, sizeof(*s->bbook));
+            if (!s->bbook || bfx_book_init(s->bbook, len + len / 2 + 8) < 0) {
+                free(s->bbook);
+                s->bbook = NULL;
+                err_set(-ENOMEM, "out of memory for the %s book", spec->symbol);
+                goto err_free;
+            }
+        }
+    } else if (spec->type == VS_DIFF) {
         s->book = calloc(1, sizeof(*s->book));
         if (!s->book ||
             bsync_init(s->book, f->prof->futures ? BSYNC_BINANCE_FUTURES : BSYNC_BINANCE_SPOT,
@@ -181,7 +215,8 @@ static int add_stream_ptr(struct feed *f, struct dstream *s)
  * stream survives the rotation), or on a new one. */
 static int place_stream(struct feed *f, struct dstream *s, bool start)
 {
-    enum venue_route route = binance_stream_route(f->prof, &s->spec);
+    enum venue_route route =
+        f->prof->family == VF_BITFINEX ? VR_ROOT : binance_stream_route(f->prof, &s->spec);
     struct shard *sh;
     int rc;
 
@@ -228,20 +263,54 @@ static void publish_book(struct feed *f, struct dstream *s)
 
 /* The book's stream was interrupted: a LIVE book is published STALE (readers see it is no
  * longer maintained) and resyncs on the next diff. */
-static void book_interrupt(struct feed *f, struct dstream *s)
+void feed_book_interrupt(struct feed *f, struct dstream *s)
 {
-    uint8_t was = s->book->state;
+    uint8_t was;
 
+    if (s->bbook) {
+        was = s->bbook->state;
+        bfx_book_interrupt(s->bbook);
+        if (was != s->bbook->state)
+            bfx_publish_book(f, s);
+        return;
+    }
+    if (!s->book)
+        return;
+    was = s->book->state;
     bsync_interrupt(s->book);
     if (was != s->book->state)
         publish_book(f, s);
 }
 
+int feed_book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, uint64_t *gaps)
+{
+    uint64_t g = 0, r = 0, x = 0;
+    int state = -1;
+
+    if (s->bbook) {
+        state = s->bbook->state;
+        g = s->bbook->generation;
+        r = s->bbook->stats.resyncs;
+    } else if (s->book) {
+        state = s->book->state;
+        g = s->book->generation;
+        r = s->book->stats.resyncs;
+        x = s->book->stats.gaps;
+    }
+    if (gen)
+        *gen = g;
+    if (resyncs)
+        *resyncs = r;
+    if (gaps)
+        *gaps = x;
+    return state;
+}
+
 void feed_mark_books_stale(struct feed *f)
 {
     for (size_t i = 0; i < f->n_streams; i++)
-        if (f->streams[i]->book && f->streams[i]->book->state == MDF_BOOK_LIVE)
-            book_interrupt(f, f->streams[i]);
+        if (feed_book_state(f->streams[i]) == MDF_BOOK_LIVE)
+            feed_book_interrupt(f, f->streams[i]);
 }
 
 /* Acts on what the book's sync rule said. */
@@ -326,7 +395,7 @@ static void request_snapshot(struct feed *f, struct dstream *s)
 /* Accepts a record of stream s whose key is `key` unless it is not newer than the last one
  * (a duplicate from the other connection of a rotation). `consecutive`: ids that go up by one,
  * so a jump is counted as a gap. */
-static bool accept_key(struct feed *f, struct dstream *s, int64_t key, bool consecutive)
+bool feed_accept_key(struct feed *f, struct dstream *s, int64_t key, bool consecutive)
 {
     if (s->last_key && key <= s->last_key) {
         s->dups++;
@@ -346,18 +415,18 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
 
     switch (r->h.type) {
     case MDF_REC_TRADE:
-        if (!accept_key(f, s, r->trade.trade_id, true))
+        if (!feed_accept_key(f, s, r->trade.trade_id, true))
             return;
         if (r->trade.last_id > s->last_trade_id)
             s->last_trade_id = r->trade.last_id;
         break;
     case MDF_REC_BBO:
         key = r->bbo.update_id ? r->bbo.update_id : r->h.exch_time_ns;
-        if (!accept_key(f, s, key, false))
+        if (!feed_accept_key(f, s, key, false))
             return;
         break;
     case MDF_REC_CANDLE:
-        if (!accept_key(f, s, r->h.exch_time_ns, false))
+        if (!feed_accept_key(f, s, r->h.exch_time_ns, false))
             return;
         for (int i = 0; i < 2; i++)
             if (s->trades[i] && r->candle.last_id > s->trades[i]->venue_last_trade)
@@ -367,14 +436,14 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
         candles_on_kline(f, s, r);
         return;
     case MDF_REC_TICKER:
-        if (!accept_key(f, s, r->h.exch_time_ns, false))
+        if (!feed_accept_key(f, s, r->h.exch_time_ns, false))
             return;
         for (int i = 0; i < 2; i++)
             if (s->trades[i] && r->ticker.last_id > s->trades[i]->venue_last_trade)
                 s->trades[i]->venue_last_trade = r->ticker.last_id;
         break;
     default:
-        if (!accept_key(f, s, r->h.exch_time_ns ? r->h.exch_time_ns : r->h.tx_time_ns, false))
+        if (!feed_accept_key(f, s, r->h.exch_time_ns ? r->h.exch_time_ns : r->h.tx_time_ns, false))
             return;
         break;
     }
@@ -395,11 +464,11 @@ static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, cons
      * (the key); spot ones only lastUpdateId, which repeats while the book is unchanged, so a
      * repeat is a new message on the same connection and a duplicate from the other one. */
     if (m->exch_time_ns) {
-        if (!accept_key(f, s, m->exch_time_ns, false))
+        if (!feed_accept_key(f, s, m->exch_time_ns, false))
             return;
     } else if (m->last_id == s->last_key && s->last_key && sh == s->last_shard) {
         /* the same state pushed again */
-    } else if (!accept_key(f, s, m->last_id, false)) {
+    } else if (!feed_accept_key(f, s, m->last_id, false)) {
         return;
     }
     s->last_shard = sh;
@@ -459,6 +528,30 @@ static void on_diff(struct feed *f, struct shard *sh, struct dstream *s, const s
     book_result(f, s, bsync_diff(s->book, &dd), was);
 }
 
+void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_ns)
+{
+    s->msgs++;
+    s->last_mono = now_mono(f);
+    s->last_recv_ns = recv_ns;
+    if (exch_ns) {
+        int64_t delay = recv_ns - exch_ns;
+
+        s->last_exch_ns = exch_ns;
+        s->delay_ewma_ns += (delay - s->delay_ewma_ns) / 16;
+        if (delay > s->delay_max_ns)
+            s->delay_max_ns = delay;
+    }
+    if (s->flags & (DS_F_SILENT | DS_F_STALE))
+        recovered(f, s);
+}
+
+void feed_alive(struct feed *f, struct dstream *s)
+{
+    s->last_mono = now_mono(f);
+    if (s->flags & (DS_F_SILENT | DS_F_STALE))
+        recovered(f, s);
+}
+
 void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns)
 {
     struct feed *f = sh->f;
@@ -466,6 +559,10 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
     struct dstream *s;
     int rc;
 
+    if (sh->bfx) {
+        bfx_on_message(sh, msg, len, recv_ns);
+        return;
+    }
     f->stats.msgs++;
     sh->msgs++;
     sh->last_msg_ns = recv_ns;
@@ -500,23 +597,7 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
         f->stats.unknown++;
         return;
     }
-    s->msgs++;
-    s->last_mono = now_mono(f);
-    {
-        int64_t ex = m->kind == VM_RECORD ? m->rec.h.exch_time_ns : m->exch_time_ns;
-
-        s->last_recv_ns = recv_ns;
-        if (ex) {
-            int64_t delay = recv_ns - ex;
-
-            s->last_exch_ns = ex;
-            s->delay_ewma_ns += (delay - s->delay_ewma_ns) / 16;
-            if (delay > s->delay_max_ns)
-                s->delay_max_ns = delay;
-        }
-    }
-    if (s->flags & (DS_F_SILENT | DS_F_STALE))
-        recovered(f, s);
+    feed_note(f, s, recv_ns, m->kind == VM_RECORD ? m->rec.h.exch_time_ns : m->exch_time_ns);
     switch (m->kind) {
     case VM_RECORD:
         on_record(f, s, m);
@@ -581,9 +662,9 @@ void feed_on_disconnected(struct shard *sh, int err)
         struct dstream *s = sh->ent[i].s;
 
         s->acked_mono = 0;
-        if (s->book && s->primary == sh) {
+        if (s->primary == sh) {
             s->primary = NULL;
-            book_interrupt(f, s);
+            feed_book_interrupt(f, s);
         }
     }
 }
@@ -694,8 +775,13 @@ static void finish_rotation(struct feed *f, struct shard *nsh)
 
         s->shard = nsh;
         s->acked_mono = nsh->ent[i].acked_mono;
-        if (!s->primary || s->primary == old)
+        if (!s->primary || s->primary == old) {
+            /* A Bitfinex book the replacement has not taken over (no snapshot from it yet)
+             * cannot go on from the replacement's updates: it waits for that snapshot. */
+            if (nsh->bfx && s->primary == old)
+                feed_book_interrupt(f, s);
             s->primary = nsh;
+        }
     }
     nsh->role = SH_ACTIVE;
     nsh->partner = NULL;
@@ -736,7 +822,7 @@ static void check_stream(struct feed *f, struct dstream *s, int64_t now)
     bool trade = s->spec.type == VS_TRADE || s->spec.type == VS_AGGTRADE;
 
     if (s->removed || (s->flags & DS_F_FAILED) || !s->acked_mono || !s->shard ||
-        s->shard->ws.state != WSC_CONNECTED || s->spec.type == VS_FORCEORDER)
+        s->shard->ws.state != WSC_CONNECTED || s->shard->maint || s->spec.type == VS_FORCEORDER)
         return;
     if (s->last_mono < s->acked_mono) {
         /* Acknowledged, nothing since. */
@@ -766,8 +852,8 @@ static void check_stream(struct feed *f, struct dstream *s, int64_t now)
         ev_emit(f->d, LOG_LV_WARNING, MDF_EV_FEED_STALE, f->venue_id, s->symbol, s->shard->id,
                 "%s: nothing for %.1f s (threshold %.1f s)", s->name,
                 (double)(now - s->last_mono) / 1e9, (double)thr / 1e9);
-        if (s->book && s->book->state == MDF_BOOK_LIVE)
-            book_interrupt(f, s);
+        if (feed_book_state(s) == MDF_BOOK_LIVE)
+            feed_book_interrupt(f, s);
     }
 }
 
@@ -799,6 +885,18 @@ static void sweep_removed(struct feed *f)
         link_trade_evidence(f);
 }
 
+/* True once a replacement connection delivers: Binance, any message; Bitfinex, every channel
+ * (each starts with its snapshot, which is when it takes its stream over). */
+static bool replacement_delivers(const struct shard *sh)
+{
+    if (!sh->bfx)
+        return sh->msgs > 0;
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
+            return false;
+    return true;
+}
+
 static void on_check(uv_timer_t *t)
 {
     struct feed *f = t->data;
@@ -823,8 +921,15 @@ static void on_check(uv_timer_t *t)
                     (double)(now - sh->connected_mono) / 1e9);
             feed_rotate(f, sh);
         } else if (sh->role == SH_REPLACEMENT && sh->all_acked_mono &&
-                   (sh->msgs > 0 || now - sh->all_acked_mono > ROTATION_QUIET_MS * 1000000LL)) {
+                   (replacement_delivers(sh) ||
+                    now - sh->all_acked_mono > ROTATION_QUIET_MS * 1000000LL)) {
             finish_rotation(f, sh);
+        } else if (sh->maint && now - sh->maint_mono > BFX_MAINT_MAX_MS * 1000000LL) {
+            /* No end of maintenance announced to this connection: connect again, and the
+             * venue's info event says whether it is over. */
+            log_msg(LOG_LV_WARNING, "%s conn %u: maintenance for %d s: reconnecting", f->cv.name,
+                    sh->id, BFX_MAINT_MAX_MS / 1000);
+            wsconn_reconnect(&sh->ws, -ETIMEDOUT);
         }
     }
     sweep_removed(f);
@@ -856,12 +961,20 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
     f->tls = daemon_tls(d, cv->ca_file);
     if (!f->tls)
         goto err_free;
-    f->dec = vdec_new(f->prof, d->cfg->decoder, MSG_MAX_LEVELS, 4u << 20);
-    f->rest_dec = vdec_new(f->prof, d->cfg->decoder,
-                           cv->snapshot_limit > 1500 ? cv->snapshot_limit : 1500, 16u << 20);
-    f->klines_cap = f->prof->klines_limit;
-    f->klines = calloc(f->klines_cap, sizeof(*f->klines));
-    if (!f->dec || !f->rest_dec || !f->klines) {
+    if (f->prof->family == VF_BITFINEX) {
+        /* jsmn whatever the config's decoder: exact decimals from JSON numbers need their
+         * text. A snapshot of a 250-level book has 500 levels; candle snapshots are longer. */
+        f->bdec = bitfinex_decoder_new(VDEC_JSMN, BFX_MAX_ITEMS, 4u << 20);
+        if (!f->bdec)
+            goto err_free;
+    } else {
+        f->dec = vdec_new(f->prof, d->cfg->decoder, MSG_MAX_LEVELS, 4u << 20);
+        f->rest_dec = vdec_new(f->prof, d->cfg->decoder,
+                               cv->snapshot_limit > 1500 ? cv->snapshot_limit : 1500, 16u << 20);
+        f->klines_cap = f->prof->klines_limit;
+        f->klines = calloc(f->klines_cap, sizeof(*f->klines));
+    }
+    if (!f->bdec && (!f->dec || !f->rest_dec || !f->klines)) {
         err_set(-ENOMEM, "venue %s: out of memory for its decoders", cv->name);
         goto err_free;
     }
@@ -1055,6 +1168,7 @@ void feed_free(struct feed *f)
     stream_map_free(&f->map);
     vdec_free(f->dec);
     vdec_free(f->rest_dec);
+    bitfinex_decoder_free(f->bdec);
     free(f->klines);
     free(f->attempt_ms);
     free(f);

@@ -20,9 +20,12 @@
 #include "daemon/shard.h"
 #include "daemon/stream.h"
 #include "net/restq.h"
+#include "venue/bitfinex.h"
 #include "venue/venue.h"
 
 struct daemon;
+
+#define BFX_MAX_ITEMS 10000 /* most levels, trades or candles one Bitfinex snapshot may carry */
 
 struct feed_stats {
     uint64_t msgs;         /* messages received (all connections) */
@@ -36,6 +39,9 @@ struct feed_stats {
     uint64_t shutdowns;    /* serverShutdown notices */
     uint64_t snapshots;    /* book snapshots applied */
     uint64_t backfilled;   /* candles fetched over REST */
+    uint64_t seq_gaps;     /* Bitfinex: SEQ_ALL gaps (a connection missed a message) */
+    uint64_t checksums;    /* Bitfinex: book checksums that failed */
+    uint64_t maintenance;  /* Bitfinex: maintenance announcements (20060, status 0) */
 };
 
 /* Counters of connections and streams that went away (rotations, reloads), kept so the
@@ -55,6 +61,7 @@ struct feed {
     uint16_t venue_id;                /* shm venue id */
     struct vdecoder *dec;             /* message decoder */
     struct vdecoder *rest_dec;        /* REST body decoder (snapshots of 5000 levels) */
+    struct bfx_decoder *bdec;         /* Bitfinex message decoder (then dec/rest_dec are NULL) */
     const struct tls_config *tls;     /* shared trust settings */
     struct restq rq;                  /* REST queue with the weight budget */
     bool rq_ready;                    /* rq needs stopping */
@@ -115,11 +122,41 @@ void feed_on_shard_stopped(struct shard *sh);
 void feed_on_acked(struct shard *sh, struct dstream *s);
 uint32_t feed_admit(struct feed *f);
 
+/* Shared by the venue families' message handlers (feed.c, bfx_feed.c). */
+
+/* Stream s got a message received at recv_ns with the venue's time exch_ns (0 if none):
+ * counts it, times it, clears a silent or stale flag. */
+void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_ns);
+
+/* Stream s showed it is alive without data (a Bitfinex heartbeat). */
+void feed_alive(struct feed *f, struct dstream *s);
+
+/* Accepts a record of s keyed `key` unless it is not newer than the last one (a duplicate from
+ * the other connection of a rotation); `consecutive`: keys go up by one, so a jump is a gap. */
+bool feed_accept_key(struct feed *f, struct dstream *s, int64_t key, bool consecutive);
+
+/* The book of s was interrupted: a LIVE book is published STALE. No-op without a book. */
+void feed_book_interrupt(struct feed *f, struct dstream *s);
+
+/* State (enum mdf_book_state) of the book of s, or -1 if s keeps none; with gen, resyncs and
+ * gaps when not NULL. */
+int feed_book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, uint64_t *gaps);
+#define feed_book_state(s) feed_book_info((s), NULL, NULL, NULL)
+
+/* Bitfinex (bfx_feed.c): handles one message of a Bitfinex connection; publishes the book. */
+void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
+void bfx_publish_book(struct feed *f, struct dstream *s);
+
 /* Staleness threshold of stream s now, in ns (0 = quiet is normal for it). */
 int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s);
 
 /* Candles (candles.c). */
 void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec);
 void candles_cancel(struct feed *f, struct dstream *s);
+
+/* Publishes closed candle rec of s (venue and symbol set) unless one at least as new was
+ * published already (backfilled: history, published even if older, for the table). */
+void candles_publish_closed(struct feed *f, struct dstream *s, union mdf_record *rec,
+                            bool backfilled);
 
 #endif /* MDF_DAEMON_FEED_H */

@@ -219,11 +219,16 @@ static void publish_stream(struct daemon *d, struct dstream *s)
     e.msgs = s->msgs;
     e.dups = s->dups;
     e.gaps = s->gaps;
-    if (s->book) {
-        e.book_state = s->book->state;
-        e.book_generation = s->book->generation;
-        e.resyncs = s->book->stats.resyncs;
-        e.gaps += s->book->stats.gaps;
+    {
+        uint64_t gen, resyncs, gaps;
+        int st = feed_book_info(s, &gen, &resyncs, &gaps);
+
+        if (st >= 0) {
+            e.book_state = (uint8_t)st;
+            e.book_generation = gen;
+            e.resyncs = resyncs;
+            e.gaps += gaps;
+        }
     }
     e.last_exch_ns = s->last_exch_ns;
     e.last_recv_ns = s->last_recv_ns;
@@ -238,9 +243,11 @@ static void publish_stream(struct daemon *d, struct dstream *s)
 void hp_forget_stream(struct daemon *d, struct dstream *s)
 {
     struct feed_retired *r = &s->f->retired;
+    uint64_t resyncs, gaps;
 
-    r->gaps += s->gaps + (s->book ? s->book->stats.gaps : 0);
-    r->resyncs += s->book ? s->book->stats.resyncs : 0;
+    feed_book_info(s, NULL, &resyncs, &gaps);
+    r->gaps += s->gaps + gaps;
+    r->resyncs += resyncs;
     if (d->health_open && s->hslot >= 0)
         health_slot_free(&d->health, MDF_HT_STREAM, (uint32_t)s->hslot);
     s->hslot = -1;
@@ -298,10 +305,15 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
             dm->n_streams_live++;
         else if (s->hstate == MDF_STREAM_FAILED || (s->flags & (DS_F_STALE | DS_F_SILENT)))
             dm->n_streams_bad++;
-        if (s->book) {
-            dm->n_books++;
-            dm->n_books_live += s->book->state == MDF_BOOK_LIVE;
-            gaps += s->book->stats.gaps;
+        {
+            uint64_t bgaps;
+            int st = feed_book_info(s, NULL, NULL, &bgaps);
+
+            if (st >= 0) {
+                dm->n_books++;
+                dm->n_books_live += st == MDF_BOOK_LIVE;
+                gaps += bgaps;
+            }
         }
     }
     dm->msgs += f->stats.msgs;
@@ -319,6 +331,8 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
     dm->errors[MDF_HERR_SUBSCRIBE] += refused;
     dm->errors[MDF_HERR_BOOK_GAP] += gaps;
     dm->errors[MDF_HERR_UNKNOWN] += f->stats.unknown;
+    dm->errors[MDF_HERR_CHECKSUM] += f->stats.checksums;
+    dm->errors[MDF_HERR_SEQ_GAP] += f->stats.seq_gaps;
     dm->n_venues++;
     dm->n_conns += conns;
 

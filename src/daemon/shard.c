@@ -3,8 +3,9 @@
  *
  * Control messages are paced by one timer: at most one message per spacing_ms (1000 /
  * subscribe_rate, which the config keeps at least 2 under the venue's messages per second, so
- * that the transport's pongs and pings fit too), UNSUBSCRIBE before SUBSCRIBE, up to SHARD_BATCH
- * streams each. Replies are matched by id.
+ * that the transport's pongs and pings fit too), unsubscribes before subscribes. Binance: up to
+ * SHARD_BATCH streams per message, replies matched by id. Bitfinex: one channel per message,
+ * replies matched by the channel's key (subscribe) or id (unsubscribe).
  */
 #include "daemon/shard.h"
 
@@ -20,8 +21,13 @@
 #include "daemon/feed.h"
 #include "daemon/health_pub.h"
 #include "daemon/log.h"
+#include "venue/bitfinex.h"
 
 #define CTL_CAP (SHARD_BATCH * 72 + 128) /* bytes of one control message */
+
+/* Conf flags every Bitfinex connection asks for: exact decimals as strings, the venue's time
+ * and the connection's sequence number on every data message, book checksums. */
+#define BFX_FLAGS (BFX_F_DEC_S | BFX_F_TIMESTAMP | BFX_F_SEQ_ALL | BFX_F_OB_CHECKSUM)
 
 static void kick(struct shard *sh);
 
@@ -48,6 +54,9 @@ static void on_state(struct wsconn *w, enum wsconn_state from, enum wsconn_state
             }
             e->state = SUB_WANT;
             e->req_id = 0;
+            e->chan_id = -1;
+            e->resub = false;
+            e->got = false;
             e->acked_mono = 0;
             i++;
         }
@@ -69,7 +78,24 @@ static void on_open(struct wsconn *w)
     sh->all_acked_mono = 0;
     sh->msgs = 0;
     sh->last_ctl_mono = 0;
+    sh->conf_done = !sh->bfx;
+    sh->maint = false;
+    sh->bfx_flags = 0;
+    sh->bfx_seq = 0;
     feed_on_connected(sh);
+    if (sh->bfx) {
+        /* The flags come first: every channel's messages are shaped by them. */
+        int len = bitfinex_conf_msg(BFX_FLAGS, sh->ctl, sh->ctl_cap);
+
+        if (len < 0 || wsconn_send_text(&sh->ws, sh->ctl, (size_t)len) < 0) {
+            log_msg(LOG_LV_ERR, "%s conn %u: cannot send the conf event: %s", sh->f->cv.name,
+                    sh->id, mdf_errmsg());
+            wsconn_reconnect(&sh->ws, len < 0 ? len : -EIO);
+            return;
+        }
+        sh->last_ctl_mono = clock_mono_ns();
+        return; /* subscriptions follow the conf reply */
+    }
     kick(sh);
 }
 
@@ -79,7 +105,7 @@ static void on_message(struct wsconn *w, bool text, const uint8_t *data, size_t 
     struct shard *sh = w->ud;
 
     if (!text)
-        return; /* Binance sends JSON text only */
+        return; /* the venues send JSON text only */
     feed_on_message(sh, data, len, recv_ns);
 }
 
@@ -122,6 +148,35 @@ static const struct wsconn_callbacks ws_cbs = {
 
 /* ---- control messages -------------------------------------------------------------------- */
 
+/* Bitfinex: sends the subscribe or unsubscribe event of the first channel in state `from` that
+ * can have one (an unsubscribe needs the channel id: a channel whose "subscribed" has not come
+ * yet waits for it), moving it to `to`. Returns 1, 0 (none pending) or negative. */
+static int send_one(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
+{
+    const struct venue_profile *p = sh->f->prof;
+    struct shard_ent *e = NULL;
+    int len, rc;
+
+    for (uint32_t i = 0; i < sh->n && !e; i++)
+        if (sh->ent[i].state == from && (subscribe || sh->ent[i].chan_id >= 0))
+            e = &sh->ent[i];
+    if (!e)
+        return 0;
+    len = subscribe ? bitfinex_subscribe_msg(p, &e->s->spec, sh->ctl, sh->ctl_cap)
+                    : bitfinex_unsubscribe_msg(e->chan_id, sh->ctl, sh->ctl_cap);
+    if (len < 0)
+        return len;
+    rc = wsconn_send_text(&sh->ws, sh->ctl, (size_t)len);
+    if (rc < 0)
+        return rc;
+    sh->last_ctl_mono = clock_mono_ns();
+    e->state = to;
+    e->got = false;
+    log_msg(LOG_LV_DEBUG, "%s conn %u: %s %s", sh->f->cv.name, sh->id,
+            subscribe ? "subscribe" : "unsubscribe", e->s->name);
+    return 1;
+}
+
 /* Builds and sends one control message of up to SHARD_BATCH streams in state `from`, moving
  * them to `to`. Returns the number of streams it carried (0: none pending), or negative. */
 static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
@@ -130,6 +185,8 @@ static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to
     size_t n = 0;
     int len, rc;
 
+    if (sh->bfx)
+        return send_one(sh, subscribe, from, to);
     for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++)
         if (sh->ent[i].state == from)
             sh->names[n++] = sh->ent[i].s->name;
@@ -182,17 +239,34 @@ static void kick(struct shard *sh)
     int64_t now, due;
     bool pending = false;
 
-    if (sh->ws.state != WSC_CONNECTED || sh->stopping ||
+    if (sh->ws.state != WSC_CONNECTED || sh->stopping || !sh->conf_done || sh->maint ||
         uv_is_active((uv_handle_t *)&sh->ctl_timer))
         return;
     for (uint32_t i = 0; i < sh->n && !pending; i++)
-        pending = sh->ent[i].state == SUB_WANT || sh->ent[i].state == SUB_UNWANT;
+        pending = sh->ent[i].state == SUB_WANT ||
+                  (sh->ent[i].state == SUB_UNWANT && (!sh->bfx || sh->ent[i].chan_id >= 0));
     if (!pending)
         return;
     now = clock_mono_ns();
     due = sh->last_ctl_mono ? sh->last_ctl_mono + (int64_t)sh->spacing_ms * 1000000 : now;
     uv_timer_start(&sh->ctl_timer, on_ctl_timer,
                    due > now ? (uint64_t)((due - now + 999999) / 1000000) : 0, 0);
+}
+
+/* Records the venue's answer to the subscription of e: acknowledged (code 0) or refused. */
+static void settle(struct shard *sh, struct shard_ent *e, int code, const char *text, int64_t now)
+{
+    if (code == 0) {
+        e->state = SUB_ACKED;
+        e->acked_mono = now;
+        feed_on_acked(sh, e->s);
+        return;
+    }
+    e->state = SUB_FAILED;
+    e->s->flags |= DS_F_FAILED;
+    sh->refused++;
+    ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_SUBSCRIPTION_FAILED, sh->f->venue_id, e->s->symbol, sh->id,
+            "%s refused: code %d %s", e->s->name, code, text);
 }
 
 void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
@@ -212,17 +286,7 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
             sh->ent[i] = sh->ent[--sh->n]; /* gone, whatever the venue said */
             continue;
         }
-        if (code == 0) {
-            e->state = SUB_ACKED;
-            e->acked_mono = now;
-            feed_on_acked(sh, e->s);
-        } else {
-            e->state = SUB_FAILED;
-            e->s->flags |= DS_F_FAILED;
-            sh->refused++;
-            ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_SUBSCRIPTION_FAILED, sh->f->venue_id, e->s->symbol,
-                    sh->id, "%s refused: code %d %s", e->s->name, code, text);
-        }
+        settle(sh, e, code, text, now);
         i++;
     }
     if (!any)
@@ -230,6 +294,118 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
                 sh->f->cv.name, sh->id, id, code);
     if (!sh->all_acked_mono && shard_all_acked(sh))
         sh->all_acked_mono = now;
+}
+
+void shard_on_conf(struct shard *sh, bool ok, uint32_t flags)
+{
+    if (ok) {
+        sh->bfx_flags = flags & BFX_F_SUPPORTED;
+        if ((flags & BFX_FLAGS) != BFX_FLAGS)
+            log_msg(LOG_LV_WARNING,
+                    "%s conn %u: the venue confirmed conf flags %u of %u asked: %s%s",
+                    sh->f->cv.name, sh->id, flags, BFX_FLAGS,
+                    flags & BFX_F_OB_CHECKSUM ? "" : "books are not checksummed; ",
+                    flags & BFX_F_SEQ_ALL ? "" : "missed messages cannot be detected");
+    } else {
+        sh->bfx_flags = 0;
+        log_msg(LOG_LV_ERR,
+                "%s conn %u: the venue refused the conf flags: books are not checksummed and "
+                "missed messages cannot be detected",
+                sh->f->cv.name, sh->id);
+    }
+    sh->conf_done = true;
+    kick(sh);
+}
+
+struct dstream *shard_on_subscribed(struct shard *sh, const char *key, int64_t chan_id, int code,
+                                    const char *text)
+{
+    int64_t now = clock_mono_ns();
+    struct shard_ent *e = NULL;
+
+    for (uint32_t i = 0; i < sh->n && !e; i++)
+        if (strcmp(sh->ent[i].s->name, key) == 0 &&
+            (sh->ent[i].state == SUB_SENT ||
+             (sh->ent[i].state == SUB_UNWANT && sh->ent[i].chan_id < 0)))
+            e = &sh->ent[i];
+    if (!e)
+        return NULL;
+    if (e->state == SUB_UNWANT) {
+        /* Removed (or to be resubscribed) while the subscribe was on its way: now it can be
+         * unsubscribed; refused, there is nothing to unsubscribe. */
+        struct dstream *s = e->s;
+
+        if (code == 0) {
+            e->chan_id = chan_id;
+        } else if (e->resub) {
+            e->state = SUB_WANT;
+            e->resub = false;
+        } else {
+            *e = sh->ent[--sh->n];
+        }
+        kick(sh);
+        return s;
+    }
+    e->chan_id = code == 0 ? chan_id : -1;
+    settle(sh, e, code, text, now);
+    if (!sh->all_acked_mono && shard_all_acked(sh))
+        sh->all_acked_mono = now;
+    return e->s;
+}
+
+void shard_on_unsubscribed(struct shard *sh, int64_t chan_id)
+{
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if (e->chan_id != chan_id || e->state != SUB_UNSENT)
+            continue;
+        if (e->resub) {
+            e->state = SUB_WANT;
+            e->resub = false;
+            e->chan_id = -1;
+            sh->all_acked_mono = 0;
+            kick(sh);
+        } else {
+            sh->ent[i] = sh->ent[--sh->n];
+        }
+        return;
+    }
+    log_msg(LOG_LV_DEBUG, "%s conn %u: unsubscribed channel %" PRId64 " we were not leaving",
+            sh->f->cv.name, sh->id, chan_id);
+}
+
+void shard_resubscribe(struct shard *sh, struct dstream *s)
+{
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if (e->s != s)
+            continue;
+        if (e->state == SUB_ACKED || e->state == SUB_SENT) {
+            e->state = SUB_UNWANT;
+            e->resub = true;
+        } else if (e->state == SUB_FAILED) {
+            e->state = SUB_WANT;
+        }
+    }
+    kick(sh);
+}
+
+void shard_maintenance(struct shard *sh, bool on)
+{
+    if (on) {
+        if (!sh->maint)
+            sh->maint_mono = clock_mono_ns();
+        sh->maint = true;
+        uv_timer_stop(&sh->ctl_timer);
+        return;
+    }
+    sh->maint = false;
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].state == SUB_ACKED || sh->ent[i].state == SUB_SENT)
+            shard_resubscribe(sh, sh->ent[i].s);
+    kick(sh);
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
@@ -241,7 +417,9 @@ struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role 
     struct shard *sh;
     int rc;
 
-    if (binance_ws_url(f->prof, f->cv.url, route, NULL, 0, url, sizeof(url)) < 0) {
+    if (f->prof->family == VF_BITFINEX
+            ? snprintf(url, sizeof(url), "%s%s", f->cv.url, BFX_WS_PATH) >= (int)sizeof(url)
+            : binance_ws_url(f->prof, f->cv.url, route, NULL, 0, url, sizeof(url)) < 0) {
         err_set(-EINVAL, "%s: stream URL too long", f->cv.name);
         return NULL;
     }
@@ -261,6 +439,8 @@ struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role 
     sh->id = ++f->d->next_conn_id;
     sh->hslot = -1;
     sh->next_id = 1;
+    sh->bfx = f->prof->family == VF_BITFINEX;
+    sh->conf_done = !sh->bfx;
     sh->spacing_ms = (1000 + f->cv.subscribe_rate - 1) / f->cv.subscribe_rate + 1;
 
     wsconn_default_params(&wp);
@@ -315,7 +495,7 @@ int shard_add(struct shard *sh, struct dstream *s)
     }
     if (sh->n >= sh->cap)
         return -ENOSPC;
-    sh->ent[sh->n++] = (struct shard_ent){.s = s, .state = SUB_WANT};
+    sh->ent[sh->n++] = (struct shard_ent){.s = s, .state = SUB_WANT, .chan_id = -1};
     sh->all_acked_mono = 0;
     kick(sh);
     return 0;
@@ -328,6 +508,7 @@ void shard_remove(struct shard *sh, struct dstream *s)
 
         if (e->s != s)
             continue;
+        e->resub = false;
         if (e->state == SUB_WANT || e->state == SUB_FAILED || sh->ws.state != WSC_CONNECTED) {
             sh->ent[i] = sh->ent[--sh->n];
             i--;

@@ -1,9 +1,15 @@
 /*
- * One venue connection (a "shard" of a feed's streams): a wsconn on a combined-stream path, the
- * streams it carries, and their subscriptions. Subscriptions go out as batched SUBSCRIBE and
- * UNSUBSCRIBE messages, paced so that the client messages per second (control messages plus the
- * pongs and pings the transport sends) stay under the venue's limit, and each is acknowledged
- * by id. After a reconnect every stream is subscribed again.
+ * One venue connection (a "shard" of a feed's streams): a wsconn, the streams it carries, and
+ * their subscriptions, paced so that the client messages per second (control messages plus the
+ * pongs and pings the transport sends) stay under the venue's limit. After a reconnect every
+ * stream is subscribed again.
+ *
+ * Binance: a combined-stream path; batched SUBSCRIBE and UNSUBSCRIBE messages, each
+ * acknowledged by id. Bitfinex: /ws/2; conf flags first, then one subscribe event per channel,
+ * matched back by the channel's key in the "subscribed" (or "error") echo, which gives the
+ * channel id that the connection's data messages carry; unsubscribe by channel id. A
+ * Bitfinex channel can be resubscribed (unsubscribe, then subscribe) to get a fresh snapshot,
+ * and a connection can be paused for the venue's maintenance.
  *
  * During a make-before-break rotation two shards carry the same streams: the RETIRING one
  * keeps delivering until its REPLACEMENT is subscribed and delivering, then it is closed.
@@ -41,7 +47,10 @@ enum sub_state {
 struct shard_ent {
     struct dstream *s;  /* the stream (borrowed; the feed owns it) */
     uint8_t state;      /* enum sub_state */
+    bool resub;         /* Bitfinex: subscribe again once the unsubscribe is confirmed */
+    bool got;           /* data of it arrived on this connection since it was subscribed */
     uint64_t req_id;    /* id of the control message that carried it */
+    int64_t chan_id;    /* Bitfinex channel id from the "subscribed" event, -1 = none */
     int64_t acked_mono; /* CLOCK_MONOTONIC ns of the acknowledgement */
 };
 
@@ -72,9 +81,18 @@ struct shard {
     uint64_t frames_seen;    /* frames (messages, pings, pongs) at the last health refresh */
     int64_t last_frame_mono; /* CLOCK_MONOTONIC when frames_seen last changed */
     int32_t hslot;           /* health table slot, -1 = none yet */
-    char *ctl;               /* control message buffer */
-    size_t ctl_cap;          /* its size */
-    const char **names;      /* SHARD_BATCH name pointers for the builder */
+    /* Bitfinex */
+    bool bfx;           /* a Bitfinex connection */
+    bool conf_done;     /* the venue answered our conf event: subscriptions may go */
+    bool maint;         /* the venue is in maintenance: no subscriptions, no alarms */
+    int64_t maint_mono; /* CLOCK_MONOTONIC ns maintenance was announced */
+    uint32_t bfx_flags; /* conf flags the venue confirmed (decoding depends on them) */
+    int64_t bfx_seq;    /* last SEQ_ALL number seen on this connection, 0 = none */
+    uint64_t seq_gaps;  /* SEQ_ALL gaps seen on this connection */
+    uint32_t chan_hint; /* index of the last channel looked up (a cache) */
+    char *ctl;          /* control message buffer */
+    size_t ctl_cap;     /* its size */
+    const char **names; /* SHARD_BATCH name pointers for the builder */
 };
 
 /* Creates a shard of feed f for route (control path): its URL is the venue base + route +
@@ -99,8 +117,42 @@ uint32_t shard_count(const struct shard *sh);
 /* True once every stream carried is acknowledged (or refused). */
 bool shard_all_acked(const struct shard *sh);
 
-/* A control reply arrived on this connection. */
+/* A control reply arrived on this connection (Binance: by request id). */
 void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text);
+
+/* Bitfinex: the conf event was answered (ok: the venue confirmed flags); subscriptions start
+ * unless the venue is in maintenance. */
+void shard_on_conf(struct shard *sh, bool ok, uint32_t flags);
+
+/* Bitfinex: the channel keyed key was subscribed as chan_id (code 0), or refused with code and
+ * text (an "error" event naming it). Returns the stream, or NULL if this connection asked for
+ * no such channel. */
+struct dstream *shard_on_subscribed(struct shard *sh, const char *key, int64_t chan_id, int code,
+                                    const char *text);
+
+/* Bitfinex: channel chan_id was unsubscribed: forgotten, or subscribed again (resubscribe). */
+void shard_on_unsubscribed(struct shard *sh, int64_t chan_id);
+
+/* Bitfinex: the entry of channel chan_id, or NULL. */
+static inline struct shard_ent *shard_chan(struct shard *sh, int64_t chan_id)
+{
+    if (sh->chan_hint < sh->n && sh->ent[sh->chan_hint].chan_id == chan_id)
+        return &sh->ent[sh->chan_hint];
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].chan_id == chan_id) {
+            sh->chan_hint = i;
+            return &sh->ent[i];
+        }
+    return NULL;
+}
+
+/* Bitfinex: unsubscribes s and subscribes it again (a fresh snapshot after a book failed its
+ * checksum, or after maintenance). */
+void shard_resubscribe(struct shard *sh, struct dstream *s);
+
+/* Bitfinex: maintenance began (subscriptions held back, stream alarms off) or ended (every
+ * channel resubscribed, so books are rebuilt from fresh snapshots). */
+void shard_maintenance(struct shard *sh, bool on);
 
 /* Closes the connection (close code 1000) and frees the shard when done. */
 void shard_stop(struct shard *sh);

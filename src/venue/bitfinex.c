@@ -472,6 +472,25 @@ static int get_time(const struct dctx *c, struct jnode n, const char *f, int64_t
     return 0;
 }
 
+/* Reads the two trailing elements SEQ_ALL and TIMESTAMP add together, in either order: the
+ * sources disagree on it (see bitfinex.h), so the time is the one that is a plausible ms time
+ * (from 2001-09-09, 1e12 ms) and the sequence number the other, which would need 1e12 messages
+ * on one connection to be mistaken for a time. */
+static int get_seq_time(const struct dctx *c, struct jnode a, struct jnode b, struct bfx_msg *out)
+{
+    int64_t x = 0, y = 0;
+    int rc;
+
+    if ((rc = get_int(c, a, "sequence number or timestamp", true, 0, MS_MAX, &x)) < 0 ||
+        (rc = get_int(c, b, "timestamp or sequence number", true, 0, MS_MAX, &y)) < 0)
+        return rc;
+    if ((x >= BFX_MTS_MIN) == (y >= BFX_MTS_MIN))
+        return field_err(c, -EBADMSG, "trailing elements", "not one sequence number and one time");
+    out->seq = x < BFX_MTS_MIN ? x : y;
+    out->ts_ns = (x < BFX_MTS_MIN ? y : x) * 1000000;
+    return 0;
+}
+
 /* Reads a required decimal (JSON number or string, exactly). */
 static int get_dec(const struct dctx *c, struct jnode n, const char *f, struct mdf_dec *v)
 {
@@ -798,13 +817,16 @@ static int dec_array(struct dctx *c, struct jnode root, uint32_t flags)
     default:
         return field_err(c, -EBADMSG, "[1]", "not an array or a tag");
     }
-    if (flags & BFX_F_SEQ_ALL) {
+    if ((flags & BFX_F_SEQ_ALL) && (flags & BFX_F_TIMESTAMP)) {
+        if ((rc = get_seq_time(c, e[pos], e[pos + 1], out)) < 0)
+            return rc;
+    } else if (flags & BFX_F_SEQ_ALL) {
         if ((rc = get_int(c, e[pos], "sequence number", true, 0, INT64_MAX, &out->seq)) < 0)
             return rc;
-        pos++;
-    }
-    if ((flags & BFX_F_TIMESTAMP) && (rc = get_time(c, e[pos], "timestamp", &out->ts_ns)) < 0)
+    } else if ((flags & BFX_F_TIMESTAMP) &&
+               (rc = get_time(c, e[pos], "timestamp", &out->ts_ns)) < 0) {
         return rc;
+    }
     if (tag == TAG_HB) {
         out->kind = BFX_HB;
         return 0;

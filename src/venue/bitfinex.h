@@ -23,10 +23,13 @@
  * message's payload: with SEQ_ALL the connection's sequence number, then with TIMESTAMP the
  * venue's ms time: [CHAN, PAYLOAD, SEQ, MTS], [CHAN, "hb", SEQ, MTS], [CHAN, "cs", CS, SEQ, MTS],
  * [CHAN, "te", TRADE, SEQ, MTS]. They are read at their positions after the payload, so
- * elements the venue appends later are ignored. The order SEQ before MTS is what clients that
- * run with both flags read (tardis-dev: book timestamp at index 3 after the sequence at 2);
- * with one flag alone the question does not arise. Array lengths are never hard-coded
- * elsewhere either: a level, trade, candle or ticker may carry extra trailing fields.
+ * elements the venue appends later are ignored. With both flags the sources disagree on the
+ * order (tardis-dev reads the book's timestamp at index 3 after the sequence at 2; Bitfinex's
+ * Node and Ruby clients read the sequence number last), so the decoder takes whichever of the
+ * two is a plausible ms time (>= BFX_MTS_MIN) as the time and the other as the sequence
+ * number: right in either order until a connection has carried 1e12 messages. Array lengths
+ * are never hard-coded elsewhere either: a level, trade, candle or ticker may carry extra
+ * trailing fields.
  *
  * Numbers. The venue sends decimals as JSON numbers, or as strings with DEC_S. Both are read
  * exactly from their text (jsmn backend only: jansson keeps numbers as doubles, so a decoder
@@ -68,12 +71,13 @@
 #define BFX_ERR_UNSUB_FAILED 10400       /* unsubscription failed (generic) */
 #define BFX_ERR_NOT_SUBSCRIBED 10401     /* not subscribed */
 
-#define BFX_WS_PATH "/ws/2"      /* appended to the profile's ws_url */
-#define BFX_KEY_MAX 96u          /* a stream key's length, NUL included */
-#define BFX_PREC_R0 5u           /* vstream.prec for raw books: refused by stream_check */
-#define BFX_BOOK_LEN_DEFAULT 25u /* book length that vstream.levels 0 stands for */
-#define BFX_F1_MS 2000u          /* vstream.speed_ms of F1 books (F0 is 0) */
-#define BFX_CHECKSUM_LEVELS 25u  /* levels per side the book checksum covers */
+#define BFX_WS_PATH "/ws/2"         /* appended to the profile's ws_url */
+#define BFX_KEY_MAX 96u             /* a stream key's length, NUL included */
+#define BFX_PREC_R0 5u              /* vstream.prec for raw books: refused by stream_check */
+#define BFX_BOOK_LEN_DEFAULT 25u    /* book length that vstream.levels 0 stands for */
+#define BFX_F1_MS 2000u             /* vstream.speed_ms of F1 books (F0 is 0) */
+#define BFX_CHECKSUM_LEVELS 25u     /* levels per side the book checksum covers */
+#define BFX_MTS_MIN 1000000000000LL /* ms times are at least this (2001-09-09): see above */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Streams and control messages                                                               */

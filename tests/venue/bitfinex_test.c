@@ -762,6 +762,17 @@ TEST(bitfinex_trailing_fields_are_read_by_the_confirmed_flags)
     ASSERT_EQ(m.kind, BFX_CHECKSUM);
     ASSERT_EQ(m.checksum, -1234567);
     ASSERT_EQ(m.seq, 45);
+    /* Both, in the other order (the time first, as Bitfinex's own clients read it): the time
+     * is the one that is a plausible ms time, whatever its place. */
+    ASSERT_EQ(decode_as(d, "[198,[10335,2,1.25],1581721279364,46]", both, &book, &m), 0);
+    ASSERT_EQ(m.seq, 46);
+    ASSERT_EQ(m.ts_ns, INT64_C(1581721279364000000));
+    ASSERT_EQ(decode(d, "[198,\"cs\",-7,1581721279365,47]", both, &m), 0);
+    ASSERT_EQ(m.seq, 47);
+    ASSERT_EQ(m.ts_ns, INT64_C(1581721279365000000));
+    /* Two times, or two small numbers: not the shape the flags promise. */
+    ASSERT_EQ(decode(d, "[198,\"hb\",1581721279365,1581721279366]", both, &m), -EBADMSG);
+    ASSERT_EQ(decode(d, "[198,\"hb\",48,49]", both, &m), -EBADMSG);
     /* Bitfinex's gist with SEQ_ALL + OB_CHECKSUM: [CHAN,"cs",CHECKSUM,SEQ]. */
     ASSERT_EQ(decode(d, "[198,\"cs\",2147483647,46]", BFX_F_SEQ_ALL | BFX_F_OB_CHECKSUM, &m), 0);
     ASSERT_EQ(m.checksum, INT32_MAX);
