@@ -8,6 +8,11 @@
  * a type and a range (names, URLs, stream switches) have their own parse function. Errors never
  * stop the load: each one is recorded with the file and line of the setting at fault and all are
  * printed at the end, sorted by line, so one run of `mdfeedd -t` shows everything to fix.
+ *
+ * Venue families: the venue row comes first in an entry, so every later row knows the family.
+ * Spellings follow the venue (Binance symbols upper-cased, Bitfinex ones kept as written with
+ * their intervals "1D"/"7D" and book options "P1"/"F1"), and a key a family has no use for is
+ * one row of refused_keys[]: an error with the reason, after which the key counts as not set.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,6 +30,7 @@
 #include "config/config.h"
 #include "core/err.h"
 #include "net/url.h"
+#include "venue/bitfinex.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* The option table. */
@@ -91,6 +97,9 @@ enum opt_id {
     O_BOOK_TICKER,
     O_ORDER_BOOK,
     O_BOOK_SPEED,
+    O_BOOK_PREC,
+    O_BOOK_FREQ,
+    O_BOOK_LEN,
     O_TICKER,
     O_MINI_TICKER,
     O_FUNDING,
@@ -102,6 +111,9 @@ enum opt_id {
     O_S_INTERVAL,
     O_S_LEVELS,
     O_S_SPEED,
+    O_S_PREC,
+    O_S_FREQ,
+    O_S_LEN,
     O_COUNT,
 };
 
@@ -154,8 +166,12 @@ struct venue_in {
     size_t n_kline;                  /* their count */
     bool book_ticker;                /* bookTicker per symbol */
     int book_type;                   /* order_book: VS_NONE, VS_DIFF or VS_DEPTH */
+    bool book_bad;                   /* order_book was refused (already reported) */
     uint8_t book_levels;             /* VS_DEPTH: 5, 10 or 20 */
     uint32_t book_speed;             /* ms for the order book stream, 0 = venue default */
+    uint8_t book_prec;               /* Bitfinex book_prec: 0..4 for P0..P4 */
+    uint16_t book_freq_ms;           /* Bitfinex book_freq: 0 (F0) or BFX_F1_MS (F1) */
+    uint8_t book_len;                /* Bitfinex book_len: 1, 25, 100 or 250 */
     bool ticker, mini_ticker;        /* 24 h ticker and mini ticker per symbol */
     bool funding, liquidations;      /* markPrice@1s and forceOrder per symbol */
     bool reported[O_COUNT];          /* a switch's stream check already failed and was said */
@@ -166,8 +182,9 @@ struct venue_in {
 
 /* A streams entry while it is read. */
 struct stream_in {
-    struct vstream s; /* the stream (type, symbol, interval, levels, speed) */
-    bool bad;         /* a field was wrong: already reported, do not add the stream */
+    struct vstream s;              /* the stream (type, symbol, interval, levels, speed...) */
+    bool bad;                      /* a field was wrong: already reported, do not add it */
+    const struct venue_profile *p; /* the venue's profile (borrowed): spellings differ */
 };
 
 /* Selections of the "trades" switch. */
@@ -193,12 +210,19 @@ static void parse_subscribe_rate(struct loader *L, const config_setting_t *s, vo
 static void parse_snapshot_limit(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_trades(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_kline(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_book_ticker(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_order_book(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_book_prec(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_book_freq(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_book_len(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_symbol(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_type(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_interval(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_levels(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_speed(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_s_prec(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_s_freq(struct loader *L, const config_setting_t *s, void *obj);
+static void parse_s_len(struct loader *L, const config_setting_t *s, void *obj);
 
 #define SHM_OFF(f) offsetof(struct cfg_shm, f)
 #define CONN_OFF(f) offsetof(struct cfg_conn, f)
@@ -288,9 +312,12 @@ static const struct opt opts[O_COUNT] = {
     [O_SYMBOLS] = {"symbols", SC_VENUE, K_GROUP},
     [O_TRADES] = {"trades", SC_VENUE, K_SPECIAL, .parse = parse_trades},
     [O_KLINE] = {"kline", SC_VENUE, K_SPECIAL, .parse = parse_kline},
-    [O_BOOK_TICKER] = {"book_ticker", SC_VENUE, K_BOOL, 1, 0, 0, false, VENUE_OFF(book_ticker)},
+    [O_BOOK_TICKER] = {"book_ticker", SC_VENUE, K_SPECIAL, .parse = parse_book_ticker},
     [O_ORDER_BOOK] = {"order_book", SC_VENUE, K_SPECIAL, .parse = parse_order_book},
     [O_BOOK_SPEED] = {"book_speed", SC_VENUE, K_UINT, 0, 0, 60000, false, VENUE_OFF(book_speed)},
+    [O_BOOK_PREC] = {"book_prec", SC_VENUE, K_SPECIAL, .parse = parse_book_prec},
+    [O_BOOK_FREQ] = {"book_freq", SC_VENUE, K_SPECIAL, .parse = parse_book_freq},
+    [O_BOOK_LEN] = {"book_len", SC_VENUE, K_SPECIAL, .parse = parse_book_len},
     [O_TICKER] = {"ticker", SC_VENUE, K_BOOL, 0, 0, 0, false, VENUE_OFF(ticker)},
     [O_MINI_TICKER] = {"mini_ticker", SC_VENUE, K_BOOL, 0, 0, 0, false, VENUE_OFF(mini_ticker)},
     [O_FUNDING] = {"funding", SC_VENUE, K_BOOL, 0, 0, 0, false, VENUE_OFF(funding)},
@@ -302,12 +329,66 @@ static const struct opt opts[O_COUNT] = {
     [O_S_INTERVAL] = {"interval", SC_STREAM, K_SPECIAL, .parse = parse_s_interval},
     [O_S_LEVELS] = {"levels", SC_STREAM, K_SPECIAL, .parse = parse_s_levels},
     [O_S_SPEED] = {"speed", SC_STREAM, K_SPECIAL, 0, 0, 60000, false, 0, parse_s_speed},
+    [O_S_PREC] = {"prec", SC_STREAM, K_SPECIAL, .parse = parse_s_prec},
+    [O_S_FREQ] = {"freq", SC_STREAM, K_SPECIAL, .parse = parse_s_freq},
+    [O_S_LEN] = {"len", SC_STREAM, K_SPECIAL, .parse = parse_s_len},
 };
 
 /* The switches that only make sense with "symbols". */
 static const enum opt_id switch_ids[] = {
-    O_TRADES, O_KLINE,       O_BOOK_TICKER, O_ORDER_BOOK,   O_BOOK_SPEED,
-    O_TICKER, O_MINI_TICKER, O_FUNDING,     O_LIQUIDATIONS,
+    O_TRADES,    O_KLINE,    O_BOOK_TICKER, O_ORDER_BOOK,  O_BOOK_SPEED, O_BOOK_PREC,
+    O_BOOK_FREQ, O_BOOK_LEN, O_TICKER,      O_MINI_TICKER, O_FUNDING,    O_LIQUIDATIONS,
+};
+
+/* The order book switches that need order_book set. */
+static const enum opt_id book_option_ids[] = {O_BOOK_SPEED, O_BOOK_PREC, O_BOOK_FREQ, O_BOOK_LEN};
+
+/* Keys a venue family has no use for. Setting one is an error giving the reason, and the key
+ * then counts as not set (so nothing else is said about it). only_true: a boolean switch that is
+ * refused only when true (false asks for what the venue does anyway). */
+static const struct {
+    enum venue_family family; /* the family that refuses the key */
+    enum opt_id id;           /* the key */
+    bool only_true;           /* refused only when set to true */
+    const char *why;          /* the reason, after "key: " */
+} refused_keys[] = {
+    {VF_BITFINEX, O_REST_URL, false,
+     "Bitfinex books come over the stream and the daemon makes no REST calls to Bitfinex; "
+     "remove it"},
+    {VF_BITFINEX, O_SNAPSHOT_LIMIT, false,
+     "Bitfinex books come over the stream, with no REST snapshot; their length is book_len"},
+    {VF_BITFINEX, O_REST_WEIGHT_SHARE, false,
+     "the daemon makes no REST calls to Bitfinex; remove it"},
+    {VF_BITFINEX, O_BOOK_SPEED, false,
+     "Bitfinex books have no speed in ms; use book_freq (\"F0\" realtime or \"F1\" every 2 s)"},
+    {VF_BITFINEX, O_BOOK_TICKER, true,
+     "Bitfinex has no book-ticker channel; ticker = true publishes the best bid and offer too "
+     "(its ticker channel gives both records)"},
+    {VF_BITFINEX, O_MINI_TICKER, true,
+     "Bitfinex has no mini ticker; ticker = true publishes the 24 h figures"},
+    {VF_BITFINEX, O_FUNDING, true,
+     "not supported on Bitfinex (trading pairs only: its funding and derivatives status "
+     "channels are not read)"},
+    {VF_BITFINEX, O_LIQUIDATIONS, true,
+     "not supported on Bitfinex (its liquidation feed, status \"liq:global\", is not read)"},
+    {VF_BITFINEX, O_S_SPEED, false,
+     "Bitfinex streams have no speed in ms; a diff_depth stream takes freq (\"F0\" realtime or "
+     "\"F1\" every 2 s)"},
+    {VF_BITFINEX, O_S_LEVELS, false,
+     "Bitfinex has no partial-book (depth) streams; a diff_depth stream's book length is len "
+     "(1, 25, 100 or 250)"},
+    {VF_BINANCE, O_BOOK_PREC, false, "a Bitfinex setting; Binance books have no precision"},
+    {VF_BINANCE, O_BOOK_FREQ, false, "a Bitfinex setting; Binance books take book_speed (in ms)"},
+    {VF_BINANCE, O_BOOK_LEN, false,
+     "a Bitfinex setting; on Binance use order_book = 5, 10 or 20 for a partial book "
+     "(shm.book_depth sets the levels published)"},
+    {VF_BINANCE, O_S_PREC, false,
+     "a Bitfinex diff_depth option; Binance streams have no precision"},
+    {VF_BINANCE, O_S_FREQ, false,
+     "a Bitfinex diff_depth option; Binance streams take speed (in ms)"},
+    {VF_BINANCE, O_S_LEN, false,
+     "a Bitfinex diff_depth option; Binance partial books take levels (5, 10 or 20) on a depth "
+     "stream"},
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -546,10 +627,40 @@ static bool collect_group(struct loader *L, const config_setting_t *s, enum opt_
     return true;
 }
 
+/* The venue profile of a venue or streams entry being read (NULL while unknown, and for the
+ * other scopes). */
+static const struct venue_profile *scope_profile(enum opt_scope sc, const void *obj)
+{
+    if (sc == SC_VENUE)
+        return ((const struct venue_in *)obj)->v.profile;
+    if (sc == SC_STREAM)
+        return ((const struct stream_in *)obj)->p;
+    return NULL;
+}
+
+/* True (and reported) if the venue family of p refuses key id, set to s (refused_keys[]). */
+static bool refused_here(struct loader *L, const struct venue_profile *p, int id,
+                         const config_setting_t *s)
+{
+    if (!p)
+        return false;
+    for (size_t i = 0; i < sizeof(refused_keys) / sizeof(refused_keys[0]); i++) {
+        if (refused_keys[i].family != p->family || (int)refused_keys[i].id != id)
+            continue;
+        /* A switch refused only when true: another type is left to the usual type error. */
+        if (refused_keys[i].only_true &&
+            (s->type != CONFIG_TYPE_BOOL || !config_setting_get_bool(s)))
+            return false;
+        err_at(L, s, "%s: %s", opts[id].name, refused_keys[i].why);
+        return true;
+    }
+    return false;
+}
+
 /* Stores every option of scope sc into obj: the given setting, or the default when the file
- * does not set it (only_given: leave unset options alone, for per-venue overrides). */
-static void apply(struct loader *L, enum opt_scope sc, const struct given *gv, void *obj,
-                  bool only_given)
+ * does not set it (only_given: leave unset options alone, for per-venue overrides). A key the
+ * venue family refuses is reported and removed from gv, so it counts as not set. */
+static void apply(struct loader *L, enum opt_scope sc, struct given *gv, void *obj, bool only_given)
 {
     for (int id = 0; id < O_COUNT; id++) {
         const struct opt *o = &opts[id];
@@ -557,7 +668,14 @@ static void apply(struct loader *L, enum opt_scope sc, const struct given *gv, v
         char *at = (char *)obj + o->off;
         double v = o->def;
 
-        if (o->sc != sc || o->kind == K_GROUP || (only_given && !s))
+        if (o->sc != sc || o->kind == K_GROUP)
+            continue;
+        /* The profile is the first row of a venue entry, so it is known for every later row. */
+        if (s && refused_here(L, scope_profile(sc, obj), id, s)) {
+            gv->s[id] = NULL;
+            s = NULL;
+        }
+        if (only_given && !s)
             continue;
         switch (o->kind) {
         case K_SECONDS:
@@ -652,11 +770,42 @@ static bool norm_symbol(const char *text, char *out)
     return true;
 }
 
-/* Reads a symbol setting into out; reports and returns false if it is not one. */
-static bool get_symbol(struct loader *L, const config_setting_t *s, char *out)
+/* True if p is a Bitfinex venue (whose spellings differ: case kept, "P0", "F1", "1D"). */
+static bool is_bitfinex(const struct venue_profile *p)
+{
+    return p && p->family == VF_BITFINEX;
+}
+
+/* Reads a symbol setting of venue p into out; reports and returns false if it is not one.
+ * Binance symbols are upper-cased; Bitfinex ones are kept exactly as written, since case matters
+ * there ("tBTCUSD": the 't' is lower case), and checked by the venue layer. */
+static bool get_symbol(struct loader *L, const config_setting_t *s, const struct venue_profile *p,
+                       char *out)
 {
     const char *text;
 
+    if (is_bitfinex(p)) {
+        struct vstream probe;
+
+        if (!get_string(L, s, "a symbol string such as \"tBTCUSD\"", &text))
+            return false;
+        /* The venue's check of a trade stream checks nothing but its symbol. */
+        memset(&probe, 0, sizeof(probe));
+        probe.type = VS_TRADE;
+        if (strlen(text) >= sizeof(probe.symbol)) {
+            err_at(L, s, "%s: \"%s\" is longer than %u characters", key(s), text,
+                   MDF_SYMBOL_MAX - 1);
+            return false;
+        }
+        snprintf(probe.symbol, sizeof(probe.symbol), "%s", text);
+        err_clear();
+        if (bitfinex_stream_check(p, &probe) < 0) {
+            err_at(L, s, "%s: %s", key(s), mdf_errmsg());
+            return false;
+        }
+        memcpy(out, probe.symbol, sizeof(probe.symbol));
+        return true;
+    }
     if (!get_string(L, s, "a symbol string such as \"BTCUSDT\"", &text))
         return false;
     if (!norm_symbol(text, out)) {
@@ -678,8 +827,11 @@ static const char *interval_list(char *buf, size_t cap)
     return buf;
 }
 
-/* Reads a kline interval name; reports and returns MDF_IV_NONE if it is not one. */
-static int get_interval(struct loader *L, const config_setting_t *s)
+/* Reads a kline interval name for venue p; reports and returns MDF_IV_NONE if it is not one.
+ * Bitfinex venues take the venue's spellings ("1D", "1W" or "7D", "14D"; "1M" is a month there
+ * too) as well as mdfeed's ("1d", "1w", "14d"); whether the venue serves the interval is the
+ * stream check's business. */
+static int get_interval(struct loader *L, const config_setting_t *s, const struct venue_profile *p)
 {
     const char *text;
     char names[256];
@@ -687,6 +839,19 @@ static int get_interval(struct loader *L, const config_setting_t *s)
 
     if (!get_string(L, s, "an interval string such as \"1m\"", &text))
         return MDF_IV_NONE;
+    if (is_bitfinex(p)) {
+        iv = bitfinex_interval_from_name(text, strlen(text));
+        if (iv <= MDF_IV_NONE)
+            iv = mdf_interval_from_name(text);
+        if (iv <= MDF_IV_NONE || iv >= MDF_IV_COUNT) {
+            err_at(L, s,
+                   "%s: unknown interval \"%s\" (%s serves 1m 5m 15m 30m 1h 3h 6h 12h 1D 1W 14D "
+                   "1M; 7D is 1W, and 1d 1w 14d are accepted too)",
+                   key(s), text, p->name);
+            return MDF_IV_NONE;
+        }
+        return iv;
+    }
     iv = mdf_interval_from_name(text);
     if (iv <= MDF_IV_NONE || iv >= MDF_IV_COUNT) {
         err_at(L, s, "%s: unknown interval \"%s\" (one of %s)", key(s), text,
@@ -821,8 +986,7 @@ static const char *profile_list(char *buf, size_t cap)
 
     buf[0] = '\0';
     for (size_t i = 0; (p = venue_profile_at(i)) != NULL && n < cap; i++)
-        if (p->family == VF_BINANCE) /* the families the daemon runs */
-            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", p->name);
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", p->name);
     return buf;
 }
 
@@ -842,14 +1006,9 @@ static void parse_venue(struct loader *L, const config_setting_t *s, void *obj)
     if (!get_string(L, s, "a venue name string", &text))
         return;
     vi->v.profile = venue_profile_find(text);
-    if (!vi->v.profile) {
+    if (!vi->v.profile)
         err_at(L, s, "venue: unknown venue \"%s\" (one of %s)", text,
                profile_list(names, sizeof(names)));
-    } else if (vi->v.profile->family != VF_BINANCE) {
-        /* The protocol layer knows Bitfinex; the daemon's feed for it is not built yet. */
-        err_at(L, s, "venue: \"%s\" is not supported by this version of mdfeedd yet", text);
-        vi->v.profile = NULL;
-    }
 }
 
 /* Reads "name" (default: the venue's name). */
@@ -957,18 +1116,26 @@ static void parse_ca_file(struct loader *L, const config_setting_t *s, void *obj
     snprintf(vi->v.ca_file, sizeof(vi->v.ca_file), "%s", text);
 }
 
-/* Reads "streams_per_connection" (default: the profile's). */
+/* Reads "streams_per_connection" (default: the profile's). On Bitfinex the profile's 25 is the
+ * venue's hard limit of channels per connection (error 10305 past it), so it is the maximum too;
+ * Binance's defaults are conservative and 1024 streams are allowed. */
 static void parse_streams_per_conn(struct loader *L, const config_setting_t *s, void *obj)
 {
     struct venue_in *vi = obj;
+    const struct venue_profile *p = vi->v.profile;
     const struct opt *o = &opts[O_STREAMS_PER_CONN];
     double v;
 
-    if (!vi->v.profile)
+    if (!p)
         return;
-    v = vi->v.profile->streams_per_conn;
-    if (s)
-        get_ranged(L, o, s, o->min, o->max, &v);
+    v = p->streams_per_conn;
+    if (s && is_bitfinex(p) && (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) &&
+        config_setting_get_int64(s) > (long long)p->streams_per_conn)
+        err_at(L, s,
+               "streams_per_connection: %lld is above %s's limit of %u channels per connection",
+               (long long)config_setting_get_int64(s), p->name, p->streams_per_conn);
+    else if (s)
+        get_ranged(L, o, s, o->min, is_bitfinex(p) ? p->streams_per_conn : o->max, &v);
     vi->v.streams_per_conn = (uint32_t)v;
 }
 
@@ -1032,6 +1199,13 @@ static void parse_trades(struct loader *L, const config_setting_t *s, void *obj)
         return;
     for (int i = 0; i < 4; i++)
         if (strcmp(text, names[i]) == 0) {
+            if ((i == TR_AGG || i == TR_BOTH) && is_bitfinex(vi->v.profile)) {
+                err_at(L, s,
+                       "trades: %s has no aggregate trades; use \"trade\" (every trade) or "
+                       "\"none\"",
+                       vi->v.profile->name);
+                return;
+            }
             vi->trades = i;
             return;
         }
@@ -1062,7 +1236,7 @@ static void parse_kline(struct loader *L, const config_setting_t *s, void *obj)
     if (s->type == CONFIG_TYPE_STRING) {
         if (config_setting_get_string(s)[0] == '\0')
             return; /* "" = no candles */
-        iv = get_interval(L, s);
+        iv = get_interval(L, s, vi->v.profile);
         if (iv != MDF_IV_NONE)
             add_kline(vi, iv);
         return;
@@ -1074,28 +1248,50 @@ static void parse_kline(struct loader *L, const config_setting_t *s, void *obj)
     }
     n = config_setting_length(s);
     for (int i = 0; i < n; i++) {
-        iv = get_interval(L, config_setting_get_elem(s, (unsigned)i));
+        iv = get_interval(L, config_setting_get_elem(s, (unsigned)i), vi->v.profile);
         if (iv != MDF_IV_NONE)
             add_kline(vi, iv);
     }
 }
 
-/* Reads the "order_book" switch: "none", "diff", or 5/10/20 as integer or string. */
+/* Reads the "book_ticker" switch (default true on Binance; false on Bitfinex, which has no such
+ * channel: refused_keys[] refuses true there). */
+static void parse_book_ticker(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct venue_in *vi = obj;
+
+    vi->book_ticker = !is_bitfinex(vi->v.profile);
+    if (!s)
+        return;
+    if (s->type != CONFIG_TYPE_BOOL) {
+        err_at(L, s, "book_ticker: expected a boolean (true or false), got %s", type_name(s));
+        return;
+    }
+    vi->book_ticker = config_setting_get_bool(s);
+}
+
+/* Reads the "order_book" switch: "none", "diff", or 5/10/20 as integer or string (Binance; on
+ * Bitfinex "diff" is the channel's whole aggregated book and there is no partial book). */
 static void parse_order_book(struct loader *L, const config_setting_t *s, void *obj)
 {
     struct venue_in *vi = obj;
     long long levels = 0;
 
     vi->book_type = VS_NONE;
+    vi->book_bad = false;
     vi->book_levels = 0;
     if (!s)
         return;
+    vi->book_bad = true; /* until a value is taken */
     if (s->type == CONFIG_TYPE_STRING) {
         const char *text = config_setting_get_string(s);
 
-        if (strcmp(text, "none") == 0)
+        if (strcmp(text, "none") == 0) {
+            vi->book_bad = false;
             return;
+        }
         if (strcmp(text, "diff") == 0) {
+            vi->book_bad = false;
             vi->book_type = VS_DIFF;
             return;
         }
@@ -1104,15 +1300,126 @@ static void parse_order_book(struct loader *L, const config_setting_t *s, void *
     } else if (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) {
         levels = config_setting_get_int64(s);
     } else {
-        err_at(L, s, "order_book: expected \"none\", \"diff\", 5, 10 or 20, got %s", type_name(s));
+        err_at(L, s, "order_book: expected \"none\", \"diff\"%s, got %s",
+               is_bitfinex(vi->v.profile) ? "" : ", 5, 10 or 20", type_name(s));
+        return;
+    }
+    if (is_bitfinex(vi->v.profile)) {
+        if (levels == 5 || levels == 10 || levels == 20)
+            err_at(L, s,
+                   "order_book: %s has no partial-book stream; use \"diff\" (the channel's full "
+                   "aggregated book) and book_len (1, 25, 100 or 250 levels)",
+                   vi->v.profile->name);
+        else
+            err_at(L, s, "order_book: expected \"none\" or \"diff\" on %s", vi->v.profile->name);
         return;
     }
     if (levels != 5 && levels != 10 && levels != 20) {
         err_at(L, s, "order_book: expected \"none\", \"diff\", 5, 10 or 20");
         return;
     }
+    vi->book_bad = false;
     vi->book_type = VS_DEPTH;
     vi->book_levels = (uint8_t)levels;
+}
+
+/* Reads a Bitfinex book precision, "P0".."P4", into *out (0..4); reports and returns false
+ * otherwise. Shared by book_prec and a streams entry's prec. */
+static bool get_book_prec(struct loader *L, const config_setting_t *s, uint8_t *out)
+{
+    const char *text;
+    int prec;
+
+    if (!get_string(L, s, "a precision string \"P0\" .. \"P4\"", &text))
+        return false;
+    prec = bitfinex_prec_from_name(text, strlen(text));
+    if (prec == (int)BFX_PREC_R0) {
+        err_at(L, s, "%s: raw books (R0) are not supported; use \"P0\" .. \"P4\"", key(s));
+        return false;
+    }
+    if (prec < 0 || prec > 4) {
+        err_at(L, s, "%s: unknown precision \"%s\" (\"P0\", \"P1\", \"P2\", \"P3\" or \"P4\")",
+               key(s), text);
+        return false;
+    }
+    *out = (uint8_t)prec;
+    return true;
+}
+
+/* Reads a Bitfinex book frequency, "F0" (realtime) or "F1" (every 2 s), into *out as the stream
+ * speed in ms (0 or BFX_F1_MS); reports and returns false otherwise. */
+static bool get_book_freq(struct loader *L, const config_setting_t *s, uint16_t *out)
+{
+    const char *text;
+
+    if (!get_string(L, s, "a frequency string \"F0\" or \"F1\"", &text))
+        return false;
+    if (strcmp(text, "F0") == 0 || strcmp(text, "F1") == 0) {
+        *out = text[1] == '1' ? (uint16_t)BFX_F1_MS : 0;
+        return true;
+    }
+    err_at(L, s, "%s: unknown frequency \"%s\" (\"F0\" realtime or \"F1\" every 2 s)", key(s),
+           text);
+    return false;
+}
+
+/* Reads a Bitfinex book length, 1, 25, 100 or 250 as an integer or a string, into *out; reports
+ * and returns false otherwise. */
+static bool get_book_len(struct loader *L, const config_setting_t *s, uint8_t *out)
+{
+    long long v;
+
+    if (s->type == CONFIG_TYPE_STRING) {
+        const char *text = config_setting_get_string(s);
+        char *end;
+
+        errno = 0;
+        v = strtoll(text, &end, 10);
+        if (!*text || *end || errno || text[0] == '+' || text[0] == ' ')
+            v = -1;
+    } else if (!get_int(L, s, "1, 25, 100 or 250 (an integer or a string)", &v)) {
+        return false;
+    }
+    if (v != 1 && v != 25 && v != 100 && v != 250) {
+        if (s->type == CONFIG_TYPE_STRING)
+            err_at(L, s, "%s: \"%s\" is not a book length (1, 25, 100 or 250)", key(s),
+                   config_setting_get_string(s));
+        else
+            err_at(L, s, "%s: %lld is not a book length (1, 25, 100 or 250)", key(s), v);
+        return false;
+    }
+    *out = (uint8_t)v;
+    return true;
+}
+
+/* Reads the Bitfinex "book_prec" switch (default "P0"). */
+static void parse_book_prec(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct venue_in *vi = obj;
+
+    vi->book_prec = 0;
+    if (s)
+        get_book_prec(L, s, &vi->book_prec);
+}
+
+/* Reads the Bitfinex "book_freq" switch (default "F0"). */
+static void parse_book_freq(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct venue_in *vi = obj;
+
+    vi->book_freq_ms = 0;
+    if (s)
+        get_book_freq(L, s, &vi->book_freq_ms);
+}
+
+/* Reads the Bitfinex "book_len" switch (default 25, stored as 25). */
+static void parse_book_len(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct venue_in *vi = obj;
+
+    vi->book_len = BFX_BOOK_LEN_DEFAULT;
+    if (s)
+        get_book_len(L, s, &vi->book_len);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1123,7 +1430,7 @@ static void parse_s_symbol(struct loader *L, const config_setting_t *s, void *ob
 {
     struct stream_in *si = obj;
 
-    if (s && get_symbol(L, s, si->s.symbol))
+    if (s && get_symbol(L, s, si->p, si->s.symbol))
         return;
     si->bad = true;
 }
@@ -1169,7 +1476,7 @@ static void parse_s_interval(struct loader *L, const config_setting_t *s, void *
 
     if (!s)
         return;
-    iv = get_interval(L, s);
+    iv = get_interval(L, s, si->p);
     if (iv == MDF_IV_NONE)
         si->bad = true;
     si->s.interval = (uint8_t)iv;
@@ -1207,6 +1514,36 @@ static void parse_s_speed(struct loader *L, const config_setting_t *s, void *obj
     si->s.speed_ms = (uint16_t)v;
 }
 
+/* Reads a Bitfinex streams entry's "prec" (diff_depth only; checked by the caller). Unset, the
+ * precision stays 0 (P0). */
+static void parse_s_prec(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct stream_in *si = obj;
+
+    if (s && !get_book_prec(L, s, &si->s.prec))
+        si->bad = true;
+}
+
+/* Reads a Bitfinex streams entry's "freq" into speed_ms (diff_depth only). Unset, speed_ms keeps
+ * what "speed" stored (0: "speed" is refused on Bitfinex). */
+static void parse_s_freq(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct stream_in *si = obj;
+
+    if (s && !get_book_freq(L, s, &si->s.speed_ms))
+        si->bad = true;
+}
+
+/* Reads a Bitfinex streams entry's "len" into levels (diff_depth only). Unset, the caller stores
+ * the default 25. */
+static void parse_s_len(struct loader *L, const config_setting_t *s, void *obj)
+{
+    struct stream_in *si = obj;
+
+    if (s && !get_book_len(L, s, &si->s.levels))
+        si->bad = true;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Stream lists. */
 
@@ -1220,6 +1557,21 @@ static bool check_stream(struct loader *L, const struct venue_profile *p, const 
     err_clear();
     if (p->family == VF_BINANCE)
         r = binance_stream_check(p, s);
+    else if (p->family == VF_BITFINEX && s->type == VS_DEPTH)
+        r = err_set(-EINVAL,
+                    "%s has no partial-book stream; use diff_depth (the channel's full aggregated "
+                    "book) with len (1, 25, 100 or 250)",
+                    p->name);
+    else if (p->family == VF_BITFINEX && s->type == VS_BOOKTICKER)
+        r = err_set(-EINVAL,
+                    "%s has no book-ticker channel; a ticker stream publishes the best bid and "
+                    "offer too",
+                    p->name);
+    else if (p->family == VF_BITFINEX && s->type == VS_MINITICKER)
+        r = err_set(-EINVAL, "%s has no mini ticker; a ticker stream gives the 24 h figures",
+                    p->name);
+    else if (p->family == VF_BITFINEX)
+        r = bitfinex_stream_check(p, s);
     else
         r = err_set(-EINVAL, "%s: no stream support for this venue family", p->name);
     if (r == 0)
@@ -1295,7 +1647,7 @@ static void expand_symbols(struct loader *L, struct venue_in *vi, const struct g
         struct vstream s;
 
         memset(&s, 0, sizeof(s));
-        if (!get_symbol(L, config_setting_get_elem(syms, (unsigned)i), s.symbol))
+        if (!get_symbol(L, config_setting_get_elem(syms, (unsigned)i), p, s.symbol))
             continue;
         if (vi->trades == TR_TRADE || vi->trades == TR_BOTH) {
             s.type = VS_TRADE;
@@ -1315,7 +1667,17 @@ static void expand_symbols(struct loader *L, struct venue_in *vi, const struct g
             s.type = VS_BOOKTICKER;
             add_switch_stream(L, vi, gv, O_BOOK_TICKER, &s);
         }
-        if (vi->book_type != VS_NONE) {
+        if (vi->book_type != VS_NONE && is_bitfinex(p)) {
+            /* The book channel: precision, frequency and length (25 spelt out). */
+            s.type = (uint8_t)vi->book_type;
+            s.prec = vi->book_prec;
+            s.speed_ms = vi->book_freq_ms;
+            s.levels = vi->book_len;
+            add_switch_stream(L, vi, gv, O_ORDER_BOOK, &s);
+            s.prec = 0;
+            s.levels = 0;
+            s.speed_ms = 0;
+        } else if (vi->book_type != VS_NONE) {
             s.type = (uint8_t)vi->book_type;
             s.levels = vi->book_levels;
             s.speed_ms = (uint16_t)vi->book_speed;
@@ -1363,6 +1725,7 @@ static void expand_streams(struct loader *L, struct venue_in *vi, const config_s
         struct given gv;
 
         memset(&si, 0, sizeof(si));
+        si.p = vi->v.profile;
         if (!config_setting_is_group(e)) {
             err_at(L, e, "streams: entry %d is %s, expected a group { symbol = ...; type = ...; }",
                    i + 1, type_name(e));
@@ -1384,7 +1747,8 @@ static void expand_streams(struct loader *L, struct venue_in *vi, const config_s
             err_at(L, gv.s[O_S_INTERVAL], "interval: only kline streams have one");
             continue;
         }
-        if (si.s.type == VS_DEPTH && !gv.s[O_S_LEVELS]) {
+        /* Bitfinex has no depth type at all: the check below says so at the type. */
+        if (si.s.type == VS_DEPTH && !gv.s[O_S_LEVELS] && !is_bitfinex(si.p)) {
             err_at(L, e, "depth stream of %s without 'levels' (5, 10 or 20)", si.s.symbol);
             continue;
         }
@@ -1392,6 +1756,15 @@ static void expand_streams(struct loader *L, struct venue_in *vi, const config_s
             err_at(L, gv.s[O_S_LEVELS], "levels: only depth streams have them");
             continue;
         }
+        /* prec, freq and len are left in gv only on Bitfinex (refused_keys[] elsewhere). */
+        if (si.s.type != VS_DIFF && (gv.s[O_S_PREC] || gv.s[O_S_FREQ] || gv.s[O_S_LEN])) {
+            int id = gv.s[O_S_PREC] ? O_S_PREC : gv.s[O_S_FREQ] ? O_S_FREQ : O_S_LEN;
+
+            err_at(L, gv.s[id], "%s: only diff_depth streams take it", opts[id].name);
+            continue;
+        }
+        if (si.s.type == VS_DIFF && is_bitfinex(si.p) && si.s.levels == 0)
+            si.s.levels = BFX_BOOK_LEN_DEFAULT; /* the default length, spelt out */
         if (check_stream(L, vi->v.profile, &si.s, gv.s[O_S_TYPE], ""))
             push_stream(L, vi, &si.s);
     }
@@ -1445,11 +1818,15 @@ static void check_timers(struct loader *L, const struct cfg_conn *cn, const stru
         err_rule(L, gv, O_WATCHDOG,
                  given_line(gv, O_PING_INTERVAL) ? O_PING_INTERVAL : O_PONG_TIMEOUT, entry, m);
     }
+    /* With no pings of ours, the venue's own traffic keeps a quiet connection alive: Binance's
+     * WebSocket pings, or Bitfinex's per-channel heartbeats (ping_interval_s is their period; it
+     * sends no pings, and its pong_timeout_s and max_age_s of 0 enter no rule here). */
     if (cn->ping_interval == 0 && p && h->watchdog_timeout <= p->ping_interval_s) {
         snprintf(m, sizeof(m),
-                 "watchdog_timeout (%g s) must be above %s's ping period (%u s) when "
+                 "watchdog_timeout (%g s) must be above %s's %s period (%u s) when "
                  "ping_interval = 0",
-                 h->watchdog_timeout, p->name, p->ping_interval_s);
+                 h->watchdog_timeout, p->name, is_bitfinex(p) ? "heartbeat" : "ping",
+                 p->ping_interval_s);
         err_rule(L, gv, O_WATCHDOG, O_PING_INTERVAL, entry, m);
     }
     if (h->check_interval >= h->silent_after) {
@@ -1522,8 +1899,12 @@ static void read_venue(struct loader *L, struct venue_in *vi, const config_setti
             err_at(L, gv.s[switch_ids[i]],
                    "%s: a switch for \"symbols\", but this venue has no symbols list",
                    opts[switch_ids[i]].name);
-    if (gv.s[O_BOOK_SPEED] && gv.s[O_SYMBOLS] && vi->book_type == VS_NONE)
-        err_at(L, gv.s[O_BOOK_SPEED], "book_speed: set order_book too (it is \"none\")");
+    for (size_t i = 0; i < sizeof(book_option_ids) / sizeof(book_option_ids[0]); i++) {
+        const config_setting_t *s = gv.s[book_option_ids[i]];
+
+        if (s && gv.s[O_SYMBOLS] && vi->book_type == VS_NONE && !vi->book_bad)
+            err_at(L, s, "%s: set order_book too (it is \"none\")", opts[book_option_ids[i]].name);
+    }
     if (!vi->v.profile)
         return; /* already reported; its streams cannot be checked */
     /* Both styles may be used at once: their streams are joined in the order the file gives. */

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "test.h"
+#include "venue/bitfinex.h"
 
 /* A scratch config file and what loading it gave. */
 struct loaded {
@@ -115,8 +116,9 @@ static char *slurp(const char *path)
     return buf;
 }
 
-/* Writes a venue's expanded streams as "SYM type[/interval][:levels][@speed]" joined by " | ",
- * the way the expectations below spell them. */
+/* Writes a venue's expanded streams as "SYM type[/interval][/Pprec][:levels][@speed]" joined by
+ * " | ", the way the expectations below spell them (the precision for Bitfinex books only, where
+ * it is spelt even when 0). */
 static const char *streams_text(const struct cfg_venue *v)
 {
     static char buf[8192];
@@ -130,6 +132,10 @@ static const char *streams_text(const struct cfg_venue *v)
                               vstream_type_name(s->type));
         if (s->type == VS_KLINE)
             n += (size_t)snprintf(buf + n, sizeof(buf) - n, "/%s", mdf_interval_name(s->interval));
+        if (s->type == VS_DIFF && v->profile->family == VF_BITFINEX)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "/P%u", s->prec);
+        else
+            ASSERT_EQ(s->prec, 0);
         if (s->levels)
             n += (size_t)snprintf(buf + n, sizeof(buf) - n, ":%u", s->levels);
         if (s->speed_ms)
@@ -658,6 +664,15 @@ TEST(config_too_many_symbols_or_series_for_the_tables)
     return 0;
 }
 
+/* True if text has pat ("len =") as a whole key: not the end of a longer one ("book_len ="). */
+static bool shows_key(const char *text, const char *pat)
+{
+    for (const char *p = strstr(text, pat); p; p = strstr(p + 1, pat))
+        if (p == text || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z')))
+            return true;
+    return false;
+}
+
 /* Every key of the format, set to a value that is not its default. */
 static const char all_keys_conf[] =
     "instance = \"prod-1\";\n"
@@ -684,6 +699,12 @@ static const char all_keys_conf[] =
     "    book_speed = 250; ticker = true; mini_ticker = true; funding = true;\n"
     "    liquidations = true;\n"
     "    streams = ( { symbol = \"ETHUSDT\"; type = \"depth\"; %s speed = 100; } );\n"
+    "  },\n"
+    "  { venue = \"bitfinex\"; name = \"bfx_test\"; symbols = [ \"tBTCUSD\" ];\n"
+    "    trades = \"none\"; kline = \"\"; order_book = \"diff\";\n"
+    "    book_prec = \"P3\"; book_freq = \"F1\"; book_len = 250;\n"
+    "    streams = ( { symbol = \"tETHUSD\"; type = \"diff_depth\";\n"
+    "      prec = \"P2\"; freq = \"F1\"; len = \"1\"; } );\n"
     "  }\n"
     ");\n";
 
@@ -748,6 +769,12 @@ TEST(config_every_key_loads_and_is_documented)
         "interval",
         "levels",
         "speed",
+        "book_prec",
+        "book_freq",
+        "book_len",
+        "prec",
+        "freq",
+        "len",
     };
     struct loaded l = {0};
     struct group *gr = getgrgid(getgid());
@@ -807,6 +834,9 @@ TEST(config_every_key_loads_and_is_documented)
                                    "BTCUSDT_250328 depth:5@250 | BTCUSDT_250328 ticker | "
                                    "BTCUSDT_250328 mini_ticker | BTCUSDT_250328 mark_price@1000 | "
                                    "BTCUSDT_250328 force_order | ETHUSDT depth:10@100");
+    v = cfg_venue_find(l.c, "bfx_test");
+    ASSERT(v != NULL);
+    ASSERT_STR_EQ(streams_text(v), "tBTCUSD diff_depth/P3:250@2000 | tETHUSD diff_depth/P2:1@2000");
     unload(&l);
 
     /* Every key is explained in the shipped file and in mdfeed.conf(5). */
@@ -814,7 +844,7 @@ TEST(config_every_key_loads_and_is_documented)
         char pat[64];
 
         snprintf(pat, sizeof(pat), "%s =", keys[i]);
-        if (!strstr(conf, pat))
+        if (!shows_key(conf, pat))
             test_fail(__FILE__, __LINE__, "conf/mdfeed.conf does not show \"%s\"", pat);
         snprintf(pat, sizeof(pat), ".B %s\n", keys[i]);
         if (!strstr(man, pat))
@@ -887,5 +917,411 @@ TEST(config_needs_restart_detects_each_restart_only_key)
     ASSERT(!cfg_needs_restart(base.c, l.c, why, sizeof(why)));
     unload(&l);
     unload(&base);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Bitfinex venues. */
+
+TEST(config_bitfinex_entry_loads_to_exact_vstreams)
+{
+    struct loaded l = {0};
+    const struct cfg_venue *v, *m;
+    char key[BFX_KEY_MAX];
+
+    load_ok(
+        &l,
+        "decoder = \"jansson\";\n" /* not an error: Bitfinex feeds use jsmn regardless */
+        "venues = (\n"
+        "  { venue = \"bitfinex\";\n"
+        "    symbols = [ \"tBTCUSD\", \"tAVAX:USD\" ];\n"
+        "    kline = [ \"1m\", \"1D\", \"7D\", \"1M\", \"14d\", \"1W\" ];\n"
+        "    ticker = true;\n"
+        "    order_book = \"diff\"; book_prec = \"P1\"; book_freq = \"F1\"; book_len = \"100\";\n"
+        "    streams = (\n"
+        "      { symbol = \"tETHUSD\"; type = \"diff_depth\"; prec = \"P4\"; len = 250; },\n"
+        "      { symbol = \"tETHUSD\"; type = \"diff_depth\"; },\n"
+        "      { symbol = \"tETHUSD\"; type = \"diff_depth\"; prec = \"P0\"; freq = \"F0\";\n"
+        "        len = 25; },\n"
+        "      { symbol = \"tBTCF0:USTF0\"; type = \"kline\"; interval = \"1W\"; },\n"
+        "      { symbol = \"tBTCUSD\"; type = \"kline\"; interval = \"1w\"; },\n"
+        "      { symbol = \"tBTCUSD\"; type = \"trade\"; }\n"
+        "    );\n"
+        "  },\n"
+        "  { venue = \"bitfinex\"; name = \"bfx-min\"; symbols = [ \"tBTCUSD\" ]; }\n"
+        ");\n");
+    ASSERT_EQ(l.c->n_venues, 2);
+    v = cfg_venue_find(l.c, "bitfinex");
+    ASSERT(v != NULL);
+    ASSERT_EQ(v->profile->family, VF_BITFINEX);
+    /* Symbols keep their case; 7D and 1W (and 1w) are one interval, 1M a month; the explicit
+     * streams that repeat a switch's (or the default length spelt out) are dropped. */
+    ASSERT_STR_EQ(streams_text(v),
+                  "tBTCUSD trade | tBTCUSD kline/1m | tBTCUSD kline/1d | tBTCUSD kline/1w | "
+                  "tBTCUSD kline/1M | tBTCUSD kline/14d | tBTCUSD diff_depth/P1:100@2000 | "
+                  "tBTCUSD ticker | "
+                  "tAVAX:USD trade | tAVAX:USD kline/1m | tAVAX:USD kline/1d | "
+                  "tAVAX:USD kline/1w | tAVAX:USD kline/1M | tAVAX:USD kline/14d | "
+                  "tAVAX:USD diff_depth/P1:100@2000 | tAVAX:USD ticker | "
+                  "tETHUSD diff_depth/P4:250 | tETHUSD diff_depth/P0:25 | tBTCF0:USTF0 kline/1w");
+    /* The fields themselves, as venue.h and bitfinex.h define them. */
+    ASSERT_EQ(v->n_streams, 19);
+    ASSERT_EQ(v->streams[2].interval, MDF_IV_1D);
+    ASSERT_EQ(v->streams[3].interval, MDF_IV_1W);
+    ASSERT_EQ(v->streams[4].interval, MDF_IV_1MO);
+    ASSERT_EQ(v->streams[1].interval, MDF_IV_1M);
+    ASSERT_EQ(v->streams[6].type, VS_DIFF);
+    ASSERT_EQ(v->streams[6].prec, 1);
+    ASSERT_EQ(v->streams[6].speed_ms, BFX_F1_MS);
+    ASSERT_EQ(v->streams[6].levels, 100);
+    ASSERT_EQ(v->streams[17].levels, BFX_BOOK_LEN_DEFAULT); /* the default, stored explicitly */
+    ASSERT_EQ(v->streams[17].speed_ms, 0);
+    for (size_t i = 0; i < v->n_streams; i++) {
+        if (bitfinex_stream_check(v->profile, &v->streams[i]) != 0)
+            test_fail(__FILE__, __LINE__, "stream %zu refused: %s", i, mdf_errmsg());
+        ASSERT_EQ(v->streams[i]._r2, 0);
+    }
+    ASSERT(bitfinex_stream_key(v->profile, &v->streams[6], key, sizeof(key)) > 0);
+    ASSERT_STR_EQ(key, "book:tBTCUSD:P1:F1:100");
+    ASSERT(bitfinex_stream_key(v->profile, &v->streams[18], key, sizeof(key)) > 0);
+    ASSERT_STR_EQ(key, "candles:trade:1W:tBTCF0:USTF0");
+    /* The venue's own defaults. */
+    ASSERT_STR_EQ(v->url, "wss://api-pub.bitfinex.com");
+    ASSERT_EQ(v->streams_per_conn, 25);
+    ASSERT_EQ(v->subscribe_rate, 8);
+
+    /* Symbols alone: trades and 1 m candles; no book ticker (Bitfinex has none). */
+    m = cfg_venue_find(l.c, "bfx-min");
+    ASSERT(m != NULL);
+    ASSERT_STR_EQ(streams_text(m), "tBTCUSD trade | tBTCUSD kline/1m");
+    unload(&l);
+    return 0;
+}
+
+TEST(config_bitfinex_refusals_name_their_lines)
+{
+    static const struct want_err want[] = {
+        {3, "rest_url: Bitfinex books come over the stream and the daemon makes no REST calls"},
+        {4, "snapshot_limit: Bitfinex books come over the stream, with no REST snapshot; their "
+            "length is book_len"},
+        {5, "rest_weight_share: the daemon makes no REST calls to Bitfinex"},
+        {6, "symbols: bitfinex: bad symbol \"BTCUSD\" (a 't', then upper-case letters"},
+        {6, "symbols: bitfinex: funding symbol fUSD is not supported yet"},
+        {6, "symbols: bitfinex: bad symbol \"tbtcusd\""},
+        {7, "trades: bitfinex has no aggregate trades; use \"trade\" (every trade) or \"none\""},
+        {8, "kline: bitfinex has no 3m candles (1m 5m 15m 30m 1h 3h 6h 12h 1D 1W 14D 1M)"},
+        {9, "book_ticker: Bitfinex has no book-ticker channel; ticker = true publishes the best "
+            "bid and offer too (its ticker channel gives both records)"},
+        {10, "order_book: bitfinex has no partial-book stream; use \"diff\" (the channel's full "
+             "aggregated book) and book_len"},
+        {11, "book_speed: Bitfinex books have no speed in ms; use book_freq"},
+        {12, "book_prec: raw books (R0) are not supported; use \"P0\" .. \"P4\""},
+        {13, "book_freq: unknown frequency \"F2\" (\"F0\" realtime or \"F1\" every 2 s)"},
+        {14, "book_len: 30 is not a book length (1, 25, 100 or 250)"},
+        {15, "mini_ticker: Bitfinex has no mini ticker; ticker = true publishes the 24 h figures"},
+        {16, "funding: not supported on Bitfinex"},
+        {17, "liquidations: not supported on Bitfinex"},
+        {19, "speed: Bitfinex streams have no speed in ms; a diff_depth stream takes freq"},
+        {20, "levels: Bitfinex has no partial-book (depth) streams; a diff_depth stream's book "
+             "length is len"},
+        {21, "prec: only diff_depth streams take it"},
+        {22, "bitfinex has no partial-book stream; use diff_depth"},
+        {23, "bitfinex has no book-ticker channel; a ticker stream publishes the best bid"},
+        {24, "bitfinex has no agg_trade stream"},
+        {25, "bitfinex has no mini ticker"},
+        {26, "bitfinex has no 1s candles"},
+        {27, "prec: unknown precision \"P5\" (\"P0\", \"P1\", \"P2\", \"P3\" or \"P4\")"},
+        {28, "len: \"30\" is not a book length (1, 25, 100 or 250)"},
+        {29, "freq: only diff_depth streams take it"},
+        {30, "interval: unknown interval \"7m\" (bitfinex serves 1m 5m 15m 30m 1h 3h 6h 12h 1D "
+             "1W 14D 1M; 7D is 1W, and 1d 1w 14d are accepted too)"},
+        {34, "order_book: expected \"none\" or \"diff\" on bitfinex"},
+        {37, "book_prec: set order_book too (it is \"none\")"},
+        {37, "book_freq: set order_book too (it is \"none\")"},
+    };
+    struct loaded l = {0};
+
+    load_text(&l, "venues = (\n"                                                        /* 1 */
+                  "  { venue = \"bitfinex\";\n"                                         /* 2 */
+                  "    rest_url = \"https://api-pub.bitfinex.com\";\n"                  /* 3 */
+                  "    snapshot_limit = 100;\n"                                         /* 4 */
+                  "    rest_weight_share = 0.5;\n"                                      /* 5 */
+                  "    symbols = [ \"tBTCUSD\", \"BTCUSD\", \"fUSD\", \"tbtcusd\" ];\n" /* 6 */
+                  "    trades = \"agg_trade\";\n"                                       /* 7 */
+                  "    kline = [ \"1m\", \"3m\" ];\n"                                   /* 8 */
+                  "    book_ticker = true;\n"                                           /* 9 */
+                  "    order_book = 20;\n"                                              /* 10 */
+                  "    book_speed = 100;\n"                                             /* 11 */
+                  "    book_prec = \"R0\";\n"                                           /* 12 */
+                  "    book_freq = \"F2\";\n"                                           /* 13 */
+                  "    book_len = 30;\n"                                                /* 14 */
+                  "    mini_ticker = true;\n"                                           /* 15 */
+                  "    funding = true;\n"                                               /* 16 */
+                  "    liquidations = true;\n"                                          /* 17 */
+                  "    streams = (\n"                                                   /* 18 */
+                  "      { symbol = \"tBTCUSD\"; type = \"diff_depth\"; speed = 2000; },\n"
+                  "      { symbol = \"tBTCUSD\"; type = \"diff_depth\"; levels = 25; },\n"  /* 20 */
+                  "      { symbol = \"tBTCUSD\"; type = \"trade\"; prec = \"P1\"; },\n"     /* 21 */
+                  "      { symbol = \"tBTCUSD\"; type = \"depth\"; },\n"                    /* 22 */
+                  "      { symbol = \"tBTCUSD\"; type = \"book_ticker\"; },\n"              /* 23 */
+                  "      { symbol = \"tBTCUSD\"; type = \"agg_trade\"; },\n"                /* 24 */
+                  "      { symbol = \"tBTCUSD\"; type = \"mini_ticker\"; },\n"              /* 25 */
+                  "      { symbol = \"tBTCUSD\"; type = \"kline\"; interval = \"1s\"; },\n" /* 26 */
+                  "      { symbol = \"tBTCUSD\"; type = \"diff_depth\"; prec = \"P5\"; },\n"
+                  "      { symbol = \"tBTCUSD\"; type = \"diff_depth\"; len = \"30\"; },\n" /* 28 */
+                  "      { symbol = \"tBTCUSD\"; type = \"ticker\"; freq = \"F1\"; },\n"    /* 29 */
+                  "      { symbol = \"tBTCUSD\"; type = \"kline\"; interval = \"7m\"; }\n"  /* 30 */
+                  "    );\n"                                                                /* 31 */
+                  "  },\n"                                                                  /* 32 */
+                  "  { venue = \"bitfinex\"; name = \"b2\"; symbols = [ \"tBTCUSD\" ];\n"   /* 33 */
+                  "    order_book = \"top\";\n"                                             /* 34 */
+                  /* 35: no "set order_book too" when order_book itself was refused */
+                  "    book_len = 100; },\n"                                              /* 35 */
+                  "  { venue = \"bitfinex\"; name = \"b3\"; symbols = [ \"tBTCUSD\" ];\n" /* 36 */
+                  "    book_prec = \"P2\"; book_freq = \"F0\"; book_ticker = false;\n"    /* 37 */
+                  /* 38: false asks for nothing the venue lacks: no error */
+                  "    mini_ticker = false; funding = false; liquidations = false; }\n" /* 38 */
+                  ");\n");
+    check_errors(&l, want, sizeof(want) / sizeof(want[0]));
+    unload(&l);
+    return 0;
+}
+
+TEST(config_bitfinex_book_keys_refused_on_binance_venues)
+{
+    static const struct want_err want[] = {
+        {4, "book_prec: a Bitfinex setting; Binance books have no precision"},
+        {5, "book_freq: a Bitfinex setting; Binance books take book_speed (in ms)"},
+        {6, "book_len: a Bitfinex setting; on Binance use order_book = 5, 10 or 20"},
+        {8, "prec: a Bitfinex diff_depth option; Binance streams have no precision"},
+        {9, "freq: a Bitfinex diff_depth option; Binance streams take speed (in ms)"},
+        {10, "len: a Bitfinex diff_depth option; Binance partial books take levels"},
+        {12, "kline: unknown interval \"7D\" (one of 1s, 1m,"},
+        {13, "interval: unknown interval \"1D\" (one of 1s, 1m,"},
+    };
+    struct loaded l = {0};
+
+    load_text(&l, "venues = (\n"                                            /* 1 */
+                  "  { venue = \"binance-futures\";\n"                      /* 2 */
+                  "    symbols = [ \"BTCUSDT\" ]; order_book = \"diff\";\n" /* 3 */
+                  "    book_prec = \"P0\";\n"                               /* 4 */
+                  "    book_freq = \"F0\";\n"                               /* 5 */
+                  "    book_len = 25;\n"                                    /* 6 */
+                  "    streams = (\n"                                       /* 7 */
+                  "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; prec = \"P1\"; },\n"
+                  "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; freq = \"F1\"; },\n"
+                  "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; len = 100; } );\n"
+                  "  },\n" /* 11 */
+                  "  { venue = \"binance-spot\"; symbols = [ \"BTCUSDT\" ]; kline = \"7D\";\n"
+                  "    streams = ( { symbol = \"X\"; type = \"kline\"; interval = \"1D\"; } ); }\n"
+                  ");\n");
+    check_errors(&l, want, sizeof(want) / sizeof(want[0]));
+    unload(&l);
+
+    /* Binance keeps its own spellings and defaults: symbols upper-cased, book ticker on. */
+    load_ok(&l, "venues = ( { venue = \"binance-spot\"; symbols = [ \"tbtcusd\" ]; } );\n");
+    ASSERT_STR_EQ(streams_text(&l.c->venues[0]),
+                  "TBTCUSD trade | TBTCUSD kline/1m | TBTCUSD book_ticker");
+    unload(&l);
+    return 0;
+}
+
+TEST(config_bitfinex_7d_equals_1w_and_intervals_it_lacks_are_refused)
+{
+    static const char *const spellings[] = {"7D", "1W", "1w"};
+    struct loaded l = {0};
+    struct vstream first;
+
+    /* The three spellings of a week give the same stream (and the venue's key spells it 1W). */
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        char text[512];
+
+        snprintf(text, sizeof(text),
+                 "venues = ( { venue = \"bitfinex\"; symbols = [ \"tBTCUSD\" ]; trades = \"none\";"
+                 " kline = \"%s\"; } );\n",
+                 spellings[i]);
+        load_ok(&l, text);
+        ASSERT_EQ(l.c->venues[0].n_streams, 1);
+        ASSERT_EQ(l.c->venues[0].streams[0].interval, MDF_IV_1W);
+        if (i == 0)
+            first = l.c->venues[0].streams[0];
+        else
+            ASSERT(vstream_equal(&first, &l.c->venues[0].streams[0]));
+        unload(&l);
+    }
+    /* A month and a minute stay apart in both spellings. */
+    load_ok(&l, "venues = ( { venue = \"bitfinex\"; symbols = [ \"tBTCUSD\" ]; trades = \"none\";"
+                " kline = [ \"1M\", \"1m\" ]; } );\n");
+    ASSERT_STR_EQ(streams_text(&l.c->venues[0]), "tBTCUSD kline/1M | tBTCUSD kline/1m");
+    ASSERT(!vstream_equal(&l.c->venues[0].streams[0], &l.c->venues[0].streams[1]));
+    unload(&l);
+
+    /* Intervals mdfeed knows and Bitfinex lacks, and one nobody knows. */
+    {
+        static const struct want_err want[] = {
+            {2, "kline: bitfinex has no 3m candles"},
+            {3, "kline: unknown interval \"7m\" (bitfinex serves 1m 5m"},
+            {4, "bitfinex has no 1s candles"},
+            {5, "bitfinex has no 3d candles"},
+        };
+
+        load_text(&l, "venues = (\n"
+                      "  { venue = \"bitfinex\"; symbols = [ \"tBTCUSD\" ]; kline = \"3m\"; },\n"
+                      "  { venue = \"bitfinex\"; name = \"b\"; symbols = [ \"tBTCUSD\" ]; kline = "
+                      "\"7m\"; streams = (\n"
+                      "    { symbol = \"tBTCUSD\"; type = \"kline\"; interval = \"1s\"; },\n"
+                      "    { symbol = \"tBTCUSD\"; type = \"kline\"; interval = \"3d\"; } ); }\n"
+                      ");\n");
+        check_errors(&l, want, sizeof(want) / sizeof(want[0]));
+        unload(&l);
+    }
+    return 0;
+}
+
+TEST(config_bitfinex_streams_per_connection_at_most_its_25_channels)
+{
+    static const struct want_err want[] = {
+        {2, "streams_per_connection: 26 is above bitfinex's limit of 25 channels per connection"},
+        {3, "streams_per_connection: 0 is out of range (1..25)"},
+    };
+    struct loaded l = {0};
+
+    load_ok(&l,
+            "venues = (\n"
+            "  { venue = \"bitfinex\"; streams_per_connection = 25; symbols = [ \"tBTCUSD\" ]; },\n"
+            "  { venue = \"bitfinex\"; name = \"b\"; streams_per_connection = 3;\n"
+            "    symbols = [ \"tBTCUSD\" ]; },\n"
+            "  { venue = \"binance-spot\"; streams_per_connection = 26; symbols = [ \"A\" ]; }\n"
+            ");\n");
+    ASSERT_EQ(l.c->venues[0].streams_per_conn, 25);
+    ASSERT_EQ(l.c->venues[1].streams_per_conn, 3);
+    ASSERT_EQ(l.c->venues[2].streams_per_conn, 26);
+    unload(&l);
+    load_text(
+        &l, "venues = (\n"
+            "  { venue = \"bitfinex\"; streams_per_connection = 26; symbols = [ \"tBTCUSD\" ]; },\n"
+            "  { venue = \"bitfinex\"; name = \"b\"; streams_per_connection = 0;\n"
+            "    symbols = [ \"tBTCUSD\" ]; }\n"
+            ");\n");
+    check_errors(&l, want, sizeof(want) / sizeof(want[0]));
+    unload(&l);
+    return 0;
+}
+
+TEST(config_bitfinex_timer_rules_use_its_heartbeat_period)
+{
+    static const struct want_err want[] = {
+        {3, "watchdog_timeout (15 s) must be above bitfinex's heartbeat period (15 s) when "
+            "ping_interval = 0"},
+    };
+    struct loaded l = {0};
+
+    /* The defaults, and no pings of ours (the channels' heartbeats keep the connection alive):
+     * Bitfinex's pong timeout and connection age of 0 refuse nothing. */
+    load_ok(&l, "venues = (\n"
+                "  { venue = \"bitfinex\"; symbols = [ \"tBTCUSD\" ]; },\n"
+                "  { venue = \"bitfinex\"; name = \"quiet\"; symbols = [ \"tBTCUSD\" ];\n"
+                "    connection = { ping_interval = 0; pong_timeout = 3000; };\n"
+                "    health = { watchdog_timeout = 16; }; }\n"
+                ");\n");
+    ASSERT(l.c->venues[0].conn.ping_interval == 30);
+    ASSERT(l.c->venues[1].conn.ping_interval == 0);
+    ASSERT(l.c->venues[1].health.watchdog_timeout == 16);
+    unload(&l);
+    /* A watchdog that would fire between two heartbeats of a healthy, quiet channel. */
+    load_text(&l, "venues = ( { venue = \"bitfinex\"; symbols = [ \"tBTCUSD\" ];\n"
+                  "  connection = { ping_interval = 0; };\n"
+                  "  health = { watchdog_timeout = 15; }; } );\n");
+    check_errors(&l, want, sizeof(want) / sizeof(want[0]));
+    unload(&l);
+    return 0;
+}
+
+/* Loads a one-venue Bitfinex config with the given book switches and returns its book stream
+ * (the only stream). */
+static struct vstream bfx_book(const char *switches)
+{
+    struct loaded l = {0};
+    struct vstream s;
+    char text[512];
+
+    snprintf(text, sizeof(text),
+             "venues = ( { venue = \"bitfinex\"; symbols = [ \"tBTCUSD\" ]; trades = \"none\";"
+             " kline = \"\"; order_book = \"diff\"; %s } );\n",
+             switches);
+    load_ok(&l, text);
+    ASSERT_EQ(l.c->venues[0].n_streams, 1);
+    s = l.c->venues[0].streams[0];
+    ASSERT_EQ(s.type, VS_DIFF);
+    unload(&l);
+    return s;
+}
+
+TEST(config_bitfinex_book_len_or_prec_change_gives_a_different_stream)
+{
+    struct vstream base = bfx_book("");
+    struct vstream len25 = bfx_book("book_len = 25;");
+    struct vstream len100 = bfx_book("book_len = 100;");
+    struct vstream p2 = bfx_book("book_prec = \"P2\";");
+    struct vstream f1 = bfx_book("book_freq = \"F1\";");
+    struct vstream f0 = bfx_book("book_freq = \"F0\"; book_prec = \"P0\"; book_len = \"25\";");
+
+    /* What a SIGHUP reload compares: the defaults spelt out change nothing... */
+    ASSERT_EQ(base.levels, 25);
+    ASSERT(vstream_equal(&base, &len25));
+    ASSERT(vstream_equal(&base, &f0));
+    /* ...while another length, precision or frequency is another subscription. */
+    ASSERT(!vstream_equal(&base, &len100));
+    ASSERT(!vstream_equal(&base, &p2));
+    ASSERT(!vstream_equal(&base, &f1));
+    ASSERT(!vstream_equal(&len100, &p2));
+    return 0;
+}
+
+TEST(config_shipped_bitfinex_example_loads_when_uncommented)
+{
+    char *conf = slurp(source_file("conf/mdfeed.conf"));
+    char *out = malloc(strlen(conf) + 1);
+    const struct cfg_venue *v;
+    struct loaded l = {0};
+    bool inside = false, seen = false;
+    size_t n = 0;
+
+    ASSERT(out != NULL);
+    /* Remove the '#' after the indent of every line from "    #{" to "    #}," as the comment
+     * above the entry tells the user to. */
+    for (char *line = conf; *line;) {
+        char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line + 1) : strlen(line);
+
+        if (strncmp(line, "    #{\n", 7) == 0) {
+            inside = true;
+            seen = true;
+        }
+        if (inside && strncmp(line, "    #", 5) == 0) {
+            memcpy(out + n, line, 4);
+            memcpy(out + n + 4, line + 5, len - 5);
+            n += len - 1;
+        } else {
+            memcpy(out + n, line, len);
+            n += len;
+        }
+        if (inside && strncmp(line, "    #},\n", 8) == 0)
+            inside = false;
+        line += len;
+    }
+    out[n] = '\0';
+    ASSERT(seen);
+    ASSERT(!inside);
+    load_ok(&l, out);
+    ASSERT_EQ(l.c->n_venues, 3);
+    v = cfg_venue_find(l.c, "bitfinex");
+    ASSERT(v != NULL);
+    ASSERT_STR_EQ(streams_text(v), "tBTCUSD trade | tBTCUSD kline/1m | tBTCUSD diff_depth/P0:25 | "
+                                   "tBTCUSD ticker | tETHUSD trade | tETHUSD kline/1m | "
+                                   "tETHUSD diff_depth/P0:25 | tETHUSD ticker");
+    unload(&l);
+    free(out);
+    free(conf);
     return 0;
 }

@@ -15,6 +15,14 @@
     X(config_timer_rules_each_reported, 0, 30)                                                     \
     X(config_too_many_symbols_or_series_for_the_tables, 0, 30)                                     \
     X(config_every_key_loads_and_is_documented, 0, 30)                                             \
-    X(config_needs_restart_detects_each_restart_only_key, 0, 30)
+    X(config_needs_restart_detects_each_restart_only_key, 0, 30)                                   \
+    X(config_bitfinex_entry_loads_to_exact_vstreams, 0, 30)                                        \
+    X(config_bitfinex_refusals_name_their_lines, 0, 30)                                            \
+    X(config_bitfinex_book_keys_refused_on_binance_venues, 0, 30)                                  \
+    X(config_bitfinex_7d_equals_1w_and_intervals_it_lacks_are_refused, 0, 30)                      \
+    X(config_bitfinex_streams_per_connection_at_most_its_25_channels, 0, 30)                       \
+    X(config_bitfinex_timer_rules_use_its_heartbeat_period, 0, 30)                                 \
+    X(config_bitfinex_book_len_or_prec_change_gives_a_different_stream, 0, 30)                     \
+    X(config_shipped_bitfinex_example_loads_when_uncommented, 0, 30)
 
 #endif
