@@ -23,6 +23,7 @@
 #include "tools/systemd_list.h"
 #include "tools/top_list.h"
 #include "e2e/multi_list.h"
+#include "e2e/bfx_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -80,6 +81,7 @@
     TEST_LIST_HEALTH(X)                                                                            \
     TEST_LIST_SYSTEMD(X)                                                                           \
     TEST_LIST_TOP(X)                                                                               \
-    TEST_LIST_MULTI(X)
+    TEST_LIST_MULTI(X)                                                                             \
+    TEST_LIST_BFX_E2E(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -277,16 +277,16 @@ static void maintenance(struct feed *f, struct shard *sh, bool on, const char *w
 {
     if (on == sh->maint && on)
         return;
-    if (on)
+    if (on) {
         f->stats.maintenance++;
-    ev_emit(f->d, on ? LOG_LV_WARNING : LOG_LV_NOTICE, MDF_EV_VENUE_MAINTENANCE, f->venue_id,
-            UINT32_MAX, sh->id, "%s: %s", why,
-            on ? "paused until it ends" : "resubscribing every channel");
-    if (on)
         for (uint32_t i = 0; i < sh->n; i++)
             if (sh->ent[i].s->primary == sh)
                 feed_book_interrupt(f, sh->ent[i].s);
+    }
     shard_maintenance(sh, on);
+    ev_emit(f->d, on ? LOG_LV_WARNING : LOG_LV_NOTICE, MDF_EV_VENUE_MAINTENANCE, f->venue_id,
+            UINT32_MAX, sh->id, "%s: %s", why,
+            on ? "paused until it ends" : "resubscribing every channel");
 }
 
 static void on_info(struct feed *f, struct shard *sh, const struct bfx_msg *m)

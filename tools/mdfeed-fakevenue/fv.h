@@ -123,6 +123,7 @@ struct fv_opts {
     const char *market;      /* --market: comma list of synthetic market symbols, or NULL */
     const char *market_quiet; /* --market-quiet: comma list (a subset of market), or NULL */
     double market_rate;       /* book/trade events per second per market symbol */
+    long market_events;       /* paced events per symbol after which the market stops; 0 = never */
     bool market_max;          /* market events flat out (under FV_WATERMARK) */
     long ban_after;           /* 429 answers before REST is banned (418); -1 = never */
     double ban_seconds;       /* length of a ban */

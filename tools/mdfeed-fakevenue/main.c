@@ -65,6 +65,7 @@ enum {
     O_F_GAP,
     O_MARKET,
     O_MARKET_RATE,
+    O_MARKET_EVENTS,
     O_MARKET_QUIET,
     O_MISROUTE,
     O_SYNTH_STAMP,
@@ -125,6 +126,7 @@ static const struct option LONGOPTS[] = {
     {"fault-gap-after", required_argument, NULL, O_F_GAP},
     {"market", required_argument, NULL, O_MARKET},
     {"market-rate", required_argument, NULL, O_MARKET_RATE},
+    {"market-events", required_argument, NULL, O_MARKET_EVENTS},
     {"market-quiet", required_argument, NULL, O_MARKET_QUIET},
     {"misroute", required_argument, NULL, O_MISROUTE},
     {"synthetic-stamp", no_argument, NULL, O_SYNTH_STAMP},
@@ -155,6 +157,7 @@ static void usage(FILE *f)
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
             "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
             "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]]\n"
+            "       [--market-events N]\n"
             "       [--misroute SUFFIX] [--synthetic-stamp]\n"
             "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]] [--shutdown-grace S]\n"
             "       [--fault-conns K] [fault flags] [--list-cases]\n"
@@ -520,6 +523,11 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 if (o->market_rate <= 0)
                     die_usage("--market-rate: events per second above 0, or max");
             }
+            break;
+        case O_MARKET_EVENTS:
+            o->market_events = num("market-events", optarg, 1000000000);
+            if (o->market_events < 1)
+                die_usage("--market-events: at least one event");
             break;
         case O_BAN_AFTER:
             o->ban_after = num("ban-after", optarg, 1000000000);

@@ -854,6 +854,8 @@ static void on_timer(uv_timer_t *t)
         due = (uint64_t)((double)(now_loop - m->base_ms) * rate / 1000.0);
         if (due > m->sent + (uint64_t)rate + 1)
             m->sent = due - (uint64_t)rate - 1; /* at most a second of backlog */
+        if (o->market_events && due > (uint64_t)o->market_events)
+            due = (uint64_t)o->market_events; /* the market has stopped */
         for (; m->sent < due; m->sent++)
             for (size_t i = 0; i < m->nsyms; i++)
                 if (!m->syms[i].quiet)
