@@ -9,6 +9,9 @@
  *   e2e_latency_*      wire -> reader at 10k msgs/s: the venue stamps each trade with its send
  *                      time (CLOCK_REALTIME ns), the reader subtracts it on arrival; once with
  *                      a reader spinning (sched_yield between polls), once blocked in mdf_wait
+ *   e2e_bfx_book_*     Bitfinex book updates (P0, F0, 25 levels, checksums verified) of four pairs
+ *                      from the fake venue's market flat out, each published as a book record
+ *   e2e_bfx_trade_*    Bitfinex trades ("te") of four pairs from the same market
  *   e2e_rss_*          the daemon's resident memory with 1,000 streams after warm-up
  *
  * "per daemon CPU-second" divides by the daemon's own CPU time (/proc), i.e. what one core of
@@ -98,6 +101,8 @@ static pid_t venue(const char *const *args, int *port)
     return *port ? pid : -1;
 }
 
+#define BFX "bitfinex:" /* a venue body starting with this is for a Bitfinex venue */
+
 /* Writes a config for instance and starts mdfeedd on CPU 0. */
 static pid_t daemon_start(const char *instance, const char *decoder, int port,
                           const char *venue_body)
@@ -113,10 +118,18 @@ static pid_t daemon_start(const char *instance, const char *decoder, int port,
         return -1;
     fprintf(f,
             "instance = \"%s\"; decoder = \"%s\"; log_level = \"warning\";\n"
-            "shm = { rings = { ticks = 1048576; books = 65536; }; };\n"
-            "venues = ({ venue = \"binance-spot\"; url = \"wss://localhost:%d\";\n"
-            "  rest_url = \"https://localhost:%d\"; ca_file = \"%s/ca.pem\";\n%s });\n",
-            instance, decoder, port, port, dir, venue_body);
+            "shm = { rings = { ticks = 1048576; books = 65536; }; };\n",
+            instance, decoder);
+    if (strncmp(venue_body, BFX, strlen(BFX)) == 0)
+        fprintf(f,
+                "venues = ({ venue = \"bitfinex\"; url = \"wss://localhost:%d\";\n"
+                "  ca_file = \"%s/ca.pem\";\n%s });\n",
+                port, dir, venue_body + strlen(BFX));
+    else
+        fprintf(f,
+                "venues = ({ venue = \"binance-spot\"; url = \"wss://localhost:%d\";\n"
+                "  rest_url = \"https://localhost:%d\"; ca_file = \"%s/ca.pem\";\n%s });\n",
+                port, port, dir, venue_body);
     fclose(f);
     pid = fork();
     if (pid == 0) {
@@ -469,6 +482,12 @@ void bench_e2e(const char *self)
                            "  book_ticker = false;";
     const char *diff_body = "  symbols = [\"BTCUSDT\"]; trades = \"none\"; kline = \"\";\n"
                             "  book_ticker = false; order_book = \"diff\"; book_speed = 100;";
+    const char *bfx[] = {"--venue", "bitfinex", "--market-rate", "max", NULL};
+    const char *bfx_book = BFX "  symbols = [\"tAAAUSD\", \"tBBBUSD\", \"tCCCUSD\", \"tDDDUSD\"];\n"
+                               "  trades = \"none\"; kline = \"\"; order_book = \"diff\";";
+    const char *bfx_trade =
+        BFX "  symbols = [\"tAAAUSD\", \"tBBBUSD\", \"tCCCUSD\", \"tDDDUSD\"];\n"
+            "  trades = \"trade\"; kline = \"\";";
     const char *d20_body = "  streams = ({ symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20;\n"
                            "  speed = 100; });";
 
@@ -500,6 +519,8 @@ void bench_e2e(const char *self)
     run("e2e_depth20_jsmn", "jsmn", d20, d20_body, MDF_RING_BOOKS, MDF_REC_BOOK);
     run("e2e_depth20_jansson", "jansson", d20, d20_body, MDF_RING_BOOKS, MDF_REC_BOOK);
     run("e2e_diff_applied_jsmn", "jsmn", diff, diff_body, MDF_RING_BOOKS, MDF_REC_BOOK);
+    run("e2e_bfx_book", "jsmn", bfx, bfx_book, MDF_RING_BOOKS, MDF_REC_BOOK);
+    run("e2e_bfx_trade", "jsmn", bfx, bfx_trade, MDF_RING_TICKS, MDF_REC_TRADE);
     latency(false);
     latency(true);
     rss();
