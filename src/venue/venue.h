@@ -93,7 +93,8 @@ struct vstream {
     uint8_t prec;                /* Bitfinex VS_DIFF: book precision 0..4 (P0..P4); else 0 */
     uint16_t speed_ms;           /* update speed; 0 = the venue's default for the type */
     uint16_t _r2;                /* reserved, 0 */
-    char symbol[MDF_SYMBOL_MAX]; /* venue-native symbol, upper case: "BTCUSDT", "tBTCUSD" */
+    char symbol[MDF_SYMBOL_MAX]; /* venue-native: Binance upper case "BTCUSDT"; Bitfinex as
+                                    written, "tBTCUSD" */
 };
 
 /* Name of a stream type as the config spells it ("trade", "agg_trade", "kline", "depth",
