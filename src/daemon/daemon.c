@@ -235,7 +235,7 @@ static void on_watchdog_request(void *ud, const struct wd_request *r)
     hp_count_error(d, MDF_HERR_WATCHDOG);
     if (r->reason == WD_CONN_SILENT) {
         ev_emit(d, LOG_LV_WARNING, MDF_EV_WATCHDOG_TRIGGERED, f->venue_id, UINT32_MAX, sh->id,
-                "no frame for %.1f s (watchdog_timeout %.0f s): reconnecting",
+                "no frame for %.1f s (watchdog_timeout %g s): reconnecting",
                 (double)r->age_ns / 1e9, f->cv.health.watchdog_timeout);
         wsconn_reconnect(&sh->ws, -ETIMEDOUT);
         return;
