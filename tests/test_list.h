@@ -43,6 +43,7 @@
     X(ring_wait_wakes_blocked_reader_and_publish_skips_syscall_otherwise, T_TSAN, 60)              \
     X(segment_refuses_foreign_owner, 0, 30)                                                        \
     X(segment_refuses_wrong_mode, 0, 30)                                                           \
+    X(segment_left_narrower_by_a_killed_writer_is_widened_and_used, 0, 30)                         \
     X(segment_refuses_symlink, 0, 30)                                                              \
     X(segment_sets_mode_and_group, 0, 30)                                                          \
     X(segment_refuses_second_live_daemon, 0, 30)                                                   \

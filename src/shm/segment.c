@@ -91,6 +91,11 @@ static int check_owner(int fd, const struct seg_params *p, const char *name)
                        "/dev/shm%s is owned by uid %u, not by this daemon's uid %u; refusing to "
                        "adopt it (remove it if it is not yours)",
                        name, (unsigned)st.st_uid, (unsigned)geteuid());
+    /* A narrower mode is our own umask's, left when a writer was killed between creating
+     * the file and widening it (the same user could do anything to it anyway): widen it. */
+    if ((st.st_mode & 07777) != p->mode && !(st.st_mode & 07777 & ~p->mode) &&
+        fchmod(fd, p->mode) == 0)
+        st.st_mode = (st.st_mode & ~07777u) | p->mode;
     if ((st.st_mode & 07777) != p->mode)
         return err_set(MDF_ESQUAT,
                        "/dev/shm%s has mode %04o, expected %04o; refusing to adopt it (remove it "

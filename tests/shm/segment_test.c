@@ -73,6 +73,25 @@ TEST(segment_refuses_wrong_mode)
     return 0;
 }
 
+TEST(segment_left_narrower_by_a_killed_writer_is_widened_and_used)
+{
+    struct publisher p;
+    struct stat st;
+    char path[256];
+    int fd;
+
+    /* A writer killed between creating the file (mode narrowed by its umask) and widening it. */
+    shm_path(path, sizeof(path), "state");
+    fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+    ASSERT(fd >= 0);
+    close(fd);
+    ASSERT_EQ(open_pub(&p), 0);
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_mode & 07777, 0640);
+    pub_close(&p, true);
+    return 0;
+}
+
 TEST(segment_refuses_symlink)
 {
     struct publisher p;

@@ -93,12 +93,18 @@ TEST(state_latest_book_and_candles_consistent_under_concurrent_writer)
     /* Read until the reader has provably raced the writer (a retry was needed) and a good
      * number of reads were made; every copy must be one whole book and whole candles. */
     for (;;) {
-        int n;
+        int n, rc = mdf_latest_book(inst, 0, &book.book, sizeof(book));
 
-        ASSERT_EQ(mdf_latest_book(inst, 0, &book.book, sizeof(book)), 0);
+        /* MDF_ECONTENDED is the documented "try again": on a loaded machine the writer can be
+         * preempted in the middle of an entry for longer than the reader's retries last. */
+        if (rc == MDF_ECONTENDED)
+            continue;
+        ASSERT_EQ(rc, 0);
         ASSERT(synth_check(&book));
         ASSERT_EQ(book.book.n_bids, 50);
         n = mdf_candles_last(inst, 0, MDF_IV_1M, cs, 20);
+        if (n == MDF_ECONTENDED)
+            continue;
         ASSERT_EQ(n, 20);
         for (int i = 0; i < n; i++) {
             ASSERT(synth_check((union mdf_record *)&cs[i]));
