@@ -679,6 +679,60 @@ TEST(e2e_bfx_bad_level_is_caught_by_the_checksum_and_only_that_book_resyncs)
     return 0;
 }
 
+/* A connection replaced while the market moves: the daemon (tAAAUSD and tBBBUSD with
+ * `streams` switches) on the venue started with args, an observer of both books and trades;
+ * waits for the daemon's log line `event`, then for the replacement, then for the market to
+ * stop. Checks both books equal the venue's at generation gen, trades are neither lost nor
+ * doubled, and closed candles come once each, in order. Leaves venue and daemon running. */
+static void handover_case(struct fv_proc *fv, struct dmn *d, const char *const *args,
+                          const char *streams, const char *event, uint64_t gen)
+{
+    struct obs o;
+    mdf_instance_t *inst;
+    mdf_record_t *v = NULL;
+    int64_t prev = 0;
+    uint32_t aaa;
+    long n;
+
+    venue_start(fv, args);
+    ASSERT_EQ(dmn_config(d,
+                         VENUE_HEAD "  symbols = [\"tAAAUSD\", \"tBBBUSD\"]; trades = \"trade\";\n"
+                                    "  %s order_book = \"diff\"; });\n",
+                         fv->port, streams),
+              0);
+    ASSERT_EQ(dmn_start(d), 0);
+    ASSERT_EQ(dmn_wait(d, "CONNECTION_ESTABLISHED", 10000, NULL, 0), 0);
+    obs_open(&o, fv->port);
+    obs_sub(&o, "book", "tAAAUSD", NULL);
+    obs_sub(&o, "book", "tBBBUSD", NULL);
+    obs_sub(&o, "trades", "tAAAUSD", NULL);
+    obs_sub(&o, "trades", "tBBBUSD", NULL);
+    obs_pump(&o, 300);
+    ASSERT_EQ(dmn_wait(d, event, 20000, NULL, 0), 0);
+    ASSERT_EQ(dmn_wait(d, "replaced conn", 20000, NULL, 0), 0);
+    obs_until_quiet(&o, 30000);
+    obs_pump(&o, 500);
+    ASSERT_EQ(mdf_open(&inst, d->instance, 1000), 0);
+    ASSERT_EQ(check_book(inst, &o, "tAAAUSD", "tAAAUSD"), gen);
+    ASSERT_EQ(check_book(inst, &o, "tBBBUSD", "tBBBUSD"), gen);
+    n = e2e_drain(d->instance, MDF_RING_TICKS, &v);
+    ASSERT_GT(n, 0);
+    check_trades(inst, v, n, &o, "tAAAUSD");
+    check_trades(inst, v, n, &o, "tBBBUSD");
+    free(v);
+    aaa = sym_of(inst, "tAAAUSD");
+    n = e2e_drain(d->instance, MDF_RING_CANDLES, &v);
+    for (long i = 0; i < n; i++) {
+        if (v[i].h.symbol != aaa || !(v[i].h.flags & MDF_CANDLE_F_CLOSED))
+            continue;
+        ASSERT(v[i].candle.open_time_ns > prev);
+        prev = v[i].candle.open_time_ns;
+    }
+    free(v);
+    mdf_close(inst);
+    obs_close(&o);
+}
+
 TEST(e2e_bfx_sequence_gap_resyncs_books_and_resubscribes_on_a_new_connection)
 {
     const char *args[] = {"--market-rate",
@@ -692,44 +746,11 @@ TEST(e2e_bfx_sequence_gap_resyncs_books_and_resubscribes_on_a_new_connection)
                           NULL};
     struct fv_proc fv;
     struct dmn d;
-    struct obs o;
-    mdf_instance_t *inst;
-    mdf_record_t *v = NULL;
-    char line[512];
-    long n;
 
-    venue_start(&fv, args);
-    ASSERT_EQ(dmn_config(&d,
-                         VENUE_HEAD "  symbols = [\"tAAAUSD\", \"tBBBUSD\"]; trades = \"trade\";\n"
-                                    "  kline = \"\"; order_book = \"diff\"; });\n",
-                         fv.port),
-              0);
-    ASSERT_EQ(dmn_start(&d), 0);
-    ASSERT_EQ(dmn_wait(&d, "CONNECTION_ESTABLISHED", 10000, NULL, 0), 0);
-    obs_open(&o, fv.port);
-    obs_sub(&o, "book", "tAAAUSD", NULL);
-    obs_sub(&o, "book", "tBBBUSD", NULL);
-    obs_sub(&o, "trades", "tAAAUSD", NULL);
-    obs_sub(&o, "trades", "tBBBUSD", NULL);
-    obs_pump(&o, 300);
-    ASSERT_EQ(dmn_wait(&d, "SEQUENCE_GAP", 20000, line, sizeof(line)), 0);
-    ASSERT_CONTAINS(line, "messages lost");
-    ASSERT_EQ(dmn_wait(&d, "replaced conn", 20000, NULL, 0), 0);
-    obs_until_quiet(&o, 30000);
-    obs_pump(&o, 500);
-    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
     /* Both books were on the connection: both were rebuilt from the new one's snapshots. */
-    ASSERT_EQ(check_book(inst, &o, "tAAAUSD", "tAAAUSD"), 1);
-    ASSERT_EQ(check_book(inst, &o, "tBBBUSD", "tBBBUSD"), 1);
-    n = e2e_drain(d.instance, MDF_RING_TICKS, &v);
-    ASSERT_GT(n, 0);
-    check_trades(inst, v, n, &o, "tAAAUSD");
-    check_trades(inst, v, n, &o, "tBBBUSD");
-    free(v);
-    mdf_close(inst);
-    ASSERT_EQ(dmn_count(&d, "SEQUENCE_GAP"), 0);
+    handover_case(&fv, &d, args, "kline = \"\";", "messages lost", 1);
+    ASSERT_EQ(dmn_count(&d, "SEQUENCE_GAP"), 0); /* the one gap, said once */
     ASSERT_EQ(health_errors(&d, MDF_HERR_SEQ_GAP), 1);
-    obs_close(&o);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;
@@ -752,51 +773,11 @@ TEST(e2e_bfx_restart_notice_20051_replaces_the_connection_losing_nothing)
                           NULL};
     struct fv_proc fv;
     struct dmn d;
-    struct obs o;
-    mdf_instance_t *inst;
-    mdf_record_t *v = NULL;
-    int64_t prev = 0;
-    long n;
 
-    venue_start(&fv, args);
-    ASSERT_EQ(dmn_config(&d,
-                         VENUE_HEAD "  symbols = [\"tAAAUSD\", \"tBBBUSD\"]; trades = \"trade\";\n"
-                                    "  kline = \"1m\"; ticker = true; order_book = \"diff\"; });\n",
-                         fv.port),
-              0);
-    ASSERT_EQ(dmn_start(&d), 0);
-    ASSERT_EQ(dmn_wait(&d, "CONNECTION_ESTABLISHED", 10000, NULL, 0), 0);
-    obs_open(&o, fv.port);
-    obs_sub(&o, "book", "tAAAUSD", NULL);
-    obs_sub(&o, "book", "tBBBUSD", NULL);
-    obs_sub(&o, "trades", "tAAAUSD", NULL);
-    obs_sub(&o, "trades", "tBBBUSD", NULL);
-    obs_pump(&o, 300);
-    ASSERT_EQ(dmn_wait(&d, "20051", 20000, NULL, 0), 0);
-    ASSERT_EQ(dmn_wait(&d, "replaced conn", 20000, NULL, 0), 0);
-    obs_until_quiet(&o, 30000);
-    obs_pump(&o, 500);
-    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
     /* The replacement took the books over at its snapshots: the same generation, no resync. */
-    ASSERT_EQ(check_book(inst, &o, "tAAAUSD", "tAAAUSD"), 0);
-    ASSERT_EQ(check_book(inst, &o, "tBBBUSD", "tBBBUSD"), 0);
-    n = e2e_drain(d.instance, MDF_RING_TICKS, &v);
-    check_trades(inst, v, n, &o, "tAAAUSD");
-    check_trades(inst, v, n, &o, "tBBBUSD");
-    free(v);
-    /* Closed candles: each once, in order, across the handover. */
-    n = e2e_drain(d.instance, MDF_RING_CANDLES, &v);
-    for (long i = 0; i < n; i++) {
-        if (v[i].h.symbol != sym_of(inst, "tAAAUSD") || !(v[i].h.flags & MDF_CANDLE_F_CLOSED))
-            continue;
-        ASSERT(v[i].candle.open_time_ns > prev);
-        prev = v[i].candle.open_time_ns;
-    }
-    free(v);
-    mdf_close(inst);
+    handover_case(&fv, &d, args, "kline = \"1m\"; ticker = true;", "20051", 0);
     ASSERT_EQ(dmn_count(&d, "BOOK_RESYNC"), 0);
     ASSERT_EQ(dmn_count(&d, "SEQUENCE_GAP"), 0);
-    obs_close(&o);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;
