@@ -160,8 +160,7 @@ struct bfx_market {
     uv_idle_t idle;        /* flat-out events */
     bool idle_on;          /* idle running */
     unsigned tick_ms;      /* timer period */
-    uint64_t base_ms;      /* loop time paced events are counted from */
-    uint64_t sent;         /* paced event rounds since base_ms */
+    struct fv_pace pace;   /* paced event rounds */
     struct fv_buf body[2]; /* the message being built: numbers, strings (DEC_S) */
     struct fv_buf alt;     /* a faulted variant of it */
     struct upd *upd;       /* a generator's changes of one round */
@@ -1411,19 +1410,9 @@ static void on_timer(uv_timer_t *t)
     int64_t now = fv_wall_ms();
 
     if (!o->market_max) {
-        double rate = o->market_rate;
-        uint64_t due;
+        uint64_t due = fv_market_due(o, &m->pace, now_loop);
 
-        if (!m->base_ms) {
-            m->base_ms = now_loop;
-            m->sent = 0;
-        }
-        due = (uint64_t)((double)(now_loop - m->base_ms) * rate / 1000.0);
-        if (due > m->sent + (uint64_t)rate + 1)
-            m->sent = due - (uint64_t)rate - 1; /* at most a second of backlog */
-        if (o->market_events && due > (uint64_t)o->market_events)
-            due = (uint64_t)o->market_events; /* the market has stopped */
-        for (; m->sent < due; m->sent++)
+        for (; m->pace.sent < due; m->pace.sent++)
             for (size_t i = 0; i < m->nsyms; i++)
                 if (sym_wanted(m, m->syms[i], 0xf))
                     event(m, m->syms[i], now);

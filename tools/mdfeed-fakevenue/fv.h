@@ -407,6 +407,16 @@ char *fv_xstrndup(const char *s, size_t n);
  * (also with --market-rate max, where the idle handler drives the flow). */
 unsigned fv_market_tick_ms(const struct fv_opts *o, unsigned max_ms);
 
+/* Paced event rounds of a synthetic market (--market-rate N). */
+struct fv_pace {
+    uint64_t base_ms; /* loop time paced events are counted from, 0 = not started */
+    uint64_t sent;    /* rounds made since base_ms */
+};
+
+/* The round count due at loop time now_ms: rounds up to it are to be made now (p->sent counts
+ * them). At most a second of backlog is kept, and with --market-events the count stops there. */
+uint64_t fv_market_due(const struct fv_opts *o, struct fv_pace *p, uint64_t now_ms);
+
 /* ---- server and connection (server.c) ---- */
 
 int server_start(struct fv_server *s, uv_loop_t *loop, const struct fv_opts *o);

@@ -96,6 +96,23 @@ unsigned fv_market_tick_ms(const struct fv_opts *o, unsigned max_ms)
     return max_ms;
 }
 
+uint64_t fv_market_due(const struct fv_opts *o, struct fv_pace *p, uint64_t now_ms)
+{
+    double rate = o->market_rate;
+    uint64_t due;
+
+    if (!p->base_ms) {
+        p->base_ms = now_ms;
+        p->sent = 0;
+    }
+    due = (uint64_t)((double)(now_ms - p->base_ms) * rate / 1000.0);
+    if (due > p->sent + (uint64_t)rate + 1)
+        p->sent = due - (uint64_t)rate - 1; /* at most a second of backlog */
+    if (o->market_events && due > (uint64_t)o->market_events)
+        due = (uint64_t)o->market_events; /* the market has stopped */
+    return due;
+}
+
 /* Copies n bytes of s into a new NUL-terminated string (aborts when memory runs out). */
 char *fv_xstrndup(const char *s, size_t n)
 {
