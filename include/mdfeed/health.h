@@ -44,6 +44,10 @@ enum mdf_daemon_state {
     MDF_DAEMON_RUNNING = 2,  /* serving */
     MDF_DAEMON_STOPPING = 3, /* SIGTERM received: closing connections */
     MDF_DAEMON_FAILED = 4,   /* gave up (a fatal error; the log says which) */
+    MDF_DAEMON_DEGRADED = 5, /* serving, but some stream delivers nothing: a connection gave up
+                                (FAILED, retrying slowly), a subscription was refused, or a
+                                stream's messages do not decode; also when no connection came up
+                                within the start bound */
 };
 
 /* Connection states. */
@@ -53,7 +57,9 @@ enum mdf_conn_state {
     MDF_CONN_OPEN = 2,       /* WebSocket open: subscribing or delivering */
     MDF_CONN_BACKOFF = 3,    /* lost; waiting before the next attempt */
     MDF_CONN_CLOSING = 4,    /* close handshake under way */
-    MDF_CONN_CLOSED = 5,     /* closed for good (stopped, retired after a rotation, gave up) */
+    MDF_CONN_CLOSED = 5,     /* closed for good (stopped, or retired after a rotation) */
+    MDF_CONN_FAILED = 6,     /* gave up after max_reconnect_attempts; retries every
+                                reconnect_max_delay until it connects again */
 };
 
 /* Connection roles in a make-before-break rotation. */
@@ -82,11 +88,14 @@ enum mdf_stream_type {
 enum mdf_stream_state {
     MDF_STREAM_IDLE = 0,          /* no connection carries it yet */
     MDF_STREAM_SUBSCRIBING = 1,   /* subscribe request sent, not acknowledged */
-    MDF_STREAM_LIVE = 2,          /* acknowledged and delivering (or quiet within its norm) */
-    MDF_STREAM_SILENT = 3,        /* acknowledged, nothing ever arrived past its threshold */
-    MDF_STREAM_STALE = 4,         /* delivered, then nothing past its staleness threshold */
-    MDF_STREAM_FAILED = 5,        /* the venue refused the subscription */
+    MDF_STREAM_LIVE = 2,          /* acknowledged and delivering (a quiet market included) */
+    MDF_STREAM_SILENT = 3,        /* acknowledged, nothing since, and evidence that it missed
+                                     data (or its guaranteed cadence lapsed) */
+    MDF_STREAM_STALE = 4,         /* delivered, then evidence that it misses data */
+    MDF_STREAM_FAILED = 5,        /* the venue refused the subscription, or its connection gave
+                                     up (FAILED) */
     MDF_STREAM_UNSUBSCRIBING = 6, /* removed by a reload; unsubscribe under way */
+    MDF_STREAM_BAD_DATA = 7,      /* its last messages did not decode (decode_errors) */
 };
 
 /* Error kinds counted in mdf_health_daemon.errors[]. */
@@ -237,8 +246,13 @@ struct mdf_health_stream {
     int64_t last_mono_ns;             /* the same, CLOCK_MONOTONIC; 0 if none yet */
     int64_t delay_ewma_ns;            /* exchange -> local delay, EWMA (alpha 1/16) */
     int64_t delay_max_ns;             /* largest delay seen */
-    uint32_t stale_after_ms;          /* staleness threshold for this stream */
-    uint32_t cadence_ms;              /* normal period, 0 = event-driven */
+    uint32_t stale_after_ms;          /* how long it may stay behind the evidence; 0 = never
+                                         judged (its silence proves nothing) */
+    uint32_t cadence_ms;              /* period the venue guarantees even with nothing to say
+                                         (a Bitfinex hb, a markPrice), 0 = silent while the
+                                         symbol does not trade */
+    uint64_t decode_errors;           /* its messages that did not decode */
+    int64_t owed_mono_ns;             /* evidence says it missed data since then, 0 = not */
 };
 
 /* A ring (table MDF_HT_RING, index = enum mdf_ring_id). */

@@ -334,7 +334,9 @@ enum mdf_event_code {
     MDF_EV_BOOK_LIVE = 18,           /* a book (re)synced and is LIVE */
     MDF_EV_VENUE_MAINTENANCE = 19,   /* the venue announced maintenance, or its end */
     MDF_EV_SEQUENCE_GAP = 20,        /* a connection's message sequence skipped: resubscribed */
-    MDF_EV_COUNT = 21,
+    MDF_EV_DECODE_FAILING = 21,      /* a stream's messages keep failing to decode */
+    MDF_EV_STREAM_DOWN = 22,         /* a stream's connection gave up: no data until it is back */
+    MDF_EV_COUNT = 23,
 };
 
 struct mdf_event {

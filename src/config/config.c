@@ -78,6 +78,7 @@ enum opt_id {
     O_STALE_FACTOR,
     O_STALE_MIN,
     O_STALE_QUIET,
+    O_WD_BACKOFF,
     /* a venues entry */
     O_VENUE,
     O_NAME,
@@ -292,6 +293,8 @@ static const struct opt opts[O_COUNT] = {
     [O_STALE_MIN] = {"stale_min", SC_HEALTH, K_SECONDS, 5, 0.1, 3600, false, HEALTH_OFF(stale_min)},
     [O_STALE_QUIET] = {"stale_quiet", SC_HEALTH, K_SECONDS, 0, 1, 86400, true,
                        HEALTH_OFF(stale_quiet)},
+    [O_WD_BACKOFF] = {"watchdog_backoff", SC_HEALTH, K_SECONDS, 60, 1, 3600, false,
+                      HEALTH_OFF(watchdog_backoff)},
 
     [O_VENUE] = {"venue", SC_VENUE, K_SPECIAL, .parse = parse_venue},
     [O_NAME] = {"name", SC_VENUE, K_SPECIAL, .parse = parse_name},

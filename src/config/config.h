@@ -41,10 +41,13 @@ struct cfg_health {
     double check_interval;   /* how often staleness and silence are checked */
     double watchdog_timeout; /* a connection with no frame this long is replaced */
     double silent_after;     /* acknowledged subscription with no message: SUBSCRIPTION_SILENT */
-    double stale_factor;     /* fixed-cadence stream stale after factor x its cadence */
+    double stale_factor;     /* a stream behind the evidence (or past its guaranteed cadence)
+                                is stale after factor x its update period */
     double stale_min;        /* ... but never sooner than this */
-    double stale_quiet;      /* event-driven stream stale after this long with nothing from
-                                its symbol at all; 0 = never */
+    double stale_quiet;      /* any stream stale after this long quiet, evidence or not;
+                                0 = never (the default: a quiet market raises nothing) */
+    double watchdog_backoff; /* a stale stream a replacement did not cure: the next replacement
+                                for it waits this long, doubling up to an hour */
 };
 
 /* One venue entry. */

@@ -65,6 +65,8 @@ static const char *const event_names[MDF_EV_COUNT] = {
     [MDF_EV_BOOK_LIVE] = "BOOK_LIVE",
     [MDF_EV_VENUE_MAINTENANCE] = "VENUE_MAINTENANCE",
     [MDF_EV_SEQUENCE_GAP] = "SEQUENCE_GAP",
+    [MDF_EV_DECODE_FAILING] = "DECODE_FAILING",
+    [MDF_EV_STREAM_DOWN] = "STREAM_DOWN",
 };
 
 MDF_API const char *mdf_ring_name(int ring)

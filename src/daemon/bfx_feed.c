@@ -37,7 +37,6 @@
 #include "venue/bitfinex.h"
 
 static struct bfx_msg g_bmsg;      /* decoded message (loop thread only) */
-static struct log_limit parse_log; /* undecodable messages */
 static struct log_limit venue_log; /* error events naming no channel of ours */
 
 /* ---- publishing -------------------------------------------------------------------------- */
@@ -354,7 +353,7 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
     struct feed *f = sh->f;
     struct bfx_msg *m = &g_bmsg;
     struct shard_ent *e;
-    struct dstream *s;
+    struct dstream *s = NULL;
     int rc;
 
     f->stats.msgs++;
@@ -425,8 +424,5 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
     return;
 
 bad:
-    f->stats.parse_errors++;
-    f->stats.range_errors += rc == -ERANGE;
-    log_limited(&parse_log, LOG_LV_WARNING, "%s conn %u: message does not decode (%s): %.*s",
-                f->cv.name, sh->id, mdf_errmsg(), (int)(len < 160 ? len : 160), (const char *)msg);
+    feed_decode_failed(f, sh, s, rc, msg, len);
 }

@@ -24,6 +24,7 @@
 
 #define HEARTBEAT_MS HP_PUBLISH_MS /* shm heartbeat and health refresh period */
 #define STOP_DEADLINE_MS 10000     /* a graceful stop that takes longer is cut short */
+#define START_BOUND_MS 30000       /* STARTING without any subscription acknowledged: DEGRADED */
 
 static struct log_limit publish_log; /* records that did not fit a ring */
 
@@ -180,7 +181,21 @@ static void on_heartbeat(uv_timer_t *t)
     int64_t now = clock_mono_ns();
 
     pub_heartbeat(&d->pub, now);
-    if (d->hstate == MDF_DAEMON_STARTING && !d->stopping && first_subscriptions_acked(d)) {
+    if (d->start_timed_out && first_subscriptions_acked(d))
+        d->start_timed_out = false;
+    if (d->hstate == MDF_DAEMON_STARTING && !d->stopping &&
+        (first_subscriptions_acked(d) ||
+         (d->start_mono && now - d->start_mono >= d->start_bound_ns))) {
+        /* Never STARTING past the bound: without any connection up by then the daemon says
+         * so (DEGRADED), tells systemd it is up (it keeps retrying), and logs why. */
+        if (!first_subscriptions_acked(d)) {
+            d->start_timed_out = true;
+            log_msg(LOG_LV_WARNING,
+                    "no venue subscription acknowledged %.0f s after start: running DEGRADED "
+                    "and retrying (see the connection errors above; mdfeed-top shows each "
+                    "connection)",
+                    (double)d->start_bound_ns / 1e9);
+        }
         d->hstate = MDF_DAEMON_RUNNING;
         hp_refresh(d, now);
         notify_sendf(&d->notify, "READY=1\nSTATUS=%s", hp_status(d));
@@ -243,8 +258,10 @@ static void on_watchdog_request(void *ud, const struct wd_request *r)
     if (sh->role != SH_ACTIVE || sh->partner)
         return; /* a rotation is under way */
     ev_emit(d, LOG_LV_WARNING, MDF_EV_WATCHDOG_TRIGGERED, f->venue_id, UINT32_MAX, sh->id,
-            "a stream it carries is stale for %.1f s: replacing the connection",
-            (double)r->age_ns / 1e9);
+            "a stream it carries is stale for %.1f s: replacing the connection (%s; if that "
+            "does not cure it, the next try waits %.0f s)",
+            (double)r->age_ns / 1e9, r->attempt > 1 ? "again" : "first try",
+            (double)r->next_ns / 1e9);
     feed_rotate(f, sh);
 }
 
@@ -286,6 +303,11 @@ static int start_watchdog(struct daemon *d)
             keep / 2 > 3 * HEARTBEAT_MS * 1000000LL ? keep / 2 : 3 * HEARTBEAT_MS * 1000000LL;
     p.keepalive_ns = keep;
     p.cooldown_ns = 15000000000LL;
+    p.backoff_ns = 60000000000LL;
+    for (size_t v = 0; v < d->cfg->n_venues; v++)
+        if ((int64_t)(d->cfg->venues[v].health.watchdog_backoff * 1e9) < p.backoff_ns)
+            p.backoff_ns = (int64_t)(d->cfg->venues[v].health.watchdog_backoff * 1e9);
+    p.backoff_max_ns = 3600000000000LL;
     p.keepalive = keep ? on_watchdog_keepalive : NULL;
     p.on_stall = on_watchdog_stall;
     p.on_request = on_watchdog_request;
@@ -453,6 +475,12 @@ int daemon_run(struct daemon *d)
         log_msg(LOG_LV_ERR, "%s", mdf_errmsg());
         hp_set_state(d, MDF_DAEMON_FAILED);
         return 1;
+    }
+    {
+        const char *bound = getenv("MDFEED_TEST_START_BOUND_MS"); /* test hook */
+
+        d->start_bound_ns = (bound ? atoll(bound) : START_BOUND_MS) * 1000000LL;
+        d->start_mono = clock_mono_ns();
     }
     for (size_t i = 0; i < d->n_feeds; i++) {
         struct feed *f = d->feeds[i];

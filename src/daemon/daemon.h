@@ -72,6 +72,13 @@ struct daemon {
     uint64_t ring_head_at[MDF_RING_COUNT];  /* ring heads then */
     uint64_t ring_rate[MDF_RING_COUNT];     /* records/s over the last second */
     uint64_t publish_failures;              /* records that did not fit a ring */
+    bool ever_connected;                    /* some venue connection has opened */
+    bool offline_hinted;                    /* the "no network? make demo" hint was logged */
+    int64_t start_mono;                     /* CLOCK_MONOTONIC ns the feeds started */
+    int64_t start_bound_ns;                 /* STARTING ends (DEGRADED) after this long */
+    bool start_timed_out;                   /* no connection had acknowledged by then */
+    bool degraded;                          /* RUNNING shows as DEGRADED (last refresh) */
+    bool degraded_now;                      /* the refresh under way found a reason */
 };
 
 /* Opens the shm segments and creates the feeds for cfg (which it takes over). Returns 0 or a

@@ -69,25 +69,79 @@ static void normalize_symbol(const char *native, char *out, size_t cap)
 
 /* ---- streams ----------------------------------------------------------------------------- */
 
-static void link_trade_evidence(struct feed *f)
+static void free_acts(struct activity *a, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        free(a[i].members);
+    free(a);
+}
+
+/* The index in a[0..n) of symbol sym, or n. */
+static size_t act_find(const struct activity *a, size_t n, uint32_t sym)
+{
+    size_t k;
+
+    for (k = 0; k < n && a[k].symbol != sym; k++)
+        ;
+    return k;
+}
+
+/* Groups the feed's streams by symbol for the evidence checks (control path: start, reload),
+ * keeping what each symbol had shown. On out of memory the checks run without evidence. */
+static void link_evidence(struct feed *f)
+{
+    struct activity *a = calloc(f->n_streams + 1, sizeof(*a));
+    size_t n = 0;
+
+    for (size_t i = 0; i < f->n_streams; i++)
+        f->streams[i]->act = NULL;
+    if (!a)
+        goto out_swap;
+    /* Count each symbol's streams, then fill exact arrays. */
+    for (size_t i = 0; i < f->n_streams; i++) {
+        const struct dstream *s = f->streams[i];
+        size_t k, o;
+
+        if (s->removed)
+            continue;
+        k = act_find(a, n, s->symbol);
+        if (k == n) {
+            a[n].symbol = s->symbol;
+            o = act_find(f->acts, f->n_acts, s->symbol);
+            if (o < f->n_acts) {
+                a[n].trade_id = f->acts[o].trade_id;
+                a[n].id_mono = f->acts[o].id_mono;
+                a[n].trade_ns = f->acts[o].trade_ns;
+                a[n].time_mono = f->acts[o].time_mono;
+            }
+            n++;
+        }
+        a[k].n++;
+    }
+    for (size_t k = 0; k < n; k++) {
+        a[k].members = calloc(a[k].n, sizeof(*a[k].members));
+        if (!a[k].members) {
+            free_acts(a, n);
+            a = NULL;
+            n = 0;
+            goto out_swap;
+        }
+        a[k].n = 0;
+    }
     for (size_t i = 0; i < f->n_streams; i++) {
         struct dstream *s = f->streams[i];
+        size_t k;
 
-        s->trades[0] = s->trades[1] = NULL;
-        if (s->removed || (s->spec.type != VS_KLINE && s->spec.type != VS_TICKER))
+        if (s->removed)
             continue;
-        for (size_t j = 0; j < f->n_streams; j++) {
-            struct dstream *t = f->streams[j];
-
-            if (t->removed || t->symbol != s->symbol)
-                continue;
-            if (t->spec.type == VS_TRADE)
-                s->trades[0] = t;
-            else if (t->spec.type == VS_AGGTRADE)
-                s->trades[1] = t;
-        }
+        k = act_find(a, n, s->symbol);
+        a[k].members[a[k].n++] = s;
+        s->act = &a[k];
     }
+out_swap:
+    free_acts(f->acts, f->n_acts);
+    f->acts = a;
+    f->n_acts = n;
 }
 
 static void free_stream(struct dstream *s)
@@ -149,11 +203,11 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
     s->hslot = -1;
     if (name_stream(f, s) < 0)
         goto err_free;
-    s->cadence_ms = vstream_cadence_ms(f->prof, spec);
+    /* Only a cadence the venue guarantees makes silence alone evidence (a Bitfinex channel's
+     * 15 s hb, a futures markPrice); every other stream is judged by evidence (venue.h). */
+    vstream_liveness(f->prof, spec, &s->live);
+    s->cadence_ms = s->live.guaranteed_ms;
     if (f->prof->family == VF_BITFINEX) {
-        /* Every channel shows a frame at least every heartbeat period (15 s): data, or an hb
-         * when there is none, so a channel silent for longer is stale, not quiet. */
-        s->cadence_ms = f->prof->ping_interval_s * 1000;
         if (spec->type == VS_DIFF) {
             uint32_t len = spec->levels ? spec->levels : BFX_BOOK_LEN_DEFAULT;
 
@@ -240,14 +294,22 @@ static int place_stream(struct feed *f, struct dstream *s, bool start)
 
 /* ---- publishing -------------------------------------------------------------------------- */
 
+/* Stream s delivered: the alarms its message answers are cleared, with an event. A stream
+ * that is still behind the evidence stays STALE or SILENT (only its decoding recovered). */
 static void recovered(struct feed *f, struct dstream *s)
 {
-    uint32_t was = s->flags & (DS_F_SILENT | DS_F_STALE);
+    uint32_t clear = s->flags & (DS_F_SILENT | DS_F_STALE | DS_F_BADDATA);
 
-    s->flags &= ~(DS_F_SILENT | DS_F_STALE);
+    if (s->owed_mono)
+        clear &= DS_F_BADDATA;
+    if (!clear)
+        return;
+    s->flags &= ~clear;
     ev_emit(f->d, LOG_LV_NOTICE, MDF_EV_FEED_RECOVERED, f->venue_id, s->symbol,
             s->shard ? s->shard->id : 0, "%s delivers again (was %s)", s->name,
-            was & DS_F_SILENT ? "silent" : "stale");
+            clear & DS_F_BADDATA  ? "undecodable"
+            : clear & DS_F_SILENT ? "silent"
+                                  : "stale");
 }
 
 static void publish_book(struct feed *f, struct dstream *s)
@@ -408,6 +470,99 @@ bool feed_accept_key(struct feed *f, struct dstream *s, int64_t key, bool consec
     return true;
 }
 
+/* ---- evidence ---------------------------------------------------------------------------- */
+
+/* Clears what s owed once its messages caught up with the evidence. */
+static void settle_owed(struct dstream *s)
+{
+    bool caught;
+
+    if (!s->owed_mono)
+        return;
+    switch (s->live.proof) {
+    case VP_TRADE_ID:
+        caught = s->own_id >= s->owed_id;
+        break;
+    case VP_VENUE_TIME:
+        caught = s->last_exch_ns >= s->owed_ns;
+        break;
+    default:
+        caught = s->last_mono >= s->owed_mono - 1000000000LL; /* any message since */
+        break;
+    }
+    if (caught)
+        s->owed_mono = s->owed_id = s->owed_ns = 0;
+}
+
+/* Stream s of trade-id proof reflected trade id `id`. */
+static void progress(struct feed *f, struct dstream *s, int64_t id)
+{
+    if (id > s->own_id)
+        s->own_id = id;
+    settle_owed(s);
+    if (s->flags & (DS_F_SILENT | DS_F_STALE))
+        recovered(f, s);
+}
+
+/* m owes what the evidence first seen at `now` shows, if the evidence before it (seen at
+ * `before`) already came after m's subscription: then what happened in between happened
+ * while m was subscribed, so m must have carried it. */
+static bool owe(struct dstream *m, int64_t before, int64_t now)
+{
+    if (!m->acked_mono || m->acked_mono > before || m->removed || !m->live.follows_trades)
+        return false;
+    if (!m->owed_mono)
+        m->owed_mono = now;
+    return true;
+}
+
+void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
+{
+    struct activity *a = src->act;
+    int64_t now = now_mono(f), before;
+
+    if (!a)
+        return;
+    if (id > a->trade_id) {
+        bool had = a->trade_id > 0;
+
+        before = a->id_mono;
+        a->trade_id = id;
+        a->id_mono = now;
+        for (size_t i = 0; had && i < a->n; i++) {
+            struct dstream *m = a->members[i];
+            /* A push follows the change within the source's and its own update periods. */
+            int64_t slack =
+                1000000000LL + (int64_t)(src->live.period_ms + m->live.period_ms) * 1000000;
+
+            if (m == src)
+                continue;
+            if (m->live.proof == VP_TRADE_ID && m->own_id < id && owe(m, before, now)) {
+                if (id > m->owed_id)
+                    m->owed_id = id;
+            } else if (m->live.proof == VP_RECV_TIME && m->last_mono < now - slack) {
+                owe(m, before, now);
+            }
+        }
+    }
+    if (ns > a->trade_ns) {
+        bool had = a->trade_ns > 0;
+
+        before = a->time_mono;
+        a->trade_ns = ns;
+        a->time_mono = now;
+        for (size_t i = 0; had && i < a->n; i++) {
+            struct dstream *m = a->members[i];
+
+            if (m != src && m->live.proof == VP_VENUE_TIME && m->last_exch_ns < ns &&
+                owe(m, before, now) && ns > m->owed_ns)
+                m->owed_ns = ns;
+        }
+    }
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
 static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
 {
     union mdf_record *r = &m->rec;
@@ -417,8 +572,9 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
     case MDF_REC_TRADE:
         if (!feed_accept_key(f, s, r->trade.trade_id, true))
             return;
-        if (r->trade.last_id > s->last_trade_id)
-            s->last_trade_id = r->trade.last_id;
+        progress(f, s, r->trade.last_id);
+        feed_evidence(f, s, r->trade.last_id,
+                      r->h.tx_time_ns ? r->h.tx_time_ns : r->h.exch_time_ns);
         break;
     case MDF_REC_BBO:
         key = r->bbo.update_id ? r->bbo.update_id : r->h.exch_time_ns;
@@ -428,9 +584,10 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
     case MDF_REC_CANDLE:
         if (!feed_accept_key(f, s, r->h.exch_time_ns, false))
             return;
-        for (int i = 0; i < 2; i++)
-            if (s->trades[i] && r->candle.last_id > s->trades[i]->venue_last_trade)
-                s->trades[i]->venue_last_trade = r->candle.last_id;
+        if (r->candle.last_id > 0) {
+            progress(f, s, r->candle.last_id);
+            feed_evidence(f, s, r->candle.last_id, 0);
+        }
         r->h.venue = f->venue_id;
         r->h.symbol = s->symbol;
         candles_on_kline(f, s, r);
@@ -438,9 +595,10 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
     case MDF_REC_TICKER:
         if (!feed_accept_key(f, s, r->h.exch_time_ns, false))
             return;
-        for (int i = 0; i < 2; i++)
-            if (s->trades[i] && r->ticker.last_id > s->trades[i]->venue_last_trade)
-                s->trades[i]->venue_last_trade = r->ticker.last_id;
+        if (!(r->h.flags & MDF_TICKER_F_MINI) && r->ticker.last_id > 0) {
+            progress(f, s, r->ticker.last_id);
+            feed_evidence(f, s, r->ticker.last_id, 0);
+        }
         break;
     default:
         if (!feed_accept_key(f, s, r->h.exch_time_ns ? r->h.exch_time_ns : r->h.tx_time_ns, false))
@@ -533,15 +691,19 @@ void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_
     s->msgs++;
     s->last_mono = now_mono(f);
     s->last_recv_ns = recv_ns;
+    s->bad_run = 0;
     if (exch_ns) {
         int64_t delay = recv_ns - exch_ns;
 
-        s->last_exch_ns = exch_ns;
+        if (exch_ns > s->last_exch_ns)
+            s->last_exch_ns = exch_ns;
         s->delay_ewma_ns += (delay - s->delay_ewma_ns) / 16;
         if (delay > s->delay_max_ns)
             s->delay_max_ns = delay;
     }
-    if (s->flags & (DS_F_SILENT | DS_F_STALE))
+    if (s->live.proof != VP_TRADE_ID)
+        settle_owed(s);
+    if (s->flags & (DS_F_SILENT | DS_F_STALE | DS_F_BADDATA))
         recovered(f, s);
 }
 
@@ -550,6 +712,25 @@ void feed_alive(struct feed *f, struct dstream *s)
     s->last_mono = now_mono(f);
     if (s->flags & (DS_F_SILENT | DS_F_STALE))
         recovered(f, s);
+}
+
+#define BAD_RUN_FLAG 5 /* messages of a stream in a row that do not decode: flagged */
+
+void feed_decode_failed(struct feed *f, struct shard *sh, struct dstream *s, int rc,
+                        const uint8_t *msg, size_t len)
+{
+    f->stats.parse_errors++;
+    f->stats.range_errors += rc == -ERANGE;
+    log_limited(&parse_log, LOG_LV_WARNING, "%s conn %u: message does not decode (%s): %.*s",
+                f->cv.name, sh->id, mdf_errmsg(), (int)(len < 160 ? len : 160), (const char *)msg);
+    if (!s || s->removed)
+        return;
+    s->decode_errors++;
+    if (++s->bad_run < BAD_RUN_FLAG || (s->flags & DS_F_BADDATA))
+        return;
+    s->flags |= DS_F_BADDATA;
+    ev_emit(f->d, LOG_LV_WARNING, MDF_EV_DECODE_FAILING, f->venue_id, s->symbol, sh->id,
+            "%s: %u messages in a row do not decode: %s", s->name, s->bad_run, mdf_errmsg());
 }
 
 void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns)
@@ -568,11 +749,9 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
     sh->last_msg_ns = recv_ns;
     rc = binance_decode(f->dec, msg, len, recv_ns, m);
     if (rc < 0) {
-        f->stats.parse_errors++;
-        f->stats.range_errors += rc == -ERANGE;
-        log_limited(&parse_log, LOG_LV_WARNING, "%s conn %u: message does not decode (%s): %.*s",
-                    f->cv.name, sh->id, mdf_errmsg(), (int)(len < 160 ? len : 160),
-                    (const char *)msg);
+        /* A message that still names its stream is that stream's failure. */
+        s = m->stream ? stream_map_get(&f->map, m->stream, m->stream_len) : NULL;
+        feed_decode_failed(f, sh, s, rc, msg, len);
         return;
     }
     switch (m->kind) {
@@ -618,10 +797,19 @@ void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t r
 void feed_on_connected(struct shard *sh)
 {
     struct feed *f = sh->f;
+    bool back = sh->gave_up;
 
-    ev_emit(f->d, LOG_LV_INFO, MDF_EV_CONNECTION_ESTABLISHED, f->venue_id, UINT32_MAX, sh->id,
-            "%s, %u streams%s", sh->ws.url_text, shard_count(sh),
-            sh->role == SH_REPLACEMENT ? " (replacement)" : "");
+    f->d->ever_connected = true;
+    if (back) {
+        sh->gave_up = false;
+        for (size_t i = 0; i < f->n_streams; i++)
+            if (f->streams[i]->shard == sh)
+                f->streams[i]->flags &= ~DS_F_DOWN;
+    }
+    ev_emit(f->d, back ? LOG_LV_NOTICE : LOG_LV_INFO, MDF_EV_CONNECTION_ESTABLISHED, f->venue_id,
+            UINT32_MAX, sh->id, "%s, %u streams%s%s", sh->ws.url_text, shard_count(sh),
+            sh->role == SH_REPLACEMENT ? " (replacement)" : "",
+            back ? " (back after giving up)" : "");
     /* Candles missed while this connection was down are looked for on the next message. */
     for (uint32_t i = 0; i < sh->n; i++)
         if (sh->ent[i].s->spec.type == VS_KLINE && sh->role != SH_REPLACEMENT)
@@ -662,11 +850,53 @@ void feed_on_disconnected(struct shard *sh, int err)
         struct dstream *s = sh->ent[i].s;
 
         s->acked_mono = 0;
+        s->owed_mono = s->owed_id = s->owed_ns = 0; /* the outage is the reconnect's business */
         if (s->primary == sh) {
             s->primary = NULL;
             feed_book_interrupt(f, s);
         }
     }
+}
+
+void feed_on_attempt_failed(struct shard *sh, int err)
+{
+    struct feed *f = sh->f;
+    struct daemon *d = f->d;
+
+    log_limited(&f->conn_log, LOG_LV_WARNING, "%s conn %u: cannot connect to %s: %s (%s)",
+                f->cv.name, sh->id, sh->ws.url_text, sh->ws.stats.last_error_msg,
+                sh->ws.slow ? "gave up before; retrying at the backoff cap"
+                            : "retrying by the backoff schedule");
+    if (!d->ever_connected && !d->offline_hinted) {
+        d->offline_hinted = true;
+        log_msg(LOG_LV_NOTICE,
+                "no venue connection has come up yet (%s). If this machine has no internet "
+                "access, run the daemon against the local fake venue instead: `make demo` in "
+                "the source tree",
+                err_name(err));
+    }
+}
+
+void feed_on_gave_up(struct shard *sh)
+{
+    struct feed *f = sh->f;
+    uint32_t down = 0;
+
+    sh->gave_up = true;
+    for (size_t i = 0; i < f->n_streams; i++) {
+        struct dstream *s = f->streams[i];
+
+        if (s->shard != sh || s->removed || (s->flags & DS_F_DOWN))
+            continue;
+        s->flags |= DS_F_DOWN;
+        down++;
+        ev_emit(f->d, LOG_LV_ERR, MDF_EV_STREAM_DOWN, f->venue_id, s->symbol, sh->id,
+                "%s: conn %u gave up; no data until it connects again", s->name, sh->id);
+    }
+    ev_emit(f->d, LOG_LV_ERR, MDF_EV_CONNECTION_ERROR, f->venue_id, UINT32_MAX, sh->id,
+            "gave up after %u attempts (%s): FAILED, %u streams down; trying again every %g s",
+            f->cv.conn.max_attempts, sh->ws.stats.last_error_msg, down, f->cv.conn.max_delay);
+    wsconn_retry_slowly(&sh->ws);
 }
 
 void feed_on_shard_stopped(struct shard *sh)
@@ -799,62 +1029,88 @@ int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s)
 {
     const struct cfg_health *h = &f->cv.health;
     int64_t ms = 1000000, thr;
-    bool trade = s->spec.type == VS_TRADE || s->spec.type == VS_AGGTRADE;
+    uint32_t period = s->live.guaranteed_ms ? s->live.guaranteed_ms : s->live.period_ms;
 
-    if (s->cadence_ms) {
-        thr = (int64_t)(h->stale_factor * s->cadence_ms) * ms;
-        if (thr < (int64_t)(h->stale_min * 1000) * ms)
-            thr = (int64_t)(h->stale_min * 1000) * ms;
-    } else if (trade && s->venue_last_trade > s->last_trade_id) {
-        thr = (int64_t)(h->stale_min * 1000) * ms; /* trades happen that we do not get */
-    } else if (h->stale_quiet > 0) {
-        thr = (int64_t)(h->stale_quiet * 1000) * ms;
-    } else {
-        thr = 0; /* quiet is normal for it */
-    }
+    if (!s->live.guaranteed_ms && !s->live.follows_trades)
+        return h->stale_quiet > 0 ? (int64_t)(h->stale_quiet * 1000) * ms : 0;
+    thr = (int64_t)(h->stale_factor * period) * ms;
+    if (thr < (int64_t)(h->stale_min * 1000) * ms)
+        thr = (int64_t)(h->stale_min * 1000) * ms;
     return thr;
 }
 
+/* Raises SUBSCRIPTION_SILENT (nothing since its acknowledgement) or FEED_STALE on s, with the
+ * evidence in the text. */
+static void flag_silence(struct feed *f, struct dstream *s, int64_t now, int64_t thr,
+                         const char *why)
+{
+    bool silent = s->last_mono < s->acked_mono;
+
+    if (s->flags & (DS_F_SILENT | DS_F_STALE))
+        return;
+    s->flags |= silent ? DS_F_SILENT : DS_F_STALE;
+    if (silent)
+        ev_emit(f->d, LOG_LV_WARNING, MDF_EV_SUBSCRIPTION_SILENT, f->venue_id, s->symbol,
+                s->shard->id, "%s acknowledged %.1f s ago, nothing since: %s", s->name,
+                (double)(now - s->acked_mono) / 1e9, why);
+    else if (s->owed_mono)
+        ev_emit(f->d, LOG_LV_WARNING, MDF_EV_FEED_STALE, f->venue_id, s->symbol, s->shard->id,
+                "%s: missing data for %.1f s: %s (threshold %.1f s)", s->name,
+                (double)(now - s->owed_mono) / 1e9, why, (double)thr / 1e9);
+    else
+        ev_emit(f->d, LOG_LV_WARNING, MDF_EV_FEED_STALE, f->venue_id, s->symbol, s->shard->id,
+                "%s: nothing for %.1f s: %s (threshold %.1f s)", s->name,
+                (double)(now - s->last_mono) / 1e9, why, (double)thr / 1e9);
+    if (!silent && feed_book_state(s) == MDF_BOOK_LIVE)
+        feed_book_interrupt(f, s);
+}
+
+/* The health model (mdfeedd(8), HEALTH): silence is an alarm only on evidence. A stream with a
+ * cadence the venue guarantees is late when that cadence lapses; any other stream only when
+ * the symbol's other streams showed trading it should have followed (it "owes" a message) and
+ * it has not caught up within its threshold; a quiet market raises nothing. stale_quiet
+ * (off by default) adds a plain quiet limit for users who want one. */
 static void check_stream(struct feed *f, struct dstream *s, int64_t now)
 {
     const struct cfg_health *h = &f->cv.health;
-    int64_t ms = 1000000, thr;
-    bool trade = s->spec.type == VS_TRADE || s->spec.type == VS_AGGTRADE;
+    int64_t ms = 1000000, thr, since;
+    char why[96];
 
-    if (s->removed || (s->flags & DS_F_FAILED) || !s->acked_mono || !s->shard ||
-        s->shard->ws.state != WSC_CONNECTED || s->shard->maint || s->spec.type == VS_FORCEORDER)
+    if (s->removed || (s->flags & (DS_F_FAILED | DS_F_DOWN)) || !s->acked_mono || !s->shard ||
+        s->shard->ws.state != WSC_CONNECTED || s->shard->maint)
         return;
-    if (s->last_mono < s->acked_mono) {
-        /* Acknowledged, nothing since. */
-        if (s->cadence_ms)
+    since = s->last_mono > s->acked_mono ? s->last_mono : s->acked_mono;
+    if (s->live.guaranteed_ms) {
+        thr = feed_stale_threshold(f, s);
+        if (s->last_mono < s->acked_mono) {
+            /* Never delivered: give the subscription silent_after (and 3 periods). */
             thr = (int64_t)(h->silent_after * 1000) * ms;
-        else if (trade && s->venue_last_trade > s->last_trade_id && s->last_trade_id)
-            thr = (int64_t)(h->silent_after * 1000) * ms; /* the venue trades, we see none */
-        else if (h->stale_quiet > 0)
-            thr = (int64_t)(h->stale_quiet * 1000) * ms;
-        else
-            return;
-        if (s->cadence_ms && thr < 3 * (int64_t)s->cadence_ms * ms)
-            thr = 3 * (int64_t)s->cadence_ms * ms;
-        if (!(s->flags & DS_F_SILENT) && now - s->acked_mono > thr) {
-            s->flags |= DS_F_SILENT;
-            ev_emit(f->d, LOG_LV_WARNING, MDF_EV_SUBSCRIPTION_SILENT, f->venue_id, s->symbol,
-                    s->shard->id, "%s acknowledged %.1f s ago, nothing since", s->name,
-                    (double)(now - s->acked_mono) / 1e9);
+            if (thr < 3 * (int64_t)s->live.guaranteed_ms * ms)
+                thr = 3 * (int64_t)s->live.guaranteed_ms * ms;
+        }
+        if (now - since > thr) {
+            snprintf(why, sizeof(why), "the venue sends it at least every %.1f s",
+                     (double)s->live.guaranteed_ms / 1e3);
+            flag_silence(f, s, now, thr, why);
         }
         return;
     }
-    thr = feed_stale_threshold(f, s);
-    if (!thr)
-        return; /* quiet is normal for it */
-    if (!(s->flags & DS_F_STALE) && now - s->last_mono > thr) {
-        s->flags |= DS_F_STALE;
-        ev_emit(f->d, LOG_LV_WARNING, MDF_EV_FEED_STALE, f->venue_id, s->symbol, s->shard->id,
-                "%s: nothing for %.1f s (threshold %.1f s)", s->name,
-                (double)(now - s->last_mono) / 1e9, (double)thr / 1e9);
-        if (feed_book_state(s) == MDF_BOOK_LIVE)
-            feed_book_interrupt(f, s);
+    if (s->owed_mono) {
+        thr = feed_stale_threshold(f, s);
+        if (now - s->owed_mono > thr) {
+            if (s->live.proof == VP_TRADE_ID)
+                snprintf(why, sizeof(why),
+                         "the venue traded up to id %" PRId64 ", it shows %" PRId64, s->owed_id,
+                         s->own_id);
+            else
+                snprintf(why, sizeof(why), "the symbol traded %.1f s ago and it did not follow",
+                         (double)(now - s->owed_mono) / 1e9);
+            flag_silence(f, s, now, thr, why);
+        }
+        return;
     }
+    if (h->stale_quiet > 0 && now - since > (int64_t)(h->stale_quiet * 1000) * ms)
+        flag_silence(f, s, now, (int64_t)(h->stale_quiet * 1000) * ms, "quieter than stale_quiet");
 }
 
 /* Frees removed streams that no connection carries any more. */
@@ -882,7 +1138,7 @@ static void sweep_removed(struct feed *f)
         changed = true;
     }
     if (changed)
-        link_trade_evidence(f);
+        link_evidence(f);
 }
 
 /* True once a replacement connection delivers: Binance, any message; Bitfinex, every channel
@@ -992,7 +1248,7 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
         err_set(-ENOMEM, "out of memory");
         goto err_free;
     }
-    link_trade_evidence(f);
+    link_evidence(f);
     return f;
 
 err_free:
@@ -1095,7 +1351,7 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
     free(keep);
     if (stream_map_build(&f->map, f->streams, f->n_streams) < 0)
         return err_set(-ENOMEM, "out of memory");
-    link_trade_evidence(f);
+    link_evidence(f);
     uv_timer_set_repeat(&f->check_timer, (uint64_t)(f->cv.health.check_interval * 1000));
     log_msg(LOG_LV_NOTICE, "%s: reload: %zu streams added, %zu removed", f->cv.name, added,
             removed);

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "daemon/log.h"
 #include "daemon/shard.h"
 #include "daemon/stream.h"
 #include "net/restq.h"
@@ -68,6 +69,8 @@ struct feed {
     struct dstream **streams;         /* every stream, live and removed-but-carried */
     size_t n_streams, cap_streams;    /* count, room */
     struct stream_map map;            /* name -> live stream */
+    struct activity *acts;            /* per-symbol evidence (health), one per symbol */
+    size_t n_acts;                    /* their count */
     struct shard *shards;             /* connections */
     uv_timer_t check_timer;           /* silence, staleness, rotation age */
     int64_t *attempt_ms;              /* times (CLOCK_MONOTONIC ms) of the last attempts, a
@@ -80,6 +83,8 @@ struct feed {
     bool stopping;                    /* feed_stop called */
     int closing;                      /* handles (REST queue, timer) still closing */
     struct feed_stats stats;          /* counters */
+    struct log_limit conn_log;        /* failed connection attempts (first at once, then a
+                                         summary) */
     struct feed_retired retired;      /* counters of connections and streams gone */
 };
 
@@ -118,6 +123,8 @@ void feed_mark_books_stale(struct feed *f);
 void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
 void feed_on_connected(struct shard *sh);
 void feed_on_disconnected(struct shard *sh, int err);
+void feed_on_attempt_failed(struct shard *sh, int err);
+void feed_on_gave_up(struct shard *sh);
 void feed_on_shard_stopped(struct shard *sh);
 void feed_on_acked(struct shard *sh, struct dstream *s);
 uint32_t feed_admit(struct feed *f);
@@ -127,6 +134,12 @@ uint32_t feed_admit(struct feed *f);
 /* Stream s got a message received at recv_ns with the venue's time exch_ns (0 if none):
  * counts it, times it, clears a silent or stale flag. */
 void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_ns);
+
+/* A message of shard sh did not decode (rc, with mdf_errmsg()); s is its stream when the
+ * message still named one, else NULL. Counts it on the feed and the stream, logs it
+ * (rate-limited), and flags a stream whose messages keep failing (DECODE_FAILING). */
+void feed_decode_failed(struct feed *f, struct shard *sh, struct dstream *s, int rc,
+                        const uint8_t *msg, size_t len);
 
 /* Stream s showed it is alive without data (a Bitfinex heartbeat). */
 void feed_alive(struct feed *f, struct dstream *s);
@@ -146,6 +159,10 @@ int feed_book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, ui
 /* Bitfinex (bfx_feed.c): handles one message of a Bitfinex connection; publishes the book. */
 void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
 void bfx_publish_book(struct feed *f, struct dstream *s);
+
+/* Evidence (health): stream src showed the symbol's last trade id (id > 0) and/or a trade's
+ * venue time (ns > 0); streams of the symbol that should have followed and did not owe it. */
+void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns);
 
 /* Staleness threshold of stream s now, in ns (0 = quiet is normal for it). */
 int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s);

@@ -92,9 +92,9 @@ static uint8_t conn_state(const struct shard *sh)
     case WSC_CONNECTED:
         return MDF_CONN_OPEN;
     case WSC_RECONNECTING:
-        return MDF_CONN_BACKOFF;
+        return sh->gave_up ? MDF_CONN_FAILED : MDF_CONN_BACKOFF;
     case WSC_FAILED:
-        return MDF_CONN_CLOSED;
+        return MDF_CONN_FAILED;
     default:
         return MDF_CONN_IDLE;
     }
@@ -184,6 +184,25 @@ void hp_forget_conn(struct daemon *d, struct shard *sh)
 
 /* ---- streams ----------------------------------------------------------------------------- */
 
+/* The state health shows for s: its subscription state, overridden by what is wrong with it
+ * (worst first: down or refused, undecodable, stale, silent). */
+static uint8_t hp_stream_state(const struct dstream *s)
+{
+    if (s->removed)
+        return s->hstate;
+    if (s->flags & (DS_F_FAILED | DS_F_DOWN))
+        return MDF_STREAM_FAILED;
+    if (s->hstate != MDF_STREAM_LIVE)
+        return s->hstate;
+    if (s->flags & DS_F_BADDATA)
+        return MDF_STREAM_BAD_DATA;
+    if (s->flags & DS_F_STALE)
+        return MDF_STREAM_STALE;
+    if (s->flags & DS_F_SILENT)
+        return MDF_STREAM_SILENT;
+    return MDF_STREAM_LIVE;
+}
+
 /* Subscription states as health names them, by enum sub_state. */
 static const uint8_t sub_to_state[] = {
     [SUB_WANT] = MDF_STREAM_SUBSCRIBING,     [SUB_SENT] = MDF_STREAM_SUBSCRIBING,
@@ -206,11 +225,7 @@ static void publish_stream(struct daemon *d, struct dstream *s)
     e.in_use = 1;
     e.venue = s->f->venue_id;
     e.type = s->spec.type < VS_COUNT ? stream_type_of[s->spec.type] : 0;
-    e.state = s->hstate;
-    if (e.state == MDF_STREAM_LIVE && (s->flags & DS_F_STALE))
-        e.state = MDF_STREAM_STALE;
-    else if (e.state == MDF_STREAM_LIVE && (s->flags & DS_F_SILENT))
-        e.state = MDF_STREAM_SILENT;
+    e.state = hp_stream_state(s);
     e.symbol = s->symbol;
     e.connection = s->shard ? s->shard->id : 0;
     e.interval = s->spec.interval;
@@ -237,6 +252,8 @@ static void publish_stream(struct daemon *d, struct dstream *s)
     e.delay_max_ns = s->delay_max_ns;
     e.stale_after_ms = (uint32_t)(feed_stale_threshold(s->f, s) / 1000000);
     e.cadence_ms = s->cadence_ms;
+    e.decode_errors = s->decode_errors;
+    e.owed_mono_ns = s->owed_mono;
     health_write(&d->health, MDF_HT_STREAM, (uint32_t)s->hslot, &e, sizeof(e));
 }
 
@@ -282,6 +299,7 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
                                                                     : MDF_STREAM_IDLE;
         }
         publish_conn(d, sh, now);
+        d->degraded_now |= sh->gave_up && !sh->stopping;
         conns++;
         dm->n_conns_open += sh->ws.state == WSC_CONNECTED;
         bytes += w->bytes_in;
@@ -301,10 +319,22 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
         if (s->removed)
             continue;
         dm->n_streams++;
-        if (s->hstate == MDF_STREAM_LIVE && !(s->flags & (DS_F_STALE | DS_F_SILENT)))
+        switch (hp_stream_state(s)) {
+        case MDF_STREAM_LIVE:
             dm->n_streams_live++;
-        else if (s->hstate == MDF_STREAM_FAILED || (s->flags & (DS_F_STALE | DS_F_SILENT)))
+            break;
+        case MDF_STREAM_FAILED:
+        case MDF_STREAM_BAD_DATA:
             dm->n_streams_bad++;
+            d->degraded_now = true;
+            break;
+        case MDF_STREAM_STALE:
+        case MDF_STREAM_SILENT:
+            dm->n_streams_bad++;
+            break;
+        default:
+            break;
+        }
         {
             uint64_t bgaps;
             int st = feed_book_info(s, NULL, NULL, &bgaps);
@@ -387,11 +417,13 @@ static void publish_rings(struct daemon *d, int64_t now)
 
 static void publish_daemon(struct daemon *d, const struct mdf_health_daemon *counts)
 {
-    static const char *const state_names[] = {"stopped", "starting", "running", "stopping",
-                                              "failed"};
+    static const char *const state_names[] = {"stopped",  "starting", "running",
+                                              "stopping", "failed",   "degraded"};
     struct mdf_health_daemon dm = *counts;
 
-    dm.state = (uint32_t)d->hstate;
+    /* RUNNING with a stream that delivers nothing (down, refused, undecodable) is DEGRADED. */
+    dm.state = (uint32_t)(d->hstate == MDF_DAEMON_RUNNING && d->degraded ? MDF_DAEMON_DEGRADED
+                                                                         : d->hstate);
     dm.pid = getpid();
     dm.start_ns = d->start_ns;
     dm.config_generation = d->config_generation + 1;
@@ -402,7 +434,7 @@ static void publish_daemon(struct daemon *d, const struct mdf_health_daemon *cou
     snprintf(dm.version, sizeof(dm.version), "%s", MDFEED_VERSION);
     snprintf(d->status, sizeof(d->status),
              "%s: %u/%u connections open, %u/%u streams live, %u/%u books live%s",
-             state_names[dm.state < 5 ? dm.state : 0], dm.n_conns_open, dm.n_conns,
+             state_names[dm.state < 6 ? dm.state : 0], dm.n_conns_open, dm.n_conns,
              dm.n_streams_live, dm.n_streams, dm.n_books_live, dm.n_books,
              dm.n_streams_bad ? ", some stale" : "");
     snprintf(dm.status, sizeof(dm.status), "%s", d->status);
@@ -425,8 +457,10 @@ void hp_refresh(struct daemon *d, int64_t now_ns)
     if (!d->health_open)
         return;
     memset(&counts, 0, sizeof(counts));
+    d->degraded_now = false;
     for (size_t i = 0; i < d->n_feeds; i++)
         publish_feed(d, d->feeds[i], now_ns, &counts);
+    d->degraded = d->degraded_now || d->start_timed_out;
     publish_rings(d, now_ns);
     d->last_beat_mono = now_ns;
     publish_daemon(d, &counts);

@@ -63,10 +63,10 @@ static void on_state(struct wsconn *w, enum wsconn_state from, enum wsconn_state
         if (!sh->stopping)
             feed_on_disconnected(sh, err);
     }
+    if (from == WSC_CONNECTING && to == WSC_RECONNECTING && !sh->stopping)
+        feed_on_attempt_failed(sh, err);
     if (to == WSC_FAILED && !sh->stopping)
-        ev_emit(sh->f->d, LOG_LV_ERR, MDF_EV_CONNECTION_ERROR, sh->f->venue_id, UINT32_MAX, sh->id,
-                "gave up after %u attempts: %s", sh->f->cv.conn.max_attempts,
-                sh->ws.stats.last_error_msg);
+        feed_on_gave_up(sh);
 }
 
 static void on_open(struct wsconn *w)

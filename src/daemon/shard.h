@@ -81,6 +81,7 @@ struct shard {
     uint64_t frames_seen;    /* frames (messages, pings, pongs) at the last health refresh */
     int64_t last_frame_mono; /* CLOCK_MONOTONIC when frames_seen last changed */
     int32_t hslot;           /* health table slot, -1 = none yet */
+    bool gave_up;            /* reached max_reconnect_attempts: FAILED, retrying slowly */
     /* Bitfinex */
     bool bfx;           /* a Bitfinex connection */
     bool conf_done;     /* the venue answered our conf event: subscriptions may go */

@@ -24,9 +24,24 @@ struct feed;
 struct shard;
 
 /* Health flags of a stream. */
-#define DS_F_SILENT 1u /* acknowledged but nothing arrived past the silence threshold */
-#define DS_F_STALE 2u  /* delivered before, then nothing past the staleness threshold */
-#define DS_F_FAILED 4u /* the venue refused the subscription */
+#define DS_F_SILENT 1u  /* acknowledged, nothing since, and evidence says it missed data */
+#define DS_F_STALE 2u   /* delivered before, then evidence says it missed data */
+#define DS_F_FAILED 4u  /* the venue refused the subscription */
+#define DS_F_BADDATA 8u /* its last messages did not decode */
+#define DS_F_DOWN 16u   /* its connection gave up (retrying at the backoff cap) */
+
+/* What one symbol's streams have shown of its trading: the evidence its other streams are
+ * judged by (the health model in mdfeedd(8)). One per symbol of a feed, shared by its streams;
+ * rebuilt on reload (control path), updated on the hot path without allocating. */
+struct activity {
+    uint32_t symbol;          /* shm symbol id */
+    int64_t trade_id;         /* highest trade id any stream showed, 0 = none yet */
+    int64_t id_mono;          /* CLOCK_MONOTONIC ns it was first seen */
+    int64_t trade_ns;         /* latest trade time (venue clock) any stream showed */
+    int64_t time_mono;        /* CLOCK_MONOTONIC ns it was first seen */
+    struct dstream **members; /* the symbol's streams (borrowed) */
+    size_t n;                 /* their count */
+};
 
 struct dstream {
     struct vstream spec;      /* what it is */
@@ -52,11 +67,17 @@ struct dstream {
     int64_t delay_max_ns;     /* largest delay seen */
     int32_t hslot;            /* health table slot, -1 = none yet */
     uint8_t hstate;           /* enum mdf_stream_state as of the last health refresh */
-    /* Trade evidence: the venue's last trade id as a kline or ticker of the same symbol
-     * reports it; a trade stream behind it and silent is stale, not quiet. */
-    int64_t venue_last_trade;  /* from kline L / ticker L */
-    int64_t last_trade_id;     /* last underlying trade id we got (trade t, aggTrade l) */
-    struct dstream *trades[2]; /* kline/ticker: the trade and aggTrade streams of the symbol */
+    /* Evidence: silence is judged by the venue's rule for the stream (venue.h) against what
+     * the symbol's other streams show, never by a quiet market alone. */
+    struct vliveness live;  /* the venue's rule for it */
+    struct activity *act;   /* the symbol's evidence, shared; NULL until linked */
+    int64_t own_id;         /* VP_TRADE_ID: highest trade id its messages reflected */
+    int64_t owed_mono;      /* CLOCK_MONOTONIC ns evidence showed it missed data, 0 = none */
+    int64_t owed_id;        /* the trade id it must reach to catch up */
+    int64_t owed_ns;        /* the venue time it must reach to catch up */
+    uint32_t bad_run;       /* messages in a row of it that did not decode */
+    uint64_t decode_errors; /* messages of it that did not decode */
+    int64_t last_trade_id;  /* Bitfinex: last trade id published (snapshot dedup) */
     /* Bitfinex. Channels without ids to deduplicate by (book, ticker, candles) take data from
      * one connection, `primary`; during a rotation the replacement takes over at its first
      * message (a book at its snapshot), so nothing is published twice or skipped. */

@@ -51,8 +51,7 @@ static void request(struct watchdog *w, const struct wd_request *r, int64_t now)
 {
     bool sent = false;
 
-    if (!cool_take(w, r->conn_id, now))
-        return;
+    (void)now;
     pthread_mutex_lock(&w->mu);
     if (w->n_req < WD_MAX_REQUESTS) {
         w->req[w->n_req++] = *r;
@@ -75,6 +74,93 @@ static bool conn_is_open_active(const struct health *h, uint32_t n, uint32_t id)
         if (health_read(h, MDF_HT_CONN, i, &c, sizeof(c)) == 0 && c.in_use && c.id == id)
             return c.state == MDF_CONN_OPEN && c.role == MDF_ROLE_ACTIVE;
     return false;
+}
+
+/* Identity of the stream in a health slot (the slot is reused after a reload removes it). */
+static uint64_t stream_ident(const struct mdf_health_stream *s)
+{
+    uint64_t x =
+        1469598103934665603ull ^ ((uint64_t)s->venue << 40) ^ ((uint64_t)s->type << 32) ^ s->symbol;
+
+    for (size_t i = 0; i < sizeof(s->name) && s->name[i]; i++)
+        x = (x ^ (uint8_t)s->name[i]) * 1099511628211ull;
+    return x | 1; /* never 0, which marks a free entry */
+}
+
+/* The cause entry of stream slot `slot` with identity `ident`; created when `make`. NULL if
+ * there is none (or no room). */
+static struct wd_cause *cause_of(struct watchdog *w, uint32_t slot, uint64_t ident, bool make)
+{
+    struct wd_cause *free_c = NULL;
+
+    for (int i = 0; i < WD_MAX_TRACKED; i++) {
+        struct wd_cause *c = &w->cause[i];
+
+        if (c->ident && c->slot == slot) {
+            if (c->ident == ident)
+                return c;
+            memset(c, 0, sizeof(*c)); /* another stream took the slot */
+        }
+        if (!c->ident && !free_c)
+            free_c = c;
+    }
+    if (!make || !free_c)
+        return NULL;
+    free_c->ident = ident;
+    free_c->slot = slot;
+    return free_c;
+}
+
+/* Wait before the replacement after `step` replacements for one cause. */
+static int64_t cause_wait(const struct watchdog *w, uint32_t step)
+{
+    int64_t d = w->p.backoff_ns;
+
+    for (uint32_t i = 1; i < step && d < w->p.backoff_max_ns; i++)
+        d *= 2;
+    return d < w->p.backoff_max_ns ? d : w->p.backoff_max_ns;
+}
+
+/* True if health stream entry s is stale on an open, active connection: a case for the
+ * watchdog. */
+static bool stale_case(const struct health *h, uint32_t n_conns, const struct mdf_health_stream *s,
+                       int64_t now)
+{
+    return s->state == MDF_STREAM_STALE && s->stale_after_ms && s->last_mono_ns && s->connection &&
+           now - s->last_mono_ns > (int64_t)s->stale_after_ms * 1000000 &&
+           conn_is_open_active(h, n_conns, s->connection);
+}
+
+/* Replaces connection `conn` for stale stream slot i: every stale stream it carries whose wait
+ * is over is served by this one replacement (its step counted). */
+static void replace_for(struct watchdog *w, uint32_t n_streams, uint32_t n_conns,
+                        const struct mdf_health_stream *first, uint32_t i, int64_t now)
+{
+    const struct health *h = w->p.h;
+    struct wd_request r = {.conn_id = first->connection,
+                           .reason = WD_STREAM_STALE,
+                           .stream = i,
+                           .age_ns = now - first->last_mono_ns};
+
+    for (uint32_t k = 0; k < n_streams; k++) {
+        struct mdf_health_stream s;
+        struct wd_cause *c;
+
+        if (health_read(h, MDF_HT_STREAM, k, &s, sizeof(s)) < 0 || !s.in_use ||
+            s.connection != first->connection || !stale_case(h, n_conns, &s, now))
+            continue;
+        c = cause_of(w, k, stream_ident(&s), true);
+        if (!c || now < c->until)
+            continue;
+        c->step++;
+        c->until = now + cause_wait(w, c->step);
+        if (k == i) {
+            r.attempt = c->step;
+            r.next_ns = c->until - now;
+        }
+    }
+    if (r.attempt)
+        request(w, &r, now);
 }
 
 void watchdog_check(struct watchdog *w, int64_t now)
@@ -115,25 +201,27 @@ void watchdog_check(struct watchdog *w, int64_t now)
             struct wd_request r = {
                 .conn_id = c.id, .reason = WD_CONN_SILENT, .age_ns = now - c.last_msg_mono_ns};
 
-            request(w, &r, now);
+            if (cool_take(w, c.id, now))
+                request(w, &r, now);
         }
     }
     for (uint32_t i = 0; i < n_streams; i++) {
         struct mdf_health_stream s;
+        struct wd_cause *c;
 
         if (health_read(h, MDF_HT_STREAM, i, &s, sizeof(s)) < 0 || !s.in_use)
             continue;
-        if (s.state != MDF_STREAM_STALE || !s.stale_after_ms || !s.last_mono_ns || !s.connection)
+        if (!stale_case(h, n_conns, &s, now)) {
+            /* Not (or no longer) a case: its cause is forgotten once its wait is over. */
+            c = s.state == MDF_STREAM_STALE ? NULL : cause_of(w, i, stream_ident(&s), false);
+            if (c && now >= c->until)
+                memset(c, 0, sizeof(*c));
             continue;
-        if (now - s.last_mono_ns > (int64_t)s.stale_after_ms * 1000000 &&
-            conn_is_open_active(h, n_conns, s.connection)) {
-            struct wd_request r = {.conn_id = s.connection,
-                                   .reason = WD_STREAM_STALE,
-                                   .stream = i,
-                                   .age_ns = now - s.last_mono_ns};
-
-            request(w, &r, now);
         }
+        c = cause_of(w, i, stream_ident(&s), false);
+        if (c && now < c->until)
+            continue; /* acted on: waiting (the alarm stays visible meanwhile) */
+        replace_for(w, n_streams, n_conns, &s, i, now);
     }
 }
 

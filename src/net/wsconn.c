@@ -254,6 +254,8 @@ static void upgraded(struct wsconn *w, const uint8_t *rest, size_t len)
     }
     w->ws_ready = true;
     w->stats.connects++;
+    w->backoff.p = w->p.backoff; /* connected: the configured schedule again */
+    w->slow = false;
     backoff_reset(&w->backoff);
     w->ping_sent_ms = 0;
     w->last_ping_ms = (int64_t)uv_now(w->loop);
@@ -469,10 +471,24 @@ err_tls:
     return rc;
 }
 
+void wsconn_retry_slowly(struct wsconn *w)
+{
+    if (w->state != WSC_FAILED || w->stopping)
+        return;
+    w->backoff.p.base_ms = w->backoff.p.max_ms;
+    w->backoff.p.max_attempts = 0;
+    w->slow = true;
+    set_state(w, WSC_RECONNECTING, w->stats.last_error);
+    w->retry_due = false;
+    uv_timer_start(&w->retry_timer, on_retry, w->backoff.p.max_ms, 0);
+}
+
 int wsconn_start(struct wsconn *w)
 {
     if (w->stopping || (w->state != WSC_DISCONNECTED && w->state != WSC_FAILED))
         return -EALREADY;
+    w->backoff.p = w->p.backoff;
+    w->slow = false;
     backoff_reset(&w->backoff);
     set_state(w, WSC_CONNECTING, 0);
     if (w->conn_busy) {

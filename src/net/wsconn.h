@@ -120,6 +120,7 @@ struct wsconn {
     int64_t ping_sent_ms;                   /* loop time of our unanswered ping, 0 = none */
     uint64_t bytes_in_base, bytes_out_base; /* wire bytes of earlier connections */
     struct backoff backoff;                 /* delay schedule */
+    bool slow;                              /* gave up; retrying every backoff cap */
 };
 
 /* Parses the URL and loads the CA file (wss). Returns 0, -EINVAL (bad URL or settings) or a TLS
@@ -139,6 +140,11 @@ int wsconn_send_binary(struct wsconn *w, const void *msg, size_t len);
 /* Drops the current connection now (counted as an error `err`) and reconnects by the backoff
  * schedule: for the watchdog and for venue-requested reconnects. */
 void wsconn_reconnect(struct wsconn *w, int err);
+
+/* After WSC_FAILED (gave up): keeps trying, one attempt every backoff cap (max_ms), never
+ * giving up again, until the next successful connection restores the configured schedule.
+ * The next attempt is one cap from now (state RECONNECTING). No-op in other states. */
+void wsconn_retry_slowly(struct wsconn *w);
 
 /* Sends close `code` if connected, closes everything and stops reconnecting; on_stopped
  * follows. Then wsconn_fini() may be called. */

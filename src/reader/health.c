@@ -268,13 +268,14 @@ MDF_API int mdf_health_ring(mdf_health_t *h, uint32_t i, struct mdf_health_ring 
 static const char *const daemon_state_names[] = {
     [MDF_DAEMON_STOPPED] = "STOPPED", [MDF_DAEMON_STARTING] = "STARTING",
     [MDF_DAEMON_RUNNING] = "RUNNING", [MDF_DAEMON_STOPPING] = "STOPPING",
-    [MDF_DAEMON_FAILED] = "FAILED",
+    [MDF_DAEMON_FAILED] = "FAILED",   [MDF_DAEMON_DEGRADED] = "DEGRADED",
 };
 
 static const char *const conn_state_names[] = {
     [MDF_CONN_IDLE] = "IDLE",       [MDF_CONN_CONNECTING] = "CONNECTING",
     [MDF_CONN_OPEN] = "OPEN",       [MDF_CONN_BACKOFF] = "BACKOFF",
     [MDF_CONN_CLOSING] = "CLOSING", [MDF_CONN_CLOSED] = "CLOSED",
+    [MDF_CONN_FAILED] = "FAILED",
 };
 
 static const char *const stream_state_names[] = {
@@ -285,6 +286,7 @@ static const char *const stream_state_names[] = {
     [MDF_STREAM_STALE] = "STALE",
     [MDF_STREAM_FAILED] = "FAILED",
     [MDF_STREAM_UNSUBSCRIBING] = "UNSUBSCRIBING",
+    [MDF_STREAM_BAD_DATA] = "BAD_DATA",
 };
 
 static const char *const stream_type_names[] = {

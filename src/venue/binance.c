@@ -1205,11 +1205,24 @@ static int decode_msg(struct vdecoder *d, const uint8_t *msg, size_t len, int64_
 int binance_decode(struct vdecoder *d, const uint8_t *msg, size_t len, int64_t recv_ns,
                    struct vmsg *out)
 {
+    static const char pre[] = "{\"stream\":\"";
     int rc = decode_msg(d, msg, len, recv_ns, out);
 
-    /* A message refused half way must not look like a result. */
-    if (rc < 0)
+    /* A message refused half way must not look like a result; it still names its stream when
+     * it can, so that the failure is the stream's (even when the JSON itself is broken). */
+    if (rc < 0) {
         out->kind = VM_NONE;
+        if (!out->stream && len > sizeof(pre) && memcmp(msg, pre, sizeof(pre) - 1) == 0) {
+            const uint8_t *name = msg + sizeof(pre) - 1;
+            const uint8_t *q =
+                memchr(name, '"', len - (sizeof(pre) - 1) < 64 ? len - (sizeof(pre) - 1) : 64);
+
+            if (q && q > name) {
+                out->stream = (const char *)name;
+                out->stream_len = (size_t)(q - name);
+            }
+        }
+    }
     return rc;
 }
 

@@ -209,7 +209,7 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b)
     }
 }
 
-/* Cadence in ms of fixed-rate streams, 0 for event-driven ones (see venue.h). A NULL profile
+/* Longest push delay in ms of a change, 0 for real-time streams (see venue.h). A NULL profile
  * is read as Binance spot. */
 uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s)
 {
@@ -234,6 +234,50 @@ uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream 
         return s->speed_ms ? s->speed_ms : 3000;
     default:
         return 0;
+    }
+}
+
+/* The evidence rule per venue and stream type (see venue.h and mdfeedd(8), HEALTH). Binance:
+ * only markPrice pushes while nothing changes; everything else follows trades or book changes
+ * and is silent on a symbol nobody trades. Bitfinex: every channel sends an hb at least every
+ * heartbeat period (15 s), which is a real per-channel liveness signal. */
+void vstream_liveness(const struct venue_profile *p, const struct vstream *s, struct vliveness *l)
+{
+    bool futures = p && p->futures;
+
+    memset(l, 0, sizeof(*l));
+    l->period_ms = vstream_cadence_ms(p, s);
+    if (p && p->family == VF_BITFINEX) {
+        l->guaranteed_ms = p->ping_interval_s * 1000;
+        return;
+    }
+    switch (s->type) {
+    case VS_TRADE:
+    case VS_AGGTRADE:
+        l->proof = VP_TRADE_ID;
+        l->gives_id = l->gives_time = l->follows_trades = true;
+        break;
+    case VS_KLINE:
+    case VS_TICKER:
+        l->proof = VP_TRADE_ID;
+        l->gives_id = l->follows_trades = true;
+        break;
+    case VS_MINITICKER:
+    case VS_DIFF:
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_DEPTH:
+    case VS_BOOKTICKER:
+        /* Futures stamp both with E; spot's carry no time at all. */
+        l->proof = futures ? VP_VENUE_TIME : VP_RECV_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_MARKPRICE:
+        l->guaranteed_ms = l->period_ms;
+        break;
+    default:
+        break; /* forceOrder: liquidations are rare; silence proves nothing */
     }
 }
 

@@ -107,12 +107,35 @@ int vstream_type_find(const char *name);
  * length, with length 0 and 25 the same). */
 bool vstream_equal(const struct vstream *a, const struct vstream *b);
 
-/* Normal cadence of a stream on a venue in ms: the period of fixed-rate streams (kline, partial
- * depth, ticker, miniTicker, markPrice), or 0 for event-driven ones (trade, aggTrade,
- * bookTicker, diff depth, forceOrder) that are legitimately quiet when nothing happens. Every
- * Bitfinex channel is event-driven (candles and tickers change on trades, F1 books only flush
- * changes): 0, and a quiet channel still gets a heartbeat every 15 s. */
+/* Longest time in ms a venue takes to push a change of stream s: its documented update speed
+ * (kline 2000 ms spot, 250 ms futures; depth, ticker and markPrice their speed), 0 for
+ * real-time streams. A speed is a maximum, not a heartbeat (VENUES.md 0.1): it says how soon a
+ * change arrives, never that a message comes when nothing changed. */
 uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s);
+
+/* What a stream's own messages prove about its progress, so that activity seen elsewhere (a
+ * trade of the symbol) can show that it missed something. */
+enum vproof {
+    VP_NONE = 0,       /* nothing: its silence is never evidence (liquidations) */
+    VP_TRADE_ID = 1,   /* the last trade id it reflects (trade t, aggTrade l, kline L, ticker L) */
+    VP_VENUE_TIME = 2, /* the venue's event time, at or after every trade it reflects */
+    VP_RECV_TIME = 3,  /* only its local arrival (no id, no time: spot bookTicker, depthN) */
+};
+
+/* How the health checks may judge the silence of a stream (the evidence rule, mdfeedd(8)). */
+struct vliveness {
+    uint32_t guaranteed_ms; /* the venue pushes at least this often even when nothing changes
+                               (Binance futures markPrice; every Bitfinex channel's 15 s hb);
+                               0 = silent while the symbol does not trade */
+    uint32_t period_ms;     /* longest delay from a change to its push (vstream_cadence_ms) */
+    uint8_t proof;          /* enum vproof: how its progress is read */
+    bool gives_id;          /* its messages show the symbol's last trade id (evidence) */
+    bool gives_time;        /* its messages show trade times (evidence) */
+    bool follows_trades;    /* every trade of the symbol changes it (so it owes a message) */
+};
+
+/* Fills *l for stream s on venue p (a NULL profile is read as Binance spot). */
+void vstream_liveness(const struct venue_profile *p, const struct vstream *s, struct vliveness *l);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Binance stream names, paths and requests (venue/binance.c). All pure; buffers are caller's. */

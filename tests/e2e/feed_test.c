@@ -356,26 +356,31 @@ TEST(e2e_stalled_venue_streams_are_flagged_stale_then_watchdog_replaces_connecti
 {
     struct fv_proc fv;
     struct dmn d;
-    const char *fv_args[] = {"--market", "AAAUSDT", "--fault-stall-after", "20", "--fault-conns",
-                             "1",        NULL};
+    const char *fv_args[] = {
+        "--venue", "binance-futures", "--market", "AAAUSDT", "--fault-stall-after",
+        "20",      "--fault-conns",   "1",        NULL};
     char line[512];
 
-    /* The venue stops sending (socket open): streams with a cadence go stale, the watchdog
-     * replaces their connection (make-before-break) before the pong deadline would drop it,
-     * and the new one delivers again. */
+    /* The venue stops sending (socket open): the mark price, which the venue pushes every
+     * second whatever the market does, goes stale; the watchdog replaces its connection
+     * (make-before-break) before the pong deadline would drop it, and the new one delivers
+     * again. */
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
     ASSERT_EQ(dmn_config(&d,
-                         VENUE_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
-                                    "  kline = \"1s\"; book_ticker = false; ticker = true;\n"
-                                    "  connection = { ping_interval = 2.0; pong_timeout = 2.0;\n"
-                                    "    reconnect_base_delay = 0.2; };\n"
-                                    "  health = { stale_min = 1.0; stale_factor = 3.0;\n"
-                                    "    check_interval = 0.2; watchdog_timeout = 5.0; }; });\n",
+                         "venues = ({ venue = \"binance-futures\"; url = \"ws://127.0.0.1:%d\";\n"
+                         "  rest_url = \"http://127.0.0.1:%d\";\n"
+                         "  symbols = [\"AAAUSDT\"]; trades = \"none\"; kline = \"1m\";\n"
+                         "  book_ticker = false; funding = true;\n"
+                         "  connection = { ping_interval = 2.0; pong_timeout = 2.0;\n"
+                         "    reconnect_base_delay = 0.2; };\n"
+                         "  health = { stale_min = 1.0; stale_factor = 1.5;\n"
+                         "    check_interval = 0.2; watchdog_timeout = 5.0; }; });\n",
                          fv.port, fv.port),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
     ASSERT_EQ(dmn_wait(&d, "FEED_STALE", 20000, line, sizeof(line)), 0);
-    ASSERT_CONTAINS(line, "aaausdt@");
+    ASSERT_CONTAINS(line, "aaausdt@markPrice");
+    ASSERT_CONTAINS(line, "at least every 1.0 s");
     ASSERT_EQ(dmn_wait(&d, "WATCHDOG_TRIGGERED", 20000, line, sizeof(line)), 0);
     ASSERT_CONTAINS(line, "stale");
     ASSERT_EQ(dmn_wait(&d, "FEED_RECOVERED", 20000, NULL, 0), 0);

@@ -140,8 +140,12 @@ int fv_start(struct fv_proc *fv, const char *const *args)
     argv[0] = bin;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
+    /* A port the test chose (a restart on the same port) comes first; else any free one. */
     argv[n + 1] = "--port";
     argv[n + 2] = "0";
+    for (size_t i = 0; i + 1 < n; i++)
+        if (strcmp(args[i], "--port") == 0)
+            argv[n + 1] = NULL;
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         free(argv);
         return -errno;

@@ -20,9 +20,9 @@ struct fv_proc {
     size_t len;      /* bytes in buf */
 };
 
-/* Starts build's mdfeed-fakevenue (test_bin("mdfeed-fakevenue")) with args (NULL-terminated,
- * WITHOUT --port: it adds --port 0), stdout piped to us, stderr inherited; waits up to 10 s for
- * the "listening" line and sets port. Returns 0 or negative. */
+/* Starts build's mdfeed-fakevenue (test_bin("mdfeed-fakevenue")) with args (NULL-terminated;
+ * --port 0 is added unless args give a --port), stdout piped to us, stderr inherited; waits up
+ * to 10 s for the "listening" line and sets port. Returns 0 or negative. */
 int fv_start(struct fv_proc *fv, const char *const *args);
 
 /* Waits up to timeout_ms for a stdout line containing needle (lines already read but not yet

@@ -376,6 +376,25 @@ TEST(vstream_type_names_equality_and_cadences)
             ASSERT_EQ(vstream_cadence_ms(futures(), &a), 0);
         }
     }
+    /* The evidence rule (mdfeedd(8), HEALTH): only markPrice pushes while nothing changes;
+     * everything else follows trades and is judged by trade ids or event times. */
+    for (int t = VS_TRADE; t < VS_COUNT; t++) {
+        struct vliveness ls, lf;
+
+        a = spec(t, "BTCUSDT", t == VS_KLINE ? MDF_IV_1M : 0, t == VS_DEPTH ? 5 : 0, 0);
+        vstream_liveness(spot(), &a, &ls);
+        vstream_liveness(futures(), &a, &lf);
+        ASSERT_EQ(lf.guaranteed_ms, t == VS_MARKPRICE ? 3000u : 0u);
+        ASSERT_EQ(ls.guaranteed_ms, t == VS_MARKPRICE ? 3000u : 0u);
+        ASSERT_EQ(lf.follows_trades, t != VS_MARKPRICE && t != VS_FORCEORDER);
+        ASSERT_EQ(lf.gives_id,
+                  t == VS_TRADE || t == VS_AGGTRADE || t == VS_KLINE || t == VS_TICKER);
+        ASSERT_EQ(lf.gives_time, t == VS_TRADE || t == VS_AGGTRADE);
+        if (t == VS_DEPTH || t == VS_BOOKTICKER) {
+            ASSERT_EQ(ls.proof, VP_RECV_TIME); /* spot stamps neither with a time */
+            ASSERT_EQ(lf.proof, VP_VENUE_TIME);
+        }
+    }
     return 0;
 }
 

@@ -117,6 +117,36 @@ static void send_fragmented(struct fv_peer *p, const uint8_t *msg, size_t len, s
     }
 }
 
+/* True if stream sid's name ends with suffix (NULL: never). */
+static bool name_ends(const struct fv_peer *p, int sid, const char *suffix)
+{
+    const char *name;
+    size_t n, k;
+
+    if (!suffix || sid < 0)
+        return false;
+    name = p->srv->streams.v[sid].name;
+    n = strlen(name);
+    k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* Sends msg with every digit after its stream name replaced by 'x': still named, no longer a
+ * message any decoder accepts. */
+static void send_corrupt(struct fv_peer *p, const uint8_t *msg, size_t len)
+{
+    uint8_t *c = fv_xmalloc(len);
+    const uint8_t *data = len > 8 ? memmem(msg, len, "\"data\"", 6) : NULL;
+    size_t from = data ? (size_t)(data - msg) : 0;
+
+    memcpy(c, msg, len);
+    for (size_t i = from; i < len; i++)
+        if (c[i] >= '0' && c[i] <= '9')
+            c[i] = 'x';
+    peer_send_text(p, c, len);
+    free(c);
+}
+
 /* See fv.h. Order: gap, then midframe cuts of message N+1, then the message itself
  * (fragmented or not), then the after-N faults. */
 void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len)
@@ -129,6 +159,22 @@ void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len)
         peer_send_text(p, msg, len);
         p->data_sent++;
         p->srv->stats.msgs++;
+        return;
+    }
+    if (f->mute && p->data_sent >= (uint64_t)(f->mute_after > 0 ? f->mute_after : 0) &&
+        name_ends(p, sid, f->mute)) {
+        if (!p->mute_logged)
+            fv_log("conn %u fault mute %s", p->id, p->srv->streams.v[sid].name);
+        p->mute_logged = true;
+        p->srv->stats.faults++;
+        return;
+    }
+    if (f->corrupt && p->data_sent >= (uint64_t)(f->corrupt_after > 0 ? f->corrupt_after : 0) &&
+        name_ends(p, sid, f->corrupt)) {
+        p->srv->stats.faults++;
+        p->srv->stats.msgs++;
+        send_corrupt(p, msg, len);
+        p->data_sent++;
         return;
     }
     if (sid >= 0 && f->gap_after >= 0 && !p->gap_done && p->data_sent >= (uint64_t)f->gap_after &&

@@ -67,6 +67,10 @@ struct fv_faults {
     bool ping_in_fragments; /* with fragment: a ping frame after the first fragment */
     bool drip;              /* every socket write is one byte */
     bool no_upgrade;        /* read the request, never answer */
+    const char *mute;       /* streams whose name ends so: not sent after mute_after messages */
+    long mute_after;        /* (data messages of the connection) */
+    const char *corrupt;    /* streams whose name ends so: sent undecodable after ... */
+    long corrupt_after;     /* ... this many data messages of the connection */
 };
 
 /* --misroute SUFFIX: futures streams whose name ends with SUFFIX are served on the other path
@@ -278,6 +282,7 @@ struct fv_peer {
     /* faults */
     uint64_t data_sent; /* data messages sent (fault counts) */
     bool gap_done;      /* the gap fault dropped its message */
+    bool mute_logged;   /* the mute fault's first drop was logged */
     /* REST */
     int held_snap;  /* snapshot index a held request waits for, -1 = none */
     int held_limit; /* its limit */

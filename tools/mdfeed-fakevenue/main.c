@@ -54,6 +54,10 @@ enum {
     O_F_FIN_MID,
     O_F_TRUNC_TLS,
     O_F_STALL,
+    O_F_MUTE,
+    O_F_MUTE_AFTER,
+    O_F_CORRUPT,
+    O_F_CORRUPT_AFTER,
     O_F_DRIP,
     O_F_FRAGMENT,
     O_F_PING_FRAG,
@@ -115,6 +119,10 @@ static const struct option LONGOPTS[] = {
     {"fault-fin-midframe", required_argument, NULL, O_F_FIN_MID},
     {"fault-truncate-tls", required_argument, NULL, O_F_TRUNC_TLS},
     {"fault-stall-after", required_argument, NULL, O_F_STALL},
+    {"fault-mute", required_argument, NULL, O_F_MUTE},
+    {"fault-mute-after", required_argument, NULL, O_F_MUTE_AFTER},
+    {"fault-corrupt", required_argument, NULL, O_F_CORRUPT},
+    {"fault-corrupt-after", required_argument, NULL, O_F_CORRUPT_AFTER},
     {"fault-drip", no_argument, NULL, O_F_DRIP},
     {"fault-fragment", required_argument, NULL, O_F_FRAGMENT},
     {"fault-ping-in-fragments", no_argument, NULL, O_F_PING_FRAG},
@@ -171,7 +179,9 @@ static void usage(FILE *f)
             "[--fault-ping-in-fragments] |\n"
             "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
             "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
-            "       --fault-no-upgrade | --fault-gap-after N\n"
+            "       --fault-no-upgrade | --fault-gap-after N |\n"
+            "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
+            "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
             "See mdfeed-fakevenue(1).\n");
 }
 
@@ -351,6 +361,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .fin_midframe = -1,
         .truncate_tls = -1,
         .stall_after = -1,
+        .mute_after = -1,
+        .corrupt_after = -1,
         .garbage_after = -1,
         .bad_utf8_after = -1,
         .oversize_after = -1,
@@ -468,6 +480,18 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             break;
         case O_F_STALL:
             o->f.stall_after = num("fault-stall-after", optarg, 1L << 40);
+            break;
+        case O_F_MUTE:
+            o->f.mute = optarg;
+            break;
+        case O_F_MUTE_AFTER:
+            o->f.mute_after = num("fault-mute-after", optarg, 1L << 40);
+            break;
+        case O_F_CORRUPT:
+            o->f.corrupt = optarg;
+            break;
+        case O_F_CORRUPT_AFTER:
+            o->f.corrupt_after = num("fault-corrupt-after", optarg, 1L << 40);
             break;
         case O_F_DRIP:
             o->f.drip = true;

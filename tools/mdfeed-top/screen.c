@@ -79,6 +79,7 @@ static attr_t stream_attr(const struct ui *u, int st)
     case MDF_STREAM_SILENT:
     case MDF_STREAM_STALE:
     case MDF_STREAM_FAILED:
+    case MDF_STREAM_BAD_DATA:
         return bad(u);
     default:
         return warn(u);
@@ -92,6 +93,7 @@ static attr_t conn_attr(const struct ui *u, int st)
     case MDF_CONN_OPEN:
         return good(u);
     case MDF_CONN_BACKOFF:
+    case MDF_CONN_FAILED:
         return bad(u);
     default:
         return warn(u);
