@@ -126,8 +126,12 @@ static int64_t cause_wait(const struct watchdog *w, uint32_t step)
 static bool stale_case(const struct health *h, uint32_t n_conns, const struct mdf_health_stream *s,
                        int64_t now)
 {
-    return s->state == MDF_STREAM_STALE && s->stale_after_ms && s->last_mono_ns && s->connection &&
-           now - s->last_mono_ns > (int64_t)s->stale_after_ms * 1000000 &&
+    /* Behind the evidence since owed_mono_ns, or (a guaranteed cadence) silent since its
+     * last message. */
+    int64_t since = s->owed_mono_ns ? s->owed_mono_ns : s->last_mono_ns;
+
+    return s->state == MDF_STREAM_STALE && s->stale_after_ms && since && s->connection &&
+           now - since > (int64_t)s->stale_after_ms * 1000000 &&
            conn_is_open_active(h, n_conns, s->connection);
 }
 
@@ -137,10 +141,11 @@ static void replace_for(struct watchdog *w, uint32_t n_streams, uint32_t n_conns
                         const struct mdf_health_stream *first, uint32_t i, int64_t now)
 {
     const struct health *h = w->p.h;
-    struct wd_request r = {.conn_id = first->connection,
-                           .reason = WD_STREAM_STALE,
-                           .stream = i,
-                           .age_ns = now - first->last_mono_ns};
+    struct wd_request r = {
+        .conn_id = first->connection,
+        .reason = WD_STREAM_STALE,
+        .stream = i,
+        .age_ns = now - (first->owed_mono_ns ? first->owed_mono_ns : first->last_mono_ns)};
 
     for (uint32_t k = 0; k < n_streams; k++) {
         struct mdf_health_stream s;
