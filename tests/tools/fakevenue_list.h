@@ -24,6 +24,7 @@
     X(fakevenue_market_depth_diffs_chain_onto_rest_snapshot, 0, 60)                                \
     X(fakevenue_market_klines_close_once_and_match_rest_klines, 0, 60)                             \
     X(fakevenue_market_quiet_symbols_only_get_fixed_cadence_streams, 0, 60)                        \
+    X(fakevenue_market_kline_trade_ids_are_the_trade_streams_ids, 0, 60)                           \
     X(fakevenue_market_rate_max_goes_flat_out, 0, 60)                                              \
     X(fakevenue_rest_ban_follows_repeated_429s, 0, 60)                                             \
     X(fakevenue_conn_limit_refuses_upgrades_over_the_limit, 0, 30)

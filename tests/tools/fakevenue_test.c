@@ -2075,6 +2075,111 @@ TEST(fakevenue_market_quiet_symbols_only_get_fixed_cadence_streams)
     return 0;
 }
 
+/* Integer member key of o (k.key when in_k). */
+static int64_t ival(json_t *o, const char *key, bool in_k)
+{
+    json_t *v = json_object_get(in_k ? json_object_get(o, "k") : o, key);
+
+    if (!json_is_integer(v))
+        test_fail(__FILE__, __LINE__, "member %s%s is not an integer", in_k ? "k." : "", key);
+    return json_integer_value(v);
+}
+
+/* Follows a busy symbol's trades and klines on one connection (spot: @trade and @aggTrade;
+ * futures: @aggTrade) and checks that every kline's f, L and n are the trade ids of its candle
+ * as the trade streams gave them out, and the ticker's L the last trade id. */
+static void kline_ids(bool spot)
+{
+    const char *sargs[] = {"--market", "BTCUSDT", "--market-rate", "50", NULL};
+    const char *fargs[] = {
+        "--venue", "binance-futures", "--market", "BTCUSDT", "--market-rate", "50", NULL};
+    enum { MAXT = 8192 };
+    static int64_t tid[MAXT], tT[MAXT];
+    int64_t first_T = -1, last_id = -1, last_l = -1;
+    int nt = 0, k1s = 0, k1s_whole = 0, k1m = 0, ticker = 0;
+    struct fv_proc fv;
+    struct wsc c;
+
+    start(&fv, spot ? sargs : fargs);
+    connect_ok(&c, fv.port,
+               spot ? "/stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@kline_1s/"
+                      "btcusdt@kline_1m/btcusdt@ticker"
+                    : "/market/stream?streams=btcusdt@aggTrade/btcusdt@kline_1s/"
+                      "btcusdt@kline_1m/btcusdt@ticker");
+    while (k1s_whole < 3 || k1m < 3 || ticker < 2) {
+        json_t *m = recv_json(&c), *d = data_of(m);
+        const char *st = stream_of(m);
+        bool is_trade = strcmp(st, "btcusdt@trade") == 0;
+        bool is_agg = strcmp(st, "btcusdt@aggTrade") == 0;
+
+        if (is_agg) {
+            /* One id space: each taker order's fills follow the previous order's. */
+            if (last_l >= 0)
+                ASSERT_EQ(ival(d, "f", false), last_l + 1);
+            ASSERT_LE(ival(d, "f", false), ival(d, "l", false));
+            last_l = ival(d, "l", false);
+        }
+        if (is_trade || is_agg) {
+            /* The trade ids as given out: spot @trade one by one, futures aggTrade f..l. */
+            int64_t f = ival(d, is_trade ? "t" : "f", false);
+            int64_t l = ival(d, is_trade ? "t" : "l", false);
+
+            if (spot && is_agg) {
+                json_decref(m);
+                continue;
+            }
+            if (last_id >= 0)
+                ASSERT_EQ(f, last_id + 1);
+            for (int64_t t = f; t <= l; t++) {
+                ASSERT_LT(nt, MAXT);
+                tid[nt] = t;
+                tT[nt++] = ival(d, "T", false);
+            }
+            if (first_T < 0)
+                first_T = ival(d, "T", false);
+            last_id = l;
+        } else if (strcmp(st, "btcusdt@ticker") == 0) {
+            if (nt)
+                ASSERT_EQ(ival(d, "L", false), tid[nt - 1]);
+            ticker++;
+        } else {
+            int64_t t = ival(d, "t", true), T = ival(d, "T", true), f = -1, L = -1;
+
+            for (int i = 0; i < nt; i++) {
+                if (tT[i] < t || tT[i] > T)
+                    continue;
+                if (f < 0)
+                    f = tid[i];
+                L = tid[i];
+            }
+            if (L >= 0)
+                ASSERT_EQ(ival(d, "L", true), L);
+            if (first_T >= 0 && first_T < t) {
+                /* Every trade of the candle was seen here. */
+                ASSERT_EQ(ival(d, "f", true), f);
+                ASSERT_EQ(ival(d, "L", true), L);
+                k1s_whole += strstr(st, "_1s") != NULL && L >= 0;
+            }
+            ASSERT_EQ(ival(d, "n", true),
+                      ival(d, "L", true) < 0 ? 0 : ival(d, "L", true) - ival(d, "f", true) + 1);
+            k1s += strstr(st, "_1s") != NULL;
+            k1m += strstr(st, "_1m") != NULL;
+        }
+        json_decref(m);
+    }
+    ASSERT_GE(nt, 10);
+    ASSERT_GE(k1s, 3);
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+}
+
+TEST(fakevenue_market_kline_trade_ids_are_the_trade_streams_ids)
+{
+    kline_ids(true);
+    kline_ids(false);
+    return 0;
+}
+
 TEST(fakevenue_market_rate_max_goes_flat_out)
 {
     const char *args[] = {"--market", "BTCUSDT", "--market-rate", "max", NULL};

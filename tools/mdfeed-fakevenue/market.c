@@ -21,6 +21,9 @@
  * first makes one book event, so lastUpdateId is never the u of a diff already sent: the next
  * diff of every speed then satisfies U <= lastUpdateId <= u, the futures bridge rule.
  *
+ * Trade ids are one space per symbol: trade t, aggTrade f/l, kline f/L (candle.c reads them off
+ * the symbol's tape, the ids of each second) and the 24 h ticker's F/L.
+ *
  * Nothing here logs per message; the only line is "market stream NAME" when a stream starts.
  */
 #include <inttypes.h>
@@ -92,6 +95,7 @@ struct mkt_gen {
 struct mkt_sym {
     struct fv_symparams sp; /* name, tick, step, price path */
     bool quiet;             /* --market-quiet: no book events at all */
+    struct fv_tape tape;    /* trade ids by second (kline f, L, n) */
     struct mkt_side bid;    /* bids */
     struct mkt_side ask;    /* asks */
     uint64_t upd_id;        /* book update id of the last event */
@@ -458,6 +462,7 @@ static void trade(struct fv_market *m, struct mkt_sym *y, int64_t now, bool buy,
     first = y->trade_id + 1;
     y->trade_id += (uint64_t)fills;
     y->agg_id++;
+    candle_tape_note(&y->tape, now, (int64_t)first, (int64_t)y->trade_id);
     if (qty == lv->qty) {
         remove_at(m, y, sd, 0);
         rebalance(m, y, sd);
@@ -638,7 +643,7 @@ static void send_kline(struct fv_market *m, struct mkt_gen *g, struct mkt_sym *y
 
     if (!begin(m, g))
         return;
-    candle_compute(&y->sp, g->iv, open_ms, now, &c);
+    candle_compute(&y->sp, &y->tape, g->iv, open_ms, now, &c);
     fv_buf_printf(&m->msg, "{\"e\":\"kline\",\"E\":%" PRId64 ",\"s\":\"%s\",\"k\":", now,
                   y->sp.name);
     candle_format_k(&y->sp, g->iv, &c, &m->msg);
@@ -1088,6 +1093,14 @@ const struct fv_symparams *market_symbol(const struct fv_server *s, const char *
 }
 
 /* See fv.h. */
+const struct fv_tape *market_tape(const struct fv_server *s, const char *sym)
+{
+    int i = s->market ? find_sym(s->market, sym) : -1;
+
+    return i < 0 ? NULL : &s->market->syms[i].tape;
+}
+
+/* See fv.h. */
 bool market_depth(struct fv_server *s, const char *sym, long limit, struct fv_buf *out)
 {
     struct fv_market *m = s->market;
@@ -1142,6 +1155,7 @@ static void sym_init(struct fv_market *m, struct mkt_sym *y, const char *name, i
 
     candle_params(&y->sp, name, spot(m));
     y->quiet = in_list(m->s->o->market_quiet, y->sp.name);
+    candle_tape_init(&y->tape, now);
     y->rng = (m->s->o->seed ^ y->sp.h) | 1;
     y->step = 1;
     for (int i = 0; i < y->sp.qd; i++)
@@ -1233,8 +1247,10 @@ void market_fini(struct fv_server *s)
         return;
     for (size_t i = 0; i < m->ngens; i++)
         dirty_free(m->gens[i].set);
-    for (size_t i = 0; i < m->nsyms; i++)
+    for (size_t i = 0; i < m->nsyms; i++) {
         free(m->syms[i].gens);
+        candle_tape_fini(&m->syms[i].tape);
+    }
     free(m->syms);
     free(m->gens);
     free(m->gen_of_sid);
