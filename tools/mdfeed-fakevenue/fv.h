@@ -121,16 +121,18 @@ struct fv_opts {
     long weight_limit;       /* REST weight per minute before 429; 0 = unlimited */
     uint64_t seed;           /* PRNG seed (chunk sizes, synthetic prices, market books) */
     const char *market;      /* --market: comma list of synthetic market symbols, or NULL */
-    const char *market_quiet; /* --market-quiet: comma list (a subset of market), or NULL */
-    double market_rate;       /* book/trade events per second per market symbol */
-    long market_events;       /* paced events per symbol after which the market stops; 0 = never */
-    bool market_max;          /* market events flat out (under FV_WATERMARK) */
-    long ban_after;           /* 429 answers before REST is banned (418); -1 = never */
-    double ban_seconds;       /* length of a ban */
-    int conn_limit;           /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
-    double conn_window;       /* the window of conn_limit, seconds */
-    struct fv_bfx_opts bfx;   /* --venue bitfinex */
-    struct fv_faults f;       /* fault injection */
+    const char *market_quiet;    /* --market-quiet: comma list (a subset of market), or NULL */
+    const char *market_sparse;   /* --market-sparse: comma list (a subset of market), or NULL */
+    double market_sparse_period; /* seconds between the trades of a sparse symbol */
+    double market_rate;          /* book/trade events per second per market symbol */
+    long market_events;     /* paced events per symbol after which the market stops; 0 = never */
+    bool market_max;        /* market events flat out (under FV_WATERMARK) */
+    long ban_after;         /* 429 answers before REST is banned (418); -1 = never */
+    double ban_seconds;     /* length of a ban */
+    int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
+    double conn_window;     /* the window of conn_limit, seconds */
+    struct fv_bfx_opts bfx; /* --venue bitfinex */
+    struct fv_faults f;     /* fault injection */
 };
 
 /* A growable byte buffer; grows at init or under load, then is reused. */
