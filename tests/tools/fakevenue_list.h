@@ -23,7 +23,11 @@
     X(fakevenue_market_streams_have_the_venue_shapes, 0, 60)                                       \
     X(fakevenue_market_depth_diffs_chain_onto_rest_snapshot, 0, 60)                                \
     X(fakevenue_market_klines_close_once_and_match_rest_klines, 0, 60)                             \
-    X(fakevenue_market_quiet_symbols_only_get_fixed_cadence_streams, 0, 60)                        \
+    X(fakevenue_market_sparse_symbol_trades_once_a_period_and_its_streams_push_only_after, 0, 60)  \
+    X(fakevenue_market_sparse_futures_snapshot_makes_no_book_event_and_next_diff_bridges_it, 0,    \
+      30)                                                                                          \
+    X(fakevenue_market_quiet_symbol_sends_only_partial_depth_and_mark_price, 0, 60)                \
+    X(fakevenue_market_kline_trade_ids_are_the_trade_streams_ids, 0, 60)                           \
     X(fakevenue_market_rate_max_goes_flat_out, 0, 60)                                              \
     X(fakevenue_rest_ban_follows_repeated_429s, 0, 60)                                             \
     X(fakevenue_conn_limit_refuses_upgrades_over_the_limit, 0, 30)

@@ -2017,61 +2017,456 @@ TEST(fakevenue_market_klines_close_once_and_match_rest_klines)
     return 0;
 }
 
-TEST(fakevenue_market_quiet_symbols_only_get_fixed_cadence_streams)
+/* ---- sparse and quiet symbols: change-driven streams ---- */
+
+#define SPARSE_MS 3000 /* --market-sparse-period of these tests, in ms */
+#define SLACK_MS 400   /* scheduling slack on a loaded machine (or under sanitizers) */
+
+/* One message as it arrived: its stream, its payload (new) and the wall time it arrived. */
+struct arrival {
+    char stream[64]; /* stream name */
+    json_t *d;       /* payload (new) */
+    int64_t at;      /* wall-clock ms at arrival */
+};
+
+/* Receives one message into a (growing the array as needed). */
+static void arrive(struct wsc *c, struct arrival **v, size_t *n, size_t *cap)
 {
-    const char *args[] = {
-        "--market", "BTCUSDT,ETHUSDT", "--market-quiet", "ethusdt", "--market-rate", "100", NULL};
+    json_t *m = recv_json(c);
+    struct arrival *a;
+
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        *v = realloc(*v, *cap * sizeof(**v));
+        ASSERT(*v != NULL);
+    }
+    a = &(*v)[(*n)++];
+    snprintf(a->stream, sizeof(a->stream), "%s", stream_of(m));
+    a->d = json_incref(data_of(m));
+    a->at = wall_ms();
+    json_decref(m);
+}
+
+static void free_arrivals(struct arrival *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(v[i].d);
+    free(v);
+}
+
+/* Integer member key of o (k.key when in_k). */
+static int64_t ival(json_t *o, const char *key, bool in_k)
+{
+    json_t *v = json_object_get(in_k ? json_object_get(o, "k") : o, key);
+
+    if (!json_is_integer(v))
+        test_fail(__FILE__, __LINE__, "member %s%s is not an integer", in_k ? "k." : "", key);
+    return json_integer_value(v);
+}
+
+/* A kline's f, L and n agree with the aggTrade (f, l) that was its candle's last trade; with
+ * whole, it was the candle's only trade. */
+static void kline_is_trade(json_t *d, int64_t f, int64_t l, bool whole)
+{
+    ASSERT_EQ(ival(d, "L", true), l);
+    if (whole)
+        ASSERT_EQ(ival(d, "f", true), f);
+    else
+        ASSERT_LE(ival(d, "f", true), f);
+    ASSERT_EQ(ival(d, "n", true), ival(d, "L", true) - ival(d, "f", true) + 1);
+}
+
+/* The checks of one round of a sparse symbol (spot): from aggTrade v[a] (trade ids f..l) up to
+ * the next aggTrade at time `end`, every change-driven stream pushed exactly once, soon, and
+ * showed this trade; partial depth kept its cadence. */
+static void check_sparse_round(const struct arrival *v, size_t n, size_t a, int64_t end)
+{
+    int64_t at = v[a].at, f = ival(v[a].d, "f", false), l = ival(v[a].d, "l", false);
+    int64_t book_u = -1, diff_u = -1;
+    int trades = 0, book = 0, diff = 0, ticker = 0, mini = 0, partial = 0;
+    int k1s = 0, k1s_closed = 0, k1m = 0, k1m_open = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *st = v[i].stream;
+        json_t *d = v[i].d;
+
+        if (strcmp(st, "sprusdt@trade") == 0) {
+            int64_t t = ival(d, "t", false);
+
+            trades += t >= f && t <= l;
+            continue;
+        }
+        if (v[i].at < at || v[i].at >= end || i == a || strcmp(st, "sprusdt@aggTrade") == 0)
+            continue;
+        if (strcmp(st, "sprusdt@depth5@100ms") == 0) {
+            partial++;
+            continue;
+        }
+        /* Every change-driven push follows the trade within its stream's period. */
+        if (strcmp(st, "sprusdt@bookTicker") == 0) {
+            ASSERT_LE(v[i].at - at, SLACK_MS);
+            book_u = ival(d, "u", false);
+            book++;
+        } else if (strcmp(st, "sprusdt@depth@100ms") == 0) {
+            ASSERT_LE(v[i].at - at, 100 + SLACK_MS);
+            diff_u = ival(d, "u", false);
+            diff++;
+        } else if (strcmp(st, "sprusdt@ticker") == 0) {
+            ASSERT_LE(v[i].at - at, 1000 + SLACK_MS);
+            ASSERT_EQ(ival(d, "L", false), l);
+            ticker++;
+        } else if (strcmp(st, "sprusdt@miniTicker") == 0) {
+            ASSERT_LE(v[i].at - at, 1000 + SLACK_MS);
+            mini++;
+        } else if (strcmp(st, "sprusdt@kline_1s") == 0) {
+            /* An update in the candle (if its period comes first) and its close. */
+            ASSERT_LE(v[i].at - at, 1000 + SLACK_MS);
+            kline_is_trade(d, f, l, true);
+            k1s_closed += json_is_true(json_object_get(json_object_get(d, "k"), "x"));
+            k1s++;
+        } else if (strcmp(st, "sprusdt@kline_1m") == 0) {
+            /* An update within the period; the candle's close if the minute ends meanwhile. */
+            if (!k1m)
+                ASSERT_LE(v[i].at - at, 2000 + SLACK_MS);
+            kline_is_trade(d, f, l, false);
+            k1m_open += !json_is_true(json_object_get(json_object_get(d, "k"), "x"));
+            k1m++;
+        } else {
+            test_fail(__FILE__, __LINE__, "unexpected stream %s", st);
+        }
+    }
+    ASSERT_EQ(trades, l - f + 1);
+    ASSERT_EQ(book, 1);
+    ASSERT_EQ(diff, 1);
+    ASSERT_EQ(diff_u, book_u); /* one book event */
+    ASSERT_EQ(ticker, 1);
+    ASSERT_EQ(mini, 1);
+    ASSERT_EQ(k1s_closed, 1);
+    ASSERT(k1s == 1 || k1s == 2);
+    ASSERT(k1m == 1 || (k1m == 2 && k1m_open == 1));
+    ASSERT_GE(partial, (end - at) / 100 / 3); /* fixed cadence, trades or not */
+}
+
+TEST(fakevenue_market_sparse_symbol_trades_once_a_period_and_its_streams_push_only_after)
+{
+    const char *args[] = {"--market", "BTCUSDT,SPRUSDT",        "--market-sparse",
+                          "sprusdt",  "--market-sparse-period", "3",
+                          NULL};
+    struct arrival *v = NULL;
+    size_t n = 0, cap = 0, agg[5], nagg = 0;
     struct fv_proc fv;
     struct wsc c;
-    int btc = 0, ticker = 0, mini = 0, partial = 0, kline = 0, busy = 0;
-    int64_t quiet_u = -1;
 
     start(&fv, args);
     connect_ok(&c, fv.port,
-               "/stream?streams=ethusdt@trade/ethusdt@aggTrade/ethusdt@depth@100ms/"
-               "ethusdt@bookTicker/ethusdt@ticker/ethusdt@miniTicker/ethusdt@depth5@100ms/"
-               "ethusdt@kline_1s/btcusdt@aggTrade");
-    while (btc < 50 || ticker < 2 || mini < 2 || partial < 5 || kline < 2) {
-        json_t *m = recv_json(&c), *d = data_of(m);
-        const char *st = stream_of(m);
+               "/stream?streams=sprusdt@trade/sprusdt@aggTrade/sprusdt@bookTicker/"
+               "sprusdt@depth@100ms/sprusdt@depth5@100ms/sprusdt@ticker/sprusdt@miniTicker/"
+               "sprusdt@kline_1s/sprusdt@kline_1m");
+    while (nagg < 5) {
+        arrive(&c, &v, &n, &cap);
+        if (strcmp(v[n - 1].stream, "sprusdt@aggTrade") != 0)
+            continue;
+        /* One taker order a period, consecutive ids, nothing in between. */
+        if (nagg) {
+            const struct arrival *p = &v[agg[nagg - 1]];
 
-        if (strcmp(st, "btcusdt@aggTrade") == 0) {
-            btc++;
-        } else if (strcmp(st, "ethusdt@ticker") == 0) {
-            ticker++;
-        } else if (strcmp(st, "ethusdt@miniTicker") == 0) {
-            mini++;
-        } else if (strcmp(st, "ethusdt@kline_1s") == 0) {
-            kline++;
-        } else if (strcmp(st, "ethusdt@depth5@100ms") == 0) {
-            /* The quiet book never moves. */
-            if (quiet_u >= 0)
-                ASSERT_EQ(json_integer_value(json_object_get(d, "lastUpdateId")), quiet_u);
-            quiet_u = json_integer_value(json_object_get(d, "lastUpdateId"));
-            partial++;
+            ASSERT_EQ(ival(v[n - 1].d, "a", false), ival(p->d, "a", false) + 1);
+            ASSERT_EQ(ival(v[n - 1].d, "f", false), ival(p->d, "l", false) + 1);
+            ASSERT_GE(v[n - 1].at - p->at, SPARSE_MS - SLACK_MS);
+            ASSERT_LE(v[n - 1].at - p->at, SPARSE_MS + SLACK_MS);
+        }
+        agg[nagg++] = n - 1;
+    }
+    /* Before the first trade only partial depth speaks. */
+    for (size_t i = 0; i < agg[0]; i++)
+        if (strcmp(v[i].stream, "sprusdt@depth5@100ms") != 0 &&
+            strcmp(v[i].stream, "sprusdt@trade") != 0)
+            test_fail(__FILE__, __LINE__, "%s pushed before any trade", v[i].stream);
+    for (size_t r = 0; r + 1 < nagg; r++)
+        check_sparse_round(v, n, agg[r], v[agg[r + 1]].at);
+    free_arrivals(v, n);
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_market_sparse_futures_snapshot_makes_no_book_event_and_next_diff_bridges_it)
+{
+    const char *args[] = {
+        "--venue", "binance-futures",        "--market", "SPRUSDT", "--market-sparse",
+        "SPRUSDT", "--market-sparse-period", "3",        NULL};
+    struct fv_proc fv;
+    struct wsc c;
+    struct wsc_http h;
+    int64_t L[2], book_u = -1;
+    json_t *snap;
+
+    start(&fv, args);
+    connect_ok(&c, fv.port, "/public/stream?streams=sprusdt@depth@100ms/sprusdt@bookTicker");
+    ASSERT_EQ(fv_wait_line(&fv, "market stream sprusdt@depth@100ms", T_MS, NULL, 0), 0);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(wsc_http_get(&h, fv.port, "/fapi/v1/depth?symbol=SPRUSDT&limit=5", T_MS), 0);
+        ASSERT_EQ(h.status, 200);
+        snap = json_loads((const char *)h.body, 0, NULL);
+        ASSERT(snap != NULL);
+        L[i] = ival(snap, "lastUpdateId", false);
+        json_decref(snap);
+        wsc_http_close(&h);
+    }
+    ASSERT_EQ(L[1], L[0]); /* no book event, and one id taken for both */
+    /* The next book event is the trade: its book ticker, then one diff that bridges. */
+    for (;;) {
+        json_t *m = recv_json(&c), *d = data_of(m);
+
+        if (strcmp(stream_of(m), "sprusdt@bookTicker") == 0) {
+            ASSERT_EQ(book_u, -1);
+            book_u = ival(d, "u", false);
         } else {
-            busy++;
+            ASSERT_NE(book_u, -1); /* no diff before the trade */
+            ASSERT_LE(ival(d, "U", false), L[0]);
+            ASSERT_GE(ival(d, "u", false), L[0]);
+            ASSERT_EQ(ival(d, "u", false), book_u);
+            ASSERT_EQ(ival(d, "pu", false), L[0] - 1);
+            json_decref(m);
+            break;
         }
         json_decref(m);
     }
-    ASSERT_EQ(busy, 0);
     wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* Runs a quiet symbol (ETHUSDT) beside a busy one for `ms`: the quiet symbol's streams on
+ * `path` other than those in `cadence` (with their periods) must send nothing; those must keep
+ * their period; and the busy symbol's streams (btcusdt@...) must flow meanwhile. */
+static void quiet_run(int port, const char *path, const char *const *cadence, const int *period,
+                      size_t ncad, int64_t ms)
+{
+    int64_t t0 = wall_ms(), last[4] = {-1, -1, -1, -1}, quiet_u = -1;
+    int count[4] = {0}, busy = 0;
+    struct wsc c;
+
+    ASSERT(ncad <= 4);
+    connect_ok(&c, port, path);
+    while (wall_ms() - t0 < ms) {
+        json_t *m = recv_json(&c), *d = data_of(m);
+        const char *st = stream_of(m);
+        size_t i;
+
+        if (strncmp(st, "btcusdt@", 8) == 0) {
+            busy++;
+            json_decref(m);
+            continue;
+        }
+        for (i = 0; i < ncad && strcmp(st, cadence[i]) != 0; i++)
+            ;
+        if (i == ncad)
+            test_fail(__FILE__, __LINE__, "quiet symbol's %s pushed: %s", st,
+                      json_dumps(d, JSON_COMPACT));
+        if (last[i] >= 0)
+            ASSERT_LE(wall_ms() - last[i], period[i] + SLACK_MS);
+        last[i] = wall_ms();
+        count[i]++;
+        if (strstr(st, "@depth")) {
+            /* The quiet book never moves. */
+            int64_t u = ival(d, json_object_get(d, "u") ? "u" : "lastUpdateId", false);
+
+            if (quiet_u >= 0)
+                ASSERT_EQ(u, quiet_u);
+            quiet_u = u;
+        }
+        json_decref(m);
+    }
+    for (size_t i = 0; i < ncad; i++)
+        ASSERT_GE(count[i], ms / period[i] / 2);
+    ASSERT_GE(busy, 10);
+    wsc_close(&c);
+}
+
+TEST(fakevenue_market_quiet_symbol_sends_only_partial_depth_and_mark_price)
+{
+    static const char *const spot_cad[] = {"ethusdt@depth5@100ms"};
+    static const int spot_per[] = {100};
+    static const char *const pub_cad[] = {"ethusdt@depth5@100ms"};
+    static const int pub_per[] = {100};
+    static const char *const mkt_cad[] = {"ethusdt@markPrice@1s", "ethusdt@markPrice"};
+    static const int mkt_per[] = {1000, 3000};
+    const char *sargs[] = {
+        "--market", "BTCUSDT,ETHUSDT", "--market-quiet", "ethusdt", "--market-rate", "100", NULL};
+    const char *fargs[] = {"--venue",
+                           "binance-futures",
+                           "--market",
+                           "BTCUSDT,ETHUSDT",
+                           "--market-quiet",
+                           "ETHUSDT",
+                           "--market-rate",
+                           "100",
+                           NULL};
+    static char target[256];
+    int64_t t0;
+    struct fv_proc fv;
+    struct wsc_http h;
+    json_t *rows;
+
+    /* Spot: 3.5 s covers three 1 s candles and the tickers' 1 s period several times. */
+    start(&fv, sargs);
+    t0 = wall_ms();
+    quiet_run(fv.port,
+              "/stream?streams=ethusdt@trade/ethusdt@aggTrade/ethusdt@depth@100ms/"
+              "ethusdt@bookTicker/ethusdt@ticker/ethusdt@miniTicker/ethusdt@depth5@100ms/"
+              "ethusdt@kline_1s/ethusdt@kline_1m/btcusdt@aggTrade",
+              spot_cad, spot_per, 1, 3500);
+    /* Its candles since the market started have no trades: what the venue sends for those. */
+    ASSERT_EQ(wsc_http_open(&h, fv.port, T_MS), 0);
+    snprintf(target, sizeof(target), "/api/v3/klines?symbol=ETHUSDT&interval=1s&startTime=%" PRId64,
+             t0);
+    rows = get_json(&h, target, 200, 2);
+    ASSERT_GE(json_array_size(rows), 2);
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *r = json_array_get(rows, i);
+
+        ASSERT_EQ(json_integer_value(json_array_get(r, 8)), 0);
+        ASSERT_STR_EQ(json_string_value(json_array_get(r, 5)), "0.00000000");
+        ASSERT_STR_EQ(json_string_value(json_array_get(r, 1)),
+                      json_string_value(json_array_get(r, 4)));
+    }
+    json_decref(rows);
+    wsc_http_close(&h);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    /* Futures: markPrice at 1 s and 3 s, partial depth at 100 ms; no forceOrder either. */
+    start(&fv, fargs);
+    quiet_run(fv.port,
+              "/public/stream?streams=ethusdt@depth@100ms/ethusdt@bookTicker/"
+              "ethusdt@depth5@100ms/btcusdt@bookTicker",
+              pub_cad, pub_per, 1, 2500);
+    quiet_run(fv.port,
+              "/market/stream?streams=ethusdt@aggTrade/ethusdt@kline_1m/ethusdt@kline_1s/"
+              "ethusdt@ticker/ethusdt@miniTicker/ethusdt@markPrice@1s/ethusdt@markPrice/"
+              "ethusdt@forceOrder/btcusdt@aggTrade",
+              mkt_cad, mkt_per, 2, 6500);
+    ASSERT_EQ(fv_stop(&fv), 0);
     /* Refused combinations. */
     {
-        char *argv[] = {(char *)test_bin("mdfeed-fakevenue"),
-                        "--market",
-                        "BTCUSDT",
-                        "--market-quiet",
-                        "ETHUSDT",
-                        NULL};
-        char *out = NULL, *err = NULL;
+        static const char *const bad[][8] = {
+            {"--market", "BTCUSDT", "--market-quiet", "ETHUSDT", NULL},
+            {"--market", "BTCUSDT", "--market-sparse", "ETHUSDT", NULL},
+            {"--market", "BTCUSDT,ETHUSDT", "--market-quiet", "ETHUSDT", "--market-sparse",
+             "ethusdt", NULL},
+            {"--market", "BTCUSDT", "--market-sparse-period", "3", NULL},
+            {"--market", "BTCUSDT", "--market-sparse", "BTCUSDT", "--market-sparse-period", "0",
+             NULL},
+        };
+        static const char *const want[] = {"--market-quiet", "--market-sparse", "--market-quiet",
+                                           "--market-sparse", "--market-sparse-period"};
 
-        ASSERT_EQ(test_run_capture(argv, &out, &err), 2);
-        ASSERT_CONTAINS(err, "--market-quiet");
-        free(out);
-        free(err);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            char *argv[10] = {(char *)test_bin("mdfeed-fakevenue")};
+            char *out = NULL, *err = NULL;
+
+            for (size_t k = 0; bad[i][k]; k++)
+                argv[k + 1] = (char *)bad[i][k];
+            ASSERT_EQ(test_run_capture(argv, &out, &err), 2);
+            ASSERT_CONTAINS(err, want[i]);
+            free(out);
+            free(err);
+        }
     }
+    return 0;
+}
+
+/* Follows a busy symbol's trades and klines on one connection (spot: @trade and @aggTrade;
+ * futures: @aggTrade) and checks that every kline's f, L and n are the trade ids of its candle
+ * as the trade streams gave them out, and the ticker's L the last trade id. */
+static void kline_ids(bool spot)
+{
+    const char *sargs[] = {"--market", "BTCUSDT", "--market-rate", "50", NULL};
+    const char *fargs[] = {
+        "--venue", "binance-futures", "--market", "BTCUSDT", "--market-rate", "50", NULL};
+    enum { MAXT = 8192 };
+    static int64_t tid[MAXT], tT[MAXT];
+    int64_t first_T = -1, last_id = -1, last_l = -1;
+    int nt = 0, k1s = 0, k1s_whole = 0, k1m = 0, ticker = 0;
+    struct fv_proc fv;
+    struct wsc c;
+
+    start(&fv, spot ? sargs : fargs);
+    connect_ok(&c, fv.port,
+               spot ? "/stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@kline_1s/"
+                      "btcusdt@kline_1m/btcusdt@ticker"
+                    : "/market/stream?streams=btcusdt@aggTrade/btcusdt@kline_1s/"
+                      "btcusdt@kline_1m/btcusdt@ticker");
+    while (k1s_whole < 3 || k1m < 3 || ticker < 2) {
+        json_t *m = recv_json(&c), *d = data_of(m);
+        const char *st = stream_of(m);
+        bool is_trade = strcmp(st, "btcusdt@trade") == 0;
+        bool is_agg = strcmp(st, "btcusdt@aggTrade") == 0;
+
+        if (is_agg) {
+            /* One id space: each taker order's fills follow the previous order's. */
+            if (last_l >= 0)
+                ASSERT_EQ(ival(d, "f", false), last_l + 1);
+            ASSERT_LE(ival(d, "f", false), ival(d, "l", false));
+            last_l = ival(d, "l", false);
+        }
+        if (is_trade || is_agg) {
+            /* The trade ids as given out: spot @trade one by one, futures aggTrade f..l. */
+            int64_t f = ival(d, is_trade ? "t" : "f", false);
+            int64_t l = ival(d, is_trade ? "t" : "l", false);
+
+            if (spot && is_agg) {
+                json_decref(m);
+                continue;
+            }
+            if (last_id >= 0)
+                ASSERT_EQ(f, last_id + 1);
+            for (int64_t t = f; t <= l; t++) {
+                ASSERT_LT(nt, MAXT);
+                tid[nt] = t;
+                tT[nt++] = ival(d, "T", false);
+            }
+            if (first_T < 0)
+                first_T = ival(d, "T", false);
+            last_id = l;
+        } else if (strcmp(st, "btcusdt@ticker") == 0) {
+            if (nt)
+                ASSERT_EQ(ival(d, "L", false), tid[nt - 1]);
+            ticker++;
+        } else {
+            int64_t t = ival(d, "t", true), T = ival(d, "T", true), f = -1, L = -1;
+
+            for (int i = 0; i < nt; i++) {
+                if (tT[i] < t || tT[i] > T)
+                    continue;
+                if (f < 0)
+                    f = tid[i];
+                L = tid[i];
+            }
+            if (L >= 0)
+                ASSERT_EQ(ival(d, "L", true), L);
+            if (first_T >= 0 && first_T < t) {
+                /* Every trade of the candle was seen here. */
+                ASSERT_EQ(ival(d, "f", true), f);
+                ASSERT_EQ(ival(d, "L", true), L);
+                k1s_whole += strstr(st, "_1s") != NULL && L >= 0;
+            }
+            ASSERT_EQ(ival(d, "n", true),
+                      ival(d, "L", true) < 0 ? 0 : ival(d, "L", true) - ival(d, "f", true) + 1);
+            k1s += strstr(st, "_1s") != NULL;
+            k1m += strstr(st, "_1m") != NULL;
+        }
+        json_decref(m);
+    }
+    ASSERT_GE(nt, 10);
+    ASSERT_GE(k1s, 3);
+    wsc_close(&c);
     ASSERT_EQ(fv_stop(&fv), 0);
+}
+
+TEST(fakevenue_market_kline_trade_ids_are_the_trade_streams_ids)
+{
+    kline_ids(true);
+    kline_ids(false);
     return 0;
 }
 

@@ -2,23 +2,30 @@
  * The synthetic market's symbols and candles: what a symbol looks like (tick, step, price
  * level), its price path over time, and its candles.
  *
- * The design choice: a candle is a pure function of (symbol, interval, open time). The stream's
- * closing update and a REST klines answer for the same candle are therefore the same bytes,
- * whenever they are asked for and even across restarts, which is what a client's candle
- * backfill is checked against. The price path is a sum of slow waves around a level derived
+ * The design choice: a candle's prices and volumes are a pure function of (symbol, interval,
+ * open time), and its trade ids come from the market's record of the trades it made. The
+ * stream's closing update and a REST klines answer for the same candle are therefore the same
+ * bytes, whenever they are asked for, which is what a client's candle backfill is checked
+ * against. The price path is a sum of slow waves around a level derived
  * from the symbol's name, with a little per-second noise; a candle samples it on a grid of at
  * most 61 points (open .. next open), so its close is the next candle's open. Volumes and trade
  * counts come from a hash of the candle's key. Before the candle closes, the stream shows the
  * prefix of the grid that has passed (close = the latest sample, volume and count in
  * proportion), so a partial candle never shows a high above the final one.
  *
- * Trade ids of candles are derived from time (open time x 1000, as the market's ids start from
- * the clock), so consecutive candles have disjoint, increasing ranges; they are not the ids the
- * market's trade stream actually gave out.
+ * Trade ids: a candle during the market's run carries the ids the market's trade streams gave
+ * out in it (first, last, count), read from the symbol's tape (the trade ids of each second), so
+ * the kline's f/L, the trade and aggTrade ids and the ticker's F/L are one id space, as on the
+ * venue, and the stream and REST klines agree because both read the same tape. A candle of that
+ * time without trades is what Binance sends for one: f = L = -1, n = 0, no volume, flat at its
+ * open. Candles that closed before the tape starts (history from before the market ran) keep
+ * ids derived from time (open time x 1000: below every id the market gives out, since those
+ * start from the clock at startup) and counts from the hash.
  */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -187,9 +194,106 @@ int64_t candle_quote(const struct fv_symparams *sp, int64_t v, int64_t px)
     return (int64_t)q;
 }
 
+/* ---- the trade tape ---- */
+
+/* Entry i (0 = oldest) of the tape. */
+static const struct fv_tape_sec *tape_at(const struct fv_tape *t, size_t i)
+{
+    return &t->v[(t->head + i) % t->cap];
+}
+
+/* Index of the first entry with sec >= s (t->n when none). */
+static size_t tape_lower(const struct fv_tape *t, int64_t s)
+{
+    size_t lo = 0, hi = t->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (tape_at(t, mid)->sec < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* See fv.h. */
-void candle_compute(const struct fv_symparams *sp, int iv, int64_t open_ms, int64_t now_ms,
-                    struct fv_candle *c)
+void candle_tape_init(struct fv_tape *t, int64_t since_ms)
+{
+    memset(t, 0, sizeof(*t));
+    t->since_ms = since_ms;
+}
+
+/* See fv.h. Seconds are appended in order; a clock that steps back files its trades under the
+ * latest second, so the ring stays sorted. A full ring at FV_TAPE_MAX forgets its oldest second
+ * and moves since_ms past it. */
+void candle_tape_note(struct fv_tape *t, int64_t t_ms, int64_t first, int64_t last)
+{
+    int64_t sec = floor_div(t_ms, 1000);
+    struct fv_tape_sec *e;
+
+    if (t->n) {
+        e = &t->v[(t->head + t->n - 1) % t->cap];
+        if (sec <= e->sec) {
+            e->last = last;
+            return;
+        }
+    }
+    if (t->n == t->cap && t->cap < FV_TAPE_MAX) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct fv_tape_sec *v;
+
+        if (cap > FV_TAPE_MAX)
+            cap = FV_TAPE_MAX;
+        v = fv_xmalloc(cap * sizeof(*v));
+        for (size_t i = 0; i < t->n; i++)
+            v[i] = *tape_at(t, i);
+        free(t->v);
+        t->v = v;
+        t->cap = cap;
+        t->head = 0;
+    }
+    if (t->n == t->cap) {
+        t->since_ms = (t->v[t->head].sec + 1) * 1000;
+        t->head = (t->head + 1) % t->cap;
+        t->n--;
+    }
+    e = &t->v[(t->head + t->n) % t->cap];
+    e->sec = sec;
+    e->first = first;
+    e->last = last;
+    t->n++;
+}
+
+/* See fv.h. */
+void candle_tape_fini(struct fv_tape *t)
+{
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
+/* The market's trades in [from_ms, to_ms) (whole seconds): *f and *L, and the count, 0 (with
+ * *f = *L = -1) when there were none. */
+static int64_t tape_range(const struct fv_tape *t, int64_t from_ms, int64_t to_ms, int64_t *f,
+                          int64_t *L)
+{
+    size_t a = tape_lower(t, floor_div(from_ms, 1000)), b = tape_lower(t, floor_div(to_ms, 1000));
+
+    if (a >= b) {
+        *f = *L = -1;
+        return 0;
+    }
+    *f = tape_at(t, a)->first;
+    *L = tape_at(t, b - 1)->last;
+    return *L - *f + 1;
+}
+
+/* ---- candles ---- */
+
+/* See fv.h. */
+void candle_compute(const struct fv_symparams *sp, const struct fv_tape *tape, int iv,
+                    int64_t open_ms, int64_t now_ms, struct fv_candle *c)
 {
     int64_t next = candle_next(iv, open_ms), len = next - open_ms;
     int64_t nsamp = len / 1000 < SAMPLES_MAX ? len / 1000 : SAMPLES_MAX;
@@ -241,6 +345,14 @@ void candle_compute(const struct fv_symparams *sp, int iv, int64_t open_ms, int6
     c->Q = candle_quote(sp, c->V, avg);
     c->f = open_ms * 1000 + 1;
     c->L = c->f + c->n - 1;
+    if (!tape || next <= tape->since_ms)
+        return; /* history from before the tape: synthetic ids and count */
+    c->n = tape_range(tape, open_ms, next, &c->f, &c->L);
+    if (!c->n) {
+        /* No trade: what the venue sends for an empty candle. */
+        c->h = c->l = c->c = c->o;
+        c->v = c->V = c->q = c->Q = 0;
+    }
 }
 
 /* See fv.h. */
@@ -325,8 +437,9 @@ static void rest_row(const struct fv_symparams *sp, const struct fv_candle *c, s
 }
 
 /* See fv.h. */
-void candle_rest_klines(const struct fv_symparams *sp, int iv, int64_t start_ms, int64_t end_ms,
-                        int limit, int64_t now_ms, struct fv_buf *out)
+void candle_rest_klines(const struct fv_symparams *sp, const struct fv_tape *tape, int iv,
+                        int64_t start_ms, int64_t end_ms, int limit, int64_t now_ms,
+                        struct fv_buf *out)
 {
     int64_t open, last_closed = candle_prev(iv, candle_open(iv, now_ms));
     int count = 0;
@@ -347,7 +460,7 @@ void candle_rest_klines(const struct fv_symparams *sp, int iv, int64_t start_ms,
     for (; open <= last_closed && count < limit; open = candle_next(iv, open)) {
         struct fv_candle c;
 
-        candle_compute(sp, iv, open, now_ms, &c);
+        candle_compute(sp, tape, iv, open, now_ms, &c);
         if (count++)
             fv_buf_append(out, ",", 1);
         rest_row(sp, &c, out);

@@ -125,16 +125,18 @@ struct fv_opts {
     long weight_limit;       /* REST weight per minute before 429; 0 = unlimited */
     uint64_t seed;           /* PRNG seed (chunk sizes, synthetic prices, market books) */
     const char *market;      /* --market: comma list of synthetic market symbols, or NULL */
-    const char *market_quiet; /* --market-quiet: comma list (a subset of market), or NULL */
-    double market_rate;       /* book/trade events per second per market symbol */
-    long market_events;       /* paced events per symbol after which the market stops; 0 = never */
-    bool market_max;          /* market events flat out (under FV_WATERMARK) */
-    long ban_after;           /* 429 answers before REST is banned (418); -1 = never */
-    double ban_seconds;       /* length of a ban */
-    int conn_limit;           /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
-    double conn_window;       /* the window of conn_limit, seconds */
-    struct fv_bfx_opts bfx;   /* --venue bitfinex */
-    struct fv_faults f;       /* fault injection */
+    const char *market_quiet;    /* --market-quiet: comma list (a subset of market), or NULL */
+    const char *market_sparse;   /* --market-sparse: comma list (a subset of market), or NULL */
+    double market_sparse_period; /* seconds between the trades of a sparse symbol */
+    double market_rate;          /* book/trade events per second per market symbol */
+    long market_events;     /* paced events per symbol after which the market stops; 0 = never */
+    bool market_max;        /* market events flat out (under FV_WATERMARK) */
+    long ban_after;         /* 429 answers before REST is banned (418); -1 = never */
+    double ban_seconds;     /* length of a ban */
+    int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
+    double conn_window;     /* the window of conn_limit, seconds */
+    struct fv_bfx_opts bfx; /* --venue bitfinex */
+    struct fv_faults f;     /* fault injection */
 };
 
 /* A growable byte buffer; grows at init or under load, then is reused. */
@@ -627,6 +629,27 @@ struct fv_symparams {
     double ph[4];   /* phases of the price path's waves */
 };
 
+/* One second of a market symbol's trades: the trade ids it gave out in that second. */
+struct fv_tape_sec {
+    int64_t sec;   /* Unix time, seconds */
+    int64_t first; /* first trade id of the second */
+    int64_t last;  /* last trade id of the second */
+};
+
+/* The trade ids a market symbol gave out, by second (a ring of the seconds that had trades), so
+ * that a candle's first and last trade id and its trade count are those of the market's trades,
+ * on the stream and in REST klines alike. Before since_ms nothing is known (the market had not
+ * started, or the ring dropped those seconds): candles that closed before it keep their
+ * synthetic values. */
+struct fv_tape {
+    struct fv_tape_sec *v; /* the ring */
+    size_t cap;            /* allocated entries (grows up to FV_TAPE_MAX) */
+    size_t head, n;        /* index of the oldest entry, entries used */
+    int64_t since_ms;      /* trades are known from this Unix time (ms) on */
+};
+
+#define FV_TAPE_MAX (26 * 3600) /* seconds with trades a tape keeps (a day and a bit) */
+
 /* One candle. Prices in ticks, volumes in quantity steps, quote volumes at vdec decimals. */
 struct fv_candle {
     int64_t t, T;       /* open time, close time (ms) */
@@ -650,18 +673,27 @@ const char *candle_interval_name(int iv);
 /* Open time of the candle of interval iv that contains t_ms; the next candle's open time. */
 int64_t candle_open(int iv, int64_t t_ms);
 int64_t candle_next(int iv, int64_t open_ms);
+/* Starts a tape that knows trades from Unix time since_ms on. */
+void candle_tape_init(struct fv_tape *t, int64_t since_ms);
+/* Records trade ids first..last given out at Unix time t_ms (ids and times never go back). */
+void candle_tape_note(struct fv_tape *t, int64_t t_ms, int64_t first, int64_t last);
+void candle_tape_fini(struct fv_tape *t);
 /* The candle (symbol, iv, open_ms) as seen at Unix time now_ms: the final (closed) values once
- * now_ms reaches the next open time, a deterministic prefix of them before. */
-void candle_compute(const struct fv_symparams *sp, int iv, int64_t open_ms, int64_t now_ms,
-                    struct fv_candle *c);
+ * now_ms reaches the next open time, a deterministic prefix of them before. With a tape that
+ * covers the candle (it closes after tape->since_ms), f, L and n are the market's trades in the
+ * candle (f = L = -1, n = 0 and no volume, o = h = l = c, when there were none); prices and
+ * volumes otherwise come from the price path. tape may be NULL (every value synthetic). */
+void candle_compute(const struct fv_symparams *sp, const struct fv_tape *tape, int iv,
+                    int64_t open_ms, int64_t now_ms, struct fv_candle *c);
 /* Appends the kline "k" object of c (stream form). */
 void candle_format_k(const struct fv_symparams *sp, int iv, const struct fv_candle *c,
                      struct fv_buf *out);
 /* Appends the REST klines answer: the closed candles (close time < now_ms) with open time in
  * [start_ms, end_ms] (INT64_MIN / INT64_MAX when not given), at most limit, oldest first; with
  * no start, the latest ones up to end. */
-void candle_rest_klines(const struct fv_symparams *sp, int iv, int64_t start_ms, int64_t end_ms,
-                        int limit, int64_t now_ms, struct fv_buf *out);
+void candle_rest_klines(const struct fv_symparams *sp, const struct fv_tape *tape, int iv,
+                        int64_t start_ms, int64_t end_ms, int limit, int64_t now_ms,
+                        struct fv_buf *out);
 /* Quote volume of v quantity steps at price px ticks, at the symbol's vdec decimals. */
 int64_t candle_quote(const struct fv_symparams *sp, int64_t v, int64_t px);
 /* Append a price (ticks), a quantity (steps) or a quote volume as a JSON string, printed with
@@ -683,6 +715,8 @@ void market_kick(struct fv_server *s);
 void market_on_drain(struct fv_server *s);
 /* The parameters of market symbol sym (upper case), or NULL when it is not one. */
 const struct fv_symparams *market_symbol(const struct fv_server *s, const char *sym);
+/* The trade tape of market symbol sym (borrowed), or NULL when it is not one. */
+const struct fv_tape *market_tape(const struct fv_server *s, const char *sym);
 /* Appends the REST depth snapshot of market symbol sym (limit levels a side) to out; futures
  * snapshots carry E and T. Returns false when sym is not a market symbol. */
 bool market_depth(struct fv_server *s, const char *sym, long limit, struct fv_buf *out);

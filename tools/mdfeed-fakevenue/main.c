@@ -71,6 +71,8 @@ enum {
     O_MARKET_RATE,
     O_MARKET_EVENTS,
     O_MARKET_QUIET,
+    O_MARKET_SPARSE,
+    O_MARKET_SPARSE_PERIOD,
     O_MISROUTE,
     O_SYNTH_STAMP,
     O_BAN_AFTER,
@@ -136,6 +138,8 @@ static const struct option LONGOPTS[] = {
     {"market-rate", required_argument, NULL, O_MARKET_RATE},
     {"market-events", required_argument, NULL, O_MARKET_EVENTS},
     {"market-quiet", required_argument, NULL, O_MARKET_QUIET},
+    {"market-sparse", required_argument, NULL, O_MARKET_SPARSE},
+    {"market-sparse-period", required_argument, NULL, O_MARKET_SPARSE_PERIOD},
     {"misroute", required_argument, NULL, O_MISROUTE},
     {"synthetic-stamp", no_argument, NULL, O_SYNTH_STAMP},
     {"ban-after", required_argument, NULL, O_BAN_AFTER},
@@ -164,8 +168,8 @@ static void usage(FILE *f)
             "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
             "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
-            "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]]\n"
-            "       [--market-events N]\n"
+            "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
+            "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
             "       [--misroute SUFFIX] [--synthetic-stamp]\n"
             "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]] [--shutdown-grace S]\n"
             "       [--fault-conns K] [fault flags] [--list-cases]\n"
@@ -288,29 +292,41 @@ static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
     f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
 }
 
-/* True when every symbol of the comma list sub is in the comma list all (case-insensitive). */
-static bool sublist(const char *sub, const char *all)
+/* True when the symbol sym[0..len) is in the comma list all (case-insensitive). */
+static bool listed(const char *sym, size_t len, const char *all)
+{
+    while (*all) {
+        size_t al = strcspn(all, ",");
+
+        if (al == len && strncasecmp(all, sym, len) == 0)
+            return true;
+        all += al;
+        if (*all == ',')
+            all++;
+    }
+    return false;
+}
+
+/* True when every symbol of the comma list sub is in the comma list all (case-insensitive);
+ * with `none`, true when no symbol of sub is. */
+static bool sublist_of(const char *sub, const char *all, bool none)
 {
     while (*sub) {
         size_t len = strcspn(sub, ",");
-        const char *a = all;
-        bool found = false;
 
-        while (*a && !found) {
-            size_t al = strcspn(a, ",");
-
-            found = al == len && strncasecmp(a, sub, len) == 0;
-            a += al;
-            if (*a == ',')
-                a++;
-        }
-        if (!found)
+        if (listed(sub, len, all) == none)
             return false;
         sub += len;
         if (*sub == ',')
             sub++;
     }
     return true;
+}
+
+/* True when every symbol of the comma list sub is in the comma list all (case-insensitive). */
+static bool sublist(const char *sub, const char *all)
+{
+    return sublist_of(sub, all, false);
 }
 
 /* True for 127.0.0.0/8 and ::1. */
@@ -331,7 +347,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
 {
     double ping = -1, pong = -1, lifetime = -1;
     long rate = -1, maxs = -1, weight = -1;
-    bool conn_limit_set = false;
+    bool conn_limit_set = false, sparse_period_set = false;
     int c;
 
     memset(o, 0, sizeof(*o));
@@ -341,6 +357,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     o->shutdown_after = -1;
     o->seed = 1;
     o->market_rate = 10;
+    o->market_sparse_period = 60;
     o->ban_after = -1;
     o->ban_seconds = 120;
     o->conn_window = 300;
@@ -533,6 +550,16 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             symbol_list("market-quiet", optarg);
             o->market_quiet = optarg;
             break;
+        case O_MARKET_SPARSE:
+            symbol_list("market-sparse", optarg);
+            o->market_sparse = optarg;
+            break;
+        case O_MARKET_SPARSE_PERIOD:
+            o->market_sparse_period = secs("market-sparse-period", optarg);
+            if (o->market_sparse_period < 0.001)
+                die_usage("--market-sparse-period: at least 0.001 seconds");
+            sparse_period_set = true;
+            break;
         case O_MISROUTE:
             fv_misroute = optarg;
             break;
@@ -637,10 +664,16 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--market and --synthetic do not go together");
     if (o->market_quiet && (!o->market || !sublist(o->market_quiet, o->market)))
         die_usage("--market-quiet: every symbol must also be in --market");
-    if (o->venue == FV_VENUE_BITFINEX &&
-        (o->replay_file || o->rest_file || o->synth || o->market || o->market_quiet))
+    if (o->market_sparse && (!o->market || !sublist(o->market_sparse, o->market)))
+        die_usage("--market-sparse: every symbol must also be in --market");
+    if (o->market_sparse && o->market_quiet && !sublist_of(o->market_sparse, o->market_quiet, true))
+        die_usage("--market-sparse: a symbol cannot also be in --market-quiet");
+    if (sparse_period_set && !o->market_sparse)
+        die_usage("--market-sparse-period needs --market-sparse");
+    if (o->venue == FV_VENUE_BITFINEX && (o->replay_file || o->rest_file || o->synth || o->market ||
+                                          o->market_quiet || o->market_sparse))
         die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
-                  "--market or --market-quiet");
+                  "--market, --market-quiet or --market-sparse");
     if (o->venue == FV_VENUE_BITFINEX) {
         /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
          * 20 connections per minute (VENUES.md 3.1). */

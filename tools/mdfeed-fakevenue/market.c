@@ -18,12 +18,29 @@
  * sends their quantities in the book at its cadence (U = previous u + 1, u = the current update
  * id; futures add pu and T). The REST snapshot of a market symbol is the book at its current
  * update id, so snapshot + diffs sync by the venue's rules. For futures the snapshot request
- * first makes one book event, so lastUpdateId is never the u of a diff already sent: the next
- * diff of every speed then satisfies U <= lastUpdateId <= u, the futures bridge rule.
+ * first makes one book event (a sparse or quiet symbol, which makes no other events, takes an
+ * update id with no change instead), so lastUpdateId is never the u of a diff already sent: the
+ * next diff of every speed then satisfies U <= lastUpdateId <= u, the futures bridge rule.
+ *
+ * Busy, sparse and quiet symbols. A busy symbol (the default) makes book events at
+ * --market-rate and its kline, ticker and miniTicker streams push at their fixed period. A
+ * --market-sparse symbol makes exactly one book event every --market-sparse-period seconds, a
+ * taker order against the best level (so trade, aggTrade, bookTicker and the diffs all see it);
+ * a --market-quiet symbol makes none. Those two behave as the venue does with symbols nobody
+ * trades (VENUES.md 0.1): kline, ticker and miniTicker push at their period only when the symbol
+ * traded since the stream's previous message, a kline's closing update (x:true) goes out only
+ * for a candle that had a trade, and diffs only when the book changed (as for every symbol).
+ * Partial depth and markPrice keep their fixed cadence for every symbol: in this venue's model
+ * they are snapshots of state, not reports of change. forceOrder is busy symbols' only. Busy
+ * symbols keep fixed periods so that tests built on them see a steady flow at any rate.
+ *
+ * Trade ids are one space per symbol: trade t, aggTrade f/l, kline f/L (candle.c reads them off
+ * the symbol's tape, the ids of each second) and the 24 h ticker's F/L.
  *
  * Nothing here logs per message; the only line is "market stream NAME" when a stream starts.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -84,6 +101,7 @@ struct mkt_gen {
     int levels;        /* G_PARTIAL: 5, 10 or 20 */
     int iv;            /* G_KLINE: interval index */
     int64_t open_ms;   /* G_KLINE: open time of the candle in progress */
+    int64_t seen;      /* last trade id its previous message showed (change-driven pushes) */
     uint64_t last_u;   /* G_DIFF, G_PARTIAL: update id of the previous message */
     struct dirty *set; /* G_DIFF: levels changed since the previous message */
 };
@@ -92,6 +110,11 @@ struct mkt_gen {
 struct mkt_sym {
     struct fv_symparams sp; /* name, tick, step, price path */
     bool quiet;             /* --market-quiet: no book events at all */
+    bool sparse;            /* --market-sparse: one trade per sparse period, nothing else */
+    uint64_t sparse_due;    /* sparse: loop time of the next trade */
+    long sparse_made;       /* sparse: trades made (stops at --market-events) */
+    bool id_reserved;       /* an update id was taken for a futures snapshot, no event since */
+    struct fv_tape tape;    /* trade ids by second (kline f, L, n) */
     struct mkt_side bid;    /* bids */
     struct mkt_side ask;    /* asks */
     uint64_t upd_id;        /* book update id of the last event */
@@ -124,6 +147,7 @@ struct fv_market {
     bool idle_on;          /* idle running */
     unsigned tick_ms;      /* timer period */
     struct fv_pace pace;   /* paced event rounds */
+    uint64_t sparse_ms;    /* --market-sparse-period in ms */
     struct fv_buf msg;     /* the message being built: combined form, raw inside */
     size_t raw_off;        /* where the raw payload starts in msg */
     int64_t *sb, *sa;      /* diff scratch: changed bid and ask prices */
@@ -190,6 +214,12 @@ static void flush_all(struct fv_market *m)
 static bool spot(const struct fv_market *m)
 {
     return m->s->o->venue == FV_VENUE_SPOT;
+}
+
+/* True for a symbol whose kline and tickers push only on change (sparse or quiet). */
+static bool lazy(const struct mkt_sym *y)
+{
+    return y->quiet || y->sparse;
 }
 
 /* Appends [["p","q"],...] for the first n levels of side sd. */
@@ -458,6 +488,7 @@ static void trade(struct fv_market *m, struct mkt_sym *y, int64_t now, bool buy,
     first = y->trade_id + 1;
     y->trade_id += (uint64_t)fills;
     y->agg_id++;
+    candle_tape_note(&y->tape, now, (int64_t)first, (int64_t)y->trade_id);
     if (qty == lv->qty) {
         remove_at(m, y, sd, 0);
         rebalance(m, y, sd);
@@ -479,6 +510,7 @@ static void trade(struct fv_market *m, struct mkt_sym *y, int64_t now, bool buy,
 enum ev_kind {
     EV_ANY,        /* whatever the dice say */
     EV_DEEP_QUOTE, /* a quantity change below the top (REST snapshot bridge) */
+    EV_TRADE,      /* a taker order against the best level (sparse symbols) */
 };
 
 /* One book event under a new update id. The side is chosen towards the price path 7 times in
@@ -487,11 +519,12 @@ static void event(struct fv_market *m, struct mkt_sym *y, int64_t now, enum ev_k
 {
     struct mkt_level b0 = y->bid.v[0], a0 = y->ask.v[0];
     uint64_t r = rng_next(&y->rng);
-    unsigned roll = kind == EV_DEEP_QUOTE ? 50 : (unsigned)(r % 100);
+    unsigned roll = kind == EV_DEEP_QUOTE ? 50 : kind == EV_TRADE ? 0 : (unsigned)(r % 100);
     bool down = b0.px + a0.px > 2 * target(y, now);
     bool dn = (r >> 8) % 10 < 7 ? down : !down;
 
     y->upd_id++;
+    y->id_reserved = false;
     y->last_event_ms = now;
     if (roll < 35) {
         trade(m, y, now, !dn, r);
@@ -557,13 +590,15 @@ static void put_changes(struct fv_buf *b, const struct fv_symparams *sp, const s
     fv_buf_append(b, "]", 1);
 }
 
-/* A diff message when the book changed since the previous one. */
+/* A diff message when the book changed since the previous one. An update id taken for a
+ * futures snapshot without a book change (market_depth) sends nothing: the next diff's U..u
+ * covers it. */
 static void send_diff(struct fv_market *m, struct mkt_gen *g, struct mkt_sym *y, int64_t now)
 {
     struct dirty *d = g->set;
     size_t nb = 0, na = 0;
 
-    if (y->upd_id == g->last_u)
+    if (!d->n)
         return;
     if (begin(m, g)) {
         if (d->n > m->scap) {
@@ -630,15 +665,21 @@ static void send_partial(struct fv_market *m, struct mkt_gen *g, struct mkt_sym 
     g->last_u = y->upd_id;
 }
 
-/* A kline update for the candle opening at open_ms, as it stands at now. */
+/* A kline update for the candle opening at open_ms, as it stands at now. For a sparse or quiet
+ * symbol only when it shows something new: an open candle with a trade the previous message
+ * did not show, or the close of a candle that had a trade. */
 static void send_kline(struct fv_market *m, struct mkt_gen *g, struct mkt_sym *y, int64_t open_ms,
                        int64_t now)
 {
     struct fv_candle c;
 
+    candle_compute(&y->sp, &y->tape, g->iv, open_ms, now, &c);
+    if (lazy(y) && (!c.n || (!c.x && c.L <= g->seen)))
+        return;
+    if (c.L > g->seen)
+        g->seen = c.L;
     if (!begin(m, g))
         return;
-    candle_compute(&y->sp, g->iv, open_ms, now, &c);
     fv_buf_printf(&m->msg, "{\"e\":\"kline\",\"E\":%" PRId64 ",\"s\":\"%s\",\"k\":", now,
                   y->sp.name);
     candle_format_k(&y->sp, g->iv, &c, &m->msg);
@@ -816,13 +857,17 @@ static void run_gen(struct fv_market *m, struct mkt_gen *g, uint64_t now_loop, i
         break;
     case G_TICKER:
     case G_MINI:
+        /* Sparse and quiet symbols: only when the symbol traded since the previous one. */
+        if (lazy(y) && g->seen == (int64_t)y->trade_id)
+            break;
+        g->seen = (int64_t)y->trade_id;
         send_ticker(m, g, y, now);
         break;
     case G_MARK:
         send_mark(m, g, y, now);
         break;
     case G_FORCE:
-        if (!y->quiet)
+        if (!lazy(y))
             send_force(m, g, y, now);
         g->period = 2000 + (unsigned)(rng_next(&y->rng) % 3000);
         break;
@@ -834,7 +879,24 @@ static void run_gen(struct fv_market *m, struct mkt_gen *g, uint64_t now_loop, i
 
 /* ---- the drivers ---- */
 
-/* The timer: paced events (unless flat out), then every periodic stream that is due. */
+/* A sparse symbol's trade when its period has come (none past --market-events trades). */
+static void sparse_tick(struct fv_market *m, struct mkt_sym *y, uint64_t now_loop, int64_t now)
+{
+    long max = m->s->o->market_events;
+
+    if (!y->sparse || now_loop < y->sparse_due)
+        return;
+    if (!max || y->sparse_made < max) {
+        event(m, y, now, EV_TRADE);
+        y->sparse_made++;
+    }
+    y->sparse_due += m->sparse_ms;
+    if (y->sparse_due <= now_loop)
+        y->sparse_due = now_loop + m->sparse_ms;
+}
+
+/* The timer: paced events of busy symbols (unless flat out) and sparse symbols' trades, then
+ * every periodic stream that is due. */
 static void on_timer(uv_timer_t *t)
 {
     struct fv_market *m = t->data;
@@ -847,9 +909,11 @@ static void on_timer(uv_timer_t *t)
 
         for (; m->pace.sent < due; m->pace.sent++)
             for (size_t i = 0; i < m->nsyms; i++)
-                if (!m->syms[i].quiet)
+                if (!lazy(&m->syms[i]))
                     event(m, &m->syms[i], now, EV_ANY);
     }
+    for (size_t i = 0; i < m->nsyms; i++)
+        sparse_tick(m, &m->syms[i], now_loop, now);
     for (size_t i = 0; i < m->ngens; i++)
         run_gen(m, &m->gens[i], now_loop, now);
     flush_all(m);
@@ -895,7 +959,7 @@ static void on_idle(uv_idle_t *h)
         for (size_t i = 0; i < m->nsyms; i++) {
             struct mkt_sym *y = &m->syms[i];
 
-            if (y->quiet || !wanted(m, y))
+            if (lazy(y) || !wanted(m, y))
                 continue;
             any = true;
             for (int k = 0; k < MKT_BATCH; k++)
@@ -1021,6 +1085,7 @@ static void start_gen(struct fv_market *m, int sid)
     y = &m->syms[g.sym];
     g.due_ms = uv_now(m->s->loop) + g.period;
     g.last_u = y->upd_id;
+    g.seen = (int64_t)y->trade_id;
     if (g.type == G_KLINE)
         g.open_ms = candle_open(g.iv, fv_wall_ms());
     if (g.type == G_DIFF) {
@@ -1088,6 +1153,17 @@ const struct fv_symparams *market_symbol(const struct fv_server *s, const char *
 }
 
 /* See fv.h. */
+const struct fv_tape *market_tape(const struct fv_server *s, const char *sym)
+{
+    int i = s->market ? find_sym(s->market, sym) : -1;
+
+    return i < 0 ? NULL : &s->market->syms[i].tape;
+}
+
+/* See fv.h. A futures snapshot must not be at the u of a diff already sent (the bridge needs
+ * U <= lastUpdateId <= u): a busy symbol makes a book event first; a sparse or quiet one, which
+ * makes no other events, takes an update id without a change instead, which the next diff's
+ * U..u then covers. */
 bool market_depth(struct fv_server *s, const char *sym, long limit, struct fv_buf *out)
 {
     struct fv_market *m = s->market;
@@ -1098,9 +1174,12 @@ bool market_depth(struct fv_server *s, const char *sym, long limit, struct fv_bu
     if (i < 0)
         return false;
     y = &m->syms[i];
-    if (!spot(m) && !y->quiet) {
+    if (!spot(m) && !lazy(y)) {
         event(m, y, now, EV_DEEP_QUOTE);
         flush_all(m);
+    } else if (!spot(m) && !y->id_reserved) {
+        y->upd_id++;
+        y->id_reserved = true;
     }
     if (limit > MKT_CAP)
         limit = MKT_CAP;
@@ -1142,6 +1221,9 @@ static void sym_init(struct fv_market *m, struct mkt_sym *y, const char *name, i
 
     candle_params(&y->sp, name, spot(m));
     y->quiet = in_list(m->s->o->market_quiet, y->sp.name);
+    y->sparse = in_list(m->s->o->market_sparse, y->sp.name);
+    y->sparse_due = uv_now(m->s->loop) + m->sparse_ms;
+    candle_tape_init(&y->tape, now);
     y->rng = (m->s->o->seed ^ y->sp.h) | 1;
     y->step = 1;
     for (int i = 0; i < y->sp.qd; i++)
@@ -1176,6 +1258,9 @@ int market_init(struct fv_server *s)
         return 0;
     m = fv_xcalloc(1, sizeof(*m));
     m->s = s;
+    m->sparse_ms = (uint64_t)llround(o->market_sparse_period * 1000);
+    if (!m->sparse_ms)
+        m->sparse_ms = 1;
     s->market = m;
     while (*l) {
         size_t len = strcspn(l, ",");
@@ -1233,8 +1318,10 @@ void market_fini(struct fv_server *s)
         return;
     for (size_t i = 0; i < m->ngens; i++)
         dirty_free(m->gens[i].set);
-    for (size_t i = 0; i < m->nsyms; i++)
+    for (size_t i = 0; i < m->nsyms; i++) {
         free(m->syms[i].gens);
+        candle_tape_fini(&m->syms[i].tape);
+    }
     free(m->syms);
     free(m->gens);
     free(m->gen_of_sid);

@@ -11,7 +11,8 @@
  * the snapshot is served with the lap's id and time shifts (shift.c).
  *
  * For --market symbols, depth answers from the market's book and GET /api/v3/klines
- * (/fapi/v1/klines) from its deterministic candles (market.c, candle.c).
+ * (/fapi/v1/klines) from its candles (market.c, candle.c): prices and volumes from the price
+ * path, trade ids and counts from the market's trades.
  *
  * Weight over --weight-limit gets 429; after --ban-after 429 answers every API request gets 418
  * with Retry-After until the ban (--ban-seconds) ends, as the venue does with IPs that keep
@@ -500,7 +501,8 @@ static void klines(struct fv_peer *p, bool spot)
         return;
     }
     s->rest.body.len = 0;
-    candle_rest_klines(sp, iv, start, end, (int)limit, fv_wall_ms(), &s->rest.body);
+    candle_rest_klines(sp, market_tape(s, sym), iv, start, end, (int)limit, fv_wall_ms(),
+                       &s->rest.body);
     answer(p, 200, (const char *)s->rest.body.data, s->rest.body.len);
 }
 
