@@ -131,11 +131,12 @@ static int quiet_market(bool futures)
     every_stream(streams, sizeof(streams), "AAAUSDT", futures);
     every_stream(streams, sizeof(streams), "QQQUSDT", futures);
     every_stream(streams, sizeof(streams), "ZZZUSDT", futures);
+    streams[strlen(streams) - 2] = '\0'; /* no comma after the last group */
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
     ASSERT_EQ(dmn_config(&d,
                          "venues = ({ venue = \"%s\"; url = \"ws://127.0.0.1:%d\";\n"
                          "  rest_url = \"http://127.0.0.1:%d\";\n" HEALTH_FAST
-                         "  streams = (\n%s  ); });\n",
+                         "  streams = (\n%s\n  ); });\n",
                          futures ? "binance-futures" : "binance-spot", fv.port, fv.port, streams),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
@@ -234,6 +235,7 @@ TEST(e2e_stream_missing_data_on_every_connection_gets_one_replacement_then_stays
     ASSERT_EQ(dmn_wait(&d, "FEED_STALE", 20000, line, sizeof(line)), 0);
     ASSERT_CONTAINS(line, "aaausdt@ticker");
     ASSERT_EQ(dmn_wait(&d, "WATCHDOG_TRIGGERED", 10000, line, sizeof(line)), 0);
+    ASSERT_EQ(dmn_wait(&d, "opens to replace it", 5000, NULL, 0), 0);
     ASSERT_EQ(dmn_wait(&d, "replaced conn", 15000, NULL, 0), 0);
     /* The replacement did not cure it: the cause is not the connection. No further
      * replacement within the backoff (30 s), the alarm stays visible. */

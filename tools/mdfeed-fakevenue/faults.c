@@ -161,7 +161,8 @@ void fault_send_data(struct fv_peer *p, int sid, const uint8_t *msg, size_t len)
         p->srv->stats.msgs++;
         return;
     }
-    if (f->mute && p->data_sent >= (uint64_t)(f->mute_after > 0 ? f->mute_after : 0) &&
+    /* Counted venue-wide: a connection opened after the mute began is muted from its start. */
+    if (f->mute && p->srv->stats.msgs >= (uint64_t)(f->mute_after > 0 ? f->mute_after : 0) &&
         name_ends(p, sid, f->mute)) {
         if (!p->mute_logged)
             fv_log("conn %u fault mute %s", p->id, p->srv->streams.v[sid].name);
