@@ -833,6 +833,14 @@ void feed_on_disconnected(struct shard *sh, int err)
         return;
     ev_emit(f->d, LOG_LV_WARNING, MDF_EV_CONNECTION_DISCONNECTED, f->venue_id, UINT32_MAX, sh->id,
             "%s: %s", err ? err_name(err) : "closed", sh->ws.stats.last_error_msg);
+    if (sh->doomed) {
+        /* A superseded replacement cut by the venue, as announced: it is not reconnected. */
+        for (uint32_t i = 0; i < sh->n; i++)
+            if (sh->ent[i].s->primary == sh)
+                sh->ent[i].s->primary = NULL;
+        shard_stop(sh);
+        return;
+    }
     if (sh->role == SH_RETIRING) {
         /* Lost while being replaced: the replacement carries on alone. */
         for (uint32_t i = 0; i < sh->n; i++)
@@ -971,10 +979,30 @@ void feed_rotate(struct feed *f, struct shard *old)
 {
     struct shard *nsh;
 
-    if (old->stopping || old->partner || f->stopping)
+    if (old->stopping || old->doomed || f->stopping)
         return;
-    if (old->role == SH_REPLACEMENT)
-        return; /* the replacement itself: it becomes active first */
+    if (old->role == SH_REPLACEMENT) {
+        /* A venue restarting a server sends its notice to every connection on it, a
+         * replacement still taking over included: that one will be cut too. The retiring
+         * connection goes on delivering while a fresh replacement opens for it; this one keeps
+         * delivering (duplicates are dropped) until that fresh one takes over or it is cut. */
+        struct shard *ret = old->partner;
+
+        old->doomed = true;
+        old->role = SH_RETIRING;
+        old->partner = NULL;
+        if (!ret)
+            return;
+        ret->partner = NULL;
+        ret->role = SH_ACTIVE;
+        log_msg(LOG_LV_NOTICE,
+                "%s: conn %u, replacing conn %u, is to be cut as well: opening another", f->cv.name,
+                old->id, ret->id);
+        feed_rotate(f, ret);
+        return;
+    }
+    if (old->partner)
+        return;
     nsh = shard_new(f, old->route, SH_REPLACEMENT, f->cv.streams_per_conn);
     if (!nsh) {
         log_msg(LOG_LV_ERR, "%s: cannot open a replacement for conn %u: %s", f->cv.name, old->id,
@@ -1005,10 +1033,10 @@ static void finish_rotation(struct feed *f, struct shard *nsh)
 
         s->shard = nsh;
         s->acked_mono = nsh->ent[i].acked_mono;
-        if (!s->primary || s->primary == old) {
+        if (!s->primary || s->primary == old || s->primary->doomed) {
             /* A Bitfinex book the replacement has not taken over (no snapshot from it yet)
              * cannot go on from the replacement's updates: it waits for that snapshot. */
-            if (nsh->bfx && s->primary == old)
+            if (nsh->bfx && s->primary && s->primary != nsh)
                 feed_book_interrupt(f, s);
             s->primary = nsh;
         }
@@ -1020,6 +1048,10 @@ static void finish_rotation(struct feed *f, struct shard *nsh)
         shard_stop(old);
         log_msg(LOG_LV_INFO, "%s: conn %u replaced conn %u", f->cv.name, nsh->id, old->id);
     }
+    /* Replacements superseded on the way are no longer needed. */
+    for (struct shard *sh = f->shards; sh; sh = sh->next)
+        if (sh->doomed && !sh->stopping && sh->route == nsh->route)
+            shard_stop(sh);
     f->stats.rotations++;
 }
 

@@ -82,6 +82,8 @@ struct shard {
     int64_t last_frame_mono; /* CLOCK_MONOTONIC when frames_seen last changed */
     int32_t hslot;           /* health table slot, -1 = none yet */
     bool gave_up;            /* reached max_reconnect_attempts: FAILED, retrying slowly */
+    bool doomed;             /* a replacement the venue announced it will cut: superseded by
+                                a newer one, closed when that one takes over (or when cut) */
     /* Bitfinex */
     bool bfx;           /* a Bitfinex connection */
     bool conf_done;     /* the venue answered our conf event: subscriptions may go */

@@ -106,7 +106,8 @@ TEST(e2e_gap_in_one_book_resyncs_that_symbol_only)
     return 0;
 }
 
-static void rotation_run(const char *why, const char *const *fv_args, const char *conn_conf)
+static void rotation_run(const char *why, const char *const *fv_args, const char *conn_conf,
+                         int want)
 {
     struct fv_proc fv;
     struct dmn d;
@@ -123,9 +124,9 @@ static void rotation_run(const char *why, const char *const *fv_args, const char
                          fv.port, fv.port, conn_conf),
               0);
     ASSERT_EQ(dmn_start(&d), 0);
-    while (rotations < 3 && dmn_wait(&d, "replaced conn", 20000, NULL, 0) == 0)
+    while (rotations < want && dmn_wait(&d, "replaced conn", 20000, NULL, 0) == 0)
         rotations++;
-    if (rotations < 3)
+    if (rotations < want)
         test_fail(__FILE__, __LINE__, "%s: %d rotations", why, rotations);
     dmn_kill(&d, SIGTERM);
     ASSERT_EQ(dmn_wait_exit(&d, 10000), 0);
@@ -163,7 +164,8 @@ TEST(e2e_rotation_by_age_loses_nothing_and_publishes_nothing_twice)
 
     rotation_run("age", fv_args,
                  "connection = { max_connection_age = 2.0; connect_timeout = 1.0;\n"
-                 "  pong_timeout = 1.0; };");
+                 "  pong_timeout = 1.0; };",
+                 3);
     return 0;
 }
 
@@ -172,7 +174,25 @@ TEST(e2e_rotation_on_server_shutdown_loses_nothing_and_publishes_nothing_twice)
     const char *fv_args[] = {
         "--market", "AAAUSDT,BBBUSDT", "--market-rate", "100", "--shutdown-after", "2", NULL};
 
-    rotation_run("serverShutdown", fv_args, "");
+    rotation_run("serverShutdown", fv_args, "", 3);
+    return 0;
+}
+
+/* A venue restarting its servers again and again sends the notice to every connection, the
+ * replacement still taking over included, and cuts each one 3 s later: nothing is lost. */
+TEST(e2e_shutdown_notices_on_every_connection_replacements_included_lose_nothing)
+{
+    const char *fv_args[] = {"--market",
+                             "AAAUSDT,BBBUSDT",
+                             "--market-rate",
+                             "100",
+                             "--shutdown-after",
+                             "0.5",
+                             "--shutdown-grace",
+                             "3",
+                             NULL};
+
+    rotation_run("serverShutdown on replacements", fv_args, "", 15);
     return 0;
 }
 
