@@ -25,6 +25,7 @@
 #include "e2e/multi_list.h"
 #include "e2e/bfx_list.h"
 #include "e2e/truth_list.h"
+#include "e2e/reliability_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -80,6 +81,7 @@
     TEST_LIST_BFX(X)                                                                               \
     TEST_LIST_FV_BFX(X)                                                                            \
     TEST_LIST_TRUTH(X)                                                                             \
+    TEST_LIST_RELIABILITY(X)                                                                       \
     TEST_LIST_NOTIFY(X)                                                                            \
     TEST_LIST_HEALTH(X)                                                                            \
     TEST_LIST_SYSTEMD(X)                                                                           \

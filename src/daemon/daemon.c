@@ -162,6 +162,33 @@ static void on_signal(uv_signal_t *h, int signum)
     begin_stop(d);
 }
 
+/* ---- signals before the loop ------------------------------------------------------------- */
+
+/* Signals that arrived between the start of main and the loop's own watchers: only flagged
+ * here (async-signal-safe), acted on once the loop runs. */
+static volatile sig_atomic_t early_hup, early_stop;
+
+static void on_early_signal(int signum)
+{
+    if (signum == SIGHUP)
+        early_hup = 1;
+    else
+        early_stop = signum;
+}
+
+void daemon_early_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_early_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 /* True once some connection has every stream it carries acknowledged (READY for systemd):
  * the segments exist and data is on its way. */
 static bool first_subscriptions_acked(const struct daemon *d)
@@ -495,6 +522,12 @@ int daemon_run(struct daemon *d)
     }
     log_msg(LOG_LV_NOTICE, "running: instance \"%s\", %zu of %zu venues started, pid %d",
             d->cfg->instance, started, d->n_feeds, (int)getpid());
+    /* The loop's watchers are in place (any later signal is theirs): act on what came before. */
+    if (early_stop)
+        on_signal(&d->sig_term, early_stop);
+    else if (early_hup)
+        on_signal(&d->sig_hup, SIGHUP); /* the file may have changed after it was read */
+    early_stop = early_hup = 0;
     if (!started && d->n_feeds)
         begin_stop(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);

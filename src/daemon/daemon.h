@@ -81,6 +81,11 @@ struct daemon {
     bool degraded_now;                      /* the refresh under way found a reason */
 };
 
+/* Flags SIGHUP, SIGTERM and SIGINT from the start of main until daemon_run installs the loop's
+ * watchers, which then act on them (a signal in the first milliseconds never kills the daemon).
+ * Call first thing in main. */
+void daemon_early_signals(void);
+
 /* Opens the shm segments and creates the feeds for cfg (which it takes over). Returns 0 or a
  * negative code with a message (mdf_errmsg). */
 int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path);

@@ -1453,6 +1453,7 @@ void feed_free(struct feed *f)
     for (size_t i = 0; i < f->n_streams; i++)
         free_stream(f->streams[i]);
     free(f->streams);
+    free_acts(f->acts, f->n_acts);
     stream_map_free(&f->map);
     vdec_free(f->dec);
     vdec_free(f->rest_dec);

@@ -3,6 +3,7 @@
  * with -t), and runs the daemon in the foreground. See mdfeedd(8).
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@ int main(int argc, char **argv)
     size_t streams = 0;
     int opt, rc;
 
+    daemon_early_signals();
+    /* A fixed mmap threshold keeps glibc from raising it after each big free (its dynamic
+     * rule), so the multi-MB decoder buffers a reload frees go back to the system instead of
+     * fragmenting the heap: RSS stays flat over thousands of SIGHUPs. */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    mallopt(M_ARENA_MAX, 1);
     while ((opt = getopt(argc, argv, "c:thV")) != -1) {
         switch (opt) {
         case 'c':

@@ -54,7 +54,7 @@ int dmn_rewrite(struct dmn *d, const char *fmt, ...)
     return rc;
 }
 
-int dmn_start(struct dmn *d)
+int dmn_spawn(struct dmn *d)
 {
     const char *bin = test_bin("mdfeedd");
     pid_t parent = getpid();
@@ -82,6 +82,15 @@ int dmn_start(struct dmn *d)
     }
     close(pfd[1]);
     d->p.out_fd = pfd[0];
+    return 0;
+}
+
+int dmn_start(struct dmn *d)
+{
+    int rc = dmn_spawn(d);
+
+    if (rc < 0)
+        return rc;
     if (fv_wait_line(&d->p, "running:", 10000, NULL, 0) < 0) {
         fprintf(stderr, "mdfeedd did not start; its log:\n%.*s\n", (int)d->p.len, d->p.buf);
         return -ETIMEDOUT;

@@ -23,6 +23,9 @@ int dmn_config(struct dmn *d, const char *fmt, ...) __attribute__((format(printf
 /* Rewrites the config file of a (running) daemon, for a reload. Returns 0 or negative. */
 int dmn_rewrite(struct dmn *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Starts build's mdfeedd -c <conf> and returns at once. Returns 0 or negative. */
+int dmn_spawn(struct dmn *d);
+
 /* Starts build's mdfeedd -c <conf> and waits up to 10 s for its "running:" line. Returns 0,
  * or -ETIMEDOUT (the log so far is printed to help the reader of the failure). */
 int dmn_start(struct dmn *d);

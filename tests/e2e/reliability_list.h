@@ -1,0 +1,8 @@
+/* Reliability end to end (tests/e2e/reliability_test.c). */
+#ifndef MDF_TESTS_E2E_RELIABILITY_LIST_H
+#define MDF_TESTS_E2E_RELIABILITY_LIST_H
+
+#define TEST_LIST_RELIABILITY(X)                                                                   \
+    X(daemon_sighup_and_sigterm_at_random_moments_of_start_up_never_kill_it, 0, 300)
+
+#endif
