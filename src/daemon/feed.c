@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,14 +331,23 @@ static void book_result(struct feed *f, struct dstream *s, int res, uint8_t was)
             publish_book(f, s); /* SYNCING (or RESYNCING): readers see it is not usable */
         request_snapshot(f, s);
         break;
-    case BS_RESYNC:
+    case BS_RESYNC: {
+        /* The resync has reset the book's ids: the break says where the chain ended. */
+        const struct bsync_break *b = &s->book->last_break;
+        char pu[40] = "";
+
+        if (b->prev_id >= 0)
+            snprintf(pu, sizeof(pu), ", pu %" PRId64, b->prev_id);
         publish_book(f, s);
         ev_emit(f->d, LOG_LV_WARNING, MDF_EV_BOOK_RESYNC, f->venue_id, s->symbol,
                 s->primary ? s->primary->id : 0,
-                "%s gap after update %" PRId64 ": resync (generation %" PRIu64 ")", s->spec.symbol,
-                s->book->last_id, s->book->generation);
+                "%s %s after update %" PRId64 ": diff U %" PRId64 " u %" PRId64
+                "%s: resync (generation %" PRIu64 ")",
+                s->spec.symbol, b->gap ? "gap" : "level refused", b->after_id, b->first_id,
+                b->last_id, pu, s->book->generation);
         request_snapshot(f, s);
         break;
+    }
     default:
         break;
     }
@@ -366,6 +376,8 @@ static void on_snapshot(struct restq_req *r, int err, const struct http_response
         s->snap_for = -1;
         return;
     }
+    /* The callback runs as the response's last bytes are read: now is its receive time. */
+    g_snap.rec.h.recv_time_ns = clock_real_ns();
     f->stats.snapshots++;
     was = s->book->state;
     book_result(f, s, bsync_snapshot(s->book, &g_snap), was);
