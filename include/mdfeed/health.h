@@ -93,9 +93,10 @@ enum mdf_stream_state {
 enum mdf_health_err {
     MDF_HERR_PARSE = 0,     /* a message did not decode (bad JSON, unknown shape) */
     MDF_HERR_RANGE = 1,     /* a number did not fit an exact decimal or id: never rounded */
-    MDF_HERR_CONNECT = 2,   /* DNS or TCP connect failed */
+    MDF_HERR_CONNECT = 2,   /* DNS or TCP connect failed (not a later loss of the connection) */
     MDF_HERR_TLS = 3,       /* TLS handshake or certificate failure */
-    MDF_HERR_WS = 4,        /* WebSocket handshake or protocol error, bad close */
+    MDF_HERR_WS = 4,        /* WebSocket handshake or protocol error, bad close, or an open
+                               connection lost (reset, EOF) */
     MDF_HERR_TIMEOUT = 5,   /* connect, pong or silence timeout */
     MDF_HERR_REST = 6,      /* a REST request failed */
     MDF_HERR_THROTTLED = 7, /* REST 429 or 418 from the venue */
