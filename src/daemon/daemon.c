@@ -406,11 +406,11 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
     pp.hb_interval_ns = HEARTBEAT_MS * 1000000LL;
     rc = pub_open(&d->pub, &pp);
     if (rc < 0)
-        return err_prefix(rc, "shared memory of instance \"%s\"", cfg->instance);
+        return err_prefix(rc, "shared memory"); /* the message names the instance */
     d->pub_open = true;
     rc = hp_open(d);
     if (rc < 0)
-        return err_prefix(rc, "health segment of instance \"%s\"", cfg->instance);
+        return err_prefix(rc, "health segment"); /* the message names the instance */
     if (d->pub.adopted)
         log_msg(LOG_LV_NOTICE, "adopted the segments of a previous daemon (epoch %" PRIu64 ")",
                 d->pub.epoch);
