@@ -386,6 +386,7 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
 
     memset(d, 0, sizeof(*d));
     d->cfg = cfg;
+    budgets_init(&d->budgets);
     /* Before any thread exists. A bad $NOTIFY_SOCKET is logged; the daemon runs without. */
     if (notify_open(&d->notify) < 0)
         log_msg(LOG_LV_WARNING, "systemd notifications off: %s", mdf_errmsg());
@@ -490,6 +491,7 @@ void daemon_fini(struct daemon *d)
     free(d->feeds);
     d->feeds = NULL;
     d->n_feeds = 0;
+    budgets_fini(&d->budgets); /* after the feeds, which hold references */
     if (!uv_is_closing((uv_handle_t *)&d->hb_timer) && d->hb_timer.loop) {
         uv_close((uv_handle_t *)&d->hb_timer, on_closed_noop);
         uv_close((uv_handle_t *)&d->stop_timer, on_closed_noop);
