@@ -83,7 +83,7 @@ HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
 	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c \
-	src/daemon/health_pub.c src/daemon/bfx_feed.c
+	src/daemon/health_pub.c src/daemon/bfx_feed.c src/daemon/budget.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.
@@ -116,10 +116,11 @@ TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue
 TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
-	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c
+	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
+	tests/daemon/budget_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
-	tests/e2e/reliability_test.c
+	tests/e2e/reliability_test.c tests/e2e/budget_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \

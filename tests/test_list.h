@@ -26,6 +26,8 @@
 #include "e2e/bfx_list.h"
 #include "e2e/truth_list.h"
 #include "e2e/reliability_list.h"
+#include "e2e/budget_list.h"
+#include "daemon/budget_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -87,6 +89,8 @@
     TEST_LIST_SYSTEMD(X)                                                                           \
     TEST_LIST_TOP(X)                                                                               \
     TEST_LIST_MULTI(X)                                                                             \
-    TEST_LIST_BFX_E2E(X)
+    TEST_LIST_BFX_E2E(X)                                                                           \
+    TEST_LIST_BUDGET_E2E(X)                                                                        \
+    TEST_LIST_BUDGET(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

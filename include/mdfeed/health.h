@@ -102,9 +102,10 @@ enum mdf_stream_state {
 enum mdf_health_err {
     MDF_HERR_PARSE = 0,     /* a message did not decode (bad JSON, unknown shape) */
     MDF_HERR_RANGE = 1,     /* a number did not fit an exact decimal or id: never rounded */
-    MDF_HERR_CONNECT = 2,   /* DNS or TCP connect failed */
+    MDF_HERR_CONNECT = 2,   /* DNS or TCP connect failed (not a later loss of the connection) */
     MDF_HERR_TLS = 3,       /* TLS handshake or certificate failure */
-    MDF_HERR_WS = 4,        /* WebSocket handshake or protocol error, bad close */
+    MDF_HERR_WS = 4,        /* WebSocket handshake or protocol error, bad close, or an open
+                               connection lost (reset, EOF) */
     MDF_HERR_TIMEOUT = 5,   /* connect, pong or silence timeout */
     MDF_HERR_REST = 6,      /* a REST request failed */
     MDF_HERR_THROTTLED = 7, /* REST 429 or 418 from the venue */
@@ -177,7 +178,10 @@ struct mdf_health_daemon {
     char status[MDF_HEALTH_TEXT_MAX]; /* one-line summary (also systemd's STATUS=) */
 };
 
-/* A venue (table MDF_HT_VENUE, index = shm venue id). */
+/* A venue (table MDF_HT_VENUE, index = shm venue id): one config entry. The REST figures marked
+ * "host" are those of the entry's REST host, shared by every entry reaching that host (the venue
+ * counts weight and throttles per IP); the counts of requests and attempts are the entry's own,
+ * made against its hosts' shared budgets. */
 struct mdf_health_venue {
     uint32_t in_use;              /* 1 while configured */
     uint16_t venue;               /* shm venue id */
@@ -185,15 +189,17 @@ struct mdf_health_venue {
     char name[MDF_NAME_MAX];      /* e.g. "binance-spot" */
     uint32_t n_conns;             /* connections in use */
     uint32_t n_streams;           /* streams configured */
-    uint32_t rest_weight_used;    /* venue's last reported weight in the current minute */
-    uint32_t rest_weight_limit;   /* weight per minute the daemon allows itself */
-    uint32_t rest_queued;         /* REST requests waiting */
+    uint32_t rest_weight_used;    /* host: weight counted in the current minute (the venue's
+                                     last report plus weight in flight) */
+    uint32_t rest_weight_limit;   /* host: weight per minute the daemon allows itself there */
+    uint32_t rest_queued;         /* REST requests of this entry waiting */
     uint32_t _r1;                 /* reserved */
-    uint64_t rest_requests;       /* REST requests sent */
-    uint64_t rest_throttled;      /* 429 and 418 answers */
-    int64_t rest_paused_until_ns; /* REST paused (429/418) until then, 0 if not */
-    uint64_t conn_attempts;       /* connection attempts */
-    uint64_t conn_admit_waits;    /* attempts delayed to stay under the venue's limit */
+    uint64_t rest_requests;       /* REST requests of this entry sent */
+    uint64_t rest_throttled;      /* 429 and 418 answers to this entry's requests */
+    int64_t rest_paused_until_ns; /* host: REST paused (429/418) until then, 0 if not */
+    uint64_t conn_attempts;       /* connection attempts of this entry */
+    uint64_t conn_admit_waits;    /* of which delayed to keep the WebSocket host's attempts (all
+                                     entries) under the venue's limit */
 };
 
 /* A connection (table MDF_HT_CONN). */

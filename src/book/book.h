@@ -100,6 +100,16 @@ struct bsync_stats {
 
 struct bsync_buf_ev;
 
+/* The last break of a book's chain, for the caller's message: the book's id before it and the
+ * ids of the diff that did not continue it. */
+struct bsync_break {
+    int64_t after_id; /* book id (u of the last applied event, or lastUpdateId) before the break */
+    int64_t first_id; /* U of the diff that broke the chain */
+    int64_t last_id;  /* its u */
+    int64_t prev_id;  /* its pu (futures), -1 if none */
+    bool gap;         /* a gap in the ids (false: a level the book could not hold) */
+};
+
 /* A book kept in sync by a venue's rule. Fields are read-only for callers. */
 struct bsync {
     struct book book;               /* the local book */
@@ -113,6 +123,7 @@ struct bsync {
     int64_t recv_time_ns;           /* receive time of the last applied event */
     bool snapshot_wanted;           /* a snapshot was asked for (BS_SNAPSHOT) and not yet given */
     struct bsync_stats stats;       /* counters */
+    struct bsync_break last_break;  /* why the last BS_RESYNC happened */
     struct bsync_buf_ev *ev;        /* buffered events (ring, ev_cap entries) */
     uint32_t ev_cap, ev_head, ev_n; /* buffer geometry and fill */
     struct vlevel *lv;              /* level storage for buffered events (lv_cap entries) */
@@ -149,7 +160,9 @@ bool bsync_would_chain(const struct bsync *s, const struct bsync_diff *d);
 
 /* Fills rec (room for MDF_BOOK_SIZE(depth)) with the book's top `depth` and its state,
  * generation, first/last update ids and times; h.type, h.size and h.flags set, h.venue,
- * h.symbol and h.seq left for the caller. */
+ * h.symbol and h.seq left for the caller. A book that is a snapshot alone (no diff folded in
+ * yet) has first = last = lastUpdateId and the snapshot's times (its receive time as the
+ * snapshot's rec.h.recv_time_ns gave it). */
 void bsync_record(const struct bsync *s, struct mdf_book *rec, uint32_t depth);
 
 #endif /* MDF_BOOK_BOOK_H */

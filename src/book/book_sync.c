@@ -149,6 +149,17 @@ static void restart(struct bsync *s, bool keep_buf)
     s->last_id = 0;
 }
 
+/* Remembers why the book breaks now (before restart() forgets its id): the book's id and the
+ * ids (U, u, pu) of the diff that did not continue it; gap false for a refused level. */
+static void note_break(struct bsync *s, int64_t first, int64_t last, int64_t prev, bool gap)
+{
+    s->last_break.after_id = s->last_id;
+    s->last_break.first_id = first;
+    s->last_break.last_id = last;
+    s->last_break.prev_id = prev;
+    s->last_break.gap = gap;
+}
+
 /* True while a LIVE book set from a snapshot waits for its bridge event (see the file
  * comment). */
 static bool awaiting_bridge(const struct bsync *s)
@@ -262,6 +273,7 @@ static int buffer_diff(struct bsync *s, const struct bsync_diff *d)
 static int gap(struct bsync *s, const struct bsync_diff *d)
 {
     s->stats.gaps++;
+    note_break(s, d->first_id, d->last_id, d->prev_id, true);
     restart(s, false);
     if (buf_fits(s, d->n_bids + d->n_asks))
         buf_push(s, d);
@@ -300,6 +312,7 @@ int bsync_diff(struct bsync *s, const struct bsync_diff *d)
     if (apply_levels(s, d->bids, d->n_bids, d->asks, d->n_asks) < 0) {
         /* A level the book cannot hold: the book is wrong now. Start over without this diff
          * (it would fail again); the next diffs are buffered for the new snapshot. */
+        note_break(s, d->first_id, d->last_id, d->prev_id, false);
         restart(s, false);
         s->snapshot_wanted = true;
         return BS_RESYNC;
@@ -348,6 +361,7 @@ int bsync_snapshot(struct bsync *s, const struct vmsg *snap)
         return BS_SNAPSHOT;
     }
     if (load_snapshot(s, snap) < 0) {
+        note_break(s, id, id, -1, false);
         restart(s, false);
         s->snapshot_wanted = true;
         return BS_RESYNC;
@@ -367,6 +381,7 @@ int bsync_snapshot(struct bsync *s, const struct vmsg *snap)
         case CH_GAP:
             /* The events from this one on stay buffered for the next snapshot. */
             s->stats.gaps++;
+            note_break(s, e->first_id, e->last_id, e->prev_id, true);
             restart(s, true);
             s->snapshot_wanted = true;
             return BS_RESYNC;
@@ -374,6 +389,7 @@ int bsync_snapshot(struct bsync *s, const struct vmsg *snap)
             break;
         }
         if (apply_buffered_levels(s, e) < 0) {
+            note_break(s, e->first_id, e->last_id, e->prev_id, false);
             restart(s, false);
             s->snapshot_wanted = true;
             return BS_RESYNC;
@@ -415,6 +431,8 @@ void bsync_record(const struct bsync *s, struct mdf_book *rec, uint32_t depth)
     rec->state = s->state;
     rec->_r0 = 0;
     rec->generation = s->generation;
-    rec->first_update_id = s->first_id;
+    /* A book set from a snapshot alone holds the snapshot's state: lastUpdateId is both its
+     * first and its last id (the internal first_id = last_id + 1 only marks the bridge wait). */
+    rec->first_update_id = awaiting_bridge(s) ? s->last_id : s->first_id;
     rec->last_update_id = s->last_id;
 }

@@ -435,6 +435,7 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
 
     memset(d, 0, sizeof(*d));
     d->cfg = cfg;
+    budgets_init(&d->budgets);
     /* Before any thread exists. A bad $NOTIFY_SOCKET is logged; the daemon runs without. */
     if (notify_open(&d->notify) < 0)
         log_msg(LOG_LV_WARNING, "systemd notifications off: %s", mdf_errmsg());
@@ -455,11 +456,11 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
     pp.hb_interval_ns = HEARTBEAT_MS * 1000000LL;
     rc = pub_open(&d->pub, &pp);
     if (rc < 0)
-        return err_prefix(rc, "shared memory of instance \"%s\"", cfg->instance);
+        return err_prefix(rc, "shared memory"); /* the message names the instance */
     d->pub_open = true;
     rc = hp_open(d);
     if (rc < 0)
-        return err_prefix(rc, "health segment of instance \"%s\"", cfg->instance);
+        return err_prefix(rc, "health segment"); /* the message names the instance */
     if (d->pub.adopted)
         log_msg(LOG_LV_NOTICE, "adopted the segments of a previous daemon (epoch %" PRIu64 ")",
                 d->pub.epoch);
@@ -551,6 +552,7 @@ void daemon_fini(struct daemon *d)
     free(d->feeds);
     d->feeds = NULL;
     d->n_feeds = 0;
+    budgets_fini(&d->budgets); /* after the feeds, which hold references */
     if (!uv_is_closing((uv_handle_t *)&d->hb_timer) && d->hb_timer.loop) {
         uv_close((uv_handle_t *)&d->hb_timer, on_closed_noop);
         uv_close((uv_handle_t *)&d->stop_timer, on_closed_noop);

@@ -18,6 +18,7 @@
 #include <mdfeed/layout.h>
 
 #include "config/config.h"
+#include "daemon/budget.h"
 #include "health/health.h"
 #include "daemon/notify.h"
 #include "health/watchdog.h"
@@ -44,6 +45,8 @@ struct daemon {
     int n_tls;                              /* used entries */
     struct feed **feeds;                    /* one per venue entry */
     size_t n_feeds;                         /* their count */
+    struct budgets budgets;                 /* connection-attempt and REST weight budgets per
+                                               venue host, shared by the feeds reaching it */
     uv_signal_t sig_term, sig_int, sig_hup; /* signal watchers */
     uv_timer_t hb_timer;                    /* shm heartbeat */
     uv_timer_t stop_timer;                  /* graceful stop deadline */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -392,14 +393,23 @@ static void book_result(struct feed *f, struct dstream *s, int res, uint8_t was)
             publish_book(f, s); /* SYNCING (or RESYNCING): readers see it is not usable */
         request_snapshot(f, s);
         break;
-    case BS_RESYNC:
+    case BS_RESYNC: {
+        /* The resync has reset the book's ids: the break says where the chain ended. */
+        const struct bsync_break *b = &s->book->last_break;
+        char pu[40] = "";
+
+        if (b->prev_id >= 0)
+            snprintf(pu, sizeof(pu), ", pu %" PRId64, b->prev_id);
         publish_book(f, s);
         ev_emit(f->d, LOG_LV_WARNING, MDF_EV_BOOK_RESYNC, f->venue_id, s->symbol,
                 s->primary ? s->primary->id : 0,
-                "%s gap after update %" PRId64 ": resync (generation %" PRIu64 ")", s->spec.symbol,
-                s->book->last_id, s->book->generation);
+                "%s %s after update %" PRId64 ": diff U %" PRId64 " u %" PRId64
+                "%s: resync (generation %" PRIu64 ")",
+                s->spec.symbol, b->gap ? "gap" : "level refused", b->after_id, b->first_id,
+                b->last_id, pu, s->book->generation);
         request_snapshot(f, s);
         break;
+    }
     default:
         break;
     }
@@ -428,9 +438,38 @@ static void on_snapshot(struct restq_req *r, int err, const struct http_response
         s->snap_for = -1;
         return;
     }
+    /* The callback runs as the response's last bytes are read: now is its receive time. */
+    g_snap.rec.h.recv_time_ns = clock_real_ns();
     f->stats.snapshots++;
     was = s->book->state;
     book_result(f, s, bsync_snapshot(s->book, &g_snap), was);
+}
+
+/* The REST queue paused (a 429 or a 418 from the host, maybe for another entry's request:
+ * the pause is the host's) or sends again: one event each, with the status, the length of the
+ * pause and the venue's Retry-After. */
+static void on_rest_notice(struct restq *q, enum restq_notice n, int64_t until_ms)
+{
+    struct feed *f = q->ud;
+    const struct restq_stats *st = &q->stats;
+    const char *host = f->rest_budget.h ? f->rest_budget.h->key : f->cv.rest_url;
+    int64_t now = clock_real_ns() / 1000000;
+    char ra[40];
+
+    if (n == RQ_RESUMED) {
+        ev_emit(f->d, LOG_LV_NOTICE, MDF_EV_REST_THROTTLED, f->venue_id, UINT32_MAX, 0,
+                "REST resumes after %.1f s (HTTP %d from %s)",
+                (double)(now - st->pause_from_ms) / 1000, st->pause_status, host);
+        return;
+    }
+    if (st->retry_after_s >= 0)
+        snprintf(ra, sizeof(ra), "Retry-After %d s", (int)st->retry_after_s);
+    else
+        snprintf(ra, sizeof(ra), "no Retry-After");
+    ev_emit(f->d, LOG_LV_WARNING, MDF_EV_REST_THROTTLED, f->venue_id, UINT32_MAX, 0,
+            "HTTP %d from %s: REST %s %.1f s (%s)", st->pause_status, host,
+            n == RQ_BANNED ? "banned, stopped for" : "paused for", (double)(until_ms - now) / 1000,
+            ra);
 }
 
 static void request_snapshot(struct feed *f, struct dstream *s)
@@ -938,39 +977,30 @@ static double attempt_window_s(const struct feed *f)
     return f->cv.conn.conn_window > 0 ? f->cv.conn.conn_window : (double)f->prof->conn_window_s;
 }
 
+/* Sets what this entry would allow itself at its hosts (the hosts take the strictest of their
+ * entries'). */
+static void budget_figures(struct feed *f)
+{
+    double w = f->prof->rest_weight_per_min * f->cv.rest_weight_share;
+    uint32_t cap = (uint32_t)attempt_cap(f);
+
+    f->ws_budget.attempts = cap < 1 ? 1 : cap;
+    f->ws_budget.window_s = attempt_window_s(f);
+    f->rest_budget.weight = w < 1 ? 1 : (uint32_t)w;
+}
+
 uint32_t feed_admit(struct feed *f)
 {
-    uint32_t cap = (uint32_t)attempt_cap(f);
-    int64_t window = (int64_t)(attempt_window_s(f) * 1000);
-    int64_t now = clock_mono_ns() / 1000000, oldest;
+    const struct budget_host *h = f->ws_budget.h;
+    uint32_t wait = budget_admit(&f->ws_budget);
 
-    if (cap < 1)
-        cap = 1;
-    /* The limit holds over every window, not on average: a record of the last cap attempts,
-     * and an attempt waits until the oldest of them is a window old. */
-    if (cap != f->attempt_cap) {
-        int64_t *ring = realloc(f->attempt_ms, cap * sizeof(*ring));
-
-        if (!ring)
-            return 1000; /* try again in a second (control path, out of memory) */
-        f->attempt_ms = ring;
-        f->attempt_cap = cap;
-        f->attempt_n = 0;
-        f->attempt_head = 0;
-    }
-    if (f->attempt_n < cap) {
-        f->attempt_ms[(f->attempt_head + f->attempt_n++) % cap] = now;
-        return 0;
-    }
-    oldest = f->attempt_ms[f->attempt_head];
-    if (now - oldest >= window) {
-        f->attempt_ms[f->attempt_head] = now;
-        f->attempt_head = (f->attempt_head + 1) % cap;
-        return 0;
-    }
-    log_limited(&admit_log, LOG_LV_NOTICE, "%s: connection attempt held back (limit %u per %.0f s)",
-                f->cv.name, cap, attempt_window_s(f));
-    return (uint32_t)(oldest + window - now) + 1;
+    /* The limit is the host's, whichever entry's connection asks. */
+    if (wait && h)
+        log_limited(&admit_log, LOG_LV_NOTICE,
+                    "%s: connection attempt held back (limit %u per %.0f s to %s, %u %s)",
+                    f->cv.name, h->attempt_cap, (double)h->window_ms / 1000, h->key, h->n_refs,
+                    h->n_refs == 1 ? "entry" : "entries");
+    return wait;
 }
 
 /* ---- rotation ---------------------------------------------------------------------------- */
@@ -1228,7 +1258,7 @@ static void on_check(uv_timer_t *t)
 struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
 {
     struct feed *f;
-    int vid;
+    int vid, rc;
 
     f = calloc(1, sizeof(*f));
     if (!f) {
@@ -1246,6 +1276,12 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
         goto err_free;
     }
     f->venue_id = (uint16_t)vid;
+    budget_figures(f);
+    if ((rc = budget_hold(&d->budgets, &f->ws_budget, cv->url)) < 0 ||
+        (rc = budget_hold(&d->budgets, &f->rest_budget, cv->rest_url)) < 0) {
+        err_prefix(rc, "venue %s", cv->name);
+        goto err_free;
+    }
     f->tls = daemon_tls(d, cv->ca_file);
     if (!f->tls)
         goto err_free;
@@ -1297,6 +1333,7 @@ int feed_start(struct feed *f)
 
     rp.name = f->cv.name;
     rp.tls = f->tls;
+    rp.budget = &f->rest_budget.h->rest; /* the REST host's, shared with its other entries */
     rp.weight_limit = f->prof->rest_weight_per_min;
     rp.share = f->cv.rest_weight_share;
     rp.max_inflight = 2;
@@ -1307,6 +1344,7 @@ int feed_start(struct feed *f)
     if (rc < 0)
         return err_prefix(rc, "venue %s: REST queue", f->cv.name);
     f->rq.ud = f;
+    f->rq.on_notice = on_rest_notice;
     f->rq_ready = true;
     uv_timer_init(&d->loop, &f->check_timer);
     f->check_timer.data = f;
@@ -1340,6 +1378,13 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
     f->cv = *cv;
     f->cv.streams = NULL;
     f->cv.n_streams = 0;
+    /* The budgets follow the entry's limits and hosts (a new url moves it to that host's). */
+    budget_figures(f);
+    if (budget_move(&f->d->budgets, &f->ws_budget, f->cv.url, NULL) < 0 ||
+        budget_move(&f->d->budgets, &f->rest_budget, f->cv.rest_url, f->rq_ready ? &f->rq : NULL) <
+            0)
+        log_msg(LOG_LV_ERR, "%s: reload: budgets stay with the old hosts: %s", f->cv.name,
+                mdf_errmsg());
     for (size_t i = 0; i < cv->n_streams; i++) {
         const struct vstream *spec = &cv->streams[i];
         bool found = false;
@@ -1450,6 +1495,9 @@ void feed_free(struct feed *f)
         return;
     if (f->rq_ready)
         restq_fini(&f->rq);
+    /* After the queue, which used the REST host's budget. */
+    budget_release(&f->d->budgets, &f->ws_budget);
+    budget_release(&f->d->budgets, &f->rest_budget);
     for (size_t i = 0; i < f->n_streams; i++)
         free_stream(f->streams[i]);
     free(f->streams);
@@ -1459,6 +1507,5 @@ void feed_free(struct feed *f)
     vdec_free(f->rest_dec);
     bitfinex_decoder_free(f->bdec);
     free(f->klines);
-    free(f->attempt_ms);
     free(f);
 }

@@ -5,7 +5,9 @@
  * the venue's ids, so a rotation overlap publishes nothing twice), keeps the order books in
  * sync through a REST queue with a weight budget, backfills candles missed in an outage,
  * rotates connections before the venue's 24 h cut or at once on serverShutdown, and watches
- * every stream for silence and staleness. Loop thread only.
+ * every stream for silence and staleness. The attempt and weight budgets are the venue host's
+ * (daemon/budget.h), shared with every other entry that reaches the same host. Loop thread
+ * only.
  */
 #ifndef MDF_DAEMON_FEED_H
 #define MDF_DAEMON_FEED_H
@@ -17,6 +19,7 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "daemon/budget.h"
 #include "daemon/log.h"
 #include "daemon/shard.h"
 #include "daemon/stream.h"
@@ -73,10 +76,8 @@ struct feed {
     size_t n_acts;                    /* their count */
     struct shard *shards;             /* connections */
     uv_timer_t check_timer;           /* silence, staleness, rotation age */
-    int64_t *attempt_ms;              /* times (CLOCK_MONOTONIC ms) of the last attempts, a
-                                         ring of attempt_cap: a sliding-window limit */
-    uint32_t attempt_cap, attempt_n;  /* its room (the limit) and fill */
-    uint32_t attempt_head;            /* index of the oldest when full */
+    struct budget_ref ws_budget;      /* connection attempts: the budget of the url's host */
+    struct budget_ref rest_budget;    /* REST weight: the budget of the rest_url's host */
     struct mdf_candle *klines;        /* REST klines decode buffer */
     size_t klines_cap;                /* its room */
     bool timer_ready;                 /* check_timer needs closing */

@@ -299,13 +299,13 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
 void shard_on_conf(struct shard *sh, bool ok, uint32_t flags)
 {
     if (ok) {
+        char cost[160];
+
         sh->bfx_flags = flags & BFX_F_SUPPORTED;
-        if ((flags & BFX_FLAGS) != BFX_FLAGS)
-            log_msg(LOG_LV_WARNING,
-                    "%s conn %u: the venue confirmed conf flags %u of %u asked: %s%s",
-                    sh->f->cv.name, sh->id, flags, BFX_FLAGS,
-                    flags & BFX_F_OB_CHECKSUM ? "" : "books are not checksummed; ",
-                    flags & BFX_F_SEQ_ALL ? "" : "missed messages cannot be detected");
+        if ((flags & BFX_FLAGS) != BFX_FLAGS &&
+            bitfinex_conf_missing(BFX_FLAGS, flags, cost, sizeof(cost)) >= 0)
+            log_msg(LOG_LV_WARNING, "%s conn %u: the venue confirmed conf flags %u of %u asked: %s",
+                    sh->f->cv.name, sh->id, flags, BFX_FLAGS, cost);
     } else {
         sh->bfx_flags = 0;
         log_msg(LOG_LV_ERR,

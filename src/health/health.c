@@ -84,7 +84,7 @@ int health_open(struct health *h, const struct health_params *p)
     if (rc == SEG_ADOPTED)
         rc = seg_writer_recreate(&h->seg, &sp);
     if (rc < 0)
-        return err_prefix(rc, "instance \"%s\"", p->instance);
+        return rc; /* the segment's message names the instance */
 
     h->desc = (struct mdf_health_desc *)((uint8_t *)h->seg.base + sizeof(struct mdf_seg_header));
     h->desc->max_venues = h->max[MDF_HT_VENUE];

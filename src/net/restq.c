@@ -16,6 +16,13 @@
  * yet) and own weight is what we sent this minute. It only over-estimates, so the venue's own
  * count (which includes other clients on the IP) stays under our budget as far as we can know.
  *
+ * The estimate and the pause live in the budget, which every queue sending to one host shares:
+ * the sums are over all of them, and a 429 answered to one queue pauses them all. Each queue
+ * still decides alone, by the same rule, when it sends: a queue arriving at the budget sees the
+ * pause (and tells its owner) when its own pump() runs, and the first pump() after the pause's
+ * end clears it for everyone. The budget keeps the list of its queues only to mirror its figures
+ * into their stats.
+ *
  * Memory: the http slots' body buffers are allocated in restq_init(); submitting, sending,
  * retrying and completing a request allocate nothing. A cancelled request in flight is detached
  * from its slot at once (its callback runs in restq_cancel), so its memory is the caller's again
@@ -69,35 +76,76 @@ static bool stopped(const struct restq *q)
 }
 
 /* Starts a new weight minute when the wall clock has moved into one. */
-static void roll_minute(struct restq *q, int64_t now)
+static void roll_minute(struct restq_budget *b, int64_t now)
 {
     int64_t m = now / 60000;
 
-    if (m != q->minute) {
-        q->minute = m;
-        q->own_weight = 0;
-        q->hdr_weight = 0;
+    if (m != b->minute) {
+        b->minute = m;
+        b->own_weight = 0;
+        b->hdr_weight = 0;
     }
 }
 
 /* Our estimate of the weight the venue has counted this minute (see the file comment). */
-static uint32_t estimate(const struct restq *q)
+static uint32_t estimate(const struct restq_budget *b)
 {
-    uint64_t inflight = 0, hdr;
+    uint64_t hdr = b->hdr_weight + b->inflight_weight;
 
-    for (uint32_t i = 0; i < q->p.max_inflight; i++)
-        if (q->inflight[i] && q->inflight[i] != &orphan_mark)
-            inflight += q->inflight[i]->weight;
-    hdr = q->hdr_weight + inflight;
-    if (hdr < q->own_weight)
-        hdr = q->own_weight;
+    if (hdr < b->own_weight)
+        hdr = b->own_weight;
     return hdr > UINT32_MAX ? UINT32_MAX : (uint32_t)hdr;
+}
+
+/* Mirrors the budget's figures into the stats of every queue using it. */
+static void sync_stats(struct restq_budget *b)
+{
+    uint32_t used = estimate(b);
+
+    for (struct restq *q = b->queues; q; q = q->b_next) {
+        q->stats.used_weight = used;
+        q->stats.budget = b->limit;
+        q->stats.paused_until_ms = b->paused_until_ms;
+        q->stats.banned_now = b->banned;
+        q->stats.pause_status = b->pause_status;
+        q->stats.retry_after_s = b->retry_after_s;
+        q->stats.pause_from_ms = b->pause_from_ms;
+    }
 }
 
 /* Refreshes the stats that mirror the state. */
 static void update_stats(struct restq *q)
 {
-    q->stats.used_weight = estimate(q);
+    sync_stats(q->b);
+}
+
+/* Puts q on its budget's list. */
+static void budget_link(struct restq *q)
+{
+    q->b_next = q->b->queues;
+    q->b->queues = q;
+    q->b_linked = true;
+}
+
+/* Takes q off its budget's list (no-op if it is not on it). */
+static void budget_unlink(struct restq *q)
+{
+    if (!q->b_linked)
+        return;
+    for (struct restq **pp = &q->b->queues; *pp; pp = &(*pp)->b_next)
+        if (*pp == q) {
+            *pp = q->b_next;
+            break;
+        }
+    q->b_next = NULL;
+    q->b_linked = false;
+}
+
+/* The weight in flight in slot i leaves the budget's estimate (answered or abandoned). */
+static void slot_release(struct restq *q, int i)
+{
+    q->b->inflight_weight -= q->slot_weight[i];
+    q->slot_weight[i] = 0;
 }
 
 /* Makes the queue wait at least ms from now: the timer is armed, or pushed later if it already
@@ -116,6 +164,31 @@ static void notice(struct restq *q, enum restq_notice n, int64_t until_ms)
 {
     if (q->on_notice)
         q->on_notice(q, n, until_ms);
+}
+
+/* Tells the owner about the budget's current pause unless it knows already: once per pause, and
+ * again if it became a ban. The end of a pause it heard of but did not see end (another queue's
+ * 429 started the next one first) is told first. */
+static void tell_pause(struct restq *q)
+{
+    struct restq_budget *b = q->b;
+
+    if (q->told && q->told_seq == b->pause_seq && (q->told_ban || !b->banned))
+        return;
+    if (q->told && q->told_seq != b->pause_seq)
+        notice(q, RQ_RESUMED, 0);
+    q->told = true;
+    q->told_seq = b->pause_seq;
+    q->told_ban = b->banned;
+    notice(q, b->banned ? RQ_BANNED : RQ_THROTTLED, b->paused_until_ms);
+}
+
+/* The budget's pause is over: every queue may send again. */
+static void end_pause(struct restq_budget *b)
+{
+    b->paused_until_ms = 0;
+    b->banned = false;
+    sync_stats(b);
 }
 
 /* Appends r to the waiting list. */
@@ -233,30 +306,36 @@ static void attempt_failed(struct restq *q, struct restq_req *r, int err,
     complete(q, r, err, resp);
 }
 
-/* Retry-After in milliseconds from now (at least 1 s), or dflt_ms when absent or not a number
- * of seconds. */
-static int64_t retry_after_ms(const struct http_response *resp, int64_t dflt_ms)
+/* Retry-After in seconds (capped at RETRY_AFTER_MAX_S), or -1 when absent or not a number of
+ * seconds. */
+static int32_t retry_after_s(const struct http_response *resp)
 {
     const char *v = http_response_header(resp, "retry-after");
     char *end;
     long long s;
 
     if (!v)
-        return dflt_ms;
+        return -1;
     while (*v == ' ' || *v == '\t')
         v++;
     if (*v < '0' || *v > '9')
-        return dflt_ms;
+        return -1;
     errno = 0;
     s = strtoll(v, &end, 10);
     while (*end == ' ' || *end == '\t')
         end++;
     if (errno || *end)
+        return -1;
+    return s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int32_t)s;
+}
+
+/* The pause a Retry-After of s seconds (-1: none) asks for, in ms: dflt_ms without one, at least
+ * 1 s ("Retry-After: 0" must not turn a 429 into a tight loop). */
+static int64_t pause_ms(int32_t s, int64_t dflt_ms)
+{
+    if (s < 0)
         return dflt_ms;
-    if (s > RETRY_AFTER_MAX_S)
-        s = RETRY_AFTER_MAX_S;
-    /* "Retry-After: 0" must not turn a 429 into a tight loop. */
-    return s > 0 ? s * 1000 : 1000;
+    return s > 0 ? (int64_t)s * 1000 : 1000;
 }
 
 /* Milliseconds from now to just after the next wall-clock minute. */
@@ -265,13 +344,15 @@ static int64_t to_next_minute_ms(int64_t now)
     return (now / 60000 + 1) * 60000 - now + MINUTE_MARGIN_MS;
 }
 
-/* A 429 or a 418 for r: the whole queue waits until until_ms; r keeps its place at the head and
- * the attempt does not count against max_tries. The owner hears of it when the pause starts,
- * gets longer or turns into a ban. */
-static void pause_for(struct restq *q, struct restq_req *r, int64_t now, int64_t until_ms, bool ban)
+/* A 429 or a 418 (status) for r, with Retry-After ra_s (-1: none): every queue of the host waits
+ * until until_ms; r keeps its place at the head and the attempt does not count against
+ * max_tries. The owner hears of it once per pause (and again if it turns into a ban), not once
+ * per refused request. */
+static void pause_for(struct restq *q, struct restq_req *r, int64_t now, int64_t until_ms,
+                      int status, int32_t ra_s)
 {
-    bool news = q->stats.paused_until_ms == 0 || until_ms > q->stats.paused_until_ms ||
-                (ban && !q->stats.banned_now);
+    struct restq_budget *b = q->b;
+    bool ban = status == 418;
 
     r->tries--;
     q->stats.retried++;
@@ -280,17 +361,28 @@ static void pause_for(struct restq *q, struct restq_req *r, int64_t now, int64_t
     else
         q->stats.throttled++;
     push_head(q, r);
-    if (until_ms > q->stats.paused_until_ms)
-        q->stats.paused_until_ms = until_ms;
+    if (b->paused_until_ms && now >= b->paused_until_ms)
+        end_pause(b); /* over, but no queue has looked since: this is a new pause */
+    if (!b->paused_until_ms) {
+        b->pause_seq++;
+        b->pause_from_ms = now;
+    }
+    if (until_ms > b->paused_until_ms)
+        b->paused_until_ms = until_ms;
+    if (ban || !b->banned) {
+        /* A 429 during a ban does not make it less of one. */
+        b->pause_status = status;
+        b->retry_after_s = ra_s;
+    }
     if (ban)
-        q->stats.banned_now = true;
-    wait_at_least(q, q->stats.paused_until_ms - now);
-    if (news)
-        notice(q, q->stats.banned_now ? RQ_BANNED : RQ_THROTTLED, q->stats.paused_until_ms);
+        b->banned = true;
+    sync_stats(b);
+    wait_at_least(q, b->paused_until_ms - now);
+    tell_pause(q);
 }
 
 /* Takes the minute's used weight from a response's header, if it has one. */
-static void note_weight_header(struct restq *q, const struct http_response *resp)
+static void note_weight_header(struct restq_budget *b, const struct http_response *resp)
 {
     const char *v = http_response_header(resp, "x-mbx-used-weight-1m");
     unsigned long w;
@@ -304,8 +396,8 @@ static void note_weight_header(struct restq *q, const struct http_response *resp
     if (w > UINT32_MAX)
         w = UINT32_MAX;
     /* The largest value of the minute: answers may arrive out of order. */
-    if (w > q->hdr_weight)
-        q->hdr_weight = (uint32_t)w;
+    if (w > b->hdr_weight)
+        b->hdr_weight = (uint32_t)w;
 }
 
 /* Sets the message of a non-2xx answer: the status and the start of the venue's body. */
@@ -329,18 +421,23 @@ static void on_get_done(struct http_get *g, int err, const struct http_response 
 
     q->inflight[i] = NULL;
     if (stopped(q))
-        return; /* restq_stop() already called r back */
-    roll_minute(q, now);
+        return; /* restq_stop() already called r back (and released the slot's weight) */
+    slot_release(q, i);
+    roll_minute(q->b, now);
     if (resp)
-        note_weight_header(q, resp);
+        note_weight_header(q->b, resp);
     if (!r || r == &orphan_mark) {
         /* Cancelled while in flight: nobody wants the answer. */
     } else if (err == 0 && resp->status / 100 == 2) {
         complete(q, r, 0, resp);
     } else if (err == 0 && resp->status == 429) {
-        pause_for(q, r, now, now + retry_after_ms(resp, to_next_minute_ms(now)), false);
+        int32_t ra = retry_after_s(resp);
+
+        pause_for(q, r, now, now + pause_ms(ra, to_next_minute_ms(now)), 429, ra);
     } else if (err == 0 && resp->status == 418) {
-        pause_for(q, r, now, now + retry_after_ms(resp, BAN_DEFAULT_S * 1000), true);
+        int32_t ra = retry_after_s(resp);
+
+        pause_for(q, r, now, now + pause_ms(ra, BAN_DEFAULT_S * 1000), 418, ra);
     } else if (err == 0 && resp->status / 100 == 5) {
         attempt_failed(q, r, status_error(q, r, resp), resp);
     } else if (err == 0) {
@@ -373,7 +470,9 @@ static void send_req(struct restq *q, int slot, struct restq_req *r)
         attempt_failed(q, r, rc, NULL);
         return;
     }
-    q->own_weight += r->weight;
+    q->slot_weight[slot] = r->weight;
+    q->b->inflight_weight += r->weight;
+    q->b->own_weight += r->weight;
     q->stats.sent++;
 }
 
@@ -386,24 +485,28 @@ static int free_slot(const struct restq *q)
     return -1;
 }
 
-/* The one place that sends: unless the queue is waiting (timer armed) or stopped, ends a pause
- * that is over, then sends from the head while slots are free and the budget allows; when the
- * budget does not, waits for the next minute. */
+/* The one place that sends: unless the queue is waiting (timer armed) or stopped, waits out the
+ * host's pause (telling the owner of it) or ends one that is over, then sends from the head
+ * while slots are free and the budget allows; when the budget does not, waits for the next
+ * minute. */
 static void pump(struct restq *q)
 {
+    struct restq_budget *b = q->b;
     int64_t now;
 
     if (stopped(q) || uv_is_active((uv_handle_t *)&q->timer))
         return;
     now = wall_ms();
-    roll_minute(q, now);
-    if (q->stats.paused_until_ms) {
-        if (now < q->stats.paused_until_ms) {
-            wait_at_least(q, q->stats.paused_until_ms - now);
-            return;
-        }
-        q->stats.paused_until_ms = 0;
-        q->stats.banned_now = false;
+    roll_minute(b, now);
+    if (b->paused_until_ms && now >= b->paused_until_ms)
+        end_pause(b);
+    if (b->paused_until_ms) {
+        wait_at_least(q, b->paused_until_ms - now);
+        tell_pause(q);
+        return;
+    }
+    if (q->told) {
+        q->told = false;
         notice(q, RQ_RESUMED, 0);
         /* The owner may have stopped the queue or submitted from the notice. */
         if (stopped(q) || uv_is_active((uv_handle_t *)&q->timer))
@@ -414,7 +517,7 @@ static void pump(struct restq *q)
 
         if (slot < 0)
             break;
-        if ((uint64_t)estimate(q) + q->head->weight > q->stats.budget) {
+        if ((uint64_t)estimate(b) + q->head->weight > b->limit) {
             q->stats.deferred++;
             wait_at_least(q, to_next_minute_ms(now));
             break;
@@ -459,6 +562,20 @@ static void stop_noop(struct restq *q)
     (void)q;
 }
 
+void restq_budget_init(struct restq_budget *b, uint32_t limit)
+{
+    memset(b, 0, sizeof(*b));
+    b->limit = limit;
+    b->minute = -1;
+    b->retry_after_s = -1;
+}
+
+void restq_budget_set_limit(struct restq_budget *b, uint32_t limit)
+{
+    b->limit = limit;
+    sync_stats(b);
+}
+
 int restq_init(struct restq *q, uv_loop_t *loop, const struct restq_params *p)
 {
     uint32_t n = 0;
@@ -472,19 +589,29 @@ int restq_init(struct restq *q, uv_loop_t *loop, const struct restq_params *p)
     if (p->max_inflight < 1 || p->max_inflight > RESTQ_MAX_INFLIGHT)
         return err_set(-EINVAL, "%s REST: max_inflight %u is outside 1..%d", q->name,
                        (unsigned)p->max_inflight, RESTQ_MAX_INFLIGHT);
-    if (!(p->share > 0.0 && p->share <= 1.0))
-        return err_set(-EINVAL, "%s REST: weight share %g is outside (0, 1]", q->name, p->share);
-    budget = p->share * (double)p->weight_limit;
-    if (budget < 1.0)
-        return err_set(-EINVAL, "%s REST: a budget of %g x %u weight allows no request", q->name,
-                       p->share, (unsigned)p->weight_limit);
+    if (p->budget) {
+        budget = p->budget->limit;
+        if (budget < 1.0)
+            return err_set(-EINVAL, "%s REST: a shared budget of 0 weight allows no request",
+                           q->name);
+    } else {
+        if (!(p->share > 0.0 && p->share <= 1.0))
+            return err_set(-EINVAL, "%s REST: weight share %g is outside (0, 1]", q->name,
+                           p->share);
+        budget = p->share * (double)p->weight_limit;
+        if (budget < 1.0)
+            return err_set(-EINVAL, "%s REST: a budget of %g x %u weight allows no request",
+                           q->name, p->share, (unsigned)p->weight_limit);
+    }
     q->loop = loop;
     q->p = *p;
     q->p.name = q->name;
     if (q->p.max_tries == 0)
         q->p.max_tries = DEFAULT_MAX_TRIES;
-    q->stats.budget = (uint32_t)budget;
-    q->minute = -1;
+    restq_budget_init(&q->own, p->budget ? 0 : (uint32_t)budget);
+    q->b = p->budget ? p->budget : &q->own;
+    q->stats.budget = q->b->limit;
+    q->stats.retry_after_s = -1;
     for (n = 0; n < q->p.max_inflight; n++) {
         rc = http_get_init(&q->get[n], loop, q->p.max_body, q);
         if (rc < 0)
@@ -492,6 +619,8 @@ int restq_init(struct restq *q, uv_loop_t *loop, const struct restq_params *p)
     }
     uv_timer_init(loop, &q->timer);
     q->timer.data = q;
+    budget_link(q);
+    sync_stats(q->b);
     return 0;
 
 err_fini_gets:
@@ -522,9 +651,9 @@ int restq_submit(struct restq *q, struct restq_req *r)
         return err_set(-EINVAL, "%s REST: %.200s is not an http(s) URL", q->name, r->url);
     if (u.tls && !q->p.tls)
         return err_set(-EINVAL, "%s REST: %.200s needs a TLS configuration", q->name, r->url);
-    if (r->weight > q->stats.budget)
+    if (r->weight > q->b->limit)
         return err_set(-EINVAL, "%s REST: GET %.200s weighs %u, over the budget of %u a minute",
-                       q->name, r->url, (unsigned)r->weight, (unsigned)q->stats.budget);
+                       q->name, r->url, (unsigned)r->weight, (unsigned)q->b->limit);
     r->tries = 0;
     r->queued = true;
     push_tail(q, r);
@@ -545,6 +674,7 @@ void restq_cancel(struct restq *q, struct restq_req *r)
         if (slot < 0)
             return; /* not ours */
         q->inflight[slot] = &orphan_mark;
+        slot_release(q, slot); /* sent, so its weight stays in own_weight */
     }
     err_set(-ECANCELED, "%s REST: GET %.200s cancelled", q->name, r->url);
     complete(q, r, -ECANCELED, NULL);
@@ -563,6 +693,8 @@ void restq_stop(struct restq *q, void (*cb)(struct restq *q))
     for (uint32_t i = 0; i < q->p.max_inflight; i++)
         if (q->inflight[i] && q->inflight[i] != &orphan_mark)
             restq_cancel(q, q->inflight[i]);
+    /* Every request was cancelled: nothing of ours is in the budget's estimate any more. */
+    budget_unlink(q);
     q->closing = (int)q->p.max_inflight + 1;
     for (uint32_t i = 0; i < q->p.max_inflight; i++)
         http_get_stop(&q->get[i], on_get_stopped);
@@ -570,8 +702,30 @@ void restq_stop(struct restq *q, void (*cb)(struct restq *q))
     uv_close((uv_handle_t *)&q->timer, on_timer_closed);
 }
 
+void restq_set_budget(struct restq *q, struct restq_budget *nb)
+{
+    uint64_t w = 0;
+
+    if (!nb || nb == q->b)
+        return;
+    for (uint32_t i = 0; i < q->p.max_inflight; i++)
+        w += q->slot_weight[i];
+    q->b->inflight_weight -= w;
+    budget_unlink(q);
+    sync_stats(q->b);
+    q->b = nb;
+    nb->inflight_weight += w;
+    if (!stopped(q))
+        budget_link(q);
+    sync_stats(nb);
+    /* The old host's pause is not this one's; a pause told stays told until pump() ends it. */
+    if (!stopped(q))
+        wait_at_least(q, 0);
+}
+
 void restq_fini(struct restq *q)
 {
+    budget_unlink(q);
     for (uint32_t i = 0; i < q->p.max_inflight; i++)
         http_get_fini(&q->get[i]);
 }

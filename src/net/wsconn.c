@@ -52,7 +52,9 @@ static void set_state(struct wsconn *w, enum wsconn_state to, int err)
         w->cb->on_state(w, from, to, err);
 }
 
-/* Counts an error by kind and keeps its text. */
+/* Counts an error by kind and keeps its text. A network error (a reset, EOF) on an
+ * established connection is the loss of that connection, not a failed connect: it counts with
+ * the WebSocket errors; errors_net is only for attempts that never got through. */
 static void record_error(struct wsconn *w, int err)
 {
     w->stats.last_error = err;
@@ -64,6 +66,8 @@ static void record_error(struct wsconn *w, int err)
         w->stats.errors_ws++;
     else if (err == -ETIMEDOUT || err == ERR_PONG_TIMEOUT)
         w->stats.errors_timeout++;
+    else if (w->state == WSC_CONNECTED)
+        w->stats.errors_ws++;
     else
         w->stats.errors_net++;
 }

@@ -62,7 +62,9 @@ struct wsconn_stats {
     uint64_t pings_in, pongs_out;      /* venue pings and our answers */
     uint64_t pings_out, pongs_in;      /* our pings and their answers */
     uint64_t pong_timeouts;            /* connections dropped for silence */
-    uint64_t errors_tls, errors_ws, errors_net, errors_timeout; /* errors by kind */
+    uint64_t errors_tls, errors_ws, errors_net, errors_timeout; /* errors by kind (net: failed
+                                                                   attempts only; a reset of a
+                                                                   connection counts as ws) */
     uint64_t admit_waits;         /* attempts the owner's admit callback held back */
     int last_error;               /* code of the last error, 0 if none */
     uint16_t last_close_received; /* the venue's last close code (0 = none) */

@@ -73,8 +73,8 @@ static int open_one(struct seg *s, const struct seg_params *sp,
 
     if (rc == SEG_ADOPTED && same && !same(s->base, arg))
         rc = seg_writer_recreate(s, sp);
-    if (rc < 0)
-        return err_prefix(rc, "instance \"%s\"", sp->instance);
+    /* Every segment message names the segment (/mdfeed.<instance>.<name>) or the instance:
+     * the caller adds what it was opening, not the instance again. */
     return rc;
 }
 

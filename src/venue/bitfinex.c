@@ -246,6 +246,28 @@ int bitfinex_conf_msg(uint32_t flags, char *buf, size_t cap)
     return vtext_finish(rc, buf, cap, len);
 }
 
+int bitfinex_conf_missing(uint32_t asked, uint32_t got, char *buf, size_t cap)
+{
+    static const struct {
+        uint32_t flag;    /* conf flag */
+        const char *cost; /* what its absence means for the data */
+    } costs[] = {
+        {BFX_F_OB_CHECKSUM, "books are not checksummed"},
+        {BFX_F_SEQ_ALL, "missed messages cannot be detected"},
+        {BFX_F_TIMESTAMP, "records carry no venue time"},
+        {BFX_F_DEC_S, "decimals come as JSON numbers"},
+    };
+    size_t len = 0;
+    int rc = 0;
+
+    if (cap)
+        buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(costs) / sizeof(costs[0]) && rc == 0; i++)
+        if ((asked & costs[i].flag) && !(got & costs[i].flag))
+            rc = vtext_putf(buf, cap, &len, "%s%s", len ? "; " : "", costs[i].cost);
+    return vtext_finish(rc, buf, cap, len);
+}
+
 int bitfinex_ping_msg(int64_t cid, char *buf, size_t cap)
 {
     size_t len = 0;

@@ -111,6 +111,11 @@ int bitfinex_unsubscribe_msg(int64_t chan_id, char *buf, size_t cap);
  * BFX_F_SUPPORTED) or -ENOSPC. */
 int bitfinex_conf_msg(uint32_t flags, char *buf, size_t cap);
 
+/* Writes what the flags of `asked` that the venue did not confirm in `got` cost, as one text
+ * ("books are not checksummed; missed messages cannot be detected"), "" when none is missing.
+ * Returns the length or -ENOSPC. */
+int bitfinex_conf_missing(uint32_t asked, uint32_t got, char *buf, size_t cap);
+
 /* Writes {"event":"ping","cid":N} (answered by a pong with the same cid). Returns the length,
  * -EINVAL (negative cid) or -ENOSPC. */
 int bitfinex_ping_msg(int64_t cid, char *buf, size_t cap);

@@ -514,6 +514,13 @@ TEST(bsync_gap_resyncs_and_new_snapshot_restores)
     ASSERT_EQ(s.state, MDF_BOOK_RESYNCING);
     ASSERT_EQ_U(s.generation, 1);
     ASSERT_EQ_U(s.stats.gaps, 1);
+    /* The break names the book's id before the gap and the diff that broke the chain (the
+     * resync has reset the book's own ids by now). */
+    ASSERT(s.last_break.gap);
+    ASSERT_EQ(s.last_break.after_id, evs[skip - 1]->u);
+    ASSERT_EQ(s.last_break.first_id, evs[skip + 1]->U);
+    ASSERT_EQ(s.last_break.last_id, evs[skip + 1]->u);
+    ASSERT_EQ(s.last_break.prev_id, -1);
     ASSERT_EQ_U(s.stats.resyncs, 1);
     ASSERT(s.snapshot_wanted);
     ASSERT(!bsync_would_chain(&s, &d));
@@ -1032,7 +1039,7 @@ TEST(bsync_interrupt_marks_stale_and_next_diff_restarts)
     ASSERT_EQ(s.state, MDF_BOOK_LIVE);
     rec = record(&s);
     ASSERT_EQ(rec->last_update_id, ev[2].u);
-    ASSERT_EQ(rec->first_update_id, ev[2].u + 1); /* nothing folded in since the snapshot */
+    ASSERT_EQ(rec->first_update_id, ev[2].u); /* the snapshot alone: lastUpdateId..lastUpdateId */
     sim_next(&m, &ev[3]);
     d = sev_diff(&m, &ev[3]);
     ASSERT_EQ(bsync_diff(&s, &d), BS_APPLIED);
@@ -1100,10 +1107,16 @@ TEST(bsync_snapshot_before_first_diff_waits_for_bridge)
         /* Spot: snapshot inside ev[3] at U+1 (its changes all applied: harmless). Futures:
          * the snapshot at ev[3].u exactly. */
         msg = snap_of(&at, fut ? ev[3].u : ev[3].U + 1);
+        msg.rec.h.recv_time_ns = 1700000000123456789;
         ASSERT_EQ(bsync_snapshot(&s, &msg), BS_APPLIED);
         ASSERT_EQ(s.state, MDF_BOOK_LIVE);
         ASSERT_EQ_U(s.generation, 0);
         check_top(&s, &at, "snapshot alone", 0, __LINE__);
+        /* Its record is the snapshot's state: first = last = lastUpdateId, received when the
+         * snapshot was. */
+        ASSERT_EQ(record(&s)->first_update_id, msg.last_id);
+        ASSERT_EQ(record(&s)->last_update_id, msg.last_id);
+        ASSERT_EQ(record(&s)->h.recv_time_ns, msg.rec.h.recv_time_ns);
         for (i = 0; i < 3; i++) {
             d = sev_diff(&m, &ev[i]);
             ASSERT_EQ(bsync_diff(&s, &d), BS_NOTHING);

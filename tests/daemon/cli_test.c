@@ -1,7 +1,8 @@
 /*
  * mdfeedd's command line as an operator meets it: -t checks a config and names every error
  * FILE:LINE, the daemon runs in the foreground, stops cleanly on SIGTERM (exit 0, books marked
- * STALE), and a second signal ends it at once.
+ * STALE), a second signal ends it at once, and a second daemon on the same instance is refused
+ * with a message that names the instance once.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -168,6 +169,50 @@ TEST(daemon_second_signal_exits_at_once)
     dmn_kill(&d, SIGINT);
     ASSERT_EQ(dmn_wait(&d, "exiting at once", 5000, NULL, 0), 0);
     ASSERT_EQ(dmn_wait_exit(&d, 5000), 1);
+    fv_stop(&fv);
+    return 0;
+}
+
+/* Occurrences of needle in text. */
+static int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+TEST(daemon_second_daemon_on_one_instance_is_refused_naming_it_once)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    const char *fv_args[] = {"--market", "AAAUSDT", NULL};
+    char *argv[] = {"-c", d.conf, NULL};
+    char *out, *err, want[96];
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d,
+                         "venues = ({ venue = \"binance-spot\"; url = \"ws://127.0.0.1:%d\";\n"
+                         "  rest_url = \"http://127.0.0.1:%d\"; symbols = [\"AAAUSDT\"]; });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+
+    /* The same config again: refused, exit 1, and the message says whose instance it is and
+     * which pid owns it, naming the instance once. */
+    ASSERT_EQ(run_daemon(argv, &out, &err), 1);
+    snprintf(want, sizeof(want), "instance \"%s\" is owned by a live daemon (pid %d)", d.instance,
+             (int)d.p.pid);
+    ASSERT_CONTAINS(err, "cannot start");
+    ASSERT_CONTAINS(err, want);
+    snprintf(want, sizeof(want), "\"%s\"", d.instance);
+    if (occurrences(err, want) != 1)
+        test_fail(__FILE__, __LINE__, "the instance named %d times: %s", occurrences(err, want),
+                  err);
+    free(out);
+    free(err);
+    ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;
 }

@@ -73,6 +73,9 @@ TEST(e2e_gap_in_one_book_resyncs_that_symbol_only)
                              NULL};
     char line[512];
     int resynced = 0, live_gen1 = 0;
+    int64_t after = 0, du = 0, dl = 0;
+    mdf_record_t *books = NULL;
+    long nb, live = 0;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
     ASSERT_EQ(dmn_config(&d,
@@ -85,6 +88,14 @@ TEST(e2e_gap_in_one_book_resyncs_that_symbol_only)
     ASSERT_EQ(dmn_start(&d), 0);
     ASSERT_EQ(dmn_wait(&d, "BOOK_RESYNC", 30000, line, sizeof(line)), 0);
     ASSERT_CONTAINS(line, "gap after update");
+    /* The text names the book's last id before the gap and the diff that skipped past it. */
+    ASSERT_EQ(sscanf(strstr(line, "gap after update"),
+                     "gap after update %" SCNd64 ": diff U %" SCNd64 " u %" SCNd64, &after, &du,
+                     &dl),
+              3);
+    ASSERT_GT(after, 0);
+    ASSERT_GT(du, after + 1);
+    ASSERT_GE(dl, du);
     ASSERT_EQ(dmn_wait(&d, "generation 1", 20000, NULL, 0), 0); /* BOOK_LIVE again */
     usleep(1500000);
     ASSERT_EQ(dmn_count(&d, "BOOK_RESYNC"), 0); /* one gap, one resync */
@@ -103,6 +114,25 @@ TEST(e2e_gap_in_one_book_resyncs_that_symbol_only)
     free(b);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
+
+    /* Every LIVE book record, those made from a REST snapshot alone included, has a receive
+     * time and an id range that is not empty (a snapshot's is lastUpdateId..lastUpdateId). */
+    nb = e2e_drain(d.instance, MDF_RING_BOOKS, &books);
+    ASSERT_GT(nb, 0);
+    for (long i = 0; i < nb; i++) {
+        const struct mdf_book *r = &books[i].book;
+
+        if (r->h.type != MDF_REC_BOOK || r->state != MDF_BOOK_LIVE)
+            continue;
+        live++;
+        if (r->h.recv_time_ns == 0 || r->first_update_id > r->last_update_id)
+            test_fail(__FILE__, __LINE__,
+                      "LIVE book record %ld (generation %" PRIu64 "): receive time %" PRId64
+                      ", update ids %" PRId64 "..%" PRId64,
+                      i, r->generation, r->h.recv_time_ns, r->first_update_id, r->last_update_id);
+    }
+    ASSERT_GT(live, 0);
+    free(books);
     return 0;
 }
 

@@ -11,6 +11,7 @@
     X(wsconn_drip_and_fragments_give_same_messages, 0, 120)                                        \
     X(wsconn_same_fds_and_memory_after_100_reconnects, 0, 180)                                     \
     X(wsconn_gives_up_after_max_attempts, 0, 30)                                                   \
+    X(wsconn_reset_of_open_connection_counts_as_loss_not_connect_error, 0, 30)                     \
     X(wsconn_answers_venue_pings_and_pings_itself, 0, 30)                                          \
     X(wsconn_connects_over_ipv6_loopback, 0, 30)                                                   \
     X(wsconn_connect_timeout_ends_a_hanging_connect, 0, 30)                                        \

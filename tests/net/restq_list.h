@@ -9,6 +9,8 @@
     X(restq_retries_refused_silent_and_5xx_then_reports_them, 0, 60)                               \
     X(restq_sends_in_order_and_reports_400_at_once, 0, 60)                                         \
     X(restq_fetches_snapshot_over_tls, 0, 60)                                                      \
-    X(restq_cancel_and_stop_call_back_once_with_ecanceled, 0, 60)
+    X(restq_cancel_and_stop_call_back_once_with_ecanceled, 0, 60)                                  \
+    X(restq_queues_sharing_a_host_budget_send_within_it_together, 0, 60)                           \
+    X(restq_pause_is_the_hosts_and_told_once_per_queue_and_pause, 0, 60)
 
 #endif /* MDF_TESTS_NET_RESTQ_LIST_H */

@@ -756,3 +756,161 @@ TEST(restq_cancel_and_stop_call_back_once_with_ecanceled)
     free(t);
     return 0;
 }
+
+/* ---- queues sharing one host's budget ---- */
+
+/* The notices of a second queue (its ud is the test, as the first one's). */
+static int notes_b[MAX_NOTICES], n_notes_b;
+
+static void on_notice_b(struct restq *q, enum restq_notice n, int64_t until_ms)
+{
+    (void)q;
+    (void)until_ms;
+    ASSERT_LT(n_notes_b, MAX_NOTICES);
+    notes_b[n_notes_b++] = (int)n;
+}
+
+/* A second queue on budget b, its notices in notes_b. */
+static void qb_init(struct tctx *t, struct restq *qb, struct restq_params p, struct restq_budget *b)
+{
+    p.budget = b;
+    if (restq_init(qb, &t->loop, &p) < 0)
+        test_fail(__FILE__, __LINE__, "restq_init: %s", mdf_errmsg());
+    qb->ud = t;
+    qb->on_notice = on_notice_b;
+    n_notes_b = 0;
+}
+
+/* Stops the second queue before tctx_fini() stops the first (which counts its own stop). */
+static void qb_fini(struct tctx *t, struct restq *qb)
+{
+    restq_stop(qb, on_stopped);
+    while (t->stopped == 0)
+        uv_run(&t->loop, UV_RUN_ONCE);
+    restq_fini(qb);
+    t->stopped = 0;
+}
+
+static struct restq *g_qb; /* the second queue, for the run_until() condition below */
+
+/* Both queues held back by the budget, nothing in flight in either. */
+static bool both_deferred_and_idle(struct tctx *t, long unused)
+{
+    bool idle = true;
+
+    (void)unused;
+    for (int i = 0; i < RESTQ_MAX_INFLIGHT; i++)
+        idle = idle && t->q.inflight[i] == NULL && g_qb->inflight[i] == NULL;
+    return idle && t->q.stats.deferred > 0 && g_qb->stats.deferred > 0;
+}
+
+/* Two queues (two venue entries) on one host share its budget of 100 a minute: of the twelve
+ * requests of 25 they have between them, four go this minute, whichever queue they are in;
+ * each queue alone would have sent four. */
+TEST(restq_queues_sharing_a_host_budget_send_within_it_together)
+{
+    const char *const args[] = {"--rest", test_fixture("binance-spot/http.rec"), "--weight-limit",
+                                "100000", NULL};
+    struct restq_params p = params(6000, 0.5, 2, 3);
+    struct tctx *t = calloc(1, sizeof(*t));
+    struct restq_budget b;
+    struct restq qb;
+
+    ASSERT(t != NULL);
+    tctx_init(t, args);
+    restq_budget_init(&b, 100);
+    p.budget = &b;
+    q_init(t, &p);
+    qb_init(t, &qb, p, &b);
+    g_qb = &qb;
+    ASSERT_EQ(t->q.stats.budget, 100);
+    ASSERT_EQ(qb.stats.budget, 100);
+    avoid_minute_end(15);
+    for (int i = 0; i < 6; i++) {
+        struct treq *tr = req_set(t, 6 + i, "/api/v3/depth?symbol=BLZETH&limit=500", 25);
+
+        submit(t, i, "/api/v3/depth?symbol=NKNUSDT&limit=500", 25);
+        ASSERT_EQ(restq_submit(&qb, &tr->r), 0);
+    }
+    ASSERT(run_until(t, both_deferred_and_idle, 0, 10000));
+
+    ASSERT_EQ(t->completed, 4);
+    ASSERT_EQ_U(t->q.stats.sent + qb.stats.sent, 4);
+    ASSERT_EQ(t->q.stats.queued + qb.stats.queued, 8);
+    /* Each queue shows the host's figures. */
+    ASSERT_EQ(t->q.stats.used_weight, 100);
+    ASSERT_EQ(qb.stats.used_weight, 100);
+    drain(t);
+    ASSERT_EQ(t->http_status[200], 4);
+    ASSERT_LE(t->max_hdr, 100);
+
+    /* A lower limit reaches both queues. */
+    restq_budget_set_limit(&b, 50);
+    ASSERT_EQ(t->q.stats.budget, 50);
+    ASSERT_EQ(qb.stats.budget, 50);
+    qb_fini(t, &qb);
+    tctx_fini(t);
+    free(t);
+    return 0;
+}
+
+/* A 429 pauses the host: two requests of the first queue refused at once make one pause, told
+ * once (not once per request); the second queue, arriving during the pause, sends nothing into
+ * it, hears of it once, and both hear of its end once and then complete everything. */
+TEST(restq_pause_is_the_hosts_and_told_once_per_queue_and_pause)
+{
+    const char *const args[] = {"--rest",
+                                test_fixture("binance-spot/http.rec"),
+                                "--throttle-next",
+                                "2",
+                                "--retry-after",
+                                "2",
+                                NULL};
+    static const int want[] = {RQ_THROTTLED, RQ_RESUMED};
+    struct restq_params p = params(6000, 0.5, 2, 3);
+    struct tctx *t = calloc(1, sizeof(*t));
+    struct restq_budget b;
+    struct restq qb;
+    struct treq *tb;
+
+    ASSERT(t != NULL);
+    tctx_init(t, args);
+    restq_budget_init(&b, 1000);
+    p.budget = &b;
+    q_init(t, &p);
+    qb_init(t, &qb, p, &b);
+    submit(t, 0, "/api/v3/depth?symbol=NKNUSDT&limit=100", 5);
+    submit(t, 1, "/api/v3/depth?symbol=LRCBTC&limit=100", 5);
+    while (t->nnotices < 1 || t->q.inflight[0] || t->q.inflight[1])
+        uv_run(&t->loop, UV_RUN_ONCE);
+    ASSERT_EQ(t->q.stats.throttled, 2); /* both refused ... */
+    ASSERT_EQ(t->nnotices, 1);          /* ... one pause told */
+    ASSERT_EQ(t->q.stats.pause_status, 429);
+    ASSERT_EQ(t->q.stats.retry_after_s, 2);
+    /* The second queue sees the host's pause before it sends anything. */
+    ASSERT_EQ(qb.stats.paused_until_ms, t->q.stats.paused_until_ms);
+    tb = req_set(t, 2, "/api/v3/depth?symbol=BLZETH&limit=100", 5);
+    ASSERT_EQ(restq_submit(&qb, &tb->r), 0);
+    ASSERT(run_until(t, completed_at_least, 3, 20000));
+
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(t->req[i].ncb, 1);
+        ASSERT_EQ(t->req[i].status, 200);
+        ASSERT_GE(t->req[i].done_ms, t->notice_until[0]);
+    }
+    if (t->nnotices != 2 || memcmp(t->notices, want, sizeof(want)) != 0)
+        test_fail(__FILE__, __LINE__, "first queue: %d notices (%d %d %d)", t->nnotices,
+                  t->notices[0], t->notices[1], t->notices[2]);
+    if (n_notes_b != 2 || memcmp(notes_b, want, sizeof(want)) != 0)
+        test_fail(__FILE__, __LINE__, "second queue: %d notices (%d %d %d)", n_notes_b, notes_b[0],
+                  notes_b[1], notes_b[2]);
+    ASSERT_EQ_U(qb.stats.throttled, 0);
+    ASSERT_EQ(qb.stats.paused_until_ms, 0);
+    drain(t);
+    ASSERT_EQ(t->http_status[429], 2);
+    ASSERT_EQ(t->http_status[200], 3);
+    qb_fini(t, &qb);
+    tctx_fini(t);
+    free(t);
+    return 0;
+}

@@ -533,6 +533,44 @@ TEST(wsconn_gives_up_after_max_attempts)
     return 0;
 }
 
+TEST(wsconn_reset_of_open_connection_counts_as_loss_not_connect_error)
+{
+    const char *args[] = {"--synthetic", "200", "--fault-conns", "1", "--fault-rst-after",
+                          "20",          NULL};
+    struct wsconn_params p;
+    struct fv_proc fv;
+    struct seen s;
+    uv_loop_t loop;
+    char url[256];
+
+    /* An upgraded connection reset by the venue: a lost connection (ws), no connect error. */
+    ASSERT_EQ(fv_start(&fv, args), 0);
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws/btcusdt@trade", fv.port);
+    fast_params(&p, url);
+    start_client(&loop, &s, &p);
+    want_connects = 2;
+    want_msgs = 5;
+    ASSERT(run_until(&loop, &s, has_connects_and_msgs, 15000));
+    ASSERT_EQ(s.first_err, -ECONNRESET);
+    ASSERT_EQ(s.w.stats.disconnects, 1);
+    ASSERT_EQ(s.w.stats.connect_failures, 0);
+    ASSERT_EQ(s.w.stats.errors_net, 0);
+    ASSERT_EQ(s.w.stats.errors_ws, 1);
+    stop_client(&loop, &s);
+    fv_stop(&fv);
+
+    /* A refused connect (nothing listens on port 1): a connect error, no ws error. */
+    fast_params(&p, "ws://127.0.0.1:1/ws");
+    p.backoff.base_ms = 10;
+    p.backoff.max_attempts = 2;
+    start_client(&loop, &s, &p);
+    ASSERT(run_until(&loop, &s, is_failed, 10000));
+    ASSERT_EQ(s.w.stats.errors_net, 2);
+    ASSERT_EQ(s.w.stats.errors_ws, 0);
+    stop_client(&loop, &s);
+    return 0;
+}
+
 static bool two_seconds(struct seen *s)
 {
     return false;

@@ -5,6 +5,7 @@
 #define TEST_LIST_BFX(X)                                                                           \
     X(bitfinex_profile_and_stream_checks_match_the_venue, 0, 30)                                   \
     X(bitfinex_keys_and_control_messages_are_exact, 0, 30)                                         \
+    X(bitfinex_conf_missing_names_each_lost_flag_once_without_stray_separators, 0, 30)             \
     X(bitfinex_subscribed_echo_gives_the_same_key_as_the_spec, 0, 30)                              \
     X(bitfinex_decodes_the_recorded_lines_exactly, 0, 30)                                          \
     X(bitfinex_events_give_codes_status_and_echoes, 0, 30)                                         \

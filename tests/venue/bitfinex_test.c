@@ -194,6 +194,32 @@ TEST(bitfinex_profile_and_stream_checks_match_the_venue)
     return 0;
 }
 
+TEST(bitfinex_conf_missing_names_each_lost_flag_once_without_stray_separators)
+{
+    const uint32_t all = BFX_F_DEC_S | BFX_F_TIMESTAMP | BFX_F_SEQ_ALL | BFX_F_OB_CHECKSUM;
+    char buf[256];
+
+    ASSERT_EQ(bitfinex_conf_missing(all, all, buf, sizeof(buf)), 0);
+    ASSERT_STR_EQ(buf, "");
+    /* Only the checksum flag missing: its cost alone, no "; " after it. */
+    ASSERT_GT(bitfinex_conf_missing(all, all & ~BFX_F_OB_CHECKSUM, buf, sizeof(buf)), 0);
+    ASSERT_STR_EQ(buf, "books are not checksummed");
+    ASSERT_GT(bitfinex_conf_missing(all, all & ~BFX_F_SEQ_ALL, buf, sizeof(buf)), 0);
+    ASSERT_STR_EQ(buf, "missed messages cannot be detected");
+    ASSERT_GT(bitfinex_conf_missing(all, BFX_F_DEC_S | BFX_F_TIMESTAMP, buf, sizeof(buf)), 0);
+    ASSERT_STR_EQ(buf, "books are not checksummed; missed messages cannot be detected");
+    /* Flags that are not about integrity are named too, rather than leaving the text empty. */
+    ASSERT_GT(bitfinex_conf_missing(all, all & ~BFX_F_TIMESTAMP, buf, sizeof(buf)), 0);
+    ASSERT_STR_EQ(buf, "records carry no venue time");
+    ASSERT_GT(bitfinex_conf_missing(all, 0, buf, sizeof(buf)), 0);
+    ASSERT_STR_EQ(buf, "books are not checksummed; missed messages cannot be detected; records "
+                       "carry no venue time; decimals come as JSON numbers");
+    /* Flags not asked for are not missing. */
+    ASSERT_EQ(bitfinex_conf_missing(BFX_F_SEQ_ALL, BFX_F_SEQ_ALL, buf, sizeof(buf)), 0);
+    ASSERT_EQ(bitfinex_conf_missing(all, 0, buf, 20), -ENOSPC);
+    return 0;
+}
+
 TEST(bitfinex_keys_and_control_messages_are_exact)
 {
     const struct venue_profile *p = bfx();

@@ -133,6 +133,8 @@ struct fv_opts {
     bool market_max;        /* market events flat out (under FV_WATERMARK) */
     long ban_after;         /* 429 answers before REST is banned (418); -1 = never */
     double ban_seconds;     /* length of a ban */
+    long throttle_next;     /* the first N API requests are answered 429 whatever the weight */
+    long retry_after;       /* Retry-After of a 429 in seconds; -1 = to the minute's end */
     int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
@@ -300,6 +302,7 @@ struct fv_rest {
     uv_timer_t timer;      /* wakes held requests at their recorded time (paced replay) */
     uint64_t rng;          /* chunk sizes of /test/body */
     long n429;             /* 429 answers since the last ban (--ban-after) */
+    long n_throttled;      /* API requests answered 429 by --throttle-next so far */
     uint64_t ban_until_ms; /* loop time a ban ends; 0 = not banned */
     struct fv_buf body;    /* answers built here (klines, shifted or cut snapshots) */
 };

@@ -77,6 +77,8 @@ enum {
     O_SYNTH_STAMP,
     O_BAN_AFTER,
     O_BAN_SECONDS,
+    O_THROTTLE_NEXT,
+    O_RETRY_AFTER,
     O_CONN_LIMIT,
     O_SHUTDOWN_GRACE,
     O_BFX_HB_MS,
@@ -144,6 +146,8 @@ static const struct option LONGOPTS[] = {
     {"synthetic-stamp", no_argument, NULL, O_SYNTH_STAMP},
     {"ban-after", required_argument, NULL, O_BAN_AFTER},
     {"ban-seconds", required_argument, NULL, O_BAN_SECONDS},
+    {"throttle-next", required_argument, NULL, O_THROTTLE_NEXT},
+    {"retry-after", required_argument, NULL, O_RETRY_AFTER},
     {"conn-limit", required_argument, NULL, O_CONN_LIMIT},
     {"shutdown-grace", required_argument, NULL, O_SHUTDOWN_GRACE},
     {"bfx-hb-ms", required_argument, NULL, O_BFX_HB_MS},
@@ -171,7 +175,8 @@ static void usage(FILE *f)
             "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
             "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
             "       [--misroute SUFFIX] [--synthetic-stamp]\n"
-            "       [--ban-after N [--ban-seconds S]] [--conn-limit N[/S]] [--shutdown-grace S]\n"
+            "       [--ban-after N [--ban-seconds S]] [--throttle-next N] [--retry-after S]\n"
+            "       [--conn-limit N[/S]] [--shutdown-grace S]\n"
             "       [--fault-conns K] [fault flags] [--list-cases]\n"
             "bitfinex: [--market-rate N|max] [--bfx-hb-ms MS] [--bfx-pairs SYMBOLS]\n"
             "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
@@ -359,6 +364,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     o->market_rate = 10;
     o->market_sparse_period = 60;
     o->ban_after = -1;
+    o->retry_after = -1;
     o->ban_seconds = 120;
     o->conn_window = 300;
     o->shutdown_grace = FV_SHUTDOWN_GRACE_MS / 1000.0;
@@ -587,6 +593,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             break;
         case O_BAN_SECONDS:
             o->ban_seconds = secs("ban-seconds", optarg);
+            break;
+        case O_THROTTLE_NEXT:
+            o->throttle_next = num("throttle-next", optarg, 1000000000);
+            break;
+        case O_RETRY_AFTER:
+            o->retry_after = num("retry-after", optarg, 86400);
             break;
         case O_CONN_LIMIT: {
             char n[32];

@@ -14,9 +14,10 @@
  * (/fapi/v1/klines) from its candles (market.c, candle.c): prices and volumes from the price
  * path, trade ids and counts from the market's trades.
  *
- * Weight over --weight-limit gets 429; after --ban-after 429 answers every API request gets 418
- * with Retry-After until the ban (--ban-seconds) ends, as the venue does with IPs that keep
- * going after a 429.
+ * Weight over --weight-limit gets 429 (and so do the first --throttle-next API requests, whatever
+ * the weight); after --ban-after 429 answers every API request gets 418 with Retry-After until the
+ * ban (--ban-seconds) ends, as the venue does with IPs that keep going after a 429. A 429's
+ * Retry-After runs to the minute's end, or is --retry-after seconds.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -184,7 +185,7 @@ static void answer(struct fv_peer *p, int status, const char *body, size_t len)
 {
     struct fv_server *s = p->srv;
     char hdr[160];
-    long retry = 60 - (long)(fv_wall_ms() / 1000 % 60);
+    long retry = s->o->retry_after >= 0 ? s->o->retry_after : 60 - (long)(fv_wall_ms() / 1000 % 60);
 
     if (status == 418)
         retry = secs_until(s, s->rest.ban_until_ms);
@@ -229,6 +230,20 @@ static bool banned(struct fv_peer *p)
                  "%" PRId64 ". Please use WebSocket Streams for live updates to avoid bans.\"}",
                  fv_wall_ms() + secs_until(s, s->rest.ban_until_ms) * 1000);
     answer(p, 418, body, (size_t)n);
+    return true;
+}
+
+/* True (and the request answered 429) for the first --throttle-next API requests: a venue
+ * throttling the IP for weight spent by other clients. */
+static bool throttled(struct fv_peer *p)
+{
+    struct fv_server *s = p->srv;
+
+    if (s->rest.n_throttled >= s->o->throttle_next)
+        return false;
+    s->rest.n_throttled++;
+    fv_log("rest throttled %ld of %ld", s->rest.n_throttled, s->o->throttle_next);
+    too_much(p);
     return true;
 }
 
@@ -607,7 +622,7 @@ void rest_handle(struct fv_peer *p)
 
         peer_http_respond(p, 404, JSON_CT, NULL, B, sizeof(B) - 1);
     } else if ((API_IS("depth") || API_IS("klines") || API_IS("ping") || API_IS("time")) &&
-               banned(p)) {
+               (banned(p) || throttled(p))) {
         return;
     } else if (API_IS("depth")) {
         depth(p, spot);
