@@ -24,6 +24,7 @@
 #include "tools/top_list.h"
 #include "e2e/multi_list.h"
 #include "e2e/bfx_list.h"
+#include "e2e/subscribe_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -83,6 +84,7 @@
     TEST_LIST_SYSTEMD(X)                                                                           \
     TEST_LIST_TOP(X)                                                                               \
     TEST_LIST_MULTI(X)                                                                             \
-    TEST_LIST_BFX_E2E(X)
+    TEST_LIST_BFX_E2E(X)                                                                           \
+    TEST_LIST_SUBSCRIBE(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

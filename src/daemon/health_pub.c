@@ -303,8 +303,15 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
         dm->n_streams++;
         if (s->hstate == MDF_STREAM_LIVE && !(s->flags & (DS_F_STALE | DS_F_SILENT)))
             dm->n_streams_live++;
-        else if (s->hstate == MDF_STREAM_FAILED || (s->flags & (DS_F_STALE | DS_F_SILENT)))
+        else if (s->hstate == MDF_STREAM_FAILED || (s->flags & (DS_F_STALE | DS_F_SILENT))) {
             dm->n_streams_bad++;
+            if (s->hstate == MDF_STREAM_FAILED)
+                dm->n_streams_failed++;
+            else if (s->flags & DS_F_STALE)
+                dm->n_streams_stale++;
+            else
+                dm->n_streams_silent++;
+        }
         {
             uint64_t bgaps;
             int st = feed_book_info(s, NULL, NULL, &bgaps);
@@ -385,11 +392,26 @@ static void publish_rings(struct daemon *d, int64_t now)
         d->rate_mono = now;
 }
 
+/* The status line's tail for streams that are not LIVE by cause, e.g. ", 1 failed, 2 stale"
+ * ("" when every stream is fine). */
+static void bad_streams_text(const struct mdf_health_daemon *dm, char *buf, size_t cap)
+{
+    const uint32_t n[] = {dm->n_streams_failed, dm->n_streams_stale, dm->n_streams_silent};
+    static const char *const what[] = {"failed", "stale", "silent"};
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (int k = 0; k < 3; k++)
+        if (n[k] && len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, ", %u %s", n[k], what[k]);
+}
+
 static void publish_daemon(struct daemon *d, const struct mdf_health_daemon *counts)
 {
     static const char *const state_names[] = {"stopped", "starting", "running", "stopping",
                                               "failed"};
     struct mdf_health_daemon dm = *counts;
+    char bad[64];
 
     dm.state = (uint32_t)d->hstate;
     dm.pid = getpid();
@@ -400,11 +422,11 @@ static void publish_daemon(struct daemon *d, const struct mdf_health_daemon *cou
     for (int k = 0; k < MDF_HERR_COUNT; k++)
         dm.errors[k] += d->herr[k];
     snprintf(dm.version, sizeof(dm.version), "%s", MDFEED_VERSION);
+    bad_streams_text(&dm, bad, sizeof(bad));
     snprintf(d->status, sizeof(d->status),
              "%s: %u/%u connections open, %u/%u streams live, %u/%u books live%s",
              state_names[dm.state < 5 ? dm.state : 0], dm.n_conns_open, dm.n_conns,
-             dm.n_streams_live, dm.n_streams, dm.n_books_live, dm.n_books,
-             dm.n_streams_bad ? ", some stale" : "");
+             dm.n_streams_live, dm.n_streams, dm.n_books_live, dm.n_books, bad);
     snprintf(dm.status, sizeof(dm.status), "%s", d->status);
     d->hd_counts = *counts;
     health_write(&d->health, MDF_HT_DAEMON, 0, &dm, sizeof(dm));
