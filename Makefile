@@ -118,7 +118,8 @@ TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
-	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/subscribe_test.c
+	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/subscribe_test.c \
+	tests/e2e/liveness_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
