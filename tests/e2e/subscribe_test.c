@@ -30,16 +30,25 @@
 
 static const char *const SYMS[] = {"AAAUSDT", "BBBUSDT", "CCCUSDT", "DDDUSDT"};
 
-/* Polls the health segment (up to 15 s) until every stream but BAD is LIVE and BAD is FAILED;
- * fails the test with what it saw otherwise. */
-static void wait_states(const char *instance)
+/* True if name is one of the n names in bad. */
+static bool is_bad(const char *name, const char *const *bad, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(name, bad[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Polls the health segment (up to 30 s) until the n_bad streams named in bad are FAILED and the
+ * n_live others LIVE; fails the test with what it saw otherwise. */
+static void wait_states_of(const char *instance, const char *const *bad, int n_bad, uint32_t n_live)
 {
     mdf_health_t *h;
     char why[256] = "";
     bool done = false;
 
     ASSERT_EQ(mdf_health_open(&h, instance), 0);
-    for (int k = 0; k < 150 && !done; k++) {
+    for (int k = 0; k < 300 && !done; k++) {
         uint32_t n = mdf_health_count(h, MDF_HT_STREAM), live = 0, failed = 0;
 
         done = true;
@@ -49,15 +58,15 @@ static void wait_states(const char *instance)
             ASSERT_EQ(mdf_health_stream(h, i, &s), 0);
             if (!s.in_use)
                 continue;
-            if (strcmp(s.name, BAD) == 0 ? s.state != MDF_STREAM_FAILED
-                                         : s.state != MDF_STREAM_LIVE) {
+            if (is_bad(s.name, bad, n_bad) ? s.state != MDF_STREAM_FAILED
+                                           : s.state != MDF_STREAM_LIVE) {
                 snprintf(why, sizeof(why), "%s is %s", s.name, mdf_stream_state_name(s.state));
                 done = false;
             }
             live += s.state == MDF_STREAM_LIVE;
             failed += s.state == MDF_STREAM_FAILED;
         }
-        if (done && (live != 7 || failed != 1)) {
+        if (done && (live != n_live || failed != (uint32_t)n_bad)) {
             snprintf(why, sizeof(why), "%u live, %u failed of %u", live, failed, n);
             done = false;
         }
@@ -67,6 +76,14 @@ static void wait_states(const char *instance)
     if (!done)
         test_fail(__FILE__, __LINE__, "stream states: %s", why);
     mdf_health_close(h);
+}
+
+/* BAD FAILED, the 7 other streams of CONF LIVE. */
+static void wait_states(const char *instance)
+{
+    static const char *const bad[] = {BAD};
+
+    wait_states_of(instance, bad, 1, 7);
 }
 
 TEST(e2e_refused_subscribe_is_split_until_only_the_bad_stream_fails)
@@ -194,6 +211,54 @@ TEST(e2e_stream_refused_before_is_asked_alone_after_a_reconnect)
     ASSERT_EQ(fv_count_lines(&fv, "conn 2 recv {\"method\":\"SUBSCRIBE\""), 0);
     ASSERT_EQ(fv_count_lines(&fv, "conn 2 refused stream " BAD), 1);
     ASSERT_EQ(dmn_count(&d, "asking again in two parts"), 3); /* all on the first connection */
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+TEST(e2e_two_refused_streams_in_a_batch_of_40_cost_at_most_the_split_bound)
+{
+    static const char *const bad[] = {"s03usdt@trade", "s07usdt@bookTicker"};
+    const char *fv_args[] = {"--market",
+                             "",
+                             "--market-rate",
+                             "5",
+                             "--refuse-stream",
+                             "s03usdt@trade",
+                             "--refuse-stream",
+                             "s07usdt@bookTicker",
+                             NULL};
+    char syms[256] = "", list[512] = "";
+    struct fv_proc fv;
+    struct dmn d;
+    int msgs;
+
+    /* 10 symbols x (trade, aggTrade, bookTicker, kline_1m) = 40 streams in one batch. */
+    for (int i = 0; i < 10; i++) {
+        snprintf(syms + strlen(syms), sizeof(syms) - strlen(syms), "%sS%02dUSDT", i ? "," : "", i);
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"S%02dUSDT\"", i ? ", " : "",
+                 i);
+    }
+    fv_args[1] = syms;
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d,
+                         "venues = ({ venue = \"binance-spot\"; url = \"ws://127.0.0.1:%d\";\n"
+                         "  rest_url = \"http://127.0.0.1:%d\";\n"
+                         "  symbols = [%s]; trades = \"both\"; kline = \"1m\";\n"
+                         "  book_ticker = true; });\n",
+                         fv.port, fv.port, list),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    wait_states_of(d.instance, bad, 2, 38);
+    /* Each of the 2 bad streams costs at most two parts per level of the 6 (ceil(log2 40)). */
+    msgs = fv_count_lines(&fv, "\"method\":\"SUBSCRIBE\"");
+    fprintf(stderr, "  40 streams, 2 refused: %d SUBSCRIBE messages (bound 25)\n", msgs);
+    ASSERT_LE(msgs, 1 + 2 * 2 * 6);
+    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_FAILED"), 2);
+    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_FAILED binance-spot conn 1: s03usdt@trade refused"), 1);
+    ASSERT_EQ(dmn_count(&d, "s07usdt@bookTicker refused: code 2"), 1);
+    ASSERT_EQ(fv_count_lines(&fv, "rate-limit"), 0);
+    ASSERT_EQ(dmn_count(&d, "CONNECTION_DISCONNECTED"), 0);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;
