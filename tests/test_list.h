@@ -1,6 +1,7 @@
 /*
  * The registry of tests: X(name, flags, timeout_seconds). Flags: T_TSAN marks ring and thread
- * tests that `make test` also runs under ThreadSanitizer.
+ * tests that `make test` also runs under ThreadSanitizer; T_ALONE marks tests that load the
+ * machine on purpose. Both kinds run alone, never beside other tests.
  */
 #ifndef MDF_TESTS_TEST_LIST_H
 #define MDF_TESTS_TEST_LIST_H
