@@ -159,6 +159,8 @@ static void fx_values(struct fx *f)
     d->n_streams = 4;
     d->n_streams_live = 2;
     d->n_streams_bad = 2;
+    d->n_streams_failed = 1;
+    d->n_streams_stale = 1;
     d->n_books = 1;
     d->n_books_live = 1;
     SETS(d->version, "0.1.0");
@@ -1055,6 +1057,9 @@ TEST(top_json_matches_health_segment_entry_by_entry)
     ASSERT_EQ(JINT(d, "n_streams"), fx.d.n_streams);
     ASSERT_EQ(JINT(d, "n_streams_live"), fx.d.n_streams_live);
     ASSERT_EQ(JINT(d, "n_streams_bad"), fx.d.n_streams_bad);
+    ASSERT_EQ(JINT(d, "n_streams_failed"), 1);
+    ASSERT_EQ(JINT(d, "n_streams_stale"), 1);
+    ASSERT_EQ(JINT(d, "n_streams_silent"), 0);
     ASSERT_EQ(JINT(d, "n_books"), fx.d.n_books);
     ASSERT_EQ(JINT(d, "n_books_live"), fx.d.n_books_live);
 
