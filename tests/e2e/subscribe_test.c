@@ -28,6 +28,10 @@
     "  kline = \"\"; book_ticker = true;\n"                                                        \
     "  connection = { reconnect_base_delay = 0.2; reconnect_jitter = 0.0; }; });\n"
 
+/* The venue of CONF's symbols, refusing BAD. */
+#define FV_ARGS                                                                                    \
+    "--market", "AAAUSDT,BBBUSDT,CCCUSDT,DDDUSDT", "--market-rate", "20", "--refuse-stream", BAD
+
 static const char *const SYMS[] = {"AAAUSDT", "BBBUSDT", "CCCUSDT", "DDDUSDT"};
 
 /* True if name is one of the n names in bad. */
@@ -90,13 +94,7 @@ TEST(e2e_refused_subscribe_is_split_until_only_the_bad_stream_fails)
 {
     struct fv_proc fv;
     struct dmn d;
-    const char *fv_args[] = {"--market",
-                             "AAAUSDT,BBBUSDT,CCCUSDT,DDDUSDT",
-                             "--market-rate",
-                             "20",
-                             "--refuse-stream",
-                             BAD,
-                             NULL};
+    const char *fv_args[] = {FV_ARGS, NULL};
     struct mdf_health_daemon hd;
     mdf_instance_t *inst;
     mdf_health_t *h;
@@ -178,15 +176,7 @@ TEST(e2e_stream_refused_before_is_asked_alone_after_a_reconnect)
 {
     struct fv_proc fv;
     struct dmn d;
-    const char *fv_args[] = {"--market",
-                             "AAAUSDT,BBBUSDT,CCCUSDT,DDDUSDT",
-                             "--market-rate",
-                             "20",
-                             "--refuse-stream",
-                             BAD,
-                             "--lifetime",
-                             "5",
-                             NULL};
+    const char *fv_args[] = {FV_ARGS, "--lifetime", "5", NULL};
     char line[2048];
     int names = 0;
 
