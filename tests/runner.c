@@ -8,7 +8,8 @@
  *   run NAME...            the named tests (forked)
  *   run NAME NAME          NAME in-process, for gdb
  *   run -s SEED ...        replay randomized tests with SEED
- *   run -j N ...           up to N tests side by side (ring/thread tests still run alone);
+ *   run -j N ...           up to N tests side by side (ring/thread tests and tests that load
+ *                          the machine on purpose still run alone);
  *                          each test's output is printed in one piece when it ends
  *   run -l                 list tests
  *
@@ -31,6 +32,7 @@
 #include "test_list.h"
 
 #define T_TSAN 1u   /* ring/thread test: also run under ThreadSanitizer; always runs alone */
+#define T_ALONE 2u  /* loads the machine on purpose (CPU hogs): always runs alone */
 #define MAX_JOBS 16 /* most tests run side by side (-j) */
 
 struct test_entry {
@@ -460,7 +462,7 @@ int main(int argc, char **argv)
 
         for (size_t i = 0; i < N_TESTS; i++) {
             const struct test_entry *t = &tests[i];
-            bool alone = (t->flags & T_TSAN) != 0;
+            bool alone = (t->flags & (T_TSAN | T_ALONE)) != 0;
             int slot = 0, r;
 
             if (n_names) {
@@ -473,7 +475,8 @@ int main(int argc, char **argv)
             }
             if (group && strcmp(group, "tsan") == 0 && !(t->flags & T_TSAN))
                 continue;
-            /* Ring and thread tests run alone; the others up to `parallel` at a time. */
+            /* Ring and thread tests, and load tests, run alone; the others up to `parallel` at a
+             * time. */
             while (running > 0 && (running >= parallel || alone)) {
                 r = job_reap(jobs, MAX_JOBS);
                 running--;

@@ -1,6 +1,7 @@
 /*
  * The registry of tests: X(name, flags, timeout_seconds). Flags: T_TSAN marks ring and thread
- * tests that `make test` also runs under ThreadSanitizer.
+ * tests that `make test` also runs under ThreadSanitizer; T_ALONE marks tests that load the
+ * machine on purpose. Both kinds run alone, never beside other tests.
  */
 #ifndef MDF_TESTS_TEST_LIST_H
 #define MDF_TESTS_TEST_LIST_H
@@ -28,6 +29,8 @@
 #include "e2e/reliability_list.h"
 #include "e2e/budget_list.h"
 #include "daemon/budget_list.h"
+#include "e2e/subscribe_list.h"
+#include "e2e/liveness_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -56,7 +59,8 @@
     X(segment_reader_in_group_can_read_but_never_write, 0, 30)                                     \
     X(segment_reader_outside_group_is_refused_clearly, 0, 30)                                      \
     X(kill_writer_2000_times_no_corrupt_record_and_readers_resume, 0, 240)                         \
-    X(reader_detects_dead_writer_within_two_heartbeats, 0, 30)                                     \
+    X(reader_detects_killed_writer_at_once_even_as_a_zombie, 0, 30)                                \
+    X(reader_calls_a_live_writer_dead_only_past_the_heartbeat_bound, 0, 30)                        \
     X(reader_killed_while_blocked_leaves_writer_unaffected, 0, 30)                                 \
     X(state_latest_book_and_candles_consistent_under_concurrent_writer, T_TSAN, 120)               \
     X(state_candles_last_k_range_update_and_backfill, 0, 30)                                       \
@@ -91,6 +95,8 @@
     TEST_LIST_MULTI(X)                                                                             \
     TEST_LIST_BFX_E2E(X)                                                                           \
     TEST_LIST_BUDGET_E2E(X)                                                                        \
-    TEST_LIST_BUDGET(X)
+    TEST_LIST_BUDGET(X)                                                                            \
+    TEST_LIST_SUBSCRIBE(X)                                                                         \
+    TEST_LIST_LIVENESS(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

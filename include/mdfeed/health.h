@@ -176,6 +176,11 @@ struct mdf_health_daemon {
     uint32_t n_books_live;            /* of which LIVE */
     char version[16];                 /* daemon version text */
     char status[MDF_HEALTH_TEXT_MAX]; /* one-line summary (also systemd's STATUS=) */
+    /* Appended in layout 1.2 (read as 0 from an older daemon): n_streams_bad by cause. */
+    uint32_t n_streams_failed; /* of which FAILED (the venue refused them) */
+    uint32_t n_streams_stale;  /* of which STALE (nothing past their threshold) */
+    uint32_t n_streams_silent; /* of which SILENT (acknowledged, never delivered) */
+    uint32_t _r1;              /* reserved */
 };
 
 /* A venue (table MDF_HT_VENUE, index = shm venue id): one config entry. The REST figures marked

@@ -37,7 +37,7 @@ extern "C" {
 
 #define MDF_MAGIC UINT64_C(0x4d5344454546444d) /* "MDFEEDSM" little-endian */
 #define MDF_LAYOUT_MAJOR 1u                    /* bumped on incompatible change */
-#define MDF_LAYOUT_MINOR 1u                    /* bumped on compatible addition */
+#define MDF_LAYOUT_MINOR 2u                    /* bumped on compatible addition */
 #define MDF_LAYOUT_VERSION ((MDF_LAYOUT_MAJOR << 16) | MDF_LAYOUT_MINOR)
 #define MDF_CACHELINE 64u
 #define MDF_SHM_PREFIX "/mdfeed." /* name = prefix + instance + "." + segment */
@@ -47,6 +47,23 @@ extern "C" {
 #define MDF_EVENT_TEXT_MAX 112u   /* event text incl. NUL */
 #define MDF_BOOK_DEPTH_MAX 100u   /* most book levels per side a record holds */
 #define MDF_CANDLE_K_MAX 100000u  /* most candles kept per (symbol, interval) */
+
+/* Liveness (libmdfeed's mdf_status, mdfeed-top; third-party readers should use the same rule):
+ * the daemon is dead when the segment's writer process is gone (writer_pid does not exist, is a
+ * zombie, or is another process with a different start time), at once; or, while that process
+ * lives, when its heartbeat is older than MDF_DEAD_AFTER_NS(hb_interval_ns): at least
+ * MDF_DEAD_AFTER_PERIODS heartbeat periods and never less than MDF_DEAD_AFTER_MIN_NS, so a
+ * daemon that a loaded machine did not schedule for a while is not taken for a dead one. */
+#define MDF_DEAD_AFTER_PERIODS 20                 /* heartbeat periods of silence */
+#define MDF_DEAD_AFTER_MIN_NS INT64_C(5000000000) /* and at least 5 s */
+/* The heartbeat silence after which a live writer process is called dead (int64 ns; saturates
+ * instead of overflowing for an absurd period). */
+#define MDF_DEAD_AFTER_NS(hb_interval_ns)                                                          \
+    ((uint64_t)(hb_interval_ns) <= (uint64_t)MDF_DEAD_AFTER_MIN_NS / MDF_DEAD_AFTER_PERIODS        \
+         ? MDF_DEAD_AFTER_MIN_NS                                                                   \
+     : (uint64_t)(hb_interval_ns) >= (uint64_t)INT64_MAX / MDF_DEAD_AFTER_PERIODS                  \
+         ? INT64_MAX                                                                               \
+         : (int64_t)(hb_interval_ns)*MDF_DEAD_AFTER_PERIODS)
 
 /* Segment kinds (mdf_seg_header.kind). */
 enum mdf_seg_kind {
@@ -65,7 +82,7 @@ struct mdf_seg_header {
     MDF_ATOMIC(uint32_t) version;       /* atomic: 0 while building; stored last (release) */
     uint32_t kind;                      /* enum mdf_seg_kind */
     uint64_t size;                      /* total segment bytes, as ftruncate'd */
-    uint64_t hb_interval_ns;            /* heartbeat period; dead after 2 periods of silence */
+    uint64_t hb_interval_ns;            /* heartbeat period (see MDF_DEAD_AFTER_NS) */
     char instance[MDF_INSTANCE_MAX];    /* instance name */
     char name[16];                      /* segment name ("ticks", "state", ...) */
     uint8_t _pad0[48];                  /* to the end of line 1 */

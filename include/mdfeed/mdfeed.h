@@ -41,7 +41,7 @@ enum mdf_error {
     MDF_EBADSEG = -1002,    /* segment has the wrong magic, kind or size */
     MDF_EVERSION = -1003,   /* segment has another layout major version */
     MDF_ENOTREADY = -1004,  /* segment exists but its writer has not finished building it */
-    MDF_EDEAD = -1005,      /* the daemon died (pid gone or heartbeat stale) */
+    MDF_EDEAD = -1005,      /* the daemon died (process gone, or heartbeat long stopped) */
     MDF_ERETIRED = -1006,   /* the segment was replaced: close and open the instance again */
     MDF_ESQUAT = -1007,     /* a segment name is taken by a foreign, wrong-mode or odd file */
     MDF_ELIVE = -1008,      /* another live daemon owns this instance */
@@ -78,10 +78,20 @@ MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms);
 /* Unmaps everything of the instance; subscriptions made from it must be closed first. NULL ok. */
 MDF_API void mdf_close(mdf_instance_t *inst);
 
-/* Daemon liveness, as seen through the segment headers. */
+/* Daemon liveness, as seen through the segment headers. The rule (the same in mdfeed-top):
+ *  - DEAD at once when the process that owns the segments is gone: its pid (writer_pid in the
+ *    header) does not exist, is a zombie, or now belongs to a process with another start time
+ *    (/proc/PID/stat). A daemon that exits or is killed is reported dead by the next
+ *    mdf_status call, and by a blocked mdf_wait after about one heartbeat period (100 ms).
+ *  - While that process lives, DEAD only when its heartbeat (the event loop's, every
+ *    hb_interval_ns) is older than MDF_DEAD_AFTER_NS(hb_interval_ns) (layout.h): 20 periods
+ *    and at least 5 s, so 5 s for the daemon's 100 ms period. A daemon that a loaded machine
+ *    does not schedule for a second or two, or one stopped (SIGSTOP) for less than that, stays
+ *    ALIVE; a loop stuck longer reads as DEAD, and ALIVE again when it beats again.
+ * A reader that cannot see the daemon's process (another pid namespace) takes it for gone. */
 enum mdf_liveness {
-    MDF_ALIVE = 0,   /* owner pid exists and the heartbeat is fresh */
-    MDF_DEAD = 1,    /* owner pid gone, or no heartbeat for 2 heartbeat periods */
+    MDF_ALIVE = 0,   /* owner process runs and its heartbeat is within the bound */
+    MDF_DEAD = 1,    /* owner process gone, or no heartbeat for MDF_DEAD_AFTER_NS */
     MDF_RETIRED = 2, /* the daemon replaced the segments: close and open again */
 };
 
@@ -95,8 +105,9 @@ struct mdf_status {
     int64_t epoch_start_ns;   /* CLOCK_REALTIME when the current epoch began */
 };
 
-/* Fills *st. `restarted` compares the epoch with the one remembered at open or at the previous
- * mdf_status call, then remembers the new one. Returns 0 or -EINVAL. */
+/* Fills *st; liveness by the rule above (a kill(2) and a read of /proc/PID/stat). `restarted`
+ * compares the epoch with the one remembered at open or at the previous mdf_status call, then
+ * remembers the new one. Returns 0 or -EINVAL. */
 MDF_API int mdf_status(mdf_instance_t *inst, struct mdf_status *st);
 
 /* Read-side counters of this instance handle. */
@@ -154,7 +165,8 @@ MDF_API int mdf_next(mdf_sub_t *sub, mdf_record_t *rec, uint64_t *lost);
 
 /* Blocks until a record is ready for sub or timeout_ms passes (< 0: forever). Publishing costs
  * the daemon no system call unless a reader is blocked here. Returns 1 (ready), 0 (timed out),
- * MDF_EDEAD (the daemon died while waiting) or another negative code. */
+ * MDF_EDEAD (the daemon died while waiting, by the rule of enum mdf_liveness: checked once per
+ * heartbeat period while nothing arrives), MDF_ERETIRED or another negative code. */
 MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms);
 
 /* Sequence number the subscription will read next, and the ring's current tail. */
@@ -223,8 +235,9 @@ typedef struct mdf_health mdf_health_t;
 MDF_API int mdf_health_open(mdf_health_t **out, const char *name);
 MDF_API void mdf_health_close(mdf_health_t *h);
 
-/* Liveness of the daemon from the health segment's header: its heartbeat is the event loop's, so
- * a stuck loop reads as MDF_DEAD. Fills *st as mdf_status does. Returns 0 or -EINVAL. */
+/* Liveness of the daemon from the health segment's header, by the rule of enum mdf_liveness: its
+ * heartbeat is the event loop's, so a loop stuck for MDF_DEAD_AFTER_NS reads as MDF_DEAD. Fills
+ * *st as mdf_status does. Returns 0 or -EINVAL. */
 MDF_API int mdf_health_status(mdf_health_t *h, struct mdf_status *st);
 
 /* The descriptor (table sizes and slots used), copied. Returns 0 or -EINVAL. */

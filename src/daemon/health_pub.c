@@ -326,11 +326,16 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
         case MDF_STREAM_FAILED:
         case MDF_STREAM_BAD_DATA:
             dm->n_streams_bad++;
+            dm->n_streams_failed++;
             d->degraded_now = true;
             break;
         case MDF_STREAM_STALE:
+            dm->n_streams_bad++;
+            dm->n_streams_stale++;
+            break;
         case MDF_STREAM_SILENT:
             dm->n_streams_bad++;
+            dm->n_streams_silent++;
             break;
         default:
             break;
@@ -415,11 +420,26 @@ static void publish_rings(struct daemon *d, int64_t now)
         d->rate_mono = now;
 }
 
+/* The status line's tail for streams that are not LIVE by cause, e.g. ", 1 failed, 2 stale"
+ * ("" when every stream is fine). */
+static void bad_streams_text(const struct mdf_health_daemon *dm, char *buf, size_t cap)
+{
+    const uint32_t n[] = {dm->n_streams_failed, dm->n_streams_stale, dm->n_streams_silent};
+    static const char *const what[] = {"failed", "stale", "silent"};
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (int k = 0; k < 3; k++)
+        if (n[k] && len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, ", %u %s", n[k], what[k]);
+}
+
 static void publish_daemon(struct daemon *d, const struct mdf_health_daemon *counts)
 {
     static const char *const state_names[] = {"stopped",  "starting", "running",
                                               "stopping", "failed",   "degraded"};
     struct mdf_health_daemon dm = *counts;
+    char bad[64];
 
     /* RUNNING with a stream that delivers nothing (down, refused, undecodable) is DEGRADED. */
     dm.state = (uint32_t)(d->hstate == MDF_DAEMON_RUNNING && d->degraded ? MDF_DAEMON_DEGRADED
@@ -432,11 +452,11 @@ static void publish_daemon(struct daemon *d, const struct mdf_health_daemon *cou
     for (int k = 0; k < MDF_HERR_COUNT; k++)
         dm.errors[k] += d->herr[k];
     snprintf(dm.version, sizeof(dm.version), "%s", MDFEED_VERSION);
+    bad_streams_text(&dm, bad, sizeof(bad));
     snprintf(d->status, sizeof(d->status),
              "%s: %u/%u connections open, %u/%u streams live, %u/%u books live%s",
              state_names[dm.state < 6 ? dm.state : 0], dm.n_conns_open, dm.n_conns,
-             dm.n_streams_live, dm.n_streams, dm.n_books_live, dm.n_books,
-             dm.n_streams_bad ? ", some stale" : "");
+             dm.n_streams_live, dm.n_streams, dm.n_books_live, dm.n_books, bad);
     snprintf(dm.status, sizeof(dm.status), "%s", d->status);
     d->hd_counts = *counts;
     health_write(&d->health, MDF_HT_DAEMON, 0, &dm, sizeof(dm));

@@ -6,6 +6,14 @@
  * that the transport's pongs and pings fit too), unsubscribes before subscribes. Binance: up to
  * SHARD_BATCH streams per message, replies matched by id. Bitfinex: one channel per message,
  * replies matched by the channel's key (subscribe) or id (unsubscribe).
+ *
+ * Binance refuses a SUBSCRIBE as a whole (one unknown name, or more streams than the
+ * connection may carry, and none of the message is subscribed), so a refused batch of several
+ * streams is split in two parts that are asked again, each in its own paced slot, down to
+ * single streams: only the streams the venue refuses alone end FAILED, with its reason. A batch
+ * of N with k bad streams costs at most 1 + 2k*ceil(log2 N) messages. A stream refused once is
+ * asked alone when it is subscribed again (after a reconnect), so it does not take a batch down
+ * with it.
  */
 #include "daemon/shard.h"
 
@@ -177,18 +185,48 @@ static int send_one(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
     return 1;
 }
 
+/* Binance: the id of the next subscription part to ask for (the lowest reserved id among the
+ * streams waiting to be subscribed), or 0 for a fresh batch. A waiting stream the venue refused
+ * before (DS_F_FAILED) first gets a part of its own. */
+static uint64_t next_part(struct shard *sh)
+{
+    uint64_t part = 0;
+
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if (e->state != SUB_WANT)
+            continue;
+        if (!e->req_id && (e->s->flags & DS_F_FAILED))
+            e->req_id = sh->next_id++;
+        if (e->req_id && (!part || e->req_id < part))
+            part = e->req_id;
+    }
+    return part;
+}
+
+/* True if entry e goes into the message being built: state `from` and, when subscribing on
+ * Binance, the part being asked for (0: a fresh batch of streams that belong to no part). */
+static bool in_msg(const struct shard_ent *e, uint8_t from, uint64_t part)
+{
+    return e->state == from && (from != SUB_WANT || e->req_id == part);
+}
+
 /* Builds and sends one control message of up to SHARD_BATCH streams in state `from`, moving
- * them to `to`. Returns the number of streams it carried (0: none pending), or negative. */
+ * them to `to`; a subscription part (see split) goes alone, under the id reserved for it.
+ * Returns the number of streams it carried (0: none pending), or negative. */
 static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
 {
-    uint64_t id = sh->next_id;
+    uint64_t part, id;
     size_t n = 0;
     int len, rc;
 
     if (sh->bfx)
         return send_one(sh, subscribe, from, to);
+    part = from == SUB_WANT ? next_part(sh) : 0;
+    id = part ? part : sh->next_id;
     for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++)
-        if (sh->ent[i].state == from)
+        if (in_msg(&sh->ent[i], from, part))
             sh->names[n++] = sh->ent[i].s->name;
     if (n == 0)
         return 0;
@@ -198,18 +236,19 @@ static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to
     rc = wsconn_send_text(&sh->ws, sh->ctl, (size_t)len);
     if (rc < 0)
         return rc;
-    sh->next_id++;
+    if (!part)
+        sh->next_id++;
     sh->last_ctl_mono = clock_mono_ns();
     n = 0;
     for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++) {
-        if (sh->ent[i].state != from)
+        if (!in_msg(&sh->ent[i], from, part))
             continue;
         sh->ent[i].state = to;
         sh->ent[i].req_id = id;
         n++;
     }
-    log_msg(LOG_LV_DEBUG, "%s conn %u: %s %zu streams (id %" PRIu64 ")", sh->f->cv.name, sh->id,
-            subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", n, id);
+    log_msg(LOG_LV_DEBUG, "%s conn %u: %s %zu streams (id %" PRIu64 "%s)", sh->f->cv.name, sh->id,
+            subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", n, id, part ? ", a refused batch's part" : "");
     return (int)n;
 }
 
@@ -259,6 +298,7 @@ static void settle(struct shard *sh, struct shard_ent *e, int code, const char *
     if (code == 0) {
         e->state = SUB_ACKED;
         e->acked_mono = now;
+        e->s->flags &= ~DS_F_FAILED; /* refused once, accepted now: watched like any other */
         feed_on_acked(sh, e->s);
         return;
     }
@@ -269,9 +309,33 @@ static void settle(struct shard *sh, struct shard_ent *e, int code, const char *
             "%s refused: code %d %s", e->s->name, code, text);
 }
 
+/* Binance: the n (> 1) streams of the refused SUBSCRIBE id wait to be asked again in two
+ * parts, the first n/2 (rounded up) and the rest, each under an id reserved now (send_batch
+ * sends one part per control slot). */
+static void split(struct shard *sh, int64_t id, uint32_t n, int code, const char *text)
+{
+    uint64_t first = sh->next_id++, second = sh->next_id++;
+    uint32_t k = 0;
+
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if ((int64_t)e->req_id != id || e->state != SUB_SENT)
+            continue;
+        e->state = SUB_WANT;
+        e->req_id = k++ < (n + 1) / 2 ? first : second;
+    }
+    log_msg(LOG_LV_NOTICE,
+            "%s conn %u: SUBSCRIBE id %" PRId64 " of %u streams refused (code %d %s): asking "
+            "again in two parts, ids %" PRIu64 " and %" PRIu64,
+            sh->f->cv.name, sh->id, id, n, code, text, first, second);
+    kick(sh);
+}
+
 void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
 {
     int64_t now = clock_mono_ns();
+    uint32_t sent = 0;
     bool any = false;
 
     for (uint32_t i = 0; i < sh->n;) {
@@ -286,12 +350,19 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
             sh->ent[i] = sh->ent[--sh->n]; /* gone, whatever the venue said */
             continue;
         }
-        settle(sh, e, code, text, now);
+        sent++;
         i++;
     }
     if (!any)
         log_msg(LOG_LV_WARNING, "%s conn %u: reply to unknown request id %" PRId64 " (code %d)",
                 sh->f->cv.name, sh->id, id, code);
+    if (code != 0 && sent > 1) {
+        split(sh, id, sent, code, text); /* the venue refused the batch as a whole */
+        return;
+    }
+    for (uint32_t i = 0; i < sh->n; i++)
+        if ((int64_t)sh->ent[i].req_id == id && sh->ent[i].state == SUB_SENT)
+            settle(sh, &sh->ent[i], code, text, now);
     if (!sh->all_acked_mono && shard_all_acked(sh))
         sh->all_acked_mono = now;
 }

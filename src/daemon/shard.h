@@ -49,7 +49,8 @@ struct shard_ent {
     uint8_t state;      /* enum sub_state */
     bool resub;         /* Bitfinex: subscribe again once the unsubscribe is confirmed */
     bool got;           /* data of it arrived on this connection since it was subscribed */
-    uint64_t req_id;    /* id of the control message that carried it */
+    uint64_t req_id;    /* id of the control message that carried it; SUB_WANT: 0, or the id
+                         * reserved for the part of a refused batch it is asked again in */
     int64_t chan_id;    /* Bitfinex channel id from the "subscribed" event, -1 = none */
     int64_t acked_mono; /* CLOCK_MONOTONIC ns of the acknowledgement */
 };

@@ -48,33 +48,60 @@ int seg_format_name(char *out, const char *instance, const char *segment)
     return 0;
 }
 
-uint64_t seg_proc_start(pid_t pid)
+/* Reads the state letter (field 3) and start time (field 22, clock ticks since boot) of pid
+ * from /proc/PID/stat. Returns 0, or -1 if the file cannot be read or parsed (no /proc, another
+ * pid namespace, hidepid, or the process is gone). */
+static int proc_stat(pid_t pid, char *state, uint64_t *start)
 {
     char path[64], buf[1024], *p;
-    unsigned long long start = 0;
+    unsigned long long st = 0;
     ssize_t n;
     int fd;
 
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return -1;
     n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return -1;
     buf[n] = '\0';
     /* The command name may hold spaces and parentheses: fields resume after the last ')'.
-     * starttime is field 22; after ')' come fields 3.. so it is the 20th token there. */
+     * The state is the first token there, starttime the 20th. */
     p = strrchr(buf, ')');
-    if (!p)
-        return 0;
+    if (!p || p[1] != ' ' || !p[2])
+        return -1;
+    *state = p[2];
     p++;
     for (int field = 3; field < 22 && p; field++)
         p = strchr(p + 1, ' ');
-    if (p)
-        sscanf(p + 1, "%llu", &start);
-    return start;
+    if (!p || sscanf(p + 1, "%llu", &st) != 1)
+        return -1;
+    *start = st;
+    return 0;
+}
+
+uint64_t seg_proc_start(pid_t pid)
+{
+    uint64_t start;
+    char state;
+
+    return proc_stat(pid, &state, &start) == 0 ? start : 0;
+}
+
+bool seg_proc_gone(pid_t pid, uint64_t start)
+{
+    uint64_t now_start;
+    char state;
+
+    if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+        return true;
+    if (proc_stat(pid, &state, &now_start) < 0)
+        return false; /* it exists (kill said so) but cannot be looked at: assume it is ours */
+    if (state == 'Z' || state == 'X')
+        return true;                    /* exited; its parent has not reaped it yet */
+    return start && now_start != start; /* the pid was reused by another process */
 }
 
 /* Checks an existing segment's file before adoption: regular, ours, right mode and group. */
@@ -440,8 +467,8 @@ bool seg_retired(const struct mdf_seg_header *h)
 int seg_liveness(const struct mdf_seg_header *hc, int64_t now_mono_ns)
 {
     struct mdf_seg_header *h = (struct mdf_seg_header *)hc;
-    int64_t pid, hb, period;
-    uint64_t start, now_start;
+    int64_t pid, hb;
+    uint64_t start;
 
     if (seg_retired(h))
         return MDF_RETIRED;
@@ -450,15 +477,12 @@ int seg_liveness(const struct mdf_seg_header *hc, int64_t now_mono_ns)
     (void)load_acquire(&h->epoch);
     pid = load_relaxed(&h->writer_pid);
     start = load_relaxed(&h->writer_start);
-    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+    if (pid <= 0 || pid > INT32_MAX || seg_proc_gone((pid_t)pid, start))
         return MDF_DEAD;
-    now_start = seg_proc_start((pid_t)pid);
-    if (start && now_start && now_start != start)
-        return MDF_DEAD; /* the pid was reused by another process */
-    /* Relaxed: compared with our own monotonic clock only. */
+    /* The process lives: dead only if its loop has not beaten for far longer than a loaded
+     * machine can delay it. Relaxed: compared with our own monotonic clock only. */
     hb = load_relaxed(&h->heartbeat_ns);
-    period = (int64_t)h->hb_interval_ns;
-    if (period > 0 && now_mono_ns - hb > 2 * period)
+    if (h->hb_interval_ns > 0 && now_mono_ns - hb > MDF_DEAD_AFTER_NS(h->hb_interval_ns))
         return MDF_DEAD;
     return MDF_ALIVE;
 }

@@ -87,10 +87,17 @@ void seg_reader_close(struct seg *s);
 bool seg_retired(const struct mdf_seg_header *h);
 
 /* Liveness of the segment's writer at monotonic time now: MDF_ALIVE, MDF_DEAD or MDF_RETIRED
- * (enum mdf_liveness). Dead when the pid is gone or reused, or no heartbeat for 2 periods. */
+ * (enum mdf_liveness). Dead at once when its process is gone (seg_proc_gone); while the
+ * process lives, only when its heartbeat is older than MDF_DEAD_AFTER_NS(hb_interval_ns). Costs
+ * a kill(2) and a read of /proc/PID/stat. */
 int seg_liveness(const struct mdf_seg_header *h, int64_t now_mono_ns);
 
-/* This process's start time in clock ticks since boot (from /proc/self/stat), 0 if unknown. */
+/* Process pid's start time in clock ticks since boot (from /proc/PID/stat), 0 if unknown. */
 uint64_t seg_proc_start(pid_t pid);
+
+/* True if process pid, started at `start` (seg_proc_start; 0 = unknown), no longer runs: the
+ * pid does not exist (ESRCH), is a zombie, or belongs to a process started at another time. A
+ * process that exists but whose /proc entry cannot be read counts as running. */
+bool seg_proc_gone(pid_t pid, uint64_t start);
 
 #endif /* MDF_SHM_SEGMENT_H */

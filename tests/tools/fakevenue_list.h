@@ -7,6 +7,7 @@
     X(fakevenue_replays_only_subscribed_streams, 0, 60)                                            \
     X(fakevenue_replay_without_loop_sends_each_message_once, 0, 30)                                \
     X(fakevenue_answers_subscribe_unsubscribe_list_and_errors, 0, 30)                              \
+    X(fakevenue_refuse_stream_refuses_every_subscribe_naming_it_and_nothing_else, 0, 30)           \
     X(fakevenue_routes_futures_streams_by_path, 0, 30)                                             \
     X(fakevenue_rate_limit_cuts_a_chatty_client, 0, 30)                                            \
     X(fakevenue_pings_and_cuts_a_client_that_never_pongs, 0, 30)                                   \

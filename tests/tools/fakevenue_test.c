@@ -485,6 +485,32 @@ TEST(fakevenue_answers_subscribe_unsubscribe_list_and_errors)
     return 0;
 }
 
+TEST(fakevenue_refuse_stream_refuses_every_subscribe_naming_it_and_nothing_else)
+{
+    struct fv_proc fv;
+    const char *args[] = {"--refuse-stream", "bad@trade", "--rate-limit", "0", NULL};
+    char line[512];
+    struct wsc c;
+
+    start(&fv, args);
+    connect_ok(&c, fv.port, "/stream");
+    /* The whole message is refused: not even the good name in it is subscribed. */
+    request(&c, "{\"method\":\"SUBSCRIBE\",\"params\":[\"a@trade\",\"bad@trade\"],\"id\":1}",
+            "{\"code\":2,\"msg\":\"Invalid request: invalid stream name `bad@trade`\",\"id\":1}");
+    ASSERT_EQ(fv_wait_line(&fv, "refused stream", T_MS, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, "conn 1 refused stream bad@trade");
+    request(&c, "{\"method\":\"LIST_SUBSCRIPTIONS\",\"id\":2}", "{\"result\":[],\"id\":2}");
+    /* Without it, the same names go through. */
+    request(&c, "{\"method\":\"SUBSCRIBE\",\"params\":[\"a@trade\",\"b@trade\"],\"id\":3}",
+            "{\"result\":null,\"id\":3}");
+    request_error(&c, "{\"method\":\"SUBSCRIBE\",\"params\":[\"bad@trade\"],\"id\":4}", 2, "4");
+    request(&c, "{\"method\":\"LIST_SUBSCRIPTIONS\",\"id\":5}",
+            "{\"result\":[\"a@trade\",\"b@trade\"],\"id\":5}");
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
 TEST(fakevenue_routes_futures_streams_by_path)
 {
     struct fv_proc fv;

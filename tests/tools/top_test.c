@@ -159,6 +159,8 @@ static void fx_values(struct fx *f)
     d->n_streams = 4;
     d->n_streams_live = 2;
     d->n_streams_bad = 2;
+    d->n_streams_failed = 1;
+    d->n_streams_stale = 1;
     d->n_books = 1;
     d->n_books_live = 1;
     SETS(d->version, "0.1.0");
@@ -1055,6 +1057,9 @@ TEST(top_json_matches_health_segment_entry_by_entry)
     ASSERT_EQ(JINT(d, "n_streams"), fx.d.n_streams);
     ASSERT_EQ(JINT(d, "n_streams_live"), fx.d.n_streams_live);
     ASSERT_EQ(JINT(d, "n_streams_bad"), fx.d.n_streams_bad);
+    ASSERT_EQ(JINT(d, "n_streams_failed"), 1);
+    ASSERT_EQ(JINT(d, "n_streams_stale"), 1);
+    ASSERT_EQ(JINT(d, "n_streams_silent"), 0);
     ASSERT_EQ(JINT(d, "n_books"), fx.d.n_books);
     ASSERT_EQ(JINT(d, "n_books_live"), fx.d.n_books_live);
 
@@ -1338,18 +1343,24 @@ TEST(top_exits_1_when_the_heartbeat_is_stale_and_shows_the_last_state)
     struct rows r;
     pid_t beater;
 
-    fx_build(&fx, 500 * MS);
+    fx_build(&fx, 100 * MS);
     beater = beater_start(&fx);
     ASSERT_EQ(run_top(test_instance(), &out, &err, "-b", "-n", "1", NULL), 0);
     ASSERT_CONTAINS(out, "DAEMON RUNNING");
     free(out);
     free(err);
-    /* The writer stops beating (its pid lives on): dead after two periods. */
+    /* The writer stops beating (its pid lives on): dead once the beat is older than
+     * MDF_DEAD_AFTER_NS (5 s for a 100 ms period), not before. */
     beater_stop(beater);
-    usleep(1200000);
+    usleep(3000000);
+    ASSERT_EQ(run_top(test_instance(), &out, &err, "-b", "-n", "1", NULL), 0);
+    ASSERT_CONTAINS(out, "DAEMON RUNNING");
+    free(out);
+    free(err);
+    usleep(2500000);
     ASSERT_EQ(run_top(test_instance(), &out, &err, "-b", "-n", "5", NULL), 1);
     ASSERT_CONTAINS(out, "DAEMON DEAD: no heartbeat for ");
-    ASSERT_CONTAINS(out, "(period 500.0ms)");
+    ASSERT_CONTAINS(out, "(period 100.0ms)");
     ASSERT_CONTAINS(out, "  last state RUNNING pid");
     ASSERT_CONTAINS(err, "dead: no heartbeat");
     ASSERT(strstr(out + 1, "mdfeed-top: instance") == NULL); /* stopped at the first */
@@ -1366,7 +1377,7 @@ TEST(top_exits_1_when_the_heartbeat_is_stale_and_shows_the_last_state)
     ASSERT_CONTAINS(JSTR(d, "reason"), "dead: no heartbeat");
     ASSERT_STR_EQ(JSTR(d, "liveness"), "dead");
     ASSERT_STR_EQ(JSTR(d, "state"), "RUNNING");
-    ASSERT_GT(JINT(d, "heartbeat_age_ns"), 1000 * MS);
+    ASSERT_GT(JINT(d, "heartbeat_age_ns"), 5000 * MS);
     ASSERT_EQ(json_array_size(jarr(root, "streams")), N_STREAMS);
     json_decref(root);
     free(out);

@@ -285,11 +285,27 @@ static bool id_valid(json_t *id)
     return true;
 }
 
-/* SUBSCRIBE: all of params or none (the --max-streams cap). */
+/* The first name of params that --refuse-stream names, or NULL. */
+static const char *refused_name(const struct fv_opts *o, json_t *params)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(params, i, v)
+    {
+        for (size_t k = 0; k < o->n_refuse; k++)
+            if (strcmp(json_string_value(v), o->refuse[k]) == 0)
+                return o->refuse[k];
+    }
+    return NULL;
+}
+
+/* SUBSCRIBE: all of params or none (a --refuse-stream name, the --max-streams cap). */
 static void do_subscribe(struct fv_peer *p, json_t *params, json_t *id)
 {
     struct fv_server *s = p->srv;
     size_t i, fresh = 0;
+    const char *bad;
     json_t *v;
     int *ids;
     bool any = false;
@@ -304,6 +320,14 @@ static void do_subscribe(struct fv_peer *p, json_t *params, json_t *id)
             reply_error(p, 2, "Invalid request: each stream name must be a non-empty string", id);
             return;
         }
+    }
+    if ((bad = refused_name(s->o, params)) != NULL) {
+        char msg[260];
+
+        snprintf(msg, sizeof(msg), "Invalid request: invalid stream name `%s`", bad);
+        fv_log("conn %u refused stream %s", p->id, bad);
+        reply_error(p, 2, msg, id);
+        return;
     }
     ids = fv_xcalloc(json_array_size(params) + 1, sizeof(int));
     json_array_foreach(params, i, v)

@@ -38,6 +38,7 @@
 #define FV_LINGER_MS 1000            /* after our FIN, read and discard this long before closing */
 #define FV_SHUTDOWN_GRACE_MS 5000    /* serverShutdown notice to close */
 #define FV_MAX_HELD_INPUT (1u << 20) /* pipelined input kept while a REST answer is held */
+#define FV_REFUSE_MAX 16             /* --refuse-stream names */
 #define FV_CASE_MAX_MESSAGE                                                                        \
     (32u << 20) /* conformance cases echo messages up to 16 MiB and more                           \
                  */
@@ -139,6 +140,8 @@ struct fv_opts {
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
     struct fv_faults f;     /* fault injection */
+    const char *refuse[FV_REFUSE_MAX]; /* --refuse-stream: names a SUBSCRIBE may not carry */
+    size_t n_refuse;                   /* how many */
 };
 
 /* A growable byte buffer; grows at init or under load, then is reused. */

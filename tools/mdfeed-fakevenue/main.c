@@ -40,6 +40,7 @@ enum {
     O_PONG,
     O_RATE,
     O_MAX_STREAMS,
+    O_REFUSE_STREAM,
     O_LIFETIME,
     O_SHUTDOWN,
     O_WEIGHT,
@@ -109,6 +110,7 @@ static const struct option LONGOPTS[] = {
     {"pong-timeout", required_argument, NULL, O_PONG},
     {"rate-limit", required_argument, NULL, O_RATE},
     {"max-streams", required_argument, NULL, O_MAX_STREAMS},
+    {"refuse-stream", required_argument, NULL, O_REFUSE_STREAM},
     {"lifetime", required_argument, NULL, O_LIFETIME},
     {"shutdown-after", required_argument, NULL, O_SHUTDOWN},
     {"weight-limit", required_argument, NULL, O_WEIGHT},
@@ -172,6 +174,7 @@ static void usage(FILE *f)
             "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
             "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
+            "       [--refuse-stream NAME]...\n"
             "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
             "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
             "       [--misroute SUFFIX] [--synthetic-stamp]\n"
@@ -462,6 +465,13 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_MAX_STREAMS:
             maxs = num("max-streams", optarg, 1000000);
             break;
+        case O_REFUSE_STREAM:
+            if (!*optarg || strlen(optarg) > 200)
+                die_usage("--refuse-stream: a stream name of 1 to 200 characters");
+            if (o->n_refuse == FV_REFUSE_MAX)
+                die_usage("--refuse-stream: at most %d names", FV_REFUSE_MAX);
+            o->refuse[o->n_refuse++] = optarg;
+            break;
         case O_LIFETIME:
             lifetime = secs("lifetime", optarg);
             break;
@@ -686,6 +696,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                                           o->market_quiet || o->market_sparse))
         die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
                   "--market, --market-quiet or --market-sparse");
+    if (o->venue == FV_VENUE_BITFINEX && o->n_refuse)
+        die_usage("--refuse-stream: Binance venues only");
     if (o->venue == FV_VENUE_BITFINEX) {
         /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
          * 20 connections per minute (VENUES.md 3.1). */

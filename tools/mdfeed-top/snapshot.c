@@ -291,7 +291,8 @@ static void read_daemon(struct top *t, struct top_snap *s)
             s->uptime_ns = s->real_ns > d->start_ns ? s->real_ns - d->start_ns : 0;
     }
     if (st->liveness == MDF_DEAD) {
-        if (st->hb_interval_ns > 0 && st->heartbeat_age_ns > 2 * st->hb_interval_ns)
+        /* The library's rule (layout.h): a gone process at once, else a long silence. */
+        if (st->hb_interval_ns > 0 && st->heartbeat_age_ns > MDF_DEAD_AFTER_NS(st->hb_interval_ns))
             snprintf(s->why, sizeof(s->why),
                      "dead: no heartbeat for %s (period %s) from pid %lld; showing its last "
                      "state",

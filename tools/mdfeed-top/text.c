@@ -453,6 +453,9 @@ static json_t *json_daemon(const struct top_snap *s)
     put(o, "n_streams", jint(d->n_streams));
     put(o, "n_streams_live", jint(d->n_streams_live));
     put(o, "n_streams_bad", jint(d->n_streams_bad));
+    put(o, "n_streams_failed", jint(d->n_streams_failed));
+    put(o, "n_streams_stale", jint(d->n_streams_stale));
+    put(o, "n_streams_silent", jint(d->n_streams_silent));
     put(o, "n_books", jint(d->n_books));
     put(o, "n_books_live", jint(d->n_books_live));
     return o;
