@@ -413,7 +413,11 @@ void bsync_record(const struct bsync *s, struct mdf_book *rec, uint32_t depth)
     rec->h.recv_time_ns = s->recv_time_ns;
     rec->h.venue_seq = 0;
     rec->state = s->state;
-    rec->_r0 = 0;
+    rec->kind = MDF_BOOK_KIND_FULL; /* precision and levels asked: the daemon's stream */
+    rec->precision = 0;
+    rec->_r1 = 0;
+    rec->levels_asked = 0;
+    rec->_r2 = 0;
     rec->generation = s->generation;
     rec->first_update_id = s->first_id;
     rec->last_update_id = s->last_id;

@@ -47,6 +47,7 @@ static void publish(struct feed *f, struct dstream *s, union mdf_record *r)
 {
     r->h.venue = f->venue_id;
     r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
     daemon_publish(f->d, r);
     f->stats.records++;
 }
@@ -210,6 +211,7 @@ static void candle_open(struct feed *f, struct dstream *s, const struct mdf_cand
         r->h.flags = MDF_CANDLE_F_CLOSED; /* the next interval's candle has appeared */
         r->h.venue = f->venue_id;
         r->h.symbol = s->symbol;
+        r->h.stream = s->stream;
         candles_publish_closed(f, s, r, false);
     }
     s->bopen = *c;
@@ -240,6 +242,7 @@ static void on_candles(struct feed *f, struct dstream *s, const struct bfx_msg *
         r->h.flags = MDF_CANDLE_F_CLOSED | MDF_CANDLE_F_BACKFILLED;
         r->h.venue = f->venue_id;
         r->h.symbol = s->symbol;
+        r->h.stream = s->stream;
         candles_publish_closed(f, s, r, false);
         f->stats.backfilled++;
     }

@@ -261,6 +261,7 @@ TEST(config_symbols_only_style_uses_venue_defaults)
     ASSERT(s->health.stale_min == 5 && s->health.stale_quiet == 0);
     ASSERT_EQ(l.c->shm.max_symbols, 4096);
     ASSERT_EQ(l.c->shm.max_series, 4096);
+    ASSERT_EQ(l.c->shm.max_streams, 4096);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_CANDLES], 16384);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_BOOKS], 16384);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_FUNDING], 16384);
@@ -679,7 +680,7 @@ static const char all_keys_conf[] =
     "log_level = \"debug\";\n"
     "decoder = \"jansson\";\n"
     "shm = { mode = \"0600\"; group = \"%s\"; book_depth = 50; candle_history = 1000;\n"
-    "  max_symbols = 100; max_series = 200;\n"
+    "  max_symbols = 100; max_series = 200; max_streams = 300;\n"
     "  rings = { ticks = 1024; candles = 2048; books = 4096; funding = 8192; events = 16; }; };\n"
     "connection = { connect_timeout = 5; ping_interval = 20; pong_timeout = 10;\n"
     "  max_reconnect_attempts = 7; reconnect_base_delay = 0.5; reconnect_max_delay = 30;\n"
@@ -721,6 +722,7 @@ TEST(config_every_key_loads_and_is_documented)
         "candle_history",
         "max_symbols",
         "max_series",
+        "max_streams",
         "rings",
         "ticks",
         "candles",
@@ -808,6 +810,7 @@ TEST(config_every_key_loads_and_is_documented)
     ASSERT_EQ(l.c->shm.candle_k, 1000);
     ASSERT_EQ(l.c->shm.max_symbols, 100);
     ASSERT_EQ(l.c->shm.max_series, 200);
+    ASSERT_EQ(l.c->shm.max_streams, 300);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_TICKS], 1024);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_CANDLES], 2048);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_BOOKS], 4096);

@@ -490,7 +490,8 @@ static void pub_start(struct publisher *p, const char *instance, uint64_t cap, i
                                       .max_symbols = 16,
                                       .book_depth = BOOK_DEPTH,
                                       .candle_k = 8,
-                                      .max_series = 16};
+                                      .max_series = 16,
+                                      .max_streams = 16};
     prm.hb_interval_ns = hb_ns;
     if (pub_open(p, &prm) < 0)
         test_fail(__FILE__, __LINE__, "pub_open: %s", mdf_errmsg());

@@ -97,7 +97,13 @@ static void fx_state(struct fx *f, const char *instance)
     f->sym[2] = state_tx_symbol(&f->p.st, 1, "tBTCUSD", "BTC/USD");
     ASSERT(f->sym[0] >= 0 && f->sym[1] >= 0 && f->sym[2] >= 0);
 
-    /* The local full book of BTCUSDT, 2 levels a side. */
+    /* The local full book of BTCUSDT, 2 levels a side, and a depth5 stream of it that has
+     * published nothing yet (its row shows no top of book). */
+    ASSERT_EQ(state_tx_stream(&f->p.st, &(struct mdf_stream_entry){.symbol = (uint32_t)f->sym[0],
+                                                                   .type = MDF_REC_BOOK,
+                                                                   .book_kind = MDF_BOOK_KIND_FULL,
+                                                                   .key = "btcusdt@depth@100ms"}),
+              0);
     memset(&rec, 0, sizeof(rec));
     rec.book.h.type = MDF_REC_BOOK;
     rec.book.h.size = (uint16_t)MDF_BOOK_SIZE(20);
