@@ -203,7 +203,9 @@ MDF_API void mdf_sub_counts(mdf_sub_t *sub, uint64_t *delivered, uint64_t *lost)
  *   registered first;
  * - ticker: the full 24 h ticker over the mini ticker;
  * - trade: the trade stream over the aggregate-trade stream;
- * - bbo, funding: the stream registered first.
+ * - bbo: the book ticker stream (on Bitfinex, where there is none, the ticker's bbo);
+ * - funding: the stream registered first.
+ * A stream a reload removed is nobody's default any more.
  * The record's h.stream says which stream it came from. Use the *_stream calls below to read a
  * given stream. Return 0, MDF_ENODATA (no such stream, or nothing yet), -ENOENT (no such
  * symbol), MDF_ECONTENDED (kept changing under a busy writer; call again) or -EINVAL. */

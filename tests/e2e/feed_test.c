@@ -7,6 +7,7 @@
  * flagged; one symbol's depth5, depth20 and diff books, and its ticker and mini ticker, are
  * each read on their own.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -238,8 +239,11 @@ TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
     mdf_instance_t *inst;
     mdf_record_t *ticks = NULL;
     const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT,CCCUSDT", "--market-rate", "50", NULL};
+    struct mdf_stream_entry e;
     struct mdf_trade t;
+    struct mdf_bbo bbo;
     int64_t a, c;
+    int retired = 0;
     long nt;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
@@ -274,6 +278,21 @@ TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
         c = sym_of(inst, "CCCUSDT");
     }
     ASSERT_EQ(mdf_latest_trade(inst, (uint32_t)c, &t), 0);
+    /* The removed book ticker's stream is retired: not found, no longer BBBUSDT's bbo, its last
+     * record still readable by id; AAAUSDT's, kept, is untouched. */
+    ASSERT_EQ(mdf_stream_find(inst, "binance-spot:BBBUSDT", "bookTicker"), -ENOENT);
+    ASSERT_EQ(mdf_latest_bbo(inst, (uint32_t)sym_of(inst, "BBBUSDT"), &bbo), MDF_ENODATA);
+    for (uint32_t i = 0; i < mdf_stream_count(inst); i++) {
+        ASSERT_EQ(mdf_stream_info(inst, i, &e), 0);
+        if (strcmp(e.key, "bbbusdt@bookTicker") == 0) {
+            ASSERT_EQ(e.retired, 1);
+            ASSERT_EQ(mdf_latest_bbo_stream(inst, i, &bbo), 0);
+            retired++;
+        }
+    }
+    ASSERT_EQ(retired, 1);
+    ASSERT_GE(mdf_stream_find(inst, "binance-spot:AAAUSDT", "bookTicker"), 0);
+    ASSERT_EQ(mdf_latest_bbo(inst, (uint32_t)sym_of(inst, "AAAUSDT"), &bbo), 0);
     usleep(500000);
     /* One connection throughout; AAAUSDT's trades never missed one. */
     ASSERT_EQ(fv_count_lines(&fv, "upgrade"), 0);
@@ -401,8 +420,8 @@ static uint32_t stream_of(mdf_instance_t *inst, const char *native, const char *
 /* True if books a and b are LIVE and have the same top n levels a side (values). */
 static bool same_top(const struct mdf_book *a, const struct mdf_book *b, int n)
 {
-    if (a->state != MDF_BOOK_LIVE || b->state != MDF_BOOK_LIVE || a->n_bids < n ||
-        b->n_bids < n || a->n_asks < n || b->n_asks < n)
+    if (a->state != MDF_BOOK_LIVE || b->state != MDF_BOOK_LIVE || a->n_bids < n || b->n_bids < n ||
+        a->n_asks < n || b->n_asks < n)
         return false;
     for (int s = 0; s < 2; s++)
         for (int i = 0; i < n; i++) {
@@ -427,7 +446,7 @@ TEST(e2e_depth5_depth20_diff_and_ticker_mini_of_one_symbol_are_read_apart)
     size_t len = MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX);
     struct mdf_book *b5 = malloc(len), *b20 = malloc(len), *bd = malloc(len);
     const char *fv_args[] = {"--market", "AAAUSDT", "--market-rate", "50", "--market-events",
-                             "200", NULL};
+                             "200",      NULL};
     struct mdf_stream_entry e;
     struct mdf_ticker t;
     uint32_t s5, s20, sd, st, sm, sym;

@@ -102,9 +102,8 @@ TEST(reader_stream_calls_read_each_stream_and_records_name_theirs)
     mdf_sub_t *sub;
     static union mdf_record r, out;
     struct mdf_stream_entry e = {.type = MDF_REC_TRADE, .key = "btcusdt@trade"};
-    struct mdf_stream_entry a = {.type = MDF_REC_TRADE,
-                                 .flags = MDF_STREAM_F_AGGREGATE,
-                                 .key = "btcusdt@aggTrade"};
+    struct mdf_stream_entry a = {
+        .type = MDF_REC_TRADE, .flags = MDF_STREAM_F_AGGREGATE, .key = "btcusdt@aggTrade"};
     int64_t ts, ta;
 
     pub_default_params(&prm, test_instance());
