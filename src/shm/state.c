@@ -393,7 +393,7 @@ int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *in)
         strnlen(in->kind, sizeof(in->kind)) >= sizeof(in->kind) || in->type >= MDF_REC_TYPE_COUNT ||
         in->book_kind > MDF_BOOK_KIND_PARTIAL)
         return err_set(-EINVAL, "bad stream entry");
-    if (in->symbol >= load_relaxed(&tx->d->n_symbols))
+    if (in->symbol >= load_relaxed(&tx->d->n_symbols)) /* only this thread raises it */
         return err_set(-EINVAL, "unknown symbol id %u", in->symbol);
     sym = (const struct mdf_symbol_entry *)(tx->base + tx->d->symbols_off) + in->symbol;
     if (sym->venue != in->venue)

@@ -642,7 +642,7 @@ TEST(config_timer_rules_each_reported)
     return 0;
 }
 
-TEST(config_too_many_symbols_or_series_for_the_tables)
+TEST(config_too_many_symbols_series_or_streams_for_the_tables)
 {
     struct loaded l = {0};
     char text[8192];
@@ -650,17 +650,18 @@ TEST(config_too_many_symbols_or_series_for_the_tables)
     static const struct want_err want[] = {
         {1, "17 symbols over all venues do not fit shm.max_symbols = 16"},
         {1, "34 kline streams over all venues do not fit shm.max_series = 16"},
+        {1, "68 streams over all venues do not fit shm.max_streams = 16"},
     };
 
     n = (size_t)snprintf(text, sizeof(text),
-                         "shm = { max_symbols = 16; max_series = 16; };\n"
+                         "shm = { max_symbols = 16; max_series = 16; max_streams = 16; };\n"
                          "venues = ( { venue = \"binance-spot\"; kline = [\"1m\", \"5m\"];\n"
                          "  symbols = [ ");
     for (int i = 0; i < 17; i++)
         n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\"S%d\"", i ? ", " : "", i);
     snprintf(text + n, sizeof(text) - n, " ]; } );\n");
     load_text(&l, text);
-    check_errors(&l, want, 2);
+    check_errors(&l, want, 3);
     unload(&l);
     return 0;
 }
