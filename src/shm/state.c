@@ -329,29 +329,34 @@ static uint64_t stream_rank(const struct mdf_stream_entry *e, int type)
     return r;
 }
 
-/* Re-elects symbol sym's default stream of every kept type (control path: linear). */
+/* Re-elects symbol sym's default stream of every kept type (control path: one pass over the
+ * stream table). */
 static void elect_defaults(struct state_tx *tx, uint32_t sym)
 {
     uint32_t n = load_relaxed(&tx->d->n_streams); /* only this thread raises it */
+    uint32_t best[N_KEPT];
+    uint64_t best_rank[N_KEPT] = {0};
 
-    for (size_t k = 0; k < N_KEPT; k++) {
-        int t = kept_types[k];
-        uint32_t best = MDF_STREAM_ID_NONE;
-        uint64_t best_rank = 0;
+    for (size_t k = 0; k < N_KEPT; k++)
+        best[k] = MDF_STREAM_ID_NONE;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct mdf_stream_entry *e = stream_at(tx->base, tx->d, i);
 
-        for (uint32_t i = 0; i < n; i++) {
-            const struct mdf_stream_entry *e = stream_at(tx->base, tx->d, i);
-            uint64_t r = e->symbol == sym ? stream_rank(e, t) : 0;
+        if (e->symbol != sym)
+            continue;
+        for (size_t k = 0; k < N_KEPT; k++) {
+            uint64_t r = stream_rank(e, kept_types[k]);
 
-            if (r > best_rank) {
-                best_rank = r;
-                best = i;
+            if (r > best_rank[k]) {
+                best_rank[k] = r;
+                best[k] = i;
             }
         }
+    }
+    for (size_t k = 0; k < N_KEPT; k++)
         /* Pairs with the acquire load in state_rx_latest: a reader that sees the id sees the
          * stream entry it names (published before, by the release of n_streams). */
-        store_release(default_at(tx->base, tx->d, sym, t), best);
-    }
+        store_release(default_at(tx->base, tx->d, sym, kept_types[k]), best[k]);
 }
 
 /* Writes key without the symbol's token and one separator beside it into kind:
