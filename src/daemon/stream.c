@@ -1,5 +1,6 @@
 /*
- * The stream-name map (see stream.h): FNV-1a hashes, linear probing at most half full.
+ * The stream-name map (see stream.h): FNV-1a hashes, linear probing at most half full; and a
+ * stream's entry in the state segment's stream table, which says what it publishes.
  */
 #include "daemon/stream.h"
 

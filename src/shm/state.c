@@ -236,7 +236,7 @@ int state_tx_init(struct state_tx *tx, void *base)
         free(tx->series_idx);
         tx->claimed = NULL;
         tx->series_idx = NULL;
-        return err_set(-ENOMEM, "out of memory for the candle series index");
+        return err_set(-ENOMEM, "out of memory for the writer's indexes");
     }
     memset(tx->series_idx, 0xff, n * sizeof(int32_t));
     /* Only this thread writes the directory; adopted entries are complete. */

@@ -49,7 +49,8 @@ struct state_tx {
     uint8_t *claimed;         /* [stream]: registered by this writer (max_streams bytes) */
 };
 
-/* Attaches the writer (allocates the series index: control path). Returns 0 or -ENOMEM. */
+/* Attaches the writer (allocates the series index and the claimed-stream flags: control path).
+ * Returns 0 or -ENOMEM. */
 int state_tx_init(struct state_tx *tx, void *base);
 void state_tx_fini(struct state_tx *tx);
 
