@@ -23,7 +23,7 @@ PKGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 
 VERSION := 0.1.0
-SOMAJOR := 1
+SOMAJOR := 2
 SONAME := libmdfeed.so.$(SOMAJOR)
 REALNAME := libmdfeed.so.$(SOMAJOR).0.0
 

@@ -67,7 +67,12 @@
     X(state_symbol_table_lookups_and_limits, 0, 30)                                                \
     X(state_latest_tables_keep_the_newest_of_each_type, 0, 30)                                     \
     X(state_books_marked_stale_after_daemon_restart, 0, 30)                                        \
+    X(state_streams_of_one_symbol_keep_their_own_latest_entries, 0, 30)                            \
+    X(state_stream_table_finds_by_key_kind_and_prefix_and_has_limits, 0, 30)                       \
+    X(state_adopting_daemon_retires_the_streams_it_does_not_register, 0, 30)                       \
     X(reader_open_waits_for_instance_and_times_out, 0, 30)                                         \
+    X(reader_refuses_a_state_segment_of_layout_1_and_the_next_daemon_replaces_it, 0, 30)           \
+    X(reader_stream_calls_read_each_stream_and_records_name_theirs, 0, 30)                         \
     X(cat_prints_json_with_exact_decimals, 0, 60)                                                  \
     X(cat_prints_lost_line_when_lapped, 0, 60)                                                     \
     X(cat_follows_until_count_and_times_out, 0, 60)                                                \

@@ -4,8 +4,9 @@
  * map the segments directly.
  *
  * Segments live in /dev/shm as /mdfeed.<instance>.<name>: one per ring ("ticks", "candles",
- * "books", "funding", "events"), one for the latest-state tables and symbol table ("state"), one
- * writable doorbell for blocking readers ("doorbell") and, later, one for health ("health").
+ * "books", "funding", "events"), one for the venue, symbol and stream tables and the latest-state
+ * tables ("state"), one writable doorbell for blocking readers ("doorbell") and one for health
+ * ("health").
  * Every segment starts with struct mdf_seg_header. Only offsets, never pointers, are stored.
  *
  * Concurrency contract (one writer, any number of read-only readers):
@@ -15,12 +16,14 @@
  *   committed. A reader copies the record and accepts it only if the stamp was 2*seq+2 both
  *   before and after the copy.
  * - Latest-state entries are seqlocks: an even count means stable, odd means being written.
+ *   They are kept per stream (struct mdf_stream_entry); every record names its stream.
  *
  * Prices and quantities are exact decimals (struct mdf_dec): value = m * 10^e.
  */
 #ifndef MDF_MDFEED_LAYOUT_H
 #define MDF_MDFEED_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -36,8 +39,8 @@ extern "C" {
 #endif
 
 #define MDF_MAGIC UINT64_C(0x4d5344454546444d) /* "MDFEEDSM" little-endian */
-#define MDF_LAYOUT_MAJOR 1u                    /* bumped on incompatible change */
-#define MDF_LAYOUT_MINOR 2u                    /* bumped on compatible addition */
+#define MDF_LAYOUT_MAJOR 2u                    /* bumped on incompatible change */
+#define MDF_LAYOUT_MINOR 0u                    /* bumped on compatible addition */
 #define MDF_LAYOUT_VERSION ((MDF_LAYOUT_MAJOR << 16) | MDF_LAYOUT_MINOR)
 #define MDF_CACHELINE 64u
 #define MDF_SHM_PREFIX "/mdfeed." /* name = prefix + instance + "." + segment */
@@ -64,11 +67,14 @@ extern "C" {
      : (uint64_t)(hb_interval_ns) >= (uint64_t)INT64_MAX / MDF_DEAD_AFTER_PERIODS                  \
          ? INT64_MAX                                                                               \
          : (int64_t)(hb_interval_ns)*MDF_DEAD_AFTER_PERIODS)
+#define MDF_STREAM_KEY_MAX 64u        /* stream key length incl. NUL */
+#define MDF_STREAM_KIND_MAX 32u       /* stream kind text length incl. NUL */
+#define MDF_STREAM_ID_NONE UINT32_MAX /* mdf_rec_hdr.stream of a record from no stream (events) */
 
 /* Segment kinds (mdf_seg_header.kind). */
 enum mdf_seg_kind {
     MDF_SEG_RING = 1,     /* a ring of fixed-size slots */
-    MDF_SEG_STATE = 2,    /* venue table, symbol table, latest-state tables, candle history */
+    MDF_SEG_STATE = 2,    /* venue, symbol and stream tables, latest-state tables, candles */
     MDF_SEG_DOORBELL = 3, /* group-writable waiter flags so blocked readers can be woken */
     MDF_SEG_HEALTH = 4,   /* health counters (issue 6) */
 };
@@ -164,7 +170,7 @@ struct mdf_rec_hdr {
     uint16_t venue;       /* venue id (state segment venue table) */
     uint16_t flags;       /* type-specific MDF_*_F_* bits */
     uint32_t symbol;      /* symbol id (state segment symbol table); UINT32_MAX = none */
-    uint32_t _r;          /* reserved, 0 */
+    uint32_t stream;      /* stream id (state segment stream table); MDF_STREAM_ID_NONE = none */
     uint64_t seq;         /* ring sequence number, set when published to a ring */
     int64_t exch_time_ns; /* venue's event time */
     int64_t tx_time_ns;   /* venue's transaction / match time */
@@ -303,18 +309,33 @@ struct mdf_level {
 
 #define MDF_BOOK_F_PARTIAL 1u /* h.flags: the venue's own top-N stream, not a local full book */
 
+/* Which book a book stream keeps (mdf_book.kind, mdf_stream_entry.book_kind). */
+enum mdf_book_kind {
+    MDF_BOOK_KIND_NONE = 0,    /* not a book stream */
+    MDF_BOOK_KIND_FULL = 1,    /* kept locally from a snapshot and every update: Binance diff
+                                  depth, Bitfinex book channels */
+    MDF_BOOK_KIND_PARTIAL = 2, /* the venue's own top N, sent whole each time: Binance depthN */
+};
+
 /* Top-N book. levels[0..depth-1] are bids best first, levels[depth..2*depth-1] asks best first;
- * only n_bids / n_asks of each are valid. The record's size is MDF_BOOK_SIZE(depth). */
+ * only n_bids / n_asks of each are valid. The record's size is MDF_BOOK_SIZE(depth). Several
+ * books of one symbol (depth5, depth20, diff; Bitfinex P0 and P2) differ in h.stream and in
+ * kind / precision / levels_asked, which repeat their stream entry's fields. */
 struct mdf_book {
     struct mdf_rec_hdr h;      /* type MDF_REC_BOOK */
     uint8_t state;             /* enum mdf_book_state */
-    uint8_t _r0;               /* reserved */
+    uint8_t kind;              /* enum mdf_book_kind */
     uint16_t depth;            /* levels per side this record has room for */
     uint16_t n_bids;           /* valid bid levels */
     uint16_t n_asks;           /* valid ask levels */
     uint64_t generation;       /* bumped on every resync */
     int64_t first_update_id;   /* first venue update id folded into this state */
     int64_t last_update_id;    /* last venue update id applied */
+    uint8_t precision;         /* Bitfinex price precision P0..P4 as 0..4; 0 on other venues */
+    uint8_t _r1;               /* reserved, 0 */
+    uint16_t levels_asked;     /* levels per side subscribed (depth20: 20, Bitfinex len 25);
+                                  0 = the whole book (Binance diff depth) */
+    uint32_t _r2;              /* reserved, 0 */
     struct mdf_level levels[]; /* 2 * depth levels */
 };
 #define MDF_BOOK_SIZE(depth) (sizeof(struct mdf_book) + 2u * (depth) * sizeof(struct mdf_level))
@@ -379,7 +400,7 @@ union mdf_record {
 };
 
 /* ----------------------------------------------------------------------------------------- */
-/* State segment: venues, symbols, latest-state tables, candle history.                       */
+/* State segment: venues, symbols, streams, latest-state tables, candle history.              */
 
 struct mdf_venue_entry {
     char name[MDF_NAME_MAX]; /* e.g. "binance-spot" */
@@ -392,6 +413,36 @@ struct mdf_symbol_entry {
     char native[MDF_SYMBOL_MAX];     /* venue-native name, e.g. "BTCUSDT" */
     char normalized[MDF_SYMBOL_MAX]; /* normalized name, e.g. "BTC/USDT", or "" */
     uint8_t _pad[24];                /* to 128 bytes */
+};
+
+/* mdf_stream_entry.flags bits (fixed when the stream is registered). */
+#define MDF_STREAM_F_MINI 1u      /* a mini ticker (Binance miniTicker) */
+#define MDF_STREAM_F_AGGREGATE 2u /* aggregate trades (Binance aggTrade) */
+
+/* A stream of the daemon: one venue subscription (Binance stream, Bitfinex channel). Its latest
+ * records are kept apart from every other stream's, so a symbol's depth5, depth20 and diff books,
+ * or its ticker and mini ticker, or two Bitfinex books at P0 and P2, never overwrite each other.
+ * Ids are never reused: a stream a reload removes is retired (its entries keep their last data,
+ * books marked STALE) and revived under the same id if it comes back. */
+struct mdf_stream_entry {
+    uint32_t id;                    /* index in the stream table */
+    uint32_t symbol;                /* symbol id */
+    uint16_t venue;                 /* venue id */
+    uint8_t type;                   /* enum mdf_rec_type it is for; MDF_REC_NONE = every type
+                                       (synthetic sources) */
+    uint8_t book_kind;              /* books: enum mdf_book_kind; else 0 */
+    uint8_t precision;              /* Bitfinex books: P0..P4 as 0..4; else 0 */
+    uint8_t interval;               /* candles: enum mdf_interval; else 0 */
+    uint16_t levels;                /* books: levels asked (depth5: 5, Bitfinex len), 0 = all */
+    uint32_t flags;                 /* MDF_STREAM_F_* */
+    MDF_ATOMIC(uint32_t) retired;   /* atomic: 1 while removed by a reload, else 0 */
+    char key[MDF_STREAM_KEY_MAX];   /* venue's name for it: "btcusdt@depth20@100ms",
+                                       "book:tBTCUSD:P0:F0:25" */
+    char kind[MDF_STREAM_KIND_MAX]; /* the key without the symbol: "depth20@100ms",
+                                       "book:P0:F0:25", "ticker" */
+    uint32_t types;                 /* bit 1u << t for each enum mdf_rec_type t it publishes:
+                                       `type`, and the bbo of a Bitfinex ticker */
+    uint32_t _r;                    /* reserved, 0 */
 };
 
 /* A seqlocked copy of one record: count odd while the writer updates it. */
@@ -416,27 +467,35 @@ struct mdf_series {
     uint8_t _pad[48];           /* own line */
 };
 
+/* The state descriptor, after the segment header. Latest records live per stream: stream s's
+ * block is at latest_off + s * latest_stride and holds one struct mdf_latest per kept type at
+ * lt_off[type]. The per-symbol calls read the stream that defaults_off names for (symbol, type):
+ * MDF_ATOMIC(uint32_t)[max_symbols][MDF_REC_TYPE_COUNT], a stream id or MDF_STREAM_ID_NONE, chosen
+ * by the writer among the symbol's live streams of that type (libmdfeed(3) gives the rule). */
 struct mdf_state_desc {
     uint32_t max_venues;                 /* venue table size */
     uint32_t max_symbols;                /* symbol table size */
     uint32_t book_depth;                 /* levels per side in latest books and the books ring */
     uint32_t candle_k;                   /* candles kept per series */
     uint32_t max_series;                 /* candle series table size */
-    uint32_t latest_stride;              /* bytes per symbol in the latest table */
+    uint32_t latest_stride;              /* bytes per stream in the latest table */
     uint32_t series_stride;              /* bytes per candle series */
     uint32_t candle_slot;                /* bytes per candle slot */
     uint64_t venues_off;                 /* struct mdf_venue_entry[max_venues] */
     uint64_t symbols_off;                /* struct mdf_symbol_entry[max_symbols] */
-    uint64_t latest_off;                 /* per-symbol latest blocks, latest_stride each */
+    uint64_t latest_off;                 /* per-stream latest blocks, latest_stride each */
     uint64_t series_dir_off;             /* struct mdf_series_entry[max_series] */
     uint64_t series_off;                 /* series blocks, series_stride each */
     uint32_t lt_off[MDF_REC_TYPE_COUNT]; /* offset in a latest block of each type's
                                             struct mdf_latest, 0 = not kept */
-    uint8_t _pad0[20];                   /* to 128 bytes */
+    uint32_t max_streams;                /* stream table size */
+    uint64_t streams_off;                /* struct mdf_stream_entry[max_streams] */
+    uint64_t defaults_off;               /* per-(symbol, type) default stream ids, see above */
     MDF_ATOMIC(uint32_t) n_venues;       /* atomic: venues published (release after the entry) */
     MDF_ATOMIC(uint32_t) n_symbols;      /* atomic: symbols published (release after the entry) */
     MDF_ATOMIC(uint32_t) n_series;       /* atomic: series published (release after the entry) */
-    uint8_t _pad1[116];                  /* to 256 bytes */
+    MDF_ATOMIC(uint32_t) n_streams;      /* atomic: streams published (release after the entry) */
+    uint8_t _pad1[112];                  /* to 256 bytes */
 };
 
 #if !defined(__cplusplus) && __STDC_VERSION__ >= 201112L
@@ -446,6 +505,8 @@ _Static_assert(sizeof(struct mdf_doorbell) == 128, "doorbell is 2 lines");
 _Static_assert(sizeof(struct mdf_dec) == 16, "decimal is 16 bytes");
 _Static_assert(sizeof(struct mdf_rec_hdr) == 56, "record header is 56 bytes");
 _Static_assert(sizeof(struct mdf_symbol_entry) == 128, "symbol entry is 2 lines");
+_Static_assert(sizeof(struct mdf_stream_entry) == 128, "stream entry is 2 lines");
+_Static_assert(offsetof(struct mdf_state_desc, n_venues) == 128, "descriptor counts on line 3");
 _Static_assert(sizeof(struct mdf_state_desc) == 256, "state descriptor is 4 lines");
 _Static_assert(sizeof(MDF_ATOMIC(uint64_t)) == 8, "atomic words have the plain size");
 _Static_assert(sizeof(struct mdf_book) % 8 == 0, "records are whole 64-bit words");

@@ -136,6 +136,35 @@ MDF_API int64_t mdf_symbol_lookup(mdf_instance_t *inst, const char *key);
 /* Copies symbol `id`'s table entry to *out. Returns 0 or -ENOENT. */
 MDF_API int mdf_symbol_info(mdf_instance_t *inst, uint32_t id, struct mdf_symbol_entry *out);
 
+/* ---- streams ----------------------------------------------------------------------------- */
+/* A stream is one venue subscription of the daemon (a Binance stream, a Bitfinex channel). Each
+ * keeps its own latest records, so one symbol's depth5, depth20 and diff books, its ticker and
+ * mini ticker, or two Bitfinex books at P0 and P2, can each be read. Every record names its
+ * stream in h.stream. Ids are never reused; a stream a reload removed stays readable with its
+ * last data (books STALE) and `retired` set, and keeps its id if it comes back. */
+
+/* Number of streams registered so far (ids are 0..n-1). */
+MDF_API uint32_t mdf_stream_count(mdf_instance_t *inst);
+
+/* Finds a live stream of symbol `symbol_key` ("venue:SYMBOL" as for mdf_symbol_lookup) by
+ * `kind`, which is one of:
+ * - the venue's stream name or channel key ("btcusdt@depth20@100ms", "book:tBTCUSD:P2:F0:25");
+ * - the stream's kind text, its key without the symbol ("depth20@100ms", "book:P2:F0:25",
+ *   "ticker", "miniTicker", "aggTrade");
+ * - a prefix of the kind text ending before a '@' or ':' ("depth20", "depth", "book:P2",
+ *   "book"); if several streams match, the one the per-symbol calls would prefer (see the
+ *   latest-state section) wins.
+ * Returns the stream id (>= 0), -ENOENT (no such symbol or stream) or -EINVAL. Linear in the
+ * stream count: cache ids. */
+MDF_API int64_t mdf_stream_find(mdf_instance_t *inst, const char *symbol_key, const char *kind);
+
+/* Copies stream `id`'s table entry (venue, symbol, record type, book kind, precision, levels,
+ * key, kind text, retired) to *out. Returns 0, -ENOENT or -EINVAL. */
+MDF_API int mdf_stream_info(mdf_instance_t *inst, uint32_t id, struct mdf_stream_entry *out);
+
+/* Name of an enum mdf_book_kind ("full", "partial"; "none" for 0); "?" if unknown. */
+MDF_API const char *mdf_book_kind_name(int kind);
+
 /* ---- rings ------------------------------------------------------------------------------- */
 
 /* Ring name ("ticks", "candles", "books", "funding", "events") and back; -EINVAL if unknown. */
@@ -178,8 +207,20 @@ MDF_API void mdf_sub_counts(mdf_sub_t *sub, uint64_t *delivered, uint64_t *lost)
 
 /* ---- latest-state tables ----------------------------------------------------------------- */
 /* Each copies a consistent snapshot (seqlock-validated) of the newest record of that kind for
- * symbol `sym`. Return 0, MDF_ENODATA (none yet), -ENOENT (no such symbol), MDF_ECONTENDED
- * (kept changing under a busy writer; call again) or -EINVAL. */
+ * symbol `sym`, taken from the symbol's default stream of that kind, which the daemon picks
+ * among the symbol's live streams:
+ * - book: the locally maintained full book (Binance diff depth, Bitfinex book) if the symbol
+ *   has one, else the partial book with the most levels (depth20 over depth5); between
+ *   otherwise equal books, the finer Bitfinex precision (P0 over P2), then the stream
+ *   registered first;
+ * - ticker: the full 24 h ticker over the mini ticker;
+ * - trade: the trade stream over the aggregate-trade stream;
+ * - bbo: the book ticker stream (on Bitfinex, where there is none, the ticker's bbo);
+ * - funding: the stream registered first.
+ * A stream a reload removed is nobody's default any more.
+ * The record's h.stream says which stream it came from. Use the *_stream calls below to read a
+ * given stream. Return 0, MDF_ENODATA (no such stream, or nothing yet), -ENOENT (no such
+ * symbol), MDF_ECONTENDED (kept changing under a busy writer; call again) or -EINVAL. */
 
 /* The book; *out must have room for MDF_BOOK_SIZE(depth) bytes where depth is the instance's
  * book depth (mdf_book_depth); a union mdf_record always has room. */
@@ -188,6 +229,18 @@ MDF_API int mdf_latest_bbo(mdf_instance_t *inst, uint32_t sym, struct mdf_bbo *o
 MDF_API int mdf_latest_trade(mdf_instance_t *inst, uint32_t sym, struct mdf_trade *out);
 MDF_API int mdf_latest_ticker(mdf_instance_t *inst, uint32_t sym, struct mdf_ticker *out);
 MDF_API int mdf_latest_funding(mdf_instance_t *inst, uint32_t sym, struct mdf_funding *out);
+
+/* The same for stream `stream` (an id from mdf_stream_find): its own newest record of that
+ * kind, whichever the symbol's default is. Return 0, MDF_ENODATA (the stream has none yet, or
+ * publishes another kind), -ENOENT (no such stream), MDF_ECONTENDED or -EINVAL. The book's
+ * buffer rule is mdf_latest_book's. */
+MDF_API int mdf_latest_book_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_book *out,
+                                   size_t len);
+MDF_API int mdf_latest_bbo_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_bbo *out);
+MDF_API int mdf_latest_trade_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_trade *out);
+MDF_API int mdf_latest_ticker_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_ticker *out);
+MDF_API int mdf_latest_funding_stream(mdf_instance_t *inst, uint32_t stream,
+                                      struct mdf_funding *out);
 
 /* Levels per side in this instance's book records. */
 MDF_API uint32_t mdf_book_depth(mdf_instance_t *inst);

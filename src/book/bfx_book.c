@@ -449,7 +449,11 @@ void bfx_book_record(const struct bfx_book *b, struct mdf_book *rec, uint32_t de
     rec->h.recv_time_ns = b->recv_time_ns;
     rec->h.venue_seq = b->last_seq > 0 ? (uint64_t)b->last_seq : (uint64_t)b->first_seq;
     rec->state = b->state;
-    rec->_r0 = 0;
+    rec->kind = MDF_BOOK_KIND_FULL; /* precision and levels asked: the daemon's stream */
+    rec->precision = 0;
+    rec->_r1 = 0;
+    rec->levels_asked = 0;
+    rec->_r2 = 0;
     rec->generation = b->generation;
     rec->first_update_id = b->first_seq;
     rec->last_update_id = b->last_seq > 0 ? b->last_seq : b->first_seq;

@@ -429,7 +429,11 @@ void bsync_record(const struct bsync *s, struct mdf_book *rec, uint32_t depth)
     rec->h.recv_time_ns = s->recv_time_ns;
     rec->h.venue_seq = 0;
     rec->state = s->state;
-    rec->_r0 = 0;
+    rec->kind = MDF_BOOK_KIND_FULL; /* precision and levels asked: the daemon's stream */
+    rec->precision = 0;
+    rec->_r1 = 0;
+    rec->levels_asked = 0;
+    rec->_r2 = 0;
     rec->generation = s->generation;
     /* A book set from a snapshot alone holds the snapshot's state: lastUpdateId is both its
      * first and its last id (the internal first_id = last_id + 1 only marks the bridge wait). */

@@ -53,6 +53,7 @@ enum opt_id {
     O_CANDLE_HISTORY,
     O_MAX_SYMBOLS,
     O_MAX_SERIES,
+    O_MAX_STREAMS,
     O_RINGS,
     /* shm.rings */
     O_RING_TICKS,
@@ -249,6 +250,8 @@ static const struct opt opts[O_COUNT] = {
     [O_MAX_SYMBOLS] = {"max_symbols", SC_SHM, K_UINT, 4096, 16, 1048576, false,
                        SHM_OFF(max_symbols)},
     [O_MAX_SERIES] = {"max_series", SC_SHM, K_UINT, 4096, 16, 1048576, false, SHM_OFF(max_series)},
+    [O_MAX_STREAMS] = {"max_streams", SC_SHM, K_UINT, 4096, 16, 1048576, false,
+                       SHM_OFF(max_streams)},
     [O_RINGS] = {"rings", SC_SHM, K_GROUP},
 
     [O_RING_TICKS] = {"ticks", SC_RINGS, K_RING, 65536, 16, 16777216, false,
@@ -1947,7 +1950,7 @@ static size_t count_symbols(const struct cfg_venue *v)
 static void read_venues(struct loader *L, const config_setting_t *list, const struct given *shm)
 {
     struct md_config *c = L->c;
-    size_t n_symbols = 0, n_series = 0;
+    size_t n_symbols = 0, n_series = 0, n_streams = 0;
     int n;
 
     if (!list) {
@@ -1989,6 +1992,7 @@ static void read_venues(struct loader *L, const config_setting_t *list, const st
             }
         c->venues[c->n_venues++] = vi.v; /* the stream list moves with it */
         n_symbols += count_symbols(&vi.v);
+        n_streams += vi.v.n_streams;
         for (size_t k = 0; k < vi.v.n_streams; k++)
             n_series += vi.v.streams[k].type == VS_KLINE;
     }
@@ -2004,6 +2008,12 @@ static void read_venues(struct loader *L, const config_setting_t *list, const st
                                                : (int)config_setting_source_line(list),
                  "%zu kline streams over all venues do not fit shm.max_series = %u", n_series,
                  c->shm.max_series);
+    if (n_streams > c->shm.max_streams)
+        err_line(L, given_file(shm, O_MAX_STREAMS),
+                 given_line(shm, O_MAX_STREAMS) ? given_line(shm, O_MAX_STREAMS)
+                                                : (int)config_setting_source_line(list),
+                 "%zu streams over all venues do not fit shm.max_streams = %u", n_streams,
+                 c->shm.max_streams);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -2170,6 +2180,8 @@ bool cfg_needs_restart(const struct md_config *a, const struct md_config *b, cha
         snprintf(tmp, sizeof(tmp), "shm.max_symbols (%u -> %u)", x->max_symbols, y->max_symbols);
     else if (x->max_series != y->max_series)
         snprintf(tmp, sizeof(tmp), "shm.max_series (%u -> %u)", x->max_series, y->max_series);
+    else if (x->max_streams != y->max_streams)
+        snprintf(tmp, sizeof(tmp), "shm.max_streams (%u -> %u)", x->max_streams, y->max_streams);
     else
         for (int i = 0; i < MDF_RING_COUNT; i++)
             if (x->ring_size[i] != y->ring_size[i]) {

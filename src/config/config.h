@@ -79,6 +79,7 @@ struct cfg_shm {
     uint32_t candle_k;                  /* candles kept per series */
     uint32_t max_symbols;               /* symbol table size */
     uint32_t max_series;                /* candle series table size */
+    uint32_t max_streams;               /* stream table size */
 };
 
 struct md_config {

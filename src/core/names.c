@@ -155,6 +155,13 @@ MDF_API const char *mdf_book_state_name(int state)
     return state >= 0 && state <= MDF_BOOK_STALE ? state_names[state] : "?";
 }
 
+MDF_API const char *mdf_book_kind_name(int kind)
+{
+    static const char *const names[] = {"none", "full", "partial"};
+
+    return kind >= 0 && kind <= MDF_BOOK_KIND_PARTIAL ? names[kind] : "?";
+}
+
 MDF_API const char *mdf_event_code_name(int code)
 {
     return code >= 0 && code < MDF_EV_COUNT ? event_names[code] : "?";

@@ -46,6 +46,7 @@ static void publish(struct feed *f, struct dstream *s, union mdf_record *r)
 {
     r->h.venue = f->venue_id;
     r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
     daemon_publish(f->d, r);
     f->stats.records++;
 }
@@ -209,6 +210,7 @@ static void candle_open(struct feed *f, struct dstream *s, const struct mdf_cand
         r->h.flags = MDF_CANDLE_F_CLOSED; /* the next interval's candle has appeared */
         r->h.venue = f->venue_id;
         r->h.symbol = s->symbol;
+        r->h.stream = s->stream;
         candles_publish_closed(f, s, r, false);
     }
     s->bopen = *c;
@@ -239,6 +241,7 @@ static void on_candles(struct feed *f, struct dstream *s, const struct bfx_msg *
         r->h.flags = MDF_CANDLE_F_CLOSED | MDF_CANDLE_F_BACKFILLED;
         r->h.venue = f->venue_id;
         r->h.symbol = s->symbol;
+        r->h.stream = s->stream;
         candles_publish_closed(f, s, r, false);
         f->stats.backfilled++;
     }

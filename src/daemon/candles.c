@@ -68,6 +68,7 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
             continue;
         rec->h.venue = f->venue_id;
         rec->h.symbol = s->symbol;
+        rec->h.stream = s->stream;
         candles_publish_closed(f, s, rec, true);
         last_open = f->klines[i].open_time_ns;
         published++;

@@ -57,6 +57,8 @@ void daemon_publish(struct daemon *d, union mdf_record *rec)
 
     if (ring < 0)
         return;
+    if (rec->h.type == MDF_REC_BOOK) /* which book it is, from its stream's entry */
+        state_tx_book_ident(&d->pub.st, &rec->book);
     if (pub_publish(&d->pub, ring, rec) == UINT64_MAX) {
         d->publish_failures++;
         log_limited(&publish_log, LOG_LV_ERR, "a %s record of %u bytes does not fit ring %d",
@@ -386,6 +388,8 @@ int daemon_reload(struct daemon *d, struct md_config *cfg)
             changed++;
         } else if (!f->stopping) {
             feed_stop(f);
+            for (size_t k = 0; k < f->n_streams; k++) /* readers see them retired */
+                state_tx_stream_retire(&d->pub.st, f->streams[k]->stream);
             stopped++;
         }
         feeds[n++] = f;
@@ -453,6 +457,7 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
     pp.state.candle_k = cfg->shm.candle_k;
     pp.state.max_symbols = cfg->shm.max_symbols;
     pp.state.max_series = cfg->shm.max_series;
+    pp.state.max_streams = cfg->shm.max_streams;
     pp.hb_interval_ns = HEARTBEAT_MS * 1000000LL;
     rc = pub_open(&d->pub, &pp);
     if (rc < 0)
@@ -475,6 +480,9 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
             return err_prefix(-EINVAL, "venue %s", cfg->venues[v].name);
         d->feeds[d->n_feeds++] = f;
     }
+    /* Streams an adopted segment holds from the previous daemon's configuration only. */
+    if (d->pub.adopted && state_tx_retire_unclaimed(&d->pub.st))
+        log_msg(LOG_LV_INFO, "retired the streams the previous configuration had and this lacks");
     uv_signal_init(&d->loop, &d->sig_term);
     uv_signal_init(&d->loop, &d->sig_int);
     uv_signal_init(&d->loop, &d->sig_hup);

@@ -26,6 +26,7 @@ void ev_emit(struct daemon *d, int level, int code, uint16_t venue, uint32_t sym
     ev->h.size = sizeof(*ev);
     ev->h.venue = venue;
     ev->h.symbol = symbol;
+    ev->h.stream = MDF_STREAM_ID_NONE;
     ev->h.exch_time_ns = ev->h.recv_time_ns = clock_real_ns();
     ev->level = (uint16_t)level;
     ev->code = (uint16_t)code;

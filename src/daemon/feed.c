@@ -159,10 +159,12 @@ static void free_stream(struct dstream *s)
     free(s);
 }
 
-/* Names stream s (Binance: its stream name; Bitfinex: its channel key) and registers its
- * symbol under its normalized name. Returns 0 or negative with err_set(). */
+/* Names stream s (Binance: its stream name; Bitfinex: its channel key), registers its
+ * symbol under its normalized name and itself in the stream table. Returns 0 or negative with
+ * err_set(). */
 static int name_stream(struct feed *f, struct dstream *s)
 {
+    struct mdf_stream_entry e;
     char norm[MDF_SYMBOL_MAX];
     int64_t sym;
     int len;
@@ -185,6 +187,11 @@ static int name_stream(struct feed *f, struct dstream *s)
     if (sym < 0)
         return err_prefix((int)sym, "%s: symbol %s", f->cv.name, s->spec.symbol);
     s->symbol = (uint32_t)sym;
+    stream_shm_entry(s, f->venue_id, &e);
+    sym = state_tx_stream(&f->d->pub.st, &e);
+    if (sym < 0)
+        return err_prefix((int)sym, "%s: stream %s", f->cv.name, s->name);
+    s->stream = (uint32_t)sym;
     return 0;
 }
 
@@ -320,6 +327,7 @@ static void publish_book(struct feed *f, struct dstream *s)
     bsync_record(s->book, &r->book, f->d->cfg->shm.book_depth);
     r->h.venue = f->venue_id;
     r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
     daemon_publish(f->d, r);
     f->stats.records++;
 }
@@ -629,6 +637,7 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
         }
         r->h.venue = f->venue_id;
         r->h.symbol = s->symbol;
+        r->h.stream = s->stream;
         candles_on_kline(f, s, r);
         return;
     case MDF_REC_TICKER:
@@ -646,6 +655,7 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
     }
     r->h.venue = f->venue_id;
     r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
     daemon_publish(f->d, r);
     f->stats.records++;
 }
@@ -675,6 +685,7 @@ static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, cons
     r->h.flags = MDF_BOOK_F_PARTIAL;
     r->h.venue = f->venue_id;
     r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
     r->h.exch_time_ns = m->exch_time_ns;
     r->h.tx_time_ns = m->tx_time_ns;
     r->h.recv_time_ns = m->rec.h.recv_time_ns;
@@ -1419,6 +1430,7 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
                 continue;
             s->removed = true;
             removed++;
+            state_tx_stream_retire(&f->d->pub.st, s->stream);
             restq_cancel(&f->rq, &s->snap);
             restq_cancel(&f->rq, &s->klines);
             for (struct shard *sh = f->shards; sh; sh = sh->next)

@@ -50,6 +50,7 @@ struct dstream {
     uint64_t hash;            /* hash of name */
     struct feed *f;           /* owner */
     uint32_t symbol;          /* shm symbol id */
+    uint32_t stream;          /* shm stream id (state segment stream table) */
     uint32_t cadence_ms;      /* normal period, 0 = event-driven */
     struct shard *shard;      /* connection carrying it (the active one), NULL if none */
     bool removed;             /* dropped by a reload; freed once no connection carries it */
@@ -104,6 +105,10 @@ struct stream_map {
     struct dstream **slot; /* cap entries, NULL = empty */
     size_t cap;            /* power of two */
 };
+
+/* Fills *e, the state segment's entry for stream s (name, symbol, what it publishes, which
+ * book) of venue id `venue`, for state_tx_stream. */
+void stream_shm_entry(const struct dstream *s, uint16_t venue, struct mdf_stream_entry *e);
 
 /* Hash of a stream name. */
 uint64_t stream_hash(const char *name, size_t len);

@@ -157,6 +157,26 @@ MDF_API int mdf_symbol_info(mdf_instance_t *inst, uint32_t id, struct mdf_symbol
     return state_rx_symbol(inst->state.base, id, out);
 }
 
+MDF_API uint32_t mdf_stream_count(mdf_instance_t *inst)
+{
+    /* Pairs with the release store in state_tx_stream. */
+    return inst ? load_acquire((atomic_uint *)&state_desc(inst->state.base)->n_streams) : 0;
+}
+
+MDF_API int64_t mdf_stream_find(mdf_instance_t *inst, const char *symbol_key, const char *kind)
+{
+    if (!inst || !symbol_key || !kind)
+        return err_set(-EINVAL, "mdf_stream_find: NULL argument");
+    return state_rx_stream_find(inst->state.base, symbol_key, kind);
+}
+
+MDF_API int mdf_stream_info(mdf_instance_t *inst, uint32_t id, struct mdf_stream_entry *out)
+{
+    if (!inst || !out)
+        return err_set(-EINVAL, "mdf_stream_info: NULL argument");
+    return state_rx_stream(inst->state.base, id, out);
+}
+
 MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq, mdf_sub_t **out)
 {
     mdf_sub_t *sub;
@@ -256,15 +276,20 @@ MDF_API void mdf_sub_counts(mdf_sub_t *sub, uint64_t *delivered, uint64_t *lost)
         *lost = sub ? sub->rx.lost : 0;
 }
 
-/* Reads a latest entry and accounts for retries. */
-static int latest(mdf_instance_t *inst, uint32_t sym, int type, void *out, size_t len)
+/* Reads a latest entry, of symbol id's default stream or (by_stream) of stream id, and
+ * accounts for retries. */
+static int latest(mdf_instance_t *inst, bool by_stream, uint32_t id, int type, void *out,
+                  size_t len)
 {
     uint64_t retries = 0;
     int rc;
 
     if (!inst || !out)
         return err_set(-EINVAL, "NULL argument");
-    rc = state_rx_latest(inst->state.base, sym, type, out, len, &retries);
+    if (by_stream)
+        rc = state_rx_latest_stream(inst->state.base, id, type, out, len, &retries);
+    else
+        rc = state_rx_latest(inst->state.base, id, type, out, len, &retries);
     /* Relaxed: statistics only. */
     if (retries)
         atomic_fetch_add_explicit(&inst->seqlock_retries, retries, memory_order_relaxed);
@@ -275,27 +300,54 @@ static int latest(mdf_instance_t *inst, uint32_t sym, int type, void *out, size_
 
 MDF_API int mdf_latest_book(mdf_instance_t *inst, uint32_t sym, struct mdf_book *out, size_t len)
 {
-    return latest(inst, sym, MDF_REC_BOOK, out, len);
+    return latest(inst, false, sym, MDF_REC_BOOK, out, len);
 }
 
 MDF_API int mdf_latest_bbo(mdf_instance_t *inst, uint32_t sym, struct mdf_bbo *out)
 {
-    return latest(inst, sym, MDF_REC_BBO, out, sizeof(*out));
+    return latest(inst, false, sym, MDF_REC_BBO, out, sizeof(*out));
 }
 
 MDF_API int mdf_latest_trade(mdf_instance_t *inst, uint32_t sym, struct mdf_trade *out)
 {
-    return latest(inst, sym, MDF_REC_TRADE, out, sizeof(*out));
+    return latest(inst, false, sym, MDF_REC_TRADE, out, sizeof(*out));
 }
 
 MDF_API int mdf_latest_ticker(mdf_instance_t *inst, uint32_t sym, struct mdf_ticker *out)
 {
-    return latest(inst, sym, MDF_REC_TICKER, out, sizeof(*out));
+    return latest(inst, false, sym, MDF_REC_TICKER, out, sizeof(*out));
 }
 
 MDF_API int mdf_latest_funding(mdf_instance_t *inst, uint32_t sym, struct mdf_funding *out)
 {
-    return latest(inst, sym, MDF_REC_FUNDING, out, sizeof(*out));
+    return latest(inst, false, sym, MDF_REC_FUNDING, out, sizeof(*out));
+}
+
+MDF_API int mdf_latest_book_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_book *out,
+                                   size_t len)
+{
+    return latest(inst, true, stream, MDF_REC_BOOK, out, len);
+}
+
+MDF_API int mdf_latest_bbo_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_bbo *out)
+{
+    return latest(inst, true, stream, MDF_REC_BBO, out, sizeof(*out));
+}
+
+MDF_API int mdf_latest_trade_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_trade *out)
+{
+    return latest(inst, true, stream, MDF_REC_TRADE, out, sizeof(*out));
+}
+
+MDF_API int mdf_latest_ticker_stream(mdf_instance_t *inst, uint32_t stream, struct mdf_ticker *out)
+{
+    return latest(inst, true, stream, MDF_REC_TICKER, out, sizeof(*out));
+}
+
+MDF_API int mdf_latest_funding_stream(mdf_instance_t *inst, uint32_t stream,
+                                      struct mdf_funding *out)
+{
+    return latest(inst, true, stream, MDF_REC_FUNDING, out, sizeof(*out));
 }
 
 MDF_API uint32_t mdf_book_depth(mdf_instance_t *inst)

@@ -25,7 +25,8 @@ void pub_default_params(struct pub_params *p, const char *instance)
                                      .max_symbols = 4096,
                                      .book_depth = 20,
                                      .candle_k = 500,
-                                     .max_series = 1024};
+                                     .max_series = 1024,
+                                     .max_streams = 4096};
     p->hb_interval_ns = 100 * 1000 * 1000;
 }
 

@@ -1,10 +1,13 @@
 /*
  * Latest-state tables in the state segment. Layout (offsets in struct mdf_state_desc): venue
- * table, symbol table, one block per symbol holding a seqlocked struct mdf_latest per kept record
- * type, the candle series directory and the series blocks. Entries are published by count:
- * the writer fills an entry, then raises n_venues / n_symbols / n_series with release, so a
- * reader that sees the count sees the entry. The writer keeps a private (symbol, interval) ->
- * series index so a candle update is O(1).
+ * table, symbol table, stream table, the per-(symbol, type) default streams, one block per
+ * stream holding a seqlocked struct mdf_latest per kept record type, the candle series directory
+ * and the series blocks. Entries are published by count: the writer fills an entry, then raises
+ * n_venues / n_symbols / n_streams / n_series with release, so a reader that sees the count sees
+ * the entry. Latest records are kept per stream, so two streams of one symbol and type (depth5
+ * and depth20, ticker and miniTicker) never overwrite each other; the per-symbol reads go through
+ * the default stream the writer elects for (symbol, type) whenever a stream comes or goes. The
+ * writer keeps a private (symbol, interval) -> series index so a candle update is O(1).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,12 +35,16 @@ static size_t type_size(int type, uint32_t depth)
     return 0;
 }
 
+#define N_KEPT (sizeof(kept_types) / sizeof(kept_types[0]))
+
 int state_check_params(const struct state_params *p)
 {
     if (p->max_venues < 1 || p->max_venues > 65535)
         return err_set(-EINVAL, "max_venues must be 1..65535, not %u", p->max_venues);
     if (p->max_symbols < 1 || p->max_symbols > 1000000)
         return err_set(-EINVAL, "max_symbols must be 1..1000000, not %u", p->max_symbols);
+    if (p->max_streams < 1 || p->max_streams > 1000000)
+        return err_set(-EINVAL, "max_streams must be 1..1000000, not %u", p->max_streams);
     if (p->book_depth < 1 || p->book_depth > MDF_BOOK_DEPTH_MAX)
         return err_set(-EINVAL, "book_depth must be 1..%u, not %u", MDF_BOOK_DEPTH_MAX,
                        p->book_depth);
@@ -60,6 +67,7 @@ static void layout(struct mdf_state_desc *d, const struct state_params *p)
     d->book_depth = p->book_depth;
     d->candle_k = p->candle_k;
     d->max_series = p->max_series;
+    d->max_streams = p->max_streams;
     for (size_t i = 0; i < sizeof(kept_types) / sizeof(kept_types[0]); i++) {
         int t = kept_types[i];
 
@@ -74,8 +82,12 @@ static void layout(struct mdf_state_desc *d, const struct state_params *p)
     off = ALIGN64(off + (size_t)p->max_venues * sizeof(struct mdf_venue_entry));
     d->symbols_off = off;
     off = ALIGN64(off + (size_t)p->max_symbols * sizeof(struct mdf_symbol_entry));
+    d->streams_off = off;
+    off = ALIGN64(off + (size_t)p->max_streams * sizeof(struct mdf_stream_entry));
+    d->defaults_off = off;
+    off = ALIGN64(off + (size_t)p->max_symbols * MDF_REC_TYPE_COUNT * sizeof(uint32_t));
     d->latest_off = off;
-    off = ALIGN64(off + (size_t)p->max_symbols * d->latest_stride);
+    off = ALIGN64(off + (size_t)p->max_streams * d->latest_stride);
     d->series_dir_off = off;
     off = ALIGN64(off + (size_t)p->max_series * sizeof(struct mdf_series_entry));
     d->series_off = off;
@@ -101,8 +113,13 @@ static struct mdf_state_desc *desc_rw(void *base)
 
 void state_format(void *base, const struct state_params *p)
 {
-    /* The segment is zero-filled and invisible until its version is stored (release). */
-    layout(desc_rw(base), p);
+    struct mdf_state_desc *d = desc_rw(base);
+
+    /* The segment is zero-filled and invisible until its version is stored (release), so plain
+     * stores suffice: no symbol has a default stream yet. */
+    layout(d, p);
+    memset((uint8_t *)base + d->defaults_off, 0xff,
+           (size_t)p->max_symbols * MDF_REC_TYPE_COUNT * sizeof(uint32_t));
 }
 
 bool state_same_geometry(const void *base, const struct state_params *p)
@@ -111,14 +128,28 @@ bool state_same_geometry(const void *base, const struct state_params *p)
     const struct mdf_state_desc *have = state_desc(base);
 
     layout(&want, p);
-    return memcmp(&want, have, offsetof(struct mdf_state_desc, _pad0)) == 0;
+    return memcmp(&want, have, offsetof(struct mdf_state_desc, n_venues)) == 0;
 }
 
-static struct mdf_latest *latest_at(const void *base, const struct mdf_state_desc *d, uint32_t sym,
-                                    int type)
+static struct mdf_latest *latest_at(const void *base, const struct mdf_state_desc *d,
+                                    uint32_t stream, int type)
 {
-    return (struct mdf_latest *)((uint8_t *)base + d->latest_off + (size_t)sym * d->latest_stride +
-                                 d->lt_off[type]);
+    return (struct mdf_latest *)((uint8_t *)base + d->latest_off +
+                                 (size_t)stream * d->latest_stride + d->lt_off[type]);
+}
+
+static struct mdf_stream_entry *stream_at(const void *base, const struct mdf_state_desc *d,
+                                          uint32_t id)
+{
+    return (struct mdf_stream_entry *)((uint8_t *)base + d->streams_off) + id;
+}
+
+/* The default stream word of (sym, type). */
+static atomic_uint *default_at(const void *base, const struct mdf_state_desc *d, uint32_t sym,
+                               int type)
+{
+    return (atomic_uint *)((uint8_t *)base + d->defaults_off) + (size_t)sym * MDF_REC_TYPE_COUNT +
+           (size_t)type;
 }
 
 static struct mdf_series *series_at(const void *base, const struct mdf_state_desc *d, uint32_t idx)
@@ -137,14 +168,29 @@ static struct mdf_series_entry *series_dir(const void *base, const struct mdf_st
     return (struct mdf_series_entry *)((uint8_t *)base + d->series_dir_off);
 }
 
+/* Marks the book in latest entry e (if it holds one) STALE. Writer side. */
+static void mark_book_stale(struct mdf_latest *e)
+{
+    atomic_word *data = (atomic_word *)e->data;
+    struct mdf_book b;
+
+    if (load_relaxed(&data[0]) == 0) /* only the writer stores it: no book yet */
+        return;
+    seqlock_write_begin(&e->seq);
+    words_load(&b, data, sizeof(b) / 8);
+    b.state = MDF_BOOK_STALE;
+    words_store(data, &b, sizeof(b) / 8);
+    seqlock_write_end(&e->seq);
+}
+
 void state_repair(void *base)
 {
     struct mdf_state_desc *d = desc_rw(base);
     /* The dead writer is gone; only readers race with us and they only read. */
-    uint32_t nsym = load_acquire(&d->n_symbols), nser = load_acquire(&d->n_series);
+    uint32_t nstr = load_acquire(&d->n_streams), nser = load_acquire(&d->n_series);
 
-    for (uint32_t s = 0; s < nsym; s++) {
-        for (size_t i = 0; i < sizeof(kept_types) / sizeof(kept_types[0]); i++) {
+    for (uint32_t s = 0; s < nstr; s++) {
+        for (size_t i = 0; i < N_KEPT; i++) {
             int t = kept_types[i];
             struct mdf_latest *e = latest_at(base, d, s, t);
             atomic_word *data = (atomic_word *)e->data;
@@ -157,15 +203,9 @@ void state_repair(void *base)
                 for (size_t w = 0; w < words; w++)
                     store_relaxed(&data[w], 0);
                 store_release(&e->seq, seq + 1);
-            } else if (t == MDF_REC_BOOK && load_relaxed(&data[0]) != 0) {
-                struct mdf_book b;
-
+            } else if (t == MDF_REC_BOOK) {
                 /* Its diffs stopped with the old daemon: say so until resynced. */
-                seqlock_write_begin(&e->seq);
-                words_load(&b, data, sizeof(b) / 8);
-                b.state = MDF_BOOK_STALE;
-                words_store(data, &b, sizeof(b) / 8);
-                seqlock_write_end(&e->seq);
+                mark_book_stale(e);
             }
         }
     }
@@ -189,9 +229,15 @@ int state_tx_init(struct state_tx *tx, void *base)
 
     tx->base = base;
     tx->d = d;
+    tx->claimed = calloc(d->max_streams, 1);
     tx->series_idx = malloc(n * sizeof(int32_t));
-    if (!tx->series_idx)
-        return err_set(-ENOMEM, "out of memory for the candle series index");
+    if (!tx->series_idx || !tx->claimed) {
+        free(tx->claimed);
+        free(tx->series_idx);
+        tx->claimed = NULL;
+        tx->series_idx = NULL;
+        return err_set(-ENOMEM, "out of memory for the writer's indexes");
+    }
     memset(tx->series_idx, 0xff, n * sizeof(int32_t));
     /* Only this thread writes the directory; adopted entries are complete. */
     nser = load_relaxed(&d->n_series);
@@ -207,7 +253,9 @@ int state_tx_init(struct state_tx *tx, void *base)
 void state_tx_fini(struct state_tx *tx)
 {
     free(tx->series_idx);
+    free(tx->claimed);
     tx->series_idx = NULL;
+    tx->claimed = NULL;
 }
 
 int state_tx_venue(struct state_tx *tx, const char *name)
@@ -252,6 +300,186 @@ int64_t state_tx_symbol(struct state_tx *tx, uint16_t venue, const char *native,
     /* Pairs with the acquire load of n_symbols in readers: the entry is complete. */
     store_release(&tx->d->n_symbols, n + 1);
     return n;
+}
+
+/* How well stream e serves as the default of its symbol for record type `type`: higher is
+ * better, 0 not at all. A stream made for the type beats one that only also publishes it (a
+ * Bitfinex ticker's bbo) or a synthetic source of every type. Books: a locally kept full book
+ * over the venue's partial ones, then more levels asked (0 = all), then the finer Bitfinex
+ * precision; tickers: full over mini; trades: every trade over aggregates. Ties go to the lower
+ * id, the stream registered first. */
+static uint64_t stream_rank(const struct mdf_stream_entry *e, int type)
+{
+    uint64_t r = 2;
+
+    /* Relaxed: the flag is only stored by this thread, or read by a reader as a hint. */
+    if (load_relaxed((atomic_uint *)&e->retired) || !(e->types & (1u << type)))
+        return 0;
+    if (e->type != type)
+        return 1;
+    if (type == MDF_REC_BOOK) {
+        r += e->book_kind == MDF_BOOK_KIND_FULL ? UINT64_C(1) << 32 : 0;
+        r += (uint64_t)(e->levels ? e->levels : 0xffffu) << 8;
+        r += 7u - (e->precision & 7u);
+    } else if (type == MDF_REC_TICKER) {
+        r += !(e->flags & MDF_STREAM_F_MINI);
+    } else if (type == MDF_REC_TRADE) {
+        r += !(e->flags & MDF_STREAM_F_AGGREGATE);
+    }
+    return r;
+}
+
+/* Re-elects symbol sym's default stream of every kept type (control path: one pass over the
+ * stream table). */
+static void elect_defaults(struct state_tx *tx, uint32_t sym)
+{
+    uint32_t n = load_relaxed(&tx->d->n_streams); /* only this thread raises it */
+    uint32_t best[N_KEPT];
+    uint64_t best_rank[N_KEPT] = {0};
+
+    for (size_t k = 0; k < N_KEPT; k++)
+        best[k] = MDF_STREAM_ID_NONE;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct mdf_stream_entry *e = stream_at(tx->base, tx->d, i);
+
+        if (e->symbol != sym)
+            continue;
+        for (size_t k = 0; k < N_KEPT; k++) {
+            uint64_t r = stream_rank(e, kept_types[k]);
+
+            if (r > best_rank[k]) {
+                best_rank[k] = r;
+                best[k] = i;
+            }
+        }
+    }
+    for (size_t k = 0; k < N_KEPT; k++)
+        /* Pairs with the acquire load in state_rx_latest: a reader that sees the id sees the
+         * stream entry it names (published before, by the release of n_streams). */
+        store_release(default_at(tx->base, tx->d, sym, kept_types[k]), best[k]);
+}
+
+/* Writes key without the symbol's token and one separator beside it into kind:
+ * "btcusdt@depth20@100ms" -> "depth20@100ms", "book:tBTCUSD:P0:F0:25" -> "book:P0:F0:25",
+ * "trades:tBTCUSD" -> "trades". The whole key if the symbol is not a token of it. */
+static void kind_of(const char *key, const char *native, char *kind, size_t cap)
+{
+    size_t kl = strlen(key), nl = strlen(native), a = kl, b = kl, n, m;
+
+    for (size_t i = 0; nl && i + nl <= kl; i++) {
+        bool starts = i == 0 || key[i - 1] == '@' || key[i - 1] == ':';
+        bool ends = i + nl == kl || key[i + nl] == '@' || key[i + nl] == ':';
+
+        if (starts && ends && strncasecmp(key + i, native, nl) == 0) {
+            a = i;
+            b = i + nl;
+            if (b < kl)
+                b++;
+            else if (a > 0)
+                a--;
+            break;
+        }
+    }
+    /* key[0..a) + key[b..kl), cut to cap - 1 bytes. */
+    n = a < cap - 1 ? a : cap - 1;
+    m = kl - b < cap - 1 - n ? kl - b : cap - 1 - n;
+    memcpy(kind, key, n);
+    memcpy(kind + n, key + b, m);
+    kind[n + m] = '\0';
+}
+
+int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *in)
+{
+    const struct mdf_symbol_entry *sym;
+    struct mdf_stream_entry *e;
+    uint32_t n = load_relaxed(&tx->d->n_streams); /* only this thread raises it */
+
+    if (!in->key[0] || strnlen(in->key, sizeof(in->key)) >= sizeof(in->key) ||
+        strnlen(in->kind, sizeof(in->kind)) >= sizeof(in->kind) || in->type >= MDF_REC_TYPE_COUNT ||
+        in->book_kind > MDF_BOOK_KIND_PARTIAL)
+        return err_set(-EINVAL, "bad stream entry");
+    if (in->symbol >= load_relaxed(&tx->d->n_symbols)) /* only this thread raises it */
+        return err_set(-EINVAL, "unknown symbol id %u", in->symbol);
+    sym = (const struct mdf_symbol_entry *)(tx->base + tx->d->symbols_off) + in->symbol;
+    if (sym->venue != in->venue)
+        return err_set(-EINVAL, "symbol %s is not of venue %u", sym->native, in->venue);
+    /* Linear, on the control path only (registration at start and reload). */
+    for (uint32_t i = 0; i < n; i++) {
+        e = stream_at(tx->base, tx->d, i);
+        if (e->venue != in->venue || strcmp(e->key, in->key) != 0)
+            continue;
+        if (e->symbol != in->symbol)
+            return err_set(-EINVAL, "stream %s is registered for another symbol", in->key);
+        tx->claimed[i] = 1;
+        /* Relaxed: a status flag; the data it speaks of is read under the entries' seqlocks. */
+        if (load_relaxed(&e->retired)) {
+            store_relaxed(&e->retired, 0);
+            elect_defaults(tx, e->symbol);
+        }
+        return i;
+    }
+    if (n >= tx->d->max_streams)
+        return err_set(-ENOSPC, "stream table full (%u)", tx->d->max_streams);
+    e = stream_at(tx->base, tx->d, n);
+    memcpy(e, in, offsetof(struct mdf_stream_entry, retired));
+    e->id = n;
+    e->types = in->types | (in->type ? 1u << in->type : 0);
+    if (!e->types) /* a synthetic source: every type */
+        e->types = ((1u << MDF_REC_TYPE_COUNT) - 1) & ~1u;
+    snprintf(e->key, sizeof(e->key), "%s", in->key);
+    if (in->kind[0])
+        snprintf(e->kind, sizeof(e->kind), "%s", in->kind);
+    else
+        kind_of(in->key, sym->native, e->kind, sizeof(e->kind));
+    /* Pairs with the acquire load of n_streams in readers: the entry is complete. */
+    store_release(&tx->d->n_streams, n + 1);
+    tx->claimed[n] = 1;
+    elect_defaults(tx, in->symbol);
+    return n;
+}
+
+int state_tx_stream_retire(struct state_tx *tx, uint32_t id)
+{
+    struct mdf_stream_entry *e;
+
+    if (id >= load_relaxed(&tx->d->n_streams)) /* only this thread raises it */
+        return err_set(-ENOENT, "no stream id %u", id);
+    e = stream_at(tx->base, tx->d, id);
+    tx->claimed[id] = 0;
+    if (load_relaxed(&e->retired)) /* only this thread stores it */
+        return 0;
+    /* Relaxed: a status flag; the data it speaks of is read under the entries' seqlocks. */
+    store_relaxed(&e->retired, 1);
+    /* Nothing will update its book any more: say so to whoever still reads it. */
+    mark_book_stale(latest_at(tx->base, tx->d, id, MDF_REC_BOOK));
+    elect_defaults(tx, e->symbol);
+    return 0;
+}
+
+uint32_t state_tx_retire_unclaimed(struct state_tx *tx)
+{
+    uint32_t n = load_relaxed(&tx->d->n_streams), retired = 0; /* only this thread raises it */
+
+    for (uint32_t i = 0; i < n; i++) {
+        /* Relaxed: only this thread stores the flag. */
+        if (tx->claimed[i] || load_relaxed(&stream_at(tx->base, tx->d, i)->retired))
+            continue;
+        state_tx_stream_retire(tx, i);
+        retired++;
+    }
+    return retired;
+}
+
+void state_tx_book_ident(struct state_tx *tx, struct mdf_book *b)
+{
+    const struct mdf_stream_entry *e;
+
+    if (b->h.stream >= load_relaxed(&tx->d->n_streams)) /* only this thread raises it */
+        return;
+    e = stream_at(tx->base, tx->d, b->h.stream);
+    b->kind = e->book_kind;
+    b->precision = e->precision;
+    b->levels_asked = e->levels;
 }
 
 /* Finds or creates the series of (sym, iv). Returns its index or a negative error. */
@@ -327,15 +555,19 @@ int state_tx_update(struct state_tx *tx, const union mdf_record *rec)
     size_t size;
     int type = rec->h.type;
 
-    if (rec->h.symbol >= load_relaxed(&d->n_symbols))
+    if (rec->h.symbol >= load_relaxed(&d->n_symbols)) /* only this thread raises it */
         return err_set(-ENOENT, "unknown symbol id %u", rec->h.symbol);
     if (type == MDF_REC_CANDLE)
         return put_candle(tx, &rec->candle);
     if (type <= 0 || type >= MDF_REC_TYPE_COUNT || !(size = type_size(type, d->book_depth)))
         return err_set(-EINVAL, "record type %d has no latest table", type);
+    if (rec->h.stream >= load_relaxed(&d->n_streams)) /* only this thread raises it */
+        return err_set(-ENOENT, "unknown stream id %u", rec->h.stream);
+    if (stream_at(tx->base, d, rec->h.stream)->symbol != rec->h.symbol)
+        return err_set(-EINVAL, "stream %u is not of symbol %u", rec->h.stream, rec->h.symbol);
     if (rec->h.size < size)
         size = rec->h.size;
-    e = latest_at(tx->base, d, rec->h.symbol, type);
+    e = latest_at(tx->base, d, rec->h.stream, type);
     seqlock_write_begin(&e->seq);
     words_store((atomic_word *)e->data, rec, (size + 7) / 8);
     seqlock_write_end(&e->seq);
@@ -346,17 +578,34 @@ int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t 
                     uint64_t *retries)
 {
     const struct mdf_state_desc *d = state_desc(base);
+    uint32_t stream;
+
+    if (sym >= load_acquire((atomic_uint *)&d->n_symbols)) /* pairs with state_tx_symbol */
+        return err_set(-ENOENT, "no symbol id %u", sym);
+    if (type <= 0 || type >= MDF_REC_TYPE_COUNT || !type_size(type, d->book_depth))
+        return err_set(-EINVAL, "record type %d has no latest table", type);
+    /* Pairs with the release store in elect_defaults: the stream it names is published. */
+    stream = load_acquire(default_at(base, d, sym, type));
+    if (stream == MDF_STREAM_ID_NONE)
+        return MDF_ENODATA;
+    return state_rx_latest_stream(base, stream, type, out, len, retries);
+}
+
+int state_rx_latest_stream(const void *base, uint32_t stream, int type, void *out, size_t len,
+                           uint64_t *retries)
+{
+    const struct mdf_state_desc *d = state_desc(base);
     const struct mdf_latest *e;
     int64_t deadline = 0;
     size_t cap;
 
-    if (sym >= load_acquire((atomic_uint *)&d->n_symbols)) /* pairs with state_tx_symbol */
-        return err_set(-ENOENT, "no symbol id %u", sym);
+    if (stream >= load_acquire((atomic_uint *)&d->n_streams)) /* pairs with state_tx_stream */
+        return err_set(-ENOENT, "no stream id %u", stream);
     if (type <= 0 || type >= MDF_REC_TYPE_COUNT || !(cap = type_size(type, d->book_depth)))
         return err_set(-EINVAL, "record type %d has no latest table", type);
     if (len < cap)
         return err_set(-EINVAL, "buffer of %zu bytes, need %zu", len, cap);
-    e = latest_at(base, d, sym, type);
+    e = latest_at(base, d, stream, type);
     for (int i = 0; seqlock_backoff(i, &deadline); i++) {
         uint64_t s = seqlock_read_begin(&e->seq);
 
@@ -371,7 +620,7 @@ int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t 
         if (retries)
             (*retries)++;
     }
-    return err_set(MDF_ECONTENDED, "latest %d of symbol %u kept changing", type, sym);
+    return err_set(MDF_ECONTENDED, "latest %d of stream %u kept changing", type, stream);
 }
 
 /* Finds the series index of (sym, iv) or -1. */
@@ -485,4 +734,57 @@ int state_rx_symbol(const void *base, uint32_t id, struct mdf_symbol_entry *out)
         return err_set(-ENOENT, "no symbol id %u", id);
     memcpy(out, (const uint8_t *)base + d->symbols_off + (size_t)id * sizeof(*out), sizeof(*out));
     return 0;
+}
+
+int state_rx_stream(const void *base, uint32_t id, struct mdf_stream_entry *out)
+{
+    const struct mdf_state_desc *d = state_desc(base);
+    const struct mdf_stream_entry *e;
+    size_t at = offsetof(struct mdf_stream_entry, retired), after = at + sizeof(out->retired);
+
+    /* Pairs with the release store in state_tx_stream. */
+    if (id >= load_acquire((atomic_uint *)&d->n_streams))
+        return err_set(-ENOENT, "no stream id %u", id);
+    e = stream_at(base, d, id);
+    /* Everything but `retired` is fixed once published; that one word is loaded atomically. */
+    memcpy(out, e, at);
+    /* Relaxed: a status flag, no data is read on its word. */
+    store_relaxed(&out->retired, load_relaxed((atomic_uint *)&e->retired));
+    memcpy((uint8_t *)out + after, (const uint8_t *)e + after, sizeof(*out) - after);
+    return 0;
+}
+
+int64_t state_rx_stream_find(const void *base, const char *symbol_key, const char *kind)
+{
+    const struct mdf_state_desc *d = state_desc(base);
+    int64_t sym = state_rx_lookup(base, symbol_key), best = -1;
+    uint64_t best_rank = 0;
+    size_t kl = kind ? strlen(kind) : 0;
+    uint32_t n;
+
+    if (sym < 0)
+        return sym;
+    if (!kl)
+        return err_set(-EINVAL, "empty stream kind");
+    /* Pairs with the release store in state_tx_stream: entries below the count are complete. */
+    n = load_acquire((atomic_uint *)&d->n_streams);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct mdf_stream_entry *e = stream_at(base, d, i);
+        uint64_t r;
+
+        /* Relaxed: a status flag, no data is read on its word. */
+        if (e->symbol != (uint32_t)sym || load_relaxed((atomic_uint *)&e->retired))
+            continue;
+        r = 1 + stream_rank(e, e->type);
+        if (strcasecmp(e->key, kind) == 0 || strcmp(e->kind, kind) == 0)
+            return i;
+        if (strncmp(e->kind, kind, kl) == 0 && (e->kind[kl] == '@' || e->kind[kl] == ':') &&
+            r > best_rank) {
+            best_rank = r;
+            best = i;
+        }
+    }
+    if (best < 0)
+        return err_set(-ENOENT, "no stream \"%s\" of %s", kind, symbol_key);
+    return best;
 }

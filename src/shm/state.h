@@ -1,8 +1,9 @@
 /*
- * The state segment: venue table, symbol table, per-symbol latest-state tables (book, bbo, last
- * trade, ticker, funding) and per-(symbol, interval) candle history. Every entry is a seqlock,
- * so readers copy a consistent record at any time without replaying a ring. Tables only grow:
- * ids are never reused, and survive a daemon restart that adopts the segment.
+ * The state segment: venue table, symbol table, stream table, per-stream latest-state tables
+ * (book, bbo, last trade, ticker, funding) with a default stream per (symbol, type) for the
+ * per-symbol reads, and per-(symbol, interval) candle history. Every entry is a seqlock, so
+ * readers copy a consistent record at any time without replaying a ring. Tables only grow: ids
+ * are never reused, and survive a daemon restart that adopts the segment.
  * state_tx_* run on the single writer thread; state_rx_* are safe from any reader thread.
  */
 #ifndef MDF_SHM_STATE_H
@@ -21,6 +22,7 @@ struct state_params {
     uint32_t book_depth;  /* levels per side, 1..MDF_BOOK_DEPTH_MAX */
     uint32_t candle_k;    /* candles kept per series, 1..MDF_CANDLE_K_MAX */
     uint32_t max_series;  /* (symbol, interval) candle series */
+    uint32_t max_streams; /* stream table size */
 };
 
 /* Checks p's ranges; returns 0 or -EINVAL with a message. */
@@ -44,9 +46,11 @@ struct state_tx {
     uint8_t *base;            /* segment start */
     struct mdf_state_desc *d; /* descriptor */
     int32_t *series_idx;      /* [symbol * MDF_IV_COUNT + interval] -> series, -1 none */
+    uint8_t *claimed;         /* [stream]: registered by this writer (max_streams bytes) */
 };
 
-/* Attaches the writer (allocates the series index: control path). Returns 0 or -ENOMEM. */
+/* Attaches the writer (allocates the series index and the claimed-stream flags: control path).
+ * Returns 0 or -ENOMEM. */
 int state_tx_init(struct state_tx *tx, void *base);
 void state_tx_fini(struct state_tx *tx);
 
@@ -58,9 +62,30 @@ int state_tx_venue(struct state_tx *tx, const char *name);
 int64_t state_tx_symbol(struct state_tx *tx, uint16_t venue, const char *native,
                         const char *normalized);
 
-/* Stores rec as the latest of its type for rec->h.symbol (bbo, trade, ticker, funding, book),
- * or into its candle series (candle). Returns 0, -ENOENT (unknown symbol), -ENOSPC (no series
- * left), -EINVAL (type not kept, bad interval). */
+/* Registers a stream from *e: venue, symbol, type, book_kind, precision, interval, levels,
+ * flags, key and types (e->id and e->retired are ignored; an empty e->kind is derived from the
+ * key by dropping the symbol; e->type is added to e->types, and a stream of neither is for
+ * every type). Returns its id: the existing one if the venue already has that key
+ * (revived if it was retired), or -ENOSPC / -EINVAL. Re-elects the symbol's default streams.
+ * Control path: linear in the stream count. */
+int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *e);
+
+/* Retires stream id (a reload removed it): its book is marked STALE and it stops being a
+ * default. Returns 0 or -ENOENT. */
+int state_tx_stream_retire(struct state_tx *tx, uint32_t id);
+
+/* Retires every stream this writer has not registered (those an adopted segment holds from a
+ * previous daemon's configuration). Call once every stream is registered. Returns the count. */
+uint32_t state_tx_retire_unclaimed(struct state_tx *tx);
+
+/* Copies which book it is (kind, precision, levels asked) from the entry of b's stream
+ * (b->h.stream) into b; leaves b alone if the stream is unknown. */
+void state_tx_book_ident(struct state_tx *tx, struct mdf_book *b);
+
+/* Stores rec as the latest of its type for stream rec->h.stream (bbo, trade, ticker, funding,
+ * book), or into the candle series of rec->h.symbol (candle). Returns 0, -ENOENT (unknown
+ * symbol or stream), -ENOSPC (no series left), -EINVAL (type not kept, bad interval, stream of
+ * another symbol). */
 int state_tx_update(struct state_tx *tx, const union mdf_record *rec);
 
 /* Reader side. Each copies under the entry's seqlock, retrying while the writer is in it;
@@ -69,10 +94,24 @@ int state_tx_update(struct state_tx *tx, const union mdf_record *rec);
 /* Descriptor of the state segment at base. */
 const struct mdf_state_desc *state_desc(const void *base);
 
-/* Copies the latest record of `type` for symbol sym into out (len bytes). Returns 0,
- * MDF_ENODATA, -ENOENT, MDF_ECONTENDED or -EINVAL. */
+/* Copies the latest record of `type` of symbol sym's default stream for that type into out
+ * (len bytes). Returns 0, MDF_ENODATA (no such stream, or no record yet), -ENOENT,
+ * MDF_ECONTENDED or -EINVAL. */
 int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t len,
                     uint64_t *retries);
+
+/* The same for stream `stream`. */
+int state_rx_latest_stream(const void *base, uint32_t stream, int type, void *out, size_t len,
+                           uint64_t *retries);
+
+/* Copies stream id's entry. Returns 0 or -ENOENT. */
+int state_rx_stream(const void *base, uint32_t id, struct mdf_stream_entry *out);
+
+/* Finds a live stream of symbol "venue:SYMBOL" by its key (case-insensitive) or kind text, or
+ * the best-ranked one (as for the defaults) whose kind starts with `kind` up to a '@' or ':'
+ * ("depth20" for "depth20@100ms", "book:P2" for "book:P2:F0:25"). Returns the id, -ENOENT or
+ * -EINVAL. */
+int64_t state_rx_stream_find(const void *base, const char *symbol_key, const char *kind);
 
 /* Copies candles of (sym, interval): the newest k (last=true) or those with open time in
  * [from, to), oldest first, at most max. Returns the count, -ENOENT, MDF_ENODATA,

@@ -59,7 +59,7 @@ void synth_record(union mdf_record *out, int type, uint64_t i, uint32_t venue, u
     h->exch_time_ns = (int64_t)(UINT64_C(1700000000000000000) + i * 1000);
     h->tx_time_ns = h->exch_time_ns;
     h->recv_time_ns = (int64_t)(mix(i) & 0x7fffffffffffffff);
-    h->_r = (uint32_t)i;
+    h->stream = sym; /* synth_run registers stream s for symbol s */
     switch (type) {
     case MDF_REC_TRADE:
         out->trade.price = dec(i, 1);
@@ -137,7 +137,7 @@ bool synth_check(const union mdf_record *rec)
 
 uint64_t synth_index(const union mdf_record *rec)
 {
-    /* h._r holds the low 32 bits; exch_time holds all of it. */
+    /* exch_time holds it. */
     return (uint64_t)(rec->h.exch_time_ns - INT64_C(1700000000000000000)) / 1000;
 }
 
@@ -149,22 +149,28 @@ uint64_t synth_run(struct publisher *p, const struct synth_opts *o, volatile int
     int64_t t0 = clock_mono_ns(), next_hb = t0;
     uint64_t i = 0;
     int ntypes = 0;
+    bool o_latest = o->update_latest;
 
     while (ntypes < 8 && o->types[ntypes])
         ntypes++;
     if (venue < 0 || ntypes == 0)
         return 0;
     for (uint32_t s = 0; s < nsym; s++) {
-        char name[32];
+        struct mdf_stream_entry e = {.venue = (uint16_t)venue};
+        int64_t sym;
 
-        snprintf(name, sizeof(name), "SYNTH%u", s);
-        state_tx_symbol(&p->st, (uint16_t)venue, name, NULL);
+        snprintf(e.key, sizeof(e.key), "SYNTH%u", s);
+        sym = state_tx_symbol(&p->st, (uint16_t)venue, e.key, NULL);
+        /* One mixed stream per symbol, of the same id, as synth_record assumes. */
+        e.symbol = (uint32_t)sym;
+        if (sym >= 0 && state_tx_stream(&p->st, &e) != sym)
+            o_latest = false;
     }
     for (; (!o->count || i < o->count) && !(stop && *stop); i++) {
         int type = o->types[i % (uint64_t)ntypes];
 
         synth_record(&rec, type, i, (uint32_t)venue, (uint32_t)(i % nsym), depth);
-        if (o->update_latest)
+        if (o_latest)
             state_tx_update(&p->st, &rec);
         pub_publish(p, mdf_rec_type_ring(type), &rec);
         if ((i & 255) == 0 || o->rate > 0) {

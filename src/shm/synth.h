@@ -14,7 +14,8 @@
 #include "shm/publisher.h"
 
 /* Fills out with record number i of `type` (trade, bbo, ticker, candle, book of `depth`,
- * funding, event, liquidation) for symbol sym of venue venue, with checksum. */
+ * funding, event, liquidation) for symbol sym of venue venue, with checksum. Its stream id is
+ * sym too (synth_run registers one mixed stream per symbol). */
 void synth_record(union mdf_record *out, int type, uint64_t i, uint32_t venue, uint32_t sym,
                   uint32_t depth);
 
@@ -33,8 +34,10 @@ struct synth_opts {
     int64_t hb_every_ns; /* heartbeat period */
 };
 
-/* Registers venue "synth" and symbols SYNTH0.. in p, then publishes per opts until count or
- * *stop (may be NULL) is set. Returns the number published. */
+/* Registers venue "synth", symbols SYNTH0.. and one stream per symbol ("SYNTH<n>", of every
+ * type) in p, then publishes per opts until count or *stop (may be NULL) is set. The latest
+ * tables are updated only if the stream ids came out equal to the symbol ids. Returns the
+ * number published. */
 uint64_t synth_run(struct publisher *p, const struct synth_opts *o, volatile int *stop);
 
 #endif /* MDF_SHM_SYNTH_H */

@@ -1136,6 +1136,13 @@ static void open_instance(void)
     if ((id = state_tx_symbol(&pub.st, venue_id, "BTCUSDT", "BTC/USDT")) < 0)
         die("state_tx_symbol", (int)id);
     sym_id = (uint32_t)id;
+    /* The book stream the latest-book benchmarks write, of the same id (synth_record's rule). */
+    {
+        struct mdf_stream_entry e = {.venue = venue_id, .symbol = sym_id, .key = "bench"};
+
+        if ((id = state_tx_stream(&pub.st, &e)) != sym_id)
+            die("state_tx_stream", (int)(id < 0 ? id : -EINVAL));
+    }
     beat(clock_mono_ns());
 }
 

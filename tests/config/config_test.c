@@ -261,6 +261,7 @@ TEST(config_symbols_only_style_uses_venue_defaults)
     ASSERT(s->health.stale_min == 5 && s->health.stale_quiet == 0);
     ASSERT_EQ(l.c->shm.max_symbols, 4096);
     ASSERT_EQ(l.c->shm.max_series, 4096);
+    ASSERT_EQ(l.c->shm.max_streams, 4096);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_CANDLES], 16384);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_BOOKS], 16384);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_FUNDING], 16384);
@@ -641,7 +642,7 @@ TEST(config_timer_rules_each_reported)
     return 0;
 }
 
-TEST(config_too_many_symbols_or_series_for_the_tables)
+TEST(config_too_many_symbols_series_or_streams_for_the_tables)
 {
     struct loaded l = {0};
     char text[8192];
@@ -649,17 +650,18 @@ TEST(config_too_many_symbols_or_series_for_the_tables)
     static const struct want_err want[] = {
         {1, "17 symbols over all venues do not fit shm.max_symbols = 16"},
         {1, "34 kline streams over all venues do not fit shm.max_series = 16"},
+        {1, "68 streams over all venues do not fit shm.max_streams = 16"},
     };
 
     n = (size_t)snprintf(text, sizeof(text),
-                         "shm = { max_symbols = 16; max_series = 16; };\n"
+                         "shm = { max_symbols = 16; max_series = 16; max_streams = 16; };\n"
                          "venues = ( { venue = \"binance-spot\"; kline = [\"1m\", \"5m\"];\n"
                          "  symbols = [ ");
     for (int i = 0; i < 17; i++)
         n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\"S%d\"", i ? ", " : "", i);
     snprintf(text + n, sizeof(text) - n, " ]; } );\n");
     load_text(&l, text);
-    check_errors(&l, want, 2);
+    check_errors(&l, want, 3);
     unload(&l);
     return 0;
 }
@@ -679,7 +681,7 @@ static const char all_keys_conf[] =
     "log_level = \"debug\";\n"
     "decoder = \"jansson\";\n"
     "shm = { mode = \"0600\"; group = \"%s\"; book_depth = 50; candle_history = 1000;\n"
-    "  max_symbols = 100; max_series = 200;\n"
+    "  max_symbols = 100; max_series = 200; max_streams = 300;\n"
     "  rings = { ticks = 1024; candles = 2048; books = 4096; funding = 8192; events = 16; }; };\n"
     "connection = { connect_timeout = 5; ping_interval = 20; pong_timeout = 10;\n"
     "  max_reconnect_attempts = 7; reconnect_base_delay = 0.5; reconnect_max_delay = 30;\n"
@@ -721,6 +723,7 @@ TEST(config_every_key_loads_and_is_documented)
         "candle_history",
         "max_symbols",
         "max_series",
+        "max_streams",
         "rings",
         "ticks",
         "candles",
@@ -808,6 +811,7 @@ TEST(config_every_key_loads_and_is_documented)
     ASSERT_EQ(l.c->shm.candle_k, 1000);
     ASSERT_EQ(l.c->shm.max_symbols, 100);
     ASSERT_EQ(l.c->shm.max_series, 200);
+    ASSERT_EQ(l.c->shm.max_streams, 300);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_TICKS], 1024);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_CANDLES], 2048);
     ASSERT_EQ(l.c->shm.ring_size[MDF_RING_BOOKS], 4096);

@@ -13,7 +13,7 @@
     X(config_missing_file_is_enoent_with_message, 0, 30)                                           \
     X(config_venue_overrides_take_key_by_key, 0, 30)                                               \
     X(config_timer_rules_each_reported, 0, 30)                                                     \
-    X(config_too_many_symbols_or_series_for_the_tables, 0, 30)                                     \
+    X(config_too_many_symbols_series_or_streams_for_the_tables, 0, 30)                             \
     X(config_every_key_loads_and_is_documented, 0, 30)                                             \
     X(config_needs_restart_detects_each_restart_only_key, 0, 30)                                   \
     X(config_bitfinex_entry_loads_to_exact_vstreams, 0, 30)                                        \

@@ -352,19 +352,10 @@ static uint32_t sym_of(mdf_instance_t *inst, const char *native)
     return (uint32_t)s;
 }
 
-/* The daemon's latest book of symbol equals the observer's channel: every level of the record
- * (top book_depth), price, quantity and order count. Returns the book's generation. */
-static uint64_t check_book(mdf_instance_t *inst, struct obs *o, const char *symbol, const char *key)
+/* Book b of symbol is LIVE and equals the observer's channel c: every level of the record (top
+ * book_depth), price, quantity and order count. */
+static void check_book_chan(const struct mdf_book *b, const struct ochan *c, const char *symbol)
 {
-    struct mdf_book *b = malloc(MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX));
-    struct ochan *c = NULL;
-    uint64_t gen;
-
-    for (int i = 0; i < o->n && !c; i++)
-        if (strcmp(o->ch[i].kind, "book") == 0 && strcmp(o->ch[i].symbol, key) == 0)
-            c = &o->ch[i];
-    ASSERT(c != NULL && b != NULL);
-    ASSERT_EQ(mdf_latest_book(inst, sym_of(inst, symbol), b, MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX)), 0);
     ASSERT_EQ(b->state, MDF_BOOK_LIVE);
     for (int s = 0; s < 2; s++) {
         int want = c->n[s] < b->depth ? c->n[s] : b->depth;
@@ -386,6 +377,22 @@ static uint64_t check_book(mdf_instance_t *inst, struct obs *o, const char *symb
                       symbol, s ? "ask" : "bid", i, g, l->orders, w, c->side[s][i].count);
         }
     }
+}
+
+/* The daemon's latest book of symbol equals the observer's channel (check_book_chan). Returns
+ * the book's generation. */
+static uint64_t check_book(mdf_instance_t *inst, struct obs *o, const char *symbol, const char *key)
+{
+    struct mdf_book *b = malloc(MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX));
+    struct ochan *c = NULL;
+    uint64_t gen;
+
+    for (int i = 0; i < o->n && !c; i++)
+        if (strcmp(o->ch[i].kind, "book") == 0 && strcmp(o->ch[i].symbol, key) == 0)
+            c = &o->ch[i];
+    ASSERT(c != NULL && b != NULL);
+    ASSERT_EQ(mdf_latest_book(inst, sym_of(inst, symbol), b, MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX)), 0);
+    check_book_chan(b, c, symbol);
     gen = b->generation;
     free(b);
     return gen;
@@ -610,6 +617,75 @@ TEST(e2e_bfx_books_trades_candles_and_tickers_equal_what_the_venue_sent)
     ASSERT_EQ(dmn_count(&d, "BOOK_RESYNC"), 0);
     mdf_close(inst);
     obs_close(&o);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+/* Two books of one pair at precisions P0 and P2 are two streams: each is found by its channel
+ * key or kind, read on its own, says which book it is, and equals what the venue sent on that
+ * channel; the pair's default book is the P0 one. */
+TEST(e2e_bfx_books_of_one_pair_at_p0_and_p2_are_read_apart)
+{
+    const char *args[] = {"--market-rate", "100", "--market-events", "400", NULL};
+    size_t len = MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX);
+    struct mdf_book *b = malloc(len);
+    struct mdf_stream_entry e;
+    struct fv_proc fv;
+    struct dmn d;
+    struct obs o;
+    mdf_instance_t *inst;
+    int64_t p0, p2;
+
+    ASSERT(b != NULL);
+    venue_start(&fv, args);
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"tAAAUSD\"]; trades = \"none\"; kline = \"\";\n"
+                                    "  ticker = false; order_book = \"diff\";\n"
+                                    "  streams = ({ symbol = \"tAAAUSD\"; type = \"diff_depth\";\n"
+                                    "    prec = \"P2\"; len = 25; }); });\n",
+                         fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "book:tAAAUSD:P2:F0:25 book live", 10000, NULL, 0), 0);
+    obs_open(&o, fv.port);
+    obs_sub(&o, "book", "tAAAUSD", "\"prec\":\"P0\",\"freq\":\"F0\",\"len\":\"25\"");
+    obs_sub(&o, "book", "tAAAUSD", "\"prec\":\"P2\",\"freq\":\"F0\",\"len\":\"25\"");
+    obs_until_quiet(&o, 30000);
+    ASSERT(o.ch[0].updates > 50 && o.ch[1].updates > 5);
+
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    p0 = mdf_stream_find(inst, "bitfinex:tAAAUSD", "book:tAAAUSD:P0:F0:25");
+    p2 = mdf_stream_find(inst, "bitfinex:tAAAUSD", "book:P2");
+    ASSERT_GE(p0, 0);
+    ASSERT_GE(p2, 0);
+    ASSERT(p0 != p2);
+    ASSERT_EQ(mdf_stream_find(inst, "bitfinex:tAAAUSD", "book:P0:F0:25"), p0);
+    ASSERT_EQ(mdf_stream_info(inst, (uint32_t)p2, &e), 0);
+    ASSERT_STR_EQ(e.key, "book:tAAAUSD:P2:F0:25");
+    ASSERT_EQ(e.symbol, sym_of(inst, "tAAAUSD"));
+    ASSERT_EQ(e.book_kind, MDF_BOOK_KIND_FULL);
+    ASSERT_EQ(e.precision, 2);
+    ASSERT_EQ(e.levels, 25);
+    /* Each book on its own equals its channel, and says which it is. */
+    ASSERT_EQ(mdf_latest_book_stream(inst, (uint32_t)p0, b, len), 0);
+    ASSERT_EQ(b->h.stream, (uint32_t)p0);
+    ASSERT_EQ(b->precision, 0);
+    ASSERT_EQ(b->kind, MDF_BOOK_KIND_FULL);
+    ASSERT_EQ(b->levels_asked, 25);
+    check_book_chan(b, &o.ch[0], "tAAAUSD P0");
+    ASSERT_EQ(mdf_latest_book_stream(inst, (uint32_t)p2, b, len), 0);
+    ASSERT_EQ(b->h.stream, (uint32_t)p2);
+    ASSERT_EQ(b->precision, 2);
+    check_book_chan(b, &o.ch[1], "tAAAUSD P2");
+    /* The per-symbol book is the finer one. */
+    ASSERT_EQ(mdf_latest_book(inst, sym_of(inst, "tAAAUSD"), b, len), 0);
+    ASSERT_EQ(b->h.stream, (uint32_t)p0);
+    check_book_chan(b, &o.ch[0], "tAAAUSD default");
+    ASSERT_EQ(dmn_count(&d, "BOOK_RESYNC"), 0);
+    mdf_close(inst);
+    obs_close(&o);
+    free(b);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;

@@ -4,8 +4,10 @@
  * and by serverShutdown lose nothing and publish nothing twice; streams beyond one
  * connection's limit spread over several without breaking the venue's limits; SIGHUP adds and
  * removes streams live; candles missed in an outage are backfilled; a quiet symbol is not
- * flagged.
+ * flagged; one symbol's depth5, depth20 and diff books, and its ticker and mini ticker, are
+ * each read on their own.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -287,8 +289,11 @@ TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
     mdf_instance_t *inst;
     mdf_record_t *ticks = NULL;
     const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT,CCCUSDT", "--market-rate", "50", NULL};
+    struct mdf_stream_entry e;
     struct mdf_trade t;
+    struct mdf_bbo bbo;
     int64_t a, c;
+    int retired = 0;
     long nt;
 
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
@@ -323,6 +328,21 @@ TEST(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink)
         c = sym_of(inst, "CCCUSDT");
     }
     ASSERT_EQ(mdf_latest_trade(inst, (uint32_t)c, &t), 0);
+    /* The removed book ticker's stream is retired: not found, no longer BBBUSDT's bbo, its last
+     * record still readable by id; AAAUSDT's, kept, is untouched. */
+    ASSERT_EQ(mdf_stream_find(inst, "binance-spot:BBBUSDT", "bookTicker"), -ENOENT);
+    ASSERT_EQ(mdf_latest_bbo(inst, (uint32_t)sym_of(inst, "BBBUSDT"), &bbo), MDF_ENODATA);
+    for (uint32_t i = 0; i < mdf_stream_count(inst); i++) {
+        ASSERT_EQ(mdf_stream_info(inst, i, &e), 0);
+        if (strcmp(e.key, "bbbusdt@bookTicker") == 0) {
+            ASSERT_EQ(e.retired, 1);
+            ASSERT_EQ(mdf_latest_bbo_stream(inst, i, &bbo), 0);
+            retired++;
+        }
+    }
+    ASSERT_EQ(retired, 1);
+    ASSERT_GE(mdf_stream_find(inst, "binance-spot:AAAUSDT", "bookTicker"), 0);
+    ASSERT_EQ(mdf_latest_bbo(inst, (uint32_t)sym_of(inst, "AAAUSDT"), &bbo), 0);
     usleep(500000);
     /* One connection throughout; AAAUSDT's trades never missed one. */
     ASSERT_EQ(fv_count_lines(&fv, "upgrade"), 0);
@@ -434,6 +454,144 @@ TEST(e2e_stalled_venue_streams_are_flagged_stale_then_watchdog_replaces_connecti
     ASSERT_EQ(dmn_wait(&d, "WATCHDOG_TRIGGERED", 20000, line, sizeof(line)), 0);
     ASSERT_CONTAINS(line, "stale");
     ASSERT_EQ(dmn_wait(&d, "FEED_RECOVERED", 20000, NULL, 0), 0);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
+/* Finds stream `kind` of binance-spot:native, failing the test if there is none. */
+static uint32_t stream_of(mdf_instance_t *inst, const char *native, const char *kind)
+{
+    char key[64];
+    int64_t id;
+
+    snprintf(key, sizeof(key), "binance-spot:%s", native);
+    id = mdf_stream_find(inst, key, kind);
+    if (id < 0)
+        test_fail(__FILE__, __LINE__, "no stream %s of %s: %s", kind, key, mdf_errmsg());
+    return (uint32_t)id;
+}
+
+/* True if books a and b are LIVE and have the same top n levels a side (values). */
+static bool same_top(const struct mdf_book *a, const struct mdf_book *b, int n)
+{
+    if (a->state != MDF_BOOK_LIVE || b->state != MDF_BOOK_LIVE || a->n_bids < n || b->n_bids < n ||
+        a->n_asks < n || b->n_asks < n)
+        return false;
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < n; i++) {
+            const struct mdf_level *x = &a->levels[s * a->depth + i];
+            const struct mdf_level *y = &b->levels[s * b->depth + i];
+
+            if (mdf_dec_cmp(x->px, y->px) || mdf_dec_cmp(x->qty, y->qty))
+                return false;
+        }
+    return true;
+}
+
+/* One symbol with three books (the venue's top 5 and top 20 every 100 ms, and the diff book
+ * kept locally) and both tickers: each stream keeps its own latest record, says which it is,
+ * and once the market stops the three books agree on their common top; the per-symbol calls
+ * give the local full book and the full ticker. */
+TEST(e2e_depth5_depth20_diff_and_ticker_mini_of_one_symbol_are_read_apart)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    mdf_instance_t *inst;
+    size_t len = MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX);
+    struct mdf_book *b5 = malloc(len), *b20 = malloc(len), *bd = malloc(len);
+    const char *fv_args[] = {"--market", "AAAUSDT", "--market-rate", "50", "--market-events",
+                             "200",      NULL};
+    struct mdf_stream_entry e;
+    struct mdf_ticker t;
+    uint32_t s5, s20, sd, st, sm, sym;
+    bool agree = false;
+
+    ASSERT(b5 && b20 && bd);
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD
+                         "  symbols = [\"AAAUSDT\"]; trades = \"none\"; kline = \"\";\n"
+                         "  book_ticker = false; order_book = \"diff\"; book_speed = 100;\n"
+                         "  streams = ({ symbol = \"AAAUSDT\"; type = \"depth\"; levels = 5;\n"
+                         "               speed = 100; },\n"
+                         "             { symbol = \"AAAUSDT\"; type = \"depth\"; levels = 20;\n"
+                         "               speed = 100; },\n"
+                         "             { symbol = \"AAAUSDT\"; type = \"ticker\"; },\n"
+                         "             { symbol = \"AAAUSDT\"; type = \"mini_ticker\"; }); });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "AAAUSDT book live", 20000, NULL, 0), 0);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    sym = (uint32_t)sym_of(inst, "AAAUSDT");
+    s5 = stream_of(inst, "AAAUSDT", "depth5");
+    s20 = stream_of(inst, "AAAUSDT", "aaausdt@depth20@100ms");
+    sd = stream_of(inst, "AAAUSDT", "depth");
+    st = stream_of(inst, "AAAUSDT", "ticker");
+    sm = stream_of(inst, "AAAUSDT", "miniTicker");
+    ASSERT(s5 != s20 && s5 != sd && s20 != sd && st != sm);
+    ASSERT_EQ(mdf_stream_info(inst, sd, &e), 0);
+    ASSERT_STR_EQ(e.key, "aaausdt@depth@100ms");
+    ASSERT_STR_EQ(e.kind, "depth@100ms");
+    ASSERT_EQ(e.symbol, sym);
+    ASSERT_EQ(e.book_kind, MDF_BOOK_KIND_FULL);
+    ASSERT_EQ(mdf_stream_info(inst, s20, &e), 0);
+    ASSERT_EQ(e.book_kind, MDF_BOOK_KIND_PARTIAL);
+    ASSERT_EQ(e.levels, 20);
+
+    /* The market stops after 200 events (4 s); then every book shows its final state. */
+    for (int k = 0; k < 200 && !agree; k++) {
+        usleep(100000);
+        agree = mdf_latest_book_stream(inst, s5, b5, len) == 0 &&
+                mdf_latest_book_stream(inst, s20, b20, len) == 0 &&
+                mdf_latest_book_stream(inst, sd, bd, len) == 0 && same_top(b5, b20, 5) &&
+                same_top(b20, bd, 20) && k > 50;
+    }
+    ASSERT(agree);
+    /* Each says which book it is, and holds what its stream asked for. */
+    ASSERT_EQ(b5->h.stream, s5);
+    ASSERT_EQ(b5->kind, MDF_BOOK_KIND_PARTIAL);
+    ASSERT(b5->h.flags & MDF_BOOK_F_PARTIAL);
+    ASSERT_EQ(b5->levels_asked, 5);
+    ASSERT_EQ(b5->n_bids, 5);
+    ASSERT_EQ(b5->n_asks, 5);
+    ASSERT_EQ(b20->h.stream, s20);
+    ASSERT_EQ(b20->kind, MDF_BOOK_KIND_PARTIAL);
+    ASSERT_EQ(b20->levels_asked, 20);
+    ASSERT_EQ(b20->n_bids, 20);
+    ASSERT_EQ(bd->h.stream, sd);
+    ASSERT_EQ(bd->kind, MDF_BOOK_KIND_FULL);
+    ASSERT_EQ(bd->h.flags & MDF_BOOK_F_PARTIAL, 0);
+    ASSERT_EQ(bd->levels_asked, 0);
+    ASSERT_EQ(bd->n_bids, mdf_book_depth(inst));
+    ASSERT_EQ(bd->precision, 0);
+    /* The per-symbol book is the local full one. */
+    ASSERT_EQ(mdf_latest_book(inst, sym, b5, len), 0);
+    ASSERT_EQ(b5->h.stream, sd);
+    ASSERT_EQ(b5->kind, MDF_BOOK_KIND_FULL);
+
+    /* Tickers: both every second; the mini one has no best bid/offer. */
+    ASSERT_EQ(mdf_latest_ticker_stream(inst, st, &t), 0);
+    ASSERT_EQ(t.h.stream, st);
+    ASSERT_EQ(t.h.flags & MDF_TICKER_F_MINI, 0);
+    ASSERT(t.bid_px.m != 0 && t.ask_px.m != 0);
+    ASSERT_EQ(mdf_latest_ticker_stream(inst, sm, &t), 0);
+    ASSERT_EQ(t.h.stream, sm);
+    ASSERT(t.h.flags & MDF_TICKER_F_MINI);
+    ASSERT_EQ(t.bid_px.m, 0);
+    ASSERT(t.last_px.m != 0);
+    /* The per-symbol ticker is the full one, however recently the mini one came. */
+    for (int k = 0; k < 12; k++) {
+        ASSERT_EQ(mdf_latest_ticker(inst, sym, &t), 0);
+        ASSERT_EQ(t.h.stream, st);
+        ASSERT_EQ(t.h.flags & MDF_TICKER_F_MINI, 0);
+        usleep(100000);
+    }
+    mdf_close(inst);
+    free(b5);
+    free(b20);
+    free(bd);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;

@@ -14,6 +14,7 @@
     X(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink, 0, 60)               \
     X(e2e_candles_missed_in_an_outage_are_backfilled_without_holes, 0, 90)                         \
     X(e2e_quiet_symbol_is_not_flagged_stale_or_silent, 0, 60)                                      \
-    X(e2e_stalled_venue_streams_are_flagged_stale_then_watchdog_replaces_connection, 0, 90)
+    X(e2e_stalled_venue_streams_are_flagged_stale_then_watchdog_replaces_connection, 0, 90)        \
+    X(e2e_depth5_depth20_diff_and_ticker_mini_of_one_symbol_are_read_apart, 0, 90)
 
 #endif

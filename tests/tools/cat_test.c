@@ -490,7 +490,8 @@ static void pub_start(struct publisher *p, const char *instance, uint64_t cap, i
                                       .max_symbols = 16,
                                       .book_depth = BOOK_DEPTH,
                                       .candle_k = 8,
-                                      .max_series = 16};
+                                      .max_series = 16,
+                                      .max_streams = 16};
     prm.hb_interval_ns = hb_ns;
     if (pub_open(p, &prm) < 0)
         test_fail(__FILE__, __LINE__, "pub_open: %s", mdf_errmsg());
@@ -510,6 +511,7 @@ static void hdr_init(union mdf_record *r, int type, size_t size, int venue, uint
     r->h.size = (uint16_t)size;
     r->h.venue = (uint16_t)venue;
     r->h.symbol = sym;
+    r->h.stream = MDF_STREAM_ID_NONE;
     r->h.exch_time_ns = INT64_C(1700000000123456789) + i;
     r->h.tx_time_ns = INT64_C(1700000000123456000) - i;
     r->h.recv_time_ns = INT64_C(9223372036854775000) + i;
@@ -564,6 +566,9 @@ static void check_levels(const struct jv *o, const char *k, const char *ok,
     }
 }
 
+#define STREAM_KEY "book:\"P2\":F0:25" /* the stream of the book record, needing escapes */
+static const char *g_stream_key;       /* key of the records' stream when registered, else NULL */
+
 /* Compares every field of the JSON object o with the published record r. */
 static void check_record(const struct jv *o, const union mdf_record *r, const char *venue,
                          const char *symbol)
@@ -583,6 +588,16 @@ static void check_record(const struct jv *o, const union mdf_record *r, const ch
         EXPECT_NULL(o, "symbol_id");
     else
         EXPECT_UINT(o, "symbol_id", h->symbol);
+    if (h->stream == MDF_STREAM_ID_NONE) {
+        EXPECT_NULL(o, "stream_id");
+        EXPECT_NULL(o, "stream");
+    } else {
+        EXPECT_UINT(o, "stream_id", h->stream);
+        if (g_stream_key)
+            EXPECT_STR(o, "stream", g_stream_key);
+        else
+            EXPECT_NULL(o, "stream"); /* an id with no stream table entry */
+    }
     EXPECT_INT(o, "exch_time", h->exch_time_ns);
     EXPECT_INT(o, "tx_time", h->tx_time_ns);
     EXPECT_INT(o, "recv_time", h->recv_time_ns);
@@ -665,6 +680,9 @@ static void check_record(const struct jv *o, const union mdf_record *r, const ch
         EXPECT_UINT(o, "depth", r->book.depth);
         EXPECT_UINT(o, "n_bids", r->book.n_bids);
         EXPECT_UINT(o, "n_asks", r->book.n_asks);
+        EXPECT_STR(o, "book_kind", mdf_book_kind_name(r->book.kind));
+        EXPECT_UINT(o, "precision", r->book.precision);
+        EXPECT_UINT(o, "levels_asked", r->book.levels_asked);
         check_levels(o, "bids", "bid_orders", r->book.levels, r->book.n_bids);
         check_levels(o, "asks", "ask_orders", r->book.levels + r->book.depth, r->book.n_asks);
         break;
@@ -785,8 +803,25 @@ TEST(cat_prints_json_with_exact_decimals)
         publish(&pub, MDF_RING_CANDLES, &r);
     }
 
-    /* books: 2 of 3 bids and 1 of 3 asks valid; the rest must not be printed. */
+    /* books: 2 of 3 bids and 1 of 3 asks valid; the rest must not be printed. It names its
+     * stream, a Bitfinex-like P2 book of 25 levels. */
+    {
+        struct mdf_stream_entry se = {.venue = (uint16_t)venue,
+                                      .symbol = (uint32_t)sym2,
+                                      .type = MDF_REC_BOOK,
+                                      .book_kind = MDF_BOOK_KIND_FULL,
+                                      .precision = 2,
+                                      .levels = 25,
+                                      .key = STREAM_KEY};
+
+        ASSERT_EQ(state_tx_stream(&pub.st, &se), 0);
+        g_stream_key = STREAM_KEY;
+    }
     hdr_init(&r, MDF_REC_BOOK, MDF_BOOK_SIZE(BOOK_DEPTH), venue, (uint32_t)sym2, 20);
+    r.h.stream = 0;
+    r.book.kind = MDF_BOOK_KIND_FULL;
+    r.book.precision = 2;
+    r.book.levels_asked = 25;
     r.book.state = MDF_BOOK_RESYNCING;
     r.book.depth = BOOK_DEPTH;
     r.book.n_bids = 2;
@@ -871,6 +906,9 @@ TEST(cat_prints_json_with_exact_decimals)
             EXPECT_STR(&o, "interval", seq == 0 ? "1h" : "1M");
         if (ring == MDF_RING_BOOKS) {
             EXPECT_STR(&o, "state", "RESYNCING");
+            ASSERT_CONTAINS(lines[i], "\"stream_id\":0,\"stream\":\"book:\\\"P2\\\":F0:25\",");
+            ASSERT_CONTAINS(lines[i], "\"book_kind\":\"full\",\"precision\":2,"
+                                      "\"levels_asked\":25");
             ASSERT_CONTAINS(lines[i], "\"bids\":[[\"500.00\",\"0.00000001\"],"
                                       "[\"500.01\",\"0.00000002\"]]");
             ASSERT_CONTAINS(lines[i], "\"asks\":[[\"500.03\",\"0.00000004\"]]");

@@ -67,8 +67,8 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
         {"usr/bin/mdfeed-fakevenue", 0755},
         {"etc/mdfeed/mdfeed.conf", 0644},
         {"usr/lib/libmdfeed.a", 0644},
-        {"usr/lib/libmdfeed.so.1.0.0", 0755},
-        {"usr/lib/libmdfeed.so.1", 0},
+        {"usr/lib/libmdfeed.so.2.0.0", 0755},
+        {"usr/lib/libmdfeed.so.2", 0},
         {"usr/lib/libmdfeed.so", 0},
         {"usr/include/mdfeed/mdfeed.h", 0644},
         {"usr/include/mdfeed/layout.h", 0644},
@@ -135,13 +135,13 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     ASSERT_EQ(sh(cmd, &out), 0);
     free(out);
     /* The shared library carries its versioned soname. */
-    snprintf(cmd, sizeof(cmd), "objdump -p %s/usr/lib/libmdfeed.so.1.0.0 | grep SONAME", dest);
+    snprintf(cmd, sizeof(cmd), "objdump -p %s/usr/lib/libmdfeed.so.2.0.0 | grep SONAME", dest);
     ASSERT_EQ(sh(cmd, &out), 0);
-    ASSERT_CONTAINS(out, "libmdfeed.so.1");
+    ASSERT_CONTAINS(out, "libmdfeed.so.2");
     free(out);
     /* Only mdf_ symbols are exported. */
     snprintf(cmd, sizeof(cmd),
-             "nm -D --defined-only %s/usr/lib/libmdfeed.so.1.0.0 | awk '$2 == \"T\" {print $3}'"
+             "nm -D --defined-only %s/usr/lib/libmdfeed.so.2.0.0 | awk '$2 == \"T\" {print $3}'"
              " | grep -v '^mdf_' || true",
              dest);
     ASSERT_EQ(sh(cmd, &out), 0);
@@ -164,6 +164,9 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     ASSERT_EQ(pub_open(&p, &prm), 0);
     ASSERT_EQ(state_tx_venue(&p.st, "binance-spot"), 0);
     ASSERT_EQ(state_tx_symbol(&p.st, 0, "BTCUSDT", "BTC/USDT"), 0);
+    ASSERT_EQ(state_tx_stream(&p.st, &(struct mdf_stream_entry){.type = MDF_REC_BBO,
+                                                                .key = "btcusdt@bookTicker"}),
+              0);
     memset(&r, 0, sizeof(r));
     r.bbo.h = (struct mdf_rec_hdr){.type = MDF_REC_BBO, .size = sizeof(struct mdf_bbo)};
     r.bbo.bid_px = (struct mdf_dec){.m = 6543200, .e = -2};

@@ -97,7 +97,13 @@ static void fx_state(struct fx *f, const char *instance)
     f->sym[2] = state_tx_symbol(&f->p.st, 1, "tBTCUSD", "BTC/USD");
     ASSERT(f->sym[0] >= 0 && f->sym[1] >= 0 && f->sym[2] >= 0);
 
-    /* The local full book of BTCUSDT, 2 levels a side. */
+    /* The local full book of BTCUSDT, 2 levels a side, and a depth5 stream of it that has
+     * published nothing yet (its row shows no top of book). */
+    ASSERT_EQ(state_tx_stream(&f->p.st, &(struct mdf_stream_entry){.symbol = (uint32_t)f->sym[0],
+                                                                   .type = MDF_REC_BOOK,
+                                                                   .book_kind = MDF_BOOK_KIND_FULL,
+                                                                   .key = "btcusdt@depth@100ms"}),
+              0);
     memset(&rec, 0, sizeof(rec));
     rec.book.h.type = MDF_REC_BOOK;
     rec.book.h.size = (uint16_t)MDF_BOOK_SIZE(20);
@@ -1691,6 +1697,86 @@ TEST(top_live_daemon_shows_running_and_live_streams)
     ASSERT(strstr(out, "DAEMON RUNNING") == NULL);
     free(out);
     free(err);
+    fv_stop(&fv);
+    return 0;
+}
+
+/* A symbol with three books (the venue's top 5 and top 20, and the local diff book): each book
+ * row shows its own stream's top of book, the same as that stream's latest book read through
+ * libmdfeed, once the market has stopped. */
+TEST(top_shows_each_book_stream_of_a_symbol_its_own_top)
+{
+    const char *fv_args[] = {"--market", "AAAUSDT", "--market-rate", "50", "--market-events",
+                             "100",      NULL};
+    static const char *const names[] = {"aaausdt@depth5@100ms", "aaausdt@depth20@100ms",
+                                        "aaausdt@depth@100ms"};
+    size_t len = MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX);
+    struct mdf_book *b = malloc(len);
+    char *out = NULL, *err = NULL, px[MDF_DEC_STR_MAX];
+    mdf_instance_t *inst;
+    struct fv_proc fv;
+    struct dmn d;
+    json_t *root = NULL;
+    int64_t until;
+    int matched = 0;
+
+    ASSERT(b != NULL);
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d,
+                         "venues = ({ venue = \"binance-spot\"; url = \"ws://127.0.0.1:%d\";\n"
+                         "  rest_url = \"http://127.0.0.1:%d\";\n"
+                         "  symbols = [\"AAAUSDT\"]; trades = \"none\"; kline = \"\";\n"
+                         "  book_ticker = false; order_book = \"diff\"; book_speed = 100;\n"
+                         "  streams = ({ symbol = \"AAAUSDT\"; type = \"depth\"; levels = 5;\n"
+                         "               speed = 100; },\n"
+                         "             { symbol = \"AAAUSDT\"; type = \"depth\"; levels = 20;\n"
+                         "               speed = 100; }); });\n",
+                         fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "AAAUSDT book live", 20000, NULL, 0), 0);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    usleep(3000000); /* the market stops after 100 events (2 s); the tops settle */
+    until = test_now_ns() + 20 * SEC;
+    while (matched < 3) {
+        json_t *a, *x;
+        size_t i;
+
+        matched = 0;
+        free(out);
+        free(err);
+        json_decref(root);
+        ASSERT_EQ(run_top(d.instance, &out, &err, "--json", NULL), 0);
+        root = json_loads(out, 0, NULL);
+        ASSERT(root != NULL);
+        a = jarr(root, "streams");
+        json_array_foreach(a, i, x)
+        {
+            json_t *top = json_object_get(x, "top");
+            int64_t id;
+
+            for (int k = 0; k < 3; k++) {
+                if (strcmp(JSTR(x, "name"), names[k]) != 0 || !json_is_object(top))
+                    continue;
+                id = mdf_stream_find(inst, "binance-spot:AAAUSDT", names[k]);
+                ASSERT_GE(id, 0);
+                ASSERT_EQ(mdf_latest_book_stream(inst, (uint32_t)id, b, len), 0);
+                ASSERT_GT(b->n_bids, 0);
+                mdf_dec_format(b->levels[0].px, px, sizeof(px));
+                matched += strcmp(JSTR(top, "bid_px"), px) == 0;
+            }
+        }
+        if (matched < 3 && test_now_ns() > until)
+            test_fail(__FILE__, __LINE__, "%d of 3 book rows show their stream's top\n%s", matched,
+                      out);
+        usleep(200000);
+    }
+    json_decref(root);
+    free(out);
+    free(err);
+    free(b);
+    mdf_close(inst);
+    ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;
 }

@@ -474,6 +474,9 @@ static void book_fields(struct out *o, const struct mdf_book *b)
         f_uint(o, "depth", b->depth);
         f_uint(o, "n_bids", b->n_bids);
         f_uint(o, "n_asks", b->n_asks);
+        f_name(o, "book_kind", mdf_book_kind_name(b->kind));
+        f_uint(o, "precision", b->precision);
+        f_uint(o, "levels_asked", b->levels_asked);
     }
     key(o, "bids");
     put_levels(o, b->levels, nb);
@@ -595,6 +598,7 @@ static void print_record(struct cat *c, int ring)
     const char *venue = mdf_venue_name(c->inst, h->venue);
     size_t want = mdf_rec_type_size(h->type, 0); /* fixed part; a book's levels come after */
     struct out o = {.f = stdout, .json = c->o->json};
+    struct mdf_stream_entry st;
 
     /* A record shorter than its type claims: show zeros, not the previous record's bytes. */
     if (want && h->size < want)
@@ -618,6 +622,16 @@ static void print_record(struct cat *c, int ring)
         key(&o, "symbol_id");
         if (h->symbol != UINT32_MAX)
             fprintf(o.f, "%" PRIu32, h->symbol);
+        else
+            fputs("null", o.f);
+        key(&o, "stream_id");
+        if (h->stream != MDF_STREAM_ID_NONE)
+            fprintf(o.f, "%" PRIu32, h->stream);
+        else
+            fputs("null", o.f);
+        key(&o, "stream");
+        if (h->stream != MDF_STREAM_ID_NONE && mdf_stream_info(c->inst, h->stream, &st) == 0)
+            put_quoted(o.f, st.key, sizeof(st.key));
         else
             fputs("null", o.f);
         time_fields(&o, h);

@@ -115,6 +115,8 @@ int main(int argc, char **argv)
             prm.ring_capacity[r] = capacity;
     if (o.n_symbols > prm.state.max_symbols)
         prm.state.max_symbols = o.n_symbols;
+    if (o.n_symbols > prm.state.max_streams) /* one stream per symbol */
+        prm.state.max_streams = o.n_symbols;
     if ((rc = pub_open(&pub, &prm)) < 0) {
         fprintf(stderr, "mdfeed-synth: %s\n", mdf_errmsg());
         return 1;

@@ -366,20 +366,22 @@ static void read_conns(struct top *t, struct top_snap *s, const struct top_snap 
     }
 }
 
-/* Fills the top of book of book stream x from the latest-state table, if the latest book is
- * of the stream's kind (the venue's partial book for DEPTH, the local full book for BOOK). */
+/* Fills the top of book of book stream x from that stream's own latest book in the state
+ * segment (found by venue, symbol and stream name), if it has one. */
 static void read_top_of_book(struct top *t, struct top_stream *x)
 {
     const struct mdf_book *b = &t->book->book;
-    bool partial;
+    char key[MDF_NAME_MAX + MDF_SYMBOL_MAX + 1];
+    int64_t id;
 
     if (!t->inst || (x->h.type != MDF_STREAM_BOOK && x->h.type != MDF_STREAM_DEPTH))
         return;
-    if (mdf_latest_book(t->inst, x->h.symbol, &t->book->book, sizeof(*t->book)) != 0)
+    snprintf(key, sizeof(key), "%s:%s", x->venue, x->symbol);
+    id = mdf_stream_find(t->inst, key, x->h.name);
+    if (id < 0 ||
+        mdf_latest_book_stream(t->inst, (uint32_t)id, &t->book->book, sizeof(*t->book)) != 0)
         return;
-    partial = b->h.flags & MDF_BOOK_F_PARTIAL;
-    if (b->h.symbol != x->h.symbol || partial != (x->h.type == MDF_STREAM_DEPTH) || b->depth == 0 ||
-        b->depth > MDF_BOOK_DEPTH_MAX)
+    if (b->h.stream != (uint32_t)id || b->depth == 0 || b->depth > MDF_BOOK_DEPTH_MAX)
         return;
     x->has_top = true;
     x->n_bids = b->n_bids;
