@@ -1730,6 +1730,357 @@ TEST(binance_backends_agree_on_tricky_messages_and_every_recording)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Ranges                                                                                     */
+
+/* Valid messages of each kind, to change one field of. */
+#define T_TRADE                                                                                    \
+    "{\"e\":\"trade\",\"E\":1,\"s\":\"BNBBTC\",\"t\":12345,\"p\":\"0.001\",\"q\":\"100\",\"T\":1," \
+    "\"m\":true,\"M\":true}"
+#define T_AGG                                                                                      \
+    "{\"e\":\"aggTrade\",\"E\":1,\"s\":\"BNBBTC\",\"a\":5,\"p\":\"0.001\",\"q\":\"100\",\"f\":10," \
+    "\"l\":12,\"T\":1,\"m\":true}"
+#define T_KLINE                                                                                    \
+    "{\"e\":\"kline\",\"E\":1,\"s\":\"BNBBTC\",\"k\":{\"t\":60000,\"T\":119999,\"s\":\"BNBBTC\","  \
+    "\"i\":\"1m\",\"f\":100,\"L\":200,\"o\":\"0.0010\",\"c\":\"0.0020\",\"h\":\"0.0025\",\"l\":"   \
+    "\"0.0005\",\"v\":\"1000\",\"n\":101,\"x\":false,\"q\":\"1.0000\",\"V\":\"500\",\"Q\":"        \
+    "\"0.5000\",\"B\":\"0\"}}"
+#define T_BOOKT                                                                                    \
+    "{\"u\":400900217,\"s\":\"BNBUSDT\",\"b\":\"25.35190000\",\"B\":\"31.21000000\",\"a\":"        \
+    "\"25.36520000\",\"A\":\"40.66000000\"}"
+#define T_TICKER                                                                                   \
+    "{\"e\":\"24hrTicker\",\"E\":1,\"s\":\"BNBBTC\",\"p\":\"-0.0015\",\"P\":\"-250.00\",\"w\":"    \
+    "\"0.0018\",\"x\":\"0.0009\",\"c\":\"0.0025\",\"Q\":\"10\",\"b\":\"0.0024\",\"B\":\"10\","     \
+    "\"a\":\"0.0026\",\"A\":\"100\",\"o\":\"0.0010\",\"h\":\"0.0025\",\"l\":\"0.0010\",\"v\":"     \
+    "\"10000\",\"q\":\"18\",\"O\":0,\"C\":86400000,\"F\":0,\"L\":18150,\"n\":18151}"
+#define T_MINI                                                                                     \
+    "{\"e\":\"24hrMiniTicker\",\"E\":1,\"s\":\"BNBBTC\",\"c\":\"0.0025\",\"o\":\"0.0010\",\"h\":"  \
+    "\"0.0025\",\"l\":\"0.0010\",\"v\":\"10000\",\"q\":\"18\"}"
+#define T_MARK                                                                                     \
+    "{\"e\":\"markPriceUpdate\",\"E\":1,\"s\":\"BTCUSDT\",\"p\":\"11794.15000000\",\"i\":"         \
+    "\"11784.62659091\",\"P\":\"11784.25641265\",\"r\":\"0.00038167\",\"T\":1562306400000}"
+#define T_FORCE                                                                                    \
+    "{\"e\":\"forceOrder\",\"E\":1,\"o\":{\"s\":\"BTCUSDT\",\"S\":\"SELL\",\"o\":\"LIMIT\",\"f\":" \
+    "\"IOC\",\"q\":\"0.014\",\"p\":\"9910\",\"ap\":\"9910\",\"X\":\"FILLED\",\"l\":\"0.014\","     \
+    "\"z\":\"0.014\",\"T\":1}}"
+#define T_DIFF                                                                                     \
+    "{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"BNBBTC\",\"U\":157,\"u\":160,\"b\":[[\"0.0024\","      \
+    "\"10\"]],\"a\":[[\"0.0026\",\"100\"]]}"
+#define T_SNAP                                                                                     \
+    "{\"lastUpdateId\":160,\"bids\":[[\"0.0024\",\"10\"]],\"asks\":[[\"0.0026\",\"100\"]]}"
+#define T_ROW                                                                                      \
+    "[[60000,\"0.0010\",\"0.0025\",\"0.0005\",\"0.0020\",\"1000\",119999,\"1.0000\",101,\"500\","  \
+    "\"0.5000\",\"0\"]]"
+
+/* Writes tmpl into buf with the value of the first member "key" after `from` (or anywhere)
+ * replaced by val (a scalar, or a bracketed array or object). Returns buf. */
+static const char *with(const char *tmpl, const char *from, const char *key, const char *val,
+                        char *buf, size_t cap)
+{
+    char pat[32];
+    const char *p = from ? strstr(tmpl, from) : tmpl, *e;
+    int depth = 0;
+
+    ASSERT(p);
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    p = strstr(p, pat);
+    if (!p)
+        test_fail(__FILE__, __LINE__, "no member %s in %s", key, tmpl);
+    p += strlen(pat);
+    for (e = p; *e; e++) {
+        if (*e == '[' || *e == '{')
+            depth++;
+        else if ((*e == ']' || *e == '}') && depth > 0)
+            depth--;
+        else if ((*e == ',' || *e == '}') && depth == 0)
+            break;
+        if (depth == 0 && (*e == ']' || *e == '}'))
+            e++;
+        if (depth == 0 && e > p && (e[-1] == ']' || e[-1] == '}'))
+            break;
+    }
+    snprintf(buf, cap, "%.*s%s%s", (int)(p - tmpl), tmpl, val, e);
+    return buf;
+}
+
+/* Decodes msg with a jsmn and a jansson decoder (spot or futures); they must agree on the code
+ * and the record. Returns the code; mdf_errmsg() is the jsmn path's. */
+static int dec_both(bool fut, const char *msg, struct vmsg *m)
+{
+    static struct vdecoder *d[2][2];
+    static struct vmsg other;
+    int ra, rb;
+
+    for (int j = 0; j < 2; j++)
+        if (!d[fut][j]) {
+            d[fut][j] =
+                vdec_new(fut ? futures() : spot(), j ? VDEC_JANSSON : VDEC_JSMN, 100, 65536);
+            ASSERT(d[fut][j]);
+        }
+    rb = dec(d[fut][1], msg, &other);
+    ra = dec(d[fut][0], msg, m);
+    if (ra != rb)
+        test_fail(__FILE__, __LINE__, "jsmn %d vs jansson %d on %s", ra, rb, msg);
+    if (ra == 0)
+        same_vmsg(m, &other, msg);
+    return ra;
+}
+
+TEST(binance_decoder_refuses_impossible_values_as_range_errors_naming_field_and_value)
+{
+    static const struct {
+        char venue;                  /* 'S' spot, 'F' futures */
+        const char *tmpl, *from;     /* the valid message, where the member is looked for */
+        const char *key, *val;       /* the member changed and its new value */
+        const char *field, *because; /* what the error names */
+    } cases[] = {
+        {'S', T_TRADE, NULL, "p", "\"0\"", "trade.p", "0 is not positive"},
+        {'S', T_TRADE, NULL, "p", "\"-0.001\"", "trade.p", "-0.001 is negative"},
+        {'S', T_TRADE, NULL, "q", "\"0.00000000\"", "trade.q", "0.00000000 is not positive"},
+        {'S', T_TRADE, NULL, "q", "-1", "trade.q", "-1 is negative"},
+        {'S', T_AGG, NULL, "p", "\"0.0\"", "aggTrade.p", "0.0 is not positive"},
+        {'S', T_AGG, NULL, "q", "\"-5\"", "aggTrade.q", "-5 is negative"},
+        {'S', T_AGG, NULL, "f", "13", "aggTrade.f", "13 is above l 12"},
+        {'S', T_KLINE, "\"k\"", "o", "\"0\"", "kline.k.o", "0 is not positive"},
+        {'S', T_KLINE, "\"k\"", "h", "\"-0.0025\"", "kline.k.h", "-0.0025 is negative"},
+        {'S', T_KLINE, "\"k\"", "l", "\"0.0000\"", "kline.k.l", "0.0000 is not positive"},
+        {'S', T_KLINE, "\"k\"", "c", "\"0\"", "kline.k.c", "0 is not positive"},
+        {'S', T_KLINE, "\"k\"", "l", "\"0.0030\"", "kline.k.h", "0.0025 is below k.l 0.0030"},
+        {'S', T_KLINE, "\"k\"", "o", "\"0.0004\"", "kline.k.o", "0.0004 is below k.l 0.0005"},
+        {'S', T_KLINE, "\"k\"", "c", "\"0.0026\"", "kline.k.c", "0.0026 is above k.h 0.0025"},
+        {'S', T_KLINE, "\"k\"", "v", "\"-1000\"", "kline.k.v", "-1000 is negative"},
+        {'S', T_KLINE, "\"k\"", "q", "\"-1\"", "kline.k.q", "-1 is negative"},
+        {'S', T_KLINE, "\"k\"", "V", "\"-0.1\"", "kline.k.V", "-0.1 is negative"},
+        {'S', T_KLINE, "\"k\"", "Q", "\"-0.5\"", "kline.k.Q", "-0.5 is negative"},
+        {'S', T_KLINE, "\"k\"", "n", "-1", "kline.k.n", "-1 is below 0"},
+        {'S', T_KLINE, "\"k\"", "f", "-1", "kline.k.f", "-1 with k.L 200"},
+        {'S', T_KLINE, "\"k\"", "L", "-1", "kline.k.L", "-1 with k.f 100"},
+        {'S', T_KLINE, "\"k\"", "f", "201", "kline.k.f", "201 is above k.L 200"},
+        {'S', T_BOOKT, NULL, "b", "\"-25.35\"", "bookTicker.b", "-25.35 is negative"},
+        {'S', T_BOOKT, NULL, "B", "\"-1\"", "bookTicker.B", "-1 is negative"},
+        {'S', T_BOOKT, NULL, "a", "\"-1\"", "bookTicker.a", "-1 is negative"},
+        {'S', T_BOOKT, NULL, "A", "\"-40\"", "bookTicker.A", "-40 is negative"},
+        {'S', T_TICKER, NULL, "c", "\"-0.0025\"", "24hrTicker.c", "-0.0025 is negative"},
+        {'S', T_TICKER, NULL, "o", "\"-1\"", "24hrTicker.o", "-1 is negative"},
+        {'S', T_TICKER, NULL, "v", "\"-10000\"", "24hrTicker.v", "-10000 is negative"},
+        {'S', T_TICKER, NULL, "q", "\"-18\"", "24hrTicker.q", "-18 is negative"},
+        {'S', T_TICKER, NULL, "w", "\"-0.0018\"", "24hrTicker.w", "-0.0018 is negative"},
+        {'S', T_TICKER, NULL, "x", "\"-1\"", "24hrTicker.x", "-1 is negative"},
+        {'S', T_TICKER, NULL, "Q", "\"-10\"", "24hrTicker.Q", "-10 is negative"},
+        {'S', T_TICKER, NULL, "b", "\"-0.0024\"", "24hrTicker.b", "-0.0024 is negative"},
+        {'S', T_TICKER, NULL, "B", "\"-10\"", "24hrTicker.B", "-10 is negative"},
+        {'S', T_TICKER, NULL, "a", "\"-0.0026\"", "24hrTicker.a", "-0.0026 is negative"},
+        {'S', T_TICKER, NULL, "A", "\"-100\"", "24hrTicker.A", "-100 is negative"},
+        {'S', T_TICKER, NULL, "n", "-18151", "24hrTicker.n", "-18151 is below 0"},
+        {'S', T_TICKER, NULL, "h", "\"0.0009\"", "24hrTicker.h", "0.0009 is below l 0.0010"},
+        {'S', T_MINI, NULL, "l", "\"0.0030\"", "24hrMiniTicker.h", "0.0025 is below l 0.0030"},
+        {'S', T_MINI, NULL, "v", "\"-1\"", "24hrMiniTicker.v", "-1 is negative"},
+        {'F', T_MARK, NULL, "p", "\"0\"", "markPriceUpdate.p", "0 is not positive"},
+        {'F', T_MARK, NULL, "p", "\"-11794.15\"", "markPriceUpdate.p", "-11794.15 is negative"},
+        {'F', T_MARK, NULL, "i", "\"0.00000000\"", "markPriceUpdate.i", "0.00000000 is not posit"},
+        {'F', T_MARK, NULL, "P", "\"-1\"", "markPriceUpdate.P", "-1 is negative"},
+        {'F', T_FORCE, "\"o\":{", "p", "\"0\"", "forceOrder.o.p", "0 is not positive"},
+        {'F', T_FORCE, "\"o\":{", "q", "\"-0.014\"", "forceOrder.o.q", "-0.014 is negative"},
+        {'F', T_FORCE, "\"o\":{", "ap", "\"-9910\"", "forceOrder.o.ap", "-9910 is negative"},
+        {'F', T_FORCE, "\"o\":{", "l", "\"-1\"", "forceOrder.o.l", "-1 is negative"},
+        {'F', T_FORCE, "\"o\":{", "z", "\"-1\"", "forceOrder.o.z", "-1 is negative"},
+        {'S', T_DIFF, NULL, "b", "[[\"0\",\"10\"]]", "depthUpdate.b[0]", "price 0 is not positive"},
+        {'S', T_DIFF, NULL, "b", "[[\"1\",\"1\"],[\"-0.5\",\"0\"]]", "depthUpdate.b[1]",
+         "price -0.5 is negative"},
+        {'S', T_DIFF, NULL, "a", "[[\"0.0026\",\"-100\"]]", "depthUpdate.a[0]",
+         "qty -100 is negative"},
+        {'S', T_SNAP, NULL, "asks", "[[\"0.00\",\"1\"]]", "depth.asks[0]",
+         "price 0.00 is not positive"},
+        {'F', T_DIFF, NULL, "a", "[[\"0\",\"0\"]]", "depthUpdate.a[0]", "price 0 is not positive"},
+    };
+    struct vmsg *m = malloc(sizeof(*m));
+    char buf[1024];
+
+    ASSERT(m);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool fut = cases[i].venue == 'F';
+        /* The template itself is valid, then the changed one is refused. */
+        ASSERT_EQ(dec_both(fut, cases[i].tmpl, m), 0);
+        with(cases[i].tmpl, cases[i].from, cases[i].key, cases[i].val, buf, sizeof(buf));
+        int rc = dec_both(fut, buf, m);
+        if (rc != -ERANGE)
+            test_fail(__FILE__, __LINE__, "case %zu: %d, want -ERANGE (%s) on %s", i, rc,
+                      rc ? mdf_errmsg() : "decoded", buf);
+        ASSERT_CONTAINS(mdf_errmsg(), cases[i].field);
+        ASSERT_CONTAINS(mdf_errmsg(), cases[i].because);
+        ASSERT_EQ(m->kind, VM_NONE); /* nothing to publish */
+    }
+
+    /* The same rules on REST bodies: a snapshot level and a klines row. */
+    for (int j = 0; j < 2; j++) {
+        struct vdecoder *d = vdec_new(spot(), j ? VDEC_JANSSON : VDEC_JSMN, 100, 65536);
+        struct mdf_candle k[2];
+        size_t n;
+        ASSERT(d);
+        with(T_SNAP, NULL, "bids", "[[\"-1\",\"1\"]]", buf, sizeof(buf));
+        ASSERT_EQ(binance_decode_snapshot(d, (const uint8_t *)buf, strlen(buf), m), -ERANGE);
+        ASSERT_CONTAINS(mdf_errmsg(), "snapshot.bids[0]: price -1 is negative");
+        ASSERT_EQ(binance_decode_klines(d, (const uint8_t *)T_ROW, strlen(T_ROW), MDF_IV_1M,
+                                        INT64_MAX, 1, k, 2, &n),
+                  0);
+        ASSERT_EQ(n, 1);
+        static const char *const rows[][2] = {
+            {"[[60000,\"0.0010\",\"0.0004\",\"0.0005\",\"0.0020\",\"1\",119999,\"1\",1,\"1\",\"1\","
+             "\"0\"]]",
+             "klines.high: 0.0004 is below low 0.0005"},
+            {"[[60000,\"0\",\"0.0025\",\"0.0005\",\"0.0020\",\"1\",119999,\"1\",1,\"1\",\"1\","
+             "\"0\"]]",
+             "klines.open: 0 is not positive"},
+            {"[[60000,\"0.0010\",\"0.0025\",\"0.0005\",\"0.0020\",\"-1\",119999,\"1\",1,\"1\","
+             "\"1\","
+             "\"0\"]]",
+             "klines.volume: -1 is negative"},
+            {"[[60000,\"0.0010\",\"0.0025\",\"0.0005\",\"0.0020\",\"1\",119999,\"1\",-2,\"1\","
+             "\"1\","
+             "\"0\"]]",
+             "klines.trades: -2 is below 0"},
+        };
+        for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+            ASSERT_EQ(binance_decode_klines(d, (const uint8_t *)rows[r][0], strlen(rows[r][0]),
+                                            MDF_IV_1M, INT64_MAX, 1, k, 2, &n),
+                      -ERANGE);
+            ASSERT_CONTAINS(mdf_errmsg(), rows[r][1]);
+        }
+        vdec_free(d);
+    }
+    free(m);
+    return 0;
+}
+
+TEST(binance_decoder_keeps_valid_edge_values)
+{
+    struct vmsg *m = malloc(sizeof(*m));
+    char buf[1024], b2[1024], b3[1024], b4[1024];
+
+    ASSERT(m);
+    /* A ticker on an empty book: no bid, no ask, all zero; not crossed. */
+    with(T_TICKER, NULL, "b", "\"0.00000000\"", buf, sizeof(buf));
+    with(buf, NULL, "B", "\"0.00000000\"", b2, sizeof(b2));
+    with(b2, NULL, "a", "\"0.00000000\"", b3, sizeof(b3));
+    with(b3, NULL, "A", "\"0.00000000\"", b4, sizeof(b4));
+    ASSERT_EQ(dec_both(false, b4, m), 0);
+    ASSERT_EQ(m->rec.ticker.bid_px.m, 0);
+    ASSERT_EQ(m->rec.ticker.ask_qty.m, 0);
+    ASSERT_EQ(m->rec.h.flags, 0);
+    /* A negative change and percentage are fine. */
+    ASSERT_DEC(m->rec.ticker.change, "-0.0015");
+    ASSERT_DEC(m->rec.ticker.change_pct, "-250.00");
+    /* A bid with no ask (one side empty) is not crossed. */
+    with(T_TICKER, NULL, "a", "\"0\"", buf, sizeof(buf));
+    ASSERT_EQ(dec_both(false, buf, m), 0);
+    ASSERT_EQ(m->rec.h.flags, 0);
+    /* No trade in 24 h: a zero count, ids -1, vwap 0, last quantity 0. */
+    with(T_TICKER, NULL, "n", "0", buf, sizeof(buf));
+    with(buf, NULL, "F", "-1", b2, sizeof(b2));
+    with(b2, NULL, "L", "-1", b3, sizeof(b3));
+    with(b3, NULL, "w", "\"0.00000000\"", b4, sizeof(b4));
+    with(b4, NULL, "Q", "\"0\"", buf, sizeof(buf));
+    ASSERT_EQ(dec_both(false, buf, m), 0);
+    ASSERT_EQ(m->rec.ticker.count, 0);
+    ASSERT_EQ(m->rec.ticker.first_id, -1);
+
+    /* A kline with no trades: f = L = -1, n = 0, zero volumes, one price. */
+    with(T_KLINE, "\"k\"", "f", "-1", buf, sizeof(buf));
+    with(buf, "\"k\"", "L", "-1", b2, sizeof(b2));
+    with(b2, "\"k\"", "n", "0", b3, sizeof(b3));
+    with(b3, "\"k\"", "v", "\"0.00000000\"", b4, sizeof(b4));
+    with(b4, "\"k\"", "q", "\"0\"", buf, sizeof(buf));
+    with(buf, "\"k\"", "V", "\"0\"", b2, sizeof(b2));
+    with(b2, "\"k\"", "Q", "\"0\"", b3, sizeof(b3));
+    with(b3, "\"k\"", "h", "\"0.0010\"", b4, sizeof(b4));
+    with(b4, "\"k\"", "l", "\"0.0010\"", buf, sizeof(buf));
+    with(buf, "\"k\"", "c", "\"0.00100\"", b2, sizeof(b2));
+    ASSERT_EQ(dec_both(false, b2, m), 0);
+    ASSERT_EQ(m->rec.candle.first_id, -1);
+    ASSERT_EQ(m->rec.candle.last_id, -1);
+    ASSERT_EQ(m->rec.candle.trades, 0);
+    ASSERT_DEC(m->rec.candle.close, "0.00100");
+    /* One trade: f = L. Open and close on the low and the high. */
+    with(T_KLINE, "\"k\"", "f", "200", buf, sizeof(buf));
+    with(buf, "\"k\"", "o", "\"0.0005\"", b2, sizeof(b2));
+    with(b2, "\"k\"", "c", "\"0.00250\"", b3, sizeof(b3));
+    ASSERT_EQ(dec_both(false, b3, m), 0);
+    ASSERT_EQ(m->rec.candle.first_id, 200);
+
+    /* A diff's zero quantity deletes the level; a zero-quantity bookTicker side is kept. */
+    with(T_DIFF, NULL, "b", "[[\"0.0024\",\"0.00000000\"]]", buf, sizeof(buf));
+    ASSERT_EQ(dec_both(false, buf, m), 0);
+    ASSERT_EQ(m->n_bids, 1);
+    ASSERT_EQ(m->bids[0].qty.m, 0);
+    with(T_BOOKT, NULL, "b", "\"0.00000000\"", buf, sizeof(buf));
+    with(buf, NULL, "B", "\"0.00000000\"", b2, sizeof(b2));
+    ASSERT_EQ(dec_both(false, b2, m), 0);
+    ASSERT_EQ(m->rec.h.flags, 0);
+
+    /* Funding: a negative rate; "" for an index and settle price that do not apply. */
+    with(T_MARK, NULL, "r", "\"-0.00010000\"", buf, sizeof(buf));
+    with(buf, NULL, "i", "\"\"", b2, sizeof(b2));
+    with(b2, NULL, "P", "\"\"", b3, sizeof(b3));
+    ASSERT_EQ(dec_both(true, b3, m), 0);
+    ASSERT_DEC(m->rec.funding.funding_rate, "-0.00010000");
+    ASSERT_EQ(m->rec.funding.index_px.m, 0);
+    /* A liquidation not filled yet: average price and filled quantity 0. */
+    with(T_FORCE, "\"o\":{", "ap", "\"0\"", buf, sizeof(buf));
+    with(buf, "\"o\":{", "z", "\"0\"", b2, sizeof(b2));
+    with(b2, "\"o\":{", "l", "\"0\"", b3, sizeof(b3));
+    ASSERT_EQ(dec_both(true, b3, m), 0);
+    /* An aggregate of one trade: f = l. */
+    with(T_AGG, NULL, "f", "12", buf, sizeof(buf));
+    ASSERT_EQ(dec_both(false, buf, m), 0);
+    free(m);
+    return 0;
+}
+
+TEST(binance_flags_a_crossed_or_locked_best_bid_and_offer_and_publishes_it)
+{
+    static const struct {
+        bool fut;
+        const char *bid, *ask;
+        bool crossed;
+    } cases[] = {
+        {false, "\"25.37\"", "\"25.36520000\"", true},      /* bid above ask */
+        {false, "\"25.36520\"", "\"25.3652000000\"", true}, /* locked, other exponents */
+        {false, "\"25.36510000\"", "\"25.36520000\"", false},
+        {false, "\"0.00000000\"", "\"25.36520000\"", false}, /* no bid */
+        {false, "\"25.37\"", "\"0\"", false},                /* no ask */
+        {true, "\"7.6130\"", "\"7.6120\"", true},
+    };
+    struct vmsg *m = malloc(sizeof(*m));
+    char buf[1024], b2[1024];
+
+    ASSERT(m);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        with(T_BOOKT, NULL, "b", cases[i].bid, buf, sizeof(buf));
+        with(buf, NULL, "a", cases[i].ask, b2, sizeof(b2));
+        ASSERT_EQ(dec_both(cases[i].fut, b2, m), 0);
+        ASSERT_EQ(m->kind, VM_RECORD);
+        ASSERT_EQ(m->rec.h.type, MDF_REC_BBO);
+        if (m->rec.h.flags != (cases[i].crossed ? MDF_BBO_F_CROSSED : 0))
+            test_fail(__FILE__, __LINE__, "case %zu: flags %u on %s", i, m->rec.h.flags, b2);
+        ASSERT_EQ(m->rec.bbo.update_id, 400900217); /* published as it came */
+        ASSERT_DEC(m->rec.bbo.bid_qty, "31.21000000");
+    }
+    /* The ticker's bid and ask: the same rule, its own bit beside MINI. */
+    with(T_TICKER, NULL, "b", "\"0.0027\"", buf, sizeof(buf));
+    ASSERT_EQ(dec_both(false, buf, m), 0);
+    ASSERT_EQ(m->rec.h.flags, MDF_TICKER_F_CROSSED);
+    ASSERT_DEC(m->rec.ticker.bid_px, "0.0027");
+    with(T_TICKER, NULL, "b", "\"0.00260\"", buf, sizeof(buf));
+    ASSERT_EQ(dec_both(false, buf, m), 0);
+    ASSERT_EQ(m->rec.h.flags, MDF_TICKER_F_CROSSED);
+    ASSERT_EQ(dec_both(false, T_TICKER, m), 0);
+    ASSERT_EQ(m->rec.h.flags, 0);
+    ASSERT_EQ(dec_both(false, T_MINI, m), 0);
+    ASSERT_EQ(m->rec.h.flags, MDF_TICKER_F_MINI);
+    free(m);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Hostile input                                                                              */
 
 /* True if rc is one of the decoder's documented error codes (or success). */

@@ -17,6 +17,9 @@
     X(binance_rest_error_body_gives_code_and_message, 0, 30)                                       \
     X(binance_backends_give_identical_results_on_every_fixture, 0, 60)                             \
     X(binance_backends_agree_on_tricky_messages_and_every_recording, 0, 120)                       \
+    X(binance_decoder_refuses_impossible_values_as_range_errors_naming_field_and_value, 0, 30)     \
+    X(binance_decoder_keeps_valid_edge_values, 0, 30)                                              \
+    X(binance_flags_a_crossed_or_locked_best_bid_and_offer_and_publishes_it, 0, 30)                \
     X(binance_decoder_refuses_every_truncation_of_a_message, 0, 120)                               \
     X(binance_decoder_names_the_field_of_a_wrong_type_or_range, 0, 30)                             \
     X(binance_decoder_survives_junk_depth_and_oversized_input, 0, 240)                             \
