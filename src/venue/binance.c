@@ -829,7 +829,7 @@ static int dec_kline(struct dctx *c, struct jnode o)
         (rc = get_dec(c, v[K_q], "k.q", false, false, VB_ANY, &k->quote_volume)) < 0 ||
         (rc = get_dec(c, v[K_V], "k.V", false, false, VB_ANY, &k->taker_buy_base)) < 0 ||
         (rc = get_dec(c, v[K_Q], "k.Q", false, false, VB_ANY, &k->taker_buy_quote)) < 0 ||
-        (rc = get_count(c, v[K_n], "k.n", &k->trades)) < 0 ||
+        (rc = get_i64(c, v[K_n], "k.n", false, &k->trades)) < 0 ||
         (rc = get_bool(c, v[K_x], "k.x", false, &closed)) < 0)
         return rc;
     if (vcheck_candle(k, &kline_names, &bad) < 0)
