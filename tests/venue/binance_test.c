@@ -1464,6 +1464,39 @@ static void same_vmsg(const struct vmsg *a, const struct vmsg *b, const char *ms
     ASSERT_STR_EQ(a->text, b->text);
 }
 
+/* A copy of src (new, unterminated) with one to three bytes changed, removed or inserted; *len
+ * gets its length. A changed byte is any byte if `change` is NULL, else one of `change`; an
+ * inserted byte one of `insert`. */
+static char *mutated(struct test_rng *rng, const char *src, size_t *len, const char *change,
+                     const char *insert)
+{
+    size_t n = strlen(src), pos;
+    char *p = malloc(n + 8);
+
+    ASSERT(p);
+    memcpy(p, src, n);
+    for (int k = 0; k < 1 + (int)test_rng_below(rng, 3); k++) {
+        pos = (size_t)test_rng_below(rng, n);
+        switch (test_rng_below(rng, 3)) {
+        case 0:
+            p[pos] =
+                change ? change[test_rng_below(rng, strlen(change))] : (char)test_rng_next(rng);
+            break;
+        case 1:
+            memmove(p + pos, p + pos + 1, n - pos - 1);
+            n--;
+            break;
+        default:
+            memmove(p + pos + 1, p + pos, n - pos);
+            p[pos] = insert[test_rng_below(rng, strlen(insert))];
+            n++;
+            break;
+        }
+    }
+    *len = n;
+    return p;
+}
+
 /* Messages beyond the recording that both backends must agree on. */
 static const char *const extra_msgs[] = {
     "{\"e\":\"trade\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"t\":12345,\"p\":\"0.001\",\"q\":"
@@ -1694,28 +1727,9 @@ TEST(binance_backends_agree_on_tricky_messages_and_every_recording)
             ASSERT_EQ(a->kind == VM_NONE, 0); /* every recorded message decodes */
         }
         for (int it = 0; !http && it < 2000; it++) {
-            const char *src = lines.msg[test_rng_below(&rng, lines.n)];
-            size_t n = strlen(src), pos;
-            char *p = malloc(n + 8);
-            ASSERT(p);
-            memcpy(p, src, n);
-            for (int k = 0; k < 1 + (int)test_rng_below(&rng, 3); k++) {
-                pos = (size_t)test_rng_below(&rng, n);
-                switch (test_rng_below(&rng, 3)) {
-                case 0:
-                    p[pos] = "{}[]\",:.\\u -"[test_rng_below(&rng, 12)];
-                    break;
-                case 1:
-                    memmove(p + pos, p + pos + 1, n - pos - 1);
-                    n--;
-                    break;
-                default:
-                    memmove(p + pos + 1, p + pos, n - pos);
-                    p[pos] = "{}[]\",:.\\u -"[test_rng_below(&rng, 12)];
-                    n++;
-                    break;
-                }
-            }
+            static const char bytes[] = "{}[]\",:.\\u -";
+            size_t n;
+            char *p = mutated(&rng, lines.msg[test_rng_below(&rng, lines.n)], &n, bytes, bytes);
             both_agree(dec_[f][0], dec_[f][1], p, n, a, b);
             free(p);
         }
@@ -1786,17 +1800,20 @@ static const char *with(const char *tmpl, const char *from, const char *key, con
     if (!p)
         test_fail(__FILE__, __LINE__, "no member %s in %s", key, tmpl);
     p += strlen(pat);
+    /* The value ends at a ',' or a closing bracket of its parent, or just past its own. */
     for (e = p; *e; e++) {
-        if (*e == '[' || *e == '{')
+        if (*e == '[' || *e == '{') {
             depth++;
-        else if ((*e == ']' || *e == '}') && depth > 0)
-            depth--;
-        else if ((*e == ',' || *e == '}') && depth == 0)
+        } else if (*e == ']' || *e == '}') {
+            if (depth == 0)
+                break;
+            if (--depth == 0) {
+                e++;
+                break;
+            }
+        } else if (*e == ',' && depth == 0) {
             break;
-        if (depth == 0 && (*e == ']' || *e == '}'))
-            e++;
-        if (depth == 0 && e > p && (e[-1] == ']' || e[-1] == '}'))
-            break;
+        }
     }
     snprintf(buf, cap, "%.*s%s%s", (int)(p - tmpl), tmpl, val, e);
     return buf;
@@ -2322,28 +2339,8 @@ TEST(binance_decoder_survives_junk_depth_and_oversized_input)
 
         /* Recorded lines with random bytes changed, inserted or removed. */
         for (int it = 0; it < 3000; it++) {
-            const char *src = r.msg[test_rng_below(&rng, r.n)];
-            size_t n = strlen(src), pos;
-            char *p = malloc(n + 8);
-            ASSERT(p);
-            memcpy(p, src, n);
-            for (int k = 0; k < 1 + (int)test_rng_below(&rng, 3); k++) {
-                pos = (size_t)test_rng_below(&rng, n);
-                switch (test_rng_below(&rng, 3)) {
-                case 0:
-                    p[pos] = (char)test_rng_next(&rng);
-                    break;
-                case 1:
-                    memmove(p + pos, p + pos + 1, n - pos - 1);
-                    n--;
-                    break;
-                default:
-                    memmove(p + pos + 1, p + pos, n - pos);
-                    p[pos] = "{}[]\",:0\\"[test_rng_below(&rng, 9)];
-                    n++;
-                    break;
-                }
-            }
+            size_t n;
+            char *p = mutated(&rng, r.msg[test_rng_below(&rng, r.n)], &n, NULL, "{}[]\",:0\\");
             rc = binance_decode(d, (const uint8_t *)p, n, 1, m);
             ASSERT(clean_code(rc));
             free(p);
