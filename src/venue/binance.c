@@ -738,6 +738,7 @@ static int dec_trade(struct dctx *c, struct jnode o, bool agg)
     enum { K_e, K_E, K_s, K_t, K_a, K_p, K_q, K_f, K_l, K_T, K_m, K_M, K_N };
     struct jnode v[K_N];
     struct mdf_trade *t;
+    struct vbad bad;
     bool maker = false, best = false;
     int rc;
 
@@ -757,9 +758,9 @@ static int dec_trade(struct dctx *c, struct jnode o, bool agg)
             (rc = get_i64(c, v[K_f], "f", false, &t->first_id)) < 0 ||
             (rc = get_i64(c, v[K_l], "l", false, &t->last_id)) < 0)
             return rc;
-        if (json_present(v[K_f]) && json_present(v[K_l]) && t->first_id > t->last_id)
-            return err_set(-ERANGE, "%s.f: %" PRId64 " is above l %" PRId64, c->what, t->first_id,
-                           t->last_id);
+        if (json_present(v[K_f]) && json_present(v[K_l]) &&
+            vcheck_id_order("f", t->first_id, "l", t->last_id, &bad) < 0)
+            return range_err(c, &bad);
         t->h.flags = MDF_TRADE_F_AGGREGATE;
     } else {
         if ((rc = get_i64(c, v[K_t], "t", true, &t->trade_id)) < 0)
@@ -889,6 +890,7 @@ static int dec_ticker(struct dctx *c, struct jnode o, bool mini)
     /* clang-format on */
     struct jnode v[K_N];
     struct mdf_ticker *t;
+    struct vbad bad;
     int rc;
 
     json_collect(c->j, o, keys, K_N, v);
@@ -903,13 +905,8 @@ static int dec_ticker(struct dctx *c, struct jnode o, bool mini)
         (rc = get_dec(c, v[K_v], "v", false, false, VB_NONNEG, &t->volume)) < 0 ||
         (rc = get_dec(c, v[K_q], "q", false, false, VB_NONNEG, &t->quote_volume)) < 0)
         return rc;
-    /* A window's high below its low (0 stands for none). */
-    if (t->low_px.m > 0 && t->high_px.m > 0 && mdf_dec_cmp(t->high_px, t->low_px) < 0) {
-        char h[MDF_DEC_STR_MAX], l[MDF_DEC_STR_MAX];
-        mdf_dec_format(t->high_px, h, sizeof(h));
-        mdf_dec_format(t->low_px, l, sizeof(l));
-        return err_set(-ERANGE, "%s.h: %s is below l %s", c->what, h, l);
-    }
+    if (vcheck_high_low("h", t->high_px, "l", t->low_px, &bad) < 0)
+        return range_err(c, &bad);
     if (mini) {
         t->h.flags = MDF_TICKER_F_MINI;
         return 0;

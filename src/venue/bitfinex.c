@@ -321,8 +321,7 @@ struct bfx_decoder *bitfinex_decoder_new(enum vdec_backend backend, uint32_t max
     uint64_t tokens;
 
     if (backend != VDEC_JSMN) {
-        err_set(-EINVAL, "bitfinex decoder: only the jsmn JSON backend reads numbers exactly "
-                         "(jansson keeps them as doubles)");
+        err_set(-EINVAL, "bitfinex decoder: runs on the jsmn JSON backend only");
         return NULL;
     }
     if (max_items == 0 || max_items > (1u << 22) || max_message < 64) {
@@ -1131,6 +1130,7 @@ static int dec_ticker(struct dctx *c, struct jnode p)
     struct mdf_ticker *t = &c->d->ticker;
     struct mdf_dec rel;
     struct jnode e[10];
+    struct vbad bad;
     int rc;
 
     c->what = "bitfinex ticker";
@@ -1146,6 +1146,8 @@ static int dec_ticker(struct dctx *c, struct jnode p)
         (rc = get_dec(c, e[8], "high", &t->high_px)) < 0 ||
         (rc = get_dec(c, e[9], "low", &t->low_px)) < 0)
         return rc;
+    if (vcheck_high_low("high", t->high_px, "low", t->low_px, &bad) < 0)
+        return range_err(c, &bad);
     /* A fraction to a percentage, exactly: two more powers of ten. */
     if (rel.m != 0 && rel.e > 62)
         return field_err(c, -ERANGE, "daily_change_relative", "");

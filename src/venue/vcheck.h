@@ -52,6 +52,15 @@ int vcheck_dec(const char *field, struct mdf_dec v, enum vbound b, struct vbad *
 /* Checks that integer v, called field, is at least min. Returns 0, or -ERANGE with *bad. */
 int vcheck_int(const char *field, int64_t v, int64_t min, struct vbad *bad);
 
+/* Checks that high (field hf) is not below low (field lf); either 0 ("none") passes. Returns 0,
+ * or -ERANGE with *bad naming hf. */
+int vcheck_high_low(const char *hf, struct mdf_dec high, const char *lf, struct mdf_dec low,
+                    struct vbad *bad);
+
+/* Checks that trade id first (field ff) is not above last (field lf). Returns 0, or -ERANGE
+ * with *bad naming ff. */
+int vcheck_id_order(const char *ff, int64_t first, const char *lf, int64_t last, struct vbad *bad);
+
 /* Checks a decoded candle: open, high, low, close > 0 with low <= open, close <= high; the
  * volumes >= 0; the trade count >= 0; and, where the venue gives ids, first and last both -1 (no
  * trade in the interval) or 0 <= first <= last. Fields named NULL are not checked. Returns 0,

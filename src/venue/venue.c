@@ -369,6 +369,23 @@ int vcheck_int(const char *field, int64_t v, int64_t min, struct vbad *bad)
     return bad_set(bad, field, "%" PRId64 " is below %" PRId64, v, min);
 }
 
+int vcheck_high_low(const char *hf, struct mdf_dec high, const char *lf, struct mdf_dec low,
+                    struct vbad *bad)
+{
+    char t[MDF_DEC_STR_MAX], u[MDF_DEC_STR_MAX];
+
+    if (high.m == 0 || low.m == 0 || mdf_dec_cmp(high, low) >= 0)
+        return 0;
+    return bad_set(bad, hf, "%s is below %s %s", dec_text(high, t), lf, dec_text(low, u));
+}
+
+int vcheck_id_order(const char *ff, int64_t first, const char *lf, int64_t last, struct vbad *bad)
+{
+    if (first <= last)
+        return 0;
+    return bad_set(bad, ff, "%" PRId64 " is above %s %" PRId64, first, lf, last);
+}
+
 /* Checks that a candle's price p (field f) lies within [low, high]. */
 static int within(const struct mdf_candle *k, const struct vcandle_names *nm, const char *f,
                   struct mdf_dec p, struct vbad *bad)
@@ -393,18 +410,14 @@ int vcheck_candle(const struct mdf_candle *k, const struct vcandle_names *nm, st
         {nm->taker_buy_base, k->taker_buy_base},
         {nm->taker_buy_quote, k->taker_buy_quote},
     };
-    char t[MDF_DEC_STR_MAX], u[MDF_DEC_STR_MAX];
     int rc;
 
     if ((rc = vcheck_dec(nm->open, k->open, VB_POS, bad)) < 0 ||
         (rc = vcheck_dec(nm->high, k->high, VB_POS, bad)) < 0 ||
         (rc = vcheck_dec(nm->low, k->low, VB_POS, bad)) < 0 ||
-        (rc = vcheck_dec(nm->close, k->close, VB_POS, bad)) < 0)
-        return rc;
-    if (mdf_dec_cmp(k->high, k->low) < 0)
-        return bad_set(bad, nm->high, "%s is below %s %s", dec_text(k->high, t), nm->low,
-                       dec_text(k->low, u));
-    if ((rc = within(k, nm, nm->open, k->open, bad)) < 0 ||
+        (rc = vcheck_dec(nm->close, k->close, VB_POS, bad)) < 0 ||
+        (rc = vcheck_high_low(nm->high, k->high, nm->low, k->low, bad)) < 0 ||
+        (rc = within(k, nm, nm->open, k->open, bad)) < 0 ||
         (rc = within(k, nm, nm->close, k->close, bad)) < 0)
         return rc;
     for (size_t i = 0; i < sizeof(vols) / sizeof(vols[0]); i++)
@@ -421,10 +434,7 @@ int vcheck_candle(const struct mdf_candle *k, const struct vcandle_names *nm, st
                        k->first_id < 0 ? k->first_id : k->last_id,
                        k->first_id < 0 ? nm->last_id : nm->first_id,
                        k->first_id < 0 ? k->last_id : k->first_id);
-    if (k->first_id > k->last_id)
-        return bad_set(bad, nm->first_id, "%" PRId64 " is above %s %" PRId64, k->first_id,
-                       nm->last_id, k->last_id);
-    return 0;
+    return vcheck_id_order(nm->first_id, k->first_id, nm->last_id, k->last_id, bad);
 }
 
 bool vcheck_crossed(struct mdf_dec bid, struct mdf_dec ask)

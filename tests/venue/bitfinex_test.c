@@ -683,6 +683,10 @@ TEST(bitfinex_candles_and_tickers_follow_the_shared_range_rules)
     ASSERT_EQ(decode_as(d, "[9,[0.0773,1,0.0774,2,0.001,0.02,0.0770,10,0.08,0.06]]", 0, &tick, &m),
               0);
     ASSERT_EQ(m.ticker->h.flags, 0);
+    /* A daily high below the daily low is refused. */
+    ASSERT_EQ(decode_as(d, "[9,[0.0773,1,0.0774,2,0.001,0.02,0.0770,10,0.05,0.06]]", 0, &tick, &m),
+              -ERANGE);
+    ASSERT_CONTAINS(mdf_errmsg(), "high: 0.05 is below low 0.06");
     bitfinex_decoder_free(d);
     return 0;
 }
