@@ -195,8 +195,14 @@ struct mdf_trade {
     uint8_t _r[7];        /* reserved */
 };
 
+/* h.flags of struct mdf_bbo: the venue's best bid is at or above its best ask (both > 0), a
+ * book top that cannot be traded as it stands. Such a record is published as the venue sent it,
+ * flagged, the way a book's state says whether it can be trusted: a reader that needs a sane top
+ * skips or distrusts it. A price of 0 (no bid or no ask) crosses nothing. */
+#define MDF_BBO_F_CROSSED 1u
+
 struct mdf_bbo {
-    struct mdf_rec_hdr h;   /* type MDF_REC_BBO */
+    struct mdf_rec_hdr h;   /* type MDF_REC_BBO; h.flags & MDF_BBO_F_CROSSED */
     struct mdf_dec bid_px;  /* best bid price */
     struct mdf_dec bid_qty; /* best bid quantity */
     struct mdf_dec ask_px;  /* best ask price */
@@ -204,7 +210,8 @@ struct mdf_bbo {
     int64_t update_id;      /* venue's book update id, 0 if none */
 };
 
-#define MDF_TICKER_F_MINI 1u /* h.flags: a mini ticker (close, open, high, low, volumes only) */
+#define MDF_TICKER_F_MINI 1u    /* h.flags: a mini ticker (close, open, high, low, volumes only) */
+#define MDF_TICKER_F_CROSSED 2u /* h.flags: bid_px >= ask_px, both > 0 (as MDF_BBO_F_CROSSED) */
 
 /* 24 h rolling ticker (full or mini: fields the venue did not send are zero). */
 struct mdf_ticker {

@@ -17,6 +17,7 @@
 
 #include "core/err.h"
 #include "venue/json.h"
+#include "venue/vcheck.h"
 #include "venue/venue.h"
 #include "venue/vtext.h"
 
@@ -554,6 +555,12 @@ static int field_err(const struct dctx *c, int rc, const char *field, const char
                                   : expect);
 }
 
+/* A value out of range: "kline.k.h: 0.5 is below k.l 1". Returns -ERANGE. */
+static int range_err(const struct dctx *c, const struct vbad *bad)
+{
+    return err_set(-ERANGE, "%s.%s: %s", c->what, bad->field, bad->why);
+}
+
 /* "missing field" error for a required field. */
 static int missing(const struct dctx *c, const char *field)
 {
@@ -586,11 +593,12 @@ static int get_time(const struct dctx *c, struct jnode n, const char *f, bool re
     return 0;
 }
 
-/* Reads a decimal field. empty_ok: "" reads as absent (Binance sends "" for a funding rate that
- * does not apply). */
+/* Reads a decimal field that must be within b when present. empty_ok: "" reads as absent
+ * (Binance sends "" for a funding rate that does not apply). */
 static int get_dec(const struct dctx *c, struct jnode n, const char *f, bool req, bool empty_ok,
-                   struct mdf_dec *v)
+                   enum vbound b, struct mdf_dec *v)
 {
+    struct vbad bad;
     int rc;
 
     if (!json_present(n))
@@ -602,7 +610,20 @@ static int get_dec(const struct dctx *c, struct jnode n, const char *f, bool req
             return 0;
     }
     rc = json_dec(c->j, n, v);
-    return rc < 0 ? field_err(c, rc, f, "not a decimal") : 0;
+    if (rc < 0)
+        return field_err(c, rc, f, "not a decimal");
+    return vcheck_dec(f, *v, b, &bad) < 0 ? range_err(c, &bad) : 0;
+}
+
+/* Reads an optional count (a number of trades): an integer >= 0; absent leaves *v alone. */
+static int get_count(const struct dctx *c, struct jnode n, const char *f, int64_t *v)
+{
+    struct vbad bad;
+    int rc = get_i64(c, n, f, false, v);
+
+    if (rc == 0 && vcheck_int(f, *v, 0, &bad) < 0)
+        return range_err(c, &bad);
+    return rc;
 }
 
 /* Reads a boolean field into *v (absent: *v unchanged). */
@@ -717,6 +738,7 @@ static int dec_trade(struct dctx *c, struct jnode o, bool agg)
     enum { K_e, K_E, K_s, K_t, K_a, K_p, K_q, K_f, K_l, K_T, K_m, K_M, K_N };
     struct jnode v[K_N];
     struct mdf_trade *t;
+    struct vbad bad;
     bool maker = false, best = false;
     int rc;
 
@@ -726,8 +748,8 @@ static int dec_trade(struct dctx *c, struct jnode o, bool agg)
         (rc = check_symbol(c, v[K_s], "s")) < 0 ||
         (rc = get_time(c, v[K_E], "E", false, &t->h.exch_time_ns)) < 0 ||
         (rc = get_time(c, v[K_T], "T", false, &t->h.tx_time_ns)) < 0 ||
-        (rc = get_dec(c, v[K_p], "p", true, false, &t->price)) < 0 ||
-        (rc = get_dec(c, v[K_q], "q", true, false, &t->qty)) < 0 ||
+        (rc = get_dec(c, v[K_p], "p", true, false, VB_POS, &t->price)) < 0 ||
+        (rc = get_dec(c, v[K_q], "q", true, false, VB_POS, &t->qty)) < 0 ||
         (rc = get_bool(c, v[K_m], "m", false, &maker)) < 0 ||
         (rc = get_bool(c, v[K_M], "M", false, &best)) < 0)
         return rc;
@@ -736,6 +758,9 @@ static int dec_trade(struct dctx *c, struct jnode o, bool agg)
             (rc = get_i64(c, v[K_f], "f", false, &t->first_id)) < 0 ||
             (rc = get_i64(c, v[K_l], "l", false, &t->last_id)) < 0)
             return rc;
+        if (json_present(v[K_f]) && json_present(v[K_l]) &&
+            vcheck_id_order("f", t->first_id, "l", t->last_id, &bad) < 0)
+            return range_err(c, &bad);
         t->h.flags = MDF_TRADE_F_AGGREGATE;
     } else {
         if ((rc = get_i64(c, v[K_t], "t", true, &t->trade_id)) < 0)
@@ -748,6 +773,15 @@ static int dec_trade(struct dctx *c, struct jnode o, bool agg)
         t->side = maker ? MDF_SIDE_SELL : MDF_SIDE_BUY;
     return 0;
 }
+
+/* A kline stream's candle fields and a REST klines row's, for vcheck_candle(). */
+static const struct vcandle_names kline_names = {
+    "k.o", "k.h", "k.l", "k.c", "k.v", "k.q", "k.V", "k.Q", "k.n", "k.f", "k.L",
+};
+static const struct vcandle_names row_names = {
+    "open",         "high",          "low",    "close", "volume", "quoteVolume",
+    "takerBuyBase", "takerBuyQuote", "trades", NULL,    NULL,
+};
 
 /* kline: the candle in "k". */
 static int dec_kline(struct dctx *c, struct jnode o)
@@ -762,6 +796,7 @@ static int dec_kline(struct dctx *c, struct jnode o)
     enum { K_t, K_T, K_s, K_i, K_f, K_L, K_o, K_c, K_h, K_l, K_v, K_n, K_x, K_q, K_V, K_Q, K_N };
     struct jnode tv[4], v[K_N];
     struct mdf_candle *k;
+    struct vbad bad;
     bool closed = false;
     char iv[8];
     int rc, interval;
@@ -787,17 +822,19 @@ static int dec_kline(struct dctx *c, struct jnode o)
         (rc = get_time(c, v[K_T], "k.T", true, &k->close_time_ns)) < 0 ||
         (rc = get_i64(c, v[K_f], "k.f", false, &k->first_id)) < 0 ||
         (rc = get_i64(c, v[K_L], "k.L", false, &k->last_id)) < 0 ||
-        (rc = get_dec(c, v[K_o], "k.o", true, false, &k->open)) < 0 ||
-        (rc = get_dec(c, v[K_h], "k.h", true, false, &k->high)) < 0 ||
-        (rc = get_dec(c, v[K_l], "k.l", true, false, &k->low)) < 0 ||
-        (rc = get_dec(c, v[K_c], "k.c", true, false, &k->close)) < 0 ||
-        (rc = get_dec(c, v[K_v], "k.v", false, false, &k->volume)) < 0 ||
-        (rc = get_dec(c, v[K_q], "k.q", false, false, &k->quote_volume)) < 0 ||
-        (rc = get_dec(c, v[K_V], "k.V", false, false, &k->taker_buy_base)) < 0 ||
-        (rc = get_dec(c, v[K_Q], "k.Q", false, false, &k->taker_buy_quote)) < 0 ||
+        (rc = get_dec(c, v[K_o], "k.o", true, false, VB_ANY, &k->open)) < 0 ||
+        (rc = get_dec(c, v[K_h], "k.h", true, false, VB_ANY, &k->high)) < 0 ||
+        (rc = get_dec(c, v[K_l], "k.l", true, false, VB_ANY, &k->low)) < 0 ||
+        (rc = get_dec(c, v[K_c], "k.c", true, false, VB_ANY, &k->close)) < 0 ||
+        (rc = get_dec(c, v[K_v], "k.v", false, false, VB_ANY, &k->volume)) < 0 ||
+        (rc = get_dec(c, v[K_q], "k.q", false, false, VB_ANY, &k->quote_volume)) < 0 ||
+        (rc = get_dec(c, v[K_V], "k.V", false, false, VB_ANY, &k->taker_buy_base)) < 0 ||
+        (rc = get_dec(c, v[K_Q], "k.Q", false, false, VB_ANY, &k->taker_buy_quote)) < 0 ||
         (rc = get_i64(c, v[K_n], "k.n", false, &k->trades)) < 0 ||
         (rc = get_bool(c, v[K_x], "k.x", false, &closed)) < 0)
         return rc;
+    if (vcheck_candle(k, &kline_names, &bad) < 0)
+        return range_err(c, &bad);
     if (closed)
         k->h.flags = MDF_CANDLE_F_CLOSED;
     return 0;
@@ -822,14 +859,17 @@ static int dec_bookticker(struct dctx *c, struct jnode o)
         (rc = get_i64(c, v[K_u], "u", false, &b->update_id)) < 0 ||
         (rc = get_time(c, v[K_E], "E", false, &b->h.exch_time_ns)) < 0 ||
         (rc = get_time(c, v[K_T], "T", false, &b->h.tx_time_ns)) < 0 ||
-        (rc = get_dec(c, v[K_b], "b", true, false, &b->bid_px)) < 0 ||
-        (rc = get_dec(c, v[K_B], "B", true, false, &b->bid_qty)) < 0 ||
-        (rc = get_dec(c, v[K_a], "a", true, false, &b->ask_px)) < 0 ||
-        (rc = get_dec(c, v[K_A], "A", true, false, &b->ask_qty)) < 0)
+        (rc = get_dec(c, v[K_b], "b", true, false, VB_NONNEG, &b->bid_px)) < 0 ||
+        (rc = get_dec(c, v[K_B], "B", true, false, VB_NONNEG, &b->bid_qty)) < 0 ||
+        (rc = get_dec(c, v[K_a], "a", true, false, VB_NONNEG, &b->ask_px)) < 0 ||
+        (rc = get_dec(c, v[K_A], "A", true, false, VB_NONNEG, &b->ask_qty)) < 0)
         return rc;
     if (b->update_id < 0)
         return field_err(c, -ERANGE, "u", "");
     b->h.venue_seq = (uint64_t)b->update_id;
+    /* Crossed or locked: published, flagged (a reader decides whether to trust it). */
+    if (vcheck_crossed(b->bid_px, b->ask_px))
+        b->h.flags |= MDF_BBO_F_CROSSED;
     return 0;
 }
 
@@ -850,6 +890,7 @@ static int dec_ticker(struct dctx *c, struct jnode o, bool mini)
     /* clang-format on */
     struct jnode v[K_N];
     struct mdf_ticker *t;
+    struct vbad bad;
     int rc;
 
     json_collect(c->j, o, keys, K_N, v);
@@ -857,32 +898,36 @@ static int dec_ticker(struct dctx *c, struct jnode o, bool mini)
     if ((rc = check_event(c, v[K_e], mini ? VS_MINITICKER : VS_TICKER)) < 0 ||
         (rc = check_symbol(c, v[K_s], "s")) < 0 ||
         (rc = get_time(c, v[K_E], "E", false, &t->h.exch_time_ns)) < 0 ||
-        (rc = get_dec(c, v[K_c], "c", true, false, &t->last_px)) < 0 ||
-        (rc = get_dec(c, v[K_o], "o", false, false, &t->open_px)) < 0 ||
-        (rc = get_dec(c, v[K_h], "h", false, false, &t->high_px)) < 0 ||
-        (rc = get_dec(c, v[K_l], "l", false, false, &t->low_px)) < 0 ||
-        (rc = get_dec(c, v[K_v], "v", false, false, &t->volume)) < 0 ||
-        (rc = get_dec(c, v[K_q], "q", false, false, &t->quote_volume)) < 0)
+        (rc = get_dec(c, v[K_c], "c", true, false, VB_NONNEG, &t->last_px)) < 0 ||
+        (rc = get_dec(c, v[K_o], "o", false, false, VB_NONNEG, &t->open_px)) < 0 ||
+        (rc = get_dec(c, v[K_h], "h", false, false, VB_NONNEG, &t->high_px)) < 0 ||
+        (rc = get_dec(c, v[K_l], "l", false, false, VB_NONNEG, &t->low_px)) < 0 ||
+        (rc = get_dec(c, v[K_v], "v", false, false, VB_NONNEG, &t->volume)) < 0 ||
+        (rc = get_dec(c, v[K_q], "q", false, false, VB_NONNEG, &t->quote_volume)) < 0)
         return rc;
+    if (vcheck_high_low("h", t->high_px, "l", t->low_px, &bad) < 0)
+        return range_err(c, &bad);
     if (mini) {
         t->h.flags = MDF_TICKER_F_MINI;
         return 0;
     }
-    if ((rc = get_dec(c, v[K_p], "p", false, false, &t->change)) < 0 ||
-        (rc = get_dec(c, v[K_P], "P", false, false, &t->change_pct)) < 0 ||
-        (rc = get_dec(c, v[K_w], "w", false, false, &t->vwap)) < 0 ||
-        (rc = get_dec(c, v[K_x], "x", false, false, &t->prev_close_px)) < 0 ||
-        (rc = get_dec(c, v[K_Q], "Q", false, false, &t->last_qty)) < 0 ||
-        (rc = get_dec(c, v[K_b], "b", false, false, &t->bid_px)) < 0 ||
-        (rc = get_dec(c, v[K_B], "B", false, false, &t->bid_qty)) < 0 ||
-        (rc = get_dec(c, v[K_a], "a", false, false, &t->ask_px)) < 0 ||
-        (rc = get_dec(c, v[K_A], "A", false, false, &t->ask_qty)) < 0 ||
+    if ((rc = get_dec(c, v[K_p], "p", false, false, VB_ANY, &t->change)) < 0 ||
+        (rc = get_dec(c, v[K_P], "P", false, false, VB_ANY, &t->change_pct)) < 0 ||
+        (rc = get_dec(c, v[K_w], "w", false, false, VB_NONNEG, &t->vwap)) < 0 ||
+        (rc = get_dec(c, v[K_x], "x", false, false, VB_NONNEG, &t->prev_close_px)) < 0 ||
+        (rc = get_dec(c, v[K_Q], "Q", false, false, VB_NONNEG, &t->last_qty)) < 0 ||
+        (rc = get_dec(c, v[K_b], "b", false, false, VB_NONNEG, &t->bid_px)) < 0 ||
+        (rc = get_dec(c, v[K_B], "B", false, false, VB_NONNEG, &t->bid_qty)) < 0 ||
+        (rc = get_dec(c, v[K_a], "a", false, false, VB_NONNEG, &t->ask_px)) < 0 ||
+        (rc = get_dec(c, v[K_A], "A", false, false, VB_NONNEG, &t->ask_qty)) < 0 ||
         (rc = get_time(c, v[K_O], "O", false, &t->open_time_ns)) < 0 ||
         (rc = get_time(c, v[K_C], "C", false, &t->close_time_ns)) < 0 ||
         (rc = get_i64(c, v[K_F], "F", false, &t->first_id)) < 0 ||
         (rc = get_i64(c, v[K_L], "L", false, &t->last_id)) < 0 ||
-        (rc = get_i64(c, v[K_n], "n", false, &t->count)) < 0)
+        (rc = get_count(c, v[K_n], "n", &t->count)) < 0)
         return rc;
+    if (vcheck_crossed(t->bid_px, t->ask_px))
+        t->h.flags |= MDF_TICKER_F_CROSSED;
     return 0;
 }
 
@@ -903,10 +948,10 @@ static int dec_markprice(struct dctx *c, struct jnode o)
     if ((rc = check_event(c, v[K_e], VS_MARKPRICE)) < 0 ||
         (rc = check_symbol(c, v[K_s], "s")) < 0 ||
         (rc = get_time(c, v[K_E], "E", false, &f->h.exch_time_ns)) < 0 ||
-        (rc = get_dec(c, v[K_p], "p", true, false, &f->mark_px)) < 0 ||
-        (rc = get_dec(c, v[K_i], "i", false, true, &f->index_px)) < 0 ||
-        (rc = get_dec(c, v[K_P], "P", false, true, &f->est_settle_px)) < 0 ||
-        (rc = get_dec(c, v[K_r], "r", false, true, &f->funding_rate)) < 0 ||
+        (rc = get_dec(c, v[K_p], "p", true, false, VB_POS, &f->mark_px)) < 0 ||
+        (rc = get_dec(c, v[K_i], "i", false, true, VB_POS, &f->index_px)) < 0 ||
+        (rc = get_dec(c, v[K_P], "P", false, true, VB_NONNEG, &f->est_settle_px)) < 0 ||
+        (rc = get_dec(c, v[K_r], "r", false, true, VB_ANY, &f->funding_rate)) < 0 ||
         (rc = get_time(c, v[K_T], "T", false, &f->next_funding_time_ns)) < 0)
         return rc;
     return 0;
@@ -939,11 +984,11 @@ static int dec_forceorder(struct dctx *c, struct jnode o)
         (rc = get_label(c, v[K_o], "o.o", false, q->order_type, sizeof(q->order_type))) < 0 ||
         (rc = get_label(c, v[K_f], "o.f", false, q->time_in_force, sizeof(q->time_in_force))) < 0 ||
         (rc = get_label(c, v[K_X], "o.X", false, q->status, sizeof(q->status))) < 0 ||
-        (rc = get_dec(c, v[K_q], "o.q", true, false, &q->qty)) < 0 ||
-        (rc = get_dec(c, v[K_p], "o.p", true, false, &q->price)) < 0 ||
-        (rc = get_dec(c, v[K_ap], "o.ap", false, false, &q->avg_price)) < 0 ||
-        (rc = get_dec(c, v[K_l], "o.l", false, false, &q->last_qty)) < 0 ||
-        (rc = get_dec(c, v[K_z], "o.z", false, false, &q->filled_qty)) < 0)
+        (rc = get_dec(c, v[K_q], "o.q", true, false, VB_POS, &q->qty)) < 0 ||
+        (rc = get_dec(c, v[K_p], "o.p", true, false, VB_POS, &q->price)) < 0 ||
+        (rc = get_dec(c, v[K_ap], "o.ap", false, false, VB_NONNEG, &q->avg_price)) < 0 ||
+        (rc = get_dec(c, v[K_l], "o.l", false, false, VB_NONNEG, &q->last_qty)) < 0 ||
+        (rc = get_dec(c, v[K_z], "o.z", false, false, VB_NONNEG, &q->filled_qty)) < 0)
         return rc;
     if (strcmp(side, "BUY") == 0)
         q->side = MDF_SIDE_BUY;
@@ -962,6 +1007,7 @@ static int dec_levels(struct dctx *c, struct jnode arr, const char *f, struct vl
     const struct json_doc *j = c->j;
     struct json_iter it, lv;
     struct jnode e, px, qty;
+    struct vbad bad;
     uint32_t count, i = 0;
     int rc;
 
@@ -984,8 +1030,10 @@ static int dec_levels(struct dctx *c, struct jnode arr, const char *f, struct vl
         if (rc < 0)
             return err_set(rc, "%s.%s[%u]: %s", c->what, f, i,
                            rc == -ERANGE ? "decimal out of range" : "not a decimal");
-        if (dst[i].qty.m < 0)
-            return err_set(-ERANGE, "%s.%s[%u]: negative quantity", c->what, f, i);
+        /* A level's price is positive; its quantity may be 0 (a diff's deletion). */
+        if (vcheck_dec("price", dst[i].px, VB_POS, &bad) < 0 ||
+            vcheck_dec("qty", dst[i].qty, VB_NONNEG, &bad) < 0)
+            return err_set(-ERANGE, "%s.%s[%u]: %s %s", c->what, f, i, bad.field, bad.why);
         i++;
     }
     *n = i;
@@ -1254,6 +1302,7 @@ static int dec_kline_row(struct dctx *c, struct jnode row, struct mdf_candle *k)
                                           "trades",   "takerBuyBase", "takerBuyQuote"};
     struct json_iter it;
     struct jnode v[11];
+    struct vbad bad;
     int rc;
 
     if (json_kind(c->j, row) != JK_ARRAY || json_count(c->j, row) < 11)
@@ -1263,17 +1312,19 @@ static int dec_kline_row(struct dctx *c, struct jnode row, struct mdf_candle *k)
         json_iter_next(c->j, &it, &v[i]);
     memset(k, 0, sizeof(*k));
     if ((rc = get_time(c, v[0], names[0], true, &k->open_time_ns)) < 0 ||
-        (rc = get_dec(c, v[1], names[1], true, false, &k->open)) < 0 ||
-        (rc = get_dec(c, v[2], names[2], true, false, &k->high)) < 0 ||
-        (rc = get_dec(c, v[3], names[3], true, false, &k->low)) < 0 ||
-        (rc = get_dec(c, v[4], names[4], true, false, &k->close)) < 0 ||
-        (rc = get_dec(c, v[5], names[5], true, false, &k->volume)) < 0 ||
+        (rc = get_dec(c, v[1], names[1], true, false, VB_ANY, &k->open)) < 0 ||
+        (rc = get_dec(c, v[2], names[2], true, false, VB_ANY, &k->high)) < 0 ||
+        (rc = get_dec(c, v[3], names[3], true, false, VB_ANY, &k->low)) < 0 ||
+        (rc = get_dec(c, v[4], names[4], true, false, VB_ANY, &k->close)) < 0 ||
+        (rc = get_dec(c, v[5], names[5], true, false, VB_ANY, &k->volume)) < 0 ||
         (rc = get_time(c, v[6], names[6], true, &k->close_time_ns)) < 0 ||
-        (rc = get_dec(c, v[7], names[7], true, false, &k->quote_volume)) < 0 ||
+        (rc = get_dec(c, v[7], names[7], true, false, VB_ANY, &k->quote_volume)) < 0 ||
         (rc = get_i64(c, v[8], names[8], true, &k->trades)) < 0 ||
-        (rc = get_dec(c, v[9], names[9], true, false, &k->taker_buy_base)) < 0 ||
-        (rc = get_dec(c, v[10], names[10], true, false, &k->taker_buy_quote)) < 0)
+        (rc = get_dec(c, v[9], names[9], true, false, VB_ANY, &k->taker_buy_base)) < 0 ||
+        (rc = get_dec(c, v[10], names[10], true, false, VB_ANY, &k->taker_buy_quote)) < 0)
         return rc;
+    if (vcheck_candle(k, &row_names, &bad) < 0)
+        return range_err(c, &bad);
     return 0;
 }
 

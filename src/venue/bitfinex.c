@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "venue/bitfinex.h"
 #include "venue/json.h"
+#include "venue/vcheck.h"
 #include "venue/vtext.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -342,8 +343,7 @@ struct bfx_decoder *bitfinex_decoder_new(enum vdec_backend backend, uint32_t max
     uint64_t tokens;
 
     if (backend != VDEC_JSMN) {
-        err_set(-EINVAL, "bitfinex decoder: only the jsmn JSON backend reads numbers exactly "
-                         "(jansson keeps them as doubles)");
+        err_set(-EINVAL, "bitfinex decoder: runs on the jsmn JSON backend only");
         return NULL;
     }
     if (max_items == 0 || max_items > (1u << 22) || max_message < 64) {
@@ -426,6 +426,12 @@ static int field_err(const struct dctx *c, int rc, const char *field, const char
 static int missing(const struct dctx *c, const char *field)
 {
     return ctx_err(c, -EBADMSG, "missing %s", field);
+}
+
+/* A value out of range (vcheck.h): "bitfinex book: level 3: price: 0 is not positive". */
+static int range_err(const struct dctx *c, const struct vbad *bad)
+{
+    return ctx_err(c, -ERANGE, "%s: %s", bad->field, bad->why);
 }
 
 /* Parses a decimal integer string s[0..len) ("-12") exactly. Returns 0, -EBADMSG or -ERANGE. */
@@ -903,14 +909,15 @@ static int dec_level(const struct dctx *c, struct jnode a, struct bfx_level *lv)
 {
     struct jnode e[3];
     int64_t count = 0;
+    struct vbad bad;
     int rc;
 
     if ((rc = elements(c, a, 3, e)) < 0 || (rc = get_dec(c, e[0], "price", &lv->px)) < 0 ||
         (rc = get_int(c, e[1], "count", true, 0, UINT32_MAX, &count)) < 0 ||
         (rc = get_dec(c, e[2], "amount", &lv->amount)) < 0)
         return rc;
-    if (lv->px.m <= 0)
-        return ctx_err(c, -ERANGE, "price not positive");
+    if (vcheck_dec("price", lv->px, VB_POS, &bad) < 0)
+        return range_err(c, &bad);
     if (lv->amount.m == 0)
         return ctx_err(c, -ERANGE, "amount zero (no side)");
     lv->count = (uint32_t)count;
@@ -961,6 +968,7 @@ static int dec_trade(const struct dctx *c, struct jnode a, struct mdf_trade *t)
 {
     struct jnode e[4];
     struct mdf_dec amount;
+    struct vbad bad;
     int rc;
 
     rec_head(c, t, MDF_REC_TRADE, sizeof(*t));
@@ -972,8 +980,8 @@ static int dec_trade(const struct dctx *c, struct jnode a, struct mdf_trade *t)
         return rc;
     if (amount.m == 0 || amount.m == INT64_MIN)
         return ctx_err(c, -ERANGE, "amount zero or out of range");
-    if (t->price.m <= 0)
-        return ctx_err(c, -ERANGE, "price not positive");
+    if (vcheck_dec("price", t->price, VB_POS, &bad) < 0)
+        return range_err(c, &bad);
     t->side = amount.m > 0 ? MDF_SIDE_BUY : MDF_SIDE_SELL;
     t->qty = amount;
     t->qty.m = amount.m > 0 ? amount.m : -amount.m;
@@ -1062,10 +1070,17 @@ static int64_t next_month_ns(int64_t t_ns)
     return days_from_civil(y, m, 1) * 86400 * INT64_C(1000000000);
 }
 
+/* A candle's fields as Bitfinex names them, for vcheck_candle() (no quote volumes, count or
+ * ids). */
+static const struct vcandle_names candle_names = {
+    "open", "high", "low", "close", "volume", NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
 /* One candle [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME, ...] into *k. */
 static int dec_candle(const struct dctx *c, struct jnode a, int interval, struct mdf_candle *k)
 {
     struct jnode e[6];
+    struct vbad bad;
     int64_t len;
     int rc;
 
@@ -1078,6 +1093,8 @@ static int dec_candle(const struct dctx *c, struct jnode a, int interval, struct
         (rc = get_dec(c, e[4], "low", &k->low)) < 0 ||
         (rc = get_dec(c, e[5], "volume", &k->volume)) < 0)
         return rc;
+    if (vcheck_candle(k, &candle_names, &bad) < 0)
+        return range_err(c, &bad);
     len = mdf_interval_ns(interval);
     if (interval == MDF_IV_1MO)
         k->close_time_ns = next_month_ns(k->open_time_ns) - 1000000;
@@ -1135,6 +1152,7 @@ static int dec_ticker(struct dctx *c, struct jnode p)
     struct mdf_ticker *t = &c->d->ticker;
     struct mdf_dec rel;
     struct jnode e[10];
+    struct vbad bad;
     int rc;
 
     c->what = "bitfinex ticker";
@@ -1150,12 +1168,16 @@ static int dec_ticker(struct dctx *c, struct jnode p)
         (rc = get_dec(c, e[8], "high", &t->high_px)) < 0 ||
         (rc = get_dec(c, e[9], "low", &t->low_px)) < 0)
         return rc;
+    if (vcheck_high_low("high", t->high_px, "low", t->low_px, &bad) < 0)
+        return range_err(c, &bad);
     /* A fraction to a percentage, exactly: two more powers of ten. */
     if (rel.m != 0 && rel.e > 62)
         return field_err(c, -ERANGE, "daily_change_relative", "");
     t->change_pct = rel;
     if (rel.m != 0)
         t->change_pct.e += 2;
+    if (vcheck_crossed(t->bid_px, t->ask_px))
+        t->h.flags |= MDF_TICKER_F_CROSSED;
     c->out->ticker = t;
     c->out->kind = BFX_TICKER;
     return 0;

@@ -32,10 +32,11 @@
  * trailing fields.
  *
  * Numbers. The venue sends decimals as JSON numbers, or as strings with DEC_S. Both are read
- * exactly from their text (jsmn backend only: jansson keeps numbers as doubles, so a decoder
- * asked for jansson is refused), so 1e-8 and "1e-8", -0.5 and "-0.5" give identical mdf_dec
- * values. Integers (ids, times, counts, chanId, sequence, checksum) are accepted in either
- * form too. TIME_S (times as date strings) is not supported.
+ * exactly from their text, so 1e-8 and "1e-8", -0.5 and "-0.5" give identical mdf_dec values.
+ * The decoder runs on the jsmn backend only (one asked for jansson is refused): jansson once
+ * kept numbers only as doubles; it now reads them from their text too (json.h), but nothing
+ * tests this decoder on it. Integers (ids, times, counts, chanId, sequence, checksum) are accepted
+ * in either form too. TIME_S (times as date strings) is not supported.
  */
 #ifndef MDF_VENUE_BITFINEX_H
 #define MDF_VENUE_BITFINEX_H
@@ -225,8 +226,12 @@ int bitfinex_decode(struct bfx_decoder *d, const uint8_t *msg, size_t len, int64
  * candles. Trades: AMOUNT > 0 is a buy, < 0 a sell (side), qty = |AMOUNT|, MTS is tx_time;
  * candles [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME] with close_time = the next interval's start - 1
  * ms. exch_time_ns of each record is the TIMESTAMP time (0 without it), venue_seq the sequence
- * number (0 without it). Same returns as bitfinex_decode(), and -EINVAL if out is not a pending
- * BFX_DATA of d or spec is no Bitfinex stream type. The message is used up either way. */
+ * number (0 without it). Values are range-checked with the rules shared with Binance
+ * (vcheck.h): level and trade prices > 0, candles consistent (prices > 0 within [low, high],
+ * volume >= 0), a ticker's high not below its low, else -ERANGE naming the field and the value;
+ * a ticker whose bid is at or above its ask (both > 0) carries MDF_TICKER_F_CROSSED. Same returns
+ * as bitfinex_decode(), and -EINVAL if out is not a pending BFX_DATA of d or spec is no Bitfinex
+ * stream type. The message is used up either way. */
 int bitfinex_decode_data(struct bfx_decoder *d, const struct vstream *spec, struct bfx_msg *out);
 
 #endif /* MDF_VENUE_BITFINEX_H */

@@ -39,7 +39,8 @@ enum { FR_ARRAY, FR_OBJECT, FR_KEY };
 
 struct json_doc {
     enum vdec_backend backend;  /* which parser */
-    const char *text;           /* jsmn: the message being read (borrowed) */
+    const char *text;           /* the message being read (borrowed) */
+    int32_t len;                /* its length */
     jsmntok_t *toks;            /* jsmn: token array (new, owned) */
     uint32_t max_tokens;        /* jsmn: its size */
     int32_t ntok;               /* jsmn: tokens of the current message */
@@ -313,6 +314,79 @@ static inline int32_t skip(const jsmntok_t *toks, int32_t n)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* jansson: where a value stands in the text                                                  */
+
+/*
+ * jansson keeps no positions, and its tree has lost what the decoders must read exactly: a
+ * number's literal (only a double is kept) and whether a string was escaped. So a jansson node
+ * also carries the offset of its value in the text (jnode.tok), found by the short walks below
+ * over text jansson has already validated, and scalars are read from that text as the jsmn path
+ * reads them. Member lookup compares the raw key text, as the jsmn path does.
+ */
+
+/* The first offset at or after p that is not whitespace. */
+static int32_t txt_ws(const char *s, int32_t n, int32_t p)
+{
+    while (p < n && is_ws(s[p]))
+        p++;
+    return p;
+}
+
+/* The offset just past the value that starts at p (valid JSON). */
+static int32_t txt_skip(const char *s, int32_t n, int32_t p)
+{
+    int32_t depth = 0;
+
+    if (p >= n)
+        return n;
+    if (s[p] != '"' && s[p] != '{' && s[p] != '[') {
+        while (p < n && !is_ws(s[p]) && s[p] != ',' && s[p] != ']' && s[p] != '}')
+            p++;
+        return p;
+    }
+    while (p < n) {
+        char c = s[p++];
+        if (c == '"') {
+            while (p < n && s[p] != '"')
+                p += s[p] == '\\' ? 2 : 1;
+            p++;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+        if (depth == 0)
+            break;
+    }
+    return p < n ? p : n;
+}
+
+/* The offset of the element after the one at p in an array or object: past it, its comma and
+ * the whitespace around them (at the closing bracket when it was the last). */
+static int32_t txt_next(const char *s, int32_t n, int32_t p)
+{
+    p = txt_ws(s, n, txt_skip(s, n, p));
+    if (p < n && s[p] == ',')
+        p = txt_ws(s, n, p + 1);
+    return p;
+}
+
+/* The raw text of the scalar at p: a string's bytes between its quotes (escapes as they are),
+ * or a number's literal. */
+static void txt_scalar(const char *s, int32_t n, int32_t p, const char **v, size_t *len)
+{
+    int32_t end = txt_skip(s, n, p);
+
+    if (p < n && s[p] == '"') {
+        *v = s + p + 1;
+        *len = (size_t)(end - p - 2);
+    } else {
+        *v = s + p;
+        *len = (size_t)(end - p);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Parsing                                                                                    */
 
 /* jsmn: tokenizes and checks text. */
@@ -322,6 +396,7 @@ static int parse_jsmn(struct json_doc *d, const char *text, size_t len, struct j
     int r;
 
     d->text = text;
+    d->len = (int32_t)len;
     d->ntok = 0;
     jsmn_init(&p);
     r = jsmn_parse(&p, text, len, d->toks, d->max_tokens);
@@ -350,6 +425,8 @@ static int parse_jansson(struct json_doc *d, const char *text, size_t len, struc
     json_error_t e;
     int code;
 
+    d->text = text;
+    d->len = (int32_t)len;
     d->root = json_loadb(text, len, 0, &e);
     if (!d->root) {
         switch (json_error_code(&e)) {
@@ -365,7 +442,7 @@ static int parse_jansson(struct json_doc *d, const char *text, size_t len, struc
         }
         return err_set(code, "not valid JSON: %s at byte %d", e.text, e.position);
     }
-    root->tok = 0;
+    root->tok = txt_ws(text, d->len, 0);
     root->jv = d->root;
     return 0;
 }
@@ -481,11 +558,30 @@ void json_collect(const struct json_doc *d, struct jnode obj, const struct json_
     }
     if (!json_is_object((const json_t *)obj.jv))
         return;
-    for (size_t k = 0; k < nkeys; k++) {
-        json_t *v = json_object_getn((const json_t *)obj.jv, keys[k].s, keys[k].len);
-        if (v) {
-            out[k].tok = 0;
-            out[k].jv = v;
+    /* One walk over the members' raw text, the last match winning, as above; a key given with
+     * escapes matches no key here either. A raw key without escapes is its own unescaped form,
+     * so jansson finds its value under it. */
+    {
+        const char *s = d->text;
+        int32_t n = d->len, p = txt_ws(s, n, obj.tok + 1);
+        while (p < n && s[p] == '"') {
+            const char *ks;
+            size_t kl;
+            int32_t v;
+            txt_scalar(s, n, p, &ks, &kl);
+            v = txt_ws(s, n, txt_skip(s, n, p));
+            v = txt_ws(s, n, v + 1); /* past the ':' */
+            for (size_t k = 0; k < nkeys; k++) {
+                if (keys[k].len == kl && memcmp(keys[k].s, ks, kl) == 0) {
+                    json_t *jv = json_object_getn((const json_t *)obj.jv, ks, kl);
+                    if (jv) {
+                        out[k].tok = v;
+                        out[k].jv = jv;
+                    }
+                    break;
+                }
+            }
+            p = txt_next(s, n, v);
         }
     }
 }
@@ -504,7 +600,10 @@ void json_iter_init(const struct json_doc *d, struct jnode arr, struct json_iter
     it->arr = arr;
     it->idx = 0;
     it->n = json_kind(d, arr) == JK_ARRAY ? json_count(d, arr) : 0;
+    /* jsmn: the next element's token; jansson: its offset in the text. */
     it->next = arr.tok + 1;
+    if (d->backend == VDEC_JANSSON && it->n > 0)
+        it->next = txt_ws(d->text, d->len, arr.tok + 1);
 }
 
 bool json_iter_next(const struct json_doc *d, struct json_iter *it, struct jnode *val)
@@ -516,8 +615,9 @@ bool json_iter_next(const struct json_doc *d, struct json_iter *it, struct jnode
         val->jv = NULL;
         it->next = skip(d->toks, it->next);
     } else {
-        val->tok = 0;
+        val->tok = it->next;
         val->jv = json_array_get((const json_t *)it->arr.jv, it->idx);
+        it->next = txt_next(d->text, d->len, it->next);
     }
     it->idx++;
     return true;
@@ -548,6 +648,9 @@ int json_name(const struct json_doc *d, struct jnode n, const char **s, size_t *
 
     if (rc < 0)
         return rc;
+    /* jansson: the raw text, so that an escape is refused on both paths. */
+    if (d->backend == VDEC_JANSSON)
+        txt_scalar(d->text, d->len, n.tok, s, len);
     for (size_t i = 0; i < *len; i++) {
         unsigned char c = (unsigned char)(*s)[i];
         if (c < 0x20 || c >= 0x7f || c == '\\')
@@ -643,14 +746,12 @@ int json_dec(const struct json_doc *d, struct jnode n, struct mdf_dec *v)
             return dec_from_text(s, (size_t)(t->end - t->start), v);
         return -EBADMSG;
     }
-    if (json_is_string((const json_t *)n.jv))
-        return dec_from_text(json_string_value((const json_t *)n.jv),
-                             json_string_length((const json_t *)n.jv), v);
-    if (json_is_integer((const json_t *)n.jv)) {
-        v->m = (int64_t)json_integer_value((const json_t *)n.jv);
-        v->e = 0;
-        v->_r = 0;
-        return 0;
+    /* jansson: from the raw text too, never from its double or its unescaped string. */
+    if (json_is_string((const json_t *)n.jv) || json_is_number((const json_t *)n.jv)) {
+        const char *s;
+        size_t len;
+        txt_scalar(d->text, d->len, n.tok, &s, &len);
+        return dec_from_text(s, len, v);
     }
     return -EBADMSG;
 }

@@ -15,13 +15,20 @@
  * Strictness: the jsmn path checks the token stream after jsmn has run (jsmn alone accepts
  * missing commas and bad literals), so both backends accept the same JSON grammar, except that
  * the jsmn path lets raw control characters and invalid UTF-8 inside strings through (neither
- * can form a valid name or decimal, and text copies mask them), and the jansson path unescapes
- * strings before we see them (so "\u0031" is the decimal 1 there and no decimal on jsmn). Both
- * limit nesting to JSON_MAX_DEPTH and refuse a top level that is not an object or an array.
+ * can form a valid name or decimal, and text copies mask them), and jansson refuses a whole
+ * message with a number beyond int64 (an integer) or beyond a double (a fraction) anywhere in
+ * it, where the jsmn path refuses only the field that reads it. Both limit nesting to
+ * JSON_MAX_DEPTH and refuse a top level that is not an object or an array.
  *
- * Numbers on the jansson path: integers are exact (json_int_t is 64-bit). A non-integer number
- * read as a decimal is refused with -EBADMSG, because jansson only keeps it as a double and
- * its text cannot be recovered exactly; Binance sends every decimal as a string.
+ * One meaning on both paths: decimals, names and object keys are read from the message's own
+ * text, never from a parser's conversion of it. A decimal given as a JSON number is read exactly
+ * from its literal (0.1 is 1e-1, 1.00 keeps its two places: no double in between), as from a
+ * string; a string with an escape is no decimal and no name ("\u002e" is not a point, "\u0031"
+ * not a digit), and a key spelt with an escape matches no key. The jansson path gets there by
+ * keeping each value's offset in the text beside its tree node (jansson keeps only a double
+ * for a fraction and only the unescaped form of a string). One difference is left: when an
+ * object repeats a key, once escaped, jansson's tree holds the value of the last spelling,
+ * which only json_int64() and json_bool() read.
  *
  * Nothing here sets err_set() except json_parse(); the decoder names the field.
  */
@@ -51,7 +58,8 @@ enum json_kind {
 
 /* A value of the current document. Valid until the next json_parse() on the same document. */
 struct jnode {
-    int32_t tok;    /* jsmn: token index; jansson: 0; < 0 when absent */
+    int32_t tok;    /* jsmn: token index; jansson: offset of the value in the text; < 0 when
+                       absent */
     const void *jv; /* jansson: the json_t (borrowed from the document); jsmn: NULL */
 };
 
@@ -133,7 +141,8 @@ bool json_iter_next(const struct json_doc *d, struct json_iter *it, struct jnode
 int json_str(const struct json_doc *d, struct jnode n, const char **s, size_t *len);
 
 /* As json_str(), but the string must be printable ASCII with no escapes (a name, an enum
- * value, a decimal). Returns 0 or -EBADMSG. */
+ * value, a decimal), on both paths: *s, *len are the raw text between the quotes. Returns 0 or
+ * -EBADMSG. */
 int json_name(const struct json_doc *d, struct jnode n, const char **s, size_t *len);
 
 /* Reads an integer number exactly. Returns 0, -EBADMSG (not a number, or has a fraction or an
@@ -143,8 +152,9 @@ int json_int64(const struct json_doc *d, struct jnode n, int64_t *v);
 /* Reads true or false. Returns 0 or -EBADMSG. */
 int json_bool(const struct json_doc *d, struct jnode n, bool *v);
 
-/* Reads a decimal from a string or a number, exactly (mdf_dec_parse). Returns 0, -EBADMSG (not
- * a decimal; jansson: a non-integer number) or -ERANGE (does not fit struct mdf_dec). */
+/* Reads a decimal from a string or a number exactly, from its text in the message
+ * (mdf_dec_parse), the same on both paths. Returns 0, -EBADMSG (not a decimal: the wrong kind,
+ * or a string with an escape) or -ERANGE (does not fit struct mdf_dec). */
 int json_dec(const struct json_doc *d, struct jnode n, struct mdf_dec *v);
 
 /* Copies a string, unescaped, into buf[0..cap) with a NUL, cut to fit, with every character

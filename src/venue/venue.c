@@ -5,15 +5,20 @@
  * table row (VENUES.md §1.1/1.3 for Binance spot, §2.1/2.2 for USD-M futures, §3.1 for
  * Bitfinex), so the config
  * layer only has to override what the user changed. Stream-type names and cadences live here
- * because the config, the daemon's staleness checks and every decoder share them; so does the
- * text building of the request builders (vtext.h).
+ * because the config, the daemon's staleness checks and every decoder share them; so do the
+ * text building of the request builders (vtext.h) and the range checks of decoded values
+ * (vcheck.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <mdfeed/mdfeed.h>
+
 #include "core/err.h"
+#include "venue/vcheck.h"
 #include "venue/venue.h"
 #include "venue/vtext.h"
 
@@ -309,4 +314,130 @@ int vtext_finish(int rc, char *buf, size_t cap, size_t len)
         return err_set(-ENOSPC, "buffer of %zu bytes too small", cap);
     }
     return (int)len;
+}
+
+/* ---- range checks (vcheck.h) ------------------------------------------------------------- */
+
+bool vcheck_in(struct mdf_dec v, enum vbound b)
+{
+    switch (b) {
+    case VB_POS:
+        return v.m > 0;
+    case VB_NONNEG:
+        return v.m >= 0;
+    default:
+        return true;
+    }
+}
+
+/* Fills *bad with field and the formatted reason. Returns -ERANGE. */
+static int bad_set(struct vbad *bad, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad_set(struct vbad *bad, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    bad->field = field;
+    va_start(ap, fmt);
+    vsnprintf(bad->why, sizeof(bad->why), fmt, ap);
+    va_end(ap);
+    return -ERANGE;
+}
+
+/* Writes v's text into buf (MDF_DEC_STR_MAX bytes). */
+static const char *dec_text(struct mdf_dec v, char *buf)
+{
+    if (mdf_dec_format(v, buf, MDF_DEC_STR_MAX) < 0)
+        snprintf(buf, MDF_DEC_STR_MAX, "%" PRId64 "e%" PRId32, v.m, v.e);
+    return buf;
+}
+
+int vcheck_dec(const char *field, struct mdf_dec v, enum vbound b, struct vbad *bad)
+{
+    char t[MDF_DEC_STR_MAX];
+
+    if (vcheck_in(v, b))
+        return 0;
+    return bad_set(bad, field, "%s is %s", dec_text(v, t),
+                   b == VB_POS && v.m == 0 ? "not positive" : "negative");
+}
+
+int vcheck_int(const char *field, int64_t v, int64_t min, struct vbad *bad)
+{
+    if (v >= min)
+        return 0;
+    return bad_set(bad, field, "%" PRId64 " is below %" PRId64, v, min);
+}
+
+int vcheck_high_low(const char *hf, struct mdf_dec high, const char *lf, struct mdf_dec low,
+                    struct vbad *bad)
+{
+    char t[MDF_DEC_STR_MAX], u[MDF_DEC_STR_MAX];
+
+    if (high.m == 0 || low.m == 0 || mdf_dec_cmp(high, low) >= 0)
+        return 0;
+    return bad_set(bad, hf, "%s is below %s %s", dec_text(high, t), lf, dec_text(low, u));
+}
+
+int vcheck_id_order(const char *ff, int64_t first, const char *lf, int64_t last, struct vbad *bad)
+{
+    if (first <= last)
+        return 0;
+    return bad_set(bad, ff, "%" PRId64 " is above %s %" PRId64, first, lf, last);
+}
+
+/* Checks that a candle's price p (field f) lies within [low, high]. */
+static int within(const struct mdf_candle *k, const struct vcandle_names *nm, const char *f,
+                  struct mdf_dec p, struct vbad *bad)
+{
+    char t[MDF_DEC_STR_MAX], u[MDF_DEC_STR_MAX];
+
+    if (mdf_dec_cmp(p, k->low) < 0)
+        return bad_set(bad, f, "%s is below %s %s", dec_text(p, t), nm->low, dec_text(k->low, u));
+    if (mdf_dec_cmp(p, k->high) > 0)
+        return bad_set(bad, f, "%s is above %s %s", dec_text(p, t), nm->high, dec_text(k->high, u));
+    return 0;
+}
+
+int vcheck_candle(const struct mdf_candle *k, const struct vcandle_names *nm, struct vbad *bad)
+{
+    const struct {
+        const char *f;
+        struct mdf_dec v;
+    } vols[] = {
+        {nm->volume, k->volume},
+        {nm->quote_volume, k->quote_volume},
+        {nm->taker_buy_base, k->taker_buy_base},
+        {nm->taker_buy_quote, k->taker_buy_quote},
+    };
+    int rc;
+
+    if ((rc = vcheck_dec(nm->open, k->open, VB_POS, bad)) < 0 ||
+        (rc = vcheck_dec(nm->high, k->high, VB_POS, bad)) < 0 ||
+        (rc = vcheck_dec(nm->low, k->low, VB_POS, bad)) < 0 ||
+        (rc = vcheck_dec(nm->close, k->close, VB_POS, bad)) < 0 ||
+        (rc = vcheck_high_low(nm->high, k->high, nm->low, k->low, bad)) < 0 ||
+        (rc = within(k, nm, nm->open, k->open, bad)) < 0 ||
+        (rc = within(k, nm, nm->close, k->close, bad)) < 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(vols) / sizeof(vols[0]); i++)
+        if (vols[i].f && (rc = vcheck_dec(vols[i].f, vols[i].v, VB_NONNEG, bad)) < 0)
+            return rc;
+    if (nm->trades && (rc = vcheck_int(nm->trades, k->trades, 0, bad)) < 0)
+        return rc;
+    if (!nm->first_id || !nm->last_id || (k->first_id == -1 && k->last_id == -1))
+        return 0;
+    /* Ids: both -1 (no trade), or a range of real ids. */
+    if (k->first_id < 0 || k->last_id < 0)
+        return bad_set(bad, k->first_id < 0 ? nm->first_id : nm->last_id,
+                       "%" PRId64 " with %s %" PRId64 " (ids are both -1 or both >= 0)",
+                       k->first_id < 0 ? k->first_id : k->last_id,
+                       k->first_id < 0 ? nm->last_id : nm->first_id,
+                       k->first_id < 0 ? k->last_id : k->first_id);
+    return vcheck_id_order(nm->first_id, k->first_id, nm->last_id, k->last_id, bad);
+}
+
+bool vcheck_crossed(struct mdf_dec bid, struct mdf_dec ask)
+{
+    return bid.m > 0 && ask.m > 0 && mdf_dec_cmp(bid, ask) >= 0;
 }

@@ -237,8 +237,14 @@ void vdec_free(struct vdecoder *d);
 
 /* Decodes one WebSocket text message (combined or raw framing) received at recv_ns into *out
  * (out->rec.h.recv_time_ns = recv_ns). Returns 0, or -EBADMSG (not JSON, or not a shape the
- * venue sends), -ERANGE (a number that does not fit: never rounded) or -E2BIG (more levels than
- * the decoder holds), with err_set() naming the field. */
+ * venue sends), -ERANGE (a number that does not fit: never rounded; or a value no market can
+ * have, vcheck.h: a trade, liquidation, mark or index price or a trade quantity that is not
+ * positive, a level's price not positive or quantity negative, a candle's price not positive or
+ * outside [low, high], its high below its low, ids other than both -1 or first <= last, a
+ * negative volume, count or ticker price, a ticker's high below its low) or -E2BIG (more levels
+ * than the decoder holds), with err_set() naming the field and the value. A crossed or locked
+ * best bid and offer (bid >= ask, both > 0) is no error: the record carries
+ * MDF_BBO_F_CROSSED (bookTicker) or MDF_TICKER_F_CROSSED (24hrTicker). */
 int binance_decode(struct vdecoder *d, const uint8_t *msg, size_t len, int64_t recv_ns,
                    struct vmsg *out);
 
@@ -247,8 +253,8 @@ int binance_decode(struct vdecoder *d, const uint8_t *msg, size_t len, int64_t r
 int binance_decode_snapshot(struct vdecoder *d, const uint8_t *body, size_t len, struct vmsg *out);
 
 /* Decodes a REST klines body (array of arrays) into out[0..max): closed candles only (close time
- * < now_ns), fields as a kline stream gives them, h.flags CLOSED|BACKFILLED, interval set,
- * h.recv_time_ns = recv_ns. *n gets the count. Same returns. */
+ * < now_ns), fields as a kline stream gives them and range-checked the same way, h.flags
+ * CLOSED|BACKFILLED, interval set, h.recv_time_ns = recv_ns. *n gets the count. Same returns. */
 int binance_decode_klines(struct vdecoder *d, const uint8_t *body, size_t len, int interval,
                           int64_t now_ns, int64_t recv_ns, struct mdf_candle *out, size_t max,
                           size_t *n);

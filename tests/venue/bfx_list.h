@@ -11,6 +11,7 @@
     X(bitfinex_events_give_codes_status_and_echoes, 0, 30)                                         \
     X(bitfinex_trades_decode_te_tu_and_snapshots_with_sides, 0, 30)                                \
     X(bitfinex_candles_snapshot_is_oldest_first_with_o_c_h_l_mapped, 0, 30)                        \
+    X(bitfinex_candles_and_tickers_follow_the_shared_range_rules, 0, 30)                           \
     X(bitfinex_numbers_and_strings_give_identical_exact_decimals, 0, 30)                           \
     X(bitfinex_trailing_fields_are_read_by_the_confirmed_flags, 0, 30)                             \
     X(bitfinex_decoder_refuses_jansson_and_misuse, 0, 30)                                          \

@@ -670,6 +670,53 @@ TEST(bitfinex_candles_snapshot_is_oldest_first_with_o_c_h_l_mapped)
     return 0;
 }
 
+TEST(bitfinex_candles_and_tickers_follow_the_shared_range_rules)
+{
+    struct bfx_decoder *d = decoder();
+    struct vstream k1 = spec(VS_KLINE, "tBTCUSD", MDF_IV_1M, 0, 0, 0);
+    struct vstream tick = spec(VS_TICKER, "tBTCUSD", 0, 0, 0, 0);
+    static const struct {
+        const char *msg, *err;
+    } bad[] = {
+        {"[7,[1654075080000,31619,31701,31605,31610,1]]", "candle: high: 31605 is below low 31610"},
+        {"[7,[1654075080000,31600,31701,31705,31610,1]]", "candle: open: 31600 is below low 31610"},
+        {"[7,[1654075080000,31619,31706,31705,31610,1]]", "candle: close: 31706 is above high"},
+        {"[7,[1654075080000,0,31701,31705,31610,1]]", "candle: open: 0 is not positive"},
+        {"[7,[1654075080000,31619,31701,31705,-1,1]]", "candle: low: -1 is negative"},
+        {"[7,[1654075080000,31619,31701,31705,31610,-0.5]]", "candle: volume: -0.5 is negative"},
+        {"[7,[[1654075140000,31700,31650,31720,31600,1.5],[1654075080000,1,1,0.5,1,1]]]",
+         "candle 1: high: 0.5 is below low 1"},
+    };
+    struct bfx_msg m;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ASSERT_EQ(decode_as(d, bad[i].msg, 0, &k1, &m), -ERANGE);
+        ASSERT_CONTAINS(mdf_errmsg(), bad[i].err);
+        ASSERT_EQ(m.kind, BFX_NONE);
+    }
+    /* Edges: one price for the whole candle, no volume. */
+    ASSERT_EQ(decode_as(d, "[7,[1654075080000,31619,31619,31619,31619,0]]", 0, &k1, &m), 0);
+    ASSERT_EQ(m.kind, BFX_CANDLE);
+
+    /* The ticker's bid and ask: crossed or locked is flagged, not refused. */
+    ASSERT_EQ(decode_as(d, "[9,[0.0775,1,0.0774,2,0.001,0.02,0.0770,10,0.08,0.06]]", 0, &tick, &m),
+              0);
+    ASSERT_EQ(m.kind, BFX_TICKER);
+    ASSERT_EQ(m.ticker->h.flags, MDF_TICKER_F_CROSSED);
+    ASSERT_EQ(decode_as(d, "[9,[0.0774,1,0.07740,2,0.001,0.02,0.0770,10,0.08,0.06]]", 0, &tick, &m),
+              0);
+    ASSERT_EQ(m.ticker->h.flags, MDF_TICKER_F_CROSSED);
+    ASSERT_EQ(decode_as(d, "[9,[0.0773,1,0.0774,2,0.001,0.02,0.0770,10,0.08,0.06]]", 0, &tick, &m),
+              0);
+    ASSERT_EQ(m.ticker->h.flags, 0);
+    /* A daily high below the daily low is refused. */
+    ASSERT_EQ(decode_as(d, "[9,[0.0773,1,0.0774,2,0.001,0.02,0.0770,10,0.05,0.06]]", 0, &tick, &m),
+              -ERANGE);
+    ASSERT_CONTAINS(mdf_errmsg(), "high: 0.05 is below low 0.06");
+    bitfinex_decoder_free(d);
+    return 0;
+}
+
 TEST(bitfinex_numbers_and_strings_give_identical_exact_decimals)
 {
     struct bfx_decoder *d = decoder();
@@ -866,7 +913,7 @@ TEST(bitfinex_decoder_refuses_jansson_and_misuse)
     ASSERT_EQ(decode(d, "[1,{}]", 0, &m), -EBADMSG);
     ASSERT_EQ(decode(d, "[1,\"te\"]", 0, &m), -EBADMSG);
     ASSERT_EQ(decode_as(d, "[1,[0,1,1]]", 0, &book, &m), -ERANGE);
-    ASSERT_CONTAINS(mdf_errmsg(), "price not positive");
+    ASSERT_CONTAINS(mdf_errmsg(), "price: 0 is not positive");
     ASSERT_EQ(decode_as(d, "[1,[5,1,0]]", 0, &book, &m), -ERANGE);
     ASSERT_CONTAINS(mdf_errmsg(), "amount zero");
     ASSERT_EQ(decode_as(d, "[1,[5,-1,1]]", 0, &book, &m), -ERANGE);

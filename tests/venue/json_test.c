@@ -314,17 +314,16 @@ TEST(json_decimals_strings_and_text_read_exactly)
         ASSERT_EQ(json_dec(d, n[2], &v), 0);
         ASSERT_EQ(v.m, 1);
         ASSERT_EQ(v.e, -7);
-        /* 0.1 as a number: exact from its text on jsmn; jansson only has a double. */
-        ASSERT_EQ(json_dec(d, n[3], &v), b ? -EBADMSG : 0);
-        if (!b)
-            ASSERT(v.m == 1 && v.e == -1);
+        /* 0.1 as a number: exact from its text on both paths (jansson's double is not read). */
+        ASSERT_EQ(json_dec(d, n[3], &v), 0);
+        ASSERT(v.m == 1 && v.e == -1);
         ASSERT_EQ(json_dec(d, n[4], &v), 0);
         ASSERT(v.m == 25 && v.e == 0);
         ASSERT_EQ(json_dec(d, n[5], &v), -EBADMSG);
         ASSERT_EQ(json_dec(d, n[6], &v), -EBADMSG);
         ASSERT_EQ(json_dec(d, n[7], &v), -EBADMSG);
-        /* An escaped digit is no decimal for jsmn (raw text); jansson sees "1". */
-        ASSERT_EQ(json_dec(d, n[8], &v), b ? 0 : -EBADMSG);
+        /* An escaped digit is no decimal on either path. */
+        ASSERT_EQ(json_dec(d, n[8], &v), -EBADMSG);
         ASSERT_EQ(json_dec(d, n[9], &v), -ERANGE);
         ASSERT_EQ(json_name(d, n[0], &s, &len), 0);
         ASSERT_EQ(len, 10);
@@ -346,6 +345,57 @@ TEST(json_decimals_strings_and_text_read_exactly)
         ASSERT_EQ(json_text(d, json_absent(), t, sizeof(t)), 6);
         ASSERT_STR_EQ(t, "absent");
     }
+    docs_free(&x);
+    return 0;
+}
+
+TEST(json_backends_read_escapes_numbers_and_keys_from_the_text_alike)
+{
+    /* Member values: escaped decimals and names, numbers with literals a double would lose,
+     * an escaped key, repeated keys, and strings full of brackets and quotes to step over. */
+    const char *text = "{\"dot\":\"0\\u002e1\",\"dig\":\"\\u0031\",\"nm\":\"BTC\\u0055SDT\","
+                       "\"\\u0070\":\"5\",\"skip\":[\"]}\\\"\\\\\",{\"p\":\"9\"}],"
+                       "\"n1\":1.00,\"n2\":0.30000000000000004,\"n3\":-0,\"n4\":1E+2,"
+                       "\"n5\":12345678901234567,\"dup\":\"1\",\"dup\":2.50,\"p\":\"7\"}";
+    static const struct json_key keys[] = {
+        JSON_KEY("dot"), JSON_KEY("dig"), JSON_KEY("nm"), JSON_KEY("p"),  JSON_KEY("n1"),
+        JSON_KEY("n2"),  JSON_KEY("n3"),  JSON_KEY("n4"), JSON_KEY("n5"), JSON_KEY("dup"),
+    };
+    static const char *const exact[] = {"1.00", "0.30000000000000004", "0", "1E+2",
+                                        "12345678901234567"};
+    struct mdf_dec got[2][5], dup[2];
+    struct docs x;
+
+    docs_new(&x, 256);
+    for (int b = 0; b < 2; b++) {
+        struct json_doc *d = x.d[b];
+        struct jnode root, v[10];
+        struct mdf_dec m;
+        const char *s;
+        size_t len;
+
+        ASSERT_EQ(parse(d, text, &root), 0);
+        json_collect(d, root, keys, 10, v);
+        /* An escape inside a decimal or a name is refused on both paths. */
+        ASSERT_EQ(json_dec(d, v[0], &m), -EBADMSG);
+        ASSERT_EQ(json_dec(d, v[1], &m), -EBADMSG);
+        ASSERT_EQ(json_name(d, v[2], &s, &len), -EBADMSG);
+        /* The escaped key "\u0070" is not "p": the plain one is found, not the one in "skip". */
+        ASSERT_EQ(json_name(d, v[3], &s, &len), 0);
+        ASSERT_EQ(len, 1);
+        ASSERT_EQ(s[0], '7');
+        /* Numbers from their literal text: the same mantissa and exponent on both. */
+        for (int i = 0; i < 5; i++) {
+            struct mdf_dec want;
+            ASSERT_EQ(json_dec(d, v[4 + i], &got[b][i]), 0);
+            ASSERT_EQ(mdf_dec_parse(exact[i], strlen(exact[i]), &want), 0);
+            ASSERT(got[b][i].m == want.m && got[b][i].e == want.e);
+        }
+        /* The last of repeated keys wins. */
+        ASSERT_EQ(json_dec(d, v[9], &dup[b]), 0);
+        ASSERT(dup[b].m == 250 && dup[b].e == -2);
+    }
+    ASSERT(memcmp(got[0], got[1], sizeof(got[0])) == 0);
     docs_free(&x);
     return 0;
 }

@@ -508,6 +508,7 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_dec(o, "ask_px", r->bbo.ask_px);
         f_dec(o, "ask_qty", r->bbo.ask_qty);
         f_int(o, "update_id", r->bbo.update_id);
+        f_bool(o, "crossed", r->h.flags & MDF_BBO_F_CROSSED);
         break;
     case MDF_REC_TICKER:
         f_bool(o, "mini", r->h.flags & MDF_TICKER_F_MINI);
@@ -525,6 +526,7 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_dec(o, "bid_qty", r->ticker.bid_qty);
         f_dec(o, "ask_px", r->ticker.ask_px);
         f_dec(o, "ask_qty", r->ticker.ask_qty);
+        f_bool(o, "crossed", r->h.flags & MDF_TICKER_F_CROSSED);
         f_int(o, "open_time", r->ticker.open_time_ns);
         f_int(o, "close_time", r->ticker.close_time_ns);
         f_int(o, "first_id", r->ticker.first_id);
