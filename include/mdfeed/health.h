@@ -101,7 +101,9 @@ enum mdf_stream_state {
 /* Error kinds counted in mdf_health_daemon.errors[]. */
 enum mdf_health_err {
     MDF_HERR_PARSE = 0,     /* a message did not decode (bad JSON, unknown shape) */
-    MDF_HERR_RANGE = 1,     /* a number did not fit an exact decimal or id: never rounded */
+    MDF_HERR_RANGE = 1,     /* a value out of range: a number that does not fit an exact
+                               decimal or id (never rounded), or an impossible one (a price
+                               <= 0, high below low, a negative volume): not published */
     MDF_HERR_CONNECT = 2,   /* DNS or TCP connect failed (not a later loss of the connection) */
     MDF_HERR_TLS = 3,       /* TLS handshake or certificate failure */
     MDF_HERR_WS = 4,        /* WebSocket handshake or protocol error, bad close, or an open

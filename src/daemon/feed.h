@@ -36,7 +36,8 @@ struct feed_stats {
     uint64_t records;      /* records published */
     uint64_t dups;         /* duplicates dropped */
     uint64_t parse_errors; /* messages that did not decode */
-    uint64_t range_errors; /* of which: a number that does not fit (never rounded) */
+    uint64_t range_errors; /* of which: a value out of range (a number that does not fit,
+                              never rounded, or an impossible one such as a price <= 0) */
     uint64_t ignored;      /* valid messages of no use (VM_IGNORED) */
     uint64_t unknown;      /* data for a stream we do not carry */
     uint64_t rotations;    /* rotations completed */
