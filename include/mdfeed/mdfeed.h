@@ -175,7 +175,9 @@ MDF_API int mdf_ring_from_name(const char *name);
 enum mdf_start {
     MDF_START_NOW = 0,    /* the next record published from now on */
     MDF_START_OLDEST = 1, /* the oldest record the ring still holds */
-    MDF_START_SEQ = 2,    /* sequence number `seq` (clamped to what the ring holds, lost counted) */
+    MDF_START_SEQ = 2,    /* sequence number `seq`: older than the ring holds, the oldest held
+                             (lost counted); beyond the next one to be published (a cursor of a
+                             replaced instance, or a bad one), the oldest held, nothing lost */
 };
 
 /* Subscribes to ring `ring` (enum mdf_ring_id) of inst, mapping it read-only. On success *out is

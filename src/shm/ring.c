@@ -164,8 +164,13 @@ void ring_rx_init(struct ring_rx *rx, const void *base, int start, uint64_t seq)
     rx->slot_size = d->slot_size;
     if (start == MDF_START_OLDEST)
         rx->next = oldest;
-    else if (start == MDF_START_SEQ)
+    else if (start == MDF_START_SEQ && seq <= tail)
         rx->next = seq; /* a lapped start is detected and counted by the first next() */
+    else if (start == MDF_START_SEQ)
+        /* Never published here: a cursor saved from a replaced instance (or a bad one). All
+         * the ring holds is unseen by it; waiting for the number could take forever (and a
+         * huge one overflows the stamps). */
+        rx->next = oldest;
     else
         rx->next = tail;
 }
