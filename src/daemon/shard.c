@@ -417,6 +417,19 @@ struct dstream *shard_on_subscribed(struct shard *sh, const char *key, int64_t c
         kick(sh);
         return s;
     }
+    if (code == 0) {
+        /* A channel id the venue already gave another channel of this connection: its data
+         * could not be told apart, so this subscription fails, visibly. */
+        for (uint32_t i = 0; i < sh->n; i++)
+            if (&sh->ent[i] != e && sh->ent[i].chan_id == chan_id) {
+                snprintf(sh->ctl, sh->ctl_cap,
+                         "the venue gave channel id %" PRId64 " to %s already", chan_id,
+                         sh->ent[i].s->name);
+                text = sh->ctl;
+                code = -1;
+                break;
+            }
+    }
     e->chan_id = code == 0 ? chan_id : -1;
     settle(sh, e, code, text, now);
     if (!sh->all_acked_mono && shard_all_acked(sh))

@@ -964,3 +964,32 @@ TEST(e2e_bfx_more_channels_than_one_connection_allows_spread_over_several)
     fv_stop(&fv);
     return 0;
 }
+
+/* A broken server that gives every channel of a connection the same id: the daemon cannot tell
+ * their data apart, so every subscription but the first fails, visibly, with the reason. */
+TEST(e2e_bfx_same_channel_id_for_every_subscription_fails_all_but_the_first)
+{
+    const char *args[] = {"--market-rate", "20", "--bfx-same-chan-id", NULL};
+    struct fv_proc fv;
+    struct dmn d;
+    char line[512];
+
+    venue_start(&fv, args);
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD
+                         "  symbols = [\"tAAAUSD\"]; trades = \"trade\"; kline = \"1m\";\n"
+                         "  ticker = true; });\n",
+                         fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "SUBSCRIPTION_FAILED", 10000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, "already");
+    ASSERT_EQ(dmn_wait(&d, "SUBSCRIPTION_FAILED", 10000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, "already");
+    usleep(1000000);
+    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_FAILED"), 0); /* the first channel keeps its id */
+    ASSERT_EQ(health_errors(&d, MDF_HERR_SUBSCRIBE), 2);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}

@@ -399,6 +399,12 @@ static void send_subscribed(struct fv_peer *p, json_t *req, const struct bfx_spe
     json_t *o = json_object(), *sub = json_object_get(req, "subId");
     char t[32];
 
+    /* --bfx-same-chan-id: a broken server that tells every channel the same id. */
+    if (p->srv->o->bfx.same_chan_id) {
+        if (!p->first_chan)
+            p->first_chan = id;
+        id = p->first_chan;
+    }
     json_object_set_new(o, "event", json_string("subscribed"));
     json_object_set(o, "channel", json_object_get(req, "channel"));
     json_object_set_new(o, "chanId", json_integer(id));

@@ -96,6 +96,7 @@ struct fv_bfx_opts {
     long tu_ms;                  /* delay from a trade's te to its tu */
     struct fv_bfx_fault bad_cs;  /* a wrong cs value */
     struct fv_bfx_fault bad_lvl; /* a book update with a wrong amount */
+    bool same_chan_id;           /* every "subscribed" echoes the connection's first chanId */
 };
 
 /* Everything the command line sets (main.c). Read-only after startup. */
@@ -290,6 +291,7 @@ struct fv_peer {
     uint64_t data_sent; /* data messages sent (fault counts) */
     bool gap_done;      /* the gap fault dropped its message */
     bool mute_logged;   /* the mute fault's first drop was logged */
+    int32_t first_chan; /* --bfx-same-chan-id: the chanId every subscription is told */
     /* REST */
     int held_snap;  /* snapshot index a held request waits for, -1 = none */
     int held_limit; /* its limit */

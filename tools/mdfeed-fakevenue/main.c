@@ -91,6 +91,7 @@ enum {
     O_BFX_TU_MS,
     O_BFX_BAD_CS,
     O_BFX_BAD_LEVEL,
+    O_BFX_SAME_CHAN,
 };
 
 static const struct option LONGOPTS[] = {
@@ -161,6 +162,7 @@ static const struct option LONGOPTS[] = {
     {"bfx-tu-ms", required_argument, NULL, O_BFX_TU_MS},
     {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
     {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
+    {"bfx-same-chan-id", no_argument, NULL, O_BFX_SAME_CHAN},
     {NULL, 0, NULL, 0},
 };
 
@@ -185,6 +187,7 @@ static void usage(FILE *f)
             "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
             "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
             "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
+            "       [--bfx-same-chan-id]\n"
             "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
             "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
             "       --fault-stall-after N | --fault-drip | --fault-fragment N "
@@ -662,6 +665,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             break;
         case O_BFX_BAD_LEVEL:
             bfx_fault("bfx-bad-level", optarg, &o->bfx.bad_lvl);
+            break;
+        case O_BFX_SAME_CHAN:
+            o->bfx.same_chan_id = true;
             break;
         default:
             usage(stderr);
