@@ -469,6 +469,18 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
     if (d->pub.adopted)
         log_msg(LOG_LV_NOTICE, "adopted the segments of a previous daemon (epoch %" PRIu64 ")",
                 d->pub.epoch);
+    /* A segment left by a dead daemon but not adoptable is replaced: say which and why. */
+    {
+        const struct seg *segs[MDF_RING_COUNT + 3] = {&d->pub.state, &d->pub.doorbell,
+                                                      &d->health.seg};
+
+        for (int r = 0; r < MDF_RING_COUNT; r++)
+            segs[3 + r] = &d->pub.rings[r];
+        for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++)
+            if (segs[i]->replaced[0])
+                log_msg(LOG_LV_WARNING, "replaced /dev/shm%s left by a previous daemon: %s",
+                        segs[i]->name, segs[i]->replaced);
+    }
 
     d->feeds = calloc(cfg->n_venues + 1, sizeof(*d->feeds));
     if (!d->feeds)

@@ -265,10 +265,16 @@ int seg_writer_open(struct seg *s, const struct seg_params *p)
                     munmap(base, sizeof(*h));
                 }
             }
-            rc = err_set(MDF_ELIVE,
-                         "instance \"%s\" is owned by a live daemon (pid %" PRId64
-                         "); refusing to start a second one",
-                         p->instance, pid);
+            if (pid > 0)
+                rc = err_set(MDF_ELIVE,
+                             "instance \"%s\" is owned by a live daemon (pid %" PRId64
+                             "); refusing to start a second one",
+                             p->instance, pid);
+            else /* it holds the lock but has not published its pid yet */
+                rc = err_set(MDF_ELIVE,
+                             "instance \"%s\" is owned by a daemon that is starting; "
+                             "refusing to start a second one",
+                             p->instance);
         } else {
             rc = err_set(-errno, "flock %s: %s", s->name, strerror(errno));
         }
@@ -278,8 +284,11 @@ int seg_writer_open(struct seg *s, const struct seg_params *p)
         rc = err_set(-errno, "fstat %s: %s", s->name, strerror(errno));
         goto err_close;
     }
-    if ((size_t)st.st_size != p->size || (size_t)st.st_size < sizeof(*h))
+    if ((size_t)st.st_size != p->size || (size_t)st.st_size < sizeof(*h)) {
+        snprintf(s->replaced, sizeof(s->replaced), "its size was %lld bytes, %zu wanted",
+                 (long long)st.st_size, p->size);
         goto replace;
+    }
     base = map_rw(fd, p->size);
     if (base == MAP_FAILED) {
         rc = err_set(-errno, "mmap %s: %s", s->name, strerror(errno));
@@ -289,6 +298,12 @@ int seg_writer_open(struct seg *s, const struct seg_params *p)
     /* Pairs with the release store of version in seg_writer_ready (of the dead writer). */
     if (h->magic != MDF_MAGIC || h->kind != p->kind || h->size != p->size ||
         (load_acquire(&h->version) >> 16) != MDF_LAYOUT_MAJOR) {
+        if (h->magic != MDF_MAGIC || h->kind != p->kind || h->size != p->size)
+            snprintf(s->replaced, sizeof(s->replaced),
+                     "its header was corrupt (magic, kind or size)");
+        else
+            snprintf(s->replaced, sizeof(s->replaced), "it had layout %u.x, this daemon %u.x",
+                     (unsigned)(load_relaxed(&h->version) >> 16), MDF_LAYOUT_MAJOR);
         munmap(base, p->size);
         goto replace;
     }
@@ -333,6 +348,8 @@ int seg_writer_recreate(struct seg *s, const struct seg_params *p)
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     memcpy(s->name, name, sizeof(name));
+    snprintf(s->replaced, sizeof(s->replaced),
+             "its geometry (ring, record or table sizes) differs from the configuration");
     return create_new(s, p);
 }
 

@@ -26,6 +26,7 @@ struct seg {
     int fd;                  /* writer: open and flocked; reader: -1 */
     bool writable;           /* mapped read-write (writer) */
     char name[SEG_NAME_MAX]; /* shm name, "/mdfeed.<instance>.<segment>" */
+    char replaced[96];       /* writer: why an existing segment was replaced, "" if it was not */
 };
 
 /* How a writer wants a segment. */

@@ -76,3 +76,32 @@ TEST(daemon_sighup_and_sigterm_at_random_moments_of_start_up_never_kill_it)
     fv_stop(&fv);
     return 0;
 }
+
+/* A state segment a previous daemon left with a corrupt header is replaced, and the log says
+ * which segment and why (it used to be re-initialised without a word). */
+TEST(daemon_replacing_a_corrupt_segment_says_so)
+{
+    const char *fv_args[] = {"--market", "AAAUSDT", NULL};
+    struct fv_proc fv;
+    char path[128], line[512];
+    struct dmn d;
+    FILE *f;
+
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, ONE_VENUE, fv.port, fv.port, ""), 0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    snprintf(path, sizeof(path), "/dev/shm/mdfeed.%s.state", d.instance);
+    f = fopen(path, "r+");
+    ASSERT(f != NULL);
+    ASSERT_EQ(fwrite("garbage!", 1, 8, f), 8); /* over the magic */
+    fclose(f);
+    ASSERT_EQ(dmn_config(&d, ONE_VENUE, fv.port, fv.port, ""), 0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "replaced /dev/shm/mdfeed.", 1000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, ".state left by a previous daemon: its header was corrupt");
+    ASSERT_EQ(dmn_count(&d, "adopted the segments"), 0);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
