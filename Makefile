@@ -30,7 +30,7 @@ REALNAME := libmdfeed.so.$(SOMAJOR).0.0
 CC ?= gcc
 OPT ?= -O2
 SANITIZER ?=
-TEST_JOBS ?= 4
+TEST_JOBS ?= 6
 
 comma := ,
 ifeq ($(SANITIZER),)
