@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mdfeed/mdfeed.h>
 
@@ -20,17 +21,25 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mdfeedd [-c FILE] [-t] [-h] [-V]\n"
-                 "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
-                 "  -t       check the configuration and exit: 0 if valid, else 1 with\n"
-                 "           FILE:LINE: message for every error\n"
-                 "  -h       this help\n"
-                 "  -V       version\n");
+                 "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+                 "  -t, --check        check the configuration and exit: 0 if valid, else 1\n"
+                 "                     with FILE:LINE: message for every error\n"
+                 "  -h, --help         this help\n"
+                 "  -V, --version      version\n"
+                 "See mdfeedd(8) and mdfeed.conf(5).\n");
 }
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
     const char *path = DEFAULT_CONFIG;
-    bool check = false;
+    bool check = false, path_given = false;
     struct md_config *cfg = NULL;
     struct daemon *d;
     size_t streams = 0;
@@ -38,15 +47,16 @@ int main(int argc, char **argv)
 
     daemon_early_signals();
     /* A fixed mmap threshold keeps glibc from raising it after each big free (its dynamic
-     * rule), so the multi-MB decoder buffers a reload frees go back to the system instead of
-     * fragmenting the heap: RSS stays flat over thousands of SIGHUPs. */
+     * rule), and one arena keeps the threads' frees in one heap, so the multi-MB buffers a
+     * reload frees go back to the system instead of fragmenting the heap. */
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     mallopt(M_ARENA_MAX, 1);
-    while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
+            path_given = true;
             break;
         case 't':
             check = true;
@@ -59,13 +69,24 @@ int main(int argc, char **argv)
                    MDF_LAYOUT_MINOR);
             return 0;
         default:
-            usage(stderr);
+            usage(stderr); /* getopt named the bad option */
             return 2;
         }
     }
     if (optind != argc) {
+        fprintf(stderr,
+                "mdfeedd: unexpected argument \"%s\" (the configuration is given with "
+                "-c FILE)\n",
+                argv[optind]);
         usage(stderr);
         return 2;
+    }
+    if (!path_given && access(path, F_OK) != 0) {
+        fprintf(stderr,
+                "mdfeedd: no configuration at %s (the default); give one with -c FILE, e.g. "
+                "mdfeedd -c conf/mdfeed.conf in the source tree\n",
+                path);
+        return 1;
     }
     if (cfg_load(path, stderr, &cfg) < 0)
         return 1;

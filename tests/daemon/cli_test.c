@@ -216,3 +216,30 @@ TEST(daemon_second_daemon_on_one_instance_is_refused_naming_it_once)
     fv_stop(&fv);
     return 0;
 }
+
+TEST(daemon_long_options_help_version_and_mistakes_are_named)
+{
+    char *help[] = {"--help", NULL}, *ver[] = {"--version", NULL};
+    char *stray[] = {"-t", "conf/x.conf", NULL}, *bad[] = {"--bogus", NULL};
+    char *none[] = {NULL};
+    char *out, *err;
+
+    ASSERT_EQ(run_daemon(help, &out, &err), 0);
+    ASSERT_CONTAINS(out, "--config FILE");
+    free(out), free(err);
+    ASSERT_EQ(run_daemon(ver, &out, &err), 0);
+    ASSERT_CONTAINS(out, "mdfeedd " MDFEED_VERSION);
+    free(out), free(err);
+    ASSERT_EQ(run_daemon(stray, &out, &err), 2);
+    ASSERT_CONTAINS(err, "unexpected argument \"conf/x.conf\"");
+    free(out), free(err);
+    ASSERT_EQ(run_daemon(bad, &out, &err), 2);
+    ASSERT_CONTAINS(err, "--bogus");
+    free(out), free(err);
+    if (access("/etc/mdfeed/mdfeed.conf", F_OK) != 0) {
+        ASSERT_EQ(run_daemon(none, &out, &err), 1);
+        ASSERT_CONTAINS(err, "give one with -c FILE");
+        free(out), free(err);
+    }
+    return 0;
+}
