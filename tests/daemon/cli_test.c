@@ -243,3 +243,25 @@ TEST(daemon_long_options_help_version_and_mistakes_are_named)
     }
     return 0;
 }
+
+/* Every program answers --help and --version with exit status 0. */
+TEST(every_program_answers_help_and_version)
+{
+    static const char *const progs[] = {"mdfeedd", "mdfeed-cat", "mdfeed-top", "mdfeed-fakevenue",
+                                        "mdfeed-synth"};
+
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+        for (int k = 0; k < 2; k++) {
+            char *argv[] = {(char *)test_bin(progs[i]), k ? "--version" : "--help", NULL};
+            char *out, *err;
+
+            if (test_run_capture(argv, &out, &err) != 0)
+                test_fail(__FILE__, __LINE__, "%s %s: not status 0; %s", progs[i], argv[1], err);
+            if (k)
+                ASSERT_CONTAINS(out, MDFEED_VERSION);
+            free(out);
+            free(err);
+        }
+    }
+    return 0;
+}

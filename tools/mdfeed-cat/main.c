@@ -100,6 +100,7 @@ static void usage(FILE *f)
                "  -n, --count N        stop after N records in total\n"
                "  --timeout S          give up after S seconds (fractions allowed)\n"
                "  -h, --help           show this help\n"
+               "  -V, --version        print the version\n"
                "exit: 0 done, 1 error, 2 usage, 3 timeout before N records\n");
 }
 
@@ -176,6 +177,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     bool from_start = false, at_seq = false;
@@ -186,7 +188,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->start = MDF_START_NOW;
     o->timeout_ns = -1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":i:fn:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":i:fn:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'i':
             o->instance = optarg;
@@ -224,6 +226,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'h':
             usage(stdout);
+            return 1;
+        case 'V':
+            printf("mdfeed-cat %s (shm layout %u.%u)\n", MDFEED_VERSION, MDF_LAYOUT_MAJOR,
+                   MDF_LAYOUT_MINOR);
             return 1;
         case ':':
             fprintf(stderr, PROG ": option %s needs an argument\n", argv[optind - 1]);

@@ -118,6 +118,7 @@ static const struct option LONGOPTS[] = {
     {"seed", required_argument, NULL, O_SEED},
     {"list-cases", no_argument, NULL, O_LIST_CASES},
     {"help", no_argument, NULL, O_HELP},
+    {"version", no_argument, NULL, 'V'},
     {"fault-conns", required_argument, NULL, O_F_CONNS},
     {"fault-close-after", required_argument, NULL, O_F_CLOSE_AFTER},
     {"fault-close-code", required_argument, NULL, O_F_CLOSE_CODE},
@@ -398,7 +399,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .oversize_size = 2u << 20,
         .gap_after = -1,
     };
-    while ((c = getopt_long(argc, argv, "+h", LONGOPTS, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hV", LONGOPTS, NULL)) != -1) {
         switch (c) {
         case O_LISTEN:
             o->listen = strcmp(optarg, "localhost") == 0 ? "127.0.0.1" : optarg;
@@ -492,6 +493,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_HELP:
         case 'h':
             usage(stdout);
+            exit(0);
+        case 'V':
+            printf("mdfeed-fakevenue %s\n", MDFEED_VERSION);
             exit(0);
         case O_F_CONNS:
             o->f.conns = num("fault-conns", optarg, 1000000000);

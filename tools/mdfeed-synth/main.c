@@ -55,6 +55,7 @@ int main(int argc, char **argv)
         {"latest", no_argument, NULL, 'L'},
         {"unlink", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct synth_opts o = {.n_symbols = 4, .types = {MDF_REC_TRADE}};
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
     uint64_t n;
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, "i:r:n:s:t:d:c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:r:n:s:t:d:c:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'i':
             instance = optarg;
@@ -101,6 +102,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("mdfeed-synth %s\n", MDFEED_VERSION);
             return 0;
         default:
             usage(stderr);

@@ -45,6 +45,7 @@ static void usage(FILE *f)
                "  -r, --reverse        reverse the stream order\n"
                "  -f, --filter TEXT    only streams whose venue:symbol or name contains TEXT\n"
                "  -h, --help           show this help\n"
+               "  -V, --version        print the version\n"
                "keys: q quit, Tab/1-5 pane, s/S sort key, r reverse, / filter, arrows scroll\n"
                "exit: 0 ok, 1 daemon not running or dead (-b, --json), 2 usage\n");
 }
@@ -101,6 +102,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
         {"reverse", no_argument, NULL, 'r'},
         {"filter", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *nc = getenv("NO_COLOR");
@@ -112,7 +114,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
     o->sort = SORT_VENUE;
     o->no_color = nc && nc[0];
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":i:d:n:bs:rf:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":i:d:n:bs:rf:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'i':
             if (!instance_ok(optarg)) {
@@ -166,6 +168,10 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
             break;
         case 'h':
             usage(stdout);
+            return 1;
+        case 'V':
+            printf(PROG " %s (shm layout %u.%u)\n", MDFEED_VERSION, MDF_LAYOUT_MAJOR,
+                   MDF_LAYOUT_MINOR);
             return 1;
         case ':':
             fprintf(stderr, PROG ": option %s needs an argument\n", argv[optind - 1]);
