@@ -5,6 +5,7 @@
 #                        under TSan; ends with "N passed, N failed"
 #   make bench           print benchmark figures
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make uninstall       the same PREFIX and DESTDIR: removes it again (not the configuration)
 #   make deps            apt-get install the Debian packages the build needs (if missing)
 #   make format          clang-format every source file
 #   make clean
@@ -142,7 +143,7 @@ MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC)
 
-.PHONY: all test test-suite bench install deps format clean run demo
+.PHONY: all test test-suite bench install uninstall deps format clean run demo
 .DEFAULT_GOAL := all
 
 all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run
@@ -272,6 +273,21 @@ install: all
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+
+# Removes what install put, except the configuration in $(SYSCONFDIR)/mdfeed (the operator's).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS) $(DAEMON)))
+	rm -f $(DESTDIR)$(LIBDIR)/libmdfeed.a $(DESTDIR)$(LIBDIR)/$(REALNAME) \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmdfeed.so $(DESTDIR)$(PKGDIR)/mdfeed.pc
+	rm -f $(DESTDIR)$(INCDIR)/mdfeed/mdfeed.h $(DESTDIR)$(INCDIR)/mdfeed/layout.h \
+	  $(DESTDIR)$(INCDIR)/mdfeed/health.h
+	-rmdir $(DESTDIR)$(INCDIR)/mdfeed 2>/dev/null
+	rm -f $(DESTDIR)$(UNITDIR)/mdfeedd.service $(DESTDIR)$(SYSUSERSDIR)/mdfeed.conf
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/mdfeed/ (the configuration): remove it by hand if unwanted"
 
 # ---- housekeeping --------------------------------------------------------------------------
 

@@ -215,6 +215,16 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     ASSERT_EQ(lines, 3);
     free(out);
     pub_close(&p, true);
+    /* make uninstall takes back everything but the operator's configuration. */
+    snprintf(cmd, sizeof(cmd),
+             "make -s -C %s --no-print-directory uninstall DESTDIR=%s PREFIX=/usr B=%s "
+             ">/dev/null && cd %s && find usr etc \\( -type f -o -type l \\) -print",
+             root, dest, build, dest);
+    ASSERT_EQ(sh(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "etc/mdfeed/mdfeed.conf");
+    if (strchr(out, '\n') != strrchr(out, '\n') || strstr(out, "/usr/"))
+        test_fail(__FILE__, __LINE__, "left after make uninstall:\n%s", out);
+    free(out);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dest);
     ASSERT_EQ(sh(cmd, &out), 0);
     free(out);
