@@ -273,6 +273,10 @@ install: all
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
+	@# find libmdfeed.so.N at once.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
+	  ldconfig; fi
 
 # Removes what install put, except the configuration in $(SYSCONFDIR)/mdfeed (the operator's).
 uninstall:
@@ -287,6 +291,8 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
+	  ldconfig; fi
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/mdfeed/ (the configuration): remove it by hand if unwanted"
 
 # ---- housekeeping --------------------------------------------------------------------------
