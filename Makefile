@@ -216,7 +216,7 @@ test-suite: all
 # The sanitizer suite runs the same cases with shorter soaks (the plain suite keeps the full
 # two-minute demo, 60 s load and 200 start-up signals), so that make test stays under 15 min.
 test: deps
-	$(Q)$(MAKE) --no-print-directory fuzz-regress; \
+	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory fuzz-regress; \
 	$(MAKE) --no-print-directory test-suite; \
 	MDFEED_TEST_DEMO_SECONDS=40 MDF_TEST_LOAD_SECONDS=20 MDFEED_TEST_SIGNAL_ROUNDS=80 \
 	  $(MAKE) --no-print-directory SANITIZER=address,undefined test-suite; \
