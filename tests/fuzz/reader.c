@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sanitizer/common_interface_defs.h>
+
 #include <mdfeed/health.h>
 #include <mdfeed/mdfeed.h>
 
@@ -34,6 +36,7 @@ struct image {
 };
 
 static struct image img[N_SEG];
+static void drop_segment(const char *seg);
 static char inst_name[32];
 static uint8_t *work; /* the damaged copy */
 
@@ -51,6 +54,14 @@ static void load_image(const char *inst, struct image *im)
     im->p = malloc(im->len);
     FZ_CHECK(im->p && read(fd, im->p, im->len) == (ssize_t)im->len);
     close(fd);
+}
+
+/* Unlinks every segment of the instance: each run's end, at exit, and when a sanitizer reports
+ * (a crash must not leave segments in /dev/shm). */
+static void drop_all(void)
+{
+    for (int i = 0; i < N_SEG; i++)
+        drop_segment(img[i].seg);
 }
 
 /* Builds the valid instance and keeps its images. */
@@ -106,6 +117,8 @@ static void setup(void)
     }
     work = malloc(max);
     FZ_CHECK(work != NULL);
+    atexit(drop_all);
+    __sanitizer_set_death_callback(drop_all);
     health_close(&h, true);
     pub_close(&pub, true);
 }
@@ -217,7 +230,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         read_health(h);
         mdf_health_close(h);
     }
-    for (int i = 0; i < N_SEG; i++)
-        drop_segment(img[i].seg);
+    drop_all();
     return 0;
 }
