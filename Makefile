@@ -4,6 +4,7 @@
 #   make test            run every test, again under ASan+UBSan, and the ring/thread tests
 #                        under TSan; ends with "N passed, N failed"
 #   make bench           print benchmark figures
+#   make fuzz            build the libFuzzer harnesses (clang) and fuzz each for FUZZ_SECONDS
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make uninstall       the same PREFIX and DESTDIR: removes it again (not the configuration)
 #   make deps            apt-get install the Debian packages the build needs (if missing)
@@ -61,10 +62,10 @@ endif
 # zlib1g-dev gives the CRC-32 of Bitfinex book checksums; libncurses-dev draws mdfeed-top; tmux
 # drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests; libfaketime
 # steps the daemon's wall clock in the watchdog's clock-step test; strace checks that the daemon
-# stays inside the systemd unit's sandbox.
+# stays inside the systemd unit's sandbox. clang builds the libFuzzer harnesses of tests/fuzz/.
 DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
 	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd libfaketime \
-	strace \
+	strace clang \
 	libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
@@ -143,7 +144,8 @@ MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC)
 
-.PHONY: all test test-suite bench install uninstall deps format clean run demo
+.PHONY: all test test-suite bench install uninstall deps format clean run demo fuzz fuzz-build \
+	fuzz-regress
 .DEFAULT_GOAL := all
 
 all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run
@@ -216,16 +218,82 @@ test-suite: all
 # The sanitizer suite runs the same cases with shorter soaks (the plain suite keeps the full
 # two-minute demo, 60 s load and 200 start-up signals), so that make test stays under 15 min.
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-suite; \
+	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory fuzz-regress; \
+	$(MAKE) --no-print-directory test-suite; \
 	MDFEED_TEST_DEMO_SECONDS=40 MDF_TEST_LOAD_SECONDS=20 MDFEED_TEST_SIGNAL_ROUNDS=80 \
 	  $(MAKE) --no-print-directory SANITIZER=address,undefined test-suite; \
 	$(MAKE) --no-print-directory SANITIZER=thread TESTARGS="-g tsan" test-suite; \
-	p=0; f=0; for s in build/summary build/san-address-undefined/summary \
+	p=0; f=0; for s in build/fuzz/summary build/summary build/san-address-undefined/summary \
 	  build/san-thread/summary; do \
 	  if [ -f $$s ] && grep -q 'passed,' $$s; then \
 	    p=$$((p + $$(sed 's/ passed.*//' $$s))); f=$$((f + $$(sed 's/.*passed, \([0-9]*\) failed/\1/' $$s))); \
 	  else f=$$((f + 1)); echo "suite $$s did not run"; fi; done; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+
+# ---- fuzz ----------------------------------------------------------------------------------
+
+# libFuzzer harnesses (tests/fuzz/*.c, one per parser of untrusted input), built by clang in
+# their own tree: the code under test with -fsanitize=fuzzer-no-link,address,undefined into
+# build/fuzz/obj/, each harness linked with -fsanitize=fuzzer into build/fuzz/<name>.
+# `make fuzz` runs a campaign of FUZZ_SECONDS per harness on a writable copy of its corpus
+# (build/fuzz/corpus/<name>, seeded from tests/fuzz/corpus/<name>), saving crashes in
+# build/fuzz/crashes/ and printing executions and coverage; FUZZ_TARGETS picks harnesses.
+# `make test` runs fuzz-regress first: each harness once over its checked-in corpus (-runs=0),
+# one passed/failed item per harness in build/fuzz/summary.
+FZ := build/fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ALL := binance binance_diff bitfinex book_sync bfx_book ws_frame ws_handshake http config \
+	decimal reader
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Warnings are errors for the harnesses too; clang's GNU-extension warning is off because
+# struct vmsg (venue.h) holds a union with a flexible member, which gcc accepts silently.
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wstrict-prototypes -Wshadow -Wno-unused-parameter \
+	-Wno-gnu-variable-sized-type-not-at-end \
+	-Werror -MMD -MP $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# The code under test has its -Werror gate in the gcc build; here clang also drops the warnings
+# gcc does not give on it (partial positional initializers of the config table).
+$(FZ)/obj/src/%.o: FUZZ_CFLAGS += -Wno-missing-field-initializers
+FUZZ_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC)
+FUZZ_BINS := $(FUZZ_ALL:%=$(FZ)/%)
+# Leaks of libraries we do not own are suppressed (tests/fuzz/lsan.supp says which and why).
+FUZZ_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp
+
+$(FZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FZ)/libtarget.a: $(FUZZ_SRC:%.c=$(FZ)/obj/%.o)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FZ)/%: $(FZ)/obj/tests/fuzz/%.o $(FZ)/libtarget.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(DMN_LIBS) $(LDLIBS) -lrt
+
+.SECONDARY: $(FUZZ_ALL:%=$(FZ)/obj/tests/fuzz/%.o)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps fuzz-build
+	$(Q)mkdir -p $(FZ)/crashes $(FZ)/logs; for h in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FZ)/corpus/$$h; cp -n tests/fuzz/corpus/$$h/* $(FZ)/corpus/$$h/ 2>/dev/null; \
+	  $(FUZZ_ENV) $(FZ)/$$h $(FZ)/corpus/$$h -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FZ)/crashes/$$h- -close_fd_mask=3 > $(FZ)/logs/$$h.log 2>&1; rc=$$?; \
+	  ex=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FZ)/logs/$$h.log); \
+	  cov=$$(grep -o 'cov: [0-9]*' $(FZ)/logs/$$h.log | tail -n 1); \
+	  printf '%-14s %s execs, %s%s\n' $$h "$$ex" "$$cov" \
+	    "$$([ $$rc -eq 0 ] || echo ", CRASH (exit $$rc, see $(FZ)/logs/$$h.log)")"; \
+	done
+
+# Each harness over its checked-in corpus only: catches again a crash seen once (a few seconds).
+fuzz-regress: fuzz-build
+	$(Q)rm -f $(FZ)/summary; p=0; f=0; mkdir -p $(FZ)/logs; for h in $(FUZZ_ALL); do \
+	  if $(FUZZ_ENV) $(FZ)/$$h -runs=0 -close_fd_mask=3 tests/fuzz/corpus/$$h > $(FZ)/logs/$$h-regress.log 2>&1; \
+	  then p=$$((p + 1)); else f=$$((f + 1)); echo "fuzz $$h: FAILED (see $(FZ)/logs/$$h-regress.log)"; fi; \
+	done; echo "fuzz regression: $$p passed, $$f failed"; echo "$$p passed, $$f failed" > $(FZ)/summary
 
 # Benchmarks build in their own tree at -O3 (objects do not track compiler flags).
 bench: deps
@@ -309,7 +377,7 @@ deps:
 	fi
 
 format:
-	clang-format -i $(ALL_SRC) $(wildcard src/*/*.h tests/*.h tests/*/*.h include/mdfeed/*.h)
+	clang-format -i $(ALL_SRC) $(wildcard tests/fuzz/*.c src/*/*.h tests/*.h tests/*/*.h include/mdfeed/*.h)
 
 clean:
 	rm -rf build

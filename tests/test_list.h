@@ -46,6 +46,7 @@
     X(ring_lost_count_matches_oracle_randomized, T_TSAN, 120)                                      \
     X(ring_subscribe_from_now_oldest_and_seq, T_TSAN, 30)                                          \
     X(ring_refuses_oversized_record, T_TSAN, 30)                                                   \
+    X(ring_reader_refuses_slots_that_run_ahead_of_the_tail, T_TSAN, 30)                            \
     X(ring_never_delivers_torn_record_to_three_reader_threads, T_TSAN, 300)                        \
     X(ring_wait_wakes_blocked_reader_and_publish_skips_syscall_otherwise, T_TSAN, 60)              \
     X(segment_refuses_foreign_owner, 0, 30)                                                        \
@@ -73,6 +74,7 @@
     X(reader_open_waits_for_instance_and_times_out, 0, 30)                                         \
     X(reader_refuses_a_state_segment_of_layout_1_and_the_next_daemon_replaces_it, 0, 30)           \
     X(reader_stream_calls_read_each_stream_and_records_name_theirs, 0, 30)                         \
+    X(reader_refuses_segments_whose_geometry_does_not_fit, 0, 30)                                  \
     X(cat_prints_json_with_exact_decimals, 0, 60)                                                  \
     X(cat_prints_lost_line_when_lapped, 0, 60)                                                     \
     X(cat_follows_until_count_and_times_out, 0, 60)                                                \

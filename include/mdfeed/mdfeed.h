@@ -191,7 +191,8 @@ MDF_API void mdf_unsubscribe(mdf_sub_t *sub);
 /* Copies the next record into *rec if one is committed. Never returns a torn record.
  * *lost (may be NULL) is set to the number of records this subscription missed immediately
  * before the returned one because the writer lapped it (0 normally).
- * Returns 1 (record copied; rec->h.seq is its sequence), 0 (nothing new yet) or -EINVAL. */
+ * Returns 1 (record copied; rec->h.seq is its sequence), 0 (nothing new yet), MDF_EBADSEG (the
+ * ring's slots contradict its tail: a corrupt segment) or -EINVAL. */
 MDF_API int mdf_next(mdf_sub_t *sub, mdf_record_t *rec, uint64_t *lost);
 
 /* Blocks until a record is ready for sub or timeout_ms passes (< 0: forever). Publishing costs

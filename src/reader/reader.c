@@ -67,6 +67,8 @@ MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms)
         }
         clock_sleep_ns(10 * 1000 * 1000);
     }
+    if (rc == 0 && (rc = state_rx_check(inst->state.base, inst->state.size)) < 0)
+        seg_reader_close(&inst->state);
     if (rc < 0) {
         free(inst);
         return rc;
@@ -189,6 +191,8 @@ MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t se
     if (!sub)
         return err_set(-ENOMEM, "mdf_subscribe: out of memory");
     rc = seg_reader_open(&sub->ring, inst->name, mdf_ring_name(ring), MDF_SEG_RING, false);
+    if (rc == 0 && (rc = ring_rx_check(sub->ring.base, sub->ring.size, (uint32_t)ring)) < 0)
+        seg_reader_close(&sub->ring);
     if (rc < 0) {
         free(sub);
         return rc;

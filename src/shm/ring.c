@@ -12,6 +12,7 @@
 #include <mdfeed/mdfeed.h>
 
 #include "core/atomics.h"
+#include "core/err.h"
 #include "shm/doorbell.h"
 #include "shm/ring.h"
 #include "shm/seqlock.h"
@@ -70,6 +71,21 @@ bool ring_same_geometry(const void *base, uint32_t ring_id, uint64_t capacity, u
 
     return d->ring_id == ring_id && d->capacity == capacity && d->slot_size == slot_size &&
            d->slots_offset == HDR_BYTES;
+}
+
+int ring_rx_check(const void *base, size_t size, uint32_t ring_id)
+{
+    const struct mdf_ring_desc *d = desc_of(base);
+    uint64_t c;
+
+    if (size < HDR_BYTES)
+        return err_set(MDF_EBADSEG, "ring segment of %zu bytes has no descriptor", size);
+    c = d->capacity;
+    if (d->ring_id != ring_id || c < 2 || c > (UINT64_C(1) << 30) || (c & (c - 1)) ||
+        d->slot_size < ring_slot_size(sizeof(struct mdf_rec_hdr)) || d->slot_size % SLOT_ALIGN ||
+        d->slots_offset != HDR_BYTES || ring_segment_size(c, d->slot_size) != size)
+        return err_set(MDF_EBADSEG, "ring segment: its geometry does not fit its %zu bytes", size);
+    return 0;
 }
 
 uint64_t ring_repair(void *base)
@@ -176,8 +192,10 @@ void ring_rx_init(struct ring_rx *rx, const void *base, int start, uint64_t seq)
 }
 
 /* Moves a lapped reader to the oldest record the ring still holds, counting what it skips.
- * The slot at rx->next is known to hold a newer record, so at least that one is lost. */
-static void skip_lapped(struct ring_rx *rx)
+ * The slot at rx->next is known to hold a newer record, so at least that one is lost. Returns
+ * false if the tail does not show the lap yet (the writer commits a slot just before it
+ * publishes the tail), in which case the reader moves on by one record only. */
+static bool skip_lapped(struct ring_rx *rx)
 {
     /* Pairs with the tail exchange in ring_tx_publish: records before the tail are
      * committed, and the ring holds the last `capacity` of them. */
@@ -185,17 +203,34 @@ static void skip_lapped(struct ring_rx *rx)
     uint64_t cap = rx->mask + 1;
     uint64_t oldest = tail > cap ? tail - cap : 0;
 
-    if (oldest <= rx->next)
+    bool confirmed = oldest > rx->next;
+
+    if (!confirmed)
         oldest = rx->next + 1;
     rx->lost_pending += oldest - rx->next;
     rx->lost += oldest - rx->next;
     rx->next = oldest;
+    return confirmed;
+}
+
+/* A writer leaves at most one committed slot ahead of its published tail, so a reader that
+ * keeps finding newer stamps the tail does not confirm, a whole ring of them, reads a corrupt
+ * segment (found by the reader fuzz harness: it looped forever). */
+static int check_unconfirmed(struct ring_rx *rx, bool confirmed, uint64_t *unconfirmed)
+{
+    if (confirmed || ++*unconfirmed <= rx->mask + 1)
+        return 0;
+    return err_set(MDF_EBADSEG,
+                   "ring: slot stamps run ahead of the tail up to sequence %llu: the segment is "
+                   "corrupt",
+                   (unsigned long long)rx->next);
 }
 
 int ring_rx_next(struct ring_rx *rx, void *out, size_t out_len, uint64_t *lost)
 {
     size_t max_words = (rx->slot_size - sizeof(struct mdf_slot)) / 8;
-    uint64_t *dst = out;
+    uint64_t *dst = out, unconfirmed = 0;
+    int rc;
 
     for (;;) {
         uint64_t s = rx->next;
@@ -209,7 +244,8 @@ int ring_rx_next(struct ring_rx *rx, void *out, size_t out_len, uint64_t *lost)
         if (st1 < stamp_committed(s))
             return 0; /* not yet written (or being written) */
         if (st1 > stamp_committed(s)) {
-            skip_lapped(rx);
+            if ((rc = check_unconfirmed(rx, skip_lapped(rx), &unconfirmed)) < 0)
+                return rc;
             continue;
         }
         /* Acquire, as every payload load: pairs with the writer's release payload stores. */
@@ -224,7 +260,9 @@ int ring_rx_next(struct ring_rx *rx, void *out, size_t out_len, uint64_t *lost)
         words_load(dst + 1, src + 1, words ? words - 1 : 0);
         /* Relaxed: the acquire payload loads above keep this re-check after them. */
         if (load_relaxed((atomic_word *)&sl->stamp) != st1) {
-            skip_lapped(rx); /* overwritten while we copied: discard the copy */
+            /* Overwritten while we copied: discard the copy. */
+            if ((rc = check_unconfirmed(rx, skip_lapped(rx), &unconfirmed)) < 0)
+                return rc;
             continue;
         }
         rx->next = s + 1;

@@ -64,12 +64,18 @@ struct ring_rx {
     uint64_t lost;                    /* records lost to laps, in total */
 };
 
+/* Checks a mapped ring segment of `size` bytes before a reader trusts it: ring ring_id, capacity
+ * a power of two, slots that hold a record header and fill the segment exactly. Returns 0 or
+ * MDF_EBADSEG with err_set(). */
+int ring_rx_check(const void *base, size_t size, uint32_t ring_id);
+
 /* Attaches a reader to the ring at base, starting at `start` (enum mdf_start) / seq. */
 void ring_rx_init(struct ring_rx *rx, const void *base, int start, uint64_t seq);
 
 /* Copies the next committed record into out (room for out_len bytes; longer records are
- * truncated to out_len). Returns 1 with *lost = records skipped just before it, or 0 if none is
- * committed yet. Never returns a torn record. */
+ * truncated to out_len). Returns 1 with *lost = records skipped just before it, 0 if none is
+ * committed yet, or MDF_EBADSEG with err_set() if the slots' stamps run ahead of the tail (a
+ * corrupt segment). Never returns a torn record. */
 int ring_rx_next(struct ring_rx *rx, void *out, size_t out_len, uint64_t *lost);
 
 /* True if a record is committed at the reader's position or it was lapped (next would not

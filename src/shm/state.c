@@ -131,6 +131,37 @@ bool state_same_geometry(const void *base, const struct state_params *p)
     return memcmp(&want, have, offsetof(struct mdf_state_desc, n_venues)) == 0;
 }
 
+int state_rx_check(const void *base, size_t size)
+{
+    const struct mdf_state_desc *d = state_desc(base);
+    struct state_params p;
+
+    if (size < HDR_BYTES)
+        return err_set(MDF_EBADSEG, "state segment of %zu bytes has no descriptor", size);
+    p = (struct state_params){.max_venues = d->max_venues,
+                              .max_symbols = d->max_symbols,
+                              .book_depth = d->book_depth,
+                              .candle_k = d->candle_k,
+                              .max_series = d->max_series,
+                              .max_streams = d->max_streams};
+    if (state_check_params(&p) < 0)
+        return err_prefix(MDF_EBADSEG, "state segment");
+    if (!state_same_geometry(base, &p) || state_segment_size(&p) != size)
+        return err_set(MDF_EBADSEG, "state segment: its tables do not fit its %zu bytes", size);
+    return 0;
+}
+
+/* How many entries of a table are published, at most its size max (more can only come from a
+ * corrupt segment: state_rx_check cannot vouch for a count that changes). */
+static uint32_t published(const MDF_ATOMIC(uint32_t) * n, uint32_t max)
+{
+    /* Pairs with the release stores of the counts in state_tx_*: entries below the count are
+     * complete. */
+    uint32_t v = load_acquire((atomic_uint *)n);
+
+    return v < max ? v : max;
+}
+
 static struct mdf_latest *latest_at(const void *base, const struct mdf_state_desc *d,
                                     uint32_t stream, int type)
 {
@@ -580,7 +611,7 @@ int state_rx_latest(const void *base, uint32_t sym, int type, void *out, size_t 
     const struct mdf_state_desc *d = state_desc(base);
     uint32_t stream;
 
-    if (sym >= load_acquire((atomic_uint *)&d->n_symbols)) /* pairs with state_tx_symbol */
+    if (sym >= published(&d->n_symbols, d->max_symbols))
         return err_set(-ENOENT, "no symbol id %u", sym);
     if (type <= 0 || type >= MDF_REC_TYPE_COUNT || !type_size(type, d->book_depth))
         return err_set(-EINVAL, "record type %d has no latest table", type);
@@ -599,7 +630,7 @@ int state_rx_latest_stream(const void *base, uint32_t stream, int type, void *ou
     int64_t deadline = 0;
     size_t cap;
 
-    if (stream >= load_acquire((atomic_uint *)&d->n_streams)) /* pairs with state_tx_stream */
+    if (stream >= published(&d->n_streams, d->max_streams))
         return err_set(-ENOENT, "no stream id %u", stream);
     if (type <= 0 || type >= MDF_REC_TYPE_COUNT || !(cap = type_size(type, d->book_depth)))
         return err_set(-EINVAL, "record type %d has no latest table", type);
@@ -627,8 +658,7 @@ int state_rx_latest_stream(const void *base, uint32_t stream, int type, void *ou
 static int64_t series_find(const void *base, const struct mdf_state_desc *d, uint32_t sym,
                            uint32_t iv)
 {
-    /* Pairs with the release store in series_get: entries below the count are complete. */
-    uint32_t n = load_acquire((atomic_uint *)&d->n_series);
+    uint32_t n = published(&d->n_series, d->max_series);
     const struct mdf_series_entry *dir = series_dir(base, d);
 
     for (uint32_t i = 0; i < n; i++)
@@ -645,7 +675,7 @@ int state_rx_candles(const void *base, uint32_t sym, int interval, bool last, si
     struct mdf_series *ser;
     int64_t idx, deadline = 0;
 
-    if (sym >= load_acquire((atomic_uint *)&d->n_symbols)) /* pairs with state_tx_symbol */
+    if (sym >= published(&d->n_symbols, d->max_symbols))
         return err_set(-ENOENT, "no symbol id %u", sym);
     if (interval <= 0 || interval >= MDF_IV_COUNT)
         return err_set(-EINVAL, "bad interval %d", interval);
@@ -685,10 +715,13 @@ const char *state_rx_venue_name(const void *base, uint32_t id)
 {
     const struct mdf_state_desc *d = state_desc(base);
 
-    /* Pairs with the release store in state_tx_venue. */
-    if (id >= load_acquire((atomic_uint *)&d->n_venues))
+    const char *name;
+
+    if (id >= published(&d->n_venues, d->max_venues))
         return NULL;
-    return ((const struct mdf_venue_entry *)((const uint8_t *)base + d->venues_off))[id].name;
+    name = ((const struct mdf_venue_entry *)((const uint8_t *)base + d->venues_off))[id].name;
+    /* A name without its NUL (a corrupt segment) is no name. */
+    return memchr(name, '\0', MDF_NAME_MAX) ? name : NULL;
 }
 
 int64_t state_rx_lookup(const void *base, const char *key)
@@ -704,19 +737,17 @@ int64_t state_rx_lookup(const void *base, const char *key)
     if (!colon)
         return err_set(-EINVAL, "symbol key \"%s\" is not venue:SYMBOL", key ? key : "");
     vlen = (size_t)(colon - key);
-    /* Pairs with the release store in state_tx_venue. */
-    n = load_acquire((atomic_uint *)&d->n_venues);
+    n = published(&d->n_venues, d->max_venues);
     for (uint32_t i = 0; i < n; i++) {
         const char *name =
             ((const struct mdf_venue_entry *)((const uint8_t *)base + d->venues_off))[i].name;
 
-        if (strlen(name) == vlen && memcmp(name, key, vlen) == 0)
+        if (strnlen(name, MDF_NAME_MAX) == vlen && memcmp(name, key, vlen) == 0)
             venue = i;
     }
     if (venue < 0)
         return err_set(-ENOENT, "no venue \"%.*s\"", (int)vlen, key);
-    /* Pairs with the release store in state_tx_symbol. */
-    n = load_acquire((atomic_uint *)&d->n_symbols);
+    n = published(&d->n_symbols, d->max_symbols);
     for (uint32_t i = 0; i < n; i++)
         if (e[i].venue == venue &&
             (strcasecmp(e[i].native, colon + 1) == 0 ||
@@ -729,8 +760,7 @@ int state_rx_symbol(const void *base, uint32_t id, struct mdf_symbol_entry *out)
 {
     const struct mdf_state_desc *d = state_desc(base);
 
-    /* Pairs with the release store in state_tx_symbol. */
-    if (id >= load_acquire((atomic_uint *)&d->n_symbols))
+    if (id >= published(&d->n_symbols, d->max_symbols))
         return err_set(-ENOENT, "no symbol id %u", id);
     memcpy(out, (const uint8_t *)base + d->symbols_off + (size_t)id * sizeof(*out), sizeof(*out));
     return 0;
@@ -742,8 +772,7 @@ int state_rx_stream(const void *base, uint32_t id, struct mdf_stream_entry *out)
     const struct mdf_stream_entry *e;
     size_t at = offsetof(struct mdf_stream_entry, retired), after = at + sizeof(out->retired);
 
-    /* Pairs with the release store in state_tx_stream. */
-    if (id >= load_acquire((atomic_uint *)&d->n_streams))
+    if (id >= published(&d->n_streams, d->max_streams))
         return err_set(-ENOENT, "no stream id %u", id);
     e = stream_at(base, d, id);
     /* Everything but `retired` is fixed once published; that one word is loaded atomically. */
@@ -766,8 +795,7 @@ int64_t state_rx_stream_find(const void *base, const char *symbol_key, const cha
         return sym;
     if (!kl)
         return err_set(-EINVAL, "empty stream kind");
-    /* Pairs with the release store in state_tx_stream: entries below the count are complete. */
-    n = load_acquire((atomic_uint *)&d->n_streams);
+    n = published(&d->n_streams, d->max_streams);
     for (uint32_t i = 0; i < n; i++) {
         const struct mdf_stream_entry *e = stream_at(base, d, i);
         uint64_t r;
@@ -778,8 +806,8 @@ int64_t state_rx_stream_find(const void *base, const char *symbol_key, const cha
         r = 1 + stream_rank(e, e->type);
         if (strcasecmp(e->key, kind) == 0 || strcmp(e->kind, kind) == 0)
             return i;
-        if (strncmp(e->kind, kind, kl) == 0 && (e->kind[kl] == '@' || e->kind[kl] == ':') &&
-            r > best_rank) {
+        if (kl < sizeof(e->kind) && strncmp(e->kind, kind, kl) == 0 &&
+            (e->kind[kl] == '@' || e->kind[kl] == ':') && r > best_rank) {
             best_rank = r;
             best = i;
         }

@@ -37,6 +37,11 @@ void state_format(void *base, const struct state_params *p);
 /* True if the segment at base was formatted with p. */
 bool state_same_geometry(const void *base, const struct state_params *p);
 
+/* Checks a mapped state segment of `size` bytes before a reader trusts it: its parameters are
+ * in range and its descriptor's offsets and size are the ones they give. Returns 0 or
+ * MDF_EBADSEG with err_set(). */
+int state_rx_check(const void *base, size_t size);
+
 /* Repairs an adopted state segment whose writer died: an entry it left half-written is
  * emptied, and every book is marked STALE until the new daemon resyncs it. */
 void state_repair(void *base);

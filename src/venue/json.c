@@ -423,10 +423,16 @@ static int parse_jsmn(struct json_doc *d, const char *text, size_t len, struct j
 static int parse_jansson(struct json_doc *d, const char *text, size_t len, struct jnode *root)
 {
     json_error_t e;
+    const char *nul;
     int code;
 
     d->text = text;
     d->len = (int32_t)len;
+    /* jansson 2.14 drops a NUL that follows a number or a literal ("[1\0]" loads as [1]);
+     * refuse it as the jsmn path does, so both read the same grammar. */
+    nul = memchr(text, '\0', len);
+    if (nul)
+        return err_set(-EBADMSG, "not valid JSON: NUL byte at %td", nul - text);
     d->root = json_loadb(text, len, 0, &e);
     if (!d->root) {
         switch (json_error_code(&e)) {

@@ -171,3 +171,41 @@ TEST(reader_stream_calls_read_each_stream_and_records_name_theirs)
     pub_close(&p, true);
     return 0;
 }
+
+/* A reader checks what it maps before it trusts it: a state descriptor whose tables do not fit
+ * the segment, a venue count past the table, a ring whose geometry does not fit (all found by
+ * tests/fuzz/reader as reads past the mapping). */
+TEST(reader_refuses_segments_whose_geometry_does_not_fit)
+{
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    mdf_sub_t *sub;
+    struct mdf_ring_desc *rd;
+    uint64_t off;
+
+    pub_default_params(&prm, test_instance());
+    ASSERT_EQ(pub_open(&p, &prm), 0);
+    ASSERT_EQ(state_tx_venue(&p.st, "binance-spot"), 0);
+    off = p.st.d->symbols_off;
+    p.st.d->symbols_off = off + 64;
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), MDF_EBADSEG);
+    ASSERT_CONTAINS(mdf_errmsg(), "do not fit");
+    p.st.d->symbols_off = off;
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 0), 0);
+    /* A count past its table is cut to it. */
+    store_release(&p.st.d->n_venues, prm.state.max_venues + 1000);
+    ASSERT(mdf_venue_name(inst, prm.state.max_venues + 10) == NULL);
+    ASSERT_EQ(mdf_symbol_lookup(inst, "nowhere:BTCUSDT"), -ENOENT);
+    store_release(&p.st.d->n_venues, 1);
+    rd = (struct mdf_ring_desc *)((uint8_t *)p.rings[MDF_RING_TICKS].base +
+                                  sizeof(struct mdf_seg_header));
+    rd->capacity *= 2;
+    ASSERT_EQ(mdf_subscribe(inst, MDF_RING_TICKS, MDF_START_NOW, 0, &sub), MDF_EBADSEG);
+    rd->capacity /= 2;
+    ASSERT_EQ(mdf_subscribe(inst, MDF_RING_TICKS, MDF_START_NOW, 0, &sub), 0);
+    mdf_unsubscribe(sub);
+    mdf_close(inst);
+    pub_close(&p, true);
+    return 0;
+}

@@ -3,6 +3,7 @@
  * of exactly capacity, capacity+1 and k x capacity, start positions, oversize records, and a
  * randomized comparison of lost counts with an oracle.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "shm/ring.h"
@@ -215,6 +216,32 @@ TEST(ring_refuses_oversized_record)
     expect_none(&rx);
     publish(&tx, 0);
     expect(&rx, 0, 0);
+    free(base);
+    return 0;
+}
+
+/* Slots whose stamps are newer than the tail allows, a whole ring of them, can only come from
+ * a corrupt segment: the reader says so instead of searching forever (found by
+ * tests/fuzz/reader). */
+TEST(ring_reader_refuses_slots_that_run_ahead_of_the_tail)
+{
+    struct ring_tx tx;
+    struct ring_rx rx;
+    void *base = make_ring(8, &tx);
+    union mdf_record r;
+    uint64_t lost = 0;
+
+    for (uint64_t i = 0; i < 3; i++)
+        publish(&tx, i);
+    ring_rx_init(&rx, base, MDF_START_OLDEST, 0);
+    expect(&rx, 0, 0);
+    for (uint64_t i = 0; i <= rx.mask; i++) {
+        struct mdf_slot *sl = (struct mdf_slot *)(rx.slots + i * rx.slot_size);
+
+        atomic_store_explicit(&sl->stamp, UINT64_MAX - 1, memory_order_relaxed);
+    }
+    ASSERT_EQ(ring_rx_next(&rx, &r, sizeof(r), &lost), MDF_EBADSEG);
+    ASSERT_CONTAINS(mdf_errmsg(), "corrupt");
     free(base);
     return 0;
 }

@@ -1665,6 +1665,25 @@ static const char *const tricky_msgs[] = {
     "[[32012.3,0]],\"a\":[[\"32012.4\",\"1.000\"]]}",
 };
 
+/* jansson 2.14 drops a NUL after a number or a literal ("[1\0]" loads as [1]); both back ends
+ * must refuse such a message, as JSON does (found by tests/fuzz/binance_diff). */
+TEST(binance_backends_both_refuse_a_nul_byte_between_tokens)
+{
+    static const char msg[] = "{\"result\":1\0,\"id\":1}";
+    struct vmsg *m = malloc(sizeof(*m));
+
+    ASSERT(m);
+    for (int j = 0; j < 2; j++) {
+        struct vdecoder *d = vdec_new(spot(), j ? VDEC_JANSSON : VDEC_JSMN, 100, MAX_MSG);
+        ASSERT(d);
+        ASSERT_EQ(binance_decode(d, (const uint8_t *)msg, sizeof(msg) - 1, 5, m), -EBADMSG);
+        ASSERT_CONTAINS(mdf_errmsg(), "NUL byte at 11");
+        vdec_free(d);
+    }
+    free(m);
+    return 0;
+}
+
 TEST(binance_backends_agree_on_tricky_messages_and_every_recording)
 {
     static const char *const recs[] = {"binance-spot/ws.rec", "binance-futures/ws.rec",

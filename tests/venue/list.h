@@ -16,6 +16,7 @@
     X(binance_klines_body_keeps_closed_candles_only, 0, 30)                                        \
     X(binance_rest_error_body_gives_code_and_message, 0, 30)                                       \
     X(binance_backends_give_identical_results_on_every_fixture, 0, 60)                             \
+    X(binance_backends_both_refuse_a_nul_byte_between_tokens, 0, 10)                               \
     X(binance_backends_agree_on_tricky_messages_and_every_recording, 0, 120)                       \
     X(binance_decoder_refuses_impossible_values_as_range_errors_naming_field_and_value, 0, 30)     \
     X(binance_decoder_keeps_valid_edge_values, 0, 30)                                              \
