@@ -33,6 +33,7 @@ CC ?= gcc
 OPT ?= -O2
 SANITIZER ?=
 TEST_JOBS ?= 6
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 comma := ,
 ifeq ($(SANITIZER),)
@@ -217,12 +218,13 @@ test-suite: all
 
 # The sanitizer suite runs the same cases with shorter soaks (the plain suite keeps the full
 # two-minute demo, 60 s load and 200 start-up signals), so that make test stays under 15 min.
+# Each tree builds with one job per CPU (the tests themselves run TEST_JOBS at a time).
 test: deps
-	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory fuzz-regress; \
-	$(MAKE) --no-print-directory test-suite; \
+	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory -j$(BUILD_JOBS) fuzz-regress; \
+	$(MAKE) --no-print-directory -j$(BUILD_JOBS) test-suite; \
 	MDFEED_TEST_DEMO_SECONDS=40 MDF_TEST_LOAD_SECONDS=20 MDFEED_TEST_SIGNAL_ROUNDS=80 \
-	  $(MAKE) --no-print-directory SANITIZER=address,undefined test-suite; \
-	$(MAKE) --no-print-directory SANITIZER=thread TESTARGS="-g tsan" test-suite; \
+	  $(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=address,undefined test-suite; \
+	$(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=thread TESTARGS="-g tsan" test-suite; \
 	p=0; f=0; for s in build/fuzz/summary build/summary build/san-address-undefined/summary \
 	  build/san-thread/summary; do \
 	  if [ -f $$s ] && grep -q 'passed,' $$s; then \
