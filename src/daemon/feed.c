@@ -884,10 +884,18 @@ void feed_on_disconnected(struct shard *sh, int err)
     ev_emit(f->d, LOG_LV_WARNING, MDF_EV_CONNECTION_DISCONNECTED, f->venue_id, UINT32_MAX, sh->id,
             "%s: %s", err ? err_name(err) : "closed", sh->ws.stats.last_error_msg);
     if (sh->doomed) {
-        /* A superseded replacement cut by the venue, as announced: it is not reconnected. */
-        for (uint32_t i = 0; i < sh->n; i++)
-            if (sh->ent[i].s->primary == sh)
-                sh->ent[i].s->primary = NULL;
+        /* A superseded replacement cut by the venue, as announced: it is not reconnected. A
+         * Bitfinex book it still drove (no later connection's snapshot yet) has missed
+         * updates until the next snapshot: not LIVE meanwhile. */
+        for (uint32_t i = 0; i < sh->n; i++) {
+            struct dstream *s = sh->ent[i].s;
+
+            if (s->primary != sh)
+                continue;
+            s->primary = NULL;
+            if (sh->bfx)
+                feed_book_interrupt(f, s);
+        }
         shard_stop(sh);
         return;
     }
@@ -1065,22 +1073,56 @@ void feed_rotate(struct feed *f, struct shard *old)
         log_msg(LOG_LV_ERR, "%s: replacement conn %u did not start", f->cv.name, nsh->id);
 }
 
+/* True if sh, a connection the venue is to cut, still drives a stream's state (a Bitfinex book,
+ * ticker or candles no later connection has taken over yet). */
+static bool drives_a_stream(const struct feed *f, const struct shard *sh)
+{
+    for (size_t i = 0; i < f->n_streams; i++)
+        if (f->streams[i]->primary == sh)
+            return true;
+    return false;
+}
+
+/* Once route has an active connection, stops the replacements superseded on the way there
+ * that drive nothing any more (the others are cut by the venue, as it announced, or stopped by
+ * a later call when a newer connection has taken their streams over). */
+static void stop_superseded(struct feed *f, enum venue_route route)
+{
+    struct shard *sh;
+
+    for (sh = f->shards; sh; sh = sh->next)
+        if (sh->route == route && sh->role == SH_ACTIVE && !sh->stopping &&
+            sh->ws.state == WSC_CONNECTED)
+            break;
+    if (!sh)
+        return;
+    for (sh = f->shards; sh; sh = sh->next)
+        if (sh->doomed && !sh->stopping && sh->route == route && !drives_a_stream(f, sh))
+            shard_stop(sh);
+}
+
 static void finish_rotation(struct feed *f, struct shard *nsh)
 {
     struct shard *old = nsh->partner;
 
     for (uint32_t i = 0; i < nsh->n; i++) {
         struct dstream *s = nsh->ent[i].s;
+        struct shard *p = s->primary;
 
         s->shard = nsh;
         s->acked_mono = nsh->ent[i].acked_mono;
-        if (!s->primary || s->primary == old || s->primary->doomed) {
+        if (p && p != old && !p->doomed)
+            continue;
+        if (nsh->bfx && p && p != nsh) {
             /* A Bitfinex book the replacement has not taken over (no snapshot from it yet)
-             * cannot go on from the replacement's updates: it waits for that snapshot. */
-            if (nsh->bfx && s->primary && s->primary != nsh)
-                feed_book_interrupt(f, s);
-            s->primary = nsh;
+             * cannot go on from the replacement's updates. A superseded replacement still
+             * connected goes on driving it until that snapshot comes (take() in bfx_feed.c);
+             * from the connection going now, the book waits for that snapshot. */
+            if (p != old && p->ws.state == WSC_CONNECTED && !p->stopping)
+                continue;
+            feed_book_interrupt(f, s);
         }
+        s->primary = nsh;
     }
     nsh->role = SH_ACTIVE;
     nsh->partner = NULL;
@@ -1089,10 +1131,7 @@ static void finish_rotation(struct feed *f, struct shard *nsh)
         shard_stop(old);
         log_msg(LOG_LV_INFO, "%s: conn %u replaced conn %u", f->cv.name, nsh->id, old->id);
     }
-    /* Replacements superseded on the way are no longer needed. */
-    for (struct shard *sh = f->shards; sh; sh = sh->next)
-        if (sh->doomed && !sh->stopping && sh->route == nsh->route)
-            shard_stop(sh);
+    stop_superseded(f, nsh->route);
     f->stats.rotations++;
 }
 
@@ -1244,7 +1283,9 @@ static void on_check(uv_timer_t *t)
         next = sh->next;
         if (sh->stopping || sh->ws.state != WSC_CONNECTED)
             continue;
-        if (sh->role == SH_ACTIVE && !sh->partner && now - sh->connected_mono >= max_age) {
+        if (sh->doomed) {
+            stop_superseded(f, sh->route);
+        } else if (sh->role == SH_ACTIVE && !sh->partner && now - sh->connected_mono >= max_age) {
             ev_emit(f->d, LOG_LV_INFO, MDF_EV_CONNECTION_ROTATING, f->venue_id, UINT32_MAX, sh->id,
                     "connection age %.0f s reached max_connection_age",
                     (double)(now - sh->connected_mono) / 1e9);

@@ -7,6 +7,7 @@
     X(e2e_bfx_bad_level_is_caught_by_the_checksum_and_only_that_book_resyncs, 0, 90)               \
     X(e2e_bfx_sequence_gap_resyncs_books_and_resubscribes_on_a_new_connection, 0, 90)              \
     X(e2e_bfx_restart_notice_20051_replaces_the_connection_losing_nothing, 0, 90)                  \
+    X(e2e_bfx_restart_notices_on_every_connection_replacements_included_lose_nothing, 0, 300)      \
     X(e2e_bfx_maintenance_pauses_then_every_channel_is_resubscribed_and_books_rebuilt, 0, 60)      \
     X(e2e_bfx_platform_status_0_on_connect_holds_subscriptions_until_maintenance_ends, 0, 60)      \
     X(e2e_bfx_more_channels_than_one_connection_allows_spread_over_several, 0, 60)                 \
