@@ -217,12 +217,14 @@ test-suite: all
 	  tail -n 1 $(B)/test.log > $(B)/summary
 
 # The sanitizer suite runs the same cases with shorter soaks (the plain suite keeps the full
-# two-minute demo, 60 s load and 200 start-up signals), so that make test stays under 15 min.
+# two-minute demo, 60 s load, 200 start-up signals, 150 s of Bitfinex restart notices and 500
+# reloads), so that make test stays under 15 min.
 # Each tree builds with one job per CPU (the tests themselves run TEST_JOBS at a time).
 test: deps
 	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory -j$(BUILD_JOBS) fuzz-regress; \
 	$(MAKE) --no-print-directory -j$(BUILD_JOBS) test-suite; \
 	MDFEED_TEST_DEMO_SECONDS=40 MDF_TEST_LOAD_SECONDS=20 MDFEED_TEST_SIGNAL_ROUNDS=80 \
+	  MDFEED_TEST_NOTICE_SECONDS=40 MDFEED_TEST_RELOAD_ROUNDS=100 \
 	  $(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=address,undefined test-suite; \
 	$(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=thread TESTARGS="-g tsan" test-suite; \
 	p=0; f=0; for s in build/fuzz/summary build/summary build/san-address-undefined/summary \

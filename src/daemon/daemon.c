@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "daemon/notify.h"
 
 #define HEARTBEAT_MS HP_PUBLISH_MS /* shm heartbeat and health refresh period */
+#define TRIM_EVERY_MS 1000         /* free pages go back to the system at most this often */
 #define STOP_DEADLINE_MS 10000     /* a graceful stop that takes longer is cut short */
 #define START_BOUND_MS 30000       /* STARTING without any subscription acknowledged: DEGRADED */
 
@@ -204,6 +206,20 @@ static bool first_subscriptions_acked(const struct daemon *d)
     return false;
 }
 
+/* Gives the free pages inside the heap back to the system, at most once a second and only after
+ * something was freed (what a reload let go: the old config, removed streams, retired feeds).
+ * The big buffers are mmap'd and unmapped when freed (main.c fixes glibc's threshold), but the
+ * small allocations of a reload leave holes among live ones, and glibc keeps those pages
+ * resident: reload after reload the daemon's private memory would only grow. */
+static void trim_heap(struct daemon *d, int64_t now)
+{
+    if (!d->trim_wanted || now - d->trim_mono < TRIM_EVERY_MS * 1000000LL)
+        return;
+    d->trim_wanted = false;
+    d->trim_mono = now;
+    malloc_trim(0);
+}
+
 static void on_heartbeat(uv_timer_t *t)
 {
     struct daemon *d = t->data;
@@ -247,10 +263,12 @@ static void on_heartbeat(uv_timer_t *t)
         if (f->stopping && feed_stopped(f)) {
             feed_free(f);
             d->feeds[i] = d->feeds[--d->n_feeds];
+            d->trim_wanted = true;
             continue;
         }
         i++;
     }
+    trim_heap(d, now);
     if (d->stopping && all_stopped(d) && (int64_t)uv_now(&d->loop) >= d->stop_not_before_ms)
         finish_stop(d);
 }
@@ -424,6 +442,7 @@ int daemon_reload(struct daemon *d, struct md_config *cfg)
     d->config_generation++;
     log_set_level(cfg->log_level);
     cfg_free(old);
+    d->trim_wanted = true;
     ev_emit(d, LOG_LV_NOTICE, MDF_EV_CONFIG_RELOADED, UINT16_MAX, UINT32_MAX, 0,
             "generation %" PRIu64 ": %zu venues kept, %zu added, %zu stopped", d->config_generation,
             changed, added, stopped);

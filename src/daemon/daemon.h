@@ -82,6 +82,8 @@ struct daemon {
     bool start_timed_out;                   /* no connection had acknowledged by then */
     bool degraded;                          /* RUNNING shows as DEGRADED (last refresh) */
     bool degraded_now;                      /* the refresh under way found a reason */
+    bool trim_wanted;                       /* memory was freed: give free pages back */
+    int64_t trim_mono;                      /* CLOCK_MONOTONIC ns of the last trim */
 };
 
 /* Flags SIGHUP, SIGTERM and SIGINT from the start of main until daemon_run installs the loop's

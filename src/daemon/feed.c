@@ -1249,8 +1249,10 @@ static void sweep_removed(struct feed *f)
         free_stream(s);
         changed = true;
     }
-    if (changed)
+    if (changed) {
         link_evidence(f);
+        f->d->trim_wanted = true; /* the daemon gives the freed pages back */
+    }
 }
 
 /* True once a replacement connection delivers: Binance, any message; Bitfinex, every channel
