@@ -217,8 +217,8 @@ test-suite: all
 	  tail -n 1 $(B)/test.log > $(B)/summary
 
 # The sanitizer suite runs the same cases with shorter soaks (the plain suite keeps the full
-# two-minute demo, 60 s load, 200 start-up signals, 150 s of Bitfinex restart notices and 500
-# reloads), so that make test stays under 15 min.
+# two-minute demo, 60 s load, 200 start-up signals, 150 s of restart notices on Binance and on
+# Bitfinex, and 500 reloads), so that make test stays under 15 min.
 # Each tree builds with one job per CPU (the tests themselves run TEST_JOBS at a time).
 test: deps
 	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory -j$(BUILD_JOBS) fuzz-regress; \

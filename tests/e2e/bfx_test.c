@@ -994,16 +994,6 @@ TEST(e2e_bfx_same_channel_id_for_every_subscription_fails_all_but_the_first)
     return 0;
 }
 
-/* Seconds of notices in the repeated-restart test: MDFEED_TEST_NOTICE_SECONDS (a test-only
- * setting, 10 to 600; the sanitizer suite runs it shorter), else 150. */
-static int notice_seconds(void)
-{
-    const char *v = getenv("MDFEED_TEST_NOTICE_SECONDS");
-    int s = v ? atoi(v) : 150;
-
-    return s < 10 ? 10 : s > 600 ? 600 : s;
-}
-
 /* What a reader following the daemon's rings saw of the two pairs. */
 struct notice_seen {
     uint32_t sym[2];       /* tAAAUSD, tBBBUSD */
@@ -1084,7 +1074,7 @@ TEST(e2e_bfx_restart_notices_on_every_connection_replacements_included_lose_noth
                           "--conn-limit",
                           "0",
                           NULL};
-    int secs = notice_seconds();
+    int secs = e2e_notice_seconds();
     struct notice_seen w = {0};
     long trades[2], books[2];
     mdf_sub_t *sub[3];

@@ -102,6 +102,14 @@ long e2e_drain(const char *instance, int ring, mdf_record_t **out)
     return v ? (long)n : -ENOMEM;
 }
 
+int e2e_notice_seconds(void)
+{
+    const char *v = getenv("MDFEED_TEST_NOTICE_SECONDS");
+    int s = v ? atoi(v) : 150;
+
+    return s < 10 ? 10 : s > 600 ? 600 : s;
+}
+
 mdf_dec_t e2e_dec(const char *text)
 {
     mdf_dec_t d;

@@ -32,6 +32,10 @@ json_t *e2e_rest_snapshot(const char *path, const char *symbol);
  * with free()); returns the count or negative. */
 long e2e_drain(const char *instance, int ring, mdf_record_t **out);
 
+/* Seconds of venue restart notices in the repeated-notice tests: MDFEED_TEST_NOTICE_SECONDS (a
+ * test-only setting, 10 to 600; the sanitizer suite runs them shorter), else 150. */
+int e2e_notice_seconds(void);
+
 /* Parses decimal text or fails the test. */
 mdf_dec_t e2e_dec(const char *text);
 

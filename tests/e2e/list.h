@@ -9,7 +9,7 @@
     X(e2e_gap_in_one_book_resyncs_that_symbol_only, 0, 90)                                         \
     X(e2e_rotation_by_age_loses_nothing_and_publishes_nothing_twice, 0, 90)                        \
     X(e2e_rotation_on_server_shutdown_loses_nothing_and_publishes_nothing_twice, 0, 120)           \
-    X(e2e_shutdown_notices_on_every_connection_replacements_included_lose_nothing, 0, 120)         \
+    X(e2e_shutdown_notices_on_every_connection_replacements_included_lose_nothing, 0, 300)         \
     X(e2e_more_streams_than_one_connection_takes_spread_within_venue_limits, 0, 90)                \
     X(e2e_sighup_adds_and_removes_streams_live_untouched_streams_never_blink, 0, 60)               \
     X(e2e_candles_missed_in_an_outage_are_backfilled_without_holes, 0, 90)                         \
