@@ -77,7 +77,7 @@ READER_SRC := src/reader/reader.c src/reader/health.c
 PUB_SRC := src/shm/publisher.c src/shm/synth.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
-NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
+NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
@@ -124,7 +124,7 @@ TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daem
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
-	tests/e2e/liveness_test.c
+	tests/e2e/liveness_test.c tests/e2e/dns_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
