@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "net/conn_int.h"
 
@@ -103,8 +104,18 @@ static void on_deadline(uv_timer_t *t)
     struct conn *c = t->data;
 
     if (c->phase == CONN_RESOLVING) {
-        int64_t waited = resolve_gave_up(&c->rw);
+        int64_t now = clock_mono_ns(), waited;
+        uint32_t left = resolve_remaining_ms(&c->rw);
 
+        if (left > 0 && now < c->connect_by_ns) {
+            /* Early by the loop's cached time: neither the lookup timeout nor the connect
+             * timeout is reached yet. */
+            int64_t cl = (c->connect_by_ns - now + 999999) / 1000000;
+
+            uv_timer_start(&c->timer, on_deadline, (uint64_t)(cl < left ? cl : left), 0);
+            return;
+        }
+        waited = resolve_gave_up(&c->rw);
         conn_fail(c, err_set(-ETIMEDOUT, "DNS lookup of %s: no answer after %" PRId64 " ms%s",
                              c->host, waited,
                              waited >= (int64_t)resolve_timeout_ms()
@@ -330,6 +341,7 @@ static void try_next_address(struct conn *c)
 static void on_resolved(struct resolve_wait *w, int status)
 {
     struct conn *c = w->data;
+    int64_t left;
 
     if (c->phase != CONN_RESOLVING)
         return;
@@ -337,8 +349,10 @@ static void on_resolved(struct resolve_wait *w, int status)
         conn_fail(c, status); /* resolve.c described it */
         return;
     }
+    /* What is left of the connect timeout, which counted the lookup too. */
+    left = (c->connect_by_ns - clock_mono_ns()) / 1000000;
     uv_timer_stop(&c->timer);
-    conn_deadline(c, c->p.connect_timeout_ms);
+    conn_deadline(c, left > 0 ? (uint32_t)left : 1);
     c->ai_next = 0;
     try_next_address(c);
 }
@@ -402,6 +416,7 @@ int conn_start(struct conn *c, const struct conn_params *p)
     }
     /* The deadline covers the lookup too, and ends it early when the lookup gets stuck. */
     ms = p->connect_timeout_ms ? p->connect_timeout_ms : 10000;
+    c->connect_by_ns = clock_mono_ns() + (int64_t)ms * 1000000;
     if (resolve_remaining_ms(&c->rw) < ms)
         ms = resolve_remaining_ms(&c->rw) ? resolve_remaining_ms(&c->rw) : 1;
     conn_deadline(c, ms);

@@ -77,6 +77,7 @@ struct conn {
     int ai_next;                     /* index of the next address in rw.addr to try */
     int kick_err;                    /* conn_start(): failure to report from the loop, or 0 */
     char kick_why[192];              /* its text */
+    int64_t connect_by_ns;           /* CLOCK_MONOTONIC end of the connect timeout */
     uv_tcp_t tcp;                    /* the socket */
     uv_connect_t creq;               /* connect request */
     uv_timer_t timer;                /* connect / handshake deadline */

@@ -8,21 +8,11 @@
  * the stuck lookup must be looked up once (not once per connection or attempt), counted and
  * shown in the health segment, in mdfeed-top --json and in the log; SIGTERM must not wait for it.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -32,123 +22,13 @@
 
 #include "support/daemon.h"
 #include "support/fakevenue.h"
+#include "support/netns.h"
 #include "test.h"
 
 #define STUCK_HOST "stuck.mdfeed.test"
 #define STUCK_NAME "stuck-spot"
 #define LIVE_NAME "binance-spot"
 #define DNS_TIMEOUT_MS "1500" /* MDFEED_TEST_DNS_TIMEOUT_MS: a lookup this old is stuck */
-
-/* ---- a private network with a silent name server ----------------------------------------- */
-
-/* Moves the test process into new network and mount namespaces, brings lo up and puts a
- * resolv.conf naming 127.0.0.1 (with glibc's longest waits) over /etc/resolv.conf. Skips the
- * test when the namespaces cannot be made. */
-static void private_network(void)
-{
-    static const char conf[] = "nameserver 127.0.0.1\noptions timeout:30 attempts:5\n";
-    char path[] = "/tmp/mdfeed-dns-test-resolv.XXXXXX";
-    struct ifreq ifr;
-    int fd, s;
-
-    if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0) {
-        char why[160];
-
-        if (errno != EPERM || unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) < 0) {
-            snprintf(why, sizeof(why), "cannot make a private network namespace: %s",
-                     strerror(errno));
-            test_skip(why);
-        }
-    }
-    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ASSERT(s >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-    ASSERT_EQ(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
-    ifr.ifr_flags |= IFF_UP;
-    ASSERT_EQ(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
-    close(s);
-    /* Our mounts stay ours: nothing propagates back to the machine's namespace. */
-    ASSERT_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-    fd = mkstemp(path);
-    ASSERT(fd >= 0);
-    ASSERT_EQ(write(fd, conf, sizeof(conf) - 1), (ssize_t)(sizeof(conf) - 1));
-    close(fd);
-    if (mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) {
-        char why[160];
-
-        snprintf(why, sizeof(why), "cannot bind-mount a resolv.conf: %s", strerror(errno));
-        unlink(path);
-        test_skip(why);
-    }
-    unlink(path); /* the mount keeps it */
-}
-
-/* The silent name server. */
-struct silent_dns {
-    int fd;              /* UDP socket on 127.0.0.1:53 */
-    pthread_t thread;    /* reads queries */
-    atomic_bool stop;    /* set by the test, read by the thread (relaxed: it only ends the
-                            loop; pthread_join orders the rest) */
-    atomic_uint queries; /* queries read (relaxed: a count read by the test thread, which
-                            needs no ordering with anything else) */
-    char last_name[256]; /* the name of the first query, for the failure message */
-};
-
-/* Reads queries and answers none. */
-static void *dns_main(void *arg)
-{
-    struct silent_dns *d = arg;
-
-    while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
-        struct pollfd p = {.fd = d->fd, .events = POLLIN};
-        uint8_t q[1500];
-        ssize_t n;
-
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        n = recv(d->fd, q, sizeof(q), 0);
-        if (n <= 12)
-            continue;
-        if (atomic_fetch_add_explicit(&d->queries, 1, memory_order_relaxed) == 0) {
-            /* The question's name: labels after the 12-byte header. */
-            size_t at = 12, o = 0;
-
-            while (at < (size_t)n && q[at] && o + q[at] + 1 < sizeof(d->last_name)) {
-                size_t len = q[at++];
-
-                if (at + len > (size_t)n)
-                    break;
-                if (o)
-                    d->last_name[o++] = '.';
-                memcpy(d->last_name + o, q + at, len);
-                o += len;
-                at += len;
-            }
-            d->last_name[o] = '\0';
-        }
-    }
-    return NULL;
-}
-
-static void dns_start(struct silent_dns *d)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
-
-    memset(d, 0, sizeof(*d));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ASSERT(d->fd >= 0);
-    ASSERT_EQ(bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    ASSERT_EQ(pthread_create(&d->thread, NULL, dns_main, d), 0);
-}
-
-static void dns_stop(struct silent_dns *d)
-{
-    atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-    pthread_join(d->thread, NULL);
-    close(d->fd);
-}
 
 /* ---- reading the daemon ------------------------------------------------------------------ */
 
@@ -233,7 +113,7 @@ static json_int_t top_venue_int(const char *instance, const char *name, const ch
 TEST(e2e_dns_that_never_answers_for_one_venue_leaves_the_other_live_and_is_counted_as_stuck)
 {
     const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT", "--market-rate", "50", NULL};
-    struct silent_dns dns;
+    struct fake_dns dns;
     struct fv_proc fv;
     struct dmn d;
     mdf_instance_t *inst;
@@ -246,8 +126,8 @@ TEST(e2e_dns_that_never_answers_for_one_venue_leaves_the_other_live_and_is_count
 
     if (!test_is_root())
         test_skip("needs root for a private network namespace");
-    private_network();
-    dns_start(&dns);
+    netns_private();
+    dns_start(&dns, -1); /* never answers */
     ASSERT_EQ(setenv("MDFEED_TEST_DNS_TIMEOUT_MS", DNS_TIMEOUT_MS, 1), 0);
     ASSERT_EQ(fv_start(&fv, fv_args), 0);
     /* The stuck venue has one connection per stream: six connections (and their retries) that
@@ -279,14 +159,14 @@ TEST(e2e_dns_that_never_answers_for_one_venue_leaves_the_other_live_and_is_count
         test_fail(__FILE__, __LINE__,
                   "%s delivered no trade within %.1f s of the start while %s's DNS hangs "
                   "(%u queries seen)",
-                  LIVE_NAME, (double)(test_now_ns() - t0) / 1e9, STUCK_HOST,
-                  atomic_load_explicit(&dns.queries, memory_order_relaxed));
+                  LIVE_NAME, (double)(test_now_ns() - t0) / 1e9, STUCK_HOST, dns_queries(&dns));
     printf("  %s: first trades %.2f s after the start\n", LIVE_NAME,
            (double)(test_now_ns() - t0) / 1e9);
 
     /* The name server was asked (the test's resolver is the one in use) about the stuck name. */
-    ASSERT_GT(atomic_load_explicit(&dns.queries, memory_order_relaxed), 0);
-    ASSERT_STR_EQ(dns.last_name, STUCK_HOST);
+    ASSERT_GT(dns_queries(&dns), 0);
+    ASSERT(atomic_load_explicit(&dns.named, memory_order_acquire)); /* pairs: dns_main */
+    ASSERT_STR_EQ(dns.first_name, STUCK_HOST);
 
     /* The lookup becomes stuck after the timeout: counted, shown and logged. */
     deadline = test_now_ns() + 10 * INT64_C(1000000000);
@@ -308,7 +188,7 @@ TEST(e2e_dns_that_never_answers_for_one_venue_leaves_the_other_live_and_is_count
     /* Its connections keep trying by their backoff and fail at once, naming the host and the
      * wait, without asking the name server again: one lookup for the host, however many
      * connections and attempts. */
-    queries_then = atomic_load_explicit(&dns.queries, memory_order_relaxed);
+    queries_then = dns_queries(&dns);
     venue_health(h, STUCK_NAME, &stuck);
     {
         uint64_t attempts_then = stuck.conn_attempts;
@@ -320,10 +200,9 @@ TEST(e2e_dns_that_never_answers_for_one_venue_leaves_the_other_live_and_is_count
         } while (stuck.conn_attempts < attempts_then + 12 && test_now_ns() < deadline);
         ASSERT_GE(stuck.conn_attempts, attempts_then + 12);
         printf("  %s: %llu connection attempts, %u DNS queries\n", STUCK_NAME,
-               (unsigned long long)stuck.conn_attempts,
-               atomic_load_explicit(&dns.queries, memory_order_relaxed));
+               (unsigned long long)stuck.conn_attempts, dns_queries(&dns));
     }
-    ASSERT_EQ(atomic_load_explicit(&dns.queries, memory_order_relaxed), queries_then);
+    ASSERT_EQ(dns_queries(&dns), queries_then);
     ASSERT_LE(queries_then, 4); /* A and AAAA for one lookup (no retransmission within 30 s) */
     ASSERT_EQ(dmn_wait(&d, "cannot connect to ws://" STUCK_HOST, 5000, line, sizeof(line)), 0);
     ASSERT_CONTAINS(line, "DNS lookup of " STUCK_HOST);
