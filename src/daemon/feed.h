@@ -85,6 +85,7 @@ struct feed {
     bool stopping;                    /* feed_stop called */
     int closing;                      /* handles (REST queue, timer) still closing */
     struct feed_stats stats;          /* counters */
+    uint64_t dns_stuck_logged;        /* dns_stuck_total already logged (health_pub.c) */
     struct log_limit conn_log;        /* failed connection attempts (first at once, then a
                                          summary) */
     struct feed_retired retired;      /* counters of connections and streams gone */
