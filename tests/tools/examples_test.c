@@ -348,14 +348,104 @@ static void reference(const double *c, size_t n, int nf, int ns, int nr, double 
     free(ef), free(es), free(rsi);
 }
 
+/* What one run of the logger said, counted. */
+struct verdicts {
+    size_t candles;  /* candle lines */
+    size_t signals;  /* SIGNAL lines */
+    size_t filtered; /* filtered crosses */
+};
+
+/* Checks the logger's -v output line by line against the reference on table[0..held) (the
+ * closed candles of its series, oldest first) with thresholds ob/os: each candle in order from
+ * the oldest held (it warmed up from the whole history), its indicators, and after it what the
+ * reference says of it (a signal, a filtered cross, or nothing). */
+static struct verdicts check_run(char *out, const struct mdf_candle *table, size_t held, double ob,
+                                 double os)
+{
+    enum { FAST = 3, SLOW = 7, RSI = 5 };
+    static struct ref ref[1024];
+    static double closes[1024];
+    struct verdicts v = {0};
+    char *lines[MAX_LINES];
+    size_t nl = split_lines(out, lines, MAX_LINES);
+
+    for (size_t i = 0; i < held; i++)
+        closes[i] = mdf_dec_to_double(table[i].close);
+    reference(closes, held, FAST, SLOW, RSI, ob, os, ref);
+    for (size_t i = 0; i < nl; i++) {
+        char *l = lines[i], txt[64], want[64];
+        const struct ref *x;
+
+        if (!strstr(l, " candle "))
+            test_fail(__FILE__, __LINE__, "a line the reference does not give: \"%s\"", l);
+        ASSERT(v.candles < held);
+        ASSERT_EQ((int64_t)field_num(l, "open_time"), table[v.candles].open_time_ns);
+        ASSERT(field(l, "close", txt, sizeof(txt)));
+        mdf_dec_format(table[v.candles].close, want, sizeof(want));
+        ASSERT_STR_EQ(txt, want);
+        x = &ref[v.candles++];
+        if (x->ready && (!close_to(field_num(l, "ema_fast"), x->fast) ||
+                         !close_to(field_num(l, "ema_slow"), x->slow) ||
+                         !rsi_close(field_num(l, "rsi"), x->rsi)))
+            test_fail(__FILE__, __LINE__, "candle %zu: \"%s\"; reference %.10g %.10g %.6f",
+                      v.candles - 1, l, x->fast, x->slow, x->rsi);
+        if (!x->what)
+            continue;
+        /* The next line is this candle's verdict. */
+        ASSERT(i + 1 < nl);
+        l = lines[++i];
+        if (strcmp(x->what, "filtered") == 0) {
+            ASSERT_CONTAINS(l, " filtered cross ");
+            v.filtered++;
+        } else {
+            snprintf(want, sizeof(want), " SIGNAL %s binance-spot:AAAUSDT 1s ", x->what);
+            ASSERT_CONTAINS(l, want);
+            v.signals++;
+        }
+        ASSERT_EQ((int64_t)field_num(l, "open_time"), table[v.candles - 1].open_time_ns);
+        ASSERT(rsi_close(field_num(l, "rsi"), x->rsi));
+    }
+    return v;
+}
+
+/* Runs the logger on AAAUSDT's 1 s candles with EMA 3/7, RSI 5 and thresholds ob/os, following
+ * `follow` candles from the ring after the history (0: the history alone). *out, *err are new. */
+static void run_logger(const char *instance, const char *follow, const char *ob, const char *os,
+                       char **out, char **err)
+{
+    char bin[1024];
+    char *argv[] = {(char *)ex_bin("ema_rsi", bin, sizeof(bin)),
+                    "-i",
+                    (char *)instance,
+                    "-s",
+                    "binance-spot:AAAUSDT",
+                    "-t",
+                    "1s",
+                    "-n",
+                    (char *)follow,
+                    "-v",
+                    "--fast",
+                    "3",
+                    "--slow",
+                    "7",
+                    "--rsi",
+                    "5",
+                    "--overbought",
+                    (char *)ob,
+                    "--oversold",
+                    (char *)os,
+                    NULL};
+
+    run(argv, 0, out, err);
+}
+
 TEST(examples_ema_rsi_signals_equal_a_reference_computation_on_the_same_candles)
 {
-    enum { FAST = 3, SLOW = 7, RSI = 5, FOLLOW = 40 };
+    enum { FOLLOW = 40 };
     static struct mdf_candle table[1024];
-    static struct ref ref[1024];
-    double closes[1024];
-    char bin[1024], *out, *err, *lines[MAX_LINES];
-    size_t nl, held = 0, first, nc = 0, signals = 0, checked = 0;
+    char *out, *err, *out2, *err2;
+    struct verdicts v, v2;
+    size_t held = 0;
     mdf_instance_t *inst;
     struct rig r;
     int64_t sym, t0;
@@ -371,31 +461,10 @@ TEST(examples_ema_rsi_signals_equal_a_reference_computation_on_the_same_candles)
         ASSERT_LT(test_now_ns() - t0, INT64_C(30000000000));
         usleep(200000);
     }
-    {
-        char *argv[] = {(char *)ex_bin("ema_rsi", bin, sizeof(bin)),
-                        "-i",
-                        r.d.instance,
-                        "-s",
-                        "binance-spot:AAAUSDT",
-                        "-t",
-                        "1s",
-                        "-n",
-                        "40",
-                        "-v",
-                        "--fast",
-                        "3",
-                        "--slow",
-                        "7",
-                        "--rsi",
-                        "5",
-                        "--overbought",
-                        "70",
-                        "--oversold",
-                        "30",
-                        NULL};
-
-        run(argv, 0, &out, &err);
-    }
+    /* The usual thresholds, following the ring; then the history alone again with thresholds
+     * no RSI passes (BUY under 0, SELL over 100), so every cross must be logged as filtered. */
+    run_logger(r.d.instance, "40", "70", "30", &out, &err);
+    run_logger(r.d.instance, "0", "0", "100", &out2, &err2);
     /* The same candles, read back from the history table. */
     got = mdf_candles_last(inst, (uint32_t)sym, MDF_IV_1S, table, 1024);
     ASSERT_GT(got, 0);
@@ -405,65 +474,22 @@ TEST(examples_ema_rsi_signals_equal_a_reference_computation_on_the_same_candles)
     mdf_close(inst);
     rig_stop(&r);
 
-    /* It warmed up from the history: its first candle is the oldest the table holds. */
+    /* It warmed up from the history (the check above also says from its oldest candle). */
     ASSERT_CONTAINS(err, "warm-up: ");
     ASSERT_GE(atoi(strstr(err, "warm-up: ") + 9), 8);
-    nl = split_lines(out, lines, MAX_LINES);
-    for (first = 0; first < held; first++)
-        if (strstr(lines[0], " candle ") &&
-            (int64_t)field_num(lines[0], "open_time") == table[first].open_time_ns)
-            break;
-    ASSERT_EQ(first, 0);
-    for (size_t i = 0; i < held; i++)
-        closes[i] = mdf_dec_to_double(table[i].close);
-    reference(closes, held, FAST, SLOW, RSI, 70, 30, ref);
-
-    /* Line by line: each candle in order, its indicators, and after it what the reference says
-     * of it (a signal, a filtered cross, or nothing). */
-    for (size_t i = 0; i < nl; i++) {
-        char *l = lines[i], txt[64], want[64];
-        const struct ref *x;
-
-        if (strstr(l, " candle ")) {
-            ASSERT(nc < held);
-            ASSERT_EQ((int64_t)field_num(l, "open_time"), table[nc].open_time_ns);
-            ASSERT(field(l, "close", txt, sizeof(txt)));
-            mdf_dec_format(table[nc].close, want, sizeof(want));
-            ASSERT_STR_EQ(txt, want);
-            x = &ref[nc];
-            if (x->ready) {
-                if (!close_to(field_num(l, "ema_fast"), x->fast) ||
-                    !close_to(field_num(l, "ema_slow"), x->slow) ||
-                    !rsi_close(field_num(l, "rsi"), x->rsi))
-                    test_fail(__FILE__, __LINE__, "candle %zu: \"%s\"; reference %.10g %.10g %.6f",
-                              nc, l, x->fast, x->slow, x->rsi);
-            }
-            nc++;
-            /* The next line is this candle's verdict when the reference has one. */
-            if (x->what) {
-                ASSERT(i + 1 < nl);
-                l = lines[++i];
-                if (strcmp(x->what, "filtered") == 0) {
-                    ASSERT_CONTAINS(l, " filtered cross ");
-                } else {
-                    snprintf(want, sizeof(want), " SIGNAL %s binance-spot:AAAUSDT 1s ", x->what);
-                    ASSERT_CONTAINS(l, want);
-                    signals++;
-                }
-                ASSERT_EQ((int64_t)field_num(l, "open_time"), table[nc - 1].open_time_ns);
-                ASSERT(rsi_close(field_num(l, "rsi"), x->rsi));
-                checked++;
-            }
-            continue;
-        }
-        test_fail(__FILE__, __LINE__, "a line the reference does not give: \"%s\"", l);
-    }
-    /* Every candle it was asked to follow came, and the run was not a vacuous one. */
-    ASSERT_GE(nc, FOLLOW + 8);
-    ASSERT_GT(checked, 0);
-    fprintf(stderr, "  %zu candles, %zu crosses, %zu signals checked\n", nc, checked, signals);
-    ASSERT_GT(signals, 0);
-    free(out), free(err);
+    v = check_run(out, table, held, 70, 30);
+    v2 = check_run(out2, table, held, 0, 100);
+    fprintf(stderr,
+            "  %zu candles: %zu signals, %zu filtered; history alone: %zu candles, "
+            "%zu filtered\n",
+            v.candles, v.signals, v.filtered, v2.candles, v2.filtered);
+    /* Every candle it was asked to follow came, and neither run was a vacuous one. */
+    ASSERT_GE(v.candles, FOLLOW + 8);
+    ASSERT_GT(v.signals, 0);
+    ASSERT_GE(v2.candles, v.candles);
+    ASSERT_EQ(v2.signals, 0);
+    ASSERT_GT(v2.filtered, 0);
+    free(out), free(err), free(out2), free(err2);
     return 0;
 }
 

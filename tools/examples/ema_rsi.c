@@ -168,7 +168,8 @@ static void usage(FILE *f)
                "               [--overbought X] [--oversold X]\n"
                "Logs EMA fast/slow crosses confirmed by the RSI on closed candles (no orders).\n"
                "Defaults: -i default -s binance-spot:BTCUSDT -t 1m -k 500, EMA 12/26, RSI 14,\n"
-               "70/30; -n stops after COUNT candles from the ring (0: never).\n");
+               "70/30; -n stops after COUNT candles from the ring (0: after the history alone;\n"
+               "without -n it never stops).\n");
 }
 
 int main(int argc, char **argv)
@@ -185,7 +186,7 @@ int main(int argc, char **argv)
     struct logger lg = {
         .key = "binance-spot:BTCUSDT", .iv_name = "1m", .overbought = 70, .oversold = 30};
     const char *instance = "default";
-    long k = 500, count = 0, n = 0;
+    long k = 500, count = -1, n = 0;
     struct mdf_candle *hist;
     mdf_instance_t *inst;
     mdf_sub_t *sub;
@@ -239,7 +240,7 @@ int main(int argc, char **argv)
         }
     }
     iv = mdf_interval_from_name(lg.iv_name);
-    if (optind < argc || iv < 0 || k < 1 || lg.fast.n < 1 || lg.slow.n <= lg.fast.n ||
+    if (optind < argc || iv < 0 || k < 1 || count < -1 || lg.fast.n < 1 || lg.slow.n <= lg.fast.n ||
         lg.rsi.n < 1) {
         fprintf(stderr, "ema_rsi: bad arguments (the slow EMA must be longer than the fast)\n");
         usage(stderr);
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "ema_rsi: warm-up: %ld closed candles of %s %s from the history\n", n, lg.key,
             lg.iv_name);
     free(hist);
-    for (n = 0; count == 0 || n < count;) {
+    for (n = 0; count < 0 || n < count;) {
         int rc = mdf_next(sub, &rec, &lost);
 
         if (rc == 0) {
