@@ -48,10 +48,11 @@ struct rsi {
 struct logger {
     const char *key;       /* "venue:SYMBOL" */
     const char *iv_name;   /* interval name */
+    int64_t iv_ns;         /* interval length (0 for months) */
     struct ema fast, slow; /* the two EMAs */
     struct rsi rsi;        /* the RSI */
-    double prev_fast;      /* fast - slow relation of the previous candle: */
-    double prev_slow;      /* both valid when have_prev */
+    double prev_fast;      /* the previous candle's fast EMA, */
+    double prev_slow;      /* and its slow EMA (both valid when have_prev) */
     bool have_prev;        /* the previous candle had both EMAs */
     double overbought;     /* no BUY at or above this RSI */
     double oversold;       /* no SELL at or below this RSI */
@@ -118,13 +119,14 @@ static void on_candle(struct logger *lg, const struct mdf_candle *c)
 {
     char px[MDF_DEC_STR_MAX], when[32];
     double close = mdf_dec_to_double(c->close), rsi = 0;
-    bool ready = ema_add(&lg->fast, close) & ema_add(&lg->slow, close);
+    bool ready = ema_add(&lg->fast, close) & ema_add(&lg->slow, close); /* & : both fold in */
     bool have_rsi = rsi_add(&lg->rsi, close, &rsi);
     const char *cross = NULL, *side = NULL;
 
     lg->last_open = c->open_time_ns;
     mdf_dec_format(c->close, px, sizeof(px));
-    iso(c->close_time_ns + 1000000, when, sizeof(when)); /* the venue's close time is end - 1 ms */
+    /* Stamped with the candle's end (the venue's close time is end - 1 ms on Binance). */
+    iso(lg->iv_ns ? c->open_time_ns + lg->iv_ns : c->close_time_ns, when, sizeof(when));
     if (lg->verbose) {
         printf("%s candle %s %s open_time=%lld close=%s", when, lg->key, lg->iv_name,
                (long long)c->open_time_ns, px);
@@ -183,8 +185,13 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct logger lg = {
-        .key = "binance-spot:BTCUSDT", .iv_name = "1m", .overbought = 70, .oversold = 30};
+    struct logger lg = {.key = "binance-spot:BTCUSDT",
+                        .iv_name = "1m",
+                        .fast.n = 12,
+                        .slow.n = 26,
+                        .rsi.n = 14,
+                        .overbought = 70,
+                        .oversold = 30};
     const char *instance = "default";
     long k = 500, count = -1, n = 0;
     struct mdf_candle *hist;
@@ -195,7 +202,6 @@ int main(int argc, char **argv)
     int64_t sym;
     int opt, iv, got;
 
-    lg.fast.n = 12, lg.slow.n = 26, lg.rsi.n = 14;
     while ((opt = getopt_long(argc, argv, "i:s:t:k:n:vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'i':
@@ -240,6 +246,7 @@ int main(int argc, char **argv)
         }
     }
     iv = mdf_interval_from_name(lg.iv_name);
+    lg.iv_ns = iv < 0 ? 0 : mdf_interval_ns(iv);
     if (optind < argc || iv < 0 || k < 1 || count < -1 || lg.fast.n < 1 || lg.slow.n <= lg.fast.n ||
         lg.rsi.n < 1) {
         fprintf(stderr, "ema_rsi: bad arguments (the slow EMA must be longer than the fast)\n");
@@ -298,11 +305,9 @@ int main(int argc, char **argv)
             rec.candle.interval != (uint32_t)iv || !(rec.h.flags & MDF_CANDLE_F_CLOSED) ||
             rec.candle.open_time_ns <= lg.last_open)
             continue;
-        if (lg.last_open && mdf_interval_ns(iv) &&
-            rec.candle.open_time_ns > lg.last_open + mdf_interval_ns(iv))
-            fprintf(
-                stderr, "ema_rsi: %lld candles missing before this one\n",
-                (long long)((rec.candle.open_time_ns - lg.last_open) / mdf_interval_ns(iv) - 1));
+        if (lg.last_open && lg.iv_ns && rec.candle.open_time_ns > lg.last_open + lg.iv_ns)
+            fprintf(stderr, "ema_rsi: %lld candles missing before this one\n",
+                    (long long)((rec.candle.open_time_ns - lg.last_open) / lg.iv_ns - 1));
         on_candle(&lg, &rec.candle);
         n++;
     }
