@@ -5,6 +5,7 @@
 #                        under TSan; ends with "N passed, N failed"
 #   make bench           print benchmark figures
 #   make fuzz            build the libFuzzer harnesses (clang) and fuzz each for FUZZ_SECONDS
+#   make examples        build the example readers of tools/examples/ into build/examples/
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make uninstall       the same PREFIX and DESTDIR: removes it again (not the configuration)
 #   make deps            apt-get install the Debian packages the build needs (if missing)
@@ -22,6 +23,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKGDIR ?= $(LIBDIR)/pkgconfig
+DOCDIR ?= $(PREFIX)/share/doc/mdfeed
 DESTDIR ?=
 
 VERSION := 0.1.0
@@ -108,6 +110,12 @@ SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
 
+# Example readers (README, tools/examples/README.md): the public API only; installed as
+# documentation into $(DOCDIR)/examples.
+EX_SRC := tools/examples/reader.c tools/examples/ema_rsi.c tools/examples/spread.c
+EXAMPLES := $(EX_SRC:tools/examples/%.c=$(B)/examples/%)
+.SECONDARY: $(EX_SRC:%.c=$(B)/%.o)
+
 TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \
 	tests/support/daemon.c tests/support/netns.c
 TEST_TLS_SRC := tests/tls/tls_session_test.c
@@ -131,6 +139,7 @@ TEST_SRC := tests/runner.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
 	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c \
+	tests/tools/examples_test.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC) \
 	$(TEST_RESTQ_SRC) $(TEST_VENUE_SRC) $(TEST_BOOK_SRC) $(TEST_CONFIG_SRC) $(TEST_DAEMON_SRC) \
 	$(TEST_E2E_SRC)
@@ -144,13 +153,15 @@ MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 	src/config/mdfeed.conf.5
 
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
-	$(TEST_SRC) $(BENCH_SRC)
+	$(TEST_SRC) $(BENCH_SRC) $(EX_SRC)
 
 .PHONY: all test test-suite bench install uninstall deps format clean run demo fuzz fuzz-build \
-	fuzz-regress
+	fuzz-regress examples
 .DEFAULT_GOAL := all
 
-all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run
+all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run $(EXAMPLES)
+
+examples: $(EXAMPLES)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -181,6 +192,12 @@ $(B)/bin/mdfeed-top: $(TOP_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lncursesw -ljansson $(LDLIBS)
+
+# The examples link the static library, so they run from the source tree with nothing installed.
+$(B)/examples/%: $(B)/tools/examples/%.o $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
@@ -322,7 +339,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/mdfeed \
 	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/mdfeed \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(TOOLS) $(DAEMON) $(DESTDIR)$(BINDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf ] || \
 	  install -m 0644 conf/mdfeed.conf $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf
@@ -344,6 +361,7 @@ install: all
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(EX_SRC) tools/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
 	@# find libmdfeed.so.N at once.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
@@ -362,6 +380,8 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EX_SRC)) README.md)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
 	  ldconfig; fi
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/mdfeed/ (the configuration): remove it by hand if unwanted"
