@@ -35,6 +35,9 @@ struct seg_params {
     const char *name;       /* segment name ("ticks", "state", ...) */
     uint32_t kind;          /* enum mdf_seg_kind */
     size_t size;            /* total bytes wanted */
+    size_t reserve;         /* bytes from the start backed with memory at once, created or
+                             * adopted (seg_reserve): p->size for a segment written all over,
+                             * less for one whose writer reserves the rest as it is used */
     mode_t mode;            /* permission bits, e.g. 0640 */
     gid_t gid;              /* group, or (gid_t)-1 for the process's group */
     int64_t hb_interval_ns; /* heartbeat period published for readers */
@@ -64,6 +67,13 @@ int seg_writer_open(struct seg *s, const struct seg_params *p);
 /* Replaces s (already open by this writer) with a fresh segment of size p->size: marks the old
  * one retired for its readers, unlinks it and creates a new one. Returns SEG_CREATED or < 0. */
 int seg_writer_recreate(struct seg *s, const struct seg_params *p);
+
+/* Backs bytes [off, off + len) of writer segment s with memory now (fallocate(2)), so that no
+ * later store there can fault (SIGBUS) for want of space in /dev/shm. Idempotent: a range
+ * already backed costs nothing. Control path only. Returns 0, or ERR_SHM_SPACE (no space in
+ * /dev/shm, or the memory limit) or another negative errno, with a message naming the segment,
+ * the bytes needed and the bytes free. */
+int seg_reserve(struct seg *s, size_t off, size_t len);
 
 /* Makes a created or adopted segment visible: stamps pid, start time, heartbeat, bumps the
  * epoch, and on a new segment stores the version word last with release. */
