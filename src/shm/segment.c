@@ -442,6 +442,35 @@ void seg_writer_close(struct seg *s, bool unlink_it)
     s->fd = -1;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int seg_reader_backed(const struct seg *s, size_t off, size_t len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), a, b;
+
+    if (len == 0 || off >= s->size)
+        return 0;
+    if (len > s->size - off)
+        len = s->size - off;
+    a = off / page * page;
+    b = off + len;
+    /* Faults the pages in as a read (a write on the doorbell) would, but reports a page that
+     * cannot be backed as EFAULT instead of a SIGBUS. Pages already backed cost a page-table
+     * entry each. */
+    if (madvise((uint8_t *)s->base + a, b - a,
+                s->writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+        return 0;
+    if (errno == EINVAL)
+        return 0; /* a kernel before 5.14 cannot tell: read as before */
+    return err_set(-ENOSPC,
+                   "/dev/shm%s has pages that no memory backs and /dev/shm cannot back them "
+                   "(%s): reading it would crash this process with SIGBUS",
+                   s->name, strerror(errno));
+}
+
 int seg_reader_open(struct seg *s, const char *instance, const char *segment, uint32_t kind,
                     bool rw)
 {
@@ -508,6 +537,15 @@ int seg_reader_open(struct seg *s, const char *instance, const char *segment, ui
     s->base = base;
     s->size = (size_t)st.st_size;
     s->writable = rw;
+    /* Rings, doorbell and health are written all over, and their writer backs them whole. One
+     * that is not backed whole (an older writer's, or a hole punched in it) is faulted in now,
+     * where a full /dev/shm is an error rather than a SIGBUS at some later read. The state
+     * segment is sparse by design: its reader checks what is published (state_rx_backed). */
+    if (kind != MDF_SEG_STATE && (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size &&
+        (rc = seg_reader_backed(s, 0, s->size)) < 0) {
+        seg_reader_close(s);
+        return rc;
+    }
     return 0;
 
 out_close:

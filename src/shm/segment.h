@@ -86,10 +86,16 @@ void seg_heartbeat(struct seg *s, int64_t now_mono_ns);
 void seg_writer_close(struct seg *s, bool unlink_it);
 
 /* Maps segment `segment` of `instance` read-only (read-write with rw: only the doorbell) and
- * checks magic, version, kind and size. Returns 0, -ENOENT, -EACCES, MDF_ENOTREADY, MDF_EVERSION,
- * MDF_EBADSEG or another negative errno, with a message. */
+ * checks magic, version, kind and size; a segment other than the state segment must be backed
+ * by memory whole (seg_reader_backed). Returns 0, -ENOENT, -EACCES, MDF_ENOTREADY, MDF_EVERSION,
+ * MDF_EBADSEG, -ENOSPC (not backed, /dev/shm full) or another negative errno, with a message. */
 int seg_reader_open(struct seg *s, const char *instance, const char *segment, uint32_t kind,
                     bool rw);
+
+/* Makes sure bytes [off, off + len) of reader segment s are backed by memory, faulting in
+ * what is not, so that reading them cannot end in SIGBUS (tmpfs finds a page for a hole at the
+ * first touch, and fails when /dev/shm is full). Returns 0, or -ENOSPC with a message. */
+int seg_reader_backed(const struct seg *s, size_t off, size_t len);
 
 /* Unmaps a reader's segment. */
 void seg_reader_close(struct seg *s);

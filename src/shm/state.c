@@ -159,6 +159,32 @@ int state_rx_check(const void *base, size_t size)
     return 0;
 }
 
+int state_rx_backed(const struct seg *s)
+{
+    const struct mdf_state_desc *d = state_desc(s->base);
+    /* Pairs with the release stores of the counts: what the writer published by now. */
+    uint64_t nsym = load_acquire((atomic_uint *)&d->n_symbols);
+    uint64_t nstr = load_acquire((atomic_uint *)&d->n_streams);
+    uint64_t nser = load_acquire((atomic_uint *)&d->n_series);
+    int rc;
+
+    nsym = nsym < d->max_symbols ? nsym : d->max_symbols;
+    nstr = nstr < d->max_streams ? nstr : d->max_streams;
+    nser = nser < d->max_series ? nser : d->max_series;
+    if ((rc = seg_reader_backed(s, 0, d->symbols_off + nsym * sizeof(struct mdf_symbol_entry))) <
+            0 ||
+        (rc = seg_reader_backed(s, d->streams_off, nstr * sizeof(struct mdf_stream_entry))) < 0 ||
+        (rc = seg_reader_backed(s, d->defaults_off, d->latest_off - d->defaults_off)) < 0 ||
+        (rc = seg_reader_backed(s, d->latest_off, nstr * d->latest_stride)) < 0 ||
+        (rc = seg_reader_backed(s, d->series_dir_off, nser * sizeof(struct mdf_series_entry))) < 0)
+        return rc;
+    for (uint64_t i = 0; i < nser; i++) /* each series' header: its count and seqlock */
+        if ((rc = seg_reader_backed(s, d->series_off + i * d->series_stride,
+                                    sizeof(struct mdf_series))) < 0)
+            return rc;
+    return 0;
+}
+
 /* How many entries of a table are published, at most its size max (more can only come from a
  * corrupt segment: state_rx_check cannot vouch for a count that changes). */
 static uint32_t published(const MDF_ATOMIC(uint32_t) * n, uint32_t max)

@@ -44,6 +44,12 @@ bool state_same_geometry(const void *base, const struct state_params *p);
  * MDF_EBADSEG with err_set(). */
 int state_rx_check(const void *base, size_t size);
 
+/* Makes sure what reader segment s (a checked state segment) publishes now is backed by memory
+ * (seg_reader_backed): tables, default streams, latest blocks, series headers. The writer backs
+ * each entry before publishing it; a segment whose writer did not (an older daemon) is faulted
+ * in here, where a full /dev/shm is an error, not a later SIGBUS. Returns 0 or -ENOSPC. */
+int state_rx_backed(const struct seg *s);
+
 /* Bytes of a state segment for p that state_reserve backs at once (the rest is backed as
  * entries are assigned: per symbol, per stream, per candle series). */
 size_t state_fixed_size(const struct state_params *p);
