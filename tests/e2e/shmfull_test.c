@@ -277,6 +277,36 @@ TEST(daemon_on_full_dev_shm_refuses_new_streams_and_keeps_serving_the_others)
     return 0;
 }
 
+/* A daemon killed and restarted while /dev/shm is full adopts its segments: what they hold is
+ * backed already, so it runs and publishes (a daemon that only sized them died of SIGBUS at
+ * the first ring slot the dead one had not reached). */
+TEST(daemon_restarted_on_full_dev_shm_adopts_its_segments_and_keeps_publishing)
+{
+    const char *fv_args[] = {"--market", "AAAUSDT", NULL};
+    struct fv_proc fv;
+    struct dmn d;
+    uint64_t tail;
+
+    private_shm(8u << 20);
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d, SMALL_RINGS VENUE_A, fv.port, fv.port, "\"AAAUSDT\""), 0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_GE(count_records(d.instance, MDF_RING_TICKS, -1, 0, 1, 5000), 1);
+    dmn_kill(&d, SIGKILL);
+    ASSERT_EQ(dmn_wait_exit(&d, 5000), 128 + SIGKILL);
+    fill_shm();
+    ASSERT_EQ(dmn_config(&d, SMALL_RINGS VENUE_A, fv.port, fv.port, "\"AAAUSDT\""), 0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "adopted the segments", 1000, NULL, 0), 0);
+    tail = tail_of(d.instance, MDF_RING_TICKS);
+    /* Into ring pages the dead daemon never reached (50 records: about 19 KB of slots). */
+    ASSERT_GE(count_records(d.instance, MDF_RING_TICKS, -1, tail, 50, 5000), 50);
+    assert_running(&d);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
 /* In a child: reads every symbol's latest trade and bbo and the ticks ring of instance, as a
  * strategy would. Exit status 0 if every call gave data or an error code. */
 static void read_everything(const char *instance)
