@@ -1396,7 +1396,7 @@ int feed_start(struct feed *f)
 
 int feed_reload(struct feed *f, const struct cfg_venue *cv)
 {
-    size_t added = 0, removed = 0;
+    size_t added = 0, removed = 0, refused = 0;
     bool *keep;
     int rc = 0;
 
@@ -1428,6 +1428,7 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
 
         if (!s && rc == ERR_SHM_SPACE) {
             refuse_stream(f); /* tried again at the next reload */
+            refused++;
             rc = 0;
             continue;
         }
@@ -1465,8 +1466,13 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
         return err_set(-ENOMEM, "out of memory");
     link_evidence(f);
     uv_timer_set_repeat(&f->check_timer, (uint64_t)(f->cv.health.check_interval * 1000));
-    log_msg(LOG_LV_NOTICE, "%s: reload: %zu streams added, %zu removed", f->cv.name, added,
-            removed);
+    if (refused)
+        log_msg(LOG_LV_NOTICE,
+                "%s: reload: %zu streams added, %zu removed, %zu refused (no shared memory)",
+                f->cv.name, added, removed, refused);
+    else
+        log_msg(LOG_LV_NOTICE, "%s: reload: %zu streams added, %zu removed", f->cv.name, added,
+                removed);
     return rc;
 }
 

@@ -244,7 +244,8 @@ TEST(daemon_on_full_dev_shm_refuses_new_streams_and_keeps_serving_the_others)
     ASSERT_CONTAINS(line, "stream ");
     ASSERT_CONTAINS(line, "No space left on device");
     ASSERT_CONTAINS(line, "bytes free of");
-    ASSERT_EQ(dmn_wait(&d, "a: reload:", 5000, NULL, 0), 0);
+    ASSERT_EQ(dmn_wait(&d, "a: reload:", 5000, line, sizeof(line)), 0);
+    ASSERT_CONTAINS(line, " refused (no shared memory)");
 
     /* No signal: the old stream keeps publishing, its readers see it. */
     tail = tail_of(d.instance, MDF_RING_TICKS);
