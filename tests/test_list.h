@@ -34,6 +34,7 @@
 #include "e2e/dns_list.h"
 #include "net/resolve_list.h"
 #include "tools/examples_list.h"
+#include "e2e/shmfull_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -110,6 +111,7 @@
     TEST_LIST_LIVENESS(X)                                                                          \
     TEST_LIST_DNS(X)                                                                               \
     TEST_LIST_RESOLVE(X)                                                                           \
-    TEST_LIST_EXAMPLES(X)
+    TEST_LIST_EXAMPLES(X)                                                                          \
+    TEST_LIST_SHMFULL(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -117,6 +117,8 @@ enum mdf_health_err {
     MDF_HERR_SEQ_GAP = 11,  /* a connection's message sequence skipped */
     MDF_HERR_UNKNOWN = 12,  /* data for a stream the daemon does not carry */
     MDF_HERR_WATCHDOG = 13, /* the watchdog had to reconnect something */
+    MDF_HERR_SHM = 14,      /* shared memory could not be backed (/dev/shm full): a stream or
+                               candle series was refused, the daemon runs without it */
     MDF_HERR_COUNT = 16,    /* room in the array (unused kinds stay 0) */
 };
 

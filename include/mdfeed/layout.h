@@ -17,6 +17,11 @@
  *   before and after the copy.
  * - Latest-state entries are seqlocks: an even count means stable, odd means being written.
  *   They are kept per stream (struct mdf_stream_entry); every record names its stream.
+ * - Memory: segments are sparse files (the state segment is sized for every table at its
+ *   maximum). The writer backs with memory (fallocate) every page before it writes or publishes
+ *   it: rings, doorbell and health whole (their st_blocks * 512 covers st_size), table entries
+ *   and latest blocks before the count that publishes them. A reader that touches only what is
+ *   published never touches an unbacked page, which on a full /dev/shm would be a SIGBUS.
  *
  * Prices and quantities are exact decimals (struct mdf_dec): value = m * 10^e.
  */

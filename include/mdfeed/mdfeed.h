@@ -72,7 +72,9 @@ MDF_API const char *mdf_strerror(int err);
  * created the instance; > 0 waits up to that many ms; < 0 waits forever.
  * On success *out is new (free with mdf_close). Returns 0, -ENOENT (no such instance),
  * -ETIMEDOUT (waited in vain), -EACCES (not in the daemon's group), MDF_EBADSEG, MDF_EVERSION,
- * -EINVAL (bad name) or another negative errno. */
+ * -ENOSPC (published tables with pages no memory backs, and /dev/shm full: reading them would
+ * be a SIGBUS; a daemon of this version never leaves them so), -EINVAL (bad name) or another
+ * negative errno. */
 MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms);
 
 /* Unmaps everything of the instance; subscriptions made from it must be closed first. NULL ok. */
@@ -181,8 +183,9 @@ enum mdf_start {
 };
 
 /* Subscribes to ring `ring` (enum mdf_ring_id) of inst, mapping it read-only. On success *out is
- * new (free with mdf_unsubscribe). Returns 0, -EINVAL, -ENOENT (ring segment missing) or a
- * mapping error. */
+ * new (free with mdf_unsubscribe). Returns 0, -EINVAL, -ENOENT (ring segment missing),
+ * MDF_EBADSEG (shorter than its header says, or geometry that does not fit), -ENOSPC (pages no
+ * memory backs, and /dev/shm full: reading them would be a SIGBUS) or another mapping error. */
 MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq, mdf_sub_t **out);
 
 /* Unmaps the ring and frees sub. NULL ok. */
@@ -253,7 +256,7 @@ MDF_API uint32_t mdf_candle_capacity(mdf_instance_t *inst);
 
 /* Copies up to k of the newest candles of (sym, interval), oldest first, into out[]; the newest
  * may be a partial (not closed) candle. Returns the number copied (>= 0), -ENOENT (no such
- * symbol), MDF_ENODATA (no such series), MDF_ECONTENDED or -EINVAL. */
+ * symbol), MDF_ENODATA (no such series, or no candle in it yet), MDF_ECONTENDED or -EINVAL. */
 MDF_API int mdf_candles_last(mdf_instance_t *inst, uint32_t sym, int interval,
                              struct mdf_candle *out, size_t k);
 

@@ -67,7 +67,8 @@ MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms)
         }
         clock_sleep_ns(10 * 1000 * 1000);
     }
-    if (rc == 0 && (rc = state_rx_check(inst->state.base, inst->state.size)) < 0)
+    if (rc == 0 && ((rc = state_rx_check(inst->state.base, inst->state.size)) < 0 ||
+                    (rc = state_rx_backed(&inst->state)) < 0))
         seg_reader_close(&inst->state);
     if (rc < 0) {
         free(inst);

@@ -802,7 +802,8 @@ TEST(health_reader_copies_entries_and_refuses_slots_past_count)
     ASSERT_STR_EQ(mdf_stream_type_name(MDF_STREAM_LIQUIDATION), "liquidation");
     ASSERT_STR_EQ(mdf_health_err_name(MDF_HERR_PARSE), "parse");
     ASSERT_STR_EQ(mdf_health_err_name(MDF_HERR_WATCHDOG), "watchdog");
-    ASSERT_STR_EQ(mdf_health_err_name(MDF_HERR_WATCHDOG + 1), "?");
+    ASSERT_STR_EQ(mdf_health_err_name(MDF_HERR_SHM), "shm");
+    ASSERT_STR_EQ(mdf_health_err_name(MDF_HERR_SHM + 1), "?");
     ASSERT_STR_EQ(mdf_daemon_state_name(-1), "?");
     ASSERT_STR_EQ(mdf_stream_type_name(200), "?");
 
