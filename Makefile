@@ -129,7 +129,8 @@ TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
-	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c \
+	tests/reader/reader_test.c tests/reader/batch_test.c tests/python/python_test.c \
+	tests/tools/cat_test.c tests/tools/install_test.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC) \
 	$(TEST_RESTQ_SRC) $(TEST_VENUE_SRC) $(TEST_BOOK_SRC) $(TEST_CONFIG_SRC) $(TEST_DAEMON_SRC) \
 	$(TEST_E2E_SRC)

@@ -4,6 +4,7 @@
  * that may not write it falls back to polling. Errors set the thread's message (mdf_errmsg).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,39 @@ MDF_API int mdf_next(mdf_sub_t *sub, mdf_record_t *rec, uint64_t *lost)
     if (!sub || !rec)
         return err_set(-EINVAL, "mdf_next: NULL argument");
     return ring_rx_next(&sub->rx, rec, sizeof(*rec), lost);
+}
+
+MDF_API int mdf_read(mdf_sub_t *sub, void *buf, size_t stride, size_t max, uint64_t *lost)
+{
+    uint8_t *out = buf;
+    uint64_t total = 0;
+    size_t n = 0;
+
+    if (lost)
+        *lost = 0;
+    if (!sub || (!buf && max) || stride < sizeof(struct mdf_rec_hdr) || stride % 8)
+        return err_set(-EINVAL, "mdf_read: bad argument (stride %zu)", stride);
+    if (max > INT_MAX)
+        max = INT_MAX;
+    while (n < max) {
+        uint64_t l = 0;
+        int rc = ring_rx_next(&sub->rx, out + n * stride, stride, &l);
+
+        if (rc < 0 && n == 0)
+            return rc;
+        if (rc <= 0)
+            break; /* nothing more yet, or an error the next call reports */
+        total += l;
+        n++;
+    }
+    if (lost)
+        *lost = total;
+    return (int)n;
+}
+
+MDF_API size_t mdf_sub_record_max(mdf_sub_t *sub)
+{
+    return sub ? sub->rx.slot_size - sizeof(struct mdf_slot) : 0;
 }
 
 MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
