@@ -273,16 +273,18 @@ MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
         if (ring_rx_ready(&sub->rx))
             return 1;
         now = clock_mono_ns();
-        if (now >= deadline)
-            return 0;
         /* Full liveness costs a /proc read: only once a slice has passed with no news; the
-         * retired flag is a single load, so it is checked at once. */
+         * retired flag is a single load, so it is checked at once. Both come before the
+         * deadline, so a caller that waits in short calls (a binding's slices) hears of a
+         * death too. */
         live = seg_retired(h) ? MDF_RETIRED : round ? seg_liveness(h, now) : MDF_ALIVE;
         if (live == MDF_RETIRED)
             return err_set(MDF_ERETIRED, "ring %s was replaced; reopen the instance",
                            mdf_ring_name(sub->ring_id));
         if (live == MDF_DEAD)
             return err_set(MDF_EDEAD, "the daemon of instance \"%s\" is dead", sub->inst->name);
+        if (now >= deadline)
+            return 0;
         if (slice <= 0 || slice > deadline - now)
             slice = deadline - now;
         if (bell) {

@@ -82,7 +82,8 @@ class Daemon:
 
     def start(self):
         self.proc = Proc([os.path.join(BIN, "mdfeedd"), "-c", self.conf], "stderr")
-        check(self.proc.wait_line("running:", 15) is not None, "daemon did not start")
+        if self.proc.wait_line("running:", 15) is None:
+            fail("daemon did not start: " + "".join(self.proc.lines))
 
     def stop(self, sig=signal.SIGTERM):
         rc = self.proc.stop(sig) if self.proc else None

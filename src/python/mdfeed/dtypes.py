@@ -24,16 +24,34 @@ BATCH_FIELDS = {TRADE: "trades", BBO: "bbo", TICKER: "tickers", LIQUIDATION: "li
 #: ring name -> id (enum mdf_ring_id)
 RINGS = {"ticks": 0, "candles": 1, "books": 2, "funding": 3, "events": 4}
 
+def _from_c(struct):
+    """The dtype of a ctypes structure, with char arrays as byte strings ('S16') rather than
+    arrays of single bytes."""
+    return _strings(np.dtype(struct))
+
+
+def _strings(dt):
+    if dt.fields is None:
+        if dt.subdtype is not None and dt.subdtype[0] == np.dtype("S1"):
+            return np.dtype("S%d" % int(np.prod(dt.subdtype[1])))
+        if dt.subdtype is not None:
+            return np.dtype((_strings(dt.subdtype[0]), dt.subdtype[1]))
+        return dt
+    names = list(dt.names)
+    return np.dtype({"names": names, "formats": [_strings(dt.fields[n][0]) for n in names],
+                     "offsets": [dt.fields[n][1] for n in names], "itemsize": dt.itemsize})
+
+
 dec = np.dtype(L.Dec)
-header = np.dtype(L.RecHdr)
-trade = np.dtype(L.Trade)
+header = _from_c(L.RecHdr)
+trade = _from_c(L.Trade)
 bbo = np.dtype(L.Bbo)
 ticker = np.dtype(L.Ticker)
-liquidation = np.dtype(L.Liquidation)
+liquidation = _from_c(L.Liquidation)
 candle = np.dtype(L.Candle)
 level = np.dtype(L.Level)
 funding = np.dtype(L.Funding)
-event = np.dtype(L.Event)
+event = _from_c(L.Event)
 
 _FIXED = {TRADE: trade, BBO: bbo, TICKER: ticker, LIQUIDATION: liquidation, CANDLE: candle,
           FUNDING: funding, EVENT: event}
@@ -53,7 +71,7 @@ BOOK_STATES = {0: "EMPTY", 1: "SYNCING", 2: "LIVE", 3: "RESYNCING", 4: "STALE"}
 def book_dtype(depth):
     """dtype of a book record with `depth` levels per side: `levels` holds 2*depth struct
     mdf_level (bids best first, then asks best first); n_bids / n_asks say how many are valid."""
-    return np.dtype(L.book_struct(depth))
+    return _from_c(L.book_struct(depth))
 
 
 def record_dtype(rtype, depth):

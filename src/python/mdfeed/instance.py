@@ -53,6 +53,7 @@ class Instance:
         self._book_size = lib.mdf_rec_type_size(D.BOOK, self.book_depth)
         self._sym_cache = {}
         self._subs = []
+        self._restart_unseen = False
 
     # -- life cycle --
     def close(self):
@@ -92,19 +93,22 @@ class Instance:
         seconds. A killed daemon reads as dead at once."""
         st = L.Status()
         check(lib.mdf_status(self._handle(), C.byref(st)))
+        self._restart_unseen |= bool(st.restarted)
         return Status(LIVENESS.get(st.liveness, "?"), st.pid, st.epoch, bool(st.restarted),
                       st.heartbeat_age_ns / 1e9, st.hb_interval_ns / 1e9, st.epoch_start_ns)
 
     def check(self):
         """Raises DaemonDead or Retired unless the daemon is alive; returns True if it
-        restarted (a new epoch) since the previous status()/check() call."""
+        restarted (a new epoch) since the open or the previous check() call (status() calls
+        in between do not hide it)."""
         st = self.status()
         if st.liveness == "dead":
             raise DaemonDead(-1005, "the daemon of instance %r is dead (pid %d)"
                              % (self.name, st.pid))
         if st.liveness == "retired":
             raise Retired(-1006, "instance %r was replaced; reopen it" % self.name)
-        return st.restarted
+        restarted, self._restart_unseen = self._restart_unseen, False
+        return restarted
 
     # -- symbols and streams --
     def venues(self):

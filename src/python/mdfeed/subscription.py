@@ -5,6 +5,7 @@ stride into a buffer the subscription owns; the records are then split by type i
 structured arrays (copies: nothing returned points into the buffer or into shared memory).
 """
 import asyncio
+import builtins
 import ctypes as C
 import time
 
@@ -253,7 +254,7 @@ class Subscription:
         while True:
             ms = WAIT_SLICE_MS
             if deadline is not None:
-                ms = int(min(ms, max(0.0, deadline - loop.time()) * 1000))
+                ms = int(min(ms, builtins.max(0.0, deadline - loop.time()) * 1000))
             self._pending = loop.run_in_executor(None, lib.mdf_wait, h, ms)
             try:
                 rc = await asyncio.shield(self._pending)
