@@ -43,7 +43,7 @@ def main():
                 result["t"] = time.monotonic()
                 result["e"] = e
 
-        th = threading.Thread(target=waiter)
+        th = threading.Thread(target=waiter, daemon=True)
         th.start()
         time.sleep(0.3)
         t_kill = time.monotonic()
