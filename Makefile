@@ -22,6 +22,11 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKGDIR ?= $(LIBDIR)/pkgconfig
+# The Python package goes where Debian's python3 looks: /usr/lib/python3/dist-packages for
+# PREFIX=/usr, else $(PREFIX)/lib/python3.X/dist-packages (what Debian's site.py adds for
+# /usr/local).
+PYTHON ?= /usr/bin/python3
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
 DESTDIR ?=
 
 VERSION := 0.1.0
@@ -64,9 +69,12 @@ endif
 # drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests; libfaketime
 # steps the daemon's wall clock in the watchdog's clock-step test; strace checks that the daemon
 # stays inside the systemd unit's sandbox. clang builds the libFuzzer harnesses of tests/fuzz/.
+# python3-numpy is the Python package's one dependency (src/python/mdfeed: records as numpy
+# arrays) and python3-pandas its optional DataFrame helpers; the Python tests run Debian's
+# /usr/bin/python3 with both.
 DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
 	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd libfaketime \
-	strace clang \
+	strace clang python3-numpy python3-pandas \
 	libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
@@ -136,6 +144,8 @@ TEST_SRC := tests/runner.c \
 	$(TEST_E2E_SRC)
 BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/bench/bench_decode.c \
 	tests/bench/bench_book.c tests/bench/bench_e2e.c tests/support/certs.c
+
+PY_SRC := $(wildcard src/python/mdfeed/*.py)
 
 TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue $(B)/bin/mdfeed-top
 DAEMON := $(B)/bin/mdfeedd
@@ -344,6 +354,8 @@ install: all
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PYDIR)/mdfeed
+	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYDIR)/mdfeed/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
 	@# find libmdfeed.so.N at once.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
@@ -362,6 +374,7 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
+	rm -rf $(DESTDIR)$(PYDIR)/mdfeed
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
 	  ldconfig; fi
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/mdfeed/ (the configuration): remove it by hand if unwanted"
