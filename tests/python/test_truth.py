@@ -148,7 +148,29 @@ def check_latest(md):
         rng = md.candles_range(sym, iv, t0, t1)
         check(len(rng) == len(want) - 1 and all(same(a, b) for a, b in zip(rng, want)), "candles_range")
         n += 1
-    print("latest tables and candle history: %d checks equal" % n)
+    # pandas: the candle frame is the same candles, floats and exact decimals
+    sym, iv = series[0]
+    arr = md.candles(sym, iv)
+    df = md.candles_df(sym, iv)
+    ex = md.candles_df(sym, iv, exact=True)
+    check(list(df.index.asi8) == [int(x) for x in arr["open_time_ns"]], "frame index")
+    for col in ("open", "high", "low", "close", "volume"):
+        check(list(df[col]) == list(mdfeed.to_float(arr[col])), "float column " + col)
+        check([str(x) for x in ex[col]] == [str(mdfeed.to_decimal(x)) for x in arr[col]] and
+              [mdfeed.to_str(mdfeed.from_str(str(x))) for x in ex[col]] ==
+              [mdfeed.to_str(x) for x in arr[col]], "exact column " + col)
+    s0 = md.symbols()[0]
+    bdf = md.book_df(s0.key, exact=True)
+    b = md.latest_book(s0.key)
+    bids, asks = mdfeed.book_sides(b)
+    check([mdfeed.to_str(mdfeed.from_str(str(x))) for x in bdf["bid_px"][: len(bids)]] ==
+          [mdfeed.to_str(x) for x in bids["px"]], "book frame bids")
+    from mdfeed import frames
+    with md.subscribe("ticks", start="oldest") as sub:
+        fr, lost = frames.drain(sub)
+    check(lost == 0 and len(fr["trades"]) == sum(1 for r in ticks if int(r["h"]["type"]) == 1),
+          "drained trades frame")
+    print("latest tables and candle history: %d checks equal; pandas frames agree" % n)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,11 @@ Daemon liveness: a daemon that dies makes Subscription.wait raise DaemonDead wit
 heartbeat period (100 ms); Instance.status().restarted (or check()) reports a restart, after
 which the same subscriptions keep reading (the new daemon continues the sequence numbers).
 
-pandas helpers (mdfeed.frames, needs python3-pandas): candles_df, candles_range_df, book_df,
-batch_df. A bus-style topic view for asyncio strategies: mdfeed.topics.Bus.
+pandas helpers (need python3-pandas): Instance.candles_df(sym, "1m", last=500) and
+candles_range_df(...) indexed by open time, Instance.book_df(sym) (two-sided, one row per
+level), and mdfeed.frames.drain(sub) (a drained ring as DataFrames per record type); floats by
+default, exact=True for Decimal columns. A bus-style topic view for asyncio strategies:
+mdfeed.topics.Bus.
 
 Library search: $MDFEED_LIB, then the in-tree build/lib/libmdfeed.so.2, then the system's.
 See also libmdfeed(3), mdfeed-cat(1), mdfeed-top(1).

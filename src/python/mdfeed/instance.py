@@ -243,6 +243,23 @@ class Instance:
             raise error(n)
         return n
 
+    # -- pandas (python3-pandas) --
+    def candles_df(self, sym, interval, last=None, exact=False):
+        """candles() as a pandas DataFrame indexed by open time: floats by default, Decimal
+        with exact=True (mdfeed.frames.candles_frame)."""
+        from . import frames
+        return frames.candles(self, sym, interval, last, exact)
+
+    def candles_range_df(self, sym, interval, start, end, exact=False):
+        """candles_range() as a pandas DataFrame indexed by open time."""
+        from . import frames
+        return frames.candles_range(self, sym, interval, start, end, exact)
+
+    def book_df(self, sym=None, stream=None, exact=False):
+        """The latest book as a two-sided pandas DataFrame (one row per level), or None."""
+        from . import frames
+        return frames.book(self, sym, stream, exact)
+
     # -- health --
     def health(self):
         """What mdfeed-top --json shows: see mdfeed.health()."""
