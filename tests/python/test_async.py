@@ -47,6 +47,29 @@ async def scenario(md):
     return got, b, ticks, elapsed
 
 
+async def bus_scenario(md):
+    """The topic view: candles and tickers of one symbol by callback and by async iterator."""
+    bus = mdfeed.topics.Bus(md)
+    got = {"candles": [], "tickers": [], "health": []}
+    bus.on("candles", ["binance-spot:AAAUSDT"], lambda t, k, r: got["candles"].append((k, r)),
+           interval="1s")
+
+    async def on_health(t, k, snap):
+        got["health"].append(snap)
+
+    bus.on("health", None, on_health)
+    it = bus.stream("tickers", ["binance-spot:AAAUSDT"])
+    runner = asyncio.create_task(bus.run())
+    async for topic, key, rec in it:
+        got["tickers"].append((key, rec))
+        if len(got["tickers"]) >= 2 and got["candles"]:
+            break
+    bus.stop()
+    await runner
+    bus.close()
+    return got
+
+
 def mapped_segments():
     maps = []
     with open("/proc/self/maps") as f:
@@ -74,6 +97,15 @@ def main():
             check(max(gaps) < 0.5, "the loop was blocked for %.3f s" % max(gaps))
             print("asyncio: %d records, timer ticked %d times in %.2f s, longest gap %.3f s"
                   % (len(got), len(ticks), elapsed, max(gaps)))
+            got = asyncio.run(asyncio.wait_for(bus_scenario(md), 30))
+            check(all(k == "binance-spot:AAAUSDT" and int(r["h"]["type"]) == 5 and
+                      int(r["interval"]) == 1 for k, r in got["candles"]), "bus candles")
+            check(all(k == "binance-spot:AAAUSDT" and int(r["h"]["type"]) == 3
+                      for k, r in got["tickers"]), "bus tickers")
+            check(got["health"] and got["health"][0]["daemon"]["state"] in ("RUNNING", "STARTING"),
+                  "bus health: %s" % (got["health"][:1],))
+            print("bus: %d candles, %d tickers, %d health snapshots"
+                  % (len(got["candles"]), len(got["tickers"]), len(got["health"])))
             # read-only mappings
             subs = [md.subscribe(r) for r in mdfeed.dtypes.RINGS]
             maps = mapped_segments()

@@ -47,6 +47,7 @@ from .health import health
 from .instance import Instance, Status, Stream, Symbol, open
 from .records import book_sides, record_type, to_dict
 from .subscription import Batch, Subscription
+from . import topics
 
 __all__ = ["open", "Instance", "Subscription", "Batch", "Symbol", "Stream", "Status",
            "health", "to_float", "to_decimal", "to_decimals", "to_str", "from_str",
