@@ -3,7 +3,7 @@
 #   make                 build the library, tools and tests into build/
 #   make test            run every test, again under ASan+UBSan, and the ring/thread tests
 #                        under TSan; ends with "N passed, N failed"
-#   make bench           print benchmark figures
+#   make bench           print benchmark figures (the C benchmarks, then the Python reader)
 #   make fuzz            build the libFuzzer harnesses (clang) and fuzz each for FUZZ_SECONDS
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make uninstall       the same PREFIX and DESTDIR: removes it again (not the configuration)
@@ -312,6 +312,10 @@ fuzz-regress: fuzz-build
 bench: deps
 	$(Q)$(MAKE) --no-print-directory B=build/bench OPT=-O3 build/bench/tests/run-bench
 	$(Q)build/bench/tests/run-bench
+	@# The Python reader's figures, on the plain build's library and mdfeed-synth.
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)PYTHONPATH=src/python MDFEED_LIB=$(CURDIR)/build/lib/$(SONAME) MDFEED_TEST_BIN=build/bin \
+	  $(PYTHON) tests/bench/bench_python.py
 
 # The daemon on the shipped config, against the real venues (needs internet access).
 run: deps all

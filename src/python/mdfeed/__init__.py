@@ -47,7 +47,15 @@ from .health import health
 from .instance import Instance, Status, Stream, Symbol, open
 from .records import book_sides, record_type, to_dict
 from .subscription import Batch, Subscription
-from . import topics
+
+
+def __getattr__(name):
+    # mdfeed.topics (asyncio) and mdfeed.frames (pandas) load on first use, keeping a
+    # reader's start-up short and pandas optional.
+    if name in ("topics", "frames"):
+        import importlib
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError("module 'mdfeed' has no attribute %r" % name)
 
 __all__ = ["open", "Instance", "Subscription", "Batch", "Symbol", "Stream", "Status",
            "health", "to_float", "to_decimal", "to_decimals", "to_str", "from_str",

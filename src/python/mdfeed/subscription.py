@@ -4,7 +4,6 @@ A batch read is one call into libmdfeed (mdf_read) that copies up to `max` recor
 stride into a buffer the subscription owns; the records are then split by type into compact
 structured arrays (copies: nothing returned points into the buffer or into shared memory).
 """
-import asyncio
 import builtins
 import ctypes as C
 import time
@@ -165,9 +164,14 @@ class Subscription:
                                C.byref(self._lost)))
         return self._buf[: n * self.stride].reshape(n, self.stride), self._lost.value
 
-    def read(self, max=None):
+    def read(self, max=None, copy=True):
         """Reads up to `max` committed records without waiting and returns a Batch (possibly
-        empty) of per-type structured arrays with the exact lost count."""
+        empty) of per-type structured arrays with the exact lost count.
+
+        copy=False skips the copy out of the subscription's buffer where it can: a ring of one
+        record type (candles, books, funding, events, or a ticks ring that held only one type
+        this time) comes back as a strided view that the next read overwrites; use it for
+        the fastest scans, and copy what you keep."""
         rows, lost = self.read_raw(max)
         n = len(rows)
         base = rows.base if n else None
@@ -189,7 +193,7 @@ class Subscription:
                 continue
             view = np.ndarray((n,), dt, flat, 0, (self.stride,))
             if len(present) == 1:
-                arrays[t] = view.copy()
+                arrays[t] = view.copy() if copy else view
                 order = np.arange(n)
             else:
                 mask = types == t
@@ -245,6 +249,8 @@ class Subscription:
         """Awaits records without blocking the event loop: reads at once if any are
         committed, else waits in an executor thread (in slices of WAIT_SLICE_MS) and reads.
         Returns a Batch, empty after `timeout` seconds without records."""
+        import asyncio  # here, not at import: it costs a reader's start-up 20 ms
+
         b = self.read(max)
         if len(b) or b.lost:
             return b
