@@ -92,3 +92,9 @@ TEST(python_asyncio_reader_never_blocks_the_loop_and_mapping_is_read_only)
     ASSERT_EQ(run_script("test_async.py"), 0);
     return 0;
 }
+
+TEST(python_ten_million_records_read_leave_rss_flat)
+{
+    ASSERT_EQ(run_script("test_rss.py"), 0);
+    return 0;
+}
