@@ -98,3 +98,9 @@ TEST(python_ten_million_records_read_leave_rss_flat)
     ASSERT_EQ(run_script("test_rss.py"), 0);
     return 0;
 }
+
+TEST(python_examples_give_the_reference_signals_and_a_chart)
+{
+    ASSERT_EQ(run_script("test_examples.py"), 0);
+    return 0;
+}

@@ -44,7 +44,7 @@ from ._lib import path as library_path
 from .decimals import from_str, to_decimal, to_decimals, to_float, to_str
 from .errors import (Contended, DaemonDead, MdfeedError, NotFound, Retired, Timeout)
 from .health import health
-from .instance import Instance, Status, Stream, Symbol, open
+from .instance import Instance, Status, Stream, Symbol, interval_id, interval_name, open
 from .records import book_sides, record_type, to_dict
 from .subscription import Batch, Subscription
 
@@ -60,4 +60,5 @@ def __getattr__(name):
 __all__ = ["open", "Instance", "Subscription", "Batch", "Symbol", "Stream", "Status",
            "health", "to_float", "to_decimal", "to_decimals", "to_str", "from_str",
            "book_sides", "to_dict", "record_type", "dtypes", "MdfeedError", "NotFound",
-           "DaemonDead", "Retired", "Timeout", "Contended", "library_path"]
+           "DaemonDead", "Retired", "Timeout", "Contended", "library_path", "interval_id",
+           "interval_name"]

@@ -267,8 +267,19 @@ class Instance:
         return health(self.name)
 
 
+def interval_id(name):
+    """Candle interval id (enum mdf_interval, a record's `interval` field) of "1s", "1m",
+    "1h", "1M" (month) ...; raises ValueError if unknown."""
+    return _interval(name)
+
+
+def interval_name(iv):
+    """Name of candle interval id `iv` ("1m", ...)."""
+    return text(lib.mdf_interval_name(int(iv)))
+
+
 def _interval(iv):
-    if isinstance(iv, int):
+    if isinstance(iv, (int, np.integer)):
         return iv
     n = lib.mdf_interval_from_name(iv.encode())
     if n < 0:
