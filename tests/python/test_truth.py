@@ -54,10 +54,12 @@ def main():
         d.start()
         md = mdfeed.open(harness.INSTANCE, timeout=5)
         time.sleep(4)
+        check_health(md)
         os.kill(d.proc.p.pid, signal.SIGSTOP)
         try:
             check_rings(md)
             check_latest(md)
+            check_symbols(md)
         finally:
             os.kill(d.proc.p.pid, signal.SIGCONT)
         md.close()
@@ -65,6 +67,50 @@ def main():
         d.cleanup()
         fv_s.stop()
         fv_f.stop()
+
+
+def check_health(md):
+    """mdfeed.health() shows what mdfeed-top --json shows: the same daemon, venues, streams and
+    rings with the same states (the daemon is stopped between the two snapshots)."""
+    pid = md.status().pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        top = subprocess.run([os.path.join(harness.BIN, "mdfeed-top"), "-i", harness.INSTANCE,
+                              "--json"], capture_output=True, text=True, timeout=30)
+        check(top.returncode == 0, "mdfeed-top: " + top.stderr)
+        t = json.loads(top.stdout)
+        h = mdfeed.health(harness.INSTANCE)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    check(h["liveness"]["liveness"] == "alive" and h["daemon"]["pid"] == pid, "health daemon")
+    flat = json.dumps(t)
+    for s in h["streams"]:
+        check(s["name"] in flat, "stream %s not in mdfeed-top --json" % s["name"])
+    check(len(h["streams"]) == h["daemon"]["n_streams"], "stream count")
+    check(str(h["daemon"]["msgs"]) in flat, "daemon msgs %d not in mdfeed-top --json"
+          % h["daemon"]["msgs"])
+    for r in h["rings"]:
+        check(str(r["head"]) in flat, "ring %s head %d not in mdfeed-top --json"
+              % (r["name"], r["head"]))
+    print("health: %d streams, %d rings as mdfeed-top --json shows them"
+          % (len(h["streams"]), len(h["rings"])))
+
+
+def check_symbols(md):
+    """Symbols by venue-native name (any case), normalized name and id are the same entry."""
+    syms = md.symbols()
+    check(len(syms) == 3, "symbols: %s" % (syms,))
+    for s in syms:
+        check(md.symbol(s.key) == s and md.symbol(s.id) == s, "symbol " + s.key)
+        check(md.symbol_id("%s:%s" % (s.venue, s.native.lower())) == s.id, "case-insensitive")
+        if s.normalized:
+            check(md.symbol_id("%s:%s" % (s.venue, s.normalized)) == s.id, "normalized")
+    try:
+        md.symbol("binance-spot:NOPEUSDT")
+        harness.fail("an unknown symbol was found")
+    except mdfeed.NotFound:
+        pass
+    print("symbols: %s" % ", ".join("%s (%s)" % (s.key, s.normalized) for s in syms))
 
 
 def check_rings(md):

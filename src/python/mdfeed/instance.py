@@ -2,7 +2,6 @@
 the daemon's liveness."""
 import ctypes as C
 import errno as _errno
-import time
 from collections import namedtuple
 
 import numpy as np
@@ -58,7 +57,7 @@ class Instance:
     # -- life cycle --
     def close(self):
         """Closes every subscription made from it, then unmaps the instance (idempotent)."""
-        for s in self._subs:
+        for s in list(self._subs):
             s.close()
         self._subs = []
         if self._h:
@@ -307,14 +306,3 @@ def open(name="default", timeout=0.0):
     as MdfeedError with the library's message (e.g. not in the daemon's group)."""
     return Instance(name, timeout)
 
-
-def wait_alive(inst_name, timeout):
-    """Opens `inst_name`, waiting up to `timeout` s (a helper for restart handling)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return Instance(inst_name, max(0.0, deadline - time.monotonic()))
-        except Retired:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)

@@ -105,6 +105,10 @@ class Subscription:
                 cf.wait([self._pending])
             lib.mdf_unsubscribe(self._h)
             self._h = None
+            try:
+                self.instance._subs.remove(self)
+            except ValueError:
+                pass
 
     def __enter__(self):
         return self
