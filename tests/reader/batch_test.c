@@ -4,7 +4,10 @@
  * visible in h.seq; a short stride cuts records but keeps their header; bad arguments fail.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <mdfeed/mdfeed.h>
 
@@ -113,5 +116,40 @@ TEST(reader_read_batch_matches_next_and_counts_lost_exactly)
     mdf_unsubscribe(b);
     mdf_close(inst);
     pub_close(&p, true);
+    return 0;
+}
+
+/* A reader that waits in calls shorter than a heartbeat period (as the Python package does,
+ * in 100 ms slices, or 50 ms here) still hears that the daemon died: mdf_wait checks liveness
+ * before it gives up at its deadline. */
+TEST(reader_wait_in_short_calls_reports_a_dead_daemon)
+{
+    struct pub_params prm;
+    struct publisher p;
+    mdf_instance_t *inst;
+    mdf_sub_t *sub;
+    int status, rc = 0, calls = 0;
+    pid_t w = fork();
+
+    ASSERT(w >= 0);
+    if (w == 0) {
+        pub_default_params(&prm, test_instance());
+        if (pub_open(&p, &prm) < 0)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    ASSERT_EQ(mdf_open(&inst, test_instance(), 5000), 0);
+    ASSERT_EQ(mdf_subscribe(inst, MDF_RING_TICKS, MDF_START_NOW, 0, &sub), 0);
+    ASSERT_EQ(mdf_wait(sub, 50), 0); /* alive: a plain time-out */
+    kill(w, SIGKILL);
+    waitpid(w, &status, 0);
+    while (calls < 40 && (rc = mdf_wait(sub, 50)) == 0)
+        calls++;
+    ASSERT_EQ(rc, MDF_EDEAD);
+    ASSERT_LE(calls, 1);
+    ASSERT_CONTAINS(mdf_errmsg(), "dead");
+    mdf_unsubscribe(sub);
+    mdf_close(inst);
     return 0;
 }
