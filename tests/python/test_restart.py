@@ -3,6 +3,7 @@ DaemonDead within the documented time (about one heartbeat period, 100 ms; check
 2 s allowance for a loaded machine) and status() says dead; a daemon started again on the same
 instance is reported as a restart (check() returns True) and the same subscription resumes
 with the next sequence numbers, nothing lost; an instance that never comes raises Timeout."""
+import asyncio
 import signal
 import sys
 import threading
@@ -63,6 +64,15 @@ def main():
             harness.fail("check() of a dead daemon passed")
         except mdfeed.DaemonDead:
             pass
+        # asyncio: awaiting records of a dead daemon raises too, promptly.
+        t0 = time.monotonic()
+        try:
+            asyncio.run(sub.aread(timeout=10))
+            harness.fail("aread on a dead daemon returned")
+        except mdfeed.DaemonDead:
+            pass
+        check(time.monotonic() - t0 < 2.0, "aread took %.2f s to see the death"
+              % (time.monotonic() - t0))
         pos = sub.position
         # Restart: a new epoch, and the subscription resumes where it was.
         d.start()
@@ -75,6 +85,24 @@ def main():
         b = sub.read(100000)
         check(len(b) and b.seq[0] == pos and b.lost == 0,
               "after restart read seq %s, want %d (lost %d)" % (b.seq[:1], pos, b.lost))
+        # A daemon that comes back with another ring geometry replaces the segments: the old
+        # subscription says Retired (not a hang), and a reopened instance reads the new ones.
+        d.stop(signal.SIGKILL)
+        with open(d.conf, "a") as f:
+            f.write("shm = { rings = { ticks = 1024; }; };\n")
+        d.start()
+        try:
+            while True:
+                sub.wait(10)
+                sub.read()
+        except mdfeed.Retired as e:
+            check("replaced" in str(e), "unclear message: %s" % e)
+        except mdfeed.DaemonDead:
+            harness.fail("a replaced ring reported as a dead daemon")
+        md.close()
+        md = mdfeed.open(harness.INSTANCE, timeout=5)
+        with md.subscribe("ticks", start="oldest") as s2:
+            check(s2.wait(10) and len(s2.read()), "no records in the new segments")
         print("dead noticed in %.3f s (main thread ticked %d times); restart resumed at seq %d"
               % (took, ticks, pos))
         md.close()
