@@ -31,6 +31,7 @@ struct mdf_sub {
     struct seg ring;      /* the ring segment, read-only */
     struct ring_rx rx;    /* this subscription's cursor */
     int ring_id;          /* enum mdf_ring_id */
+    int64_t live_check;   /* CLOCK_MONOTONIC of mdf_wait's last full liveness check */
 };
 
 static const struct mdf_seg_header *hdr(const struct seg *s)
@@ -273,11 +274,15 @@ MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
         if (ring_rx_ready(&sub->rx))
             return 1;
         now = clock_mono_ns();
-        /* Full liveness costs a /proc read: only once a slice has passed with no news; the
-         * retired flag is a single load, so it is checked at once. Both come before the
-         * deadline, so a caller that waits in short calls (a binding's slices) hears of a
-         * death too. */
-        live = seg_retired(h) ? MDF_RETIRED : round ? seg_liveness(h, now) : MDF_ALIVE;
+        /* Full liveness costs a /proc read: only once a slice has passed with no news, and
+         * at most once per heartbeat period across calls; the retired flag is a single load,
+         * so it is checked at once. Both come before the deadline, so a caller that waits in
+         * short calls (a binding's slices, mdfeed-cat's 5 ms) hears of a death too. */
+        bool due = round && now - sub->live_check >= slice;
+
+        if (due)
+            sub->live_check = now;
+        live = seg_retired(h) ? MDF_RETIRED : due ? seg_liveness(h, now) : MDF_ALIVE;
         if (live == MDF_RETIRED)
             return err_set(MDF_ERETIRED, "ring %s was replaced; reopen the instance",
                            mdf_ring_name(sub->ring_id));
