@@ -5,6 +5,7 @@
 #                        under TSan; ends with "N passed, N failed"
 #   make bench           print benchmark figures (the C benchmarks, then the Python reader)
 #   make fuzz            build the libFuzzer harnesses (clang) and fuzz each for FUZZ_SECONDS
+#   make examples        build the example readers of tools/examples/ into build/examples/
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make uninstall       the same PREFIX and DESTDIR: removes it again (not the configuration)
 #   make deps            apt-get install the Debian packages the build needs (if missing)
@@ -27,6 +28,7 @@ PKGDIR ?= $(LIBDIR)/pkgconfig
 # /usr/local).
 PYTHON ?= /usr/bin/python3
 PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
+DOCDIR ?= $(PREFIX)/share/doc/mdfeed
 DESTDIR ?=
 
 VERSION := 0.1.0
@@ -85,7 +87,7 @@ READER_SRC := src/reader/reader.c src/reader/health.c
 PUB_SRC := src/shm/publisher.c src/shm/synth.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
-NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
+NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
@@ -116,11 +118,18 @@ SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
 
+# Example readers (README, tools/examples/README.md): the public API only; installed as
+# documentation into $(DOCDIR)/examples.
+EX_SRC := tools/examples/reader.c tools/examples/ema_rsi.c tools/examples/spread.c
+EXAMPLES := $(EX_SRC:tools/examples/%.c=$(B)/examples/%)
+.SECONDARY: $(EX_SRC:%.c=$(B)/%.o)
+
 TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \
-	tests/support/daemon.c
+	tests/support/daemon.c tests/support/netns.c
 TEST_TLS_SRC := tests/tls/tls_session_test.c
 TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
-TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c
+TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c \
+	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c
@@ -132,13 +141,13 @@ TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daem
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
-	tests/e2e/liveness_test.c
+	tests/e2e/liveness_test.c tests/e2e/dns_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
 	tests/reader/reader_test.c tests/reader/batch_test.c tests/python/python_test.c \
-	tests/tools/cat_test.c tests/tools/install_test.c \
+	tests/tools/cat_test.c tests/tools/install_test.c tests/tools/examples_test.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC) \
 	$(TEST_RESTQ_SRC) $(TEST_VENUE_SRC) $(TEST_BOOK_SRC) $(TEST_CONFIG_SRC) $(TEST_DAEMON_SRC) \
 	$(TEST_E2E_SRC)
@@ -154,13 +163,15 @@ MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 	src/config/mdfeed.conf.5
 
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
-	$(TEST_SRC) $(BENCH_SRC)
+	$(TEST_SRC) $(BENCH_SRC) $(EX_SRC)
 
 .PHONY: all test test-suite bench install uninstall deps format clean run demo fuzz fuzz-build \
-	fuzz-regress
+	fuzz-regress examples
 .DEFAULT_GOAL := all
 
-all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run
+all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run $(EXAMPLES)
+
+examples: $(EXAMPLES)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -191,6 +202,12 @@ $(B)/bin/mdfeed-top: $(TOP_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lncursesw -ljansson $(LDLIBS)
+
+# The examples link the static library, so they run from the source tree with nothing installed.
+$(B)/examples/%: $(B)/tools/examples/%.o $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
@@ -336,7 +353,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/mdfeed \
 	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/mdfeed \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(TOOLS) $(DAEMON) $(DESTDIR)$(BINDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf ] || \
 	  install -m 0644 conf/mdfeed.conf $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf
@@ -360,6 +377,7 @@ install: all
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(PYDIR)/mdfeed
 	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYDIR)/mdfeed/
+	install -m 0644 $(EX_SRC) tools/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
 	@# find libmdfeed.so.N at once.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
@@ -379,6 +397,8 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
 	rm -rf $(DESTDIR)$(PYDIR)/mdfeed
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EX_SRC)) README.md)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
 	  ldconfig; fi
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/mdfeed/ (the configuration): remove it by hand if unwanted"

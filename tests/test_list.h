@@ -31,6 +31,9 @@
 #include "daemon/budget_list.h"
 #include "e2e/subscribe_list.h"
 #include "e2e/liveness_list.h"
+#include "e2e/dns_list.h"
+#include "net/resolve_list.h"
+#include "tools/examples_list.h"
 #include "reader/batch_list.h"
 #include "python/list.h"
 
@@ -107,6 +110,9 @@
     TEST_LIST_BUDGET(X)                                                                            \
     TEST_LIST_SUBSCRIBE(X)                                                                         \
     TEST_LIST_LIVENESS(X)                                                                          \
+    TEST_LIST_DNS(X)                                                                               \
+    TEST_LIST_RESOLVE(X)                                                                           \
+    TEST_LIST_EXAMPLES(X)                                                                          \
     TEST_LIST_READER_BATCH(X)                                                                      \
     TEST_LIST_PYTHON(X)
 

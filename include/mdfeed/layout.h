@@ -40,7 +40,7 @@ extern "C" {
 
 #define MDF_MAGIC UINT64_C(0x4d5344454546444d) /* "MDFEEDSM" little-endian */
 #define MDF_LAYOUT_MAJOR 2u                    /* bumped on incompatible change */
-#define MDF_LAYOUT_MINOR 0u                    /* bumped on compatible addition */
+#define MDF_LAYOUT_MINOR 1u                    /* bumped on compatible addition */
 #define MDF_LAYOUT_VERSION ((MDF_LAYOUT_MAJOR << 16) | MDF_LAYOUT_MINOR)
 #define MDF_CACHELINE 64u
 #define MDF_SHM_PREFIX "/mdfeed." /* name = prefix + instance + "." + segment */

@@ -563,7 +563,9 @@ static bool owe(struct dstream *m, int64_t before, int64_t now)
     return true;
 }
 
-void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
+/* Evidence (health): stream src showed the symbol's last trade id (id > 0) and/or a trade's
+ * venue time (ns > 0); streams of the symbol that should have followed and did not owe it. */
+static void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
 {
     struct activity *a = src->act;
     int64_t now = now_mono(f), before;

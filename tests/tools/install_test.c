@@ -1,8 +1,9 @@
 /*
  * `make install DESTDIR=...` puts every file in place with its mode (binaries, versioned shared
  * library with its soname, static library, headers, pkg-config file, man pages, the config, the
- * systemd unit with the installed paths in it, the sysusers.d snippet), and the C example in
- * README.md compiles against the installed files with pkg-config and reads live data.
+ * systemd unit with the installed paths in it, the sysusers.d snippet, the example sources), and
+ * the C example in README.md compiles against the installed files with pkg-config and reads live
+ * data.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -83,6 +84,10 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
         {"usr/share/man/man3/libmdfeed.3", 0644},
         {"usr/share/man/man5/mdfeed.conf.5", 0644},
         {"usr/share/man/man8/mdfeedd.8", 0644},
+        {"usr/share/doc/mdfeed/examples/README.md", 0644},
+        {"usr/share/doc/mdfeed/examples/reader.c", 0644},
+        {"usr/share/doc/mdfeed/examples/ema_rsi.c", 0644},
+        {"usr/share/doc/mdfeed/examples/spread.c", 0644},
         {"usr/lib/python3/dist-packages/mdfeed/__init__.py", 0644},
         {"usr/lib/python3/dist-packages/mdfeed/_lib.py", 0644},
         {"usr/lib/python3/dist-packages/mdfeed/subscription.py", 0644},
@@ -233,7 +238,8 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     /* make uninstall takes back everything but the operator's configuration. */
     snprintf(cmd, sizeof(cmd),
              "make -s -C %s --no-print-directory uninstall DESTDIR=%s PREFIX=/usr B=%s "
-             ">/dev/null && cd %s && find usr etc \\( -type f -o -type l \\) -print",
+             ">/dev/null && cd %s && find usr etc \\( -type f -o -type l \\) -print && "
+             "find usr -path '*/doc/mdfeed*' -print",
              root, dest, build, dest);
     ASSERT_EQ(sh(cmd, &out), 0);
     ASSERT_CONTAINS(out, "etc/mdfeed/mdfeed.conf");

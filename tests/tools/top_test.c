@@ -183,7 +183,9 @@ static void fx_values(struct fx *f)
                                         .rest_requests = 17,
                                         .rest_throttled = 2,
                                         .conn_attempts = 5,
-                                        .conn_admit_waits = 1};
+                                        .conn_admit_waits = 1,
+                                        .dns_stuck = 1,
+                                        .dns_stuck_total = 3};
     SETS(f->v[0].name, "binance-spot");
     f->v[1] = (struct mdf_health_venue){.in_use = 1,
                                         .venue = 1,
@@ -873,8 +875,8 @@ TEST(top_batch_prints_every_value_written)
 
     rows_get(&r, out, "VENUES");
     ASSERT_EQ(r.n, 2);
-    CHECK_ROW(&r, 0, "binance-spot", "1", "3", "42/1200", "1", "17", "2", "5", "1", "-");
-    CHECK_ROW(&r, 1, "bitfinex", "1", "1", "0/90", "0", "0", "0", "9", "0", "-");
+    CHECK_ROW(&r, 0, "binance-spot", "1", "3", "42/1200", "1", "17", "2", "5", "1", "1/3", "-");
+    CHECK_ROW(&r, 1, "bitfinex", "1", "1", "0/90", "0", "0", "0", "9", "0", "0/0", "-");
     rows_free(&r);
 
     rows_get(&r, out, "CONNECTIONS");
@@ -1087,6 +1089,8 @@ TEST(top_json_matches_health_segment_entry_by_entry)
         ASSERT_EQ(JINT(x, "rest_paused_until_ns"), v->rest_paused_until_ns);
         ASSERT_EQ(JINT(x, "conn_attempts"), v->conn_attempts);
         ASSERT_EQ(JINT(x, "conn_admit_waits"), v->conn_admit_waits);
+        ASSERT_EQ(JINT(x, "dns_stuck"), v->dns_stuck);
+        ASSERT_EQ(JINT(x, "dns_stuck_total"), v->dns_stuck_total);
     }
 
     a = jarr(root, "connections");
