@@ -130,7 +130,9 @@ class HealthVenue(C.Structure):
                 ("n_conns", u32), ("n_streams", u32), ("rest_weight_used", u32),
                 ("rest_weight_limit", u32), ("rest_queued", u32), ("_r1", u32),
                 ("rest_requests", u64), ("rest_throttled", u64), ("rest_paused_until_ns", i64),
-                ("conn_attempts", u64), ("conn_admit_waits", u64)]
+                ("conn_attempts", u64), ("conn_admit_waits", u64),
+                # layout 2.1: name lookups of the entry's hosts stuck past the timeout
+                ("dns_stuck", u32), ("_r2", u32), ("dns_stuck_total", u64)]
 
 
 class HealthConn(C.Structure):
