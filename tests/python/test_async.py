@@ -50,7 +50,8 @@ async def scenario(md):
 async def bus_scenario(md):
     """The topic view: candles and tickers of one symbol by callback and by async iterator."""
     bus = mdfeed.topics.Bus(md)
-    got = {"candles": [], "tickers": [], "health": []}
+    got = {"candles": [], "tickers": [], "health": [], "books": []}
+    bus.on("books", ["binance-spot:AAA/USDT"], lambda t, k, r: got["books"].append((k, r)))
     bus.on("candles", ["binance-spot:AAAUSDT"], lambda t, k, r: got["candles"].append((k, r)),
            interval="1s")
 
@@ -62,7 +63,7 @@ async def bus_scenario(md):
     runner = asyncio.create_task(bus.run())
     async for topic, key, rec in it:
         got["tickers"].append((key, rec))
-        if len(got["tickers"]) >= 2 and got["candles"]:
+        if len(got["tickers"]) >= 2 and got["candles"] and got["books"]:
             break
     bus.stop()
     await runner
@@ -102,10 +103,13 @@ def main():
                       int(r["interval"]) == 1 for k, r in got["candles"]), "bus candles")
             check(all(k == "binance-spot:AAAUSDT" and int(r["h"]["type"]) == 3
                       for k, r in got["tickers"]), "bus tickers")
+            check(all(k == "binance-spot:AAAUSDT" and int(r["h"]["type"]) == 6
+                      for k, r in got["books"]), "bus books")
             check(got["health"] and got["health"][0]["daemon"]["state"] in ("RUNNING", "STARTING"),
                   "bus health: %s" % (got["health"][:1],))
-            print("bus: %d candles, %d tickers, %d health snapshots"
-                  % (len(got["candles"]), len(got["tickers"]), len(got["health"])))
+            print("bus: %d candles, %d tickers, %d books, %d health snapshots"
+                  % (len(got["candles"]), len(got["tickers"]), len(got["books"]),
+                     len(got["health"])))
             # read-only mappings
             subs = [md.subscribe(r) for r in mdfeed.dtypes.RINGS]
             maps = mapped_segments()
