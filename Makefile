@@ -3,7 +3,7 @@
 #   make                 build the library, tools and tests into build/
 #   make test            run every test, again under ASan+UBSan, and the ring/thread tests
 #                        under TSan; ends with "N passed, N failed"
-#   make bench           print benchmark figures
+#   make bench           print benchmark figures (the C benchmarks, then the Python reader)
 #   make fuzz            build the libFuzzer harnesses (clang) and fuzz each for FUZZ_SECONDS
 #   make examples        build the example readers of tools/examples/ into build/examples/
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -23,6 +23,11 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKGDIR ?= $(LIBDIR)/pkgconfig
+# The Python package goes where Debian's python3 looks: /usr/lib/python3/dist-packages for
+# PREFIX=/usr, else $(PREFIX)/lib/python3.X/dist-packages (what Debian's site.py adds for
+# /usr/local).
+PYTHON ?= /usr/bin/python3
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
 DOCDIR ?= $(PREFIX)/share/doc/mdfeed
 DESTDIR ?=
 
@@ -66,9 +71,12 @@ endif
 # drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests; libfaketime
 # steps the daemon's wall clock in the watchdog's clock-step test; strace checks that the daemon
 # stays inside the systemd unit's sandbox. clang builds the libFuzzer harnesses of tests/fuzz/.
+# python3-numpy is the Python package's one dependency (src/python/mdfeed: records as numpy
+# arrays) and python3-pandas its optional DataFrame helpers; the Python tests run Debian's
+# /usr/bin/python3 with both.
 DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
 	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd libfaketime \
-	strace clang \
+	strace clang python3-numpy python3-pandas \
 	libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
@@ -138,13 +146,15 @@ TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
-	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c \
-	tests/tools/examples_test.c \
+	tests/reader/reader_test.c tests/reader/batch_test.c tests/python/python_test.c \
+	tests/tools/cat_test.c tests/tools/install_test.c tests/tools/examples_test.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC) \
 	$(TEST_RESTQ_SRC) $(TEST_VENUE_SRC) $(TEST_BOOK_SRC) $(TEST_CONFIG_SRC) $(TEST_DAEMON_SRC) \
 	$(TEST_E2E_SRC)
 BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/bench/bench_decode.c \
 	tests/bench/bench_book.c tests/bench/bench_e2e.c tests/support/certs.c
+
+PY_SRC := $(wildcard src/python/mdfeed/*.py)
 
 TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue $(B)/bin/mdfeed-top
 DAEMON := $(B)/bin/mdfeedd
@@ -319,6 +329,10 @@ fuzz-regress: fuzz-build
 bench: deps
 	$(Q)$(MAKE) --no-print-directory B=build/bench OPT=-O3 build/bench/tests/run-bench
 	$(Q)build/bench/tests/run-bench
+	@# The Python reader's figures, on the plain build's library and mdfeed-synth.
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)PYTHONPATH=src/python MDFEED_LIB=$(CURDIR)/build/lib/$(SONAME) MDFEED_TEST_BIN=build/bin \
+	  $(PYTHON) tests/bench/bench_python.py
 
 # The daemon on the shipped config, against the real venues (needs internet access).
 run: deps all
@@ -361,6 +375,8 @@ install: all
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PYDIR)/mdfeed
+	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYDIR)/mdfeed/
 	install -m 0644 $(EX_SRC) tools/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
 	@# find libmdfeed.so.N at once.
@@ -380,6 +396,7 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
+	rm -rf $(DESTDIR)$(PYDIR)/mdfeed
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EX_SRC)) README.md)
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \

@@ -35,6 +35,8 @@
 #include "net/resolve_list.h"
 #include "tools/examples_list.h"
 #include "e2e/shmfull_list.h"
+#include "reader/batch_list.h"
+#include "python/list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -112,6 +114,8 @@
     TEST_LIST_DNS(X)                                                                               \
     TEST_LIST_RESOLVE(X)                                                                           \
     TEST_LIST_EXAMPLES(X)                                                                          \
-    TEST_LIST_SHMFULL(X)
+    TEST_LIST_SHMFULL(X)                                                                           \
+    TEST_LIST_READER_BATCH(X)                                                                      \
+    TEST_LIST_PYTHON(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -88,6 +88,9 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
         {"usr/share/doc/mdfeed/examples/reader.c", 0644},
         {"usr/share/doc/mdfeed/examples/ema_rsi.c", 0644},
         {"usr/share/doc/mdfeed/examples/spread.c", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/__init__.py", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/_lib.py", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/subscription.py", 0644},
     };
     char root[1024], build[1024], dest[] = "/tmp/mdfeed-install.XXXXXX", cmd[8192], *out;
     struct pub_params prm;
@@ -128,6 +131,18 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
                       (unsigned)(st.st_mode & 07777), files[i].mode);
         if (files[i].mode == 0 && stat(path, &st) != 0)
             test_fail(__FILE__, __LINE__, "%s: a dangling symlink", files[i].path);
+    }
+    /* The installed Python package imports and loads the installed library (a plain build's:
+     * CPython cannot load a sanitizer build's without preloading its runtime). */
+    if (!strstr(build, "/san-")) {
+        snprintf(cmd, sizeof(cmd),
+                 "cd / && MDFEED_LIB=%s/usr/lib/libmdfeed.so.2 "
+                 "PYTHONPATH=%s/usr/lib/python3/dist-packages /usr/bin/python3 -c "
+                 "'import mdfeed; print(mdfeed.__file__, mdfeed.library_path)'",
+                 dest, dest);
+        ASSERT_EQ(sh(cmd, &out), 0);
+        ASSERT_CONTAINS(out, "usr/lib/python3/dist-packages/mdfeed/__init__.py");
+        free(out);
     }
     /* The unit starts the installed daemon on the installed config; the sysusers.d snippet is
      * the source file as it is. */
