@@ -306,14 +306,17 @@ bench: deps
 run: deps all
 	$(DAEMON) -c conf/mdfeed.conf
 
-# Offline: the fake venue replays the recorded spot traffic in a loop, the daemon publishes it,
-# mdfeed-cat prints what readers see. Logs in $(B)/demo-*.log; Ctrl-C stops all three.
+# Offline, on loopback: the fake venue, the daemon and mdfeed-cat printing what readers see
+# (tools/demo/demo.sh). A synthetic Binance spot market by default; VENUE=bitfinex for the
+# Bitfinex one; REPLAY=1 for the recorded spot traffic, looped with times moved to now.
+# DEMO_PORT and DEMO_INSTANCE pick the port and instance (two demos can run side by side);
+# LEVELS=N prints N book levels a side instead of best bid/ask and spread. Ctrl-C stops all
+# three (the daemon ends STOPPED, exit 0). Logs in $(B)/demo-<instance>-*.log.
+DEMO_PORT ?= 19443
+DEMO_INSTANCE ?= demo
 demo: deps all
-	@fv=; dm=; trap 'kill $$dm $$fv 2>/dev/null; wait' EXIT INT TERM; \
-	$(B)/bin/mdfeed-fakevenue --port 19443 --replay tests/fixtures/binance-spot/ws.rec \
-	  --rest tests/fixtures/binance-spot/http.rec --loop > $(B)/demo-venue.log & fv=$$!; \
-	sleep 0.5; $(DAEMON) -c conf/demo.conf 2> $(B)/demo-daemon.log & dm=$$!; \
-	sleep 1; $(B)/bin/mdfeed-cat -i demo ticks candles books events -f
+	@B='$(B)' VENUE='$(VENUE)' REPLAY='$(REPLAY)' LEVELS='$(LEVELS)' DEMO_PORT='$(DEMO_PORT)' \
+	  DEMO_INSTANCE='$(DEMO_INSTANCE)' sh tools/demo/demo.sh
 
 # ---- install -------------------------------------------------------------------------------
 

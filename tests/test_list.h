@@ -80,6 +80,7 @@
     X(cat_follows_until_count_and_times_out, 0, 60)                                                \
     X(cat_reports_missing_instance_and_bad_ring, 0, 60)                                            \
     X(cat_text_mode_prints_one_line_per_record, 0, 60)                                             \
+    X(cat_text_mode_summarizes_books_and_prints_local_iso_times, 0, 60)                            \
     X(install_puts_every_file_and_readme_example_builds_and_reads, 0, 120)                         \
     TEST_LIST_TLS(X)                                                                               \
     TEST_LIST_WS(X)                                                                                \
