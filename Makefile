@@ -106,6 +106,7 @@ TOP_SRC := tools/mdfeed-top/main.c tools/mdfeed-top/snapshot.c tools/mdfeed-top/
 	tools/mdfeed-top/text.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
+	tools/mdfeed-fakevenue/replay_live.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
 
 TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \

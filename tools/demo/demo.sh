@@ -96,17 +96,21 @@ until grep -q '^listening\|listening ws' "$vlog" 2>/dev/null; do
 done
 setsid "$b/bin/mdfeedd" -c "$dconf" 2> "$dlog" &
 dm=$!
-# mdfeed-cat needs the instance's segments: wait until the daemon has made them.
+# Start printing once the daemon runs with its books live (a few seconds at most), so what
+# scrolls by is the live market, not the history a venue sends at subscription.
 i=0
-until "$b/bin/mdfeed-cat" -i "$inst" events --timeout 0 > /dev/null 2>&1 &&
-    grep -q 'running\|READY\|subscribed' "$dlog" 2>/dev/null; do
+until top=$("$b/bin/mdfeed-top" -i "$inst" --json -n 1 2>/dev/null) &&
+    case "$top" in *'"state":"RUNNING"'*) true ;; *) false ;; esac &&
+    [ "$(echo "$top" | sed -n 's/.*"n_books":\([0-9]*\),"n_books_live":\([0-9]*\).*/\1=\2/p')" = \
+        "$(echo "$top" | sed -n 's/.*"n_books":\([0-9]*\),.*/\1=\1/p')" ]; do
     i=$((i + 1))
-    if [ $i -gt 200 ] || ! kill -0 "$dm" 2>/dev/null; then
+    if ! kill -0 "$dm" 2>/dev/null; then
         echo "demo: the daemon did not start:" >&2
         tail -n 5 "$dlog" >&2
         finish
     fi
-    sleep 0.05
+    [ $i -lt 100 ] || break
+    sleep 0.1
 done
 # In the background so that this shell runs its trap at once when a signal comes.
 # shellcheck disable=SC2086

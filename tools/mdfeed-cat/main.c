@@ -237,7 +237,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if (strcmp(optarg, "all") == 0) {
                 o->levels = -1;
             } else if (parse_u64(optarg, &lv) < 0 || lv == 0 || lv > MDF_BOOK_DEPTH_MAX) {
-                fprintf(stderr, PROG ": --levels: \"%s\" is not a count of 1..%d or all\n", optarg,
+                fprintf(stderr, PROG ": --levels: \"%s\" is not a count of 1..%u or all\n", optarg,
                         MDF_BOOK_DEPTH_MAX);
                 return -EINVAL;
             } else {
