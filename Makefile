@@ -123,7 +123,7 @@ TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daem
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
 	tests/daemon/budget_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
-	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
+	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c tests/e2e/demo_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
 	tests/e2e/liveness_test.c
 TEST_SRC := tests/runner.c \

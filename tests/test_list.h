@@ -26,6 +26,7 @@
 #include "e2e/multi_list.h"
 #include "e2e/bfx_list.h"
 #include "e2e/truth_list.h"
+#include "e2e/demo_list.h"
 #include "e2e/reliability_list.h"
 #include "e2e/budget_list.h"
 #include "daemon/budget_list.h"
@@ -95,6 +96,7 @@
     TEST_LIST_BFX(X)                                                                               \
     TEST_LIST_FV_BFX(X)                                                                            \
     TEST_LIST_TRUTH(X)                                                                             \
+    TEST_LIST_DEMO(X)                                                                              \
     TEST_LIST_RELIABILITY(X)                                                                       \
     TEST_LIST_NOTIFY(X)                                                                            \
     TEST_LIST_HEALTH(X)                                                                            \
