@@ -142,6 +142,10 @@ DAEMON := $(B)/bin/mdfeedd
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 tools/mdfeed-top/mdfeed-top.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
 	src/config/mdfeed.conf.5
+# `man mdf_open` (and every public function of mdfeed.h) lands in libmdfeed(3): make install puts
+# one ".so man3/libmdfeed.3" page per function, make uninstall removes them.
+lparen := (
+MAN3_LINKS := $(shell sed -n 's/^MDF_API .*[ *]\(mdf_[a-z0-9_]*\)$(lparen).*/\1/p' include/mdfeed/mdfeed.h)
 
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC)
@@ -345,6 +349,8 @@ install: all
 	chmod 0644 $(DESTDIR)$(PKGDIR)/mdfeed.pc
 	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
+	for f in $(MAN3_LINKS); do echo '.so man3/libmdfeed.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; done
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
@@ -362,7 +368,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(INCDIR)/mdfeed 2>/dev/null
 	rm -f $(DESTDIR)$(UNITDIR)/mdfeedd.service $(DESTDIR)$(SYSUSERSDIR)/mdfeed.conf
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANS)))) \
-	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS))) $(MAN3_LINKS:=.3)) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \

@@ -99,7 +99,7 @@ dm=$!
 # Start printing once the daemon runs with its books live (a few seconds at most), so what
 # scrolls by is the live market, not the history a venue sends at subscription.
 i=0
-until top=$("$b/bin/mdfeed-top" -i "$inst" --json -n 1 2>/dev/null) &&
+until top=$("$b/bin/mdfeed-top" -i "$inst" --json -n 1 -d 0.1 2>/dev/null) &&
     case "$top" in *'"state":"RUNNING"'*) true ;; *) false ;; esac &&
     [ "$(echo "$top" | sed -n 's/.*"n_books":\([0-9]*\),"n_books_live":\([0-9]*\).*/\1=\2/p')" = \
         "$(echo "$top" | sed -n 's/.*"n_books":\([0-9]*\),.*/\1=\1/p')" ]; do
