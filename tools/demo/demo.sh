@@ -60,7 +60,7 @@ dm=
 ct=
 # Stops what runs, newest first, each with one SIGTERM, and says how each ended.
 finish() {
-    trap '' INT TERM
+    trap '' INT TERM HUP
     [ -z "$ct" ] || kill -TERM "$ct" 2>/dev/null
     [ -z "$ct" ] || wait "$ct" 2>/dev/null
     drc=0
@@ -79,7 +79,7 @@ finish() {
     [ "$drc" -eq 0 ] && [ "$frc" -eq 0 ] && exit 0
     exit 1
 }
-trap finish INT TERM
+trap finish INT TERM HUP
 
 echo "demo: $what on 127.0.0.1:$port, instance \"$inst\"; Ctrl-C stops it"
 setsid "$b/bin/mdfeed-fakevenue" --port "$port" "$@" > "$vlog" 2>&1 &
@@ -109,7 +109,7 @@ until top=$("$b/bin/mdfeed-top" -i "$inst" --json -n 1 -d 0.1 2>/dev/null) &&
         tail -n 5 "$dlog" >&2
         finish
     fi
-    [ $i -lt 100 ] || break
+    [ $i -lt 50 ] || break # about 10 s
     sleep 0.1
 done
 # In the background so that this shell runs its trap at once when a signal comes.
