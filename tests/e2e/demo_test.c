@@ -66,7 +66,7 @@ static int demo_seconds(void)
 /* Starts `make -s demo` with instance inst and the extra make variable `mode` (or NULL). */
 static void demo_start(struct demo *d, const char *inst, const char *mode)
 {
-    char port_arg[32], inst_arg[96], b_arg[PATH_MAX + 8], *p;
+    char port_arg[32], inst_arg[96], b_arg[PATH_MAX + 8], san_arg[64], *p;
     int fd;
 
     memset(d, 0, sizeof(*d));
@@ -92,6 +92,11 @@ static void demo_start(struct demo *d, const char *inst, const char *mode)
     snprintf(port_arg, sizeof(port_arg), "DEMO_PORT=%d", d->port);
     snprintf(inst_arg, sizeof(inst_arg), "DEMO_INSTANCE=%s", inst);
     snprintf(b_arg, sizeof(b_arg), "B=%s", d->b);
+    /* The tree's own flags, so that make finds it up to date rather than mixing builds. */
+    snprintf(san_arg, sizeof(san_arg), "SANITIZER=%s",
+             strstr(d->b, "san-address")  ? "address,undefined"
+             : strstr(d->b, "san-thread") ? "thread"
+                                          : "");
     d->pid = fork();
     ASSERT(d->pid >= 0);
     if (d->pid == 0) {
@@ -111,7 +116,7 @@ static void demo_start(struct demo *d, const char *inst, const char *mode)
         unsetenv("MFLAGS");
         unsetenv("MAKELEVEL");
         execlp("make", "make", "-s", "--no-print-directory", "demo", port_arg, inst_arg, b_arg,
-               mode, (char *)NULL);
+               san_arg, mode, (char *)NULL);
         _exit(127);
     }
     setpgid(d->pid, d->pid);

@@ -96,6 +96,7 @@ until grep -q '^listening\|listening ws' "$vlog" 2>/dev/null; do
 done
 setsid "$b/bin/mdfeedd" -c "$dconf" 2> "$dlog" &
 dm=$!
+echo "demo: mdfeedd runs (pid $dm); printing what readers see once its books are live"
 # Start printing once the daemon runs with its books live (a few seconds at most), so what
 # scrolls by is the live market, not the history a venue sends at subscription.
 i=0

@@ -13,6 +13,8 @@
  * u + 1; then the lap skips the symbol's book messages the snapshot covers, and its first diff
  * after the snapshot comes with U = the bridge's u + 1. The REST snapshot served in a lap moves
  * by the same book step, so a client that resyncs in any lap finds snapshot and diffs agree.
+ * The bridge follows the spot chaining rule (U = previous u + 1); futures diffs chain by pu, so
+ * a futures recording's books still resync once a lap.
  * Times: lap N adds the wall-clock time of the lap's start minus the recording's start; a
  * kline's open and close times become the interval (its own length) holding its shifted event
  * time, so candles stay aligned.
