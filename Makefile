@@ -319,7 +319,7 @@ run: deps all
 # three (the daemon ends STOPPED, exit 0). Logs in $(B)/demo-<instance>-*.log.
 DEMO_PORT ?= 19443
 DEMO_INSTANCE ?= demo
-demo: deps all
+demo: deps $(B)/bin/mdfeed-fakevenue $(DAEMON) $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-top
 	@B='$(B)' VENUE='$(VENUE)' REPLAY='$(REPLAY)' LEVELS='$(LEVELS)' DEMO_PORT='$(DEMO_PORT)' \
 	  DEMO_INSTANCE='$(DEMO_INSTANCE)' sh tools/demo/demo.sh
 
