@@ -1,11 +1,11 @@
 /*
  * `make demo`, end to end, as a new user runs it: the real Makefile target (make -s demo with
  * its DEMO_PORT, DEMO_INSTANCE and this build's B) in each mode, for MDFEED_TEST_DEMO_SECONDS
- * (default 120), then Ctrl-C the way a terminal sends it, to the whole process group. Each run
- * must raise no false alarm and no resync, print what a person can read (local ISO-8601 times,
- * books as best bid/ask and spread), and stop all three parts cleanly: the daemon exits 0 and
- * leaves its health segment STOPPED. Two demos on different ports and instances run side by
- * side.
+ * (default 120, at least 20), then Ctrl-C the way a terminal sends it, to the whole process
+ * group. Each run must raise no false alarm and no resync, print what a person can read (local
+ * ISO-8601 times, books as best bid/ask and spread), and stop all three parts cleanly: the
+ * daemon exits 0 and leaves its health segment STOPPED. Two demos on different ports and
+ * instances run side by side.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,12 +55,14 @@ static int free_port(void)
     return port;
 }
 
-/* Seconds each demo runs: MDFEED_TEST_DEMO_SECONDS, default 120. */
+/* Seconds each demo runs: MDFEED_TEST_DEMO_SECONDS, default 120, at least 20 (the replay's
+ * last book goes live 12 s into the recording, and the demo prints once it has). */
 static int demo_seconds(void)
 {
     const char *s = getenv("MDFEED_TEST_DEMO_SECONDS");
+    int n = s && atoi(s) > 0 ? atoi(s) : 120;
 
-    return s && atoi(s) > 0 ? atoi(s) : 120;
+    return n < 20 ? 20 : n;
 }
 
 /* Starts `make -s demo` with instance inst and the extra make variable `mode` (or NULL). */
@@ -142,13 +144,14 @@ static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
     char *buf = NULL;
-    size_t len = 0;
+    long size;
+    size_t len;
 
     if (!f)
         return NULL;
-    buf = malloc(1 << 26);
-    if (buf) {
-        len = fread(buf, 1, (1 << 26) - 1, f);
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)size + 1)) != NULL) {
+        len = fread(buf, 1, (size_t)size, f);
         buf[len] = '\0';
     }
     fclose(f);
