@@ -316,7 +316,7 @@ run: deps all
 # Bitfinex one; REPLAY=1 for the recorded spot traffic, looped with times moved to now.
 # DEMO_PORT and DEMO_INSTANCE pick the port and instance (two demos can run side by side);
 # LEVELS=N prints N book levels a side instead of best bid/ask and spread. Ctrl-C stops all
-# three (the daemon ends STOPPED, exit 0). Logs in $(B)/demo-<instance>-*.log.
+# three (the daemon ends STOPPED; on a terminal make exits 0). Logs in $(B)/demo-<instance>-*.log.
 DEMO_PORT ?= 19443
 DEMO_INSTANCE ?= demo
 demo: deps $(B)/bin/mdfeed-fakevenue $(DAEMON) $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-top

@@ -7,6 +7,7 @@
     X(e2e_make_demo_synthetic_market_runs_clean_and_stops_on_sigint, 0, 200)                       \
     X(e2e_make_demo_bitfinex_runs_clean_and_stops_on_sigint, 0, 200)                               \
     X(e2e_make_demo_replay_runs_clean_and_stops_on_sigint, 0, 200)                                 \
-    X(e2e_two_make_demos_run_side_by_side, 0, 200)
+    X(e2e_two_make_demos_run_side_by_side, 0, 200)                                                 \
+    X(e2e_make_demo_on_a_terminal_ends_with_exit_0_on_ctrl_c, 0, 90)
 
 #endif

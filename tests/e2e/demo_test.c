@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +66,10 @@ static int demo_seconds(void)
     return n < 20 ? 20 : n;
 }
 
-/* Starts `make -s demo` with instance inst and the extra make variable `mode` (or NULL). */
-static void demo_start(struct demo *d, const char *inst, const char *mode)
+/* Fills d's port (a free one), instance, trees and file names. */
+static void demo_paths(struct demo *d, const char *inst)
 {
-    char port_arg[32], inst_arg[96], b_arg[PATH_MAX + 8], san_arg[64], *p;
-    int fd;
+    char *p;
 
     memset(d, 0, sizeof(*d));
     ASSERT((d->port = free_port()) > 0);
@@ -91,6 +91,15 @@ static void demo_start(struct demo *d, const char *inst, const char *mode)
         memmove(p, p + strlen(d->root) + 1, strlen(p + strlen(d->root) + 1) + 1);
     snprintf(d->out, sizeof(d->out), "/tmp/mdfeed-demo-test-%s.out", inst);
     snprintf(d->dlog, sizeof(d->dlog), "%s/%s/demo-%s-daemon.log", d->root, d->b, inst);
+}
+
+/* Starts `make -s demo` with instance inst and the extra make variable `mode` (or NULL). */
+static void demo_start(struct demo *d, const char *inst, const char *mode)
+{
+    char port_arg[32], inst_arg[96], b_arg[PATH_MAX + 8], san_arg[64];
+    int fd;
+
+    demo_paths(d, inst);
     snprintf(port_arg, sizeof(port_arg), "DEMO_PORT=%d", d->port);
     snprintf(inst_arg, sizeof(inst_arg), "DEMO_INSTANCE=%s", inst);
     snprintf(b_arg, sizeof(b_arg), "B=%s", d->b);
@@ -359,5 +368,112 @@ TEST(e2e_two_make_demos_run_side_by_side)
     free(out_b);
     demo_clean(&a);
     demo_clean(&b);
+    return 0;
+}
+
+/* ---- on a terminal ------------------------------------------------------------------------ */
+
+static char tmux_sock[128]; /* the test's own tmux server */
+
+/* Runs tmux on the test's server with the NULL-terminated arguments; *out (new) if out. */
+static int tmux(char **out, ...)
+{
+    char *argv[32], *o = NULL, *e = NULL;
+    int n = 0, rc;
+    va_list ap;
+
+    argv[n++] = "/usr/bin/env";
+    argv[n++] = "-u";
+    argv[n++] = "TMUX";
+    argv[n++] = "tmux";
+    argv[n++] = "-S";
+    argv[n++] = tmux_sock;
+    argv[n++] = "-f";
+    argv[n++] = "/dev/null";
+    va_start(ap, out);
+    while (n < 31 && (argv[n] = va_arg(ap, char *)))
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
+    rc = test_run_capture(argv, &o, &e);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    free(e);
+    return rc;
+}
+
+static void tmux_kill(void)
+{
+    if (tmux_sock[0]) {
+        tmux(NULL, "kill-server", NULL);
+        unlink(tmux_sock);
+    }
+}
+
+/* `make demo` on a terminal (tmux), then Ctrl-C typed there: the terminal signals mdfeed-cat
+ * alone, the demo stops the venue and the daemon once each, and make itself exits 0. */
+TEST(e2e_make_demo_on_a_terminal_ends_with_exit_0_on_ctrl_c)
+{
+    struct demo d;
+    char cmd[4096], rcfile[256], *screen = NULL, *rc = NULL;
+    struct mdf_health_daemon dm;
+    mdf_health_t *h = NULL;
+    char *log;
+
+    if (access("/usr/bin/tmux", X_OK) != 0)
+        test_skip("tmux is not installed");
+    memset(&d, 0, sizeof(d));
+    /* The same paths as demo_start, without starting anything. */
+    demo_paths(&d, test_instance());
+    snprintf(tmux_sock, sizeof(tmux_sock), "/tmp/mdfeed-demo-test-%d.tmux", (int)getpid());
+    atexit(tmux_kill);
+    snprintf(rcfile, sizeof(rcfile), "/tmp/mdfeed-demo-test-%d.rc", (int)getpid());
+    unlink(rcfile);
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory demo "
+             "DEMO_PORT=%d DEMO_INSTANCE=%s B=%s SANITIZER=%s; echo \"rc=$?\" > %s; sleep 60",
+             d.root, d.port, d.inst, d.b,
+             strstr(d.b, "san-address")  ? "address,undefined"
+             : strstr(d.b, "san-thread") ? "thread"
+                                         : "",
+             rcfile);
+    ASSERT_EQ(tmux(NULL, "new-session", "-d", "-s", "demo", "-x", "200", "-y", "50", cmd, NULL), 0);
+    /* Until it prints live books (30 s at most). */
+    for (int i = 0; i < 300; i++) {
+        free(screen);
+        screen = NULL;
+        tmux(&screen, "capture-pane", "-p", "-t", "demo", NULL);
+        if (screen && strstr(screen, " state=LIVE "))
+            break;
+        usleep(100000);
+    }
+    ASSERT(screen && strstr(screen, " state=LIVE "));
+    free(screen);
+    ASSERT_EQ(tmux(NULL, "send-keys", "-t", "demo", "C-c", NULL), 0);
+    for (int i = 0; i < 200 && !(rc = slurp(rcfile)); i++)
+        usleep(100000);
+    tmux(&screen, "capture-pane", "-p", "-J", "-t", "demo", NULL);
+    if (!rc) /* the shell around make died of the SIGINT too: the terminal signalled all */
+        test_fail(__FILE__, __LINE__, "make demo did not return after Ctrl-C:\n%s", screen);
+    if (strcmp(rc, "rc=0\n") != 0)
+        test_fail(__FILE__, __LINE__, "make demo ended %s on the terminal:\n%s", rc, screen);
+    ASSERT_CONTAINS(screen, "demo: stopped: mdfeedd exit 0, mdfeed-fakevenue exit 0");
+    ASSERT(strstr(screen, "Interrupt") == NULL);
+    free(screen);
+    free(rc);
+    ASSERT_EQ(mdf_health_open(&h, d.inst), 0);
+    ASSERT_EQ(mdf_health_daemon(h, &dm), 0);
+    ASSERT_EQ(dm.state, MDF_DAEMON_STOPPED);
+    mdf_health_close(h);
+    log = slurp(d.dlog);
+    ASSERT(log != NULL);
+    ASSERT(strstr(log, "exiting at once") == NULL);
+    ASSERT_CONTAINS(log, "stopped");
+    free(log);
+    unlink(rcfile);
+    tmux_kill();
+    demo_clean(&d);
     return 0;
 }

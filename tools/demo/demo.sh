@@ -8,9 +8,13 @@
 #   DEMO_PORT=N DEMO_INSTANCE=NAME   another port and instance, so two demos can run side by side
 #   LEVELS=N                   print N book levels a side instead of the best bid/ask and spread
 #
-# The venue and the daemon run in sessions of their own, so the terminal's Ctrl-C reaches only
-# mdfeed-cat and this script, which then stops each of them with one SIGTERM and waits for it:
-# the daemon ends STOPPED with exit 0. Logs: $B/demo-$DEMO_INSTANCE-{venue,daemon}.log.
+# Ctrl-C stops all three, each once: the daemon ends STOPPED with exit 0. On a terminal this
+# script uses job control: every part runs in a process group of its own and mdfeed-cat in the
+# foreground, so the terminal's Ctrl-C reaches mdfeed-cat alone, which exits 0; the script then
+# stops the venue and the daemon with one SIGTERM each, and make, never signalled, exits 0.
+# Without a terminal (a pipe, a test) the venue and the daemon run in sessions of their own, a
+# SIGINT to the whole group reaches mdfeed-cat and this shell, whose trap stops the other two.
+# Logs: $B/demo-$DEMO_INSTANCE-{venue,daemon}.log.
 set -u
 
 b=${B:-build}
@@ -81,8 +85,22 @@ finish() {
 }
 trap finish INT TERM HUP
 
+# Job control on a terminal (see the top); `spawn` starts a part in the background accordingly.
+jc=
+if [ -t 0 ] && [ -t 1 ]; then
+    set -m 2>/dev/null
+    case $- in *m*) jc=1 ;; esac
+fi
+spawn() {
+    if [ -n "$jc" ]; then
+        "$@" &
+    else
+        setsid "$@" &
+    fi
+}
+
 echo "demo: $what on 127.0.0.1:$port, instance \"$inst\"; Ctrl-C stops it"
-setsid "$b/bin/mdfeed-fakevenue" --port "$port" "$@" > "$vlog" 2>&1 &
+spawn "$b/bin/mdfeed-fakevenue" --port "$port" "$@" > "$vlog" 2>&1
 fv=$!
 i=0
 until grep -q '^listening\|listening ws' "$vlog" 2>/dev/null; do
@@ -92,9 +110,9 @@ until grep -q '^listening\|listening ws' "$vlog" 2>/dev/null; do
         tail -n 5 "$vlog" >&2
         finish
     fi
-    sleep 0.05
+    sleep 0.05 || finish # on a terminal, Ctrl-C reaches this foreground sleep only
 done
-setsid "$b/bin/mdfeedd" -c "$dconf" 2> "$dlog" &
+spawn "$b/bin/mdfeedd" -c "$dconf" 2> "$dlog"
 dm=$!
 echo "demo: mdfeedd runs (pid $dm); printing what readers see once its books are live"
 # Start printing once the daemon runs with its books live (a few seconds at most), so what
@@ -111,12 +129,17 @@ until top=$("$b/bin/mdfeed-top" -i "$inst" --json -n 1 -d 0.1 2>/dev/null) &&
         finish
     fi
     [ $i -lt 50 ] || break # about 10 s
-    sleep 0.1
+    sleep 0.1 || finish
 done
-# In the background so that this shell runs its trap at once when a signal comes.
+# On a terminal in the foreground, alone there; else in the background, so that this shell runs
+# its trap at once when a signal comes.
 # shellcheck disable=SC2086
 "$b/bin/mdfeed-cat" -i "$inst" ticks candles books events -f $cat_opts &
 ct=$!
-wait "$ct"
+if [ -n "$jc" ]; then
+    fg %% > /dev/null
+else
+    wait "$ct"
+fi
 ct=
 finish
