@@ -116,6 +116,7 @@ TOP_SRC := tools/mdfeed-top/main.c tools/mdfeed-top/snapshot.c tools/mdfeed-top/
 	tools/mdfeed-top/text.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
+	tools/mdfeed-fakevenue/replay_live.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
 
 # Example readers (README, tools/examples/README.md): the public API only; installed as
@@ -139,7 +140,7 @@ TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daem
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
 	tests/daemon/budget_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
-	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
+	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c tests/e2e/demo_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
 	tests/e2e/liveness_test.c tests/e2e/dns_test.c tests/e2e/shmfull_test.c
 TEST_SRC := tests/runner.c \
@@ -161,6 +162,10 @@ DAEMON := $(B)/bin/mdfeedd
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 tools/mdfeed-top/mdfeed-top.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
 	src/config/mdfeed.conf.5
+# `man mdf_open` (and every public function of mdfeed.h) lands in libmdfeed(3): make install puts
+# one ".so man3/libmdfeed.3" page per function, make uninstall removes them.
+lparen := (
+MAN3_LINKS := $(shell sed -n 's/^MDF_API .*[ *]\(mdf_[a-z0-9_]*\)$(lparen).*/\1/p' include/mdfeed/mdfeed.h)
 
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
 	$(TEST_SRC) $(BENCH_SRC) $(EX_SRC)
@@ -338,14 +343,17 @@ bench: deps
 run: deps all
 	$(DAEMON) -c conf/mdfeed.conf
 
-# Offline: the fake venue replays the recorded spot traffic in a loop, the daemon publishes it,
-# mdfeed-cat prints what readers see. Logs in $(B)/demo-*.log; Ctrl-C stops all three.
-demo: deps all
-	@fv=; dm=; trap 'kill $$dm $$fv 2>/dev/null; wait' EXIT INT TERM; \
-	$(B)/bin/mdfeed-fakevenue --port 19443 --replay tests/fixtures/binance-spot/ws.rec \
-	  --rest tests/fixtures/binance-spot/http.rec --loop > $(B)/demo-venue.log & fv=$$!; \
-	sleep 0.5; $(DAEMON) -c conf/demo.conf 2> $(B)/demo-daemon.log & dm=$$!; \
-	sleep 1; $(B)/bin/mdfeed-cat -i demo ticks candles books events -f
+# Offline, on loopback: the fake venue, the daemon and mdfeed-cat printing what readers see
+# (tools/demo/demo.sh). A synthetic Binance spot market by default; VENUE=bitfinex for the
+# Bitfinex one; REPLAY=1 for the recorded spot traffic, looped with times moved to now.
+# DEMO_PORT and DEMO_INSTANCE pick the port and instance (two demos can run side by side);
+# LEVELS=N prints N book levels a side instead of best bid/ask and spread. Ctrl-C stops all
+# three (the daemon ends STOPPED; on a terminal make exits 0). Logs in $(B)/demo-<instance>-*.log.
+DEMO_PORT ?= 19443
+DEMO_INSTANCE ?= demo
+demo: deps $(B)/bin/mdfeed-fakevenue $(DAEMON) $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-top
+	@B='$(B)' VENUE='$(VENUE)' REPLAY='$(REPLAY)' LEVELS='$(LEVELS)' DEMO_PORT='$(DEMO_PORT)' \
+	  DEMO_INSTANCE='$(DEMO_INSTANCE)' sh tools/demo/demo.sh
 
 # ---- install -------------------------------------------------------------------------------
 
@@ -373,6 +381,8 @@ install: all
 	chmod 0644 $(DESTDIR)$(PKGDIR)/mdfeed.pc
 	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
+	for f in $(MAN3_LINKS); do echo '.so man3/libmdfeed.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; done
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(PYDIR)/mdfeed
@@ -393,7 +403,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(INCDIR)/mdfeed 2>/dev/null
 	rm -f $(DESTDIR)$(UNITDIR)/mdfeedd.service $(DESTDIR)$(SYSUSERSDIR)/mdfeed.conf
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANS)))) \
-	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS))) $(MAN3_LINKS:=.3)) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
 	rm -rf $(DESTDIR)$(PYDIR)/mdfeed

@@ -26,6 +26,7 @@
 #include "e2e/multi_list.h"
 #include "e2e/bfx_list.h"
 #include "e2e/truth_list.h"
+#include "e2e/demo_list.h"
 #include "e2e/reliability_list.h"
 #include "e2e/budget_list.h"
 #include "daemon/budget_list.h"
@@ -86,6 +87,7 @@
     X(cat_follows_until_count_and_times_out, 0, 60)                                                \
     X(cat_reports_missing_instance_and_bad_ring, 0, 60)                                            \
     X(cat_text_mode_prints_one_line_per_record, 0, 60)                                             \
+    X(cat_text_mode_summarizes_books_and_prints_local_iso_times, 0, 60)                            \
     X(install_puts_every_file_and_readme_example_builds_and_reads, 0, 120)                         \
     TEST_LIST_TLS(X)                                                                               \
     TEST_LIST_WS(X)                                                                                \
@@ -100,6 +102,7 @@
     TEST_LIST_BFX(X)                                                                               \
     TEST_LIST_FV_BFX(X)                                                                            \
     TEST_LIST_TRUTH(X)                                                                             \
+    TEST_LIST_DEMO(X)                                                                              \
     TEST_LIST_RELIABILITY(X)                                                                       \
     TEST_LIST_NOTIFY(X)                                                                            \
     TEST_LIST_HEALTH(X)                                                                            \

@@ -406,7 +406,7 @@ static void draw_books(struct ui *u, int y, int max_y)
         cell(y, &c, 11, false, stream_attr(u, x->h.state), mdf_stream_state_name(x->h.state));
         cell(y, &c, 9, false, book_attr(u, x->h.book_state), mdf_book_state_name(x->h.book_state));
         cell(y, &c, 5, true, A_NORMAL, top_fmt_count(b, sizeof(b), x->h.book_generation, 5));
-        cell(y, &c, 6, true, A_NORMAL, FMT(b, "%u", x->h.levels));
+        cell(y, &c, 6, true, A_NORMAL, FMT(b, "%u", top_book_levels(x)));
         if (x->has_top && x->n_bids && mdf_dec_format(x->bid.px, b, sizeof(b)) >= 0)
             cell(y, &c, 16, true, good(u), b);
         else

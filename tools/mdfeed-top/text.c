@@ -299,8 +299,8 @@ static void text_books(FILE *f, const struct top *t, const struct top_snap *s, u
         }
         fprintf(f, "%-16s %-14s %-6s %-13s %-9s %5" PRIu64 " %6u %14s %14s %14s %14s\n", x->venue,
                 x->symbol, mdf_stream_type_name(x->h.type), mdf_stream_state_name(x->h.state),
-                mdf_book_state_name(x->h.book_state), x->h.book_generation, x->h.levels, bp, bq, ap,
-                aq);
+                mdf_book_state_name(x->h.book_state), x->h.book_generation, top_book_levels(x), bp,
+                bq, ap, aq);
     }
 }
 
@@ -587,6 +587,8 @@ static json_t *json_streams(const struct top *t, const struct top_snap *s, uint3
             put(top, "bid_qty", x->n_bids ? jdec(x->bid.qty) : json_null());
             put(top, "ask_px", x->n_asks ? jdec(x->ask.px) : json_null());
             put(top, "ask_qty", x->n_asks ? jdec(x->ask.qty) : json_null());
+            put(top, "n_bids", jint(x->n_bids));
+            put(top, "n_asks", jint(x->n_asks));
             put(o, "top", top);
         } else {
             put(o, "top", json_null());
