@@ -3,8 +3,9 @@
 #   make                 build the library, tools and tests into build/
 #   make test            run every test, again under ASan+UBSan, and the ring/thread tests
 #                        under TSan; ends with "N passed, N failed"
-#   make bench           print benchmark figures
+#   make bench           print benchmark figures (the C benchmarks, then the Python reader)
 #   make fuzz            build the libFuzzer harnesses (clang) and fuzz each for FUZZ_SECONDS
+#   make examples        build the example readers of tools/examples/ into build/examples/
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make uninstall       the same PREFIX and DESTDIR: removes it again (not the configuration)
 #   make deps            apt-get install the Debian packages the build needs (if missing)
@@ -22,6 +23,12 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKGDIR ?= $(LIBDIR)/pkgconfig
+# The Python package goes where Debian's python3 looks: /usr/lib/python3/dist-packages for
+# PREFIX=/usr, else $(PREFIX)/lib/python3.X/dist-packages (what Debian's site.py adds for
+# /usr/local).
+PYTHON ?= /usr/bin/python3
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
+DOCDIR ?= $(PREFIX)/share/doc/mdfeed
 DESTDIR ?=
 
 VERSION := 0.1.0
@@ -64,9 +71,12 @@ endif
 # drives mdfeed-top in its test; systemd gives systemd-analyze for the unit's tests; libfaketime
 # steps the daemon's wall clock in the watchdog's clock-step test; strace checks that the daemon
 # stays inside the systemd unit's sandbox. clang builds the libFuzzer harnesses of tests/fuzz/.
+# python3-numpy is the Python package's one dependency (src/python/mdfeed: records as numpy
+# arrays) and python3-pandas its optional DataFrame helpers; the Python tests run Debian's
+# /usr/bin/python3 with both.
 DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedtls-dev libjansson-dev \
 	libconfig-dev libhttp-parser-dev libjsmn-dev zlib1g-dev libncurses-dev tmux systemd libfaketime \
-	strace clang \
+	strace clang python3-numpy python3-pandas \
 	libasan8 libubsan1 libtsan2
 
 # ---- objects, per module -------------------------------------------------------------------
@@ -77,7 +87,7 @@ READER_SRC := src/reader/reader.c src/reader/health.c
 PUB_SRC := src/shm/publisher.c src/shm/synth.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
-NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
+NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
@@ -106,13 +116,21 @@ TOP_SRC := tools/mdfeed-top/main.c tools/mdfeed-top/snapshot.c tools/mdfeed-top/
 	tools/mdfeed-top/text.c
 SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
+	tools/mdfeed-fakevenue/replay_live.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
 
+# Example readers (README, tools/examples/README.md): the public API only; installed as
+# documentation into $(DOCDIR)/examples.
+EX_SRC := tools/examples/reader.c tools/examples/ema_rsi.c tools/examples/spread.c
+EXAMPLES := $(EX_SRC:tools/examples/%.c=$(B)/examples/%)
+.SECONDARY: $(EX_SRC:%.c=$(B)/%.o)
+
 TEST_SUPPORT_SRC := tests/support/certs.c tests/support/fakevenue.c tests/support/wsclient.c \
-	tests/support/daemon.c
+	tests/support/daemon.c tests/support/netns.c
 TEST_TLS_SRC := tests/tls/tls_session_test.c
 TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
-TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c
+TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c \
+	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c
@@ -122,34 +140,43 @@ TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daem
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
 	tests/daemon/budget_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
-	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
+	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c tests/e2e/demo_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
-	tests/e2e/liveness_test.c
+	tests/e2e/liveness_test.c tests/e2e/dns_test.c tests/e2e/shmfull_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \
 	tests/shm/kill_test.c tests/shm/state_test.c \
-	tests/reader/reader_test.c tests/tools/cat_test.c tests/tools/install_test.c \
+	tests/reader/reader_test.c tests/reader/batch_test.c tests/python/python_test.c \
+	tests/tools/cat_test.c tests/tools/install_test.c tests/tools/examples_test.c \
 	$(TEST_SUPPORT_SRC) $(TEST_TLS_SRC) $(TEST_WS_SRC) $(TEST_NET_SRC) $(TEST_FV_SRC) \
 	$(TEST_RESTQ_SRC) $(TEST_VENUE_SRC) $(TEST_BOOK_SRC) $(TEST_CONFIG_SRC) $(TEST_DAEMON_SRC) \
 	$(TEST_E2E_SRC)
 BENCH_SRC := tests/bench/bench.c tests/bench/bench_transport.c tests/bench/bench_decode.c \
 	tests/bench/bench_book.c tests/bench/bench_e2e.c tests/support/certs.c
 
+PY_SRC := $(wildcard src/python/mdfeed/*.py)
+
 TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue $(B)/bin/mdfeed-top
 DAEMON := $(B)/bin/mdfeedd
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 tools/mdfeed-top/mdfeed-top.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
 	src/config/mdfeed.conf.5
+# `man mdf_open` (and every public function of mdfeed.h) lands in libmdfeed(3): make install puts
+# one ".so man3/libmdfeed.3" page per function, make uninstall removes them.
+lparen := (
+MAN3_LINKS := $(shell sed -n 's/^MDF_API .*[ *]\(mdf_[a-z0-9_]*\)$(lparen).*/\1/p' include/mdfeed/mdfeed.h)
 
 ALL_SRC := $(LIB_SRC) $(PUB_SRC) $(XPORT_SRC) $(DMN_SRC) $(DAEMON_MAIN) $(CAT_SRC) $(TOP_SRC) $(SYNTH_SRC) $(FAKEVENUE_SRC) \
-	$(TEST_SRC) $(BENCH_SRC)
+	$(TEST_SRC) $(BENCH_SRC) $(EX_SRC)
 
 .PHONY: all test test-suite bench install uninstall deps format clean run demo fuzz fuzz-build \
-	fuzz-regress
+	fuzz-regress examples
 .DEFAULT_GOAL := all
 
-all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run
+all: $(B)/lib/libmdfeed.a $(B)/lib/$(SONAME) $(TOOLS) $(DAEMON) $(B)/tests/run $(EXAMPLES)
+
+examples: $(EXAMPLES)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -180,6 +207,12 @@ $(B)/bin/mdfeed-top: $(TOP_SRC:%.c=$(B)/%.o) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lncursesw -ljansson $(LDLIBS)
+
+# The examples link the static library, so they run from the source tree with nothing installed.
+$(B)/examples/%: $(B)/tools/examples/%.o $(B)/lib/libmdfeed.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/mdfeed-synth: $(SYNTH_SRC:%.c=$(B)/%.o) $(PUB_OBJ) $(B)/lib/libmdfeed.a
 	@mkdir -p $(dir $@)
@@ -303,19 +336,26 @@ fuzz-regress: fuzz-build
 bench: deps
 	$(Q)$(MAKE) --no-print-directory B=build/bench OPT=-O3 build/bench/tests/run-bench
 	$(Q)build/bench/tests/run-bench
+	@# The Python reader's figures, on the plain build's library and mdfeed-synth.
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)PYTHONPATH=src/python MDFEED_LIB=$(CURDIR)/build/lib/$(SONAME) MDFEED_TEST_BIN=build/bin \
+	  $(PYTHON) tests/bench/bench_python.py
 
 # The daemon on the shipped config, against the real venues (needs internet access).
 run: deps all
 	$(DAEMON) -c conf/mdfeed.conf
 
-# Offline: the fake venue replays the recorded spot traffic in a loop, the daemon publishes it,
-# mdfeed-cat prints what readers see. Logs in $(B)/demo-*.log; Ctrl-C stops all three.
-demo: deps all
-	@fv=; dm=; trap 'kill $$dm $$fv 2>/dev/null; wait' EXIT INT TERM; \
-	$(B)/bin/mdfeed-fakevenue --port 19443 --replay tests/fixtures/binance-spot/ws.rec \
-	  --rest tests/fixtures/binance-spot/http.rec --loop > $(B)/demo-venue.log & fv=$$!; \
-	sleep 0.5; $(DAEMON) -c conf/demo.conf 2> $(B)/demo-daemon.log & dm=$$!; \
-	sleep 1; $(B)/bin/mdfeed-cat -i demo ticks candles books events -f
+# Offline, on loopback: the fake venue, the daemon and mdfeed-cat printing what readers see
+# (tools/demo/demo.sh). A synthetic Binance spot market by default; VENUE=bitfinex for the
+# Bitfinex one; REPLAY=1 for the recorded spot traffic, looped with times moved to now.
+# DEMO_PORT and DEMO_INSTANCE pick the port and instance (two demos can run side by side);
+# LEVELS=N prints N book levels a side instead of best bid/ask and spread. Ctrl-C stops all
+# three (the daemon ends STOPPED; on a terminal make exits 0). Logs in $(B)/demo-<instance>-*.log.
+DEMO_PORT ?= 19443
+DEMO_INSTANCE ?= demo
+demo: deps $(B)/bin/mdfeed-fakevenue $(DAEMON) $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-top
+	@B='$(B)' VENUE='$(VENUE)' REPLAY='$(REPLAY)' LEVELS='$(LEVELS)' DEMO_PORT='$(DEMO_PORT)' \
+	  DEMO_INSTANCE='$(DEMO_INSTANCE)' sh tools/demo/demo.sh
 
 # ---- install -------------------------------------------------------------------------------
 
@@ -323,7 +363,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/mdfeed \
 	  $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/mdfeed \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(TOOLS) $(DAEMON) $(DESTDIR)$(BINDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf ] || \
 	  install -m 0644 conf/mdfeed.conf $(DESTDIR)$(SYSCONFDIR)/mdfeed/mdfeed.conf
@@ -343,8 +383,13 @@ install: all
 	chmod 0644 $(DESTDIR)$(PKGDIR)/mdfeed.pc
 	install -m 0644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
+	for f in $(MAN3_LINKS); do echo '.so man3/libmdfeed.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; done
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PYDIR)/mdfeed
+	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYDIR)/mdfeed/
+	install -m 0644 $(EX_SRC) tools/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
 	@# find libmdfeed.so.N at once.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
@@ -360,9 +405,12 @@ uninstall:
 	-rmdir $(DESTDIR)$(INCDIR)/mdfeed 2>/dev/null
 	rm -f $(DESTDIR)$(UNITDIR)/mdfeedd.service $(DESTDIR)$(SYSUSERSDIR)/mdfeed.conf
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANS)))) \
-	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS))) $(MAN3_LINKS:=.3)) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
+	rm -rf $(DESTDIR)$(PYDIR)/mdfeed
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EX_SRC)) README.md)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
 	  ldconfig; fi
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/mdfeed/ (the configuration): remove it by hand if unwanted"

@@ -26,11 +26,18 @@
 #include "e2e/multi_list.h"
 #include "e2e/bfx_list.h"
 #include "e2e/truth_list.h"
+#include "e2e/demo_list.h"
 #include "e2e/reliability_list.h"
 #include "e2e/budget_list.h"
 #include "daemon/budget_list.h"
 #include "e2e/subscribe_list.h"
 #include "e2e/liveness_list.h"
+#include "e2e/dns_list.h"
+#include "net/resolve_list.h"
+#include "tools/examples_list.h"
+#include "e2e/shmfull_list.h"
+#include "reader/batch_list.h"
+#include "python/list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -80,6 +87,7 @@
     X(cat_follows_until_count_and_times_out, 0, 60)                                                \
     X(cat_reports_missing_instance_and_bad_ring, 0, 60)                                            \
     X(cat_text_mode_prints_one_line_per_record, 0, 60)                                             \
+    X(cat_text_mode_summarizes_books_and_prints_local_iso_times, 0, 60)                            \
     X(install_puts_every_file_and_readme_example_builds_and_reads, 0, 120)                         \
     TEST_LIST_TLS(X)                                                                               \
     TEST_LIST_WS(X)                                                                                \
@@ -94,6 +102,7 @@
     TEST_LIST_BFX(X)                                                                               \
     TEST_LIST_FV_BFX(X)                                                                            \
     TEST_LIST_TRUTH(X)                                                                             \
+    TEST_LIST_DEMO(X)                                                                              \
     TEST_LIST_RELIABILITY(X)                                                                       \
     TEST_LIST_NOTIFY(X)                                                                            \
     TEST_LIST_HEALTH(X)                                                                            \
@@ -104,6 +113,12 @@
     TEST_LIST_BUDGET_E2E(X)                                                                        \
     TEST_LIST_BUDGET(X)                                                                            \
     TEST_LIST_SUBSCRIBE(X)                                                                         \
-    TEST_LIST_LIVENESS(X)
+    TEST_LIST_LIVENESS(X)                                                                          \
+    TEST_LIST_DNS(X)                                                                               \
+    TEST_LIST_RESOLVE(X)                                                                           \
+    TEST_LIST_EXAMPLES(X)                                                                          \
+    TEST_LIST_SHMFULL(X)                                                                           \
+    TEST_LIST_READER_BATCH(X)                                                                      \
+    TEST_LIST_PYTHON(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -117,6 +117,8 @@ enum mdf_health_err {
     MDF_HERR_SEQ_GAP = 11,  /* a connection's message sequence skipped */
     MDF_HERR_UNKNOWN = 12,  /* data for a stream the daemon does not carry */
     MDF_HERR_WATCHDOG = 13, /* the watchdog had to reconnect something */
+    MDF_HERR_SHM = 14,      /* shared memory could not be backed (/dev/shm full): a stream or
+                               candle series was refused, the daemon runs without it */
     MDF_HERR_COUNT = 16,    /* room in the array (unused kinds stay 0) */
 };
 
@@ -207,6 +209,12 @@ struct mdf_health_venue {
     uint64_t conn_attempts;       /* connection attempts of this entry */
     uint64_t conn_admit_waits;    /* of which delayed to keep the WebSocket host's attempts (all
                                      entries) under the venue's limit */
+    /* Appended in layout 2.1 (read as 0 from an older daemon; the entry stride is unchanged):
+     * name lookups of the entry's hosts (url and rest_url) that ran past the lookup timeout
+     * (10 s). While one is stuck, attempts on its host fail at once instead of asking again. */
+    uint32_t dns_stuck;       /* lookups stuck now */
+    uint32_t _r2;             /* reserved */
+    uint64_t dns_stuck_total; /* lookups that ever got stuck, since the daemon started */
 };
 
 /* A connection (table MDF_HT_CONN). */
@@ -284,6 +292,7 @@ struct mdf_health_ring {
 _Static_assert(sizeof(struct mdf_health_desc) == 256, "health descriptor is 4 lines");
 _Static_assert(sizeof(struct mdf_health_daemon) % 8 == 0, "whole 64-bit words");
 _Static_assert(sizeof(struct mdf_health_venue) % 8 == 0, "whole 64-bit words");
+_Static_assert(sizeof(struct mdf_health_venue) <= 120, "venue entries stay 128 bytes (layout 2.0)");
 _Static_assert(sizeof(struct mdf_health_conn) % 8 == 0, "whole 64-bit words");
 _Static_assert(sizeof(struct mdf_health_stream) % 8 == 0, "whole 64-bit words");
 _Static_assert(sizeof(struct mdf_health_ring) % 8 == 0, "whole 64-bit words");

@@ -17,6 +17,11 @@
  *   before and after the copy.
  * - Latest-state entries are seqlocks: an even count means stable, odd means being written.
  *   They are kept per stream (struct mdf_stream_entry); every record names its stream.
+ * - Memory: segments are sparse files (the state segment is sized for every table at its
+ *   maximum). The writer backs with memory (fallocate) every page before it writes or publishes
+ *   it: rings, doorbell and health whole (their st_blocks * 512 covers st_size), table entries
+ *   and latest blocks before the count that publishes them. A reader that touches only what is
+ *   published never touches an unbacked page, which on a full /dev/shm would be a SIGBUS.
  *
  * Prices and quantities are exact decimals (struct mdf_dec): value = m * 10^e.
  */
@@ -40,7 +45,7 @@ extern "C" {
 
 #define MDF_MAGIC UINT64_C(0x4d5344454546444d) /* "MDFEEDSM" little-endian */
 #define MDF_LAYOUT_MAJOR 2u                    /* bumped on incompatible change */
-#define MDF_LAYOUT_MINOR 0u                    /* bumped on compatible addition */
+#define MDF_LAYOUT_MINOR 1u                    /* bumped on compatible addition */
 #define MDF_LAYOUT_VERSION ((MDF_LAYOUT_MAJOR << 16) | MDF_LAYOUT_MINOR)
 #define MDF_CACHELINE 64u
 #define MDF_SHM_PREFIX "/mdfeed." /* name = prefix + instance + "." + segment */

@@ -72,7 +72,9 @@ MDF_API const char *mdf_strerror(int err);
  * created the instance; > 0 waits up to that many ms; < 0 waits forever.
  * On success *out is new (free with mdf_close). Returns 0, -ENOENT (no such instance),
  * -ETIMEDOUT (waited in vain), -EACCES (not in the daemon's group), MDF_EBADSEG, MDF_EVERSION,
- * -EINVAL (bad name) or another negative errno. */
+ * -ENOSPC (published tables with pages no memory backs, and /dev/shm full: reading them would
+ * be a SIGBUS; a daemon of this version never leaves them so), -EINVAL (bad name) or another
+ * negative errno. */
 MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms);
 
 /* Unmaps everything of the instance; subscriptions made from it must be closed first. NULL ok. */
@@ -181,8 +183,9 @@ enum mdf_start {
 };
 
 /* Subscribes to ring `ring` (enum mdf_ring_id) of inst, mapping it read-only. On success *out is
- * new (free with mdf_unsubscribe). Returns 0, -EINVAL, -ENOENT (ring segment missing) or a
- * mapping error. */
+ * new (free with mdf_unsubscribe). Returns 0, -EINVAL, -ENOENT (ring segment missing),
+ * MDF_EBADSEG (shorter than its header says, or geometry that does not fit), -ENOSPC (pages no
+ * memory backs, and /dev/shm full: reading them would be a SIGBUS) or another mapping error. */
 MDF_API int mdf_subscribe(mdf_instance_t *inst, int ring, int start, uint64_t seq, mdf_sub_t **out);
 
 /* Unmaps the ring and frees sub. NULL ok. */
@@ -194,6 +197,22 @@ MDF_API void mdf_unsubscribe(mdf_sub_t *sub);
  * Returns 1 (record copied; rec->h.seq is its sequence), 0 (nothing new yet), MDF_EBADSEG (the
  * ring's slots contradict its tail: a corrupt segment) or -EINVAL. */
 MDF_API int mdf_next(mdf_sub_t *sub, mdf_record_t *rec, uint64_t *lost);
+
+/* Batch read: copies up to max records into buf, record i at buf + i * stride, in ring order,
+ * each as mdf_next would (never torn). stride must be a multiple of 8 and at least
+ * sizeof(struct mdf_rec_hdr); a record longer than stride is cut to stride bytes (its h.size
+ * still gives its full size), and mdf_sub_record_max(sub) bytes never cut one. Stops early when
+ * nothing more is committed. *lost (may be NULL) is set to the number of records the
+ * subscription missed to laps in front of the records returned (0 normally); where they were
+ * missed shows as gaps in the records' h.seq. Returns the number of records copied (0 .. max,
+ * at most INT_MAX), -EINVAL, or MDF_EBADSEG when the first record finds a corrupt ring (a
+ * later one ends the batch early and the next call reports it). One call costs about what one
+ * mdf_next costs per record, without the per-call overhead: the fast path for bindings. */
+MDF_API int mdf_read(mdf_sub_t *sub, void *buf, size_t stride, size_t max, uint64_t *lost);
+
+/* Largest record sub's ring holds, in bytes (a multiple of 8): a stride for mdf_read that never
+ * cuts a record. 0 if sub is NULL. */
+MDF_API size_t mdf_sub_record_max(mdf_sub_t *sub);
 
 /* Blocks until a record is ready for sub or timeout_ms passes (< 0: forever). Publishing costs
  * the daemon no system call unless a reader is blocked here. Returns 1 (ready), 0 (timed out),
@@ -253,7 +272,7 @@ MDF_API uint32_t mdf_candle_capacity(mdf_instance_t *inst);
 
 /* Copies up to k of the newest candles of (sym, interval), oldest first, into out[]; the newest
  * may be a partial (not closed) candle. Returns the number copied (>= 0), -ENOENT (no such
- * symbol), MDF_ENODATA (no such series), MDF_ECONTENDED or -EINVAL. */
+ * symbol), MDF_ENODATA (no such series, or no candle in it yet), MDF_ECONTENDED or -EINVAL. */
 MDF_API int mdf_candles_last(mdf_instance_t *inst, uint32_t sym, int interval,
                              struct mdf_candle *out, size_t k);
 

@@ -113,6 +113,8 @@ const char *err_name(int code)
         return "pong-timeout";
     case ERR_TOO_BIG:
         return "too-big";
+    case ERR_SHM_SPACE:
+        return "shm-space";
     default:
         break;
     }

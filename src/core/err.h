@@ -32,6 +32,7 @@ enum err_code {
     ERR_HTTP_STATUS = -2021,  /* HTTP status outside 2xx */
     ERR_PONG_TIMEOUT = -2030, /* no pong (or any frame) within the pong timeout */
     ERR_TOO_BIG = -2031,      /* a message, header block or body over its configured limit */
+    ERR_SHM_SPACE = -2040,    /* shared memory could not be backed: /dev/shm is full */
 };
 
 /* A short, stable name for any code this project returns: "tls-verify", "ETIMEDOUT", ...;

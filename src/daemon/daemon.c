@@ -29,6 +29,7 @@
 #define START_BOUND_MS 30000       /* STARTING without any subscription acknowledged: DEGRADED */
 
 static struct log_limit publish_log; /* records that did not fit a ring */
+static struct log_limit shm_log;     /* latest-state entries that could not be backed */
 
 const struct tls_config *daemon_tls(struct daemon *d, const char *ca_file)
 {
@@ -67,8 +68,13 @@ void daemon_publish(struct daemon *d, union mdf_record *rec)
                     mdf_rec_type_name(rec->h.type), rec->h.size, ring);
         return;
     }
-    if (rec->h.type != MDF_REC_LIQUIDATION && rec->h.type != MDF_REC_EVENT)
-        state_tx_update(&d->pub.st, rec);
+    /* A new candle series of a source that did not declare it (state_tx_stream assigns the
+     * daemon's own at registration) may find /dev/shm full: counted, the ring has the record. */
+    if (rec->h.type != MDF_REC_LIQUIDATION && rec->h.type != MDF_REC_EVENT &&
+        state_tx_update(&d->pub.st, rec) == ERR_SHM_SPACE) {
+        hp_count_error(d, MDF_HERR_SHM);
+        log_limited(&shm_log, LOG_LV_ERR, "%s", mdf_errmsg());
+    }
 }
 
 /* ---- stop -------------------------------------------------------------------------------- */
@@ -479,6 +485,11 @@ int daemon_init(struct daemon *d, struct md_config *cfg, const char *cfg_path)
     pp.state.max_streams = cfg->shm.max_streams;
     pp.hb_interval_ns = HEARTBEAT_MS * 1000000LL;
     rc = pub_open(&d->pub, &pp);
+    if (rc == ERR_SHM_SPACE) /* the message names the segment, the bytes and the free space */
+        return err_prefix(rc,
+                          "shared memory (this configuration backs %zu bytes of /dev/shm at "
+                          "start: shrink shm.rings or free space there)",
+                          pub_backed_size(&pp));
     if (rc < 0)
         return err_prefix(rc, "shared memory"); /* the message names the instance */
     d->pub_open = true;

@@ -195,12 +195,24 @@ static int name_stream(struct feed *f, struct dstream *s)
     return 0;
 }
 
-/* Creates stream spec of feed f, registers its symbol. NULL with err_set(). */
-static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
+/* A stream whose shared memory cannot be backed (/dev/shm is full) is not served: says so with
+ * new_stream's message (stream, bytes, errno text, free space) and counts it; everything else
+ * runs on. */
+static void refuse_stream(struct feed *f)
+{
+    log_msg(LOG_LV_ERR, "%s; this stream is not served, the others are", mdf_errmsg());
+    hp_count_error(f->d, MDF_HERR_SHM);
+}
+
+/* Creates stream spec of feed f, registers its symbol. NULL with err_set() and the code in
+ * *err (ERR_SHM_SPACE: its shared memory cannot be backed). */
+static struct dstream *new_stream(struct feed *f, const struct vstream *spec, int *err)
 {
     struct daemon *d = f->d;
     struct dstream *s;
+    int rc;
 
+    *err = -ENOMEM;
     s = calloc(1, sizeof(*s));
     if (!s) {
         err_set(-ENOMEM, "out of memory");
@@ -209,8 +221,10 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec)
     s->spec = *spec;
     s->f = f;
     s->hslot = -1;
-    if (name_stream(f, s) < 0)
+    if ((rc = name_stream(f, s)) < 0) {
+        *err = rc;
         goto err_free;
+    }
     /* Only a cadence the venue guarantees makes silence alone evidence (a Bitfinex channel's
      * 15 s hb, a futures markPrice); every other stream is judged by evidence (venue.h). */
     vstream_liveness(f->prof, spec, &s->live);
@@ -563,7 +577,9 @@ static bool owe(struct dstream *m, int64_t before, int64_t now)
     return true;
 }
 
-void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
+/* Evidence (health): stream src showed the symbol's last trade id (id > 0) and/or a trade's
+ * venue time (ns > 0); streams of the symbol that should have followed and did not owe it. */
+static void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
 {
     struct activity *a = src->act;
     int64_t now = now_mono(f), before;
@@ -1357,8 +1373,12 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
         goto err_free;
     }
     for (size_t i = 0; i < cv->n_streams; i++) {
-        struct dstream *s = new_stream(f, &cv->streams[i]);
+        struct dstream *s = new_stream(f, &cv->streams[i], &rc);
 
+        if (!s && rc == ERR_SHM_SPACE) {
+            refuse_stream(f);
+            continue;
+        }
         if (!s)
             goto err_free;
         if (add_stream_ptr(f, s) < 0) {
@@ -1421,7 +1441,7 @@ int feed_start(struct feed *f)
 
 int feed_reload(struct feed *f, const struct cfg_venue *cv)
 {
-    size_t added = 0, removed = 0;
+    size_t added = 0, removed = 0, refused = 0;
     bool *keep;
     int rc = 0;
 
@@ -1449,8 +1469,14 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
         if (found)
             continue;
         /* New stream. */
-        struct dstream *s = new_stream(f, spec);
+        struct dstream *s = new_stream(f, spec, &rc);
 
+        if (!s && rc == ERR_SHM_SPACE) {
+            refuse_stream(f); /* tried again at the next reload */
+            refused++;
+            rc = 0;
+            continue;
+        }
         if (!s) {
             rc = -EINVAL;
             break;
@@ -1485,8 +1511,13 @@ int feed_reload(struct feed *f, const struct cfg_venue *cv)
         return err_set(-ENOMEM, "out of memory");
     link_evidence(f);
     uv_timer_set_repeat(&f->check_timer, (uint64_t)(f->cv.health.check_interval * 1000));
-    log_msg(LOG_LV_NOTICE, "%s: reload: %zu streams added, %zu removed", f->cv.name, added,
-            removed);
+    if (refused)
+        log_msg(LOG_LV_NOTICE,
+                "%s: reload: %zu streams added, %zu removed, %zu refused (no shared memory)",
+                f->cv.name, added, removed, refused);
+    else
+        log_msg(LOG_LV_NOTICE, "%s: reload: %zu streams added, %zu removed", f->cv.name, added,
+                removed);
     return rc;
 }
 

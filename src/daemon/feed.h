@@ -85,6 +85,7 @@ struct feed {
     bool stopping;                    /* feed_stop called */
     int closing;                      /* handles (REST queue, timer) still closing */
     struct feed_stats stats;          /* counters */
+    uint64_t dns_stuck_logged;        /* dns_stuck_total already logged (health_pub.c) */
     struct log_limit conn_log;        /* failed connection attempts (first at once, then a
                                          summary) */
     struct feed_retired retired;      /* counters of connections and streams gone */
@@ -161,10 +162,6 @@ int feed_book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, ui
 /* Bitfinex (bfx_feed.c): handles one message of a Bitfinex connection; publishes the book. */
 void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
 void bfx_publish_book(struct feed *f, struct dstream *s);
-
-/* Evidence (health): stream src showed the symbol's last trade id (id > 0) and/or a trade's
- * venue time (ns > 0); streams of the symbol that should have followed and did not owe it. */
-void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns);
 
 /* Staleness threshold of stream s now, in ns (0 = quiet is normal for it). */
 int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s);

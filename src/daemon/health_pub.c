@@ -16,6 +16,8 @@
 #include "daemon/daemon.h"
 #include "daemon/feed.h"
 #include "daemon/log.h"
+#include "net/resolve.h"
+#include "net/url.h"
 
 /* Stream types as health names them, by enum vstream_type. */
 static const uint8_t stream_type_of[VS_COUNT] = {
@@ -272,6 +274,27 @@ void hp_forget_stream(struct daemon *d, struct dstream *s)
 
 /* ---- venues, rings, daemon --------------------------------------------------------------- */
 
+/* Adds the name-lookup figures of the host of url (a name or an address) to v; the host's name
+ * goes to stuck_host when one of its lookups is stuck now. A host already counted (the REST
+ * host is often the stream host) is skipped. */
+static void add_dns(struct mdf_health_venue *v, const char *url, char *seen, size_t cap,
+                    char *stuck_host, int64_t *stuck_ms)
+{
+    static struct url u; /* 2 KiB: kept off the stack; loop thread only */
+    struct resolve_stats rs;
+
+    if (!url[0] || url_parse(&u, url) < 0 || strcmp(seen, u.host) == 0)
+        return;
+    snprintf(seen, cap, "%s", u.host);
+    resolve_host_stats(u.host, &rs);
+    v->dns_stuck += rs.stuck;
+    v->dns_stuck_total += rs.stuck_total;
+    if (rs.stuck) {
+        snprintf(stuck_host, 256, "%s", u.host);
+        *stuck_ms = rs.stuck_ms;
+    }
+}
+
 /* Publishes feed f's venue entry and its connections and streams; adds its totals to *dm. */
 static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
                          struct mdf_health_daemon *dm)
@@ -386,6 +409,21 @@ static void publish_feed(struct daemon *d, struct feed *f, int64_t now,
     v.rest_paused_until_ns = rq->paused_until_ms * 1000000;
     v.conn_attempts = attempts;
     v.conn_admit_waits = waits;
+    {
+        char seen[256] = "", stuck_host[256] = "";
+        int64_t stuck_ms = 0;
+
+        add_dns(&v, f->cv.url, seen, sizeof(seen), stuck_host, &stuck_ms);
+        add_dns(&v, f->cv.rest_url, seen, sizeof(seen), stuck_host, &stuck_ms);
+        if (v.dns_stuck_total > f->dns_stuck_logged && stuck_host[0])
+            log_msg(LOG_LV_WARNING,
+                    "%s: DNS lookup of %s stuck: no answer for %.1f s (%u stuck now, %" PRIu64
+                    " since start); its connection attempts fail at once until it answers, "
+                    "other hosts are not held up",
+                    f->cv.name, stuck_host, (double)stuck_ms / 1e3, v.dns_stuck, v.dns_stuck_total);
+        if (v.dns_stuck_total > f->dns_stuck_logged)
+            f->dns_stuck_logged = v.dns_stuck_total;
+    }
     health_write(&d->health, MDF_HT_VENUE, f->venue_id, &v, sizeof(v));
 }
 

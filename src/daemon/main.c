@@ -13,10 +13,14 @@
 #include <mdfeed/mdfeed.h>
 
 #include "config/config.h"
+#include "core/err.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
 #define DEFAULT_CONFIG "/etc/mdfeed/mdfeed.conf"
+#define EXIT_SHM_SPACE                                                                             \
+    3 /* /dev/shm cannot back the segments (mdfeedd(8), the unit's                                 \
+       * RestartPreventExitStatus=) */
 
 static void usage(FILE *out)
 {
@@ -110,7 +114,8 @@ int main(int argc, char **argv)
         log_msg(LOG_LV_ERR, "cannot start: %s", mdf_errmsg());
         daemon_fini(d);
         free(d);
-        return 1;
+        /* Its own status, so that the unit does not restart into the same full /dev/shm. */
+        return rc == ERR_SHM_SPACE ? EXIT_SHM_SPACE : 1;
     }
     rc = daemon_run(d);
     daemon_fini(d);

@@ -393,6 +393,7 @@ struct dstream *shard_on_subscribed(struct shard *sh, const char *key, int64_t c
 {
     int64_t now = clock_mono_ns();
     struct shard_ent *e = NULL;
+    char why[160]; /* the reason of a duplicate channel id, for settle() */
 
     for (uint32_t i = 0; i < sh->n && !e; i++)
         if (strcmp(sh->ent[i].s->name, key) == 0 &&
@@ -422,10 +423,9 @@ struct dstream *shard_on_subscribed(struct shard *sh, const char *key, int64_t c
          * could not be told apart, so this subscription fails, visibly. */
         for (uint32_t i = 0; i < sh->n; i++)
             if (&sh->ent[i] != e && sh->ent[i].chan_id == chan_id) {
-                snprintf(sh->ctl, sh->ctl_cap,
-                         "the venue gave channel id %" PRId64 " to %s already", chan_id,
-                         sh->ent[i].s->name);
-                text = sh->ctl;
+                snprintf(why, sizeof(why), "the venue gave channel id %" PRId64 " to %s already",
+                         chan_id, sh->ent[i].s->name);
+                text = why;
                 code = -1;
                 break;
             }

@@ -4,6 +4,7 @@
  */
 #include "daemon/stream.h"
 
+#include "core/hash.h"
 #include "daemon/feed.h"
 
 #include <errno.h>
@@ -54,13 +55,7 @@ void stream_shm_entry(const struct dstream *s, uint16_t venue, struct mdf_stream
 
 uint64_t stream_hash(const char *name, size_t len)
 {
-    uint64_t h = 14695981039346656037ull;
-
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)name[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return fnv1a64(FNV1A64_INIT, name, len);
 }
 
 int stream_map_build(struct stream_map *m, struct dstream *const *streams, size_t n)

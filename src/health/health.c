@@ -76,6 +76,7 @@ int health_open(struct health *h, const struct health_params *p)
     sp.name = MDF_HEALTH_SEGMENT;
     sp.kind = MDF_SEG_HEALTH;
     sp.size = size;
+    sp.reserve = size; /* its tables fill as venues, connections and streams come */
     sp.mode = p->mode;
     sp.gid = p->gid;
     sp.hb_interval_ns = p->hb_interval_ns;

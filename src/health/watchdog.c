@@ -10,6 +10,7 @@
 #include "core/atomics.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/hash.h"
 
 #define WD_MIN_WAIT_NS 10000000LL /* never spin faster than every 10 ms */
 
@@ -47,11 +48,10 @@ static bool cool_take(struct watchdog *w, uint32_t id, int64_t now)
     return true;
 }
 
-static void request(struct watchdog *w, const struct wd_request *r, int64_t now)
+static void request(struct watchdog *w, const struct wd_request *r)
 {
     bool sent = false;
 
-    (void)now;
     pthread_mutex_lock(&w->mu);
     if (w->n_req < WD_MAX_REQUESTS) {
         w->req[w->n_req++] = *r;
@@ -79,11 +79,9 @@ static bool conn_is_open_active(const struct health *h, uint32_t n, uint32_t id)
 /* Identity of the stream in a health slot (the slot is reused after a reload removes it). */
 static uint64_t stream_ident(const struct mdf_health_stream *s)
 {
-    uint64_t x =
-        1469598103934665603ull ^ ((uint64_t)s->venue << 40) ^ ((uint64_t)s->type << 32) ^ s->symbol;
+    uint64_t x = FNV1A64_INIT ^ ((uint64_t)s->venue << 40) ^ ((uint64_t)s->type << 32) ^ s->symbol;
 
-    for (size_t i = 0; i < sizeof(s->name) && s->name[i]; i++)
-        x = (x ^ (uint8_t)s->name[i]) * 1099511628211ull;
+    x = fnv1a64(x, s->name, strnlen(s->name, sizeof(s->name)));
     return x | 1; /* never 0, which marks a free entry */
 }
 
@@ -121,14 +119,19 @@ static int64_t cause_wait(const struct watchdog *w, uint32_t step)
     return d < w->p.backoff_max_ns ? d : w->p.backoff_max_ns;
 }
 
+/* Since when stream entry s is behind: the evidence it owes since owed_mono_ns, or (a
+ * guaranteed cadence) silence since its last message. 0 if neither. */
+static int64_t behind_since(const struct mdf_health_stream *s)
+{
+    return s->owed_mono_ns ? s->owed_mono_ns : s->last_mono_ns;
+}
+
 /* True if health stream entry s is stale on an open, active connection: a case for the
  * watchdog. */
 static bool stale_case(const struct health *h, uint32_t n_conns, const struct mdf_health_stream *s,
                        int64_t now)
 {
-    /* Behind the evidence since owed_mono_ns, or (a guaranteed cadence) silent since its
-     * last message. */
-    int64_t since = s->owed_mono_ns ? s->owed_mono_ns : s->last_mono_ns;
+    int64_t since = behind_since(s);
 
     return s->state == MDF_STREAM_STALE && s->stale_after_ms && since && s->connection &&
            now - since > (int64_t)s->stale_after_ms * 1000000 &&
@@ -141,11 +144,10 @@ static void replace_for(struct watchdog *w, uint32_t n_streams, uint32_t n_conns
                         const struct mdf_health_stream *first, uint32_t i, int64_t now)
 {
     const struct health *h = w->p.h;
-    struct wd_request r = {
-        .conn_id = first->connection,
-        .reason = WD_STREAM_STALE,
-        .stream = i,
-        .age_ns = now - (first->owed_mono_ns ? first->owed_mono_ns : first->last_mono_ns)};
+    struct wd_request r = {.conn_id = first->connection,
+                           .reason = WD_STREAM_STALE,
+                           .stream = i,
+                           .age_ns = now - behind_since(first)};
 
     for (uint32_t k = 0; k < n_streams; k++) {
         struct mdf_health_stream s;
@@ -165,7 +167,7 @@ static void replace_for(struct watchdog *w, uint32_t n_streams, uint32_t n_conns
         }
     }
     if (r.attempt)
-        request(w, &r, now);
+        request(w, &r);
 }
 
 void watchdog_check(struct watchdog *w, int64_t now)
@@ -207,7 +209,7 @@ void watchdog_check(struct watchdog *w, int64_t now)
                 .conn_id = c.id, .reason = WD_CONN_SILENT, .age_ns = now - c.last_msg_mono_ns};
 
             if (cool_take(w, c.id, now))
-                request(w, &r, now);
+                request(w, &r);
         }
     }
     for (uint32_t i = 0; i < n_streams; i++) {

@@ -1,18 +1,22 @@
 /*
- * Byte-stream connections on libuv: DNS, TCP connect with a deadline, every resolved address
- * in turn, then the transport's own setup (conn_tcp.c, conn_tls.c). Writes go through two fixed
+ * Byte-stream connections on libuv: DNS (net/resolve.c, off libuv's shared thread pool), TCP
+ * connect with a deadline, every resolved address in turn, then the transport's own setup
+ * (conn_tcp.c, conn_tls.c). Writes go through two fixed
  * buffers: one handed to uv_write while the other collects what is written meanwhile, so a
  * write never allocates and never waits.
  *
  * Closing follows libuv's rule that handle memory lives until its close callback: conn_close()
- * counts the handles (and a DNS request) still in flight and calls on_closed after the last.
+ * counts the handles still closing and calls on_closed after the last. A name lookup in flight
+ * is abandoned, never waited for.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "net/conn_int.h"
 
@@ -99,6 +103,26 @@ static void on_deadline(uv_timer_t *t)
 {
     struct conn *c = t->data;
 
+    if (c->phase == CONN_RESOLVING) {
+        int64_t now = clock_mono_ns(), waited;
+        uint32_t left = resolve_remaining_ms(&c->rw);
+
+        if (left > 0 && now < c->connect_by_ns) {
+            /* Early by the loop's cached time: neither the lookup timeout nor the connect
+             * timeout is reached yet. */
+            int64_t cl = (c->connect_by_ns - now + 999999) / 1000000;
+
+            uv_timer_start(&c->timer, on_deadline, (uint64_t)(cl < left ? cl : left), 0);
+            return;
+        }
+        waited = resolve_gave_up(&c->rw);
+        conn_fail(c, err_set(-ETIMEDOUT, "DNS lookup of %s: no answer after %" PRId64 " ms%s",
+                             c->host, waited,
+                             waited >= (int64_t)resolve_timeout_ms()
+                                 ? " (stuck: the next attempts fail at once until it returns)"
+                                 : ""));
+        return;
+    }
     if (c->phase == CONN_HANDSHAKE)
         conn_fail(c, err_set(-ETIMEDOUT, "TLS handshake with %s:%u timed out after %u ms", c->host,
                              c->p.port, c->p.handshake_timeout_ms));
@@ -270,7 +294,7 @@ static void on_connected(uv_connect_t *req, int status)
     if (status < 0) {
         int err = uv_err(c, status, "connecting to"); /* kept as last error if none works */
 
-        if (c->ai_next)
+        if (c->ai_next < c->rw.n_addr)
             retry_next(c);
         else
             conn_fail(c, err);
@@ -290,10 +314,10 @@ static void on_connected(uv_connect_t *req, int status)
 
 static void try_next_address(struct conn *c)
 {
-    struct addrinfo *ai = c->ai_next;
+    int i = c->ai_next;
     int rc;
 
-    c->ai_next = ai->ai_next;
+    c->ai_next++;
     rc = uv_tcp_init(c->loop, &c->tcp);
     if (rc < 0) {
         conn_fail(c, uv_err(c, rc, "creating a socket for"));
@@ -304,42 +328,54 @@ static void try_next_address(struct conn *c)
     uv_tcp_nodelay(&c->tcp, 1);
     c->creq.data = c;
     c->phase = CONN_CONNECTING;
-    rc = uv_tcp_connect(&c->creq, &c->tcp, ai->ai_addr, on_connected);
+    rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&c->rw.addr[i], on_connected);
     if (rc < 0) {
-        if (c->ai_next)
+        if (c->ai_next < c->rw.n_addr)
             retry_next(c);
         else
             conn_fail(c, uv_err(c, rc, "connecting to"));
     }
 }
 
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+/* The name lookup answered (or failed). */
+static void on_resolved(struct resolve_wait *w, int status)
 {
-    struct conn *c = req->data;
+    struct conn *c = w->data;
+    int64_t left;
 
-    c->gai_pending = false;
-    if (c->phase == CONN_CLOSING) {
-        uv_freeaddrinfo(res);
-        closed_one(c);
+    if (c->phase != CONN_RESOLVING)
         return;
-    }
-    if (c->phase != CONN_RESOLVING) {
-        uv_freeaddrinfo(res);
-        return;
-    }
     if (status < 0) {
-        conn_fail(c, err_set(-EHOSTUNREACH, "cannot resolve %s: %s", c->host, uv_strerror(status)));
+        conn_fail(c, status); /* resolve.c described it */
         return;
     }
-    c->ai = res;
-    c->ai_next = res;
+    /* What is left of the connect timeout, which counted the lookup too. */
+    left = (c->connect_by_ns - clock_mono_ns()) / 1000000;
+    uv_timer_stop(&c->timer);
+    conn_deadline(c, left > 0 ? (uint32_t)left : 1);
+    c->ai_next = 0;
+    try_next_address(c);
+}
+
+/* Goes on with what conn_start() found: the numeric address, or the failure. */
+static void on_kick(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+
+    if (c->phase != CONN_RESOLVING)
+        return;
+    if (c->kick_err < 0) {
+        conn_fail(c, err_set(c->kick_err, "%s", c->kick_why));
+        return;
+    }
+    conn_deadline(c, c->p.connect_timeout_ms);
+    c->ai_next = 0;
     try_next_address(c);
 }
 
 int conn_start(struct conn *c, const struct conn_params *p)
 {
-    struct addrinfo hints;
-    char port[8];
+    uint32_t ms;
     int rc;
 
     if (c->phase != CONN_IDLE)
@@ -356,7 +392,7 @@ int conn_start(struct conn *c, const struct conn_params *p)
     c->wlen[0] = c->wlen[1] = 0;
     c->wcur = 0;
     c->writing = false;
-    c->ai = c->ai_next = NULL;
+    c->ai_next = 0;
     rc = c->ops->start(c);
     if (rc < 0)
         return rc;
@@ -368,19 +404,22 @@ int conn_start(struct conn *c, const struct conn_params *p)
     c->timer.data = c;
     c->timer_open = true;
     c->phase = CONN_RESOLVING;
-    conn_deadline(c, p->connect_timeout_ms);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%u", p->port);
-    c->gai.data = c;
-    rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->host, port, &hints);
-    if (rc < 0) {
-        conn_fail(c, err_set(-EHOSTUNREACH, "cannot resolve %s: %s", c->host, uv_strerror(rc)));
+    c->rw.data = c;
+    rc = resolve_start(&c->rw, c->loop, c->host, p->port, on_resolved);
+    if (rc != 0) {
+        /* A numeric address (no lookup), or a stuck lookup of this host that fails the attempt
+         * at once: either way go on from the loop, so on_error never comes from in here. */
+        c->kick_err = rc < 0 ? rc : 0;
+        snprintf(c->kick_why, sizeof(c->kick_why), "%s", rc < 0 ? mdf_errmsg() : "");
+        uv_timer_start(&c->timer, on_kick, 0, 0);
         return 0;
     }
-    c->gai_pending = true;
+    /* The deadline covers the lookup too, and ends it early when the lookup gets stuck. */
+    ms = p->connect_timeout_ms ? p->connect_timeout_ms : 10000;
+    c->connect_by_ns = clock_mono_ns() + (int64_t)ms * 1000000;
+    if (resolve_remaining_ms(&c->rw) < ms)
+        ms = resolve_remaining_ms(&c->rw) ? resolve_remaining_ms(&c->rw) : 1;
+    conn_deadline(c, ms);
     return 0;
 }
 
@@ -389,10 +428,6 @@ static void closed_one(struct conn *c)
 {
     if (--c->open_handles > 0)
         return;
-    if (c->ai) {
-        uv_freeaddrinfo(c->ai);
-        c->ai = c->ai_next = NULL;
-    }
     c->ops->fini(c);
     c->phase = CONN_IDLE;
     c->cb->on_closed(c);
@@ -403,16 +438,21 @@ static void on_handle_closed(uv_handle_t *h)
     closed_one(h->data);
 }
 
+static void on_lookup_closed(uv_handle_t *h)
+{
+    struct resolve_wait *w = h->data;
+
+    closed_one(w->data);
+}
+
 void conn_close(struct conn *c, bool reset)
 {
     if (c->phase == CONN_IDLE || c->phase == CONN_CLOSING)
         return;
     c->phase = CONN_CLOSING;
     c->open_handles = 1; /* held until every close below is issued */
-    if (c->gai_pending) {
-        c->open_handles++;
-        uv_cancel((uv_req_t *)&c->gai);
-    }
+    if (resolve_close(&c->rw, on_lookup_closed))
+        c->open_handles++; /* the lookup itself is abandoned: its thread frees it */
     if (c->retry_closing)
         c->open_handles++; /* on_retry_closed() will count it */
     if (c->tcp_open) {

@@ -1,5 +1,6 @@
 /*
- * A byte-stream connection on libuv: async DNS (IPv4 and IPv6, every address tried in turn),
+ * A byte-stream connection on libuv: DNS on lookup threads of our own (net/resolve.h: IPv4 and
+ * IPv6, every address tried in turn; a stuck lookup never blocks another host's connections),
  * TCP connect with a timeout, then an optional TLS handshake with its own timeout, after which
  * the upper layer reads and writes plaintext. TCP and TLS differ only in a small ops table
  * (conn_tcp.c, conn_tls.c), in the way Redis cuts its connection types.
@@ -17,6 +18,7 @@
 
 #include <uv.h>
 
+#include "net/resolve.h"
 #include "tls/tls_session.h"
 
 #define CONN_READ_CAP (64 * 1024)
@@ -44,13 +46,14 @@ struct conn_params {
     bool tls;                         /* run TLS over TCP */
     const struct tls_config *tls_cfg; /* borrowed, required when tls */
     const char *tls_host;             /* name to verify (and SNI); NULL = host */
-    uint32_t connect_timeout_ms;      /* DNS + TCP connect, all addresses together */
+    uint32_t connect_timeout_ms;      /* DNS + TCP connect, all addresses together (DNS also
+                                         ends at resolve_timeout_ms(): stuck) */
     uint32_t handshake_timeout_ms;    /* TLS handshake */
 };
 
 enum conn_phase {
     CONN_IDLE,       /* not started, or closed */
-    CONN_RESOLVING,  /* uv_getaddrinfo in flight */
+    CONN_RESOLVING,  /* name lookup in flight (net/resolve.c) */
     CONN_CONNECTING, /* uv_tcp_connect in flight */
     CONN_HANDSHAKE,  /* TLS handshake */
     CONN_READY,      /* reading and writing plaintext */
@@ -70,14 +73,16 @@ struct conn {
     char host[256];                  /* name resolved */
     char tls_host[256];              /* name verified */
     enum conn_phase phase;           /* public */
-    uv_getaddrinfo_t gai;            /* DNS request */
-    struct addrinfo *ai, *ai_next;   /* results and the next to try */
+    struct resolve_wait rw;          /* name lookup and its answer (rw.addr) */
+    int ai_next;                     /* index of the next address in rw.addr to try */
+    int kick_err;                    /* conn_start(): failure to report from the loop, or 0 */
+    char kick_why[192];              /* its text */
+    int64_t connect_by_ns;           /* CLOCK_MONOTONIC end of the connect timeout */
     uv_tcp_t tcp;                    /* the socket */
     uv_connect_t creq;               /* connect request */
     uv_timer_t timer;                /* connect / handshake deadline */
     uv_write_t wreq;                 /* the one write in flight */
     bool tcp_open, timer_open;       /* handles that need uv_close */
-    bool gai_pending;                /* DNS request in flight */
     bool retry_closing;              /* a socket that failed to connect is closing */
     bool writing;                    /* wreq in flight */
     int open_handles;                /* handles still closing */

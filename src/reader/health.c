@@ -318,6 +318,7 @@ static const char *const err_kind_names[MDF_HERR_COUNT] = {
     [MDF_HERR_SEQ_GAP] = "seq_gap",
     [MDF_HERR_UNKNOWN] = "unknown",
     [MDF_HERR_WATCHDOG] = "watchdog",
+    [MDF_HERR_SHM] = "shm",
 };
 
 /* names[v] if v is inside the table and named, else "?". */

@@ -4,6 +4,7 @@
  * that may not write it falls back to polling. Errors set the thread's message (mdf_errmsg).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct mdf_sub {
     struct seg ring;      /* the ring segment, read-only */
     struct ring_rx rx;    /* this subscription's cursor */
     int ring_id;          /* enum mdf_ring_id */
+    int64_t live_check;   /* CLOCK_MONOTONIC of mdf_wait's last full liveness check */
 };
 
 static const struct mdf_seg_header *hdr(const struct seg *s)
@@ -67,7 +69,8 @@ MDF_API int mdf_open(mdf_instance_t **out, const char *name, int wait_ms)
         }
         clock_sleep_ns(10 * 1000 * 1000);
     }
-    if (rc == 0 && (rc = state_rx_check(inst->state.base, inst->state.size)) < 0)
+    if (rc == 0 && ((rc = state_rx_check(inst->state.base, inst->state.size)) < 0 ||
+                    (rc = state_rx_backed(&inst->state)) < 0))
         seg_reader_close(&inst->state);
     if (rc < 0) {
         free(inst);
@@ -219,6 +222,39 @@ MDF_API int mdf_next(mdf_sub_t *sub, mdf_record_t *rec, uint64_t *lost)
     return ring_rx_next(&sub->rx, rec, sizeof(*rec), lost);
 }
 
+MDF_API int mdf_read(mdf_sub_t *sub, void *buf, size_t stride, size_t max, uint64_t *lost)
+{
+    uint8_t *out = buf;
+    uint64_t total = 0;
+    size_t n = 0;
+
+    if (lost)
+        *lost = 0;
+    if (!sub || (!buf && max) || stride < sizeof(struct mdf_rec_hdr) || stride % 8)
+        return err_set(-EINVAL, "mdf_read: bad argument (stride %zu)", stride);
+    if (max > INT_MAX)
+        max = INT_MAX;
+    while (n < max) {
+        uint64_t l = 0;
+        int rc = ring_rx_next(&sub->rx, out + n * stride, stride, &l);
+
+        if (rc < 0 && n == 0)
+            return rc;
+        if (rc <= 0)
+            break; /* nothing more yet, or an error the next call reports */
+        total += l;
+        n++;
+    }
+    if (lost)
+        *lost = total;
+    return (int)n;
+}
+
+MDF_API size_t mdf_sub_record_max(mdf_sub_t *sub)
+{
+    return sub ? sub->rx.slot_size - sizeof(struct mdf_slot) : 0;
+}
+
 MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
 {
     int64_t now = clock_mono_ns();
@@ -239,16 +275,22 @@ MDF_API int mdf_wait(mdf_sub_t *sub, int timeout_ms)
         if (ring_rx_ready(&sub->rx))
             return 1;
         now = clock_mono_ns();
-        if (now >= deadline)
-            return 0;
-        /* Full liveness costs a /proc read: only once a slice has passed with no news; the
-         * retired flag is a single load, so it is checked at once. */
-        live = seg_retired(h) ? MDF_RETIRED : round ? seg_liveness(h, now) : MDF_ALIVE;
+        /* Full liveness costs a /proc read: only once a slice has passed with no news, and
+         * at most once per heartbeat period across calls; the retired flag is a single load,
+         * so it is checked at once. Both come before the deadline, so a caller that waits in
+         * short calls (a binding's slices, mdfeed-cat's 5 ms) hears of a death too. */
+        bool due = round && now - sub->live_check >= slice;
+
+        if (due)
+            sub->live_check = now;
+        live = seg_retired(h) ? MDF_RETIRED : due ? seg_liveness(h, now) : MDF_ALIVE;
         if (live == MDF_RETIRED)
             return err_set(MDF_ERETIRED, "ring %s was replaced; reopen the instance",
                            mdf_ring_name(sub->ring_id));
         if (live == MDF_DEAD)
             return err_set(MDF_EDEAD, "the daemon of instance \"%s\" is dead", sub->inst->name);
+        if (now >= deadline)
+            return 0;
         if (slice <= 0 || slice > deadline - now)
             slice = deadline - now;
         if (bell) {

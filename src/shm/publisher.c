@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/atomics.h"
 #include "core/err.h"
 #include "shm/doorbell.h"
 #include "shm/publisher.h"
@@ -41,6 +42,16 @@ uint32_t pub_ring_record_max(int ring, uint32_t book_depth)
             m = n;
     }
     return (uint32_t)m;
+}
+
+size_t pub_backed_size(const struct pub_params *prm)
+{
+    size_t n = doorbell_segment_size() + state_fixed_size(&prm->state);
+
+    for (int r = 0; r < MDF_RING_COUNT; r++)
+        n += ring_segment_size(prm->ring_capacity[r],
+                               ring_slot_size(pub_ring_record_max(r, prm->state.book_depth)));
+    return n;
 }
 
 static int check_params(const struct pub_params *prm)
@@ -97,6 +108,17 @@ static bool same_state(const void *base, const void *arg)
     return state_same_geometry(base, arg);
 }
 
+/* Closes a segment pub_open could not finish. One it created (never made ready: version 0, so
+ * no reader uses it) is removed, giving back the memory it reserved; one it adopted stays for
+ * its readers and the next daemon. */
+static void abandon(struct seg *s)
+{
+    if (!s->base)
+        return;
+    /* Relaxed: only this thread stores the version of a segment it holds. */
+    seg_writer_close(s, load_relaxed(&((struct mdf_seg_header *)s->base)->version) == 0);
+}
+
 int pub_open(struct publisher *p, const struct pub_params *prm)
 {
     struct seg_params sp = {.instance = prm->instance,
@@ -112,19 +134,23 @@ int pub_open(struct publisher *p, const struct pub_params *prm)
     sp.name = "state";
     sp.kind = MDF_SEG_STATE;
     sp.size = state_segment_size(&prm->state);
+    sp.reserve = 0; /* mostly sparse: state_reserve and state_tx_* back what is used */
     if ((rc = open_one(&p->state, &sp, same_state, &prm->state)) < 0)
         return rc;
     p->adopted = rc == SEG_ADOPTED;
+    if ((rc = state_reserve(&p->state, &prm->state, p->adopted)) < 0)
+        goto err_state;
     if (p->adopted)
         state_repair(p->state.base);
     else
         state_format(p->state.base, &prm->state);
-    if ((rc = state_tx_init(&p->st, p->state.base)) < 0)
+    if ((rc = state_tx_init(&p->st, p->state.base, &p->state)) < 0)
         goto err_state;
 
     sp.name = "doorbell";
     sp.kind = MDF_SEG_DOORBELL;
     sp.size = doorbell_segment_size();
+    sp.reserve = sp.size;
     /* Readers may write here (to ask for a wake-up), so it gets write wherever read is. */
     sp.mode = prm->mode | ((prm->mode & 0444) >> 1);
     if ((rc = open_one(&p->doorbell, &sp, NULL, NULL)) < 0)
@@ -141,6 +167,7 @@ int pub_open(struct publisher *p, const struct pub_params *prm)
         sp.name = mdf_ring_name(r);
         sp.kind = MDF_SEG_RING;
         sp.size = ring_segment_size(g.capacity, g.slot_size);
+        sp.reserve = sp.size; /* written round and round: all of it, now */
         if ((rc = open_one(&p->rings[r], &sp, same_ring, &g)) < 0)
             goto err_rings;
         if (rc == SEG_ADOPTED)
@@ -159,12 +186,12 @@ int pub_open(struct publisher *p, const struct pub_params *prm)
 
 err_rings:
     while (r-- > 0)
-        seg_writer_close(&p->rings[r], false);
-    seg_writer_close(&p->doorbell, false);
+        abandon(&p->rings[r]);
+    abandon(&p->doorbell);
 err_state_tx:
     state_tx_fini(&p->st);
 err_state:
-    seg_writer_close(&p->state, false);
+    abandon(&p->state);
     return rc;
 }
 

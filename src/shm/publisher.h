@@ -40,8 +40,15 @@ struct publisher {
     uint64_t epoch;                    /* the state segment's epoch after opening */
 };
 
-/* Opens every segment of the instance. Returns 0, or MDF_ESQUAT, MDF_ELIVE, -EINVAL or another
- * negative errno with a message (mdf_errmsg); on error nothing is left open. */
+/* Bytes of /dev/shm that pub_open backs with memory at once (fallocate): every ring whole, the
+ * doorbell, the state segment's fixed part. Symbols, streams and candle series add theirs as
+ * they are registered. */
+size_t pub_backed_size(const struct pub_params *prm);
+
+/* Opens every segment of the instance, backing with memory what is always written (see
+ * pub_backed_size). Returns 0, or MDF_ESQUAT, MDF_ELIVE, ERR_SHM_SPACE (/dev/shm has not the
+ * space), -EINVAL or another negative errno with a message (mdf_errmsg); on error nothing is
+ * left open. */
 int pub_open(struct publisher *p, const struct pub_params *prm);
 
 /* Closes every segment; with unlink_it, removes them (their readers see them retired). */

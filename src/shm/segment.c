@@ -4,6 +4,13 @@
  * says, and no live daemon holds its flock. Readers: map PROT_READ and validate the header,
  * whose version word the writer stores last with release, so a half-built segment is never
  * taken for a ready one.
+ *
+ * A segment is sized with ftruncate, which only sets its length: tmpfs finds a page for a byte
+ * when it is first touched, and when /dev/shm is full that touch is a SIGBUS, for the writer and
+ * for a reader alike. So writers back with fallocate (seg_reserve) every range before anything
+ * is stored there or published to readers: rings whole, at creation; the state segment's
+ * entries as they are assigned. A reservation that fails is an error with a message, not a
+ * signal later.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/atomics.h"
@@ -153,6 +161,32 @@ static void *map_rw(int fd, size_t size)
     return base;
 }
 
+int seg_reserve(struct seg *s, size_t off, size_t len)
+{
+    struct statvfs vfs;
+    char free_text[96] = "";
+    int rc;
+
+    if (len == 0)
+        return 0;
+    if (off > s->size || len > s->size - off)
+        return err_set(-EINVAL, "reserve %zu bytes at %zu: beyond the %zu bytes of %s", len, off,
+                       s->size, s->name);
+    /* tmpfs reserves whole pages; a range already backed (written or reserved) is left alone. */
+    do
+        rc = posix_fallocate(s->fd, (off_t)off, (off_t)len);
+    while (rc == EINTR);
+    if (rc == 0)
+        return 0;
+    if (fstatvfs(s->fd, &vfs) == 0)
+        snprintf(free_text, sizeof(free_text), " (/dev/shm has %llu bytes free of %llu)",
+                 (unsigned long long)vfs.f_bavail * vfs.f_frsize,
+                 (unsigned long long)vfs.f_blocks * vfs.f_frsize);
+    return err_set(rc == ENOSPC || rc == ENOMEM || rc == EFBIG ? ERR_SHM_SPACE : -rc,
+                   "cannot back %zu bytes of /dev/shm%s with memory: %s%s", len, s->name,
+                   strerror(rc), free_text);
+}
+
 /* Opens name with O_EXCL, sets mode and group, sizes it and maps it. */
 static int create_new(struct seg *s, const struct seg_params *p)
 {
@@ -185,14 +219,20 @@ static int create_new(struct seg *s, const struct seg_params *p)
         rc = err_set(-errno, "cannot size %s to %zu bytes: %s", s->name, p->size, strerror(errno));
         goto err_unlink;
     }
+    s->size = p->size;
+    s->fd = fd;
+    /* Back what is always written before anything is; a failure leaves nothing behind. */
+    if ((rc = seg_reserve(s, 0, p->reserve < p->size ? p->reserve : p->size)) < 0) {
+        s->fd = -1;
+        goto err_unlink;
+    }
     base = map_rw(fd, p->size);
     if (base == MAP_FAILED) {
         rc = err_set(-errno, "mmap %s: %s", s->name, strerror(errno));
+        s->fd = -1;
         goto err_unlink;
     }
     s->base = base;
-    s->size = p->size;
-    s->fd = fd;
     s->writable = true;
     {
         struct mdf_seg_header *h = base;
@@ -311,6 +351,13 @@ int seg_writer_open(struct seg *s, const struct seg_params *p)
     s->size = p->size;
     s->fd = fd;
     s->writable = true;
+    /* What a dead daemon left sparse is backed now, before this one stores anything there. */
+    if ((rc = seg_reserve(s, 0, p->reserve < p->size ? p->reserve : p->size)) < 0) {
+        munmap(base, p->size);
+        s->base = NULL;
+        s->fd = -1;
+        goto err_close;
+    }
     h->hb_interval_ns = (uint64_t)p->hb_interval_ns;
     return SEG_ADOPTED;
 
@@ -395,6 +442,35 @@ void seg_writer_close(struct seg *s, bool unlink_it)
     s->fd = -1;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int seg_reader_backed(const struct seg *s, size_t off, size_t len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), a, b;
+
+    if (len == 0 || off >= s->size)
+        return 0;
+    if (len > s->size - off)
+        len = s->size - off;
+    a = off / page * page;
+    b = off + len;
+    /* Faults the pages in as a read (a write on the doorbell) would, but reports a page that
+     * cannot be backed as EFAULT instead of a SIGBUS. Pages already backed cost a page-table
+     * entry each. */
+    if (madvise((uint8_t *)s->base + a, b - a,
+                s->writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+        return 0;
+    if (errno == EINVAL)
+        return 0; /* a kernel before 5.14 cannot tell: read as before */
+    return err_set(-ENOSPC,
+                   "/dev/shm%s has pages that no memory backs and /dev/shm cannot back them "
+                   "(%s): reading it would crash this process with SIGBUS",
+                   s->name, strerror(errno));
+}
+
 int seg_reader_open(struct seg *s, const char *instance, const char *segment, uint32_t kind,
                     bool rw)
 {
@@ -461,6 +537,15 @@ int seg_reader_open(struct seg *s, const char *instance, const char *segment, ui
     s->base = base;
     s->size = (size_t)st.st_size;
     s->writable = rw;
+    /* Rings, doorbell and health are written all over, and their writer backs them whole. One
+     * that is not backed whole (an older writer's, or a hole punched in it) is faulted in now,
+     * where a full /dev/shm is an error rather than a SIGBUS at some later read. The state
+     * segment is sparse by design: its reader checks what is published (state_rx_backed). */
+    if (kind != MDF_SEG_STATE && (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size &&
+        (rc = seg_reader_backed(s, 0, s->size)) < 0) {
+        seg_reader_close(s);
+        return rc;
+    }
     return 0;
 
 out_close:

@@ -35,6 +35,9 @@ struct seg_params {
     const char *name;       /* segment name ("ticks", "state", ...) */
     uint32_t kind;          /* enum mdf_seg_kind */
     size_t size;            /* total bytes wanted */
+    size_t reserve;         /* bytes from the start backed with memory at once, created or
+                             * adopted (seg_reserve): p->size for a segment written all over,
+                             * less for one whose writer reserves the rest as it is used */
     mode_t mode;            /* permission bits, e.g. 0640 */
     gid_t gid;              /* group, or (gid_t)-1 for the process's group */
     int64_t hb_interval_ns; /* heartbeat period published for readers */
@@ -65,6 +68,13 @@ int seg_writer_open(struct seg *s, const struct seg_params *p);
  * one retired for its readers, unlinks it and creates a new one. Returns SEG_CREATED or < 0. */
 int seg_writer_recreate(struct seg *s, const struct seg_params *p);
 
+/* Backs bytes [off, off + len) of writer segment s with memory now (fallocate(2)), so that no
+ * later store there can fault (SIGBUS) for want of space in /dev/shm. Idempotent: a range
+ * already backed costs nothing. Control path only. Returns 0, or ERR_SHM_SPACE (no space in
+ * /dev/shm, or the memory limit) or another negative errno, with a message naming the segment,
+ * the bytes needed and the bytes free. */
+int seg_reserve(struct seg *s, size_t off, size_t len);
+
 /* Makes a created or adopted segment visible: stamps pid, start time, heartbeat, bumps the
  * epoch, and on a new segment stores the version word last with release. */
 void seg_writer_ready(struct seg *s);
@@ -76,10 +86,16 @@ void seg_heartbeat(struct seg *s, int64_t now_mono_ns);
 void seg_writer_close(struct seg *s, bool unlink_it);
 
 /* Maps segment `segment` of `instance` read-only (read-write with rw: only the doorbell) and
- * checks magic, version, kind and size. Returns 0, -ENOENT, -EACCES, MDF_ENOTREADY, MDF_EVERSION,
- * MDF_EBADSEG or another negative errno, with a message. */
+ * checks magic, version, kind and size; a segment other than the state segment must be backed
+ * by memory whole (seg_reader_backed). Returns 0, -ENOENT, -EACCES, MDF_ENOTREADY, MDF_EVERSION,
+ * MDF_EBADSEG, -ENOSPC (not backed, /dev/shm full) or another negative errno, with a message. */
 int seg_reader_open(struct seg *s, const char *instance, const char *segment, uint32_t kind,
                     bool rw);
+
+/* Makes sure bytes [off, off + len) of reader segment s are backed by memory, faulting in
+ * what is not, so that reading them cannot end in SIGBUS (tmpfs finds a page for a hole at the
+ * first touch, and fails when /dev/shm is full). Returns 0, or -ENOSPC with a message. */
+int seg_reader_backed(const struct seg *s, size_t off, size_t len);
 
 /* Unmaps a reader's segment. */
 void seg_reader_close(struct seg *s);

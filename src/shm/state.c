@@ -8,6 +8,13 @@
  * and depth20, ticker and miniTicker) never overwrite each other; the per-symbol reads go through
  * the default stream the writer elects for (symbol, type) whenever a stream comes or goes. The
  * writer keeps a private (symbol, interval) -> series index so a candle update is O(1).
+ *
+ * Memory: the segment is sized for every table at its maximum (hundreds of MB by default) but
+ * tmpfs backs only what is touched. The writer backs (seg_reserve) the header, the venue table
+ * and the default-stream table at once, and each symbol, stream (with its latest block) and
+ * candle series when it is assigned, before anything is stored there or published: a store never
+ * faults for want of space in /dev/shm, and readers, who only look at published entries, never
+ * touch an unbacked page. An entry that cannot be backed is refused with ERR_SHM_SPACE.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +23,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "shm/segment.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
@@ -151,6 +159,32 @@ int state_rx_check(const void *base, size_t size)
     return 0;
 }
 
+int state_rx_backed(const struct seg *s)
+{
+    const struct mdf_state_desc *d = state_desc(s->base);
+    /* Pairs with the release stores of the counts: what the writer published by now. */
+    uint64_t nsym = load_acquire((atomic_uint *)&d->n_symbols);
+    uint64_t nstr = load_acquire((atomic_uint *)&d->n_streams);
+    uint64_t nser = load_acquire((atomic_uint *)&d->n_series);
+    int rc;
+
+    nsym = nsym < d->max_symbols ? nsym : d->max_symbols;
+    nstr = nstr < d->max_streams ? nstr : d->max_streams;
+    nser = nser < d->max_series ? nser : d->max_series;
+    if ((rc = seg_reader_backed(s, 0, d->symbols_off + nsym * sizeof(struct mdf_symbol_entry))) <
+            0 ||
+        (rc = seg_reader_backed(s, d->streams_off, nstr * sizeof(struct mdf_stream_entry))) < 0 ||
+        (rc = seg_reader_backed(s, d->defaults_off, d->latest_off - d->defaults_off)) < 0 ||
+        (rc = seg_reader_backed(s, d->latest_off, nstr * d->latest_stride)) < 0 ||
+        (rc = seg_reader_backed(s, d->series_dir_off, nser * sizeof(struct mdf_series_entry))) < 0)
+        return rc;
+    for (uint64_t i = 0; i < nser; i++) /* each series' header: its count and seqlock */
+        if ((rc = seg_reader_backed(s, d->series_off + i * d->series_stride,
+                                    sizeof(struct mdf_series))) < 0)
+            return rc;
+    return 0;
+}
+
 /* How many entries of a table are published, at most its size max (more can only come from a
  * corrupt segment: state_rx_check cannot vouch for a count that changes). */
 static uint32_t published(const MDF_ATOMIC(uint32_t) * n, uint32_t max)
@@ -220,6 +254,9 @@ void state_repair(void *base)
     /* The dead writer is gone; only readers race with us and they only read. */
     uint32_t nstr = load_acquire(&d->n_streams), nser = load_acquire(&d->n_series);
 
+    /* Only inside the tables (and so inside what state_reserve backed), whatever the counts. */
+    nstr = nstr < d->max_streams ? nstr : d->max_streams;
+    nser = nser < d->max_series ? nser : d->max_series;
     for (uint32_t s = 0; s < nstr; s++) {
         for (size_t i = 0; i < N_KEPT; i++) {
             int t = kept_types[i];
@@ -252,7 +289,55 @@ void state_repair(void *base)
     }
 }
 
-int state_tx_init(struct state_tx *tx, void *base)
+size_t state_fixed_size(const struct state_params *p)
+{
+    struct mdf_state_desc d;
+
+    layout(&d, p);
+    return d.symbols_off + (d.latest_off - d.defaults_off);
+}
+
+/* Backs entries [first, first + n) of a table at off with entries of `size` bytes. */
+static int reserve_entries(struct seg *seg, size_t off, size_t size, uint64_t first, uint64_t n)
+{
+    return seg ? seg_reserve(seg, off + first * size, n * size) : 0;
+}
+
+int state_reserve(struct seg *s, const struct state_params *p, bool adopted)
+{
+    const struct mdf_state_desc *have = state_desc(s->base);
+    struct mdf_state_desc d;
+    uint32_t n;
+    int rc;
+
+    layout(&d, p);
+    /* Written whatever the configuration: header, descriptor, venues; the defaults (format). */
+    if ((rc = seg_reserve(s, 0, d.symbols_off)) < 0 ||
+        (rc = seg_reserve(s, d.defaults_off, d.latest_off - d.defaults_off)) < 0)
+        return rc;
+    if (!adopted)
+        return 0;
+    /* A dead daemon's entries, which this one repairs and updates; it may have left the
+     * latest blocks of streams that never had a record unbacked. Counts are clamped as the
+     * writer and state_repair clamp them. Relaxed: the dead writer is gone. */
+    n = load_relaxed((atomic_uint *)&have->n_symbols);
+    if ((rc = reserve_entries(s, d.symbols_off, sizeof(struct mdf_symbol_entry), 0,
+                              n < p->max_symbols ? n : p->max_symbols)) < 0)
+        return rc;
+    n = load_relaxed((atomic_uint *)&have->n_streams);
+    n = n < p->max_streams ? n : p->max_streams;
+    if ((rc = reserve_entries(s, d.streams_off, sizeof(struct mdf_stream_entry), 0, n)) < 0 ||
+        (rc = reserve_entries(s, d.latest_off, d.latest_stride, 0, n)) < 0)
+        return rc;
+    n = load_relaxed((atomic_uint *)&have->n_series);
+    n = n < p->max_series ? n : p->max_series;
+    if ((rc = reserve_entries(s, d.series_dir_off, sizeof(struct mdf_series_entry), 0, n)) < 0 ||
+        (rc = reserve_entries(s, d.series_off, d.series_stride, 0, n)) < 0)
+        return rc;
+    return 0;
+}
+
+int state_tx_init(struct state_tx *tx, void *base, struct seg *seg)
 {
     struct mdf_state_desc *d = desc_rw(base);
     size_t n = (size_t)d->max_symbols * MDF_IV_COUNT;
@@ -260,6 +345,7 @@ int state_tx_init(struct state_tx *tx, void *base)
 
     tx->base = base;
     tx->d = d;
+    tx->seg = seg;
     tx->claimed = calloc(d->max_streams, 1);
     tx->series_idx = malloc(n * sizeof(int32_t));
     if (!tx->series_idx || !tx->claimed) {
@@ -312,6 +398,7 @@ int64_t state_tx_symbol(struct state_tx *tx, uint16_t venue, const char *native,
 {
     struct mdf_symbol_entry *e = (struct mdf_symbol_entry *)(tx->base + tx->d->symbols_off);
     uint32_t n = load_relaxed(&tx->d->n_symbols); /* only this thread raises it */
+    int rc;
 
     if (!native || !native[0] || strlen(native) >= MDF_SYMBOL_MAX ||
         (normalized && strlen(normalized) >= MDF_SYMBOL_MAX))
@@ -324,6 +411,8 @@ int64_t state_tx_symbol(struct state_tx *tx, uint16_t venue, const char *native,
             return i;
     if (n >= tx->d->max_symbols)
         return err_set(-ENOSPC, "symbol table full (%u)", tx->d->max_symbols);
+    if ((rc = reserve_entries(tx->seg, tx->d->symbols_off, sizeof(*e), n, 1)) < 0)
+        return rc;
     e[n].id = n;
     e[n].venue = venue;
     snprintf(e[n].native, sizeof(e[n].native), "%s", native);
@@ -419,11 +508,15 @@ static void kind_of(const char *key, const char *native, char *kind, size_t cap)
     kind[n + m] = '\0';
 }
 
+static int64_t series_get(struct state_tx *tx, uint32_t sym, uint32_t iv);
+
 int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *in)
 {
     const struct mdf_symbol_entry *sym;
     struct mdf_stream_entry *e;
     uint32_t n = load_relaxed(&tx->d->n_streams); /* only this thread raises it */
+    uint32_t types = in->types | (in->type ? 1u << in->type : 0);
+    int64_t rc;
 
     if (!in->key[0] || strnlen(in->key, sizeof(in->key)) >= sizeof(in->key) ||
         strnlen(in->kind, sizeof(in->kind)) >= sizeof(in->kind) || in->type >= MDF_REC_TYPE_COUNT ||
@@ -434,6 +527,11 @@ int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *in)
     sym = (const struct mdf_symbol_entry *)(tx->base + tx->d->symbols_off) + in->symbol;
     if (sym->venue != in->venue)
         return err_set(-EINVAL, "symbol %s is not of venue %u", sym->native, in->venue);
+    /* A candle stream's series is assigned (and backed) now, on the control path, rather than
+     * at its first candle on the hot path. */
+    if ((types & (1u << MDF_REC_CANDLE)) && in->interval > 0 && in->interval < MDF_IV_COUNT &&
+        (rc = series_get(tx, in->symbol, in->interval)) < 0)
+        return rc;
     /* Linear, on the control path only (registration at start and reload). */
     for (uint32_t i = 0; i < n; i++) {
         e = stream_at(tx->base, tx->d, i);
@@ -451,10 +549,14 @@ int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *in)
     }
     if (n >= tx->d->max_streams)
         return err_set(-ENOSPC, "stream table full (%u)", tx->d->max_streams);
+    /* Its entry and latest block are backed before they are written and published. */
+    if ((rc = reserve_entries(tx->seg, tx->d->streams_off, sizeof(*e), n, 1)) < 0 ||
+        (rc = reserve_entries(tx->seg, tx->d->latest_off, tx->d->latest_stride, n, 1)) < 0)
+        return rc;
     e = stream_at(tx->base, tx->d, n);
     memcpy(e, in, offsetof(struct mdf_stream_entry, retired));
     e->id = n;
-    e->types = in->types | (in->type ? 1u << in->type : 0);
+    e->types = types;
     if (!e->types) /* a synthetic source: every type */
         e->types = ((1u << MDF_REC_TYPE_COUNT) - 1) & ~1u;
     snprintf(e->key, sizeof(e->key), "%s", in->key);
@@ -518,12 +620,20 @@ static int64_t series_get(struct state_tx *tx, uint32_t sym, uint32_t iv)
 {
     int32_t *slot = &tx->series_idx[(size_t)sym * MDF_IV_COUNT + iv];
     uint32_t n;
+    int rc;
 
     if (*slot >= 0)
         return *slot;
     n = load_relaxed(&tx->d->n_series); /* only this thread raises it */
     if (n >= tx->d->max_series)
         return err_set(-ENOSPC, "candle series table full (%u)", tx->d->max_series);
+    /* Backed before its directory entry is written and published (a stream's series is
+     * assigned at registration; only a source without a declared interval gets here from
+     * state_tx_update, once per series). */
+    if ((rc = reserve_entries(tx->seg, tx->d->series_dir_off, sizeof(struct mdf_series_entry), n,
+                              1)) < 0 ||
+        (rc = reserve_entries(tx->seg, tx->d->series_off, tx->d->series_stride, n, 1)) < 0)
+        return rc;
     series_dir(tx->base, tx->d)[n] = (struct mdf_series_entry){.symbol = sym, .interval = iv};
     /* Pairs with the acquire load of n_series in readers: the entry is complete. */
     store_release(&tx->d->n_series, n + 1);
@@ -703,7 +813,7 @@ int state_rx_candles(const void *base, uint32_t sym, int interval, bool last, si
                 }
             }
             if (seqlock_read_validate(&ser->seq, s))
-                return (int)n;
+                return count ? (int)n : MDF_ENODATA; /* assigned, nothing yet */
         }
         if (retries)
             (*retries)++;

@@ -15,6 +15,8 @@
 
 #include <mdfeed/layout.h>
 
+struct seg;
+
 /* Geometry of a state segment. */
 struct state_params {
     uint32_t max_venues;  /* venue table size */
@@ -42,6 +44,22 @@ bool state_same_geometry(const void *base, const struct state_params *p);
  * MDF_EBADSEG with err_set(). */
 int state_rx_check(const void *base, size_t size);
 
+/* Makes sure what reader segment s (a checked state segment) publishes now is backed by memory
+ * (seg_reader_backed): tables, default streams, latest blocks, series headers. The writer backs
+ * each entry before publishing it; a segment whose writer did not (an older daemon) is faulted
+ * in here, where a full /dev/shm is an error, not a later SIGBUS. Returns 0 or -ENOSPC. */
+int state_rx_backed(const struct seg *s);
+
+/* Bytes of a state segment for p that state_reserve backs at once (the rest is backed as
+ * entries are assigned: per symbol, per stream, per candle series). */
+size_t state_fixed_size(const struct state_params *p);
+
+/* Backs with memory (seg_reserve) what writer segment s (of geometry p) needs before it is
+ * formatted or repaired: header, descriptor, venue and default-stream tables, and, when it was
+ * adopted, every entry its dead writer published. Returns 0 or negative (ERR_SHM_SPACE: no
+ * space in /dev/shm) with a message. */
+int state_reserve(struct seg *s, const struct state_params *p, bool adopted);
+
 /* Repairs an adopted state segment whose writer died: an entry it left half-written is
  * emptied, and every book is marked STALE until the new daemon resyncs it. */
 void state_repair(void *base);
@@ -52,18 +70,21 @@ struct state_tx {
     struct mdf_state_desc *d; /* descriptor */
     int32_t *series_idx;      /* [symbol * MDF_IV_COUNT + interval] -> series, -1 none */
     uint8_t *claimed;         /* [stream]: registered by this writer (max_streams bytes) */
+    struct seg *seg;          /* borrowed: the segment, to back entries as they are assigned;
+                               * NULL: plain memory, nothing to back */
 };
 
 /* Attaches the writer (allocates the series index and the claimed-stream flags: control path).
- * Returns 0 or -ENOMEM. */
-int state_tx_init(struct state_tx *tx, void *base);
+ * seg (borrowed, may be NULL) is the segment at base. Returns 0 or -ENOMEM. */
+int state_tx_init(struct state_tx *tx, void *base, struct seg *seg);
 void state_tx_fini(struct state_tx *tx);
 
 /* Registers a venue name; returns its id (the existing one if known), or -ENOSPC/-EINVAL. */
 int state_tx_venue(struct state_tx *tx, const char *name);
 
 /* Registers a symbol of a venue with its native and (optional) normalized name; returns its id
- * (the existing one if the venue already has that native name), or -ENOSPC/-EINVAL. */
+ * (the existing one if the venue already has that native name), or -ENOSPC (table full),
+ * ERR_SHM_SPACE (its entry cannot be backed: /dev/shm is full) or -EINVAL. */
 int64_t state_tx_symbol(struct state_tx *tx, uint16_t venue, const char *native,
                         const char *normalized);
 
@@ -71,8 +92,10 @@ int64_t state_tx_symbol(struct state_tx *tx, uint16_t venue, const char *native,
  * flags, key and types (e->id and e->retired are ignored; an empty e->kind is derived from the
  * key by dropping the symbol; e->type is added to e->types, and a stream of neither is for
  * every type). Returns its id: the existing one if the venue already has that key
- * (revived if it was retired), or -ENOSPC / -EINVAL. Re-elects the symbol's default streams.
- * Control path: linear in the stream count. */
+ * (revived if it was retired), or -ENOSPC (table full), ERR_SHM_SPACE (its entry, latest block
+ * or candle series cannot be backed: /dev/shm is full; nothing is published) or -EINVAL. A
+ * candle stream (type or types with candles, and an interval) gets its candle series now.
+ * Re-elects the symbol's default streams. Control path: linear in the stream count. */
 int64_t state_tx_stream(struct state_tx *tx, const struct mdf_stream_entry *e);
 
 /* Retires stream id (a reload removed it): its book is marked STALE and it stops being a
@@ -89,8 +112,8 @@ void state_tx_book_ident(struct state_tx *tx, struct mdf_book *b);
 
 /* Stores rec as the latest of its type for stream rec->h.stream (bbo, trade, ticker, funding,
  * book), or into the candle series of rec->h.symbol (candle). Returns 0, -ENOENT (unknown
- * symbol or stream), -ENOSPC (no series left), -EINVAL (type not kept, bad interval, stream of
- * another symbol). */
+ * symbol or stream), -ENOSPC (no series left), ERR_SHM_SPACE (a new series cannot be backed),
+ * -EINVAL (type not kept, bad interval, stream of another symbol). */
 int state_tx_update(struct state_tx *tx, const union mdf_record *rec);
 
 /* Reader side. Each copies under the entry's seqlock, retrying while the writer is in it;

@@ -234,6 +234,12 @@ static void throughput(const char *name, pid_t dpid, const char *instance, int r
     }
     t1 = clock_mono_ns();
     c1 = proc_cpu_s(dpid);
+    if (n == 0) {
+        /* A figure of 0 would read as a regression; nothing arrived (e.g. a diff book that
+         * could not sync on a loaded machine before the finite replay ran out). */
+        printf("%s_msgs_per_s: not measured (no record arrived in %.0f s)\n", name, secs);
+        goto out;
+    }
     printf("%s_msgs_per_s: %.0f msgs/s (daemon %.0f%% of a core%s)\n", name,
            (double)n / ((double)(t1 - t0) / 1e9), 100 * (c1 - c0) / ((double)(t1 - t0) / 1e9),
            lost ? ", reader lapped" : "");

@@ -46,13 +46,24 @@ TEST(daemon_check_mode_accepts_shipped_and_demo_configs)
     char *out, *err;
     char *a1[] = {"-t", "-c", "conf/mdfeed.conf", NULL};
     char *a2[] = {"-t", "-c", "conf/demo.conf", NULL};
+    char *a3[] = {"-t", "-c", "conf/demo-bitfinex.conf", NULL};
+    char *a4[] = {"-t", "-c", "conf/demo-replay.conf", NULL};
 
     ASSERT_EQ(run_daemon(a1, &out, &err), 0);
     ASSERT_CONTAINS(out, "configuration OK");
     free(out);
     free(err);
+    /* make demo's three: synthetic Binance spot, synthetic Bitfinex, the recording. */
     ASSERT_EQ(run_daemon(a2, &out, &err), 0);
-    ASSERT_CONTAINS(out, "conf/demo.conf: configuration OK: 1 venues, 16 streams");
+    ASSERT_CONTAINS(out, "conf/demo.conf: configuration OK: 1 venues, 20 streams");
+    free(out);
+    free(err);
+    ASSERT_EQ(run_daemon(a3, &out, &err), 0);
+    ASSERT_CONTAINS(out, "conf/demo-bitfinex.conf: configuration OK: 1 venues, 12 streams");
+    free(out);
+    free(err);
+    ASSERT_EQ(run_daemon(a4, &out, &err), 0);
+    ASSERT_CONTAINS(out, "conf/demo-replay.conf: configuration OK: 1 venues, 16 streams");
     free(out);
     free(err);
     return 0;

@@ -3,7 +3,7 @@
  * a quiet market raises nothing; a stream that misses data while its connection lives is
  * STALE, gets one replacement, and no replacement storm when that does not cure it; a
  * connection that gives up is FAILED everywhere and keeps trying; a stream whose messages do
- * not decode is flagged, not LIVE; the shipped demo runs without a false alarm.
+ * not decode is flagged, not LIVE. (The shipped demo's own run: tests/e2e/demo_test.c.)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -402,50 +402,6 @@ TEST(e2e_stream_whose_messages_do_not_decode_is_flagged_not_live)
     ASSERT(dm.n_streams_live < dm.n_streams);
     ASSERT(dm.errors[MDF_HERR_PARSE] >= 5);
     mdf_health_close(h);
-    ASSERT_EQ(dmn_stop(&d), 0);
-    fv_stop(&fv);
-    return 0;
-}
-
-/* The shipped demo (conf/demo.conf against the fake venue, as `make demo` runs them), two
- * minutes: not one false alarm. */
-TEST(e2e_shipped_demo_runs_two_minutes_without_a_false_alarm)
-{
-    static char conf[8192], ws[PATH_MAX], http[PATH_MAX], demo[PATH_MAX];
-    const char *fv_args[] = {"--replay", ws, "--rest", http, "--loop", NULL};
-    const char *secs = getenv("MDFEED_TEST_DEMO_SECONDS");
-    struct fv_proc fv;
-    struct dmn d;
-    FILE *f;
-    size_t n;
-    char *p;
-
-    snprintf(ws, sizeof(ws), "%s", test_fixture("binance-spot/ws.rec"));
-    snprintf(http, sizeof(http), "%s", test_fixture("binance-spot/http.rec"));
-    snprintf(demo, sizeof(demo), "%s", test_fixture("../../conf/demo.conf"));
-    /* The demo's own config file, with the test's port (the instance line is the test's). */
-    f = fopen(demo, "r");
-    ASSERT(f != NULL);
-    n = fread(conf, 1, sizeof(conf) - 1, f);
-    fclose(f);
-    conf[n] = '\0';
-    p = strstr(conf, "instance =");
-    ASSERT(p != NULL);
-    *p = '#';
-    ASSERT_EQ(fv_start(&fv, fv_args), 0);
-    while ((p = strstr(conf, "19443")) != NULL) {
-        char port[8];
-
-        snprintf(port, sizeof(port), "%05d", fv.port);
-        memcpy(p, port, 5);
-    }
-    ASSERT_EQ(dmn_config(&d, "%s", conf), 0);
-    ASSERT_EQ(dmn_start(&d), 0);
-    usleep((useconds_t)(secs ? atoi(secs) : 120) * 1000000);
-    ASSERT_EQ(dmn_count(&d, "WATCHDOG_TRIGGERED"), 0);
-    ASSERT_EQ(dmn_count(&d, "FEED_STALE"), 0);
-    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_SILENT"), 0);
-    ASSERT_EQ(dmn_count(&d, "CONNECTION_ROTATING"), 0);
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;

@@ -1218,6 +1218,7 @@ TEST(cat_text_mode_prints_one_line_per_record)
 
     snprintf(inst, sizeof(inst), "%s", test_instance());
     snprintf(synth, sizeof(synth), "%s", test_bin("mdfeed-synth"));
+    setenv("TZ", "EST5", 1); /* mdfeed-cat inherits it: times in a known zone, no tzdata */
     {
         char *argv[] = {synth, "-i", inst, "-n", "12", "-t", "trade,bbo,event", "-c", "64", NULL};
 
@@ -1251,10 +1252,13 @@ TEST(cat_text_mode_prints_one_line_per_record)
                      (unsigned)(i % 4), px, qty);
         }
         ASSERT_PREFIX(lines[k], want);
+        /* Local ISO-8601 times (TZ is EST5 here), the equal transaction time left out. */
         snprintf(want, sizeof(want),
-                 " exch_time=%" PRId64 " tx_time=%" PRId64 " recv_time=%" PRId64, r.h.exch_time_ns,
-                 r.h.tx_time_ns, r.h.recv_time_ns);
+                 " exch_time=2023-11-14T17:13:20.%06" PRIu64 "-05:00 recv_time=", i);
         ASSERT_CONTAINS(lines[k], want);
+        ASSERT(strstr(lines[k], "tx_time=") == NULL);
+        if (type == MDF_REC_BBO)
+            ASSERT_CONTAINS(lines[k], " spread_bps=");
     }
     free(out);
     free(err);
@@ -1277,5 +1281,112 @@ TEST(cat_text_mode_prints_one_line_per_record)
     ASSERT_STR_EQ(out, "");
     free(out);
     free(err);
+    return 0;
+}
+
+/* Text is for people: a book prints as its level counts, best bid and ask and the spread in
+ * basis points unless --levels asks for levels; a BBO gets the spread too; every time is local
+ * ISO-8601 with microseconds and the zone's offset (a candle's open and close times too), "-"
+ * when the venue gave none. JSON of the same records keeps integer ns and every level. */
+TEST(cat_text_mode_summarizes_books_and_prints_local_iso_times)
+{
+    char inst[32], *out, *err, *lines[MAX_LINES];
+    struct publisher pub;
+    union mdf_record r;
+    int venue;
+    int64_t sym;
+    size_t n;
+
+    snprintf(inst, sizeof(inst), "%s", test_instance());
+    setenv("TZ", "CET-1", 1); /* UTC+1, no tzdata needed */
+    pub_start(&pub, inst, 64, 100 * 1000 * 1000);
+    venue = state_tx_venue(&pub.st, "binance-spot");
+    ASSERT_GE(venue, 0);
+    sym = state_tx_symbol(&pub.st, (uint16_t)venue, "BTCUSDT", "BTC/USDT");
+    ASSERT_GE(sym, 0);
+    /* books 0: bids 100.00, 99.99, 99.98; asks 100.05, 100.06 (the third ask not valid). */
+    hdr_init(&r, MDF_REC_BOOK, MDF_BOOK_SIZE(BOOK_DEPTH), venue, (uint32_t)sym, 0);
+    r.h.exch_time_ns = INT64_C(1700000000123456789); /* 2023-11-14T22:13:20.123456789Z */
+    r.h.tx_time_ns = 0;
+    r.h.recv_time_ns = INT64_C(1700000000125000000);
+    r.h.venue_seq = 0;
+    r.book.state = MDF_BOOK_LIVE;
+    r.book.depth = BOOK_DEPTH;
+    r.book.n_bids = 3;
+    r.book.n_asks = 2;
+    r.book.first_update_id = 7;
+    r.book.last_update_id = 9;
+    for (int k = 0; k < BOOK_DEPTH; k++) {
+        r.book.levels[k].px = dec_of(10000 - k, -2);
+        r.book.levels[k].qty = dec_of(k + 1, 0);
+        r.book.levels[BOOK_DEPTH + k].px = dec_of(10005 + k, -2);
+        r.book.levels[BOOK_DEPTH + k].qty = dec_of(k + 5, 0);
+    }
+    publish(&pub, MDF_RING_BOOKS, &r);
+    /* ticks 0: a BBO of the same prices, no venue time. */
+    hdr_init(&r, MDF_REC_BBO, sizeof(struct mdf_bbo), venue, (uint32_t)sym, 1);
+    r.h.exch_time_ns = 0;
+    r.h.tx_time_ns = 0;
+    r.h.recv_time_ns = INT64_C(1700000000125000000);
+    r.h.venue_seq = 0;
+    r.bbo.bid_px = dec_of(10000, -2);
+    r.bbo.bid_qty = dec_of(1, 0);
+    r.bbo.ask_px = dec_of(10005, -2);
+    r.bbo.ask_qty = dec_of(5, 0);
+    r.bbo.update_id = 9;
+    publish(&pub, MDF_RING_TICKS, &r);
+    /* candles 0: the 1-minute candle of 22:13 UTC. */
+    hdr_init(&r, MDF_REC_CANDLE, sizeof(struct mdf_candle), venue, (uint32_t)sym, 2);
+    r.h.exch_time_ns = INT64_C(1700000000123456789);
+    r.h.tx_time_ns = 0;
+    r.h.recv_time_ns = INT64_C(1700000000125000000);
+    r.h.venue_seq = 0;
+    r.candle.interval = MDF_IV_1M;
+    r.candle.open_time_ns = INT64_C(1699999980000000000);
+    r.candle.close_time_ns = INT64_C(1700000039999000000);
+    publish(&pub, MDF_RING_CANDLES, &r);
+
+    ASSERT_EQ(run_cat(inst, &out, &err, "books", "ticks", "candles", "--from-start", (char *)NULL),
+              0);
+    n = split_lines(out, lines, MAX_LINES);
+    ASSERT_EQ(n, 3);
+    ASSERT_STR_EQ(lines[0], "books 0 book binance-spot:BTCUSDT state=LIVE partial=false "
+                            "generation=0 first_update_id=7 last_update_id=9 levels=3/2 "
+                            "bid=100.00:1 ask=100.05:5 spread_bps=5.00 "
+                            "exch_time=2023-11-14T23:13:20.123456+01:00 "
+                            "recv_time=2023-11-14T23:13:20.125000+01:00");
+    ASSERT_STR_EQ(lines[1], "ticks 0 bbo binance-spot:BTCUSDT bid_px=100.00 bid_qty=1 "
+                            "ask_px=100.05 ask_qty=5 spread_bps=5.00 update_id=9 crossed=false "
+                            "exch_time=- recv_time=2023-11-14T23:13:20.125000+01:00");
+    ASSERT_CONTAINS(lines[2], " open_time=2023-11-14T23:13:00.000000+01:00 "
+                              "close_time=2023-11-14T23:13:59.999000+01:00 ");
+    free(out);
+    free(err);
+
+    /* Levels on request: N a side, or all of them. */
+    ASSERT_EQ(run_cat(inst, &out, &err, "books", "--from-start", "--levels", "2", (char *)NULL), 0);
+    n = split_lines(out, lines, MAX_LINES);
+    ASSERT_EQ(n, 1);
+    ASSERT_CONTAINS(lines[0], " bids=100.00:1,99.99:2 asks=100.05:5,100.06:6 spread_bps=5.00 ");
+    free(out);
+    free(err);
+    ASSERT_EQ(run_cat(inst, &out, &err, "books", "--from-start", "--levels", "all", (char *)NULL),
+              0);
+    ASSERT_CONTAINS(out, " bids=100.00:1,99.99:2,99.98:3 asks=100.05:5,100.06:6 spread_bps=5.00 ");
+    free(out);
+    free(err);
+    ASSERT_EQ(run_cat(inst, &out, &err, "books", "--levels", "0", (char *)NULL), 2);
+    ASSERT_CONTAINS(err, "--levels");
+    free(out);
+    free(err);
+
+    /* JSON is unchanged: integer ns and every valid level. */
+    ASSERT_EQ(run_cat(inst, &out, &err, "books", "--from-start", "--json", (char *)NULL), 0);
+    ASSERT_CONTAINS(out, "\"exch_time\":1700000000123456789,\"tx_time\":0,");
+    ASSERT_CONTAINS(out, "\"bids\":[[\"100.00\",\"1\"],[\"99.99\",\"2\"],[\"99.98\",\"3\"]]");
+    ASSERT(strstr(out, "spread") == NULL);
+    free(out);
+    free(err);
+    pub_close(&pub, true);
     return 0;
 }

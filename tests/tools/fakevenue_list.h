@@ -18,6 +18,7 @@
     X(fakevenue_faults_do_what_they_say, 0, 60)                                                    \
     X(fakevenue_gap_fault_drops_one_depth_diff, 0, 30)                                             \
     X(fakevenue_loop_shifts_ids_and_times_from_the_second_lap, 0, 60)                              \
+    X(fakevenue_live_replay_moves_times_to_now_and_continues_books_across_laps, 0, 60)             \
     X(fakevenue_futures_fixture_chains_and_routes, 0, 30)                                          \
     X(fakevenue_loop_shifts_futures_snapshot_times_and_ids, 0, 30)                                 \
     X(fakevenue_market_sends_identical_messages_to_every_subscriber, 0, 60)                        \

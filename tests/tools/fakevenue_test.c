@@ -4,6 +4,7 @@
  * client sees and what the venue logs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* struct tcp_info with tcpi_segs_in */
 #include <stdio.h>
@@ -2610,6 +2611,209 @@ TEST(fakevenue_conn_limit_refuses_upgrades_over_the_limit)
     ASSERT_EQ(wsc_connect(&c[2], fv.port, "/ws", NULL), ERR_WS_HANDSHAKE);
     ASSERT_EQ(c[2].http_status, 429);
     wsc_close(&c[2]);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* ---- live replays: times moved to now, ids continued, books bridged from lap to lap ---- */
+
+/* One symbol's book as a client keeps it from the recorded snapshot and what the venue sends. */
+struct live_book {
+    const char *sym;           /* upper case */
+    json_t *bids, *asks;       /* price -> quantity, the book now */
+    json_t *s0_bids, *s0_asks; /* the recorded snapshot's */
+    int64_t L0;                /* its lastUpdateId */
+    int64_t prev_u;            /* u of the last diff applied */
+    bool synced;               /* the first diff after the snapshot was applied */
+    size_t n0, n_live, count;  /* recorded diffs, those after the snapshot, received */
+    int bridges;               /* bridging diffs checked */
+    int64_t last_bt_u, last_a; /* last bookTicker u, aggTrade a */
+};
+
+/* Sets side[px] = qty for each [px, qty] of levels ("0..." removes). */
+static void live_apply(json_t *side, json_t *levels)
+{
+    size_t i;
+    json_t *lv;
+
+    json_array_foreach(levels, i, lv)
+    {
+        const char *px = json_string_value(json_array_get(lv, 0));
+        const char *qty = json_string_value(json_array_get(lv, 1));
+
+        ASSERT(px && qty);
+        if (strspn(qty, "0.") == strlen(qty))
+            json_object_del(side, px);
+        else
+            json_object_set_new(side, px, json_string(qty));
+    }
+}
+
+/* With --replay-live the recording runs as a live venue would: lap 0's times are now, not
+ * 2021's, and every id keeps growing across laps. Each book's diffs continue without a gap over
+ * the lap boundary (U = previous u + 1), and the first diff of each new lap, the bridge, turns
+ * the book a client built from the snapshot and every diff since back into that snapshot, so a
+ * client that never resyncs keeps the venue's book. Trade and book ticker ids only grow; a
+ * kline is the minute that holds its event time. */
+TEST(fakevenue_live_replay_moves_times_to_now_and_continues_books_across_laps)
+{
+    static const char *const syms[] = {"NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"};
+    enum { NS = 4 };
+    static char ws[PATH_MAX], http[PATH_MAX];
+    const char *args[] = {"--replay", ws,       "--rest",        http, "--speed",
+                          "max",      "--loop", "--replay-live", NULL};
+    static char msg[1 << 16], path[1024];
+    struct live_book bk[NS];
+    struct wsc_http h;
+    struct fv_proc fv;
+    struct wsc c;
+    struct timespec now;
+    int64_t start_ms;
+    bool done = false;
+
+    snprintf(ws, sizeof(ws), "%s", test_fixture("binance-spot/ws.rec"));
+    snprintf(http, sizeof(http), "%s", test_fixture("binance-spot/http.rec"));
+    memset(bk, 0, sizeof(bk));
+    path[0] = '\0';
+    snprintf(path, sizeof(path), "/stream?streams=");
+    for (int k = 0; k < NS; k++) {
+        char streams[64], lower[16], *snap;
+        char **rec;
+        json_t *j;
+
+        for (size_t i = 0; i <= strlen(syms[k]); i++)
+            lower[i] =
+                (char)(syms[k][i] >= 'A' && syms[k][i] <= 'Z' ? syms[k][i] + 32 : syms[k][i]);
+        snprintf(path + strlen(path), sizeof(path) - strlen(path),
+                 "%s%s@depth@100ms/%s@bookTicker/%s@aggTrade/%s@kline_1m", k ? "/" : "", lower,
+                 lower, lower, lower);
+        bk[k].sym = syms[k];
+        snap = recorded_snapshot("binance-spot/http.rec", syms[k]);
+        j = json_loads(snap, 0, NULL);
+        ASSERT(j != NULL);
+        bk[k].L0 = json_integer_value(json_object_get(j, "lastUpdateId"));
+        bk[k].bids = json_object();
+        bk[k].asks = json_object();
+        bk[k].s0_bids = json_object();
+        bk[k].s0_asks = json_object();
+        live_apply(bk[k].bids, json_object_get(j, "bids"));
+        live_apply(bk[k].asks, json_object_get(j, "asks"));
+        live_apply(bk[k].s0_bids, json_object_get(j, "bids"));
+        live_apply(bk[k].s0_asks, json_object_get(j, "asks"));
+        json_decref(j);
+        free(snap);
+        snprintf(streams, sizeof(streams), "%s@depth@100ms", lower);
+        rec = recorded_set("binance-spot/ws.rec", streams, &bk[k].n0);
+        for (size_t i = 0; i < bk[k].n0; i++) {
+            json_t *m = json_loads(rec[i], 0, NULL);
+
+            if (json_integer_value(json_object_get(json_object_get(m, "data"), "u")) > bk[k].L0)
+                bk[k].n_live++;
+            json_decref(m);
+            free(rec[i]);
+        }
+        free(rec);
+        ASSERT_GT(bk[k].n_live, 0);
+        bk[k].last_bt_u = bk[k].last_a = -1;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    start_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    start(&fv, args);
+    connect_ok(&c, fv.port, path);
+    for (int guard = 0; guard < 100000 && !done; guard++) {
+        json_t *m, *d;
+        const char *e;
+        struct live_book *b = NULL;
+
+        recv_ok(&c, msg, sizeof(msg));
+        m = json_loads(msg, 0, NULL);
+        ASSERT(m != NULL);
+        d = json_object_get(m, "data");
+        e = json_string_value(json_object_get(d, "e"));
+        for (int k = 0; k < NS; k++)
+            if (strcmp(json_string_value(json_object_get(d, "s")), syms[k]) == 0)
+                b = &bk[k];
+        ASSERT(b != NULL);
+        if (e && strcmp(e, "depthUpdate") == 0) {
+            int64_t U = json_integer_value(json_object_get(d, "U"));
+            int64_t u = json_integer_value(json_object_get(d, "u"));
+            size_t k = b->count++, per = 1 + b->n_live;
+            bool bridge = k >= b->n0 && (k - b->n0) % per == 0;
+
+            if (k < b->n0) { /* lap 0: the event times are now's */
+                int64_t ev = json_integer_value(json_object_get(d, "E"));
+
+                ASSERT(ev > start_ms - 5000 && ev < start_ms + 60000);
+            }
+            if (!b->synced) {
+                ASSERT(k < b->n0);
+                if (u > b->L0) {
+                    ASSERT(U <= b->L0 + 1);
+                    b->synced = true;
+                }
+            } else if (U != b->prev_u + 1) {
+                test_fail(__FILE__, __LINE__, "%s diff %zu: U %lld after u %lld: %s", b->sym, k,
+                          (long long)U, (long long)b->prev_u, msg);
+            }
+            if (b->synced) {
+                live_apply(b->bids, json_object_get(d, "b"));
+                live_apply(b->asks, json_object_get(d, "a"));
+                b->prev_u = u;
+            }
+            if (bridge) {
+                if (!json_equal(b->bids, b->s0_bids) || !json_equal(b->asks, b->s0_asks))
+                    test_fail(__FILE__, __LINE__,
+                              "%s: after the bridge of lap %zu the book is "
+                              "not the snapshot's",
+                              b->sym, 1 + (k - b->n0) / per);
+                b->bridges++;
+            }
+        } else if (e && strcmp(e, "aggTrade") == 0) {
+            int64_t a = json_integer_value(json_object_get(d, "a"));
+
+            ASSERT_GT(a, b->last_a);
+            b->last_a = a;
+        } else if (e && strcmp(e, "kline") == 0) {
+            json_t *kl = json_object_get(d, "k");
+            int64_t t = json_integer_value(json_object_get(kl, "t"));
+            int64_t T = json_integer_value(json_object_get(kl, "T"));
+            int64_t ev = json_integer_value(json_object_get(d, "E"));
+
+            ASSERT_EQ(t % 60000, 0);
+            ASSERT_EQ(T, t + 59999);
+            ASSERT(t <= ev && ev <= T);
+        } else if (!e) { /* bookTicker */
+            int64_t u = json_integer_value(json_object_get(d, "u"));
+
+            ASSERT_GT(u, b->last_bt_u);
+            b->last_bt_u = u;
+        }
+        json_decref(m);
+        done = true;
+        for (int k = 0; k < NS; k++)
+            done &= bk[k].bridges >= 2;
+    }
+    ASSERT(done);
+    /* The snapshot served in a later lap has the recorded levels and a later id. */
+    ASSERT_EQ(wsc_http_get(&h, fv.port, "/api/v3/depth?symbol=NKNUSDT&limit=1000", T_MS), 0);
+    ASSERT_EQ(h.status, 200);
+    {
+        json_t *j = json_loads((const char *)h.body, 0, NULL), *sb = json_object();
+
+        live_apply(sb, json_object_get(j, "bids"));
+        ASSERT(json_equal(sb, bk[0].s0_bids));
+        ASSERT_GT(json_integer_value(json_object_get(j, "lastUpdateId")), bk[0].L0);
+        json_decref(sb);
+        json_decref(j);
+    }
+    wsc_http_close(&h);
+    wsc_close(&c);
+    for (int k = 0; k < NS; k++) {
+        json_decref(bk[k].bids);
+        json_decref(bk[k].asks);
+        json_decref(bk[k].s0_bids);
+        json_decref(bk[k].s0_asks);
+    }
     ASSERT_EQ(fv_stop(&fv), 0);
     return 0;
 }

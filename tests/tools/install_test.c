@@ -1,8 +1,9 @@
 /*
  * `make install DESTDIR=...` puts every file in place with its mode (binaries, versioned shared
  * library with its soname, static library, headers, pkg-config file, man pages, the config, the
- * systemd unit with the installed paths in it, the sysusers.d snippet), and the C example in
- * README.md compiles against the installed files with pkg-config and reads live data.
+ * systemd unit with the installed paths in it, the sysusers.d snippet, the example sources), and
+ * the C example in README.md compiles against the installed files with pkg-config and reads live
+ * data.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -83,6 +84,13 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
         {"usr/share/man/man3/libmdfeed.3", 0644},
         {"usr/share/man/man5/mdfeed.conf.5", 0644},
         {"usr/share/man/man8/mdfeedd.8", 0644},
+        {"usr/share/doc/mdfeed/examples/README.md", 0644},
+        {"usr/share/doc/mdfeed/examples/reader.c", 0644},
+        {"usr/share/doc/mdfeed/examples/ema_rsi.c", 0644},
+        {"usr/share/doc/mdfeed/examples/spread.c", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/__init__.py", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/_lib.py", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/subscription.py", 0644},
     };
     char root[1024], build[1024], dest[] = "/tmp/mdfeed-install.XXXXXX", cmd[8192], *out;
     struct pub_params prm;
@@ -123,6 +131,83 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
                       (unsigned)(st.st_mode & 07777), files[i].mode);
         if (files[i].mode == 0 && stat(path, &st) != 0)
             test_fail(__FILE__, __LINE__, "%s: a dangling symlink", files[i].path);
+    }
+    /* The installed Python package imports and loads the installed library (a plain build's:
+     * CPython cannot load a sanitizer build's without preloading its runtime). */
+    if (!strstr(build, "/san-")) {
+        snprintf(cmd, sizeof(cmd),
+                 "cd / && MDFEED_LIB=%s/usr/lib/libmdfeed.so.2 "
+                 "PYTHONPATH=%s/usr/lib/python3/dist-packages /usr/bin/python3 -c "
+                 "'import mdfeed; print(mdfeed.__file__, mdfeed.library_path)'",
+                 dest, dest);
+        ASSERT_EQ(sh(cmd, &out), 0);
+        ASSERT_CONTAINS(out, "usr/lib/python3/dist-packages/mdfeed/__init__.py");
+        free(out);
+    }
+    /* `man mdf_open`, and every public function of mdfeed.h, lands in libmdfeed(3); the page
+     * names each of them, and every page's SEE ALSO names every other page. */
+    {
+        static const char *const pages[] = {"man8/mdfeedd.8",         "man5/mdfeed.conf.5",
+                                            "man3/libmdfeed.3",       "man1/mdfeed-cat.1",
+                                            "man1/mdfeed-top.1",      "man1/mdfeed-synth.1",
+                                            "man1/mdfeed-fakevenue.1"};
+        static const char *const refs[] = {
+            "mdfeedd (8)",    "mdfeed.conf (5)",  "libmdfeed (3)",       "mdfeed-cat (1)",
+            "mdfeed-top (1)", "mdfeed-synth (1)", "mdfeed-fakevenue (1)"};
+        char hdr[2048], line[1024], path[2048], *libpage;
+        FILE *f;
+        int n_fns = 0;
+
+        snprintf(path, sizeof(path), "%s/usr/share/man/man3/libmdfeed.3", dest);
+        snprintf(cmd, sizeof(cmd), "cat %s", path);
+        ASSERT_EQ(sh(cmd, &libpage), 0);
+        snprintf(hdr, sizeof(hdr), "%s/include/mdfeed/mdfeed.h", root);
+        f = fopen(hdr, "r");
+        ASSERT(f != NULL);
+        while (fgets(line, sizeof(line), f)) {
+            char *paren = strchr(line, '('), *name, *body;
+
+            if (strncmp(line, "MDF_API ", 8) != 0 || !paren)
+                continue;
+            *paren = '\0';
+            name = strstr(line, "mdf_");
+            while (name && strstr(name + 1, "mdf_"))
+                name = strstr(name + 1, "mdf_");
+            ASSERT(name != NULL);
+            snprintf(path, sizeof(path), "%s/usr/share/man/man3/%s.3", dest, name);
+            if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0644)
+                test_fail(__FILE__, __LINE__, "no man page link for %s (0644)", name);
+            snprintf(cmd, sizeof(cmd), "cat %s", path);
+            ASSERT_EQ(sh(cmd, &body), 0);
+            ASSERT_STR_EQ(body, ".so man3/libmdfeed.3\n");
+            free(body);
+            if (!strstr(libpage, name))
+                test_fail(__FILE__, __LINE__, "libmdfeed(3) does not describe %s", name);
+            n_fns++;
+        }
+        fclose(f);
+        free(libpage);
+        ASSERT_GT(n_fns, 50);
+        /* And man finds it, when man is there. */
+        snprintf(cmd, sizeof(cmd),
+                 "! command -v man >/dev/null || MANPATH=%s/usr/share/man man -P cat mdf_open "
+                 "2>/dev/null | grep -q LIBMDFEED",
+                 dest);
+        ASSERT_EQ(sh(cmd, &out), 0);
+        free(out);
+        for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+            char *see;
+
+            snprintf(cmd, sizeof(cmd),
+                     "sed -n '/^\\.SH \"*SEE ALSO/,$p' %s/usr/share/man/%s | sed 's/\\\\-/-/g'",
+                     dest, pages[i]);
+            ASSERT_EQ(sh(cmd, &see), 0);
+            for (size_t k = 0; k < sizeof(refs) / sizeof(refs[0]); k++)
+                if (k != i && !strstr(see, refs[k]))
+                    test_fail(__FILE__, __LINE__, "%s: SEE ALSO lacks %s:\n%s", pages[i], refs[k],
+                              see);
+            free(see);
+        }
     }
     /* The unit starts the installed daemon on the installed config; the sysusers.d snippet is
      * the source file as it is. */
@@ -218,7 +303,8 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     /* make uninstall takes back everything but the operator's configuration. */
     snprintf(cmd, sizeof(cmd),
              "make -s -C %s --no-print-directory uninstall DESTDIR=%s PREFIX=/usr B=%s "
-             ">/dev/null && cd %s && find usr etc \\( -type f -o -type l \\) -print",
+             ">/dev/null && cd %s && find usr etc \\( -type f -o -type l \\) -print && "
+             "find usr -path '*/doc/mdfeed*' -print",
              root, dest, build, dest);
     ASSERT_EQ(sh(cmd, &out), 0);
     ASSERT_CONTAINS(out, "etc/mdfeed/mdfeed.conf");

@@ -145,6 +145,8 @@ TEST(systemd_unit_verifies_cleanly_with_installed_paths)
     ASSERT_STR_EQ(unit_get(text, "NotifyAccess"), "main");
     ASSERT_STR_EQ(unit_get(text, "ExecReload"), "/bin/kill -HUP $MAINPID");
     ASSERT_STR_EQ(unit_get(text, "Restart"), "on-failure");
+    /* A /dev/shm too full for the rings (status 3) is not restarted into the same failure. */
+    ASSERT_STR_EQ(unit_get(text, "RestartPreventExitStatus"), "3");
     ASSERT_STR_EQ(unit_get(text, "User"), "mdfeed");
     ASSERT_STR_EQ(unit_get(text, "Group"), "mdfeed");
     /* Either of these would delete the rings when the unit stops. */

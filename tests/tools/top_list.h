@@ -18,6 +18,7 @@
     X(top_honours_no_color, 0, 120)                                                                \
     X(top_interactive_survives_a_daemon_restart, 0, 120)                                           \
     X(top_live_daemon_shows_running_and_live_streams, 0, 120)                                      \
-    X(top_shows_each_book_stream_of_a_symbol_its_own_top, 0, 90)
+    X(top_shows_each_book_stream_of_a_symbol_its_own_top, 0, 90)                                   \
+    X(top_one_shot_shows_real_rates_and_diff_book_levels, 0, 90)
 
 #endif /* MDF_TESTS_TOOLS_TOP_LIST_H */

@@ -6,8 +6,10 @@
  * would. Several rings are read round-robin, one record from each in turn; when all are caught
  * up it blocks in mdf_wait on the first ring (a long slice with one ring, a few ms with several,
  * so the others are polled often) and never busy-loops. Decimals are printed exactly with
- * mdf_dec_format, times as integer ns, and the JSON is written by hand: every string goes
- * through one escaper that also replaces invalid UTF-8, so each line is always valid JSON.
+ * mdf_dec_format. JSON has times as integer ns and every level of a book; it is written by
+ * hand: every string goes through one escaper that also replaces invalid UTF-8, so each line is
+ * always valid JSON. Text is for people: times as local ISO-8601 with microseconds, a book as
+ * its best bid and ask with the spread in basis points unless --levels asks for levels.
  * A daemon that dies while we follow is waited for; a retired instance is reopened.
  */
 #include <errno.h>
@@ -49,6 +51,7 @@ struct opts {
     uint64_t seq;              /* start sequence with --seq */
     uint64_t count;            /* -n: records to print, 0 = no limit */
     int64_t timeout_ns;        /* --timeout: overall limit in ns, -1 = none */
+    int levels;                /* --levels: book levels a side in text, 0 = best only, -1 all */
 };
 
 /* A cached symbol-table entry (entries never change once published). */
@@ -73,8 +76,9 @@ struct cat {
 
 /* Line formatter state: the same field calls write either text or JSON. */
 struct out {
-    FILE *f;   /* where lines go */
-    bool json; /* JSON object (else text) */
+    FILE *f;    /* where lines go */
+    bool json;  /* JSON object (else text) */
+    int levels; /* text: book levels a side to print (0: best bid/ask and spread, -1: all) */
 };
 
 static volatile sig_atomic_t stop_requested; /* set by SIGINT/SIGTERM */
@@ -90,7 +94,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: " PROG " [-i INSTANCE] RING... [--json] [-f] [--from-start | --seq N]\n"
-               "                  [-n N] [--timeout S]\n"
+               "                  [-n N] [--timeout S] [--levels N|all]\n"
                "  RING: ticks, candles, books, funding, events (several are read round-robin)\n"
                "  -i, --instance NAME  instance to read (default \"default\")\n"
                "  --json               one JSON object per record\n"
@@ -98,6 +102,8 @@ static void usage(FILE *f)
                "  --from-start         start at the oldest record each ring holds\n"
                "  --seq N              start at sequence number N of each ring\n"
                "  -n, --count N        stop after N records in total\n"
+               "  --levels N|all       text: print N book levels a side (default: best bid\n"
+               "                       and ask with the spread in basis points)\n"
                "  --timeout S          give up after S seconds (fractions allowed)\n"
                "  -h, --help           show this help\n"
                "  -V, --version        print the version\n"
@@ -167,7 +173,7 @@ static int parse_seconds(const char *s, int64_t *out_ns)
 /* Fills o from argv. Returns 0, 1 (--help was printed: exit 0) or -EINVAL (message printed). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-    enum { OPT_JSON = 256, OPT_FROM_START, OPT_SEQ, OPT_TIMEOUT };
+    enum { OPT_JSON = 256, OPT_FROM_START, OPT_SEQ, OPT_TIMEOUT, OPT_LEVELS };
     static const struct option longopts[] = {
         {"instance", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -176,6 +182,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"seq", required_argument, NULL, OPT_SEQ},
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"levels", required_argument, NULL, OPT_LEVELS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -224,6 +231,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return -EINVAL;
             }
             break;
+        case OPT_LEVELS: {
+            uint64_t lv;
+
+            if (strcmp(optarg, "all") == 0) {
+                o->levels = -1;
+            } else if (parse_u64(optarg, &lv) < 0 || lv == 0 || lv > MDF_BOOK_DEPTH_MAX) {
+                fprintf(stderr, PROG ": --levels: \"%s\" is not a count of 1..%u or all\n", optarg,
+                        MDF_BOOK_DEPTH_MAX);
+                return -EINVAL;
+            } else {
+                o->levels = (int)lv;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return 1;
@@ -346,6 +367,45 @@ static void f_int(struct out *o, const char *k, int64_t v)
 {
     key(o, k);
     fprintf(o->f, "%" PRId64, v);
+}
+
+/* Field k: a time in ns since the epoch: an integer in JSON; in text local ISO-8601 with
+ * microseconds and the UTC offset (2026-03-01T14:05:09.123456+01:00), "-" for 0. */
+static void f_time(struct out *o, const char *k, int64_t ns)
+{
+    struct tm tm;
+    time_t secs;
+    char date[32], zone[8];
+    int64_t us;
+
+    key(o, k);
+    if (o->json) {
+        fprintf(o->f, "%" PRId64, ns);
+        return;
+    }
+    secs = (time_t)(ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000));
+    us = (ns - (int64_t)secs * 1000000000) / 1000;
+    if (ns == 0 || !localtime_r(&secs, &tm) ||
+        !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) ||
+        strftime(zone, sizeof(zone), "%z", &tm) != 5) {
+        fputs(ns == 0 ? "-" : "?", o->f);
+        return;
+    }
+    /* ISO-8601 extended form wants the offset as +hh:mm; strftime gives +hhmm. */
+    fprintf(o->f, "%s.%06" PRId64 "%.3s:%s", date, us, zone, zone + 3);
+}
+
+/* Text only: the spread between bid and ask in basis points of their mid, 2 decimals; "-"
+ * when a side is missing. A display figure, so it goes through doubles. */
+static void f_spread_bps(struct out *o, struct mdf_dec bid, struct mdf_dec ask)
+{
+    double b = mdf_dec_to_double(bid), a = mdf_dec_to_double(ask);
+
+    key(o, "spread_bps");
+    if (!(b > 0) || !(a > 0))
+        fputc('-', o->f);
+    else
+        fprintf(o->f, "%.2f", (a - b) / ((a + b) / 2) * 1e4);
 }
 
 /* Field k: an unsigned integer. */
@@ -476,6 +536,24 @@ static void book_fields(struct out *o, const struct mdf_book *b)
     f_uint(o, "generation", b->generation);
     f_int(o, "first_update_id", b->first_update_id);
     f_int(o, "last_update_id", b->last_update_id);
+    if (!o->json && o->levels == 0) {
+        /* The summary: how many levels, the best of each side and the spread. */
+        key(o, "levels");
+        fprintf(o->f, "%u/%u", nb, na);
+        key(o, "bid");
+        put_levels(o, b->levels, nb ? 1 : 0);
+        key(o, "ask");
+        put_levels(o, b->levels + depth, na ? 1 : 0);
+        if (nb && na)
+            f_spread_bps(o, b->levels[0].px, b->levels[depth].px);
+        else
+            f_spread_bps(o, (struct mdf_dec){0}, (struct mdf_dec){0});
+        return;
+    }
+    if (!o->json && o->levels > 0) {
+        nb = nb < (unsigned)o->levels ? nb : (unsigned)o->levels;
+        na = na < (unsigned)o->levels ? na : (unsigned)o->levels;
+    }
     if (o->json) {
         f_uint(o, "depth", b->depth);
         f_uint(o, "n_bids", b->n_bids);
@@ -488,6 +566,8 @@ static void book_fields(struct out *o, const struct mdf_book *b)
     put_levels(o, b->levels, nb);
     key(o, "asks");
     put_levels(o, b->levels + depth, na);
+    if (!o->json && nb && na)
+        f_spread_bps(o, b->levels[0].px, b->levels[depth].px);
     if (o->json) {
         put_orders(o, "bid_orders", b->levels, nb);
         put_orders(o, "ask_orders", b->levels + depth, na);
@@ -513,6 +593,8 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_dec(o, "bid_qty", r->bbo.bid_qty);
         f_dec(o, "ask_px", r->bbo.ask_px);
         f_dec(o, "ask_qty", r->bbo.ask_qty);
+        if (!o->json)
+            f_spread_bps(o, r->bbo.bid_px, r->bbo.ask_px);
         f_int(o, "update_id", r->bbo.update_id);
         f_bool(o, "crossed", r->h.flags & MDF_BBO_F_CROSSED);
         break;
@@ -533,8 +615,8 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_dec(o, "ask_px", r->ticker.ask_px);
         f_dec(o, "ask_qty", r->ticker.ask_qty);
         f_bool(o, "crossed", r->h.flags & MDF_TICKER_F_CROSSED);
-        f_int(o, "open_time", r->ticker.open_time_ns);
-        f_int(o, "close_time", r->ticker.close_time_ns);
+        f_time(o, "open_time", r->ticker.open_time_ns);
+        f_time(o, "close_time", r->ticker.close_time_ns);
         f_int(o, "first_id", r->ticker.first_id);
         f_int(o, "last_id", r->ticker.last_id);
         f_int(o, "count", r->ticker.count);
@@ -556,8 +638,8 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_name(o, "interval", mdf_interval_name((int)r->candle.interval));
         f_bool(o, "closed", r->h.flags & MDF_CANDLE_F_CLOSED);
         f_bool(o, "backfilled", r->h.flags & MDF_CANDLE_F_BACKFILLED);
-        f_int(o, "open_time", r->candle.open_time_ns);
-        f_int(o, "close_time", r->candle.close_time_ns);
+        f_time(o, "open_time", r->candle.open_time_ns);
+        f_time(o, "close_time", r->candle.close_time_ns);
         f_dec(o, "open", r->candle.open);
         f_dec(o, "high", r->candle.high);
         f_dec(o, "low", r->candle.low);
@@ -578,7 +660,7 @@ static void type_fields(struct out *o, const mdf_record_t *r)
         f_dec(o, "index_px", r->funding.index_px);
         f_dec(o, "est_settle_px", r->funding.est_settle_px);
         f_dec(o, "funding_rate", r->funding.funding_rate);
-        f_int(o, "next_funding_time", r->funding.next_funding_time_ns);
+        f_time(o, "next_funding_time", r->funding.next_funding_time_ns);
         break;
     case MDF_REC_EVENT:
         f_uint(o, "level", r->event.level);
@@ -589,12 +671,14 @@ static void type_fields(struct out *o, const mdf_record_t *r)
     }
 }
 
-/* The record's times (and venue sequence), at the end of a text line. */
+/* The record's times, at the end of a text line. Text leaves out a transaction time that is 0
+ * or equal to the event time. */
 static void time_fields(struct out *o, const struct mdf_rec_hdr *h)
 {
-    f_int(o, "exch_time", h->exch_time_ns);
-    f_int(o, "tx_time", h->tx_time_ns);
-    f_int(o, "recv_time", h->recv_time_ns);
+    f_time(o, "exch_time", h->exch_time_ns);
+    if (o->json || (h->tx_time_ns && h->tx_time_ns != h->exch_time_ns))
+        f_time(o, "tx_time", h->tx_time_ns);
+    f_time(o, "recv_time", h->recv_time_ns);
 }
 
 /* Prints the record in c->rec read from ring `ring` as one line. */
@@ -605,7 +689,7 @@ static void print_record(struct cat *c, int ring)
     const struct mdf_symbol_entry *sym = h->symbol == UINT32_MAX ? NULL : symbol(c, h->symbol);
     const char *venue = mdf_venue_name(c->inst, h->venue);
     size_t want = mdf_rec_type_size(h->type, 0); /* fixed part; a book's levels come after */
-    struct out o = {.f = stdout, .json = c->o->json};
+    struct out o = {.f = stdout, .json = c->o->json, .levels = c->o->levels};
     struct mdf_stream_entry st;
 
     /* A record shorter than its type claims: show zeros, not the previous record's bytes. */

@@ -112,6 +112,7 @@ struct fv_opts {
     double speed;            /* replay speed multiplier */
     bool speed_max;          /* replay flat out (backpressure only) */
     bool loop;               /* restart the replay at its end, forever */
+    bool replay_live;        /* times moved to now, ids continued across laps (replay_live.c) */
     bool synth;              /* synthetic load on */
     double synth_rate;       /* messages per second per connection */
     bool synth_max;          /* flat out */
@@ -320,12 +321,46 @@ char *fv_read_file(const char *path, size_t *len);
  * with trailing CR and spaces removed, or NULL at the end; advances *cursor. */
 char *fv_rec_line(char **cursor);
 
+/* The id spaces of a Binance message (shift.c names which member is which). */
+enum fv_id_space {
+    FV_ID_TRADE, /* trade ids: t, f, l, F, L (also a kline's f and L) */
+    FV_ID_AGG,   /* aggregate trade ids: a */
+    FV_ID_BOOK,  /* book update ids: U, u, pu, lastUpdateId */
+    FV_ID_SPACES
+};
+
+/* How one message moves. */
+struct fv_shift {
+    int64_t id_add[FV_ID_SPACES]; /* added to the non-negative ids of each space */
+    int64_t t_add;                /* added to times (ms) */
+    bool kline_from_event;        /* a kline's t and T become the interval holding its shifted
+                                     E (live replay), instead of moving by t_add */
+};
+
 /* One recorded ws message (replay.c). */
 struct fv_rmsg {
     int64_t t_ns;              /* recorded time relative to the recording's start */
     int32_t sid;               /* stream id */
     uint32_t off, len;         /* combined form in replay text */
     uint32_t raw_off, raw_len; /* bare payload in replay text */
+    int16_t lsym;              /* --replay-live: its symbol's slot in lsyms, -1 = none */
+    int64_t book_id;           /* --replay-live: its highest book update id, INT64_MIN = none */
+};
+
+/* A symbol of a live replay (replay_live.c): how its ids move from lap to lap. */
+struct fv_live_sym {
+    char sym[32];               /* upper case */
+    bool seen[FV_ID_SPACES];    /* the recording has ids of this space for the symbol */
+    int64_t lo[FV_ID_SPACES];   /* lowest of them */
+    int64_t hi[FV_ID_SPACES];   /* highest */
+    int64_t step[FV_ID_SPACES]; /* added per lap */
+    int32_t depth_sid;          /* its diff stream, -1 = none */
+    bool book;                  /* snapshot and diffs after it: bridged at each lap */
+    int64_t first_live_u;       /* U of the first diff after the snapshot (lap >= 1 skips
+                                   book messages below it) */
+    int64_t last_diff_u;        /* u of the recording's last diff */
+    char *levels;               /* the bridge's "b":[..],"a":[..] turning the end book into
+                                   the snapshot (new) */
 };
 
 struct fv_replay {
@@ -342,9 +377,13 @@ struct fv_replay {
     int64_t id_shift;      /* added to id fields per lap: the recording's id span + 1 */
     int64_t time_shift;    /* added to time fields per lap (ms): duration rounded up to minutes */
     struct fv_buf shifted; /* a message of lap >= 1 with its ids and times shifted */
-    uv_timer_t timer;      /* paced replay */
-    uv_idle_t idle;        /* flat-out replay */
-    bool idle_on;          /* idle running */
+    struct fv_live_sym *lsyms; /* --replay-live: per symbol (new) */
+    size_t n_lsyms;            /* count */
+    int64_t t_add;             /* --replay-live: ms added to times in this lap */
+    int64_t dur_ms;            /* --replay-live: a lap's length (last message time) */
+    uv_timer_t timer;          /* paced replay */
+    uv_idle_t idle;            /* flat-out replay */
+    bool idle_on;              /* idle running */
 };
 
 struct fv_synth {
@@ -599,9 +638,30 @@ bool replay_reached_lap(const struct fv_server *s, int64_t t_ns, uint64_t *lap);
 void replay_stop(struct fv_server *s);
 void replay_fini(struct fv_server *s);
 
+/* ---- live replay (replay_live.c) ---- */
+
+/* After replay_load() and rest_load(): measures each symbol's ids and replays its book to
+ * build the lap bridge. Returns 0. */
+int live_prepare(struct fv_server *s);
+/* A lap starts (the first included): takes its time shift from the wall clock. */
+void live_start(struct fv_server *s);
+/* Lap r->laps >= 1 starts: sends each bridged book's bridging diff to its subscribers. */
+void live_bridge(struct fv_server *s);
+/* The shifts of a message of live symbol lsym (-1: times only) in lap `lap`. */
+void live_shift(const struct fv_server *s, int lsym, uint64_t lap, struct fv_shift *sh);
+/* The live symbol slot of sym (upper case), or -1. */
+int live_sym_of(const struct fv_server *s, const char *sym);
+/* True when lap r->laps must not send m (a book message its snapshot covers, lap >= 1). */
+bool live_skips(const struct fv_server *s, const struct fv_rmsg *m);
+void live_fini(struct fv_server *s);
+
 /* ---- REST (rest.c) ---- */
 
 int rest_load(struct fv_server *s, const char *path);
+/* The earliest recorded snapshot of sym (upper case): its JSON (borrowed) and recorded time.
+ * False when there is none. */
+bool rest_first_snapshot(const struct fv_server *s, const char *sym, const char **body, size_t *len,
+                         int64_t *t_ns);
 int rest_init(struct fv_server *s);
 /* A complete non-upgrade request in p->req: answers it or holds it. */
 void rest_handle(struct fv_peer *p);
@@ -614,12 +674,17 @@ void rest_fini(struct fv_server *s);
 
 /* ---- id and time shifts of looped replays (shift.c) ---- */
 
-/* Appends json[0..len) to out with every integer id field (t a f l U u pu lastUpdateId F L,
- * kline f L) increased by id_add and every integer time field (E T O C, kline t T) by t_add;
- * all other bytes are copied unchanged. The text must be valid JSON (checked at load). */
+/* Appends json[0..len) to out with every non-negative integer id field (t a f l U u pu
+ * lastUpdateId F L, kline f L) increased by id_add and every integer time field (E T O C,
+ * kline t T) by t_add; all other bytes are copied unchanged. The text must be valid JSON
+ * (checked at load). */
 void shift_json(const char *json, size_t len, int64_t id_add, int64_t t_add, struct fv_buf *out);
-/* Widens [*lo, *hi] to cover every integer id field of json[0..len). */
+/* The same with the shifts of sh. */
+void shift_json_ex(const char *json, size_t len, const struct fv_shift *sh, struct fv_buf *out);
+/* Widens [*lo, *hi] to cover every non-negative integer id field of json[0..len). */
 void shift_measure(const char *json, size_t len, int64_t *lo, int64_t *hi);
+/* The same per id space. */
+void shift_ids(const char *json, size_t len, int64_t lo[FV_ID_SPACES], int64_t hi[FV_ID_SPACES]);
 
 /* ---- the synthetic market's symbols and candles (candle.c) ---- */
 

@@ -34,6 +34,7 @@ enum {
     O_REST,
     O_SPEED,
     O_LOOP,
+    O_REPLAY_LIVE,
     O_SYNTH,
     O_MSG_SIZE,
     O_PING,
@@ -105,6 +106,7 @@ static const struct option LONGOPTS[] = {
     {"rest", required_argument, NULL, O_REST},
     {"speed", required_argument, NULL, O_SPEED},
     {"loop", no_argument, NULL, O_LOOP},
+    {"replay-live", no_argument, NULL, O_REPLAY_LIVE},
     {"synthetic", required_argument, NULL, O_SYNTH},
     {"msg-size", required_argument, NULL, O_MSG_SIZE},
     {"ping-interval", required_argument, NULL, O_PING},
@@ -174,7 +176,8 @@ static void usage(FILE *f)
             "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
             "[--tls11-only]]\n"
             "       [--venue binance-spot|binance-futures|bitfinex] [--replay FILE] [--rest FILE]\n"
-            "       [--speed X|max] [--loop] [--synthetic RATE|max] [--msg-size N]\n"
+            "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
+            "       [--msg-size N]\n"
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
             "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
             "       [--refuse-stream NAME]...\n"
@@ -444,6 +447,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_LOOP:
             o->loop = true;
             break;
+        case O_REPLAY_LIVE:
+            o->replay_live = true;
+            break;
         case O_SYNTH:
             o->synth = true;
             if (strcmp(optarg, "max") == 0) {
@@ -690,6 +696,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--fault-ping-in-fragments needs --fault-fragment N");
     if (o->loop && !o->replay_file)
         die_usage("--loop needs --replay");
+    if (o->replay_live && !o->replay_file)
+        die_usage("--replay-live needs --replay");
     if (!o->f.oversize_size)
         die_usage("--fault-oversize-size: at least 1 byte");
     if (o->market && o->synth)
@@ -764,6 +772,8 @@ int main(int argc, char **argv)
         rc = 1;
     if (!rc && o.rest_file && rest_load(&s, o.rest_file) < 0)
         rc = 1;
+    if (!rc && o.replay_live)
+        live_prepare(&s);
     rest_init(&s);
     synth_init(&s);
     market_init(&s);

@@ -13,6 +13,8 @@
  * recording's id span + 1) and its times by N x (its duration rounded up to whole minutes), see
  * shift.c; lap 0 is the recording byte for byte. The REST snapshots served during a lap move
  * the same way (rest.c), so a client syncing a book on any lap sees a consistent venue.
+ * With --replay-live the shifts are replay_live.c's instead: times moved to now from lap 0 on,
+ * ids continued per symbol, and a bridging diff per book at each lap's start.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -263,6 +265,8 @@ static int add_message(struct fv_server *s, struct fv_buf *arena, const char *ur
     if (r->n && m->t_ns < r->msgs[r->n - 1].t_ns)
         m->t_ns = r->msgs[r->n - 1].t_ns; /* keep the clock monotonic */
     m->off = (uint32_t)arena->len;
+    m->lsym = -1;
+    m->book_id = INT64_MIN;
     if (find_members(json, len, &so, &sl, &d0, &dl)) {
         m->sid = streams_intern(&s->streams, json + so, sl);
         fv_buf_append(arena, json, len);
@@ -410,18 +414,30 @@ static void deliver(struct fv_server *s, const struct fv_rmsg *m)
     struct fv_replay *r = &s->replay;
     const char *c = r->text + m->off, *raw = r->text + m->raw_off;
     size_t clen = m->len, rlen = m->raw_len;
-    bool built = r->laps == 0 || !s->o->loop;
+    bool live = s->o->replay_live;
+    bool built = !live && (r->laps == 0 || !s->o->loop);
 
+    if (live && live_skips(s, m))
+        return;
     for (struct fv_peer *p = s->peers; p; p = p->next) {
         if (!peer_live(p) || !binance_delivers(p, m->sid))
             continue;
         if (!built) {
             size_t pre = m->raw_off - m->off;
             int64_t lap = (int64_t)r->laps;
+            struct fv_shift sh;
 
+            if (live) {
+                live_shift(s, m->lsym, r->laps, &sh);
+            } else {
+                for (int sp = 0; sp < FV_ID_SPACES; sp++)
+                    sh.id_add[sp] = lap * r->id_shift;
+                sh.t_add = lap * r->time_shift;
+                sh.kline_from_event = false;
+            }
             r->shifted.len = 0;
             fv_buf_append(&r->shifted, c, pre);
-            shift_json(raw, m->raw_len, lap * r->id_shift, lap * r->time_shift, &r->shifted);
+            shift_json_ex(raw, m->raw_len, &sh, &r->shifted);
             rlen = r->shifted.len - pre;
             fv_buf_append(&r->shifted, raw + m->raw_len, m->len - pre - m->raw_len);
             c = (const char *)r->shifted.data;
@@ -443,6 +459,10 @@ static void lap_end(struct fv_server *s)
     if (s->o->loop) {
         r->start_ns = uv_hrtime();
         fv_log("replay lap %" PRIu64, r->laps);
+        if (s->o->replay_live) {
+            live_start(s);
+            live_bridge(s);
+        }
     } else {
         r->done = true;
         fv_log("replay done");
@@ -528,6 +548,8 @@ void replay_on_subscribe(struct fv_server *s)
         }
         r->started = true;
         r->start_ns = uv_hrtime();
+        if (s->o->replay_live)
+            live_start(s);
         fv_log("replay started");
         rest_kick(s);
     }
@@ -620,6 +642,7 @@ void replay_fini(struct fv_server *s)
     free(s->replay.msgs);
     free(s->replay.text);
     fv_buf_free(&s->replay.shifted);
+    live_fini(s);
     s->replay.msgs = NULL;
     s->replay.text = NULL;
 }

@@ -130,6 +130,23 @@ int rest_load(struct fv_server *s, const char *path)
     return 0;
 }
 
+/* See fv.h. */
+bool rest_first_snapshot(const struct fv_server *s, const char *sym, const char **body, size_t *len,
+                         int64_t *t_ns)
+{
+    const struct fv_snap *best = NULL;
+
+    for (size_t i = 0; i < s->rest.nsnaps; i++)
+        if (strcmp(s->rest.snaps[i].sym, sym) == 0 && (!best || s->rest.snaps[i].t_ns < best->t_ns))
+            best = &s->rest.snaps[i];
+    if (!best)
+        return false;
+    *body = best->body;
+    *len = best->len;
+    *t_ns = best->t_ns;
+    return true;
+}
+
 /* Creates the REST timer and seeds the chunk-size generator. Returns 0. */
 int rest_init(struct fv_server *s)
 {
@@ -279,7 +296,15 @@ static void serve_snapshot(struct fv_peer *p, size_t i, long limit, uint64_t lap
         body = txt;
         len = strlen(txt);
     }
-    if (lap) {
+    if (s->o->replay_live) {
+        struct fv_shift sh;
+
+        live_shift(s, live_sym_of(s, sn->sym), lap, &sh);
+        s->rest.body.len = 0;
+        shift_json_ex(body, len, &sh, &s->rest.body);
+        body = (const char *)s->rest.body.data;
+        len = s->rest.body.len;
+    } else if (lap) {
         s->rest.body.len = 0;
         shift_json(body, len, (int64_t)lap * s->replay.id_shift,
                    (int64_t)lap * s->replay.time_shift, &s->rest.body);

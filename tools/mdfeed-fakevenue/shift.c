@@ -8,7 +8,12 @@
  * as recorded. Which integers move is decided by the member name: ids are t a f l U u pu
  * lastUpdateId F L, times are E T O C; inside a kline's "k" object, "t" is the open time, so it
  * is a time there. Only integer values move: "l" or "a" holding a decimal string (tickers) and
- * "f" holding "IOC" (forceOrder) are left alone.
+ * "f" holding "IOC" (forceOrder) are left alone, and so are negative ids (a kline without a
+ * trade has f = L = -1).
+ *
+ * Ids fall in three spaces, which a live replay (replay_live.c) moves separately per symbol:
+ * trade ids (t f l F L: trades, an aggregate trade's first and last, a kline's or ticker's
+ * first and last), aggregate trade ids (a) and book update ids (U u pu lastUpdateId).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,35 +23,51 @@
 
 #define SHIFT_MAX_DEPTH 64 /* deeper nesting is copied without looking inside */
 
+/* What a member is: FK_NONE, a time, a kline's open or close time, or an id of space
+ * FK_ID + enum fv_id_space. */
 enum field_kind {
-    FK_NONE, /* not shifted */
-    FK_ID,   /* an id: + id_add */
-    FK_TIME, /* a time: + t_add */
+    FK_NONE,   /* not shifted */
+    FK_TIME,   /* a time: + t_add */
+    FK_KOPEN,  /* a kline's open time (k.t) */
+    FK_KCLOSE, /* a kline's close time (k.T) */
+    FK_EVENT,  /* the event time E (a time too) */
+    FK_ID,     /* an id: + id_add[kind - FK_ID] */
 };
 
-/* One pass over a JSON text: either rewriting it into out or measuring its id range. */
+/* One pass over a JSON text: either rewriting it into out or measuring its ids and times. */
 struct walk {
-    const char *s;      /* the text */
-    size_t n;           /* its length */
-    size_t i;           /* scan position */
-    size_t copied;      /* bytes of s already appended to out */
-    int64_t id_add;     /* shift of id fields */
-    int64_t t_add;      /* shift of time fields */
-    struct fv_buf *out; /* rewrite target, NULL when measuring */
-    int64_t lo, hi;     /* measured id range */
+    const char *s;             /* the text */
+    size_t n;                  /* its length */
+    size_t i;                  /* scan position */
+    size_t copied;             /* bytes of s already appended to out */
+    const struct fv_shift *sh; /* the shifts (rewrite) */
+    int64_t k_add;             /* shift of a kline's open and close time */
+    struct fv_buf *out;        /* rewrite target, NULL when measuring */
+    int64_t lo[FV_ID_SPACES];  /* measured id range per space */
+    int64_t hi[FV_ID_SPACES];  /* (lo > hi: none) */
+    int64_t ev, kopen, kclose; /* measured E, k.t, k.T (INT64_MIN: absent) */
 };
 
 /* The kind of the member named k[0..kl) (in_kline: directly inside a kline's "k" object). */
 static enum field_kind classify(const char *k, size_t kl, bool in_kline)
 {
-    static const char *const IDS[] = {"a", "f", "l", "U", "u", "pu", "lastUpdateId", "F", "L"};
-    static const char *const TIMES[] = {"E", "T", "O", "C"};
+    static const struct {
+        const char *name;
+        int space;
+    } IDS[] = {{"f", FV_ID_TRADE}, {"l", FV_ID_TRADE}, {"F", FV_ID_TRADE},
+               {"L", FV_ID_TRADE}, {"a", FV_ID_AGG},   {"U", FV_ID_BOOK},
+               {"u", FV_ID_BOOK},  {"pu", FV_ID_BOOK}, {"lastUpdateId", FV_ID_BOOK}};
+    static const char *const TIMES[] = {"T", "O", "C"};
 
     if (kl == 1 && k[0] == 't')
-        return in_kline ? FK_TIME : FK_ID;
+        return in_kline ? FK_KOPEN : FK_ID + FV_ID_TRADE;
+    if (kl == 1 && k[0] == 'T' && in_kline)
+        return FK_KCLOSE;
+    if (kl == 1 && k[0] == 'E')
+        return FK_EVENT;
     for (size_t i = 0; i < sizeof(IDS) / sizeof(IDS[0]); i++)
-        if (strlen(IDS[i]) == kl && memcmp(IDS[i], k, kl) == 0)
-            return FK_ID;
+        if (strlen(IDS[i].name) == kl && memcmp(IDS[i].name, k, kl) == 0)
+            return FK_ID + IDS[i].space;
     for (size_t i = 0; i < sizeof(TIMES) / sizeof(TIMES[0]); i++)
         if (strlen(TIMES[i]) == kl && memcmp(TIMES[i], k, kl) == 0)
             return FK_TIME;
@@ -100,16 +121,31 @@ static void number(struct walk *w, enum field_kind kind)
         if (neg)
             v = -v;
     }
+    if (kind >= FK_ID && v < 0)
+        return; /* "none" (-1), not an id */
     if (!w->out) {
-        if (kind == FK_ID) {
-            if (v < w->lo)
-                w->lo = v;
-            if (v > w->hi)
-                w->hi = v;
+        if (kind >= FK_ID) {
+            int sp = kind - FK_ID;
+
+            if (v < w->lo[sp])
+                w->lo[sp] = v;
+            if (v > w->hi[sp])
+                w->hi[sp] = v;
+        } else if (kind == FK_EVENT) {
+            w->ev = v;
+        } else if (kind == FK_KOPEN) {
+            w->kopen = v;
+        } else if (kind == FK_KCLOSE) {
+            w->kclose = v;
         }
         return;
     }
-    v += kind == FK_ID ? w->id_add : w->t_add;
+    if (kind >= FK_ID)
+        v += w->sh->id_add[kind - FK_ID];
+    else if (kind == FK_KOPEN || kind == FK_KCLOSE)
+        v += w->k_add;
+    else
+        v += w->sh->t_add;
     fv_buf_append(w->out, w->s + w->copied, start - w->copied);
     len = snprintf(txt, sizeof(txt), "%" PRId64, v);
     fv_buf_append(w->out, txt, (size_t)len);
@@ -187,21 +223,83 @@ static void value(struct walk *w, enum field_kind kind, bool kline_obj, int dept
     }
 }
 
-/* See fv.h. */
-void shift_json(const char *json, size_t len, int64_t id_add, int64_t t_add, struct fv_buf *out)
+/* A measuring walk over json[0..len): id ranges, E and a kline's times. */
+static void measure(const char *json, size_t len, struct walk *w)
 {
-    struct walk w = {.s = json, .n = len, .id_add = id_add, .t_add = t_add, .out = out};
+    memset(w, 0, sizeof(*w));
+    w->s = json;
+    w->n = len;
+    for (int sp = 0; sp < FV_ID_SPACES; sp++) {
+        w->lo[sp] = INT64_MAX;
+        w->hi[sp] = INT64_MIN;
+    }
+    w->ev = w->kopen = w->kclose = INT64_MIN;
+    value(w, FK_NONE, false, 0);
+}
 
+/* See fv.h. */
+void shift_json_ex(const char *json, size_t len, const struct fv_shift *sh, struct fv_buf *out)
+{
+    struct walk w;
+
+    w.k_add = sh->t_add;
+    if (sh->kline_from_event) {
+        /* The candle is the interval (its own length) that holds the shifted event time. */
+        measure(json, len, &w);
+        if (w.ev != INT64_MIN && w.kopen != INT64_MIN && w.kclose > w.kopen) {
+            int64_t iv = w.kclose - w.kopen + 1, e = w.ev + sh->t_add;
+
+            w.k_add = (e - (e % iv + iv) % iv) - w.kopen;
+        }
+    }
+    {
+        int64_t k_add = w.k_add;
+
+        memset(&w, 0, sizeof(w));
+        w.s = json;
+        w.n = len;
+        w.sh = sh;
+        w.k_add = k_add;
+        w.out = out;
+    }
     value(&w, FK_NONE, false, 0);
     fv_buf_append(out, json + w.copied, len - w.copied);
 }
 
 /* See fv.h. */
+void shift_json(const char *json, size_t len, int64_t id_add, int64_t t_add, struct fv_buf *out)
+{
+    struct fv_shift sh = {.t_add = t_add};
+
+    for (int sp = 0; sp < FV_ID_SPACES; sp++)
+        sh.id_add[sp] = id_add;
+    shift_json_ex(json, len, &sh, out);
+}
+
+/* See fv.h. */
+void shift_ids(const char *json, size_t len, int64_t lo[FV_ID_SPACES], int64_t hi[FV_ID_SPACES])
+{
+    struct walk w;
+
+    measure(json, len, &w);
+    for (int sp = 0; sp < FV_ID_SPACES; sp++) {
+        if (w.lo[sp] < lo[sp])
+            lo[sp] = w.lo[sp];
+        if (w.hi[sp] > hi[sp])
+            hi[sp] = w.hi[sp];
+    }
+}
+
+/* See fv.h. */
 void shift_measure(const char *json, size_t len, int64_t *lo, int64_t *hi)
 {
-    struct walk w = {.s = json, .n = len, .lo = *lo, .hi = *hi};
+    struct walk w;
 
-    value(&w, FK_NONE, false, 0);
-    *lo = w.lo;
-    *hi = w.hi;
+    measure(json, len, &w);
+    for (int sp = 0; sp < FV_ID_SPACES; sp++) {
+        if (w.lo[sp] < *lo)
+            *lo = w.lo[sp];
+        if (w.hi[sp] > *hi)
+            *hi = w.hi[sp];
+    }
 }

@@ -205,7 +205,11 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
-/* The batch modes: prints a snapshot per refresh as text or JSON. Returns the exit status. */
+/* The batch modes: prints a snapshot per refresh as text or JSON. Returns the exit status.
+ * Rates are counter deltas between two samples, so the first printed snapshot comes from a
+ * second sample taken PRIME_NS (or the period, if shorter) after a first one: a one-shot
+ * (-n 1, --json) shows real rates, not "-". */
+#define PRIME_NS 500000000LL
 static int run_batch(struct top *t)
 {
     const struct top_opts *o = t->o;
@@ -219,6 +223,12 @@ static int run_batch(struct top *t)
         if (stop_requested)
             break;
         s = top_refresh(t);
+        if (i == 0 && s->alive) {
+            sleep_ns(o->period_ns < PRIME_NS ? o->period_ns : PRIME_NS);
+            if (stop_requested)
+                break;
+            s = top_refresh(t);
+        }
         rc = o->json ? top_print_json(stdout, t, s) : top_print_text(stdout, t, s);
         fflush(stdout);
         if (rc < 0) {
@@ -226,7 +236,9 @@ static int run_batch(struct top *t)
             return EXIT_DOWN;
         }
         if (!s->alive) {
-            fprintf(stderr, PROG ": instance \"%s\": daemon %s\n", o->instance, s->why);
+            /* -b has just said why on standard output: once is enough. */
+            if (o->json)
+                fprintf(stderr, PROG ": instance \"%s\": daemon %s\n", o->instance, s->why);
             return EXIT_DOWN;
         }
     }

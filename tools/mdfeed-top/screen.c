@@ -10,6 +10,7 @@
  * set (or a terminal without colours) no colour is used at all, only bold, underline and
  * reverse video.
  */
+#include <inttypes.h>
 #include <ncurses.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -405,7 +406,7 @@ static void draw_books(struct ui *u, int y, int max_y)
         cell(y, &c, 11, false, stream_attr(u, x->h.state), mdf_stream_state_name(x->h.state));
         cell(y, &c, 9, false, book_attr(u, x->h.book_state), mdf_book_state_name(x->h.book_state));
         cell(y, &c, 5, true, A_NORMAL, top_fmt_count(b, sizeof(b), x->h.book_generation, 5));
-        cell(y, &c, 6, true, A_NORMAL, FMT(b, "%u", x->h.levels));
+        cell(y, &c, 6, true, A_NORMAL, FMT(b, "%u", top_book_levels(x)));
         if (x->has_top && x->n_bids && mdf_dec_format(x->bid.px, b, sizeof(b)) >= 0)
             cell(y, &c, 16, true, good(u), b);
         else
@@ -434,9 +435,9 @@ static const struct col ring_cols[] = {
 };
 
 static const struct col venue_cols[] = {
-    {"VENUE", 16, false}, {"CONNS", 5, true},    {"STREAMS", 7, true},   {"WEIGHT", 11, true},
-    {"QUEUED", 6, true},  {"REQUESTS", 9, true}, {"THROTTLED", 9, true}, {"ATTEMPTS", 9, true},
-    {"WAITS", 6, true},   {"PAUSED", -1, false},
+    {"VENUE", 16, false}, {"CONNS", 5, true},     {"STREAMS", 7, true},   {"WEIGHT", 11, true},
+    {"QUEUED", 6, true},  {"REQUESTS", 9, true},  {"THROTTLED", 9, true}, {"ATTEMPTS", 9, true},
+    {"WAITS", 6, true},   {"DNS-STUCK", 9, true}, {"PAUSED", -1, false},
 };
 
 /* The rings pane: the rings, then the venues' REST budgets. */
@@ -487,6 +488,8 @@ static void draw_rings(struct ui *u, int y, int max_y)
              top_fmt_count(b, sizeof(b), v->rest_throttled, 9));
         cell(y, &c, 9, true, A_NORMAL, top_fmt_count(b, sizeof(b), v->conn_attempts, 9));
         cell(y, &c, 6, true, A_NORMAL, top_fmt_count(b, sizeof(b), v->conn_admit_waits, 6));
+        cell(y, &c, 9, true, v->dns_stuck ? bad(u) : A_NORMAL,
+             FMT(b, "%u/%" PRIu64, v->dns_stuck, v->dns_stuck_total));
         if (v->rest_paused_until_ns > s->real_ns)
             cell(y, &c, -1, false, bad(u),
                  top_fmt_dur(b, sizeof(b), v->rest_paused_until_ns - s->real_ns));

@@ -392,6 +392,14 @@ static void read_top_of_book(struct top *t, struct top_stream *x)
         x->ask = b->levels[b->depth];
 }
 
+/* See top.h. */
+unsigned top_book_levels(const struct top_stream *x)
+{
+    if (!x->has_top)
+        return x->h.levels;
+    return x->n_bids > x->n_asks ? x->n_bids : x->n_asks;
+}
+
 /* Reads the stream table into s, with rates against p (NULL: none). */
 static void read_streams(struct top *t, struct top_snap *s, const struct top_snap *p, double dt)
 {

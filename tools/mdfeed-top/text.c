@@ -172,10 +172,11 @@ static void text_daemon(FILE *f, const struct top_snap *s)
 /* Prints the venue table. */
 static void text_venues(FILE *f, const struct top_snap *s)
 {
-    char paused[40], weight[32];
+    char paused[40], weight[32], dns[32];
 
-    fprintf(f, "\nVENUES\n%-16s %5s %7s %11s %6s %8s %9s %8s %6s %s\n", "VENUE", "CONNS", "STREAMS",
-            "WEIGHT", "QUEUED", "REQUESTS", "THROTTLED", "ATTEMPTS", "WAITS", "PAUSED");
+    fprintf(f, "\nVENUES\n%-16s %5s %7s %11s %6s %8s %9s %8s %6s %9s %s\n", "VENUE", "CONNS",
+            "STREAMS", "WEIGHT", "QUEUED", "REQUESTS", "THROTTLED", "ATTEMPTS", "WAITS",
+            "DNS-STUCK", "PAUSED");
     for (uint32_t i = 0; i < s->n_venues; i++) {
         const struct mdf_health_venue *v = &s->venues[i];
 
@@ -186,10 +187,13 @@ static void text_venues(FILE *f, const struct top_snap *s)
             top_fmt_dur(paused, sizeof(paused), v->rest_paused_until_ns - s->real_ns);
         else
             snprintf(paused, sizeof(paused), "-");
+        snprintf(dns, sizeof(dns), "%u/%" PRIu64, v->dns_stuck, v->dns_stuck_total);
         fprintf(f,
-                "%-16s %5u %7u %11s %6u %8" PRIu64 " %9" PRIu64 " %8" PRIu64 " %6" PRIu64 " %s\n",
+                "%-16s %5u %7u %11s %6u %8" PRIu64 " %9" PRIu64 " %8" PRIu64 " %6" PRIu64
+                " %9s %s\n",
                 v->name[0] ? v->name : "?", v->n_conns, v->n_streams, weight, v->rest_queued,
-                v->rest_requests, v->rest_throttled, v->conn_attempts, v->conn_admit_waits, paused);
+                v->rest_requests, v->rest_throttled, v->conn_attempts, v->conn_admit_waits, dns,
+                paused);
     }
 }
 
@@ -295,8 +299,8 @@ static void text_books(FILE *f, const struct top *t, const struct top_snap *s, u
         }
         fprintf(f, "%-16s %-14s %-6s %-13s %-9s %5" PRIu64 " %6u %14s %14s %14s %14s\n", x->venue,
                 x->symbol, mdf_stream_type_name(x->h.type), mdf_stream_state_name(x->h.state),
-                mdf_book_state_name(x->h.book_state), x->h.book_generation, x->h.levels, bp, bq, ap,
-                aq);
+                mdf_book_state_name(x->h.book_state), x->h.book_generation, top_book_levels(x), bp,
+                bq, ap, aq);
     }
 }
 
@@ -485,6 +489,8 @@ static json_t *json_venues(const struct top_snap *s)
         put(o, "rest_paused_until_ns", jint(v->rest_paused_until_ns));
         put(o, "conn_attempts", jint((int64_t)v->conn_attempts));
         put(o, "conn_admit_waits", jint((int64_t)v->conn_admit_waits));
+        put(o, "dns_stuck", jint(v->dns_stuck));
+        put(o, "dns_stuck_total", jint((int64_t)v->dns_stuck_total));
         json_array_append_new(a, o);
     }
     return a;
@@ -581,6 +587,8 @@ static json_t *json_streams(const struct top *t, const struct top_snap *s, uint3
             put(top, "bid_qty", x->n_bids ? jdec(x->bid.qty) : json_null());
             put(top, "ask_px", x->n_asks ? jdec(x->ask.px) : json_null());
             put(top, "ask_qty", x->n_asks ? jdec(x->ask.qty) : json_null());
+            put(top, "n_bids", jint(x->n_bids));
+            put(top, "n_asks", jint(x->n_asks));
             put(o, "top", top);
         } else {
             put(o, "top", json_null());

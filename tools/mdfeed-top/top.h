@@ -191,6 +191,10 @@ const char *top_fmt_dur(char *buf, size_t cap, int64_t ns);
 /* Formats a rate: "-" if unknown (< 0), else with one decimal ("12.5"). Returns buf. */
 const char *top_fmt_rate(char *buf, size_t cap, double r);
 
+/* Levels a side a book stream holds now: the larger side of its latest book when there is
+ * one, else the levels its subscription asked for (0 = the whole book). */
+unsigned top_book_levels(const struct top_stream *x);
+
 /* Formats a count to fit width characters: exact when it fits, else with a k/M/G/T suffix.
  * Returns buf. */
 const char *top_fmt_count(char *buf, size_t cap, uint64_t v, int width);

@@ -1,0 +1,235 @@
+"""Everything Python reads from every ring equals mdfeed-cat --json, record for record and field
+for field (decimals as exact text), read in batches of several sizes and by iteration; the
+latest tables equal each stream's last ring record and the candle history equals the newest
+version of each candle in the candles ring. The daemon is stopped (SIGSTOP) while both read,
+so they see the same rings."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import harness
+import mdfeed
+from mdfeed import dtypes as D
+from harness import check
+
+RINGS = ["ticks", "candles", "books", "funding", "events"]
+
+
+def cat_ring(ring):
+    out = subprocess.run([os.path.join(harness.BIN, "mdfeed-cat"), "-i", harness.INSTANCE, ring,
+                          "--json", "--from-start"], capture_output=True, text=True, timeout=60)
+    check(out.returncode == 0, "mdfeed-cat %s: %s" % (ring, out.stderr))
+    return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+
+
+def py_ring(md, ring, max_):
+    recs, lost = [], 0
+    with md.subscribe(ring, start="oldest") as sub:
+        while True:
+            b = sub.read(max_)
+            lost += b.lost
+            if not len(b):
+                break
+            # the per-type arrays hold the same records as the ring-order iteration
+            for t in D.TYPE_NAMES:
+                a = b.of_type(t)
+                check(all(int(x) == t for x in a["h"]["type"]), "per-type array mixed")
+            recs.extend(b)
+    return recs, lost
+
+
+def main():
+    fv_s, port_s = harness.fakevenue("--venue", "binance-spot", "--market", "AAAUSDT,BBBUSDT")
+    fv_f, port_f = harness.fakevenue("--venue", "binance-futures", "--market", "CCCUSDT")
+    conf = "venues = (\n%s,\n%s\n);\n" % (
+        harness.venue_conf("binance-spot", port_s,
+                           harness.spot_streams("AAAUSDT") + ",\n" +
+                           harness.spot_streams("BBBUSDT")),
+        harness.venue_conf("binance-futures", port_f, harness.futures_streams("CCCUSDT")))
+    d = harness.Daemon(conf)
+    try:
+        d.start()
+        md = mdfeed.open(harness.INSTANCE, timeout=5)
+        time.sleep(4)
+        check_health(md)
+        os.kill(d.proc.p.pid, signal.SIGSTOP)
+        try:
+            check_rings(md)
+            check_latest(md)
+            check_symbols(md)
+        finally:
+            os.kill(d.proc.p.pid, signal.SIGCONT)
+        md.close()
+    finally:
+        d.cleanup()
+        fv_s.stop()
+        fv_f.stop()
+
+
+def check_health(md):
+    """mdfeed.health() shows what mdfeed-top --json shows: the same daemon, venues, streams and
+    rings with the same states (the daemon is stopped between the two snapshots)."""
+    pid = md.status().pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        top = subprocess.run([os.path.join(harness.BIN, "mdfeed-top"), "-i", harness.INSTANCE,
+                              "--json"], capture_output=True, text=True, timeout=30)
+        check(top.returncode == 0, "mdfeed-top: " + top.stderr)
+        t = json.loads(top.stdout)
+        h = mdfeed.health(harness.INSTANCE)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    check(h["daemon"]["liveness"] == "alive" and h["daemon"]["pid"] == pid, "health daemon")
+    check(len(h["streams"]) == h["daemon"]["n_streams"], "stream count")
+    # every key both show, with a value that does not move with the clock, is equal
+    moving = {"heartbeat_age_ns", "uptime_ns", "last_msg_age_ns", "last_age_ns", "time_ns"}
+
+    def same_keys(ours, theirs, what):
+        for k in set(ours) & set(theirs) - moving:
+            if isinstance(theirs[k], (dict, list)):
+                continue
+            check(ours[k] == theirs[k], "%s %s: mdfeed.health %r, mdfeed-top --json %r"
+                  % (what, k, ours[k], theirs[k]))
+
+    same_keys(h["daemon"], t["daemon"], "daemon")
+    check(h["daemon"]["errors"] == t["daemon"]["errors"], "daemon errors")
+    for key, by in (("venues", "name"), ("connections", "id"), ("streams", "name"),
+                    ("rings", "name")):
+        theirs = {x[by]: x for x in t[key]}
+        check(len(h[key]) == len(theirs), "%s: %d vs %d" % (key, len(h[key]), len(theirs)))
+        for x in h[key]:
+            check(x[by] in theirs, "%s %s not in mdfeed-top --json" % (key, x[by]))
+            same_keys(x, theirs[x[by]], "%s %s" % (key, x[by]))
+    print("health: %d streams, %d rings as mdfeed-top --json shows them"
+          % (len(h["streams"]), len(h["rings"])))
+
+
+def check_symbols(md):
+    """Symbols by venue-native name (any case), normalized name and id are the same entry."""
+    syms = md.symbols()
+    check(len(syms) == 3, "symbols: %s" % (syms,))
+    for s in syms:
+        check(md.symbol(s.key) == s and md.symbol(s.id) == s, "symbol " + s.key)
+        check(md.symbol_id("%s:%s" % (s.venue, s.native.lower())) == s.id, "case-insensitive")
+        if s.normalized:
+            check(md.symbol_id("%s:%s" % (s.venue, s.normalized)) == s.id, "normalized")
+    try:
+        md.symbol("binance-spot:NOPEUSDT")
+        harness.fail("an unknown symbol was found")
+    except mdfeed.NotFound:
+        pass
+    print("symbols: %s" % ", ".join("%s (%s)" % (s.key, s.normalized) for s in syms))
+
+
+def check_rings(md):
+    seen_types = set()
+    for ring in RINGS:
+        want = cat_ring(ring)
+        for max_ in (1, 7, 4096):
+            recs, lost = py_ring(md, ring, max_)
+            check(lost == 0, "%s: lost %d" % (ring, lost))
+            check(len(recs) == len(want), "%s: Python read %d records, mdfeed-cat %d"
+                  % (ring, len(recs), len(want)))
+            for r, w in zip(recs, want):
+                got = mdfeed.to_dict(r, md)
+                got["ring"] = ring
+                if got != w:
+                    diff = {k: (got.get(k), w.get(k)) for k in set(got) | set(w)
+                            if got.get(k) != w.get(k)}
+                    harness.fail("%s seq %s differs from mdfeed-cat: %s" % (ring, w["seq"], diff))
+                seen_types.add(got["type"])
+        # per-record iteration (records()) gives the same sequence
+        with md.subscribe(ring, start="oldest") as sub:
+            it = [int(r["h"]["seq"]) for r in sub.records(timeout=0)]
+        check(it == [w["seq"] for w in want], "%s: records() differs" % ring)
+        print("%s: %d records equal mdfeed-cat" % (ring, len(want)))
+    for t in ("trade", "bbo", "ticker", "candle", "book", "funding", "event", "liquidation"):
+        check(t in seen_types, "no %s record was read: the test did not cover it" % t)
+    md._seen = seen_types
+
+
+def same(a, b):
+    """Equal records, but for h.seq (the latest tables hold the record as the daemon built it,
+    before the ring numbered it)."""
+    if a is None or b is None:
+        return False
+    a, b = a.copy(), b.copy()
+    a["h"]["seq"] = b["h"]["seq"] = 0
+    return a.tobytes() == b.tobytes()
+
+
+def check_latest(md):
+    ticks, _ = py_ring(md, "ticks", 4096)
+    books, _ = py_ring(md, "books", 4096)
+    funding, _ = py_ring(md, "funding", 4096)
+    candles, _ = py_ring(md, "candles", 4096)
+    last = {}
+    for r in ticks + books + funding:
+        last[(int(r["h"]["stream"]), int(r["h"]["type"]))] = r
+    n = 0
+    for (stream, t), r in last.items():
+        fn = {D.TRADE: md.latest_trade, D.BBO: md.latest_bbo, D.TICKER: md.latest_ticker,
+              D.FUNDING: md.latest_funding, D.BOOK: md.latest_book}.get(t)
+        if fn is None:
+            continue
+        got = fn(stream=stream)
+        check(same(got, r), "latest %s of stream %s (%s) differs from its last ring record"
+              % (D.TYPE_NAMES[t], stream, md.stream(stream).key))
+        n += 1
+    # per symbol: the default stream's record
+    for s in md.symbols():
+        b = md.latest_book(s.key)
+        check(b is not None and same(b, last[(int(b["h"]["stream"]), D.BOOK)]), "book of " + s.key)
+        bids, asks = mdfeed.book_sides(b)
+        check(len(bids) == int(b["n_bids"]) and len(asks) == int(b["n_asks"]), "book sides")
+    # candles: the history is the newest version of each (symbol, interval, open time)
+    newest = {}
+    for r in candles:
+        newest[(int(r["h"]["symbol"]), int(r["interval"]), int(r["open_time_ns"]))] = r
+    series = sorted({(k[0], k[1]) for k in newest})
+    check(series, "no candles")
+    for sym, iv in series:
+        want = [newest[k] for k in sorted(newest) if k[:2] == (sym, iv)]
+        got = md.candles(sym, iv)
+        check(len(got) == len(want), "candles of %d/%d: %d, ring %d" % (sym, iv, len(got),
+                                                                         len(want)))
+        for g, w in zip(got, want):
+            check(same(g, w), "candle %d differs" % int(w["open_time_ns"]))
+        k = min(3, len(want))
+        check(all(same(a, b) for a, b in zip(md.candles(sym, iv, last=k), want[-k:])) and len(md.candles(sym, iv, last=k)) == k,
+              "last %d candles" % k)
+        t0, t1 = int(want[0]["open_time_ns"]), int(want[-1]["open_time_ns"])
+        rng = md.candles_range(sym, iv, t0, t1)
+        check(len(rng) == len(want) - 1 and all(same(a, b) for a, b in zip(rng, want)), "candles_range")
+        n += 1
+    # pandas: the candle frame is the same candles, floats and exact decimals
+    sym, iv = series[0]
+    arr = md.candles(sym, iv)
+    df = md.candles_df(sym, iv)
+    ex = md.candles_df(sym, iv, exact=True)
+    check(list(df.index.asi8) == [int(x) for x in arr["open_time_ns"]], "frame index")
+    for col in ("open", "high", "low", "close", "volume"):
+        check(list(df[col]) == list(mdfeed.to_float(arr[col])), "float column " + col)
+        check([str(x) for x in ex[col]] == [str(mdfeed.to_decimal(x)) for x in arr[col]] and
+              [mdfeed.to_str(mdfeed.from_str(str(x))) for x in ex[col]] ==
+              [mdfeed.to_str(x) for x in arr[col]], "exact column " + col)
+    s0 = md.symbols()[0]
+    bdf = md.book_df(s0.key, exact=True)
+    b = md.latest_book(s0.key)
+    bids, asks = mdfeed.book_sides(b)
+    check([mdfeed.to_str(mdfeed.from_str(str(x))) for x in bdf["bid_px"][: len(bids)]] ==
+          [mdfeed.to_str(x) for x in bids["px"]], "book frame bids")
+    from mdfeed import frames
+    with md.subscribe("ticks", start="oldest") as sub:
+        fr, lost = frames.drain(sub)
+    check(lost == 0 and len(fr["trades"]) == sum(1 for r in ticks if int(r["h"]["type"]) == 1),
+          "drained trades frame")
+    print("latest tables and candle history: %d checks equal; pandas frames agree" % n)
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
