@@ -98,6 +98,12 @@ struct dstream {
     struct restq_req klines; /* backfill request */
     int64_t fill_from_ns;    /* open time range the backfill request covers */
     int64_t fill_to_ns;      /* (inclusive) */
+    uint32_t fill_limit;     /* candles per page asked for (a full page asks for the next) */
+    bool fill_warm;          /* the request is the history warm-up, not an outage's gap */
+    bool warmed;             /* the warm-up check ran (at the stream's first kline message) */
+    int64_t pend_from_ns;    /* a range to fetch once the request in flight is done, */
+    int64_t pend_to_ns;      /* (inclusive; pend_to_ns 0 = none) */
+    bool pend_warm;          /* ... and whether it is warm-up */
 };
 
 /* Name -> stream map (open addressing; rebuilt on reload, control path). */
