@@ -81,7 +81,7 @@ NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
-CONFIG_SRC := src/config/config.c
+CONFIG_SRC := src/config/config.c src/config/prescan.c
 HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
