@@ -74,7 +74,7 @@ DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedt
 CORE_SRC := src/core/decimal.c src/core/err.c src/core/clock.c src/core/names.c
 SHM_SRC := src/shm/segment.c src/shm/ring.c src/shm/state.c src/shm/doorbell.c
 READER_SRC := src/reader/reader.c src/reader/health.c
-PUB_SRC := src/shm/publisher.c src/shm/synth.c
+PUB_SRC := src/shm/publisher.c src/shm/synth.c src/shm/remove.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
@@ -120,7 +120,7 @@ TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
-	tests/daemon/budget_test.c
+	tests/daemon/budget_test.c tests/daemon/remove_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \

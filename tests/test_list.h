@@ -32,6 +32,7 @@
 #include "e2e/subscribe_list.h"
 #include "e2e/liveness_list.h"
 #include "e2e/warmup_list.h"
+#include "daemon/remove_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -106,6 +107,7 @@
     TEST_LIST_BUDGET(X)                                                                            \
     TEST_LIST_SUBSCRIBE(X)                                                                         \
     TEST_LIST_LIVENESS(X)                                                                          \
-    TEST_LIST_WARMUP(X)
+    TEST_LIST_WARMUP(X)                                                                            \
+    TEST_LIST_REMOVE(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */
