@@ -2,11 +2,13 @@
  * End to end: the candle history warm-up. A first start against the fake venue's synthetic
  * market has the last K (shm.candle_history) closed candles of every Binance kline stream in the
  * table within seconds, each equal to the venue's own REST klines (fetched here independently),
- * with nothing twice in the ring; a restart adopting the state segment fetches only the candles
- * missed while it was down; and a warm-up that needs more REST weight than the budget allows in
- * one minute waits for the next minute instead of drawing a 429.
+ * with nothing twice in the ring; a kline stream added by SIGHUP is warmed up the same way; a
+ * restart adopting the state segment fetches only the candles missed while it was down; and a
+ * warm-up that needs more REST weight than the budget allows in one minute waits for the next
+ * minute instead of drawing a 429.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,16 +144,16 @@ static void check_ring_no_dups(const char *instance)
     free(v);
 }
 
-/* Reads the fake venue's log until it has been quiet for quiet_ms: the klines requests it
- * answered (their "limit", at most max stored), and how many were answered 429. Returns the
- * count of requests. */
+/* Reads the fake venue's log until it has been quiet for quiet_ms (10 s for the first request):
+ * the klines requests it answered (their "limit", at most max stored), and how many were
+ * answered 429. Returns the count of requests. */
 static int klines_requests(struct fv_proc *fv, int quiet_ms, long *limits, int max, int *n429)
 {
     char line[1024];
     int n = 0;
 
     *n429 = 0;
-    while (fv_wait_line(fv, "klines?", quiet_ms, line, sizeof(line)) == 0) {
+    while (fv_wait_line(fv, "klines?", n ? quiet_ms : 10000, line, sizeof(line)) == 0) {
         const char *l = strstr(line, "limit=");
         size_t len = strlen(line);
 
@@ -284,6 +286,64 @@ TEST(e2e_restart_adopting_the_state_fetches_only_the_candles_missed)
     check_equal_rest(fv.port, true, "AAAUSDT", MDF_IV_1S, c, n);
     ASSERT_EQ(held(inst, sym, MDF_IV_1M, c, K), K);
     check_series(c, K, MDF_IV_1M, "AAAUSDT 1m");
+    mdf_close(inst);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    check_ring_no_dups(d.instance);
+    fv_stop(&fv);
+    free(c);
+    return 0;
+}
+
+TEST(e2e_kline_stream_added_by_sighup_is_warmed_up_too)
+{
+    enum { K = 400 };
+    const char *fv_args[] = {"--market", "AAAUSDT,BBBUSDT", NULL};
+    struct mdf_candle *c = calloc(K, sizeof(*c));
+    struct fv_proc fv;
+    struct dmn d;
+    mdf_instance_t *inst;
+    long limits[16];
+    int n429, nreq, n = 0;
+    int64_t sym = -1, end;
+
+    ASSERT(c != NULL);
+    ASSERT_EQ(fv_start(&fv, fv_args), 0);
+    ASSERT_EQ(dmn_config(&d,
+                         SPOT_HEAD "  symbols = [\"AAAUSDT\"]; trades = \"none\";\n"
+                                   "  kline = \"1m\"; book_ticker = false; });\n",
+                         K, fv.port, fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(klines_requests(&fv, 2000, limits, 16, &n429), 1);
+    /* BBBUSDT's 1m and 5m klines added live. */
+    ASSERT_EQ(dmn_rewrite(&d,
+                          SPOT_HEAD "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; trades = \"none\";\n"
+                                    "  kline = \"1m\"; book_ticker = false;\n"
+                                    "  streams = ({ symbol = \"BBBUSDT\"; type = \"kline\";\n"
+                                    "    interval = \"5m\"; }); });\n",
+                          K, fv.port, fv.port),
+              0);
+    dmn_kill(&d, SIGHUP);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 2000), 0);
+    end = wall_ns() + 15000 * MS;
+    while (wall_ns() < end) {
+        sym = mdf_symbol_lookup(inst, "binance-spot:BBBUSDT");
+        if (sym >= 0 && (n = held(inst, sym, MDF_IV_1M, c, K)) == K &&
+            held(inst, sym, MDF_IV_5M, c, K) == K)
+            break;
+        usleep(100000);
+    }
+    ASSERT(sym >= 0);
+    ASSERT_EQ(held(inst, sym, MDF_IV_1M, c, K), K);
+    ASSERT_EQ(held(inst, sym, MDF_IV_5M, c, K), K);
+    /* Only the new streams' history was fetched, one page each. */
+    nreq = klines_requests(&fv, 1500, limits, 16, &n429);
+    ASSERT_EQ(nreq, 2);
+    ASSERT_EQ(n429, 0);
+    check_series(c, K, MDF_IV_5M, "BBBUSDT 5m");
+    check_equal_rest(fv.port, true, "BBBUSDT", MDF_IV_5M, c, K);
+    n = held(inst, sym, MDF_IV_1M, c, K);
+    check_series(c, n, MDF_IV_1M, "BBBUSDT 1m");
     mdf_close(inst);
     ASSERT_EQ(dmn_stop(&d), 0);
     check_ring_no_dups(d.instance);
