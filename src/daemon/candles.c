@@ -57,7 +57,7 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
     int rc;
 
     if (err == -ECANCELED || s->removed || f->stopping) {
-        s->pend_to_ns = 0;
+        s->n_pend = 0;
         return;
     }
     if (err < 0) {
@@ -101,15 +101,32 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
         request_next(f, s);
 }
 
-/* The range waiting behind the request that just finished, if any, goes now. */
+/* The first range waiting behind the request that just finished, if any, goes now. */
 static void request_next(struct feed *f, struct dstream *s)
 {
-    int64_t from = s->pend_from_ns, to = s->pend_to_ns;
+    struct candle_range r;
 
-    if (!to)
+    if (!s->n_pend)
         return;
-    s->pend_to_ns = 0;
-    request_page(f, s, from, to, s->pend_warm);
+    r = s->pend[0];
+    memmove(&s->pend[0], &s->pend[1], --s->n_pend * sizeof(s->pend[0]));
+    request_page(f, s, r.from_ns, r.to_ns, r.warm);
+}
+
+/* Cuts from [*from, *to] what [a, b] (a range being fetched or waiting) covers, so no candle is
+ * fetched and published twice; keeps the part before [a, b] when it lies inside. Returns false
+ * when nothing is left. */
+static bool clip(int64_t *from, int64_t *to, int64_t a, int64_t b)
+{
+    if (*to < a || *from > b)
+        return true;
+    if (*from >= a && *to <= b)
+        return false;
+    if (*from >= a)
+        *from = b + MS;
+    else
+        *to = a - MS;
+    return *from <= *to;
 }
 
 /* Candles a page of [from_ns, to_ns] needs (open times, inclusive): the count for intervals of
@@ -134,14 +151,21 @@ static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int
     int rc;
 
     if (s->klines.queued) {
-        if (s->pend_to_ns) {
-            from_ns = from_ns < s->pend_from_ns ? from_ns : s->pend_from_ns;
-            to_ns = to_ns > s->pend_to_ns ? to_ns : s->pend_to_ns;
-            warm = warm && s->pend_warm;
+        struct candle_range *last;
+
+        if (!clip(&from_ns, &to_ns, s->fill_from_ns, s->fill_to_ns))
+            return;
+        for (uint8_t i = 0; i < s->n_pend; i++)
+            if (!clip(&from_ns, &to_ns, s->pend[i].from_ns, s->pend[i].to_ns))
+                return;
+        if (s->n_pend < DS_PEND_MAX) {
+            s->pend[s->n_pend++] = (struct candle_range){from_ns, to_ns, warm};
+            return;
         }
-        s->pend_from_ns = from_ns;
-        s->pend_to_ns = to_ns;
-        s->pend_warm = warm;
+        last = &s->pend[DS_PEND_MAX - 1]; /* more than ever happens: one wider range */
+        last->from_ns = from_ns < last->from_ns ? from_ns : last->from_ns;
+        last->to_ns = to_ns > last->to_ns ? to_ns : last->to_ns;
+        last->warm = last->warm && warm;
         return;
     }
     if (from_ns > to_ns) {
@@ -241,6 +265,6 @@ void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec)
 
 void candles_cancel(struct feed *f, struct dstream *s)
 {
-    s->pend_to_ns = 0;
+    s->n_pend = 0;
     restq_cancel(&f->rq, &s->klines);
 }
