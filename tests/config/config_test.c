@@ -70,6 +70,19 @@ static void load_ok(struct loaded *l, const char *text)
     ASSERT_STR_EQ(l->errs, "");
 }
 
+/* Loads text and fails the test unless it loads with exactly one output line: the notice
+ * ":LINE: notice: <notice>". */
+static void load_ok_notice(struct loaded *l, const char *text, int line, const char *notice)
+{
+    char want[512];
+
+    load_text(l, text);
+    if (l->r != 0)
+        test_fail(__FILE__, __LINE__, "config did not load (%d):\n%s", l->r, l->errs);
+    snprintf(want, sizeof(want), "%s:%d: notice: %s\n", l->path, line, notice);
+    ASSERT_STR_EQ(l->errs, want);
+}
+
 /* Frees what load_text made and removes the file. */
 static void unload(struct loaded *l)
 {
@@ -226,10 +239,12 @@ TEST(config_symbols_only_style_uses_venue_defaults)
     struct loaded l = {0};
     const struct cfg_venue *s, *f;
 
-    load_ok(&l, "venues = (\n"
-                "  { venue = \"binance-spot\"; symbols = [ \"btcusdt\", \"ETHBTC\" ]; },\n"
-                "  { venue = \"binance-futures\"; symbols = [ \"BTCUSDT\" ]; }\n"
-                ");\n");
+    load_ok_notice(&l,
+                   "venues = (\n"
+                   "  { venue = \"binance-spot\"; symbols = [ \"btcusdt\", \"ETHBTC\" ]; },\n"
+                   "  { venue = \"binance-futures\"; symbols = [ \"BTCUSDT\" ]; }\n"
+                   ");\n",
+                   2, "symbols: \"btcusdt\" read as \"BTCUSDT\" (Binance symbols are upper case)");
     ASSERT_EQ(l.c->n_venues, 2);
     s = &l.c->venues[0];
     f = &l.c->venues[1];
@@ -317,27 +332,29 @@ TEST(config_explicit_streams_join_symbols_in_file_order_without_duplicates)
 {
     struct loaded l = {0};
 
-    load_ok(&l, "venues = (\n"
-                "  { venue = \"binance-futures\";\n"
-                "    streams = (\n"
-                "      { symbol = \"ethusdt\"; type = \"kline\"; interval = \"15m\"; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"mark_price\"; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"agg_trade\"; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; speed = 250; }\n"
-                "    );\n"
-                "    symbols = [ \"BTCUSDT\" ];\n"
-                "    order_book = \"diff\";\n"
-                "  },\n"
-                "  { venue = \"binance-spot\";\n"
-                "    symbols = [ \"BTCUSDT\" ];\n"
-                "    streams = (\n"
-                "      { symbol = \"BTCUSDT\"; type = \"kline\"; interval = \"1m\"; },\n"
-                "      { symbol = \"BNBBTC\"; type = \"mini_ticker\"; }\n"
-                "    );\n"
-                "  }\n"
-                ");\n");
+    load_ok_notice(&l,
+                   "venues = (\n"
+                   "  { venue = \"binance-futures\";\n"
+                   "    streams = (\n"
+                   "      { symbol = \"ethusdt\"; type = \"kline\"; interval = \"15m\"; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"mark_price\"; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"agg_trade\"; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; speed = 250; }\n"
+                   "    );\n"
+                   "    symbols = [ \"BTCUSDT\" ];\n"
+                   "    order_book = \"diff\";\n"
+                   "  },\n"
+                   "  { venue = \"binance-spot\";\n"
+                   "    symbols = [ \"BTCUSDT\" ];\n"
+                   "    streams = (\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"kline\"; interval = \"1m\"; },\n"
+                   "      { symbol = \"BNBBTC\"; type = \"mini_ticker\"; }\n"
+                   "    );\n"
+                   "  }\n"
+                   ");\n",
+                   4, "symbol: \"ethusdt\" read as \"ETHUSDT\" (Binance symbols are upper case)");
     /* streams first (it comes first in the file), then the symbols' streams; the symbols'
      * agg_trade and the diff book at the venue's default speed (250 ms spelt out above) are
      * already there. */
@@ -1237,7 +1254,8 @@ TEST(config_bitfinex_book_keys_refused_on_binance_venues)
     unload(&l);
 
     /* Binance keeps its own spellings and defaults: symbols upper-cased, book ticker on. */
-    load_ok(&l, "venues = ( { venue = \"binance-spot\"; symbols = [ \"tbtcusd\" ]; } );\n");
+    load_ok_notice(&l, "venues = ( { venue = \"binance-spot\"; symbols = [ \"tbtcusd\" ]; } );\n",
+                   1, "symbols: \"tbtcusd\" read as \"TBTCUSD\" (Binance symbols are upper case)");
     ASSERT_STR_EQ(streams_text(&l.c->venues[0]),
                   "TBTCUSD trade | TBTCUSD kline/1m | TBTCUSD book_ticker");
     unload(&l);
