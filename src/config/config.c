@@ -2097,7 +2097,8 @@ static void read_config(struct loader *L)
 /* Prints the notices, in file order. */
 static void report_notes(struct loader *L, FILE *errs)
 {
-    qsort(L->notes, L->n_notes, sizeof(*L->notes), err_cmp);
+    if (L->n_notes)
+        qsort(L->notes, L->n_notes, sizeof(*L->notes), err_cmp);
     for (size_t i = 0; errs && i < L->n_notes; i++)
         fprintf(errs, "%s:%d: notice: %s\n", L->notes[i].file, L->notes[i].line, L->notes[i].msg);
     if (errs)
