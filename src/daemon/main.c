@@ -126,8 +126,8 @@ int main(int argc, char **argv)
     if (!path_given && access(path, F_OK) != 0) {
         fprintf(stderr,
                 "mdfeedd: no configuration at %s (the default); give one with -c FILE, e.g. "
-                "mdfeedd -c conf/mdfeed.conf in the source tree\n",
-                path);
+                "mdfeedd -c conf/mdfeed.conf in the source tree%s\n",
+                path, remove_segs ? ", or the instance with -i NAME" : "");
         return 1;
     }
     if (cfg_load(path, stderr, &cfg) < 0)
