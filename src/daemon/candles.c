@@ -48,6 +48,25 @@ void candles_publish_closed(struct feed *f, struct dstream *s, union mdf_record 
     f->stats.records++;
 }
 
+/* The warm-up of s is over: done, failed, or cancelled (`quiet`: the stream went). The last of
+ * the feed's says so, once, with what they fetched. */
+static void warm_done(struct feed *f, struct dstream *s, bool quiet)
+{
+    if (!s->warming)
+        return;
+    s->warming = false;
+    f->warming--;
+    f->warm_streams += !quiet;
+    if (f->warming)
+        return;
+    if (f->warm_streams)
+        ev_emit(f->d, LOG_LV_NOTICE, MDF_EV_CANDLES_BACKFILLED, f->venue_id, UINT32_MAX, 0,
+                "candle history warm-up done: %" PRIu64 " closed candles for %u kline streams",
+                f->warm_candles, f->warm_streams);
+    f->warm_streams = 0;
+    f->warm_candles = 0;
+}
+
 static void on_klines(struct restq_req *r, int err, const struct http_response *resp)
 {
     struct dstream *s = r->ud;
@@ -58,11 +77,14 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
 
     if (err == -ECANCELED || s->removed || f->stopping) {
         s->n_pend = 0;
+        warm_done(f, s, true);
         return;
     }
     if (err < 0) {
         log_msg(LOG_LV_WARNING, "%s: candle %s of %s failed: %s", f->cv.name,
                 s->fill_warm ? "warm-up" : "backfill", s->name, mdf_errmsg());
+        if (s->fill_warm)
+            warm_done(f, s, false);
         request_next(f, s);
         return;
     }
@@ -72,6 +94,8 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
         f->stats.parse_errors++;
         log_msg(LOG_LV_WARNING, "%s: klines for %s do not decode: %s", f->cv.name, s->name,
                 mdf_errmsg());
+        if (s->fill_warm)
+            warm_done(f, s, false);
         request_next(f, s);
         return;
     }
@@ -88,17 +112,24 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
         published++;
     }
     f->stats.backfilled += published;
+    if (s->fill_warm)
+        f->warm_candles += published;
+    /* A warm-up page is an event (debug level: hundreds of streams start at once, and the
+     * last one's summary is what the log needs); an outage's gap is logged. */
     if (published)
-        ev_emit(f->d, LOG_LV_NOTICE, MDF_EV_CANDLES_BACKFILLED, f->venue_id, s->symbol, 0,
-                "%s: %zu closed candles fetched over REST%s", s->name, published,
-                s->fill_warm ? " (history warm-up)" : "");
+        ev_emit(f->d, s->fill_warm ? LOG_LV_DEBUG : LOG_LV_NOTICE, MDF_EV_CANDLES_BACKFILLED,
+                f->venue_id, s->symbol, 0, "%s: %zu closed candles fetched over REST%s", s->name,
+                published, s->fill_warm ? " (history warm-up)" : "");
     /* A long outage, or a history longer than a page, needs more than one page. */
     next = mdf_interval_ns(s->spec.interval) > 0 ? last_open + mdf_interval_ns(s->spec.interval)
                                                  : last_open + MS;
-    if (n == s->fill_limit && last_open && next <= to)
+    if (n == s->fill_limit && last_open && next <= to) {
         request_page(f, s, next, to, s->fill_warm);
-    else
-        request_next(f, s);
+        return;
+    }
+    if (s->fill_warm)
+        warm_done(f, s, false);
+    request_next(f, s);
 }
 
 /* The first range waiting behind the request that just finished, if any, goes now. */
@@ -154,10 +185,10 @@ static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int
         struct candle_range *last;
 
         if (!clip(&from_ns, &to_ns, s->fill_from_ns, s->fill_to_ns))
-            return;
+            goto dropped;
         for (uint8_t i = 0; i < s->n_pend; i++)
             if (!clip(&from_ns, &to_ns, s->pend[i].from_ns, s->pend[i].to_ns))
-                return;
+                goto dropped;
         if (s->n_pend < DS_PEND_MAX) {
             s->pend[s->n_pend++] = (struct candle_range){from_ns, to_ns, warm};
             return;
@@ -165,20 +196,18 @@ static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int
         last = &s->pend[DS_PEND_MAX - 1]; /* more than ever happens: one wider range */
         last->from_ns = from_ns < last->from_ns ? from_ns : last->from_ns;
         last->to_ns = to_ns > last->to_ns ? to_ns : last->to_ns;
-        last->warm = last->warm && warm;
+        last->warm = last->warm || warm; /* so the warm-up's end is seen */
         return;
     }
-    if (from_ns > to_ns) {
-        request_next(f, s);
-        return;
-    }
+    if (from_ns > to_ns)
+        goto dropped;
     limit = page_limit(f, s, from_ns, to_ns);
     rc = binance_klines_url(f->prof, f->cv.rest_url, s->spec.symbol, s->spec.interval, from_ns / MS,
                             to_ns / MS, limit, s->klines.url, sizeof(s->klines.url),
                             &s->klines.weight);
     if (rc < 0) {
         log_msg(LOG_LV_ERR, "%s: no klines URL for %s", f->cv.name, s->name);
-        return;
+        goto dropped;
     }
     s->fill_from_ns = from_ns;
     s->fill_to_ns = to_ns;
@@ -187,9 +216,15 @@ static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int
     s->klines.cb = on_klines;
     s->klines.ud = s;
     rc = restq_submit(&f->rq, &s->klines);
-    if (rc < 0)
-        log_msg(LOG_LV_ERR, "%s: klines request for %s refused: %s", f->cv.name, s->name,
-                mdf_errmsg());
+    if (rc == 0)
+        return;
+    log_msg(LOG_LV_ERR, "%s: klines request for %s refused: %s", f->cv.name, s->name, mdf_errmsg());
+
+dropped: /* nothing more of this range will be fetched */
+    if (warm)
+        warm_done(f, s, false);
+    if (!s->klines.queued)
+        request_next(f, s);
 }
 
 /* The open time n candles of interval iv before the one opening at open_ns (calendar months for
@@ -243,8 +278,11 @@ static void plan_fetch(struct feed *f, struct dstream *s, int64_t cur_ns)
             to = oldest.open_time_ns - MS;
         else if (s->closed_open_ns)
             return; /* the table's newest is older than the K: the gap covers them */
-        if (from <= to)
+        if (from <= to) {
+            s->warming = true;
+            f->warming++;
             request_page(f, s, from, to, true);
+        }
     }
 }
 
@@ -266,5 +304,6 @@ void candles_on_kline(struct feed *f, struct dstream *s, union mdf_record *rec)
 void candles_cancel(struct feed *f, struct dstream *s)
 {
     s->n_pend = 0;
+    warm_done(f, s, true);
     restq_cancel(&f->rq, &s->klines);
 }

@@ -110,6 +110,7 @@ struct dstream {
     uint32_t fill_limit;     /* candles per page asked for (a full page asks for the next) */
     bool fill_warm;          /* the request is the history warm-up, not an outage's gap */
     bool warmed;             /* the warm-up check ran (at the stream's first kline message) */
+    bool warming;            /* its warm-up range is being fetched or waits (counted in f) */
     struct candle_range pend[DS_PEND_MAX]; /* ranges waiting for the request in flight */
     uint8_t n_pend;                        /* their count */
 };

@@ -217,6 +217,27 @@ TEST(e2e_first_start_has_the_last_k_candles_of_every_kline_stream_within_seconds
     ASSERT_EQ(nreq, 8);
     for (int i = 0; i < nreq; i++)
         ASSERT(limits[i] == 1000 || limits[i] == 200);
+    /* One notice for the whole venue; the pages are events at debug level, not logged. */
+    {
+        /* A notice each time the warm-ups under way are over (streams start when their first
+         * kline message comes): together all 4 x K candles; the pages are events at debug level,
+         * not logged. */
+        char line[512];
+        long candles = 0, streams = 0;
+
+        while (dmn_wait(&d, "candle history warm-up done: ", 2000, line, sizeof(line)) == 0) {
+            const char *p = strstr(line, "done: ");
+            long a = 0, b = 0;
+
+            ASSERT(p && sscanf(p, "done: %ld closed candles for %ld kline streams", &a, &b) == 2);
+            candles += a;
+            streams += b;
+        }
+        ASSERT_EQ(candles, 4 * K);
+        ASSERT_EQ(streams, 4);
+        ASSERT_EQ(dmn_count(&d, "(history warm-up)"), 0);
+    }
+    ASSERT_EQ(dmn_count(&d, "(history warm-up)"), 0);
     ASSERT_EQ(n429, 0);
     ASSERT_EQ(dmn_count(&d, "REST_THROTTLED"), 0);
     for (int s = 0; s < 2; s++)
