@@ -84,14 +84,14 @@ DEB_PKGS := gcc make pkg-config ca-certificates libuv1-dev libwslay-dev libmbedt
 CORE_SRC := src/core/decimal.c src/core/err.c src/core/clock.c src/core/names.c
 SHM_SRC := src/shm/segment.c src/shm/ring.c src/shm/state.c src/shm/doorbell.c
 READER_SRC := src/reader/reader.c src/reader/health.c
-PUB_SRC := src/shm/publisher.c src/shm/synth.c
+PUB_SRC := src/shm/publisher.c src/shm/synth.c src/shm/remove.c
 TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
-CONFIG_SRC := src/config/config.c
+CONFIG_SRC := src/config/config.c src/config/prescan.c
 HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
@@ -138,11 +138,12 @@ TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
-	tests/daemon/budget_test.c
+	tests/daemon/budget_test.c tests/daemon/remove_test.c
 TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c tests/e2e/feed_test.c \
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c tests/e2e/demo_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
-	tests/e2e/liveness_test.c tests/e2e/dns_test.c tests/e2e/shmfull_test.c
+	tests/e2e/liveness_test.c tests/e2e/dns_test.c tests/e2e/shmfull_test.c \
+	tests/e2e/warmup_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \

@@ -38,6 +38,8 @@
 #include "e2e/shmfull_list.h"
 #include "reader/batch_list.h"
 #include "python/list.h"
+#include "e2e/warmup_list.h"
+#include "daemon/remove_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -119,6 +121,8 @@
     TEST_LIST_EXAMPLES(X)                                                                          \
     TEST_LIST_SHMFULL(X)                                                                           \
     TEST_LIST_READER_BATCH(X)                                                                      \
-    TEST_LIST_PYTHON(X)
+    TEST_LIST_PYTHON(X)                                                                            \
+    TEST_LIST_WARMUP(X)                                                                            \
+    TEST_LIST_REMOVE(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -282,7 +282,7 @@ enum mdf_interval {
 };
 
 #define MDF_CANDLE_F_CLOSED 1u     /* h.flags: the candle is final */
-#define MDF_CANDLE_F_BACKFILLED 2u /* h.flags: fetched over REST after an outage, not streamed */
+#define MDF_CANDLE_F_BACKFILLED 2u /* h.flags: fetched over REST (warm-up, gap), not streamed */
 
 struct mdf_candle {
     struct mdf_rec_hdr h;           /* type MDF_REC_CANDLE; h.flags & MDF_CANDLE_F_CLOSED */
@@ -379,7 +379,7 @@ enum mdf_event_code {
     MDF_EV_CONNECTION_ROTATING = 13, /* make-before-break replacement started */
     MDF_EV_SUBSCRIPTION_FAILED = 14, /* the venue refused a SUBSCRIBE */
     MDF_EV_REST_THROTTLED = 15,      /* REST 429 (back off) or 418 (banned: stopped) */
-    MDF_EV_CANDLES_BACKFILLED = 16,  /* closed candles missed in an outage fetched over REST */
+    MDF_EV_CANDLES_BACKFILLED = 16,  /* closed candles fetched over REST (warm-up or outage) */
     MDF_EV_FEED_RECOVERED = 17,      /* a stale or silent stream delivers again */
     MDF_EV_BOOK_LIVE = 18,           /* a book (re)synced and is LIVE */
     MDF_EV_VENUE_MAINTENANCE = 19,   /* the venue announced maintenance, or its end */

@@ -28,6 +28,7 @@
 #include <mdfeed/mdfeed.h>
 
 #include "config/config.h"
+#include "config/prescan.h"
 #include "core/err.h"
 #include "net/url.h"
 #include "venue/bitfinex.h"
@@ -91,6 +92,7 @@ enum opt_id {
     O_SNAPSHOT_LIMIT,
     O_REST_WEIGHT_SHARE,
     O_EMIT_PARTIAL,
+    O_CANDLE_WARMUP,
     O_V_CONNECTION,
     O_V_HEALTH,
     O_SYMBOLS,
@@ -313,6 +315,8 @@ static const struct opt opts[O_COUNT] = {
                              VENUE_OFF(v.rest_weight_share)},
     [O_EMIT_PARTIAL] = {"emit_partial_candles", SC_VENUE, K_BOOL, 0, 0, 0, false,
                         VENUE_OFF(v.emit_partial_candles)},
+    [O_CANDLE_WARMUP] = {"candle_warmup", SC_VENUE, K_BOOL, 1, 0, 0, false,
+                         VENUE_OFF(v.candle_warmup)},
     [O_V_CONNECTION] = {"connection", SC_VENUE, K_GROUP},
     [O_V_HEALTH] = {"health", SC_VENUE, K_GROUP},
     [O_SYMBOLS] = {"symbols", SC_VENUE, K_GROUP},
@@ -365,6 +369,8 @@ static const struct {
      "Bitfinex books come over the stream, with no REST snapshot; their length is book_len"},
     {VF_BITFINEX, O_REST_WEIGHT_SHARE, false,
      "the daemon makes no REST calls to Bitfinex; remove it"},
+    {VF_BITFINEX, O_CANDLE_WARMUP, false,
+     "Bitfinex candle history comes with the channel's snapshot, without REST; remove it"},
     {VF_BITFINEX, O_BOOK_SPEED, false,
      "Bitfinex books have no speed in ms; use book_freq (\"F0\" realtime or \"F1\" every 2 s)"},
     {VF_BITFINEX, O_BOOK_TICKER, true,
@@ -420,6 +426,8 @@ struct loader {
     struct md_config *c;       /* the config being built */
     struct cfg_error *errs;    /* errors found so far */
     size_t n_errs, cap_errs;   /* their count and room */
+    struct cfg_error *notes;   /* notices (the file was read in a way it did not spell out) */
+    size_t n_notes, cap_notes; /* their count and room */
     bool oom;                  /* an allocation failed: the load returns -ENOMEM */
     struct given conn_given;   /* the global "connection" group's settings */
     struct given health_given; /* the global "health" group's settings */
@@ -482,6 +490,49 @@ static void err_at(struct loader *L, const config_setting_t *s, const char *fmt,
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     err_line(L, config_setting_source_file(s), (int)config_setting_source_line(s), "%s", buf);
+}
+
+/* Records a notice at setting s's file and line: nothing wrong, but the file was read in a
+ * way it does not spell out (a symbol put in upper case). Printed whether the load succeeds or
+ * not, as "FILE:LINE: notice: message". Exact repeats are kept once. */
+static void note_at(struct loader *L, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_at(struct loader *L, const config_setting_t *s, const char *fmt, ...)
+{
+    const char *file = config_setting_source_file(s);
+    int line = (int)config_setting_source_line(s);
+    struct cfg_error *e;
+    char buf[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (!file)
+        file = L->path;
+    for (size_t i = 0; i < L->n_notes; i++)
+        if (L->notes[i].line == line && strcmp(L->notes[i].msg, buf) == 0)
+            return;
+    if (L->n_notes == L->cap_notes) {
+        size_t cap = L->cap_notes ? 2 * L->cap_notes : 8;
+        struct cfg_error *n = realloc(L->notes, cap * sizeof(*n));
+
+        if (!n) {
+            L->oom = true;
+            return;
+        }
+        L->notes = n;
+        L->cap_notes = cap;
+    }
+    e = &L->notes[L->n_notes];
+    e->msg = strdup(buf);
+    if (!e->msg) {
+        L->oom = true;
+        return;
+    }
+    e->file = file;
+    e->line = line;
+    e->seq = L->n_notes++;
 }
 
 /* Orders errors by file, then line, then discovery. */
@@ -819,6 +870,9 @@ static bool get_symbol(struct loader *L, const config_setting_t *s, const struct
                MDF_SYMBOL_MAX - 1);
         return false;
     }
+    if (strcmp(text, out) != 0)
+        note_at(L, s, "%s: \"%s\" read as \"%s\" (Binance symbols are upper case)", key(s), text,
+                out);
     return true;
 }
 
@@ -2040,9 +2094,21 @@ static void read_config(struct loader *L)
     read_venues(L, top.s[O_VENUES], &shm);
 }
 
+/* Prints the notices, in file order. */
+static void report_notes(struct loader *L, FILE *errs)
+{
+    if (L->n_notes)
+        qsort(L->notes, L->n_notes, sizeof(*L->notes), err_cmp);
+    for (size_t i = 0; errs && i < L->n_notes; i++)
+        fprintf(errs, "%s:%d: notice: %s\n", L->notes[i].file, L->notes[i].line, L->notes[i].msg);
+    if (errs)
+        fflush(errs);
+}
+
 /* Writes every error to errs and sets the thread's message to the first. */
 static void report(struct loader *L, FILE *errs)
 {
+    report_notes(L, errs);
     qsort(L->errs, L->n_errs, sizeof(*L->errs), err_cmp);
     for (size_t i = 0; errs && i < L->n_errs; i++)
         fprintf(errs, "%s:%d: %s\n", L->errs[i].file, L->errs[i].line, L->errs[i].msg);
@@ -2053,6 +2119,35 @@ static void report(struct loader *L, FILE *errs)
     else if (L->n_errs > 1)
         err_set(-EINVAL, "%s:%d: %s (and %zu more errors)", L->errs[0].file, L->errs[0].line,
                 L->errs[0].msg, L->n_errs - 1);
+}
+
+/* Reports libconfig's parse error, naming the token or the key it leaves out when the
+ * pre-scan finds the same problem on the same line (else libconfig's words as they are). */
+static void parse_error(struct loader *L)
+{
+    const char *file = config_error_file(&L->lc), *text = config_error_text(&L->lc);
+    int line = config_error_line(&L->lc), at = 0;
+    char msg[256], *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if ((!file || strcmp(file, L->path) == 0) && (f = fopen(L->path, "r"))) {
+        FILE *m = open_memstream(&buf, &len);
+        char chunk[4096];
+        size_t n;
+
+        while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            fwrite(chunk, 1, n, m);
+        fclose(f);
+        if (m && fclose(m) == 0 && cfg_prescan(buf, len, &at, msg, sizeof(msg)) == 1 &&
+            at == line) {
+            free(buf);
+            err_line(L, file, line, "%s", msg);
+            return;
+        }
+        free(buf);
+    }
+    err_line(L, file, line, "%s", text);
 }
 
 /* Reads and validates a file (see config.h): errors are collected, then printed together. */
@@ -2096,8 +2191,7 @@ int cfg_load(const char *path, FILE *errs, struct md_config **out)
             r = err_set(-EIO, "%s: cannot read: %s", path, strerror(EIO));
             goto out_destroy;
         }
-        err_line(&L, config_error_file(&L.lc), config_error_line(&L.lc), "%s",
-                 config_error_text(&L.lc));
+        parse_error(&L);
     } else {
         read_config(&L);
     }
@@ -2110,15 +2204,19 @@ int cfg_load(const char *path, FILE *errs, struct md_config **out)
         r = -EINVAL;
         goto out_destroy;
     }
-    config_destroy(&L.lc);
+    report_notes(&L, errs);
+    r = 0;
     *out = L.c;
-    return 0;
+    L.c = NULL;
 
 out_destroy:
     config_destroy(&L.lc);
     for (size_t i = 0; i < L.n_errs; i++)
         free(L.errs[i].msg);
     free(L.errs);
+    for (size_t i = 0; i < L.n_notes; i++)
+        free(L.notes[i].msg);
+    free(L.notes);
     cfg_free(L.c);
     return r;
 out_io:

@@ -62,6 +62,8 @@ struct cfg_venue {
     uint32_t snapshot_limit;             /* REST depth limit for book snapshots */
     double rest_weight_share;            /* 0..1: share of the venue's weight/min we may use */
     bool emit_partial_candles;           /* publish open candles too, not only closed */
+    bool candle_warmup;                  /* Binance: fetch the last candle_history closed
+                                            candles over REST at a kline stream's start */
     struct cfg_conn conn;                /* connection settings */
     struct cfg_health health;            /* health settings */
     struct vstream *streams;             /* the expanded stream list: unique, config order */

@@ -157,8 +157,12 @@ static void on_signal(uv_signal_t *h, int signum)
             for (char *line = errs ? strtok(errs, "\n") : NULL; line; line = strtok(NULL, "\n"))
                 log_msg(LOG_LV_ERR, "%s", line);
             log_msg(LOG_LV_ERR, "reload refused: the running configuration stays");
-        } else if (daemon_reload(d, cfg) < 0) {
-            log_msg(LOG_LV_ERR, "reload failed: %s", mdf_errmsg());
+        } else {
+            /* Notices of the new file ("FILE:LINE: notice: ..."). */
+            for (char *line = errs ? strtok(errs, "\n") : NULL; line; line = strtok(NULL, "\n"))
+                log_msg(LOG_LV_NOTICE, "%s", line);
+            if (daemon_reload(d, cfg) < 0)
+                log_msg(LOG_LV_ERR, "reload failed: %s", mdf_errmsg());
         }
         free(errs);
         notify_sendf(&d->notify, "READY=1\nSTATUS=%s", hp_status(d));

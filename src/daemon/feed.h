@@ -81,6 +81,9 @@ struct feed {
     struct budget_ref rest_budget;    /* REST weight: the budget of the rest_url's host */
     struct mdf_candle *klines;        /* REST klines decode buffer */
     size_t klines_cap;                /* its room */
+    uint32_t warming;                 /* kline streams whose history warm-up is under way */
+    uint32_t warm_streams;            /* streams warmed up since warming was last 0 */
+    uint64_t warm_candles;            /* candles they got */
     bool timer_ready;                 /* check_timer needs closing */
     bool stopping;                    /* feed_stop called */
     int closing;                      /* handles (REST queue, timer) still closing */

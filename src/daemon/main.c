@@ -1,6 +1,7 @@
 /*
  * mdfeedd: the market-data daemon. Parses the command line, loads the config (or only checks it
- * with -t), and runs the daemon in the foreground. See mdfeedd(8).
+ * with -t, or removes a stopped instance's segments with --remove-segments), and runs the daemon
+ * in the foreground. See mdfeedd(8).
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -16,6 +17,7 @@
 #include "core/err.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "shm/remove.h"
 
 #define DEFAULT_CONFIG "/etc/mdfeed/mdfeed.conf"
 #define EXIT_SHM_SPACE                                                                             \
@@ -25,12 +27,30 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mdfeedd [-c FILE] [-t] [-h] [-V]\n"
-                 "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
-                 "  -t, --check        check the configuration and exit: 0 if valid, else 1\n"
-                 "                     with FILE:LINE: message for every error\n"
-                 "  -h, --help         this help\n"
-                 "  -V, --version      version\n"
+                 "       mdfeedd --remove-segments [-c FILE | -i INSTANCE]\n"
+                 "  -c, --config FILE    configuration file (default " DEFAULT_CONFIG ")\n"
+                 "  -t, --check          check the configuration and exit: 0 if valid, else 1\n"
+                 "                       with FILE:LINE: message for every error\n"
+                 "  --remove-segments    remove the instance's segments from /dev/shm (the\n"
+                 "                       configuration's instance, or -i's) and exit; refused\n"
+                 "                       while its daemon runs\n"
+                 "  -i, --instance NAME  with --remove-segments: the instance, without reading a\n"
+                 "                       configuration\n"
+                 "  -h, --help           this help\n"
+                 "  -V, --version        version\n"
                  "See mdfeedd(8) and mdfeed.conf(5).\n");
+}
+
+/* --remove-segments: removes the instance's segments, saying what it removed. Returns the exit
+ * status: 0, or 1 (refused while the daemon runs, or a segment could not be removed). */
+static int remove_segments(const char *instance)
+{
+    int rc = seg_remove_instance(instance, stdout);
+
+    if (rc >= 0)
+        return 0;
+    fprintf(stderr, "mdfeedd: %s\n", mdf_errmsg());
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -40,8 +60,12 @@ int main(int argc, char **argv)
         {"check", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"remove-segments", no_argument, NULL, 'R'},
+        {"instance", required_argument, NULL, 'i'},
         {NULL, 0, NULL, 0},
     };
+    const char *instance = NULL;
+    bool remove_segs = false;
     const char *path = DEFAULT_CONFIG;
     bool check = false, path_given = false;
     struct md_config *cfg = NULL;
@@ -56,7 +80,7 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     mallopt(M_ARENA_MAX, 1);
-    while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:thVi:", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
@@ -64,6 +88,12 @@ int main(int argc, char **argv)
             break;
         case 't':
             check = true;
+            break;
+        case 'R':
+            remove_segs = true;
+            break;
+        case 'i':
+            instance = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -85,15 +115,32 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (instance && !remove_segs) {
+        fprintf(stderr, "mdfeedd: -i/--instance goes with --remove-segments (the daemon's "
+                        "instance is the configuration's \"instance\")\n");
+        return 2;
+    }
+    if (remove_segs && (check || (instance && path_given))) {
+        fprintf(stderr, "mdfeedd: --remove-segments takes either -c FILE or -i INSTANCE, and no "
+                        "-t\n");
+        return 2;
+    }
+    if (remove_segs && instance)
+        return remove_segments(instance);
     if (!path_given && access(path, F_OK) != 0) {
         fprintf(stderr,
                 "mdfeedd: no configuration at %s (the default); give one with -c FILE, e.g. "
-                "mdfeedd -c conf/mdfeed.conf in the source tree\n",
-                path);
+                "mdfeedd -c conf/mdfeed.conf in the source tree%s\n",
+                path, remove_segs ? ", or the instance with -i NAME" : "");
         return 1;
     }
     if (cfg_load(path, stderr, &cfg) < 0)
         return 1;
+    if (remove_segs) {
+        rc = remove_segments(cfg->instance);
+        cfg_free(cfg);
+        return rc;
+    }
     for (size_t v = 0; v < cfg->n_venues; v++)
         streams += cfg->venues[v].n_streams;
     if (check) {

@@ -43,6 +43,15 @@ struct activity {
     size_t n;                 /* their count */
 };
 
+/* Closed candles to fetch over REST: open times in [from_ns, to_ns]. */
+struct candle_range {
+    int64_t from_ns; /* first open time */
+    int64_t to_ns;   /* last (inclusive) */
+    bool warm;       /* the history warm-up, not an outage's gap */
+};
+
+#define DS_PEND_MAX 4 /* candle ranges a stream keeps waiting (more are merged into the last) */
+
 struct dstream {
     struct vstream spec;      /* what it is */
     char name[64];            /* venue stream name */
@@ -98,6 +107,12 @@ struct dstream {
     struct restq_req klines; /* backfill request */
     int64_t fill_from_ns;    /* open time range the backfill request covers */
     int64_t fill_to_ns;      /* (inclusive) */
+    uint32_t fill_limit;     /* candles per page asked for (a full page asks for the next) */
+    bool fill_warm;          /* the request is the history warm-up, not an outage's gap */
+    bool warmed;             /* the warm-up check ran (at the stream's first kline message) */
+    bool warming;            /* its warm-up range is being fetched or waits (counted in f) */
+    struct candle_range pend[DS_PEND_MAX]; /* ranges waiting for the request in flight */
+    uint8_t n_pend;                        /* their count */
 };
 
 /* Name -> stream map (open addressing; rebuilt on reload, control path). */

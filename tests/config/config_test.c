@@ -70,6 +70,19 @@ static void load_ok(struct loaded *l, const char *text)
     ASSERT_STR_EQ(l->errs, "");
 }
 
+/* Loads text and fails the test unless it loads with exactly one output line: the notice
+ * ":LINE: notice: <notice>". */
+static void load_ok_notice(struct loaded *l, const char *text, int line, const char *notice)
+{
+    char want[512];
+
+    load_text(l, text);
+    if (l->r != 0)
+        test_fail(__FILE__, __LINE__, "config did not load (%d):\n%s", l->r, l->errs);
+    snprintf(want, sizeof(want), "%s:%d: notice: %s\n", l->path, line, notice);
+    ASSERT_STR_EQ(l->errs, want);
+}
+
 /* Frees what load_text made and removes the file. */
 static void unload(struct loaded *l)
 {
@@ -226,10 +239,12 @@ TEST(config_symbols_only_style_uses_venue_defaults)
     struct loaded l = {0};
     const struct cfg_venue *s, *f;
 
-    load_ok(&l, "venues = (\n"
-                "  { venue = \"binance-spot\"; symbols = [ \"btcusdt\", \"ETHBTC\" ]; },\n"
-                "  { venue = \"binance-futures\"; symbols = [ \"BTCUSDT\" ]; }\n"
-                ");\n");
+    load_ok_notice(&l,
+                   "venues = (\n"
+                   "  { venue = \"binance-spot\"; symbols = [ \"btcusdt\", \"ETHBTC\" ]; },\n"
+                   "  { venue = \"binance-futures\"; symbols = [ \"BTCUSDT\" ]; }\n"
+                   ");\n",
+                   2, "symbols: \"btcusdt\" read as \"BTCUSDT\" (Binance symbols are upper case)");
     ASSERT_EQ(l.c->n_venues, 2);
     s = &l.c->venues[0];
     f = &l.c->venues[1];
@@ -251,6 +266,7 @@ TEST(config_symbols_only_style_uses_venue_defaults)
     ASSERT_STR_EQ(s->ca_file, "");
     ASSERT(s->rest_weight_share == 0.5);
     ASSERT(!s->emit_partial_candles);
+    ASSERT(s->candle_warmup);
     /* Every documented default of the global groups. */
     ASSERT(s->conn.connect_timeout == 10 && s->conn.ping_interval == 30);
     ASSERT(s->conn.pong_timeout == 30 && s->conn.max_attempts == 0);
@@ -316,27 +332,29 @@ TEST(config_explicit_streams_join_symbols_in_file_order_without_duplicates)
 {
     struct loaded l = {0};
 
-    load_ok(&l, "venues = (\n"
-                "  { venue = \"binance-futures\";\n"
-                "    streams = (\n"
-                "      { symbol = \"ethusdt\"; type = \"kline\"; interval = \"15m\"; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"mark_price\"; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"agg_trade\"; },\n"
-                "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; speed = 250; }\n"
-                "    );\n"
-                "    symbols = [ \"BTCUSDT\" ];\n"
-                "    order_book = \"diff\";\n"
-                "  },\n"
-                "  { venue = \"binance-spot\";\n"
-                "    symbols = [ \"BTCUSDT\" ];\n"
-                "    streams = (\n"
-                "      { symbol = \"BTCUSDT\"; type = \"kline\"; interval = \"1m\"; },\n"
-                "      { symbol = \"BNBBTC\"; type = \"mini_ticker\"; }\n"
-                "    );\n"
-                "  }\n"
-                ");\n");
+    load_ok_notice(&l,
+                   "venues = (\n"
+                   "  { venue = \"binance-futures\";\n"
+                   "    streams = (\n"
+                   "      { symbol = \"ethusdt\"; type = \"kline\"; interval = \"15m\"; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"mark_price\"; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20; speed = 100; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"agg_trade\"; },\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"diff_depth\"; speed = 250; }\n"
+                   "    );\n"
+                   "    symbols = [ \"BTCUSDT\" ];\n"
+                   "    order_book = \"diff\";\n"
+                   "  },\n"
+                   "  { venue = \"binance-spot\";\n"
+                   "    symbols = [ \"BTCUSDT\" ];\n"
+                   "    streams = (\n"
+                   "      { symbol = \"BTCUSDT\"; type = \"kline\"; interval = \"1m\"; },\n"
+                   "      { symbol = \"BNBBTC\"; type = \"mini_ticker\"; }\n"
+                   "    );\n"
+                   "  }\n"
+                   ");\n",
+                   4, "symbol: \"ethusdt\" read as \"ETHUSDT\" (Binance symbols are upper case)");
     /* streams first (it comes first in the file), then the symbols' streams; the symbols'
      * agg_trade and the diff book at the venue's default speed (250 ms spelt out above) are
      * already there. */
@@ -507,9 +525,120 @@ TEST(config_syntax_error_names_the_line)
                   "venues = ( );\n");
     ASSERT_EQ(l.r, -EINVAL);
     ASSERT(l.c == NULL);
-    snprintf(want, sizeof(want), "%s:3: syntax error\n", l.path);
+    snprintf(want, sizeof(want), "%s:3: syntax error at \";\" (expected a value", l.path);
+    ASSERT(strncmp(l.errs, want, strlen(want)) == 0);
+    ASSERT_CONTAINS(mdf_errmsg(), ":3: syntax error at \";\"");
+    unload(&l);
+    return 0;
+}
+
+/* One bad file per case: the line and the message naming the token at fault. */
+TEST(config_syntax_errors_name_the_token_and_line)
+{
+    static const struct {
+        const char *text; /* the file */
+        int line;         /* the error's line */
+        const char *msg;  /* the whole message */
+    } cases[] = {
+        {"venues = ({ venue = \"binance-spot\";\n  symbols = [\"BTCUSDT\"];\n"
+         "  kline = 1m; });\n",
+         3,
+         "syntax error at \"1m\" (expected a value: a number, a string, true or false, [array], "
+         "(list) or {group})"},
+        {"instance = \"a\";\n}\n", 2, "syntax error at \"}\" (expected a setting name)"},
+        {"shm = { book_depth = 10;\n  candle_history 600; };\n", 2,
+         "syntax error at \"600\" (expected \"=\" or \":\" after the setting name)"},
+        {"venues = ({ venue = \"binance-spot\";\n  kline = \"1m\";\n"
+         "  symbols = [\"BTCUSDT\", ETHUSDT]; });\n",
+         3,
+         "syntax error at \"ETHUSDT\" (expected a number, string or boolean in the [array], or "
+         "\"]\")"},
+        {"shm = { book_depth = 10;\n", 2,
+         "syntax error at the end of the file (expected a setting name or \"}\")"},
+        {"log_level = \"info\";\ninstance = \"a;\n", 3,
+         "syntax error: the string \"a;... is never closed"},
+        {"log_level = \"info\";\ninstance = @a;\n", 2,
+         "syntax error at \"@\" (expected a value: a number, a string, true or false, [array], "
+         "(list) or {group})"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct loaded l = {0};
+        char want[512];
+
+        load_text(&l, cases[i].text);
+        snprintf(want, sizeof(want), "%s:%d: %s\n", l.path, cases[i].line, cases[i].msg);
+        if (l.r != -EINVAL || strcmp(l.errs, want) != 0)
+            test_fail(__FILE__, __LINE__, "case %zu: got (%d) %swant %s", i, l.r, l.errs, want);
+        unload(&l);
+    }
+    return 0;
+}
+
+/* A key set twice in one group (top level, a group, a venue entry in the list) is named, with
+ * the line of its first setting. */
+TEST(config_duplicate_keys_are_named_with_both_lines)
+{
+    static const struct {
+        const char *text; /* the file */
+        int line;         /* the error's line */
+        const char *msg;  /* the whole message */
+    } cases[] = {
+        {"log_level = \"info\";\ninstance = \"a\";\nlog_level = \"debug\";\n", 3,
+         "duplicate setting \"log_level\" (first set on line 1)"},
+        {"shm = {\n  book_depth = 10;\n  candle_history = 600;\n  book_depth = 20;\n};\n", 4,
+         "duplicate setting \"book_depth\" (first set on line 2)"},
+        {"venues = (\n  { venue = \"binance-spot\"; symbols = [\"BTCUSDT\"]; },\n"
+         "  { venue = \"binance-futures\"; symbols = [\"BTCUSDT\"];\n"
+         "    kline = \"1m\"; trades = \"trade\"; kline = \"5m\"; });\n",
+         4, "duplicate setting \"kline\" (first set on line 4)"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct loaded l = {0};
+        char want[512];
+
+        load_text(&l, cases[i].text);
+        snprintf(want, sizeof(want), "%s:%d: %s\n", l.path, cases[i].line, cases[i].msg);
+        if (l.r != -EINVAL || strcmp(l.errs, want) != 0)
+            test_fail(__FILE__, __LINE__, "case %zu: got (%d) %swant %s", i, l.r, l.errs, want);
+        unload(&l);
+    }
+    return 0;
+}
+
+/* A lower-case Binance symbol (in "symbols" and in a streams entry) is read in upper case, the
+ * way the venue spells it, and a notice says so; the file loads. Bitfinex symbols keep their
+ * case (tBTCUSD). */
+TEST(config_lower_case_binance_symbol_is_upper_cased_with_a_notice)
+{
+    struct loaded l = {0};
+    char want[1024];
+
+    load_text(&l, "venues = ({ venue = \"binance-spot\";\n"
+                  "  symbols = [\"btcusdt\", \"ETHUSDT\"]; kline = \"1m\"; trades = \"none\";\n"
+                  "  book_ticker = false;\n"
+                  "  streams = ( { symbol = \"BnbUsdt\"; type = \"trade\"; } ); });\n");
+    if (l.r != 0)
+        test_fail(__FILE__, __LINE__, "config did not load (%d):\n%s", l.r, l.errs);
+    ASSERT_STR_EQ(streams_text(&l.c->venues[0]),
+                  "BTCUSDT kline/1m | ETHUSDT kline/1m | BNBUSDT trade");
+    snprintf(want, sizeof(want),
+             "%s:2: notice: symbols: \"btcusdt\" read as \"BTCUSDT\" (Binance symbols are upper "
+             "case)\n"
+             "%s:4: notice: symbol: \"BnbUsdt\" read as \"BNBUSDT\" (Binance symbols are upper "
+             "case)\n",
+             l.path, l.path);
     ASSERT_STR_EQ(l.errs, want);
-    ASSERT_CONTAINS(mdf_errmsg(), ":3: syntax error");
+    unload(&l);
+
+    /* With an error elsewhere the notice is still printed, before the errors. */
+    load_text(&l, "venues = ({ venue = \"binance-spot\";\n"
+                  "  symbols = [\"btcusdt\"]; kline = \"7m\"; });\n");
+    ASSERT_EQ(l.r, -EINVAL);
+    ASSERT(strncmp(l.errs, l.path, strlen(l.path)) == 0);
+    ASSERT_CONTAINS(l.errs, ":2: notice: symbols: \"btcusdt\" read as \"BTCUSDT\"");
+    ASSERT_CONTAINS(l.errs, "unknown interval");
     unload(&l);
     return 0;
 }
@@ -693,7 +822,7 @@ static const char all_keys_conf[] =
     "    url = \"ws://127.0.0.1:9443/\"; rest_url = \"http://[::1]:8080\";\n"
     "    ca_file = \"%s\";\n"
     "    streams_per_connection = 50; subscribe_rate = 4; snapshot_limit = 500;\n"
-    "    rest_weight_share = 0.2; emit_partial_candles = true;\n"
+    "    rest_weight_share = 0.2; emit_partial_candles = true; candle_warmup = false;\n"
     "    connection = { connect_timeout = 3; };\n"
     "    health = { stale_min = 3; };\n"
     "    symbols = [ \"BTCUSDT_250328\" ];\n"
@@ -757,6 +886,7 @@ TEST(config_every_key_loads_and_is_documented)
         "snapshot_limit",
         "rest_weight_share",
         "emit_partial_candles",
+        "candle_warmup",
         "symbols",
         "trades",
         "kline",
@@ -827,6 +957,7 @@ TEST(config_every_key_loads_and_is_documented)
     ASSERT_EQ(v->snapshot_limit, 500);
     ASSERT(v->rest_weight_share == 0.2);
     ASSERT(v->emit_partial_candles);
+    ASSERT(!v->candle_warmup);
     ASSERT(v->conn.connect_timeout == 3 && v->conn.ping_interval == 20);
     ASSERT(v->conn.pong_timeout == 10 && v->conn.max_attempts == 7);
     ASSERT(v->conn.base_delay == 0.5 && v->conn.max_delay == 30);
@@ -1123,7 +1254,8 @@ TEST(config_bitfinex_book_keys_refused_on_binance_venues)
     unload(&l);
 
     /* Binance keeps its own spellings and defaults: symbols upper-cased, book ticker on. */
-    load_ok(&l, "venues = ( { venue = \"binance-spot\"; symbols = [ \"tbtcusd\" ]; } );\n");
+    load_ok_notice(&l, "venues = ( { venue = \"binance-spot\"; symbols = [ \"tbtcusd\" ]; } );\n",
+                   1, "symbols: \"tbtcusd\" read as \"TBTCUSD\" (Binance symbols are upper case)");
     ASSERT_STR_EQ(streams_text(&l.c->venues[0]),
                   "TBTCUSD trade | TBTCUSD kline/1m | TBTCUSD book_ticker");
     unload(&l);

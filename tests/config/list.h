@@ -10,6 +10,9 @@
     X(config_reports_every_error_with_its_line, 0, 30)                                             \
     X(config_reports_missing_venues_and_bad_values_elsewhere, 0, 30)                               \
     X(config_syntax_error_names_the_line, 0, 30)                                                   \
+    X(config_syntax_errors_name_the_token_and_line, 0, 30)                                         \
+    X(config_duplicate_keys_are_named_with_both_lines, 0, 30)                                      \
+    X(config_lower_case_binance_symbol_is_upper_cased_with_a_notice, 0, 30)                        \
     X(config_missing_file_is_enoent_with_message, 0, 30)                                           \
     X(config_venue_overrides_take_key_by_key, 0, 30)                                               \
     X(config_timer_rules_each_reported, 0, 30)                                                     \
