@@ -76,6 +76,16 @@ const char *test_instance(void);
  * Returns a static buffer. */
 const char *test_bin(const char *name);
 
+/* path relative to root when it lies under it, else path: what `make -C root B=...` is given,
+ * since an absolute B would write dependency files whose targets the relative build never
+ * matches, and its objects would stop following their headers. */
+static inline const char *test_under(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+
+    return strncmp(path, root, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+}
+
 /* Absolute path of a file under tests/fixtures/ of the source tree the runner was built from,
  * e.g. test_fixture("binance-spot/ws.rec"). The two most recent results stay valid. */
 const char *test_fixture(const char *name);

@@ -62,6 +62,9 @@ int dmn_spawn(struct dmn *d)
 
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return -errno;
+    /* A 1 MiB pipe (the default pipe-max-size) for the log: a test that polls the rings for a
+     * while does not read it, and a daemon blocked on a log write would look hung. */
+    (void)fcntl(pfd[0], F_SETPIPE_SZ, 1 << 20);
     d->p.pid = fork();
     if (d->p.pid < 0) {
         d->p.pid = 0;

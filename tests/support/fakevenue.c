@@ -150,6 +150,10 @@ int fv_start(struct fv_proc *fv, const char *const *args)
         free(argv);
         return -errno;
     }
+    /* A test that polls something else for a while does not read the log: a 1 MiB pipe (the
+     * default limit of /proc/sys/fs/pipe-max-size) keeps the venue from blocking on a write of
+     * a log line meanwhile. Best effort: 64 KiB otherwise. */
+    (void)fcntl(pfd[0], F_SETPIPE_SZ, 1 << 20);
     fv->pid = fork();
     if (fv->pid < 0) {
         int e = errno;

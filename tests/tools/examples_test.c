@@ -229,7 +229,7 @@ TEST(examples_readme_reader_builds_installed_and_in_tree_and_reads_the_daemon)
              "PKG_CONFIG_PATH=%s/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s "
              "pkg-config --cflags --libs mdfeed) -o reader && "
              "test -f usr/share/doc/mdfeed/examples/reader.c",
-             root, dest, build,
+             root, dest, test_under(build, root),
              strstr(build, "san-address")  ? "address,undefined"
              : strstr(build, "san-thread") ? "thread"
                                            : "",

@@ -109,7 +109,7 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
     snprintf(cmd, sizeof(cmd),
              "make -s -C %s --no-print-directory install DESTDIR=%s PREFIX=/usr B=%s "
              "SANITIZER=%s",
-             root, dest, build,
+             root, dest, test_under(build, root),
              strstr(build, "san-address")  ? "address,undefined"
              : strstr(build, "san-thread") ? "thread"
                                            : "");
@@ -305,7 +305,7 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
              "make -s -C %s --no-print-directory uninstall DESTDIR=%s PREFIX=/usr B=%s "
              ">/dev/null && cd %s && find usr etc \\( -type f -o -type l \\) -print && "
              "find usr -path '*/doc/mdfeed*' -print",
-             root, dest, build, dest);
+             root, dest, test_under(build, root), dest);
     ASSERT_EQ(sh(cmd, &out), 0);
     ASSERT_CONTAINS(out, "etc/mdfeed/mdfeed.conf");
     if (strchr(out, '\n') != strrchr(out, '\n') || strstr(out, "/usr/"))

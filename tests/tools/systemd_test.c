@@ -126,7 +126,7 @@ TEST(systemd_unit_verifies_cleanly_with_installed_paths)
     snprintf(cmd, sizeof(cmd),
              "make -s -C %s --no-print-directory install PREFIX=%s/usr SYSCONFDIR=%s/etc B=%s "
              "SANITIZER=%s",
-             root, dest, dest, build,
+             root, dest, dest, test_under(build, root),
              strstr(build, "san-address")  ? "address,undefined"
              : strstr(build, "san-thread") ? "thread"
                                            : "");
