@@ -69,17 +69,52 @@ def main():
         fv_f.stop()
 
 
+def top_json(*args):
+    top = subprocess.run([os.path.join(harness.BIN, "mdfeed-top"), "-i", harness.INSTANCE,
+                          "--json"] + list(args), capture_output=True, text=True, timeout=30)
+    check(top.returncode == 0, "mdfeed-top: " + top.stderr)
+    return [json.loads(l) for l in top.stdout.splitlines() if l.strip()]
+
+
+RATES = (("daemon", ("msgs_per_s", "records_per_s")),
+         ("connections", ("msgs_per_s", "bytes_per_s")),
+         ("streams", ("msgs_per_s",)), ("rings", ("records_per_s",)))
+
+
+def rows(h, key):
+    return [h[key]] if key == "daemon" else h[key]
+
+
 def check_health(md):
-    """mdfeed.health() shows what mdfeed-top --json shows: the same daemon, venues, streams and
-    rings with the same states (the daemon is stopped between the two snapshots)."""
+    """mdfeed.health() shows what mdfeed-top --json shows: the same daemon, venues, streams,
+    rings and recent events with the same states, and the same rates over two snapshots (the
+    daemon is stopped between them, so both measure 0/s); with the daemon running, each rate
+    is its counter's change over the time between the snapshots."""
     pid = md.status().pid
+    h1 = mdfeed.health(harness.INSTANCE)
+    time.sleep(1.0)
+    h2 = mdfeed.health(harness.INSTANCE, since=h1)
+    dt = (h2["mono_ns"] - h1["mono_ns"]) / 1e9
+    check(h2["daemon"]["records_per_s"] == (h2["daemon"]["records"] - h1["daemon"]["records"]) / dt
+          and h2["daemon"]["records_per_s"] > 0, "daemon records_per_s %r over %.3f s: %d -> %d"
+          % (h2["daemon"]["records_per_s"], dt, h1["daemon"]["records"], h2["daemon"]["records"]))
+    counters = {"msgs_per_s": "msgs", "records_per_s": "records"}
+    for key, names in RATES:
+        for x in rows(h1, key):
+            check(all(x[n] is None for n in names), "%s rates without since: %r" % (key, x))
+        before = {x.get("slot", x.get("id")): x for x in rows(h1, key)}
+        for x in rows(h2, key):
+            p = before.get(x.get("slot", x.get("id")))
+            for n in names:
+                c = {"connections": {"msgs_per_s": "msgs_in", "bytes_per_s": "bytes_in"},
+                     "rings": {"records_per_s": "head"}}.get(key, counters).get(n, n)
+                check(p is not None and x[n] == (x[c] - p[c]) / dt,
+                      "%s %s: %r, counter %s %r -> %r" % (key, n, x[n], c, p and p[c], x[c]))
+    check(any(s["msgs_per_s"] > 0 for s in h2["streams"]), "no stream moved")
     os.kill(pid, signal.SIGSTOP)
     try:
-        top = subprocess.run([os.path.join(harness.BIN, "mdfeed-top"), "-i", harness.INSTANCE,
-                              "--json"], capture_output=True, text=True, timeout=30)
-        check(top.returncode == 0, "mdfeed-top: " + top.stderr)
-        t = json.loads(top.stdout)
-        h = mdfeed.health(harness.INSTANCE)
+        t = top_json("-n", "2", "-d", "0.3")[-1]
+        h = mdfeed.health(harness.INSTANCE, interval=0.3)
     finally:
         os.kill(pid, signal.SIGCONT)
     check(h["daemon"]["liveness"] == "alive" and h["daemon"]["pid"] == pid, "health daemon")
@@ -88,11 +123,12 @@ def check_health(md):
     moving = {"heartbeat_age_ns", "uptime_ns", "last_msg_age_ns", "last_age_ns", "time_ns"}
 
     def same_keys(ours, theirs, what):
-        for k in set(ours) & set(theirs) - moving:
-            if isinstance(theirs[k], (dict, list)):
-                continue
-            check(ours[k] == theirs[k], "%s %s: mdfeed.health %r, mdfeed-top --json %r"
-                  % (what, k, ours[k], theirs[k]))
+        for k in set(theirs) - moving:
+            check(k in ours or k in ("found", "reason"),
+                  "%s %s: mdfeed-top --json shows it, mdfeed.health does not" % (what, k))
+            if k in ours:
+                check(ours[k] == theirs[k], "%s %s: mdfeed.health %r, mdfeed-top --json %r"
+                      % (what, k, ours[k], theirs[k]))
 
     same_keys(h["daemon"], t["daemon"], "daemon")
     check(h["daemon"]["errors"] == t["daemon"]["errors"], "daemon errors")
@@ -103,8 +139,14 @@ def check_health(md):
         for x in h[key]:
             check(x[by] in theirs, "%s %s not in mdfeed-top --json" % (key, x[by]))
             same_keys(x, theirs[x[by]], "%s %s" % (key, x[by]))
-    print("health: %d streams, %d rings as mdfeed-top --json shows them"
-          % (len(h["streams"]), len(h["rings"])))
+    for key, names in RATES:
+        for x in rows(h, key):
+            check(all(x[n] == 0.0 for n in names), "%s rates of a stopped daemon: %r"
+                  % (key, {n: x[n] for n in names}))
+    check(h["events"] and h["events"] == t["events"] and h["events_lost"] == t["events_lost"],
+          "events: mdfeed.health %r, mdfeed-top --json %r" % (h["events"][-3:], t["events"][-3:]))
+    print("health: %d streams, %d rings, %d events, rates as mdfeed-top --json shows them"
+          % (len(h["streams"]), len(h["rings"]), len(h["events"])))
 
 
 def check_symbols(md):
