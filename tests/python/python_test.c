@@ -140,3 +140,9 @@ TEST(python_bus_topics_deliver_every_ring_record_and_idle_bus_waits_on_the_doorb
     ASSERT_EQ(run_script("test_bus.py"), 0);
     return 0;
 }
+
+TEST(python_help_and_man_page_document_every_public_name)
+{
+    ASSERT_EQ(run_script("test_docs.py"), 0);
+    return 0;
+}
