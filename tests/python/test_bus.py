@@ -2,8 +2,8 @@
 every topic (trades, bbo, tickers, liquidations, candles, books, funding, events, health) by
 callback and by async iterator, with symbols in both forms, delivers exactly the ring's records
 of its type and symbols, in ring order, none missed; an idle bus waits on the doorbell (the
-event loop does not wake while nothing it asked for comes) and still gets the next record; a daemon killed
-under a running bus ends run() with DaemonDead instead of a hang."""
+event loop does not wake while nothing it asked for comes) and still gets the next record; a
+daemon killed under a running bus ends run() with DaemonDead instead of a hang."""
 import asyncio
 import os
 import selectors
