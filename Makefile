@@ -122,6 +122,8 @@ FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c t
 # Example readers (README, tools/examples/README.md): the public API only; installed as
 # documentation into $(DOCDIR)/examples.
 EX_SRC := tools/examples/reader.c tools/examples/ema_rsi.c tools/examples/spread.c
+# The Python examples, installed beside the C ones (mdfeed-python(3) names them).
+EX_PY := tools/examples/ema_rsi_signals.py tools/examples/candles_png.py
 EXAMPLES := $(EX_SRC:tools/examples/%.c=$(B)/examples/%)
 .SECONDARY: $(EX_SRC:%.c=$(B)/%.o)
 
@@ -162,6 +164,7 @@ TOOLS := $(B)/bin/mdfeed-cat $(B)/bin/mdfeed-synth $(B)/bin/mdfeed-fakevenue $(B
 DAEMON := $(B)/bin/mdfeedd
 MANS := tools/mdfeed-cat/mdfeed-cat.1 tools/mdfeed-synth/mdfeed-synth.1 \
 	tools/mdfeed-fakevenue/mdfeed-fakevenue.1 tools/mdfeed-top/mdfeed-top.1 src/reader/libmdfeed.3 src/daemon/mdfeedd.8 \
+	src/python/mdfeed-python.3 \
 	src/config/mdfeed.conf.5
 # `man mdf_open` (and every public function of mdfeed.h) lands in libmdfeed(3): make install puts
 # one ".so man3/libmdfeed.3" page per function, make uninstall removes them.
@@ -390,7 +393,7 @@ install: all
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(PYDIR)/mdfeed
 	install -m 0644 $(PY_SRC) $(DESTDIR)$(PYDIR)/mdfeed/
-	install -m 0644 $(EX_SRC) tools/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(EX_SRC) $(EX_PY) tools/examples/README.md $(DESTDIR)$(DOCDIR)/examples/
 	@# Into the running system (no DESTDIR) as root: refresh the linker cache so that programs
 	@# find libmdfeed.so.N at once.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
@@ -410,7 +413,7 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANS)))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MANS))))
 	rm -rf $(DESTDIR)$(PYDIR)/mdfeed
-	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EX_SRC)) README.md)
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EX_SRC) $(EX_PY)) README.md)
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
 	  ldconfig; fi

@@ -51,7 +51,11 @@ def run():
     md = mdfeed.open(INST)
 
     # Cold: a new subscription reads the full ring once (its fresh mapping and buffer fault
-    # in on the way). Warm: the same subscriptions read the ring refilled by another synth
+    # in on the way). The buffers cost most of it: numpy asks for transparent huge pages for
+    # them, whose first touch may stall on compaction (cold reads vary 0.5-7M rec/s; 3.7M
+    # steadily without huge pages); the ring's fresh mapping costs about 10% (25M rec/s into
+    # a touched buffer), and populating it at subscribe (MAP_POPULATE, MADV_POPULATE_READ)
+    # only moved that cost into mdf_subscribe (0.6 ms per 24 MB ring, 11 ms per 384 MB). Warm: the same subscriptions read the ring refilled by another synth
     # run, as a reader that has been running for a while does.
     subs = {k: md.subscribe("ticks", "oldest", batch=CAP) for k in ("copy", "view", "raw")}
     cold = {}

@@ -134,3 +134,15 @@ TEST(python_examples_give_the_reference_signals_and_a_chart)
     ASSERT_EQ(run_script("test_examples.py"), 0);
     return 0;
 }
+
+TEST(python_bus_topics_deliver_every_ring_record_and_idle_bus_waits_on_the_doorbell)
+{
+    ASSERT_EQ(run_script("test_bus.py"), 0);
+    return 0;
+}
+
+TEST(python_help_and_man_page_document_every_public_name)
+{
+    ASSERT_EQ(run_script("test_docs.py"), 0);
+    return 0;
+}

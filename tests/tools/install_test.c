@@ -82,15 +82,20 @@ TEST(install_puts_every_file_and_readme_example_builds_and_reads)
         {"usr/share/man/man1/mdfeed-synth.1", 0644},
         {"usr/share/man/man1/mdfeed-fakevenue.1", 0644},
         {"usr/share/man/man3/libmdfeed.3", 0644},
+        {"usr/share/man/man3/mdfeed-python.3", 0644},
         {"usr/share/man/man5/mdfeed.conf.5", 0644},
         {"usr/share/man/man8/mdfeedd.8", 0644},
         {"usr/share/doc/mdfeed/examples/README.md", 0644},
         {"usr/share/doc/mdfeed/examples/reader.c", 0644},
         {"usr/share/doc/mdfeed/examples/ema_rsi.c", 0644},
         {"usr/share/doc/mdfeed/examples/spread.c", 0644},
+        {"usr/share/doc/mdfeed/examples/ema_rsi_signals.py", 0644},
+        {"usr/share/doc/mdfeed/examples/candles_png.py", 0644},
         {"usr/lib/python3/dist-packages/mdfeed/__init__.py", 0644},
         {"usr/lib/python3/dist-packages/mdfeed/_lib.py", 0644},
         {"usr/lib/python3/dist-packages/mdfeed/subscription.py", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/topics.py", 0644},
+        {"usr/lib/python3/dist-packages/mdfeed/health.py", 0644},
     };
     char root[1024], build[1024], dest[] = "/tmp/mdfeed-install.XXXXXX", cmd[8192], *out;
     struct pub_params prm;

@@ -33,11 +33,21 @@ which the same subscriptions keep reading (the new daemon continues the sequence
 pandas helpers (need python3-pandas): Instance.candles_df(sym, "1m", last=500) and
 candles_range_df(...) indexed by open time, Instance.book_df(sym) (two-sided, one row per
 level), and mdfeed.frames.drain(sub) (a drained ring as DataFrames per record type); floats by
-default, exact=True for Decimal columns. A bus-style topic view for asyncio strategies:
-mdfeed.topics.Bus.
+default, exact=True for Decimal columns.
+
+A bus-style topic view for asyncio strategies, waiting on the rings' doorbells (help on
+mdfeed.topics)::
+
+    bus = mdfeed.topics.Bus(md)
+    bus.on("candles", ["binance-spot:BTCUSDT"], on_candle, interval="1m", closed=True)
+    bus.on("funding", ["binance-futures:BTCUSDT"], on_funding)   # handler(topic, key, rec)
+    await bus.run()
+
+mdfeed.health(instance) is what mdfeed-top --json shows (recent events included); rates per
+second come from two snapshots: health(instance, since=previous) or interval=seconds.
 
 Library search: $MDFEED_LIB, then the in-tree build/lib/libmdfeed.so.2, then the system's.
-See also libmdfeed(3), mdfeed-cat(1), mdfeed-top(1).
+See also mdfeed-python(3) (this package), libmdfeed(3), mdfeed-cat(1), mdfeed-top(1).
 """
 from . import dtypes
 from ._lib import path as library_path
