@@ -120,5 +120,8 @@ def futures_streams(sym):
 
 
 def venue_conf(venue, port, streams, extra=""):
+    """A Binance venue entry. No candle warm-up: these tests compare the candle history with
+    what the rings delivered while they ran (the warm-up has tests of its own, e2e/warmup)."""
     return ('{ venue = "%s"; url = "ws://127.0.0.1:%d"; rest_url = "http://127.0.0.1:%d";\n'
-            '%s  streams = (\n%s\n  ); }' % (venue, port, port, extra, streams))
+            '  candle_warmup = false;\n%s  streams = (\n%s\n  ); }'
+            % (venue, port, port, extra, streams))
