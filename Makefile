@@ -134,8 +134,10 @@ TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_t
 	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
-TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c
-TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
+TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c \
+	tests/venue/bybit_test.c tests/venue/okx_test.c
+TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c \
+	tests/book/bybit_book_test.c tests/book/okx_book_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \

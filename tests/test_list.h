@@ -37,6 +37,9 @@
 #include "e2e/shmfull_list.h"
 #include "reader/batch_list.h"
 #include "python/list.h"
+#include "venue/bybit_list.h"
+#include "venue/okx_list.h"
+#include "book/venues_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -116,6 +119,9 @@
     TEST_LIST_EXAMPLES(X)                                                                          \
     TEST_LIST_SHMFULL(X)                                                                           \
     TEST_LIST_READER_BATCH(X)                                                                      \
-    TEST_LIST_PYTHON(X)
+    TEST_LIST_PYTHON(X)                                                                            \
+    TEST_LIST_BYBIT(X)                                                                             \
+    TEST_LIST_OKX(X)                                                                               \
+    TEST_LIST_BOOK_VENUES(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */
