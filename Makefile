@@ -278,6 +278,7 @@ FZ := build/fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_ALL := binance binance_diff bitfinex book_sync bfx_book ws_frame ws_handshake http config \
+	bybit okx bybit_book okx_book \
 	decimal reader
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
