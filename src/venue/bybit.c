@@ -343,9 +343,9 @@ struct bybit_decoder *bybit_decoder_new(enum bybit_category cat, uint32_t max_it
         err_set(-ENOMEM, "out of memory for a decoder of %u items", max_items);
         goto err_free;
     }
-    /* A trade object is up to 25 tokens (12 members); a level 3; never more tokens than a
-     * message of max_message bytes can hold (each takes 2 bytes or more). */
-    tokens = 26 * (uint64_t)max_items + 256;
+    /* A trade object is up to 33 tokens (16 members, options' included); a level 3; never
+     * more tokens than a message of max_message bytes can hold (each takes 2 bytes or more). */
+    tokens = 34 * (uint64_t)max_items + 256;
     if (tokens > max_message / 2 + 16)
         tokens = max_message / 2 + 16;
     d->json = json_doc_new(VDEC_JSMN, (uint32_t)(tokens > UINT32_MAX ? UINT32_MAX : tokens));
