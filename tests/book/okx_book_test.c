@@ -180,3 +180,117 @@ TEST(okx_book_follows_the_seq_chain_and_resyncs_on_a_gap)
     okx_decoder_free(d);
     return 0;
 }
+
+/* A reference side for the random test: price index -> quantity text ("" = no level). Prices
+ * are "<i/100>.<i%100, 2 digits>" for index i, so index order is price order. */
+#define REF_PX 300
+struct ref_side {
+    char qty[REF_PX][16]; /* quantity text by price index */
+};
+
+/* Writes the text of price index i. */
+static void ref_px(int i, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%d.%02d", 100 + i / 100, i % 100);
+}
+
+/* The checksum text of the reference: bids best (highest) first, asks best (lowest) first,
+ * interleaved, 25 each at most. */
+static void ref_text(const struct ref_side *bid, const struct ref_side *ask, char *out, size_t cap)
+{
+    int bi = REF_PX - 1, ai = 0, nb = 0, na = 0;
+    size_t len = 0;
+    char px[32];
+
+    out[0] = '\0';
+    for (int k = 0; k < 25; k++) {
+        while (bi >= 0 && !bid->qty[bi][0])
+            bi--;
+        if (bi >= 0 && nb < 25) {
+            ref_px(bi, px, sizeof(px));
+            len +=
+                (size_t)snprintf(out + len, cap - len, "%s%s:%s", len ? ":" : "", px, bid->qty[bi]);
+            bi--;
+            nb++;
+        }
+        while (ai < REF_PX && !ask->qty[ai][0])
+            ai++;
+        if (ai < REF_PX && na < 25) {
+            ref_px(ai, px, sizeof(px));
+            len +=
+                (size_t)snprintf(out + len, cap - len, "%s%s:%s", len ? ":" : "", px, ask->qty[ai]);
+            ai++;
+            na++;
+        }
+    }
+}
+
+TEST(okx_book_random_stream_verifies_every_checksum_against_a_reference)
+{
+    static struct ref_side rb, ra;
+    static char bids[16384], asks[16384], text[16384], mine[16384];
+    struct okx_decoder *d = okx_decoder_new(500, 1u << 20);
+    struct okx_book b;
+    struct okx_msg m;
+    struct test_rng rng;
+    int64_t seq = 1000;
+
+    ASSERT(d);
+    ASSERT_EQ(okx_book_init(&b, 400), 0);
+    test_rng_init(&rng, test_seed());
+    memset(&rb, 0, sizeof(rb));
+    memset(&ra, 0, sizeof(ra));
+    for (int step = 0; step < 3000; step++) {
+        bool snap = step == 0 || test_rng_below(&rng, 200) == 0;
+        size_t bl = 0, al = 0;
+        int n = (int)test_rng_below(&rng, snap ? 60 : 8);
+        int64_t next = seq + 1 + (int64_t)test_rng_below(&rng, 90);
+
+        if (snap) {
+            memset(&rb, 0, sizeof(rb));
+            memset(&ra, 0, sizeof(ra));
+        }
+        bl = (size_t)snprintf(bids, sizeof(bids), "[");
+        al = (size_t)snprintf(asks, sizeof(asks), "[");
+        for (int k = 0; k < n; k++) {
+            /* Bids below index 150, asks from 150: the book never crosses. */
+            bool ask = test_rng_below(&rng, 2);
+            int i = ask ? 150 + (int)test_rng_below(&rng, 150) : (int)test_rng_below(&rng, 150);
+            struct ref_side *side = ask ? &ra : &rb;
+            char px[32], qty[16];
+            ref_px(i, px, sizeof(px));
+            if (!snap && test_rng_below(&rng, 3) == 0)
+                snprintf(qty, sizeof(qty), "0");
+            else
+                snprintf(qty, sizeof(qty), "%d.%d0", 1 + (int)test_rng_below(&rng, 50),
+                         (int)test_rng_below(&rng, 10));
+            snprintf(side->qty[i], sizeof(side->qty[i]), "%s", strcmp(qty, "0") ? qty : "");
+            if (ask)
+                al += (size_t)snprintf(asks + al, sizeof(asks) - al,
+                                       "%s[\"%s\",\"%s\",\"0\",\"1\"]", al > 1 ? "," : "", px, qty);
+            else
+                bl += (size_t)snprintf(bids + bl, sizeof(bids) - bl,
+                                       "%s[\"%s\",\"%s\",\"0\",\"1\"]", bl > 1 ? "," : "", px, qty);
+        }
+        snprintf(bids + bl, sizeof(bids) - bl, "]");
+        snprintf(asks + al, sizeof(asks) - al, "]");
+        ref_text(&rb, &ra, text, sizeof(text));
+        books(d, &m, snap ? "snapshot" : "update", asks, bids, snap ? -1 : seq, next,
+              crc_bitwise(text));
+        if (m.checksum == 0) /* 0 is "not given": the CRC of an empty book */
+            ASSERT_EQ(text[0], '\0');
+        if (okx_book_apply(&b, &m, step) == OKBK_RESYNC) {
+            okx_book_checksum_text(&b, mine, sizeof(mine));
+            test_fail(__FILE__, __LINE__, "step %d: resync; want \"%s\"", step, text);
+        }
+        ASSERT_EQ(b.state, MDF_BOOK_LIVE);
+        ASSERT_GT(okx_book_checksum_text(&b, mine, sizeof(mine)), -1);
+        ASSERT_STR_EQ(mine, text);
+        seq = next;
+    }
+    ASSERT_EQ(b.stats.mismatches, 0);
+    ASSERT_GT(b.stats.checksums, 2500);
+    okx_book_fini(&b);
+    okx_decoder_free(d);
+    return 0;
+}
