@@ -300,6 +300,40 @@ int bybit_ping_msg(const char *req_id, char *buf, size_t cap)
     return vtext_finish(rc, buf, cap, len);
 }
 
+void bybit_stream_liveness(enum bybit_category cat, const struct vstream *s, struct vliveness *l)
+{
+    memset(l, 0, sizeof(*l));
+    switch (s->type) {
+    case VS_TRADE:
+        l->proof = cat == BYBIT_SPOT ? VP_TRADE_ID : VP_VENUE_TIME;
+        l->gives_id = cat == BYBIT_SPOT;
+        l->gives_time = l->follows_trades = true;
+        break;
+    case VS_DIFF:
+        l->period_ms = s->levels == 1     ? 10
+                       : s->levels == 50  ? 20
+                       : s->levels == 200 ? (cat == BYBIT_SPOT ? 200 : 100)
+                                          : 200;
+        l->guaranteed_ms = s->levels == 1 ? 3000 : 0;
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_TICKER:
+        l->period_ms = cat == BYBIT_SPOT ? 50 : 100;
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_KLINE:
+        l->period_ms = 60000;
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    default:
+        l->period_ms = 500; /* allLiquidation pushes at most every 500 ms */
+        break;
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
 

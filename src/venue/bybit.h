@@ -97,6 +97,13 @@ int bybit_control_msg(enum bybit_category cat, bool subscribe, const char *const
  * -EINVAL or -ENOSPC. */
 int bybit_ping_msg(const char *req_id, char *buf, size_t cap);
 
+/* How the health checks may judge the silence of stream s (venue.h's evidence rule), from the
+ * push frequencies of VENUES.md §4.1: books every 10 / 20 / 100 (spot 200) / 200 ms for depth
+ * 1 / 50 / 200 / 1000, depth 1 re-sent every 3 s unchanged (guaranteed); tickers 100 ms (spot
+ * 50); klines within 60 s; trades real time, proven by trade id on spot and by time elsewhere
+ * (linear ids are hashes, not ordered); liquidations prove nothing. */
+void bybit_stream_liveness(enum bybit_category cat, const struct vstream *s, struct vliveness *l);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
 
@@ -211,9 +218,9 @@ void bybit_ticker_init(struct bybit_ticker_state *st);
 /* Merges a BYB_TICKER message: a snapshot replaces every field, a delta overwrites the fields
  * it holds. Fills *t when a ticker field changed or on a snapshot, *f when a funding field
  * changed (or on a snapshot holding one), each complete from the merged state, with h times
- * from m and recv_ns. Returns a mask of BYT_OUT_*, 0 for a delta before any snapshot (counted
- * in ignored), or -EINVAL if m is not a ticker, -ERANGE if the merged state is inconsistent
- * (high below low). */
+ * from m and recv_ns. Returns a mask of BYT_OUT_*, 0 when there is nothing to publish (a delta
+ * before any snapshot, counted in ignored, or one holding no field mdfeed keeps), or -EINVAL if m
+ * is not a ticker, -ERANGE if the merged state is inconsistent (high below low). */
 int bybit_ticker_apply(struct bybit_ticker_state *st, const struct bybit_msg *m, int64_t recv_ns,
                        struct mdf_ticker *t, struct mdf_funding *f);
 

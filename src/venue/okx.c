@@ -223,6 +223,35 @@ int okx_ping_msg(char *buf, size_t cap)
     return vtext_finish(rc, buf, cap, len);
 }
 
+void okx_stream_liveness(const struct vstream *s, struct vliveness *l)
+{
+    memset(l, 0, sizeof(*l));
+    switch (s->type) {
+    case VS_TRADE:
+        l->proof = VP_TRADE_ID;
+        l->gives_id = l->gives_time = l->follows_trades = true;
+        break;
+    case VS_DIFF:
+    case VS_DEPTH:
+    case VS_BOOKTICKER:
+    case VS_TICKER:
+        l->period_ms = s->type == VS_BOOKTICKER ? 10 : 100;
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_KLINE:
+        l->period_ms = 1000;
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    default: /* mark-price, funding-rate */
+        l->period_ms = s->prec == OKX_PREC_FUNDING ? 90000 : 200;
+        l->guaranteed_ms = s->prec == OKX_PREC_FUNDING ? 90000 : 10000;
+        l->proof = VP_VENUE_TIME;
+        break;
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
 

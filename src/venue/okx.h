@@ -90,6 +90,13 @@ int okx_control_msg(bool subscribe, const struct vstream *s, size_t n, const cha
 /* Writes the keepalive text "ping" (a text frame, not JSON). Returns 4 or -ENOSPC. */
 int okx_ping_msg(char *buf, size_t cap);
 
+/* How the health checks may judge the silence of stream s (venue.h's evidence rule), from the
+ * push frequencies in OKX's channel docs: books and books5 every 100 ms when changed, bbo-tbt
+ * 10 ms, tickers 100 ms, candles within 1 s (unverified), all silent while nothing changes;
+ * mark-price 200 ms when changed and every 10 s regardless, funding-rate every 30 to 90 s
+ * (both guaranteed); trades real time, proven by trade id. */
+void okx_stream_liveness(const struct vstream *s, struct vliveness *l);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
 

@@ -625,3 +625,44 @@ TEST(bybit_ticker_merge_keeps_fields_across_deltas)
     bybit_decoder_free(d);
     return 0;
 }
+
+TEST(bybit_liveness_follows_the_documented_push_frequencies)
+{
+    struct vstream s;
+    struct vliveness l;
+
+    /* Depth 1 is re-sent every 3 s even when nothing changes: its silence is evidence. */
+    s = spec(VS_DIFF, "BTCUSDT", 0, 1);
+    bybit_stream_liveness(BYBIT_LINEAR, &s, &l);
+    ASSERT_EQ(l.guaranteed_ms, 3000);
+    ASSERT_EQ(l.period_ms, 10);
+    ASSERT_EQ(l.proof, VP_VENUE_TIME);
+    s = spec(VS_DIFF, "BTCUSDT", 0, 200);
+    bybit_stream_liveness(BYBIT_SPOT, &s, &l);
+    ASSERT_EQ(l.period_ms, 200);
+    ASSERT_EQ(l.guaranteed_ms, 0);
+    bybit_stream_liveness(BYBIT_LINEAR, &s, &l);
+    ASSERT_EQ(l.period_ms, 100);
+    s = spec(VS_DIFF, "BTCUSDT", 0, 0);
+    bybit_stream_liveness(BYBIT_LINEAR, &s, &l);
+    ASSERT_EQ(l.period_ms, 200);
+    /* Trade ids prove progress on spot only (linear ids are hashes). */
+    s = spec(VS_TRADE, "BTCUSDT", 0, 0);
+    bybit_stream_liveness(BYBIT_SPOT, &s, &l);
+    ASSERT_EQ(l.proof, VP_TRADE_ID);
+    ASSERT(l.gives_id && l.gives_time && l.follows_trades);
+    bybit_stream_liveness(BYBIT_LINEAR, &s, &l);
+    ASSERT_EQ(l.proof, VP_VENUE_TIME);
+    ASSERT(!l.gives_id);
+    s = spec(VS_TICKER, "BTCUSDT", 0, 0);
+    bybit_stream_liveness(BYBIT_SPOT, &s, &l);
+    ASSERT_EQ(l.period_ms, 50);
+    bybit_stream_liveness(BYBIT_LINEAR, &s, &l);
+    ASSERT_EQ(l.period_ms, 100);
+    s = spec(VS_FORCEORDER, "BTCUSDT", 0, 0);
+    bybit_stream_liveness(BYBIT_LINEAR, &s, &l);
+    ASSERT_EQ(l.proof, VP_NONE);
+    ASSERT_EQ(l.guaranteed_ms, 0);
+    ASSERT(!l.follows_trades);
+    return 0;
+}

@@ -500,3 +500,33 @@ TEST(okx_decoder_refuses_every_truncation_and_survives_mutations)
     okx_decoder_free(d);
     return 0;
 }
+
+TEST(okx_liveness_follows_the_documented_push_frequencies)
+{
+    struct vstream s;
+    struct vliveness l;
+
+    /* mark-price and funding-rate push whatever happens: their silence is evidence. */
+    s = spec(VS_MARKPRICE, "BTC-USDT-SWAP", 0, 0, 0);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.guaranteed_ms, 10000);
+    ASSERT_EQ(l.period_ms, 200);
+    ASSERT(!l.follows_trades);
+    s = spec(VS_MARKPRICE, "BTC-USDT-SWAP", 0, 0, OKX_PREC_FUNDING);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.guaranteed_ms, 90000);
+    /* Books and tickers are silent while nothing changes. */
+    s = spec(VS_DIFF, "BTC-USDT", 0, 0, 0);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.guaranteed_ms, 0);
+    ASSERT_EQ(l.period_ms, 100);
+    ASSERT(l.follows_trades);
+    s = spec(VS_BOOKTICKER, "BTC-USDT", 0, 0, 0);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.period_ms, 10);
+    s = spec(VS_TRADE, "BTC-USDT", 0, 0, 0);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.proof, VP_TRADE_ID);
+    ASSERT(l.gives_id && l.gives_time);
+    return 0;
+}
