@@ -89,8 +89,10 @@ TLS_SRC := src/tls/tls_session.c
 WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
-VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c
-BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c
+VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c \
+	src/venue/vfield.c src/venue/bybit.c src/venue/bybit_ticker.c src/venue/okx.c
+BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c \
+	src/book/bybit_book.c src/book/okx_book.c
 CONFIG_SRC := src/config/config.c src/config/prescan.c
 HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
@@ -135,8 +137,10 @@ TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_t
 	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
-TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c
-TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c
+TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c \
+	tests/venue/bybit_test.c tests/venue/okx_test.c
+TEST_BOOK_SRC := tests/book/book_test.c tests/book/book_sync_test.c \
+	tests/book/bybit_book_test.c tests/book/okx_book_test.c
 TEST_CONFIG_SRC := tests/config/config_test.c
 TEST_DAEMON_SRC := tests/daemon/cli_test.c tests/daemon/notify_test.c tests/daemon/health_test.c \
 	tests/daemon/watchdog_test.c tests/tools/systemd_test.c tests/tools/top_test.c \
@@ -285,6 +289,7 @@ FZ := build/fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_ALL := binance binance_diff bitfinex book_sync bfx_book ws_frame ws_handshake http config \
+	bybit okx bybit_book okx_book \
 	decimal reader
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -40,6 +40,9 @@
 #include "python/list.h"
 #include "e2e/warmup_list.h"
 #include "daemon/remove_list.h"
+#include "venue/bybit_list.h"
+#include "venue/okx_list.h"
+#include "book/venues_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -123,6 +126,9 @@
     TEST_LIST_READER_BATCH(X)                                                                      \
     TEST_LIST_PYTHON(X)                                                                            \
     TEST_LIST_WARMUP(X)                                                                            \
-    TEST_LIST_REMOVE(X)
+    TEST_LIST_REMOVE(X)                                                                            \
+    TEST_LIST_BYBIT(X)                                                                             \
+    TEST_LIST_OKX(X)                                                                               \
+    TEST_LIST_BOOK_VENUES(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */
