@@ -444,8 +444,8 @@ TEST(examples_ema_rsi_signals_equal_a_reference_computation_on_the_same_candles)
 {
     enum { FOLLOW = 40 };
     static struct mdf_candle table[1024];
-    char *out, *err, *out2, *err2;
-    struct verdicts v, v2;
+    char *out, *err, *out2, *err2, *out3, *err3;
+    struct verdicts v, v2, v3;
     size_t held = 0;
     mdf_instance_t *inst;
     struct rig r;
@@ -463,9 +463,12 @@ TEST(examples_ema_rsi_signals_equal_a_reference_computation_on_the_same_candles)
         usleep(200000);
     }
     /* The usual thresholds, following the ring; then the history alone again with thresholds
-     * no RSI passes (BUY under 0, SELL over 100), so every cross must be logged as filtered. */
+     * no RSI passes (BUY under 0, SELL over 100), so every cross must be logged as filtered,
+     * and with thresholds every RSI passes, so every cross must be a signal (whether the
+     * usual thresholds pass a cross depends on the market of the run). */
     run_logger(r.d.instance, "40", "70", "30", &out, &err);
     run_logger(r.d.instance, "0", "0", "100", &out2, &err2);
+    run_logger(r.d.instance, "0", "101", "-1", &out3, &err3);
     /* The same candles, read back from the history table. */
     got = mdf_candles_last(inst, (uint32_t)sym, MDF_IV_1S, table, 1024);
     ASSERT_GT(got, 0);
@@ -480,17 +483,19 @@ TEST(examples_ema_rsi_signals_equal_a_reference_computation_on_the_same_candles)
     ASSERT_GE(atoi(strstr(err, "warm-up: ") + 9), 8);
     v = check_run(out, table, held, 70, 30);
     v2 = check_run(out2, table, held, 0, 100);
+    v3 = check_run(out3, table, held, 101, -1);
     fprintf(stderr,
             "  %zu candles: %zu signals, %zu filtered; history alone: %zu candles, "
             "%zu filtered\n",
             v.candles, v.signals, v.filtered, v2.candles, v2.filtered);
     /* Every candle it was asked to follow came, and neither run was a vacuous one. */
     ASSERT_GE(v.candles, FOLLOW + 8);
-    ASSERT_GT(v.signals, 0);
     ASSERT_GE(v2.candles, v.candles);
     ASSERT_EQ(v2.signals, 0);
     ASSERT_GT(v2.filtered, 0);
-    free(out), free(err), free(out2), free(err2);
+    ASSERT_GT(v3.signals, 0);
+    ASSERT_EQ(v3.filtered, 0);
+    free(out), free(err), free(out2), free(err2), free(out3), free(err3);
     return 0;
 }
 

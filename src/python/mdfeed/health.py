@@ -107,7 +107,8 @@ def _tops(md, venues, syms, out):
         st["top"] = {"bid_px": to_str(bids[0]["px"]) if len(bids) else None,
                      "bid_qty": to_str(bids[0]["qty"]) if len(bids) else None,
                      "ask_px": to_str(asks[0]["px"]) if len(asks) else None,
-                     "ask_qty": to_str(asks[0]["qty"]) if len(asks) else None}
+                     "ask_qty": to_str(asks[0]["qty"]) if len(asks) else None,
+                     "n_bids": int(b["n_bids"]), "n_asks": int(b["n_asks"])}
 
 
 def _names(instance, out):
