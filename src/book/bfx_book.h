@@ -1,14 +1,15 @@
 /*
  * The Bitfinex aggregated book (precisions P0..P4): a local copy kept from the channel's
  * snapshot and its level updates, checked against the venue's OB_CHECKSUM messages
- * (VENUES.md §3.2, §3.5). Raw books (R0) are out of scope.
+ * (src/venue/README.md §3.2, §3.5). Raw books (R0) are out of scope.
  *
  * Levels are set whole: COUNT > 0 sets the level at PRICE to |AMOUNT| with COUNT orders, COUNT 0
  * removes it; the sign of AMOUNT names the side (> 0 bid, < 0 ask). The venue keeps its own
  * book to the subscribed length and deletes what falls out of it, so the local book stays as
  * long as the channel's length; a side that is full anyway drops its worst level (counted).
  *
- * Checksum (VENUES.md §3.5): the top 25 bids and asks, best first, interleaved bid, ask, bid,
+ * Checksum (src/venue/README.md §3.5): the top 25 bids and asks, best first, interleaved bid, ask,
+ * bid,
  * ... (a missing entry is skipped), each as "PRICE:AMOUNT" with the amount's API sign (asks
  * negative), joined with ':', CRC-32 (zlib) taken as a signed int32. Each value is written as the
  * venue's JavaScript server prints its Number (bfx_fmt_js: ECMAScript Number-to-String): plain

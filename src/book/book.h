@@ -59,8 +59,8 @@ void book_top(const struct book *b, struct mdf_book *rec, uint32_t depth);
 
 /* Sync rules. */
 enum bsync_rule {
-    BSYNC_BINANCE_SPOT = 0,    /* VENUES.md 1.7: U/u continuity (U == prev u + 1) */
-    BSYNC_BINANCE_FUTURES = 1, /* VENUES.md 2.4: pu == prev u */
+    BSYNC_BINANCE_SPOT = 0,    /* src/venue/README.md 1.7: U/u continuity (U == prev u + 1) */
+    BSYNC_BINANCE_FUTURES = 1, /* src/venue/README.md 2.4: pu == prev u */
 };
 
 /* What the caller must do after a bsync call. */

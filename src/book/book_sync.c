@@ -1,8 +1,8 @@
 /*
- * Binance's rule for keeping a local book in sync (VENUES.md 1.7 spot, 2.4 USD-M futures): diffs
- * are buffered until a REST snapshot arrives, the snapshot drops what it covers, the first kept
- * diff must bridge it, and every later diff must continue the chain (spot: U == prev u + 1,
- * futures: pu == prev u). A break discards the book and starts over.
+ * Binance's rule for keeping a local book in sync (src/venue/README.md 1.7 spot, 2.4 USD-M
+ * futures): diffs are buffered until a REST snapshot arrives, the snapshot drops what it covers,
+ * the first kept diff must bridge it, and every later diff must continue the chain (spot: U == prev
+ * u + 1, futures: pu == prev u). A break discards the book and starts over.
  *
  * Main choices:
  * - The buffer is two rings preallocated by bsync_init: one of event headers and one of levels

@@ -1,6 +1,6 @@
 /*
- * The Bybit v5 book rule (VENUES.md §4.1) for orderbook.{1,50,200,1000} topics, kept on the
- * shared L2 book (book/book.h). Pure: no I/O, nothing allocated after bybit_book_init().
+ * The Bybit v5 book rule (src/venue/README.md §4.1) for orderbook.{1,50,200,1000} topics, kept on
+ * the shared L2 book (book/book.h). Pure: no I/O, nothing allocated after bybit_book_init().
  *
  * Rules:
  * - A snapshot resets the book: it is emptied and set to the snapshot's levels (the venue sends

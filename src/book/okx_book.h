@@ -1,5 +1,5 @@
 /*
- * The OKX v5 book rule (VENUES.md §4.2) for the books channel, kept on the shared L2 book
+ * The OKX v5 book rule (src/venue/README.md §4.2) for the books channel, kept on the shared L2 book
  * (book/book.h). Pure: no I/O, nothing allocated after okx_book_init().
  *
  * Rules:

@@ -1,6 +1,6 @@
 /*
- * The Bitfinex side of a feed: every message of a Bitfinex connection (VENUES.md §3), from
- * events to channel data, into records.
+ * The Bitfinex side of a feed: every message of a Bitfinex connection (src/venue/README.md §3),
+ * from events to channel data, into records.
  *
  * - Events: the info event (platform status, restart 20051, maintenance 20060/20061), the conf
  *   reply, subscribed/unsubscribed/error for the connection's channels (shard.c keeps those).

@@ -27,7 +27,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Streams                                                                                    */
 
-/* Candle intervals Bitfinex serves, with its spellings (VENUES.md 3.2). */
+/* Candle intervals Bitfinex serves, with its spellings (src/venue/README.md 3.2). */
 static const struct {
     uint8_t interval; /* enum mdf_interval */
     const char *name; /* Bitfinex spelling */

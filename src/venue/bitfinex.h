@@ -1,7 +1,7 @@
 /*
- * Bitfinex API v2 public WebSocket (VENUES.md §3): stream checks and keys, the control messages
- * mdfeed sends (conf, subscribe, unsubscribe, ping) and the decoder of what the venue sends.
- * Pure code: no I/O, no clock reads, no globals; buffers are the caller's.
+ * Bitfinex API v2 public WebSocket (src/venue/README.md §3): stream checks and keys, the control
+ * messages mdfeed sends (conf, subscribe, unsubscribe, ping) and the decoder of what the venue
+ * sends. Pure code: no I/O, no clock reads, no globals; buffers are the caller's.
  *
  * Channels map onto the venue-neutral stream types (venue.h): candles -> VS_KLINE, book ->
  * VS_DIFF (precision P0..P4 in vstream.prec, F0/F1 in speed_ms 0/2000, length 1/25/100/250 in
@@ -49,7 +49,7 @@
 
 #include "venue/venue.h"
 
-/* Conf flags (VENUES.md 3.4), summed into {"event":"conf","flags":N}. */
+/* Conf flags (src/venue/README.md 3.4), summed into {"event":"conf","flags":N}. */
 #define BFX_F_DEC_S 8u            /* decimals as strings */
 #define BFX_F_TIME_S 32u          /* times as date strings: not supported, refused */
 #define BFX_F_TIMESTAMP 32768u    /* a venue ms time after each data message's payload */
@@ -57,12 +57,12 @@
 #define BFX_F_OB_CHECKSUM 131072u /* [CHAN,"cs",CRC] after book changes (bfx_book.h) */
 #define BFX_F_SUPPORTED (BFX_F_DEC_S | BFX_F_TIMESTAMP | BFX_F_SEQ_ALL | BFX_F_OB_CHECKSUM)
 
-/* Info codes (VENUES.md 3.3). */
+/* Info codes (src/venue/README.md 3.3). */
 #define BFX_INFO_RECONNECT 20051   /* the server restarts: reconnect (make-before-break) */
 #define BFX_INFO_MAINT_START 20060 /* maintenance begins: pause until 20061 */
 #define BFX_INFO_MAINT_END 20061   /* maintenance over: resubscribe everything, resync books */
 
-/* Error codes (VENUES.md 3.3). Rely on codes only: the texts change. */
+/* Error codes (src/venue/README.md 3.3). Rely on codes only: the texts change. */
 #define BFX_ERR_UNKNOWN_EVENT 10000      /* unknown event */
 #define BFX_ERR_UNKNOWN_PAIR 10001       /* unknown pair */
 #define BFX_ERR_SUB_FAILED 10300         /* subscription failed (generic) */

@@ -24,7 +24,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Topics                                                                                     */
 
-/* Kline intervals with Bybit's spelling (VENUES.md §4.1). */
+/* Kline intervals with Bybit's spelling (src/venue/README.md §4.1). */
 static const struct {
     uint8_t interval; /* enum mdf_interval */
     const char *name; /* Bybit spelling */

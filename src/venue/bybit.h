@@ -1,7 +1,7 @@
 /*
- * Bybit v5 public WebSocket (VENUES.md §4.1), spot, linear and inverse: topics, the control
- * messages mdfeed sends (subscribe, unsubscribe, ping) and the decoder of what the venue sends.
- * Pure code: no I/O, no clock reads, no globals; buffers are the caller's.
+ * Bybit v5 public WebSocket (src/venue/README.md §4.1), spot, linear and inverse: topics, the
+ * control messages mdfeed sends (subscribe, unsubscribe, ping) and the decoder of what the venue
+ * sends. Pure code: no I/O, no clock reads, no globals; buffers are the caller's.
  *
  * Topics map onto the venue-neutral stream types (venue.h):
  *   publicTrade.{S}                 VS_TRADE       -> mdf_trade (one per fill, up to 1024 a
@@ -98,8 +98,8 @@ int bybit_control_msg(enum bybit_category cat, bool subscribe, const char *const
 int bybit_ping_msg(const char *req_id, char *buf, size_t cap);
 
 /* How the health checks may judge the silence of stream s (venue.h's evidence rule), from the
- * push frequencies of VENUES.md §4.1: books every 10 / 20 / 100 (spot 200) / 200 ms for depth
- * 1 / 50 / 200 / 1000, depth 1 re-sent every 3 s unchanged (guaranteed); tickers 100 ms (spot
+ * push frequencies of src/venue/README.md §4.1: books every 10 / 20 / 100 (spot 200) / 200 ms for
+ * depth 1 / 50 / 200 / 1000, depth 1 re-sent every 3 s unchanged (guaranteed); tickers 100 ms (spot
  * 50); klines within 60 s; trades real time, proven by trade id on spot and by time elsewhere
  * (linear ids are hashes, not ordered); liquidations prove nothing. */
 void bybit_stream_liveness(enum bybit_category cat, const struct vstream *s, struct vliveness *l);

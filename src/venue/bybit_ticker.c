@@ -1,7 +1,7 @@
 /*
  * Bybit ticker merge: linear and inverse tickers come as a snapshot, then deltas holding only
- * the fields that changed (VENUES.md §4.1); this keeps a stream's merged fields and builds
- * whole mdf_ticker and mdf_funding records from them (see bybit.h).
+ * the fields that changed (src/venue/README.md §4.1); this keeps a stream's merged fields and
+ * builds whole mdf_ticker and mdf_funding records from them (see bybit.h).
  *
  * Design: the state is the decoder's own struct bybit_ticker (a presence mask and values), so a
  * merge is a masked copy and building a record reads one place. A delta before any snapshot

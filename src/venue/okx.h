@@ -1,6 +1,6 @@
 /*
- * OKX v5 public WebSocket (VENUES.md §4.2): channels, endpoints, the control messages mdfeed
- * sends (subscribe, unsubscribe, the text "ping") and the decoder of what the venue sends.
+ * OKX v5 public WebSocket (src/venue/README.md §4.2): channels, endpoints, the control messages
+ * mdfeed sends (subscribe, unsubscribe, the text "ping") and the decoder of what the venue sends.
  * Pure code: no I/O, no clock reads, no globals; buffers are the caller's.
  *
  * Channels map onto the venue-neutral stream types (venue.h) and records, each routed to its

@@ -31,11 +31,11 @@ enum venue_route {
     VR_COUNT = 3,
 };
 
-/* A venue's fixed facts (VENUES.md), overridable per venue in the config where noted. Bitfinex
- * (VENUES.md 3.1) reads some fields its own way: ws_url has no "/ws/2" path (the daemon adds
- * it), ping_interval_s is the 15 s per-channel heartbeat period (the venue sends no WebSocket
- * pings), pong_timeout_s and max_age_s are 0 (the venue cuts neither), and snapshot_limit is
- * the default book length (books come over the stream, not REST). */
+/* A venue's fixed facts (src/venue/README.md), overridable per venue in the config where noted.
+ * Bitfinex (src/venue/README.md 3.1) reads some fields its own way: ws_url has no "/ws/2" path (the
+ * daemon adds it), ping_interval_s is the 15 s per-channel heartbeat period (the venue sends no
+ * WebSocket pings), pong_timeout_s and max_age_s are 0 (the venue cuts neither), and snapshot_limit
+ * is the default book length (books come over the stream, not REST). */
 struct venue_profile {
     const char *name;             /* config and shm venue name, e.g. "binance-spot" */
     enum venue_family family;     /* decoder family */
@@ -109,8 +109,8 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b);
 
 /* Longest time in ms a venue takes to push a change of stream s: its documented update speed
  * (kline 2000 ms spot, 250 ms futures; depth, ticker and markPrice their speed), 0 for
- * real-time streams. A speed is a maximum, not a heartbeat (VENUES.md 0.1): it says how soon a
- * change arrives, never that a message comes when nothing changed. */
+ * real-time streams. A speed is a maximum, not a heartbeat (src/venue/README.md 0.1): it says how
+ * soon a change arrives, never that a message comes when nothing changed. */
 uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s);
 
 /* What a stream's own messages prove about its progress, so that activity seen elsewhere (a

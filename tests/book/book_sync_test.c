@@ -656,9 +656,9 @@ static struct bsync_diff sev_diff(const struct sim *m, const struct sev *e)
     return d;
 }
 
-/* Futures (VENUES.md 2.4): events with u < lastUpdateId are dropped, the first applied bridges
- * U <= id <= u, then each must have pu == the previous u. Checked with the snapshot taken in the
- * middle of the bridge event (it holds only part of that event's changes), against the true
+/* Futures (src/venue/README.md 2.4): events with u < lastUpdateId are dropped, the first applied
+ * bridges U <= id <= u, then each must have pu == the previous u. Checked with the snapshot taken
+ * in the middle of the bridge event (it holds only part of that event's changes), against the true
  * book after every event; then an old event is ignored and a broken pu chain resyncs. */
 TEST(bsync_futures_bridge_and_pu_chain)
 {
@@ -1145,7 +1145,7 @@ TEST(bsync_snapshot_before_first_diff_waits_for_bridge)
         bsync_fini(&s);
 
         /* The event right after the snapshot (U = id + 1, and pu = id for futures): spot
-         * bridges it; futures does not (VENUES.md 2.4 step 4 wants U <= id <= u). */
+         * bridges it; futures does not (src/venue/README.md 2.4 step 4 wants U <= id <= u). */
         ASSERT_EQ(bsync_init(&s, (enum bsync_rule)rule, 1000, 64, 1024), 0);
         msg = snap_of(&at, ev[3].u);
         ASSERT_EQ(bsync_snapshot(&s, &msg), BS_APPLIED);

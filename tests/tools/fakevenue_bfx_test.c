@@ -505,7 +505,7 @@ static void apply_level(struct book *bk, const struct dmsg *d, int i, bool str)
     }
 }
 
-/* The checksum of the rebuilt book (VENUES.md 3.5), computed here. */
+/* The checksum of the rebuilt book (src/venue/README.md 3.5), computed here. */
 static int32_t book_crc(const struct book *bk)
 {
     char s[8192], t[64];

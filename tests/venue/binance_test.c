@@ -1,8 +1,8 @@
 /*
  * Tests of the Binance profiles, stream names, URLs and the decoder (src/venue/venue.c and
- * src/venue/binance.c): the real spot recording and the documentation examples of VENUES.md,
- * decoded with both JSON backends and checked field by field against values written by hand
- * or read independently from the message text, plus hostile input.
+ * src/venue/binance.c): the real spot recording and the documentation examples of
+ * src/venue/README.md, decoded with both JSON backends and checked field by field against values
+ * written by hand or read independently from the message text, plus hostile input.
  */
 #include <errno.h>
 #include <limits.h>
@@ -834,7 +834,7 @@ TEST(binance_decodes_recorded_lines_field_by_field)
     struct vdecoder *d = vdec_new(spot(), VDEC_JSMN, 100, 65536);
 
     ASSERT(m && d);
-    /* The VENUES.md §1.5 recording lines, values written out by hand. */
+    /* The src/venue/README.md §1.5 recording lines, values written out by hand. */
     dec_ok(d,
            "{\"stream\":\"nknusdt@kline_1m\",\"data\":{\"e\":\"kline\",\"E\":1633998523963,\"s\":"
            "\"NKNUSDT\",\"k\":{\"t\":1633998480000,\"T\":1633998539999,\"s\":\"NKNUSDT\",\"i\":"
@@ -962,7 +962,7 @@ TEST(binance_snapshots_from_the_recording_decode_every_level)
                   -E2BIG);
         vdec_free(d);
     }
-    /* The first NKNUSDT snapshot as VENUES.md §1.7 quotes it. */
+    /* The first NKNUSDT snapshot as src/venue/README.md §1.7 quotes it. */
     ASSERT_EQ(int_after(r.msg[0], NULL, "lastUpdateId"), 499869752);
     rec_free(&r);
     free(m);
@@ -1097,7 +1097,7 @@ TEST(binance_decodes_the_documented_spot_examples)
     ASSERT_EQ(t->last_id, 18150);
     ASSERT_EQ(t->count, 18151);
 
-    /* Control replies (VENUES.md §1.4). */
+    /* Control replies (src/venue/README.md §1.4). */
     dec_ok(d, "{\"result\":null,\"id\":1}", m);
     ASSERT_EQ(m->kind, VM_REPLY);
     ASSERT_EQ(m->reply_id, 1);
@@ -1225,7 +1225,7 @@ TEST(binance_decodes_the_documented_futures_examples)
     ASSERT_EQ(m->kind, VM_IGNORED);
     ASSERT_CONTAINS(m->text, "continuous_kline");
 
-    /* The futures recording lines (VENUES.md §2.3). */
+    /* The futures recording lines (src/venue/README.md §2.3). */
     dec_ok(d,
            "{\"stream\":\"sushiusdt@bookTicker\",\"data\":{\"e\":\"bookTicker\",\"u\":"
            "600859600576,\"s\":\"SUSHIUSDT\",\"b\":\"7.6110\",\"B\":\"2\",\"a\":\"7.6120\",\"A\":"

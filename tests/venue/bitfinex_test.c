@@ -1,9 +1,9 @@
 /*
  * Tests of the Bitfinex profile, stream keys and control messages, the decoder
  * (src/venue/bitfinex.c) and the book with its checksum (src/book/bfx_book.c): the real
- * recording lines and documentation examples of VENUES.md §3 checked field by field against
- * decimals parsed independently from the message text, numbers against strings, the checksum
- * against a CRC-32 computed here over text built here, a random book stream against a
+ * recording lines and documentation examples of src/venue/README.md §3 checked field by field
+ * against decimals parsed independently from the message text, numbers against strings, the
+ * checksum against a CRC-32 computed here over text built here, a random book stream against a
  * reference book, and hostile input (every truncation, random mutations).
  */
 #include <errno.h>

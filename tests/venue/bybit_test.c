@@ -1,7 +1,7 @@
 /*
  * Tests of the Bybit v5 decoder, topics and request builders (src/venue/bybit.c) and the
- * ticker merge (src/venue/bybit_ticker.c): the documented message shapes of VENUES.md §4.1
- * checked field by field against decimals parsed here from the message text, numbers against
+ * ticker merge (src/venue/bybit_ticker.c): the documented message shapes of src/venue/README.md
+ * §4.1 checked field by field against decimals parsed here from the message text, numbers against
  * strings, hostile input (wrong types, impossible values, every truncation, random mutations)
  * refused with the right code, and the merge of ticker deltas.
  */
@@ -44,7 +44,7 @@ static int decode(struct bybit_decoder *d, const char *msg, struct bybit_msg *m)
     return bybit_decode(d, (const uint8_t *)msg, strlen(msg), 777, m);
 }
 
-/* The documented shapes (VENUES.md §4.1 and the v5 docs' examples). */
+/* The documented shapes (src/venue/README.md §4.1 and the v5 docs' examples). */
 static const char *const doc_trade_linear =
     "{\"topic\":\"publicTrade.BTCUSDT\",\"type\":\"snapshot\",\"ts\":1672304486868,\"data\":[{"
     "\"T\":"

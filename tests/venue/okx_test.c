@@ -1,7 +1,7 @@
 /*
  * Tests of the OKX v5 decoder, channels, routes and request builders (src/venue/okx.c): the
- * documented message shapes and the real 2022 recording lines of VENUES.md §4.2 checked field
- * by field against decimals parsed here from the message text, numbers against strings, and
+ * documented message shapes and the real 2022 recording lines of src/venue/README.md §4.2 checked
+ * field by field against decimals parsed here from the message text, numbers against strings, and
  * hostile input (wrong types, impossible values, every truncation, random mutations) refused
  * with the right code.
  */
@@ -45,7 +45,7 @@ static int decode(struct okx_decoder *d, const char *msg, struct okx_msg *m)
     return okx_decode(d, (const uint8_t *)msg, strlen(msg), 777, m);
 }
 
-/* Real (2022, cryptofeed OKX.ws.1.0, VENUES.md §4.2) and documented shapes. */
+/* Real (2022, cryptofeed OKX.ws.1.0, src/venue/README.md §4.2) and documented shapes. */
 static const char *const rec_trade =
     "{\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USD-220527\"},\"data\":[{\"instId\":\"BTC-"
     "USD-220527\",\"tradeId\":\"7849\",\"px\":\"30218.8\",\"sz\":\"1\",\"side\":\"buy\",\"ts\":"

@@ -271,7 +271,7 @@ static void put_int(struct fv_buf *b, int64_t v)
 
 /* ---- timeframes ---- */
 
-/* The candle timeframes (VENUES.md 3.2), in minutes; 0 = a calendar month. */
+/* The candle timeframes (src/venue/README.md 3.2), in minutes; 0 = a calendar month. */
 static const struct {
     const char *name; /* as in the key */
     int64_t min;      /* length in minutes */

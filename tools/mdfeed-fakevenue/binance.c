@@ -1,8 +1,8 @@
 /*
- * The Binance market-stream protocol, spot and USD-M futures (VENUES.md 1.2, 1.4, 2.1): upgrade
- * paths (raw /ws, /ws/<stream>; combined /stream?streams=a/b; futures under /public and /market),
- * the live control methods with the venue's replies and error codes, and the framing of stream
- * messages (bare payload, or {"stream":..,"data":..} when combined).
+ * The Binance market-stream protocol, spot and USD-M futures (src/venue/README.md 1.2, 1.4, 2.1):
+ * upgrade paths (raw /ws, /ws/<stream>; combined /stream?streams=a/b; futures under /public and
+ * /market), the live control methods with the venue's replies and error codes, and the framing of
+ * stream messages (bare payload, or {"stream":..,"data":..} when combined).
  *
  * Futures routing copies the venue's 2026 behaviour: a stream subscribed on the wrong path is
  * acknowledged like any other but never delivers; an unrouted path serves /public streams only.
@@ -437,7 +437,7 @@ static void do_property(struct fv_peer *p, bool set, json_t *params, json_t *id)
     reply_result(p, json_null(), id);
 }
 
-/* See fv.h. One reply per request, success or error (VENUES.md 1.4). */
+/* See fv.h. One reply per request, success or error (src/venue/README.md 1.4). */
 void binance_on_text(struct fv_peer *p, const uint8_t *data, size_t len)
 {
     json_error_t jerr;

@@ -1,5 +1,5 @@
 /*
- * The Bitfinex v2 public WebSocket protocol (VENUES.md 3): the upgrade on /ws/2 under the
+ * The Bitfinex v2 public WebSocket protocol (src/venue/README.md 3): the upgrade on /ws/2 under the
  * connection limit, the info event on connect, the client's events (conf, ping, subscribe,
  * unsubscribe) with the venue's replies and error codes, and the framing of data messages with
  * the connection's conf flags: [CHAN_ID, body, TIMESTAMP?, SEQ?], the trailing elements in flag
@@ -393,7 +393,8 @@ static int parse_subscribe(const struct fv_server *s, json_t *req, struct bfx_sp
     return 0;
 }
 
-/* The subscribed event, with the fields the venue echoes for each channel (VENUES.md 3.2). */
+/* The subscribed event, with the fields the venue echoes for each channel
+ * (src/venue/README.md 3.2). */
 static void send_subscribed(struct fv_peer *p, json_t *req, const struct bfx_spec *sp, int32_t id)
 {
     json_t *o = json_object(), *sub = json_object_get(req, "subId");

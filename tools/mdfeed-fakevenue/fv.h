@@ -544,7 +544,7 @@ void conn_limit_count(struct fv_server *s);
 
 /* ---- Bitfinex protocol (bitfinex.c) ---- */
 
-/* Conf flags (VENUES.md 3.4). */
+/* Conf flags (src/venue/README.md 3.4). */
 #define BFX_DEC_S 8u
 #define BFX_TIMESTAMP 32768u
 #define BFX_SEQ_ALL 65536u

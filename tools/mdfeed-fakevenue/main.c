@@ -718,7 +718,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--refuse-stream: Binance venues only");
     if (o->venue == FV_VENUE_BITFINEX) {
         /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
-         * 20 connections per minute (VENUES.md 3.1). */
+         * 20 connections per minute (src/venue/README.md 3.1). */
         o->ping_interval = ping >= 0 ? ping : 0;
         o->pong_timeout = pong >= 0 ? pong : 0;
         o->rate_limit = (int)(rate >= 0 ? rate : 0);

@@ -27,9 +27,9 @@
  * --market-sparse symbol makes exactly one book event every --market-sparse-period seconds, a
  * taker order against the best level (so trade, aggTrade, bookTicker and the diffs all see it);
  * a --market-quiet symbol makes none. Those two behave as the venue does with symbols nobody
- * trades (VENUES.md 0.1): kline, ticker and miniTicker push at their period only when the symbol
- * traded since the stream's previous message, a kline's closing update (x:true) goes out only
- * for a candle that had a trade, and diffs only when the book changed (as for every symbol).
+ * trades (src/venue/README.md 0.1): kline, ticker and miniTicker push at their period only when the
+ * symbol traded since the stream's previous message, a kline's closing update (x:true) goes out
+ * only for a candle that had a trade, and diffs only when the book changed (as for every symbol).
  * Partial depth and markPrice keep their fixed cadence for every symbol: in this venue's model
  * they are snapshots of state, not reports of change. forceOrder is busy symbols' only. Busy
  * symbols keep fixed periods so that tests built on them see a steady flow at any rate.

@@ -167,7 +167,8 @@ static uint64_t rng_next(uint64_t *x)
 
 /* ---- weight ---- */
 
-/* The venue's weight for a depth request (VENUES.md 1.6; futures per the futures docs). */
+/* The venue's weight for a depth request (src/venue/README.md 1.6; futures per the futures docs).
+ */
 static long depth_weight(enum fv_venue v, long limit)
 {
     if (v == FV_VENUE_SPOT)

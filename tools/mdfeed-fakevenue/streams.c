@@ -24,8 +24,8 @@ static uint32_t hash_name(const char *s, size_t n)
 
 const char *fv_misroute;
 
-/* The futures path that serves a stream (VENUES.md 2.1): book data on /public, the rest on
- * /market; --misroute moves matching streams to the other one. */
+/* The futures path that serves a stream (src/venue/README.md 2.1): book data on /public, the rest
+ * on /market; --misroute moves matching streams to the other one. */
 static uint8_t route_of(const char *name)
 {
     uint8_t r = FV_ROUTE_MARKET;
