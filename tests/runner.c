@@ -458,10 +458,33 @@ int main(int argc, char **argv)
     }
     {
         struct job jobs[MAX_JOBS] = {{0}};
+        static size_t order[N_TESTS];
+        size_t n_order = 0;
         int running = 0;
 
+        /* Tests that run alone go first, one after another (one met midway would make the
+         * pool drain around it); then the others, those with the longest timeouts first, so
+         * the minutes-long soaks start at once and the short tests fill the slots beside them
+         * (list order among equals). */
+        for (size_t i = 0; i < N_TESTS; i++)
+            if (tests[i].flags & (T_TSAN | T_ALONE))
+                order[n_order++] = i;
         for (size_t i = 0; i < N_TESTS; i++) {
-            const struct test_entry *t = &tests[i];
+            size_t k = n_order++;
+
+            if (tests[i].flags & (T_TSAN | T_ALONE)) {
+                n_order--;
+                continue;
+            }
+            while (k > 0 && !(tests[order[k - 1]].flags & (T_TSAN | T_ALONE)) &&
+                   tests[order[k - 1]].timeout_s < tests[i].timeout_s) {
+                order[k] = order[k - 1];
+                k--;
+            }
+            order[k] = i;
+        }
+        for (size_t oi = 0; oi < n_order; oi++) {
+            const struct test_entry *t = &tests[order[oi]];
             bool alone = (t->flags & (T_TSAN | T_ALONE)) != 0;
             int slot = 0, r;
 

@@ -109,7 +109,7 @@ int seg_remove_instance(const char *instance, FILE *out)
     if ((rc = seg_check_instance(instance)) < 0)
         return rc;
     /* "mdfeed.<instance>.": instance names have no dots, so the prefix is the instance's. */
-    snprintf(prefix, sizeof(prefix), "%s%s.", MDF_SHM_PREFIX + 1, instance);
+    snprintf(prefix, sizeof(prefix), "%s%s.", &MDF_SHM_PREFIX[1], instance);
     plen = strlen(prefix);
     segs = calloc(MAX_SEGS, sizeof(*segs));
     if (!segs)
