@@ -39,7 +39,7 @@ REALNAME := libmdfeed.so.$(SOMAJOR).0.0
 CC ?= gcc
 OPT ?= -O2
 SANITIZER ?=
-TEST_JOBS ?= 6
+TEST_JOBS ?= 8
 BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 comma := ,
@@ -260,13 +260,14 @@ test-suite: all
 # The sanitizer suite runs the same cases with shorter soaks (the plain suite keeps the full
 # two-minute demo, 60 s load, 200 start-up signals, 150 s of restart notices on Binance and on
 # Bitfinex, and 500 reloads), so that make test stays under 15 min.
-# Each tree builds with one job per CPU (the tests themselves run TEST_JOBS at a time).
+# Each tree builds with one job per CPU; the tests run TEST_JOBS at a time (the sanitizer suite,
+# slower per test, six).
 test: deps
 	$(Q)rm -f $(FZ)/summary; $(MAKE) --no-print-directory -j$(BUILD_JOBS) fuzz-regress; \
 	$(MAKE) --no-print-directory -j$(BUILD_JOBS) test-suite; \
 	MDFEED_TEST_DEMO_SECONDS=40 MDF_TEST_LOAD_SECONDS=20 MDFEED_TEST_SIGNAL_ROUNDS=80 \
 	  MDFEED_TEST_NOTICE_SECONDS=40 MDFEED_TEST_RELOAD_ROUNDS=100 \
-	  $(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=address,undefined test-suite; \
+	  $(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=address,undefined TEST_JOBS=6 test-suite; \
 	$(MAKE) --no-print-directory -j$(BUILD_JOBS) SANITIZER=thread TESTARGS="-g tsan" test-suite; \
 	p=0; f=0; for s in build/fuzz/summary build/summary build/san-address-undefined/summary \
 	  build/san-thread/summary; do \
