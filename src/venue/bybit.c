@@ -738,7 +738,7 @@ static int dec_liqs(struct bybit_decoder *d, struct vfctx *c, struct jnode data,
     struct jnode e, v[10];
     uint32_t i = 0, n;
     bool one = json_kind(c->j, data) == JK_OBJECT;
-    uint8_t side;
+    uint8_t side = 0; /* set by get_side() before use (-O3 cannot see it) */
     int rc;
 
     c->what = "bybit liquidation";

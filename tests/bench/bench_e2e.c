@@ -189,8 +189,8 @@ static void stop(pid_t pid)
 
 static void cleanup_instance(const char *instance)
 {
-    static const char *const segs[] = {"ticks",  "candles", "books",   "funding",
-                                       "events", "state",   "doorbell"};
+    static const char *const segs[] = {"ticks",  "candles", "books",    "funding",
+                                       "events", "state",   "doorbell", "health"};
     char name[128];
 
     for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
