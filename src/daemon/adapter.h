@@ -71,9 +71,13 @@ struct feed_adapter {
      * Each writes the message into buf and returns its length, or negative. */
     int (*control_batch)(const struct shard *sh, bool subscribe, const char *const *names, size_t n,
                          uint64_t id, char *buf, size_t cap);
-    int (*control_one)(const struct shard *sh, const struct shard_ent *e, bool subscribe,
-                       char *buf, size_t cap);
+    int (*control_one)(const struct shard *sh, const struct shard_ent *e, bool subscribe, char *buf,
+                       size_t cap);
     uint32_t batch_max; /* control_batch: most names per message */
+    /* control_batch: how many of names[0..n) (from the first) fit one message, when the venue
+     * limits more than their number (Bybit: 10 topics on spot, 21,000 characters); NULL: all
+     * up to batch_max. */
+    size_t (*batch_fit)(const struct shard *sh, const char *const *names, size_t n);
 
     /* One WebSocket text message of connection sh, received at recv_ns. */
     void (*on_message)(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
@@ -104,6 +108,7 @@ struct feed_adapter {
 const struct feed_adapter *adapter_find(const struct venue_profile *p);
 
 extern const struct feed_adapter binance_adapter;  /* daemon/binance_feed.c */
-extern const struct feed_adapter bitfinex_adapter; /* daemon/bfx_feed.c */
+extern const struct feed_adapter bitfinex_adapter; /* daemon/bitfinex_feed.c */
+extern const struct feed_adapter bybit_adapter;    /* daemon/bybit_feed.c */
 
 #endif /* MDF_DAEMON_ADAPTER_H */

@@ -389,27 +389,6 @@ static void liveness(const struct venue_profile *p, const struct vstream *s, str
     }
 }
 
-/* The quote assets Binance lists, for the common spelling "BTC/USDT" of "BTCUSDT". */
-static void symbol_common(const char *native, char *out, size_t cap)
-{
-    static const char *const quotes[] = {
-        "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD1", "BIDR", "IDRT", "BVND", "DAI", "BTC",
-        "ETH",   "BNB",  "EUR",  "TRY",  "BRL",  "GBP",  "JPY",  "AUD",  "RUB",  "UAH", "ZAR",
-        "PLN",   "RON",  "ARS",  "MXN",  "COP",  "CZK",  "NGN",  "XRP",  "DOGE", "TRX", "DOT",
-    };
-    size_t n = strlen(native), best = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
-        size_t q = strlen(quotes[i]);
-
-        if (q < n && q > best && strcmp(native + n - q, quotes[i]) == 0)
-            best = q;
-    }
-    if (best && n + 2 <= cap)
-        snprintf(out, cap, "%.*s/%s", (int)(n - best), native, native + n - best);
-}
-
 static int stream_name(const struct venue_profile *p, const struct vstream *s, char *buf,
                        size_t cap)
 {
@@ -1505,7 +1484,7 @@ const struct venue_proto binance_proto = {
     .conf = &binance_conf,
     .stream_check = binance_stream_check,
     .stream_name = stream_name,
-    .symbol_common = symbol_common,
+    .symbol_common = venue_split_quote,
     .route = binance_stream_route,
     .ws_url = ws_url,
     .liveness = liveness,

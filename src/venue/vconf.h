@@ -26,5 +26,6 @@ struct venue_conf {
 
 extern const struct venue_conf binance_conf;  /* venue/binance_conf.c */
 extern const struct venue_conf bitfinex_conf; /* venue/bitfinex_conf.c */
+extern const struct venue_conf bybit_conf;    /* venue/bybit_conf.c */
 
 #endif /* MDF_VENUE_VCONF_H */

@@ -18,6 +18,7 @@
 #include <mdfeed/mdfeed.h>
 
 #include "core/err.h"
+#include "venue/bybit.h"
 #include "venue/vcheck.h"
 #include "venue/venue.h"
 #include "venue/vtext.h"
@@ -137,6 +138,29 @@ static const char *const type_names[VS_COUNT] = {
     [VS_MARKPRICE] = "mark_price",
     [VS_FORCEORDER] = "force_order",
 };
+
+/* The quote assets Binance lists; USD for Bybit's inverse contracts ("BTCUSD"). */
+void venue_split_quote(const char *native, char *out, size_t cap)
+{
+    static const char *const quotes[] = {
+        "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD1", "BIDR", "IDRT", "BVND",
+        "DAI",   "BTC",  "ETH",  "BNB",  "EUR",  "TRY",  "BRL",  "GBP",  "JPY",
+        "AUD",   "RUB",  "UAH",  "ZAR",  "PLN",  "RON",  "ARS",  "MXN",  "COP",
+        "CZK",   "NGN",  "XRP",  "DOGE", "TRX",  "DOT",  "USD",
+    };
+    size_t n = strlen(native), best = 0;
+
+    if (cap)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
+        size_t q = strlen(quotes[i]);
+
+        if (q < n && q > best && strcmp(native + n - q, quotes[i]) == 0)
+            best = q;
+    }
+    if (best && n + 2 <= cap)
+        snprintf(out, cap, "%.*s/%s", (int)(n - best), native, native + n - best);
+}
 
 /* Finds a profile by exact name; NULL if unknown or name is NULL. */
 const struct venue_profile *venue_profile_find(const char *name)

@@ -49,21 +49,28 @@ struct venue_profile {
     enum venue_family family;        /* decoder family (the venue's own files only) */
     const struct venue_proto *proto; /* the venue's protocol: naming, routing, liveness, config */
     bool futures;                    /* USD-M: routed paths, pu chain, futures REST */
-    const char *ws_url;              /* default stream base: scheme, host, port (config "url") */
-    const char *rest_url;            /* default REST base (config "rest_url") */
-    uint32_t streams_per_conn;       /* default streams per connection (1024 spot, 200 futures,
-                                        25 Bitfinex channels) */
-    uint32_t msgs_per_sec;           /* venue's limit on client messages per connection */
-    uint32_t conn_attempts;          /* connection attempts allowed per conn_window_s per IP */
-    uint32_t conn_window_s;          /* that window (300 s; 60 s Bitfinex) */
-    uint32_t rest_weight_per_min;    /* REST request weight per minute (6000 spot, 2400 futures) */
-    uint32_t ping_interval_s;        /* venue's server ping period (20 spot, 180 futures; Bitfinex:
-                                        its 15 s heartbeat period) */
-    uint32_t pong_timeout_s;         /* venue drops us after this long without a pong; 0 = never */
-    uint32_t max_age_s;              /* venue cuts connections at this age (86400); 0 = never */
-    uint32_t snapshot_limit;         /* default REST depth limit for book snapshots */
-    uint32_t klines_limit;           /* most candles one REST klines call returns (1000 / 1500) */
+    uint8_t variant;              /* the venue's own sub-kind, read by its files only (Bybit: enum
+                                     bybit_category) */
+    const char *ws_url;           /* default stream base: scheme, host, port (config "url") */
+    const char *rest_url;         /* default REST base (config "rest_url") */
+    uint32_t streams_per_conn;    /* default streams per connection (1024 spot, 200 futures,
+                                     25 Bitfinex channels) */
+    uint32_t msgs_per_sec;        /* venue's limit on client messages per connection */
+    uint32_t conn_attempts;       /* connection attempts allowed per conn_window_s per IP */
+    uint32_t conn_window_s;       /* that window (300 s; 60 s Bitfinex) */
+    uint32_t rest_weight_per_min; /* REST request weight per minute (6000 spot, 2400 futures) */
+    uint32_t ping_interval_s;     /* venue's server ping period (20 spot, 180 futures; Bitfinex:
+                                     its 15 s heartbeat period) */
+    uint32_t pong_timeout_s;      /* venue drops us after this long without a pong; 0 = never */
+    uint32_t max_age_s;           /* venue cuts connections at this age (86400); 0 = never */
+    uint32_t snapshot_limit;      /* default REST depth limit for book snapshots */
+    uint32_t klines_limit;        /* most candles one REST klines call returns (1000 / 1500) */
 };
+
+/* Writes the common spelling "BTC/USDT" of a concatenated symbol "BTCUSDT" (upper case), split
+ * at the longest quote asset it ends with; "" when none matches. For venues that spell symbols
+ * the way Binance does (Binance, Bybit). */
+void venue_split_quote(const char *native, char *out, size_t cap);
 
 /* The profile called name, or NULL. */
 const struct venue_profile *venue_profile_find(const char *name);
@@ -176,6 +183,7 @@ struct venue_proto {
 
 extern const struct venue_proto binance_proto;  /* venue/binance.c */
 extern const struct venue_proto bitfinex_proto; /* venue/bitfinex.c */
+extern const struct venue_proto bybit_proto;    /* venue/bybit.c */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Binance stream names, paths and requests (venue/binance.c). All pure; buffers are caller's. */
