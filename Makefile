@@ -100,7 +100,7 @@ HEALTH_SRC := src/health/health.c src/health/watchdog.c
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
 	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c \
 	src/daemon/health_pub.c src/daemon/bitfinex_feed.c src/daemon/budget.c src/daemon/adapter.c \
-	src/daemon/binance_feed.c
+	src/daemon/binance_feed.c src/daemon/bybit_feed.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.

@@ -329,8 +329,9 @@ static int ws_url(const struct venue_profile *p, const char *base, enum venue_ro
                   size_t cap)
 {
     size_t len = 0;
+    int rc = vtext_putf(buf, cap, &len, "%s%s", base, BFX_WS_PATH);
 
-    return vtext_finish(vtext_putf(buf, cap, &len, "%s%s", base, BFX_WS_PATH), buf, cap, len);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 /* Every channel sends an hb at least every heartbeat period (15 s, the profile's

@@ -364,12 +364,12 @@ static int proto_url(const struct venue_profile *p, const char *base, enum venue
                      size_t cap)
 {
     size_t blen = strlen(base), len = 0;
+    int rc;
 
     while (blen > 0 && base[blen - 1] == '/')
         blen--;
-    return vtext_finish(
-        vtext_putf(buf, cap, &len, "%.*s/v5/public/%s", (int)blen, base, cat_names[cat_of(p)]), buf,
-        cap, len);
+    rc = vtext_putf(buf, cap, &len, "%.*s/v5/public/%s", (int)blen, base, cat_names[cat_of(p)]);
+    return vtext_finish(rc, buf, cap, len);
 }
 
 static void proto_liveness(const struct venue_profile *p, const struct vstream *s,
