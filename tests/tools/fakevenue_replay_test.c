@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -182,18 +183,21 @@ TEST(fakevenue_replay_bitfinex_answers_subscriptions_and_serves_the_recorded_cha
     ASSERT_STR_EQ(next_text(&c, T_MS), info);
     ASSERT_EQ(wsc_send_text(&c, "{\"event\":\"conf\",\"flags\":229384}"), 0);
     ASSERT_STR_EQ(next_text(&c, T_MS), conf);
-    /* Subscriptions in another order than recorded, the book one leaving its defaults out:
-     * each is answered by its recorded subscribed event, recorded chanId included. */
+    /* Subscriptions in another order than recorded, the book one leaving its defaults out,
+     * the later ones after the recorded snapshots' time (as a client that paces its
+     * subscriptions sends them): each is answered by its recorded subscribed event, recorded
+     * chanId included, and no channel loses its snapshot. */
     ASSERT_EQ(wsc_send_text(&c, "{\"event\":\"subscribe\",\"channel\":\"candles\","
                                 "\"key\":\"trade:1m:tBTCUSD\"}"),
               0);
+    ASSERT_STR_EQ(next_event(&c, &g), sub_candles);
+    usleep(400 * 1000);
     ASSERT_EQ(wsc_send_text(&c, "{\"event\":\"subscribe\",\"channel\":\"book\","
                                 "\"symbol\":\"tBTCUSD\"}"),
               0);
     ASSERT_EQ(wsc_send_text(&c, "{\"event\":\"subscribe\",\"channel\":\"trades\","
                                 "\"symbol\":\"tETHUSD\"}"),
               0);
-    ASSERT_STR_EQ(next_event(&c, &g), sub_candles);
     ASSERT_STR_EQ(next_event(&c, &g), sub_book);
     ASSERT_STR_EQ(next_event(&c, &g), sub_trades);
     /* A channel the recording never had is refused, not invented. */

@@ -39,6 +39,7 @@
 #define FV_CLOSE_WAIT_MS 2000        /* after our close frame, wait this long for the client's */
 #define FV_LINGER_MS 1000            /* after our FIN, read and discard this long before closing */
 #define FV_SHUTDOWN_GRACE_MS 5000    /* serverShutdown notice to close */
+#define FV_REPLAY_HOLD_MS 1000       /* an ACK holds a replay up to this after a subscribe */
 #define FV_MAX_HELD_INPUT (1u << 20) /* pipelined input kept while a REST answer is held */
 #define FV_REFUSE_MAX 16             /* --refuse-stream names */
 #define FV_CASE_MAX_MESSAGE                                                                        \
@@ -380,6 +381,8 @@ struct fv_replay {
     int64_t time_shift;    /* added to time fields per lap (ms): duration rounded up to minutes */
     struct fv_buf shifted; /* a message of lap >= 1 with its ids and times shifted */
     int32_t *ack_of;       /* by sid: index of the key's first ACK message, -1 = none (new) */
+    uint64_t last_sub_ns;  /* uv_hrtime() of the last subscription (ACK holds, replay.c) */
+    bool holding;          /* the clock waits at an ACK */
     size_t n_ack_of;       /* sids it covers (keys interned later have no ACK) */
     struct fv_live_sym *lsyms; /* --replay-live: per symbol (new) */
     size_t n_lsyms;            /* count */
@@ -595,9 +598,10 @@ struct fv_proto {
 };
 
 /* fv_proto.flags */
-#define FV_PROTO_NOTICE_FAULTED 1u /* --shutdown-after notices only on --fault-conns connections   \
-                                    */
-#define FV_PROTO_LOOP 2u           /* --loop and --replay-live (the replay can shift ids) */
+#define FV_PROTO_NOTICE_FAULTED                                                                    \
+    1u                   /* --shutdown-after notices only on --fault-conns connections             \
+                          */
+#define FV_PROTO_LOOP 2u /* --loop and --replay-live (the replay can shift ids) */
 
 #define FV_BINANCE_SPOT 0    /* variant of binance-spot */
 #define FV_BINANCE_FUTURES 1 /* variant of binance-futures */
@@ -734,7 +738,8 @@ enum fv_rkind {
     FV_RK_SKIP, /* not replayed (received lines are counted and reported at load) */
     FV_RK_DATA, /* on the clock, to the connections subscribed to its key (p->subs) */
     FV_RK_ALL,  /* on the clock, to every connection of the venue */
-    FV_RK_ACK,  /* an answer to a client request, kept for the module (replay_ack()) */
+    FV_RK_ACK,  /* an answer to a client request, kept for the module (replay_ack()); the
+                   clock waits at it until its key is subscribed (replay.c) */
     FV_RK_REQ,  /* a client request ("URL <-" line): its key names the next key-less ACK */
 };
 

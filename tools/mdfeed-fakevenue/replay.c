@@ -1,17 +1,18 @@
 /*
  * Replay of a WebSocket recording (fixtures/README.md format) and the replay clock.
  *
- * The recording is parsed once at startup. The venue module says what each line is (fv.h,
- * struct fv_rline): a message of a subscription key (a Binance stream, a Bitfinex channel), one
- * for every connection, or the answer to a client's request (a subscription acknowledgement,
- * kept for the module to send when a live client asks for the same key); channel ids are tied
- * to keys through the recorded acknowledgements, per recorded connection. Each message keeps
- * its recorded time relative to the start of the recording, its stored form and the range of
- * its bare payload (Binance keeps the combined form, so both framings are sent byte-identical
- * to the recording). The clock starts with the first subscription and maps recorded time to now
- * divided by --speed; with --speed max it is not a clock at all but a cursor that advances as fast
- * as the subscribers' unsent output allows. REST snapshots ask replay_reached() whether their
- * recorded time has come.
+ * The recording is parsed once at startup. The venue module says what each line is (fv.h, struct
+ * fv_rline): a message of a subscription key (a Binance stream, a Bitfinex channel), one for every
+ * connection, or the answer to a client's request (a subscription acknowledgement, kept for the
+ * module to send when a live client asks for the same key); channel ids are tied to keys through
+ * the recorded acknowledgements, per recorded connection. Each message keeps its recorded time
+ * relative to the start of the recording, its stored form and the range of its bare payload
+ * (Binance keeps the combined form, so both framings are sent byte-identical to the recording). An
+ * acknowledgement holds the clock until a live client has subscribed its key (held()), as the
+ * recorded subscription held its channel back. The clock starts with the first subscription and
+ * maps recorded time to now divided by --speed; with --speed max it is not a clock at all but a
+ * cursor that advances as fast as the subscribers' unsent output allows. REST snapshots ask
+ * replay_reached() whether their recorded time has come.
  *
  * With --loop, lap N >= 1 sends every message with its ids moved forward by N x (the
  * recording's id span + 1) and its times by N x (its duration rounded up to whole minutes), see
@@ -400,6 +401,37 @@ static void deliver(struct fv_server *s, const struct fv_rmsg *m)
     }
 }
 
+/* True when some connection subscribed key sid. */
+static bool someone_has(const struct fv_server *s, int sid)
+{
+    for (const struct fv_peer *p = s->peers; p; p = p->next)
+        if (peer_live(p) && subs_has(&p->subs, sid))
+            return true;
+    return false;
+}
+
+/* An ACK holds the clock, as the recorded subscription held its channel's messages back: the
+ * clock stays at it until a connection has subscribed its key, or until no subscription came
+ * for FV_REPLAY_HOLD_MS (a client that takes fewer channels than the recording). A hold that
+ * ends moves the paced clock on by its length, so the recorded spacing after it stays. Returns
+ * the ns to wait (0: m may go). */
+static uint64_t held(struct fv_server *s, const struct fv_rmsg *m, uint64_t now)
+{
+    struct fv_replay *r = &s->replay;
+    uint64_t until = r->last_sub_ns + (uint64_t)FV_REPLAY_HOLD_MS * 1000000, due;
+
+    if (m->kind != FV_RK_ACK)
+        return 0;
+    if (!someone_has(s, m->sid) && now < until) {
+        r->holding = true;
+        return until - now;
+    }
+    if (r->holding && !s->o->speed_max && now > (due = due_ns(s, m->t_ns)))
+        r->start_ns += now - due;
+    r->holding = false;
+    return 0;
+}
+
 /* Past the last message: next lap or done. */
 static void lap_end(struct fv_server *s)
 {
@@ -433,17 +465,28 @@ static void on_timer(uv_timer_t *t)
 {
     struct fv_server *s = t->data;
     struct fv_replay *r = &s->replay;
-    uint64_t now = uv_hrtime();
+    uint64_t now = uv_hrtime(), wait = 0;
     size_t batch = 0;
 
     while (!r->done && due_ns(s, r->msgs[r->cursor].t_ns) <= now && batch++ < 100000) {
+        if ((wait = held(s, &r->msgs[r->cursor], now)))
+            break;
         deliver(s, &r->msgs[r->cursor]);
         if (++r->cursor == r->n)
             lap_end(s);
     }
     flush_all(s);
     rest_kick(s);
-    schedule(s);
+    if (wait) /* until the hold times out; a subscription re-schedules at once */
+        uv_timer_start(&r->timer, on_timer, (wait + 999999) / 1000000, 0);
+    else
+        schedule(s);
+}
+
+/* The end of a hold of a flat-out replay: carry on. */
+static void on_hold_timer(uv_timer_t *t)
+{
+    schedule(t->data);
 }
 
 /* True when a subscriber of the replay has too much unsent output, or nobody listens. */
@@ -473,6 +516,14 @@ static void on_idle(uv_idle_t *h)
         return;
     }
     for (int i = 0; i < REPLAY_BATCH && !r->done; i++) {
+        uint64_t wait = held(s, &r->msgs[r->cursor], uv_hrtime());
+
+        if (wait) {
+            uv_idle_stop(&r->idle);
+            r->idle_on = false;
+            uv_timer_start(&r->timer, on_hold_timer, (wait + 999999) / 1000000, 0);
+            break;
+        }
         deliver(s, &r->msgs[r->cursor]);
         if (++r->cursor == r->n)
             lap_end(s);
@@ -492,6 +543,7 @@ void replay_on_subscribe(struct fv_server *s)
 
     if (!r->loaded || r->done)
         return;
+    r->last_sub_ns = uv_hrtime();
     if (!r->started) {
         if (!r->n) {
             r->done = true;
@@ -499,6 +551,7 @@ void replay_on_subscribe(struct fv_server *s)
         }
         r->started = true;
         r->start_ns = uv_hrtime();
+        r->last_sub_ns = r->start_ns;
         if (s->o->replay_live)
             live_start(s);
         fv_log("replay started");
