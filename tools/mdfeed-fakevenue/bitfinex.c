@@ -11,7 +11,13 @@
  * never are.
  *
  * Info events (20051 restart, 20060/20061 maintenance, platform status 0) are timed per
- * connection by server.c and, like faults, only reach the --fault-conns connections.
+ * connection (the module's deadline in server.c) and, like faults, only reach the --fault-conns
+ * connections.
+ *
+ * Under --replay there is no market: the info event, the conf reply and each subscribed event
+ * are the recording's (bfx_replay.c says which line is which), the channel keeps its recorded
+ * chanId, and its recorded messages come from the replay clock (replay.c) through
+ * bitfinex_replay_send(). The module table entry is at the end of this file.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,7 +81,7 @@ static void send_event(struct fv_peer *p, json_t *obj)
 }
 
 /* The connection state (bitfinex_on_open() to bitfinex_peer_gone()). */
-static struct bfx_peer *X(const struct fv_peer *p)
+static struct bfx_peer *bfx_of(const struct fv_peer *p)
 {
     return p->vstate;
 }
@@ -97,7 +103,7 @@ static bool send_recorded(struct fv_peer *p, const char *key)
 /* The server's per-connection deadline: the earlier maintenance event. */
 static void set_venue_ms(struct fv_peer *p)
 {
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
     uint64_t a = x->maint_at, b = x->maint_end_at;
 
     p->venue_ms = !a ? b : !b ? a : a < b ? a : b;
@@ -114,9 +120,9 @@ void bitfinex_on_open(struct fv_peer *p)
 
     p->vstate = fv_xcalloc(1, sizeof(struct bfx_peer));
     if (p->faulted && o->bfx.maint_after >= 0) {
-        X(p)->maint_at = p->opened_ms + (uint64_t)(o->bfx.maint_after * 1000 + 0.5);
-        if (!X(p)->maint_at)
-            X(p)->maint_at = 1;
+        bfx_of(p)->maint_at = p->opened_ms + (uint64_t)(o->bfx.maint_after * 1000 + 0.5);
+        if (!bfx_of(p)->maint_at)
+            bfx_of(p)->maint_at = 1;
     }
     if (replay_on(p->srv) && !maint && send_recorded(p, "info"))
         goto timed;
@@ -127,8 +133,8 @@ void bitfinex_on_open(struct fv_peer *p)
                  (unsigned)(b >> 48), (uint64_t)(b & 0xffffffffffffull), maint ? 0 : 1);
     peer_send_text(p, msg, (size_t)n);
     if (maint) {
-        X(p)->maint = true;
-        X(p)->maint_end_at = fv_now_ms(p->srv) + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
+        bfx_of(p)->maint = true;
+        bfx_of(p)->maint_end_at = fv_now_ms(p->srv) + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
         fv_log("conn %u info status 0", p->id);
     }
 timed:
@@ -142,7 +148,7 @@ void bitfinex_send_info(struct fv_peer *p, int code)
     char buf[320];
     int n;
 
-    if (!X(p))
+    if (!bfx_of(p))
         return;
     switch (code) {
     case 20051:
@@ -151,12 +157,12 @@ void bitfinex_send_info(struct fv_peer *p, int code)
     case 20060:
         msg = "Entering in Maintenance mode. Please pause any activity and resume after receiving "
               "the info message 20061 (it should take 120 seconds at most).";
-        X(p)->maint = true;
+        bfx_of(p)->maint = true;
         break;
     default:
         msg = "Maintenance ended. You can resume normal activity. It is advised to "
               "unsubscribe/subscribe again all channels.";
-        X(p)->maint = false;
+        bfx_of(p)->maint = false;
         break;
     }
     n = snprintf(buf, sizeof(buf), "{\"event\":\"info\",\"code\":%d,\"msg\":\"%s\"}", code, msg);
@@ -168,7 +174,7 @@ void bitfinex_send_info(struct fv_peer *p, int code)
 /* See fv.h. */
 uint32_t bitfinex_flags(const struct fv_peer *p)
 {
-    return X(p) ? X(p)->flags : 0;
+    return bfx_of(p) ? bfx_of(p)->flags : 0;
 }
 
 /* Appends the decimal digits of v. */
@@ -188,7 +194,7 @@ static void put_u64(struct fv_buf *b, uint64_t v)
  * number once, after N data messages; nothing is dropped. */
 bool bitfinex_send(struct fv_peer *p, int32_t chan, const char *body, size_t len)
 {
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
     struct fv_server *s = p->srv;
     const struct fv_faults *f = &s->o->f;
     struct fv_buf *b = &s->scratch;
@@ -257,13 +263,13 @@ static void do_conf(struct fv_peer *p, json_t *req)
         send_error(p, 10000, "conf: invalid", req);
         return;
     }
-    X(p)->flags = (uint32_t)json_integer_value(fl);
+    bfx_of(p)->flags = (uint32_t)json_integer_value(fl);
     if (replay_on(p->srv)) {
         char key[40];
 
         snprintf(key, sizeof(key), "conf:%" JSON_INTEGER_FORMAT, json_integer_value(fl));
         if (send_recorded(p, key)) {
-            fv_log("conn %u conf %" PRIu32, p->id, X(p)->flags);
+            fv_log("conn %u conf %" PRIu32, p->id, bfx_of(p)->flags);
             return;
         }
     }
@@ -271,7 +277,7 @@ static void do_conf(struct fv_peer *p, json_t *req)
     json_object_set_new(o, "event", json_string("conf"));
     json_object_set_new(o, "status", json_string("OK"));
     json_object_set_new(o, "flags", json_integer(json_integer_value(fl)));
-    fv_log("conn %u conf %" PRIu32, p->id, X(p)->flags);
+    fv_log("conn %u conf %" PRIu32, p->id, bfx_of(p)->flags);
     send_event(p, o);
 }
 
@@ -544,7 +550,7 @@ static void send_recorded_sub(struct fv_peer *p, const struct bfx_spec *spec)
 static void do_subscribe(struct fv_peer *p, json_t *req)
 {
     struct fv_server *s = p->srv;
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
     struct bfx_spec spec;
     const char *msg = "";
     struct bfx_chan *c;
@@ -602,7 +608,7 @@ static void do_subscribe(struct fv_peer *p, json_t *req)
 /* unsubscribe: {"event":"unsubscribed","status":"OK","chanId":N}, or 10401. */
 static void do_unsubscribe(struct fv_peer *p, json_t *req)
 {
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
     json_t *id = json_object_get(req, "chanId"), *o;
 
     for (size_t i = 0; json_is_integer(id) && i < x->nchans; i++) {
@@ -636,7 +642,7 @@ void bitfinex_on_text(struct fv_peer *p, const uint8_t *data, size_t len)
     json_t *ev = json_is_object(root) ? json_object_get(root, "event") : NULL;
     const char *e = json_is_string(ev) ? json_string_value(ev) : "";
 
-    if (!X(p))
+    if (!bfx_of(p))
         goto out;
     if (strcmp(e, "conf") == 0)
         do_conf(p, root);
@@ -655,7 +661,7 @@ out:
 /* See fv.h. */
 void bitfinex_peer_gone(struct fv_peer *p)
 {
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
 
     if (!x)
         return;
@@ -676,7 +682,7 @@ void bitfinex_peer_gone(struct fv_peer *p)
 void bitfinex_replay_send(struct fv_peer *p, const struct fv_rmsg *m, const char *c, size_t clen,
                           const char *raw, size_t rlen)
 {
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
     struct fv_buf *b = &p->srv->scratch;
     int64_t live = -1;
 
@@ -739,7 +745,7 @@ static int bitfinex_init(struct fv_server *s)
 /* Maintenance (--bfx-maintenance-after, or the end of one): info 20060 or 20061. */
 static void bitfinex_on_deadline(struct fv_peer *p, uint64_t now_ms)
 {
-    struct bfx_peer *x = X(p);
+    struct bfx_peer *x = bfx_of(p);
     const struct fv_opts *o = p->srv->o;
 
     if (!x)

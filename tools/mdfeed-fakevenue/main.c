@@ -761,7 +761,7 @@ int main(int argc, char **argv)
     if (!rc && o.replay_live)
         live_prepare(&s);
     rest_init(&s);
-    if (!rc && o.proto->init && o.proto->init(&s) < 0)
+    if (o.proto->init && o.proto->init(&s) < 0)
         rc = 1;
     if (!rc && server_start(&s, &loop, &o) < 0)
         rc = 1;

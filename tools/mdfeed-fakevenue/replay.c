@@ -160,6 +160,13 @@ static int add_message(struct fv_server *s, struct load_ctx *c, double ts, const
     }
     if (l.kind == FV_RK_ACK && l.chan >= 0)
         chan_note(c, l.chan, sid);
+    /* An ACK that names its key answers the oldest request for that key. */
+    for (size_t i = 0; l.kind == FV_RK_ACK && l.key[0] && i < c->nreqs; i++) {
+        if (c->reqs[i] != sid)
+            continue;
+        memmove(c->reqs + i, c->reqs + i + 1, (--c->nreqs - i) * sizeof(c->reqs[0]));
+        break;
+    }
     r->msgs = realloc(r->msgs, (r->n + 1) * sizeof(*r->msgs));
     if (!r->msgs)
         abort();
@@ -277,8 +284,9 @@ int replay_load(struct fv_server *s, const char *path)
         }
     }
     if (c.skipped)
-        fprintf(stderr, "mdfeed-fakevenue: %s: %zu messages without a known stream skipped\n", path,
-                c.skipped);
+        fprintf(stderr,
+                "mdfeed-fakevenue: %s: %zu messages without a known stream or channel skipped\n",
+                path, c.skipped);
     r->text = (char *)arena.data;
     arena.data = NULL;
     index_acks(s);
