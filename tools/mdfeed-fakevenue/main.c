@@ -172,36 +172,36 @@ static const struct option LONGOPTS[] = {
 /* Prints the usage summary. */
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
-            "[--tls11-only]]\n"
-            "       [--venue binance-spot|binance-futures|bitfinex] [--replay FILE] [--rest FILE]\n"
-            "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
-            "       [--msg-size N]\n"
-            "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
-            "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
-            "       [--refuse-stream NAME]...\n"
-            "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
-            "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
-            "       [--misroute SUFFIX] [--synthetic-stamp]\n"
-            "       [--ban-after N [--ban-seconds S]] [--throttle-next N] [--retry-after S]\n"
-            "       [--conn-limit N[/S]] [--shutdown-grace S]\n"
-            "       [--fault-conns K] [fault flags] [--list-cases]\n"
-            "bitfinex: [--market-rate N|max] [--bfx-hb-ms MS] [--bfx-pairs SYMBOLS]\n"
-            "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
-            "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
-            "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
-            "       [--bfx-same-chan-id]\n"
-            "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
-            "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
-            "       --fault-stall-after N | --fault-drip | --fault-fragment N "
-            "[--fault-ping-in-fragments] |\n"
-            "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
-            "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
-            "       --fault-no-upgrade | --fault-gap-after N |\n"
-            "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
-            "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
-            "See mdfeed-fakevenue(1).\n");
+    fprintf(f, "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
+               "[--tls11-only]]\n"
+               "       [--venue VENUE] [--replay FILE] [--rest FILE]\n"
+               "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
+               "       [--msg-size N]\n"
+               "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
+               "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
+               "       [--refuse-stream NAME]...\n"
+               "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
+               "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
+               "       [--misroute SUFFIX] [--synthetic-stamp]\n"
+               "       [--ban-after N [--ban-seconds S]] [--throttle-next N] [--retry-after S]\n"
+               "       [--conn-limit N[/S]] [--shutdown-grace S]\n"
+               "       [--fault-conns K] [fault flags] [--list-cases]\n"
+               "bitfinex: [--market-rate N|max] [--bfx-hb-ms MS] [--bfx-pairs SYMBOLS]\n"
+               "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
+               "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
+               "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
+               "       [--bfx-same-chan-id]\n"
+               "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
+               "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
+               "       --fault-stall-after N | --fault-drip | --fault-fragment N "
+               "[--fault-ping-in-fragments] |\n"
+               "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
+               "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
+               "       --fault-no-upgrade | --fault-gap-after N |\n"
+               "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
+               "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
+               "See mdfeed-fakevenue(1).\n");
+    fprintf(f, "venues: %s\n", fv_proto_names());
 }
 
 /* Prints a usage error and exits 2. */
@@ -366,6 +366,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     int c;
 
     memset(o, 0, sizeof(*o));
+    o->proto = &fv_proto_binance_spot;
     o->listen = "127.0.0.1";
     o->speed = 1;
     o->msg_size = 200;
@@ -420,14 +421,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->tls11_only = true;
             break;
         case O_VENUE:
-            if (strcmp(optarg, "binance-spot") == 0)
-                o->venue = FV_VENUE_SPOT;
-            else if (strcmp(optarg, "binance-futures") == 0)
-                o->venue = FV_VENUE_FUTURES;
-            else if (strcmp(optarg, "bitfinex") == 0)
-                o->venue = FV_VENUE_BITFINEX;
-            else
-                die_usage("--venue: binance-spot, binance-futures or bitfinex, got '%s'", optarg);
+            o->proto = fv_proto_find(optarg);
+            if (!o->proto)
+                die_usage("--venue: %s, got '%s'", fv_proto_names(), optarg);
             break;
         case O_REPLAY:
             o->replay_file = optarg;
@@ -710,34 +706,24 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--market-sparse: a symbol cannot also be in --market-quiet");
     if (sparse_period_set && !o->market_sparse)
         die_usage("--market-sparse-period needs --market-sparse");
-    if (o->venue == FV_VENUE_BITFINEX && (o->replay_file || o->rest_file || o->synth || o->market ||
-                                          o->market_quiet || o->market_sparse))
-        die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
-                  "--market, --market-quiet or --market-sparse");
-    if (o->venue == FV_VENUE_BITFINEX && o->n_refuse)
-        die_usage("--refuse-stream: Binance venues only");
-    if (o->venue == FV_VENUE_BITFINEX) {
-        /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
-         * 20 connections per minute (src/venue/README.md 3.1). */
-        o->ping_interval = ping >= 0 ? ping : 0;
-        o->pong_timeout = pong >= 0 ? pong : 0;
-        o->rate_limit = (int)(rate >= 0 ? rate : 0);
-        o->max_streams = (int)(maxs >= 0 ? maxs : 25);
-        o->lifetime = lifetime >= 0 ? lifetime : 0;
-        o->weight_limit = weight >= 0 ? weight : 0;
-        if (!conn_limit_set) {
-            o->conn_limit = 20;
-            o->conn_window = 60;
-        }
-    } else {
-        bool spot = o->venue == FV_VENUE_SPOT;
+    if ((o->loop || o->replay_live) && !(o->proto->flags & FV_PROTO_LOOP))
+        die_usage("--venue %s: no --loop or --replay-live", o->proto->name);
+    if (o->replay_file && !o->proto->replay_line)
+        die_usage("--venue %s: no --replay", o->proto->name);
+    /* The venue's defaults fill what was not given (-1). */
+    o->ping_interval = ping;
+    o->pong_timeout = pong;
+    o->rate_limit = (int)rate;
+    o->max_streams = (int)maxs;
+    o->lifetime = lifetime;
+    o->weight_limit = weight;
+    if (!conn_limit_set)
+        o->conn_limit = -1;
+    {
+        const char *err = o->proto->options(o);
 
-        o->ping_interval = ping >= 0 ? ping : spot ? 20 : 180;
-        o->pong_timeout = pong >= 0 ? pong : spot ? 60 : 600;
-        o->rate_limit = (int)(rate >= 0 ? rate : spot ? 5 : 10);
-        o->max_streams = (int)(maxs >= 0 ? maxs : spot ? 1024 : 200);
-        o->lifetime = lifetime >= 0 ? lifetime : 86400;
-        o->weight_limit = weight >= 0 ? weight : spot ? 6000 : 2400;
+        if (err)
+            die_usage("%s", err);
     }
     if (!is_loopback(o->listen)) {
         fprintf(stderr,
@@ -775,10 +761,8 @@ int main(int argc, char **argv)
     if (!rc && o.replay_live)
         live_prepare(&s);
     rest_init(&s);
-    synth_init(&s);
-    market_init(&s);
-    if (o.venue == FV_VENUE_BITFINEX)
-        bfxm_init(&s);
+    if (o.proto->init && o.proto->init(&s) < 0)
+        rc = 1;
     if (!rc && server_start(&s, &loop, &o) < 0)
         rc = 1;
     if (!rc) {
@@ -787,14 +771,13 @@ int main(int argc, char **argv)
         s.stopping = true;
         replay_stop(&s);
         rest_stop(&s);
-        synth_stop(&s);
-        market_stop(&s);
-        bfxm_stop(&s);
+        if (o.proto->stop)
+            o.proto->stop(&s);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
-    market_fini(&s);
-    bfxm_fini(&s);
+    if (o.proto->fini)
+        o.proto->fini(&s);
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);
