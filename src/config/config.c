@@ -798,7 +798,8 @@ static void apply_venue(struct loader *L, enum opt_scope sc, struct given *gv, v
 
 /* Stores every option of scope sc into obj: the given setting, or the default when the file
  * does not set it (only_given: leave unset options alone, for per-venue overrides). A key the
- * venue family refuses is reported and removed from gv, so it counts as not set. */
+ * venue refuses is reported and removed from gv, so it counts as not set; a K_VENUE row reads
+ * the venue's own options there (apply_venue). */
 static void apply(struct loader *L, enum opt_scope sc, struct given *gv, void *obj, bool only_given)
 {
     for (int id = 0; id < O_COUNT; id++) {
