@@ -75,6 +75,11 @@ static int interval_from(const char *s, size_t len)
     return 0;
 }
 
+int bybit_interval_from_name(const char *s, size_t len)
+{
+    return interval_from(s, len);
+}
+
 /* True if s[0..len) is a symbol: upper-case letters and digits. */
 static bool symbol_ok(const char *s, size_t len)
 {
