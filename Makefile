@@ -90,7 +90,7 @@ WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c \
-	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c \
+	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c src/venue/vconf.c \
 	src/venue/vfield.c src/venue/bybit.c src/venue/bybit_ticker.c src/venue/okx.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c \
 	src/book/bybit_book.c src/book/okx_book.c

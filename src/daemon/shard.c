@@ -624,6 +624,14 @@ bool shard_all_acked(const struct shard *sh)
     return true;
 }
 
+bool shard_all_delivered(const struct shard *sh)
+{
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
+            return false;
+    return true;
+}
+
 void shard_stop(struct shard *sh)
 {
     if (sh->stopping)
