@@ -47,6 +47,7 @@ enum fv_venue {
     FV_VENUE_SPOT,     /* Binance spot: /ws, /stream, /api/v3/depth */
     FV_VENUE_FUTURES,  /* Binance USD-M futures: /public and /market prefixes, /fapi/v1/depth */
     FV_VENUE_BITFINEX, /* Bitfinex v2 public: /ws/2, events and channel ids (bitfinex.c) */
+    FV_VENUE_OKX,      /* OKX v5 public: /ws/v5/public and /ws/v5/business (okx.c) [okx hook] */
 };
 
 /* Fault injection (the fault flags). A count of -1 means the fault is off. */
@@ -99,6 +100,25 @@ struct fv_bfx_opts {
     bool same_chan_id;           /* every "subscribed" echoes the connection's first chanId */
 };
 
+/* An OKX book fault (--okx-seq-break, --okx-bad-checksum): once per run, on the first faulted
+ * connection whose books channel of `inst` has sent `after` updates since its snapshot. */
+struct fv_okx_fault {
+    char inst[32]; /* instId ("BTC-USDT"); "" = off */
+    long after;    /* updates sent on the channel before the fault */
+};
+
+/* The OKX options (--venue okx; market events use --market, --market-rate, --market-events).
+ * [okx hook] */
+struct fv_okx_opts {
+    double idle;                /* seconds without a client message before the venue cuts */
+    long req_limit;             /* subscribe/unsubscribe requests per req_window */
+    double req_window;          /* seconds */
+    long minute_ms;             /* length of a candle minute (every bar scales with it) */
+    bool checksum_zero;         /* books checksum 0 (retired) instead of the CRC-32 */
+    struct fv_okx_fault seq;    /* an update whose prevSeqId breaks the chain */
+    struct fv_okx_fault bad_cs; /* an update with a wrong checksum */
+};
+
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
     const char *listen;      /* loopback address to bind */
@@ -141,6 +161,7 @@ struct fv_opts {
     int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
+    struct fv_okx_opts okx; /* --venue okx [okx hook] */
     struct fv_faults f;     /* fault injection */
     const char *refuse[FV_REFUSE_MAX]; /* --refuse-stream: names a SUBSCRIBE may not carry */
     size_t n_refuse;                   /* how many */
@@ -216,6 +237,7 @@ enum fv_kind {
     FV_KIND_BINANCE,  /* Binance market streams */
     FV_KIND_CASE,     /* a conformance case (/case/<id>) */
     FV_KIND_BITFINEX, /* Bitfinex v2 public channels */
+    FV_KIND_OKX,      /* OKX v5 public or business channels [okx hook] */
 };
 
 #define FV_PING_SLOTS 8
@@ -270,6 +292,7 @@ struct fv_peer {
     struct fv_case_run *crun; /* conformance case, or NULL */
     struct fv_peer_synth syn; /* synthetic load */
     struct bfx_peer *bfx;     /* Bitfinex connection state (bitfinex.c), or NULL */
+    struct okx_peer *okx;     /* OKX connection state (okx.c), or NULL [okx hook] */
     /* deadlines, loop time in ms, 0 = none */
     uint64_t opened_ms;         /* accept time */
     uint64_t next_ping_ms;      /* next server ping */
@@ -431,6 +454,7 @@ struct fv_server {
     struct fv_synth synth;       /* --synthetic */
     struct fv_market *market;    /* --market, or NULL */
     struct bfx_market *bfx;      /* --venue bitfinex: its market, or NULL */
+    struct okx_market *okx;      /* --venue okx: its market, or NULL [okx hook] */
     int32_t bfx_chan_seq;        /* the last Bitfinex chanId given (venue-wide) */
     struct fv_stats stats;       /* counters (GET /fv/stats) */
     uint64_t *conn_times;        /* loop times of the last conn_limit upgrades (a ring) */
@@ -608,6 +632,30 @@ void bfxm_detach(struct fv_server *s, int gen, struct fv_peer *p, int32_t chan);
 void bfxm_on_drain(struct fv_server *s);
 void bfxm_stop(struct fv_server *s);
 void bfxm_fini(struct fv_server *s);
+
+/* ---- OKX v5 (okx.c, okx_market.c) [okx hook] ----
+ * The entry points a venue module has: on_upgrade, on_open, on_text, on_close, the timed
+ * notice, and the market's init/drain/stop/fini (its timer is the module's tick). */
+
+/* True for an OKX instId: upper-case letters and digits in '-'-joined parts, 3 to 31 bytes. */
+bool fvokx_inst_ok(const char *s, size_t len);
+/* Checks an upgrade target (/ws/v5/public or /ws/v5/business) and the connection limit.
+ * Returns 0, or an HTTP status with a JSON body in *body (static). */
+int fvokx_on_upgrade(struct fv_peer *p, const char *target, const char **body);
+/* The connection was upgraded: sets up its state. */
+void fvokx_on_open(struct fv_peer *p);
+/* A text message from the client ("ping" or an op). */
+void fvokx_on_text(struct fv_peer *p, const uint8_t *data, size_t len);
+/* Sends the service-upgrade notice (event notice, code 64008). */
+void fvokx_send_notice(struct fv_peer *p);
+/* The connection is closing: drops its subscriptions and frees its state. */
+void fvokx_on_close(struct fv_peer *p);
+/* Creates the market and its timer (--venue okx). Returns 0. */
+int fvokx_init(struct fv_server *s);
+/* A peer's unsent output went below the low watermark. */
+void fvokx_on_drain(struct fv_server *s);
+void fvokx_stop(struct fv_server *s);
+void fvokx_fini(struct fv_server *s);
 
 /* ---- faults (faults.c) ---- */
 

@@ -93,6 +93,13 @@ enum {
     O_BFX_BAD_CS,
     O_BFX_BAD_LEVEL,
     O_BFX_SAME_CHAN,
+    O_OKX_IDLE, /* [okx hook] */
+    O_OKX_REQ_LIMIT,
+    O_OKX_REQ_WINDOW,
+    O_OKX_MINUTE_MS,
+    O_OKX_CS_ZERO,
+    O_OKX_SEQ_BREAK,
+    O_OKX_BAD_CS,
 };
 
 static const struct option LONGOPTS[] = {
@@ -166,42 +173,53 @@ static const struct option LONGOPTS[] = {
     {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
     {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
     {"bfx-same-chan-id", no_argument, NULL, O_BFX_SAME_CHAN},
+    {"okx-idle", required_argument, NULL, O_OKX_IDLE}, /* [okx hook] */
+    {"okx-req-limit", required_argument, NULL, O_OKX_REQ_LIMIT},
+    {"okx-req-window", required_argument, NULL, O_OKX_REQ_WINDOW},
+    {"okx-minute-ms", required_argument, NULL, O_OKX_MINUTE_MS},
+    {"okx-checksum-zero", no_argument, NULL, O_OKX_CS_ZERO},
+    {"okx-seq-break", required_argument, NULL, O_OKX_SEQ_BREAK},
+    {"okx-bad-checksum", required_argument, NULL, O_OKX_BAD_CS},
     {NULL, 0, NULL, 0},
 };
 
 /* Prints the usage summary. */
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
-            "[--tls11-only]]\n"
-            "       [--venue binance-spot|binance-futures|bitfinex] [--replay FILE] [--rest FILE]\n"
-            "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
-            "       [--msg-size N]\n"
-            "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
-            "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
-            "       [--refuse-stream NAME]...\n"
-            "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
-            "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
-            "       [--misroute SUFFIX] [--synthetic-stamp]\n"
-            "       [--ban-after N [--ban-seconds S]] [--throttle-next N] [--retry-after S]\n"
-            "       [--conn-limit N[/S]] [--shutdown-grace S]\n"
-            "       [--fault-conns K] [fault flags] [--list-cases]\n"
-            "bitfinex: [--market-rate N|max] [--bfx-hb-ms MS] [--bfx-pairs SYMBOLS]\n"
-            "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
-            "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
-            "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
-            "       [--bfx-same-chan-id]\n"
-            "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
-            "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
-            "       --fault-stall-after N | --fault-drip | --fault-fragment N "
-            "[--fault-ping-in-fragments] |\n"
-            "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
-            "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
-            "       --fault-no-upgrade | --fault-gap-after N |\n"
-            "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
-            "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
-            "See mdfeed-fakevenue(1).\n");
+    fprintf(f, "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
+               "[--tls11-only]]\n"
+               "       [--venue binance-spot|binance-futures|bitfinex|okx] [--replay FILE]\n"
+               "       [--rest FILE]\n"
+               "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
+               "       [--msg-size N]\n"
+               "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
+               "       [--lifetime S] [--shutdown-after S] [--weight-limit N] [--seed N]\n"
+               "       [--refuse-stream NAME]...\n"
+               "       [--market SYMBOLS [--market-rate N|max] [--market-quiet SYMBOLS]\n"
+               "        [--market-sparse SYMBOLS [--market-sparse-period S]] [--market-events N]]\n"
+               "       [--misroute SUFFIX] [--synthetic-stamp]\n"
+               "       [--ban-after N [--ban-seconds S]] [--throttle-next N] [--retry-after S]\n"
+               "       [--conn-limit N[/S]] [--shutdown-grace S]\n"
+               "       [--fault-conns K] [fault flags] [--list-cases]\n"
+               "bitfinex: [--market-rate N|max] [--bfx-hb-ms MS] [--bfx-pairs SYMBOLS]\n"
+               "       [--bfx-minute-ms MS] [--bfx-tu-ms MS] [--bfx-maintenance-on-connect]\n"
+               "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
+               "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
+               "       [--bfx-same-chan-id]\n"
+               "okx: [--market INSTIDS] [--market-rate N] [--market-events N] [--okx-idle S]\n"
+               "       [--okx-req-limit N] [--okx-req-window S] [--okx-minute-ms MS]\n"
+               "       [--okx-checksum-zero] [--okx-seq-break INSTID[/N]]\n"
+               "       [--okx-bad-checksum INSTID[/N]]\n"
+               "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
+               "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
+               "       --fault-stall-after N | --fault-drip | --fault-fragment N "
+               "[--fault-ping-in-fragments] |\n"
+               "       --fault-garbage-after N | --fault-bad-utf8-after N |\n"
+               "       --fault-oversize-after N [SIZE] [--fault-oversize-size SIZE] |\n"
+               "       --fault-no-upgrade | --fault-gap-after N |\n"
+               "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
+               "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
+               "See mdfeed-fakevenue(1).\n");
 }
 
 /* Prints a usage error and exits 2. */
@@ -307,6 +325,38 @@ static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
     f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
 }
 
+/* INSTID[/N] of --okx-seq-break and --okx-bad-checksum (N defaults to 10). [okx hook] */
+static void okx_fault(const char *opt, const char *v, struct fv_okx_fault *f)
+{
+    const char *slash = strchr(v, '/');
+    size_t len = slash ? (size_t)(slash - v) : strlen(v);
+
+    if (!fvokx_inst_ok(v, len) || len >= sizeof(f->inst))
+        die_usage("--%s: INSTID[/N] with an instId such as BTC-USDT, got '%s'", opt, v);
+    memcpy(f->inst, v, len);
+    f->inst[len] = '\0';
+    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
+}
+
+/* Checks a comma list of OKX instIds (--market with --venue okx). */
+static void okx_inst_list(const char *opt, const char *v)
+{
+    const char *s = v;
+
+    while (*s) {
+        size_t len = strcspn(s, ",");
+
+        if (!fvokx_inst_ok(s, len))
+            die_usage("--%s: a comma list of instIds such as BTC-USDT,BTC-USDT-SWAP, got '%.*s'",
+                      opt, (int)len, s);
+        s += len;
+        if (*s == ',' && !*++s)
+            die_usage("--%s: bad instId list '%s'", opt, v);
+    }
+    if (!*v)
+        die_usage("--%s: a comma list of instIds such as BTC-USDT", opt);
+}
+
 /* True when the symbol sym[0..len) is in the comma list all (case-insensitive). */
 static bool listed(const char *sym, size_t len, const char *all)
 {
@@ -385,6 +435,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .minute_ms = 60000,
         .tu_ms = 1000,
     };
+    o->okx = (struct fv_okx_opts){
+        .idle = 30,
+        .req_limit = 480,
+        .req_window = 3600,
+        .minute_ms = 60000,
+    };
     o->f = (struct fv_faults){
         .conns = -1,
         .close_after = -1,
@@ -426,8 +482,11 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 o->venue = FV_VENUE_FUTURES;
             else if (strcmp(optarg, "bitfinex") == 0)
                 o->venue = FV_VENUE_BITFINEX;
+            else if (strcmp(optarg, "okx") == 0)
+                o->venue = FV_VENUE_OKX; /* [okx hook] */
             else
-                die_usage("--venue: binance-spot, binance-futures or bitfinex, got '%s'", optarg);
+                die_usage("--venue: binance-spot, binance-futures, bitfinex or okx, got '%s'",
+                          optarg);
             break;
         case O_REPLAY:
             o->replay_file = optarg;
@@ -571,8 +630,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_F_GAP:
             o->f.gap_after = num("fault-gap-after", optarg, 1L << 40);
             break;
-        case O_MARKET:
-            symbol_list("market", optarg);
+        case O_MARKET: /* checked after the loop: its form depends on --venue */
             o->market = optarg;
             break;
         case O_MARKET_QUIET:
@@ -679,6 +737,31 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
             break;
+        case O_OKX_IDLE: /* [okx hook] */
+            o->okx.idle = secs("okx-idle", optarg);
+            break;
+        case O_OKX_REQ_LIMIT:
+            o->okx.req_limit = num("okx-req-limit", optarg, 1000000);
+            if (o->okx.req_limit < 1)
+                die_usage("--okx-req-limit: at least one request");
+            break;
+        case O_OKX_REQ_WINDOW:
+            o->okx.req_window = secs("okx-req-window", optarg);
+            break;
+        case O_OKX_MINUTE_MS:
+            o->okx.minute_ms = num("okx-minute-ms", optarg, 60000);
+            if (o->okx.minute_ms < 60)
+                die_usage("--okx-minute-ms: from 60 to 60000");
+            break;
+        case O_OKX_CS_ZERO:
+            o->okx.checksum_zero = true;
+            break;
+        case O_OKX_SEQ_BREAK:
+            okx_fault("okx-seq-break", optarg, &o->okx.seq);
+            break;
+        case O_OKX_BAD_CS:
+            okx_fault("okx-bad-checksum", optarg, &o->okx.bad_cs);
+            break;
         default:
             usage(stderr);
             exit(2);
@@ -700,6 +783,10 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--replay-live needs --replay");
     if (!o->f.oversize_size)
         die_usage("--fault-oversize-size: at least 1 byte");
+    if (o->market && o->venue == FV_VENUE_OKX)
+        okx_inst_list("market", o->market);
+    else if (o->market)
+        symbol_list("market", o->market);
     if (o->market && o->synth)
         die_usage("--market and --synthetic do not go together");
     if (o->market_quiet && (!o->market || !sublist(o->market_quiet, o->market)))
@@ -714,8 +801,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                                           o->market_quiet || o->market_sparse))
         die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
                   "--market, --market-quiet or --market-sparse");
-    if (o->venue == FV_VENUE_BITFINEX && o->n_refuse)
+    if ((o->venue == FV_VENUE_BITFINEX || o->venue == FV_VENUE_OKX) && o->n_refuse)
         die_usage("--refuse-stream: Binance venues only");
+    if (o->venue == FV_VENUE_OKX && (o->replay_file || o->rest_file || o->synth ||
+                                     o->market_quiet || o->market_sparse || o->market_max))
+        die_usage("--venue okx generates its own market: no --replay, --rest, --synthetic, "
+                  "--market-quiet, --market-sparse or --market-rate max"); /* [okx hook] */
     if (o->venue == FV_VENUE_BITFINEX) {
         /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
          * 20 connections per minute (src/venue/README.md 3.1). */
@@ -728,6 +819,20 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         if (!conn_limit_set) {
             o->conn_limit = 20;
             o->conn_window = 60;
+        }
+    } else if (o->venue == FV_VENUE_OKX) {
+        /* No server pings (the client sends "ping"), no per-second message limit (requests are
+         * limited per hour), no lifetime; 3 connection attempts a second (src/venue/README.md
+         * 4.2). [okx hook] */
+        o->ping_interval = ping >= 0 ? ping : 0;
+        o->pong_timeout = pong >= 0 ? pong : 0;
+        o->rate_limit = (int)(rate >= 0 ? rate : 0);
+        o->max_streams = (int)(maxs >= 0 ? maxs : 1024);
+        o->lifetime = lifetime >= 0 ? lifetime : 0;
+        o->weight_limit = weight >= 0 ? weight : 0;
+        if (!conn_limit_set) {
+            o->conn_limit = 3;
+            o->conn_window = 1;
         }
     } else {
         bool spot = o->venue == FV_VENUE_SPOT;
@@ -776,7 +881,10 @@ int main(int argc, char **argv)
         live_prepare(&s);
     rest_init(&s);
     synth_init(&s);
-    market_init(&s);
+    if (o.venue == FV_VENUE_OKX)
+        fvokx_init(&s); /* [okx hook]: --market is its instruments */
+    else
+        market_init(&s);
     if (o.venue == FV_VENUE_BITFINEX)
         bfxm_init(&s);
     if (!rc && server_start(&s, &loop, &o) < 0)
@@ -790,11 +898,13 @@ int main(int argc, char **argv)
         synth_stop(&s);
         market_stop(&s);
         bfxm_stop(&s);
+        fvokx_stop(&s); /* [okx hook] */
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
     market_fini(&s);
     bfxm_fini(&s);
+    fvokx_fini(&s); /* [okx hook] */
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);

@@ -257,6 +257,8 @@ static void peer_close_now(struct fv_peer *p, bool rst)
     rest_forget(p);
     if (p->bfx)
         bitfinex_peer_gone(p);
+    if (p->okx)
+        fvokx_on_close(p); /* [okx hook] */
     if (!rst || uv_tcp_close_reset(&p->tcp, on_handle_closed) < 0)
         uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&p->timer, on_handle_closed);
@@ -442,7 +444,7 @@ size_t peer_unsent(const struct fv_peer *p)
 bool peer_live(const struct fv_peer *p)
 {
     return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen &&
-           (p->kind == FV_KIND_BINANCE || p->kind == FV_KIND_BITFINEX);
+           (p->kind == FV_KIND_BINANCE || p->kind == FV_KIND_BITFINEX || p->kind == FV_KIND_OKX);
 }
 
 /* The queue is empty: FIN or RST if one was asked for. */
@@ -507,6 +509,7 @@ static void on_write(uv_write_t *w, int status)
         synth_kick(p->srv);
         market_on_drain(p->srv);
         bfxm_on_drain(p->srv);
+        fvokx_on_drain(p->srv); /* [okx hook] */
     }
 }
 
@@ -714,7 +717,8 @@ static bool rate_hit(struct fv_peer *p)
     int n = p->srv->o->rate_limit;
     uint64_t now = fv_now_ms(p->srv);
 
-    if ((p->kind != FV_KIND_BINANCE && p->kind != FV_KIND_BITFINEX) || n <= 0 || !p->rl_times)
+    if ((p->kind != FV_KIND_BINANCE && p->kind != FV_KIND_BITFINEX && p->kind != FV_KIND_OKX) ||
+        n <= 0 || !p->rl_times)
         return false;
     if (p->cstate != FV_OPEN)
         return true;
@@ -757,6 +761,8 @@ static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
         return;
     if (text && p->kind == FV_KIND_BITFINEX)
         bitfinex_on_text(p, data, len);
+    else if (text && p->kind == FV_KIND_OKX)
+        fvokx_on_text(p, data, len); /* [okx hook] */
     else if (text)
         binance_on_text(p, data, len);
 }
@@ -853,8 +859,8 @@ static void set_ws_deadlines(struct fv_peer *p)
         p->next_ping_ms = now + (uint64_t)(o->ping_interval * 1000 + 0.5);
     if (o->lifetime > 0)
         p->lifetime_ms = p->opened_ms + (uint64_t)(o->lifetime * 1000 + 0.5);
-    if (p->kind == FV_KIND_BITFINEX && !p->faulted)
-        return; /* Bitfinex info events are faults: only for --fault-conns connections */
+    if ((p->kind == FV_KIND_BITFINEX || p->kind == FV_KIND_OKX) && !p->faulted)
+        return; /* Bitfinex info events and OKX notices are faults: --fault-conns only */
     if (o->shutdown_after >= 0)
         p->shutdown_ms = p->opened_ms + (uint64_t)(o->shutdown_after * 1000 + 0.5);
     if (p->shutdown_ms == 0 && o->shutdown_after >= 0)
@@ -901,6 +907,13 @@ static void upgrade(struct fv_peer *p)
             return;
         }
         p->kind = FV_KIND_BITFINEX;
+    } else if (p->srv->o->venue == FV_VENUE_OKX) { /* [okx hook] */
+        st = fvokx_on_upgrade(p, q->target, &body);
+        if (st) {
+            peer_http_respond(p, st, "application/json", NULL, body, strlen(body));
+            return;
+        }
+        p->kind = FV_KIND_OKX;
     } else {
         st = binance_upgrade(p, q->target, &body);
         if (st) {
@@ -933,6 +946,8 @@ static void upgrade(struct fv_peer *p)
         set_ws_deadlines(p);
         if (p->kind == FV_KIND_BITFINEX)
             bitfinex_on_open(p);
+        else if (p->kind == FV_KIND_OKX)
+            fvokx_on_open(p); /* [okx hook] */
         if (p->subs.n) {
             replay_on_subscribe(p->srv);
             synth_kick(p->srv);
@@ -1236,6 +1251,8 @@ static void on_timer(uv_timer_t *t)
             p->shutdown_ms = 0;
             if (p->kind == FV_KIND_BITFINEX)
                 bitfinex_send_info(p, 20051);
+            else if (p->kind == FV_KIND_OKX)
+                fvokx_send_notice(p); /* [okx hook] */
             else
                 binance_send_shutdown(p);
             p->shutdown_close_ms = now + (uint64_t)(o->shutdown_grace * 1000 + 0.5);
@@ -1334,6 +1351,7 @@ static void server_stop(struct fv_server *s)
     synth_stop(s);
     market_stop(s);
     bfxm_stop(s);
+    fvokx_stop(s); /* [okx hook] */
     {
         struct fv_buf b = {0};
 

@@ -1,0 +1,17 @@
+/* Tests of the OKX side of tools/mdfeed-fakevenue: X(name, flags, timeout_seconds), as in
+ * tests/test_list.h. */
+#ifndef MDF_TESTS_TOOLS_FAKEVENUE_OKX_LIST_H
+#define MDF_TESTS_TOOLS_FAKEVENUE_OKX_LIST_H
+
+#define TEST_LIST_FV_OKX(X)                                                                        \
+    X(fakevenue_okx_acks_per_arg_refuses_wrong_path_and_answers_ping, 0, 30)                       \
+    X(fakevenue_okx_every_channel_decodes_and_books_verify_their_checksums, 0, 60)                 \
+    X(fakevenue_okx_checksum_zero_books_chain_on_the_sequence_alone, 0, 60)                        \
+    X(fakevenue_okx_seq_break_fault_is_a_gap_the_book_rule_catches, 0, 60)                         \
+    X(fakevenue_okx_bad_checksum_fault_is_a_mismatch_the_book_rule_catches, 0, 60)                 \
+    X(fakevenue_okx_notice_64008_then_close_after_the_grace, 0, 30)                                \
+    X(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it, 0, 30)                                   \
+    X(fakevenue_okx_request_limit_gives_60014, 0, 30)                                              \
+    X(fakevenue_okx_conn_limit_and_unknown_path, 0, 30)
+
+#endif /* MDF_TESTS_TOOLS_FAKEVENUE_OKX_LIST_H */

@@ -1,0 +1,598 @@
+/*
+ * Tests of the OKX side of tools/mdfeed-fakevenue (--venue okx), driven as a client would: start
+ * the binary (fakevenue.h), talk to it over WebSocket (wsclient.h), and read every message with
+ * the daemon's own decoder (venue/okx.h) and book rule (book/okx_book.h): so what the venue
+ * sends is held to what the daemon accepts, acks, errors and notices included.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "book/okx_book.h"
+#include "core/err.h"
+#include "support/fakevenue.h"
+#include "support/wsclient.h"
+#include "test.h"
+#include "venue/okx.h"
+
+#define T_MS 5000   /* generous wait for anything that should happen */
+#define OBS_BOOKS 4 /* books channels one observer follows */
+
+/* Starts the venue with --venue okx and args (NULL-terminated, at most 30). */
+static void start(struct fv_proc *fv, const char *const *args)
+{
+    const char *a[34] = {"--venue", "okx"};
+    size_t n = 2;
+    int r;
+
+    for (size_t i = 0; args && args[i] && n < 33; i++)
+        a[n++] = args[i];
+    a[n] = NULL;
+    r = fv_start(fv, a);
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "fv_start: %d", r);
+}
+
+/* Connects to path (/ws/v5/public or /ws/v5/business). */
+static void okx_connect(struct wsc *c, int port, const char *path)
+{
+    struct wsc_opts o = {.max_message = 1u << 22};
+    int r = wsc_connect(c, port, path, &o);
+
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "connect %s: %d (http %d)", path, r, c->http_status);
+}
+
+/* What one connection saw, read with the daemon's decoder and book rule. */
+struct obs {
+    struct okx_decoder *d;
+    struct okx_book books[OBS_BOOKS]; /* books channels, by instId */
+    char inst[OBS_BOOKS][MDF_SYMBOL_MAX];
+    int nbooks;
+    unsigned kinds[OKX_IGNORED + 1]; /* messages of each kind */
+    unsigned acks, unacks, errors, notices;
+    int err_code;            /* the last error's code */
+    char err_msg[160];       /* its msg */
+    char conn_id[40];        /* connId of the last event */
+    unsigned resyncs;        /* books the rule discarded */
+    unsigned closed_candles; /* candles with confirm "1" */
+    unsigned books5, bbo;    /* books5 and bbo-tbt messages */
+};
+
+static void obs_init(struct obs *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->d = okx_decoder_new(1000, 1u << 22);
+    ASSERT(o->d != NULL);
+}
+
+static void obs_fini(struct obs *o)
+{
+    for (int i = 0; i < o->nbooks; i++)
+        okx_book_fini(&o->books[i]);
+    okx_decoder_free(o->d);
+}
+
+/* The observer's book of instId sym (created on first use). */
+static struct okx_book *book_of(struct obs *o, const char *sym)
+{
+    for (int i = 0; i < o->nbooks; i++)
+        if (strcmp(o->inst[i], sym) == 0)
+            return &o->books[i];
+    ASSERT_LT(o->nbooks, OBS_BOOKS);
+    snprintf(o->inst[o->nbooks], sizeof(o->inst[0]), "%s", sym);
+    ASSERT_EQ(okx_book_init(&o->books[o->nbooks], 0), 0);
+    return &o->books[o->nbooks++];
+}
+
+/* Decodes one message (every one must decode) and follows it. */
+static void feed(struct obs *o, const uint8_t *t, size_t len)
+{
+    struct okx_msg m;
+    int r = okx_decode(o->d, t, len, test_now_ns(), &m);
+
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "okx_decode %d (%s): %.400s", r, mdf_errmsg(),
+                  (const char *)t);
+    o->kinds[m.kind]++;
+    if (m.kind == OKX_EVENT) {
+        snprintf(o->conn_id, sizeof(o->conn_id), "%s", m.conn_id);
+        if (m.event == OKX_EV_SUBSCRIBE)
+            o->acks++;
+        else if (m.event == OKX_EV_UNSUBSCRIBE)
+            o->unacks++;
+        else if (m.event == OKX_EV_NOTICE)
+            o->notices++;
+        if (m.event == OKX_EV_ERROR || m.event == OKX_EV_NOTICE) {
+            o->err_code = m.code;
+            snprintf(o->err_msg, sizeof(o->err_msg), "%s", m.text);
+            o->errors += m.event == OKX_EV_ERROR;
+        }
+    } else if (m.kind == OKX_BOOK && m.spec.type == VS_DIFF) {
+        r = okx_book_apply(book_of(o, m.spec.symbol), &m, test_now_ns());
+        ASSERT_GE(r, 0);
+        o->resyncs += r == OKBK_RESYNC;
+    } else if (m.kind == OKX_BOOK) {
+        o->books5++;
+    } else if (m.kind == OKX_BBO) {
+        o->bbo++;
+    } else if (m.kind == OKX_CANDLES) {
+        for (uint32_t i = 0; i < m.n_candles; i++)
+            o->closed_candles += (m.candles[i].h.flags & MDF_CANDLE_F_CLOSED) != 0;
+    }
+}
+
+/* Reads and follows c's messages for ms milliseconds. Returns 0, or the error that ended the
+ * connection (ERR_WS_CLOSED with c->close_code). */
+static int run(struct obs *o, struct wsc *c, int ms)
+{
+    int64_t end = test_now_ns() + (int64_t)ms * 1000000;
+
+    for (;;) {
+        int64_t left = (end - test_now_ns() + 999999) / 1000000;
+        const struct wsc_msg *m;
+        int r;
+
+        if (left <= 0)
+            return 0;
+        r = wsc_recv(c, (int)left, &m);
+        if (r == -ETIMEDOUT)
+            return 0;
+        if (r < 0)
+            return r;
+        ASSERT(m->text);
+        feed(o, m->data, m->len);
+    }
+}
+
+/* Follows c's messages until pred(o) holds (or fails after T_MS). */
+static void run_until(struct obs *o, struct wsc *c, bool (*pred)(const struct obs *))
+{
+    int64_t end = test_now_ns() + (int64_t)T_MS * 1000000;
+
+    while (!pred(o)) {
+        const struct wsc_msg *m;
+        int r;
+
+        ASSERT_LT(test_now_ns(), end);
+        r = wsc_recv(c, T_MS, &m);
+        if (r < 0)
+            test_fail(__FILE__, __LINE__, "wsc_recv: %d", r);
+        feed(o, m->data, m->len);
+    }
+}
+
+/* Sends text and checks it went. */
+static void send_text(struct wsc *c, const char *t)
+{
+    ASSERT_EQ(wsc_send_text(c, t), 0);
+}
+
+/* The next text message of c (borrowed until the next receive). */
+static const char *recv_text(struct wsc *c)
+{
+    const struct wsc_msg *m;
+    int r = wsc_recv(c, T_MS, &m);
+
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "wsc_recv: %d", r);
+    return (const char *)m->data;
+}
+
+/* A string member of j ("" when absent). */
+static const char *jstr(json_t *j, const char *k)
+{
+    json_t *v = json_object_get(j, k);
+
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* The venue's counter k (GET /fv/stats). */
+static int64_t counter(int port, const char *k)
+{
+    struct wsc_http h;
+    json_t *j;
+    int64_t v;
+
+    ASSERT_EQ(wsc_http_get(&h, port, "/fv/stats", T_MS), 0);
+    ASSERT_EQ(h.status, 200);
+    j = json_loads((const char *)h.body, 0, NULL);
+    ASSERT(j != NULL);
+    v = json_integer_value(json_object_get(j, k));
+    json_decref(j);
+    wsc_http_close(&h);
+    return v;
+}
+
+static bool one_error(const struct obs *o)
+{
+    return o->errors >= 1;
+}
+
+/* Acks per arg with the request's id and a connId; errors in the venue's shape for a channel
+ * on the wrong path, an unknown channel or instrument, funding-rate of a spot pair and a request
+ * that is not JSON; unsubscribe acked; the text ping answered pong. */
+TEST(fakevenue_okx_acks_per_arg_refuses_wrong_path_and_answers_ping)
+{
+    const char *args[] = {"--market", "BTC-USDT,BTC-USDT-SWAP", NULL};
+    struct fv_proc fv;
+    struct wsc pub, bus;
+    struct obs o;
+    json_t *j;
+
+    start(&fv, args);
+    obs_init(&o);
+    okx_connect(&pub, fv.port, "/ws/v5/public");
+    okx_connect(&bus, fv.port, "/ws/v5/business");
+
+    /* Two args, one request: two acks, each echoing the id and naming its arg. */
+    send_text(&pub,
+              "{\"id\":\"req1\",\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\","
+              "\"instId\":\"BTC-USDT\"},{\"channel\":\"mark-price\",\"instId\":\"BTC-USDT\"}]}");
+    for (int k = 0; k < 2;) {
+        const char *t = recv_text(&pub);
+
+        feed(&o, (const uint8_t *)t, strlen(t));
+        if (strstr(t, "\"event\"") == NULL)
+            continue; /* data may follow the first ack */
+        j = json_loads(t, 0, NULL);
+        ASSERT(j != NULL);
+        ASSERT_STR_EQ(jstr(j, "id"), "req1");
+        ASSERT_STR_EQ(jstr(j, "event"), "subscribe");
+        ASSERT_STR_EQ(jstr(json_object_get(j, "arg"), "channel"), k ? "mark-price" : "tickers");
+        ASSERT_EQ((int64_t)strlen(jstr(j, "connId")), 8);
+        json_decref(j);
+        k++;
+    }
+    ASSERT_EQ(o.acks, 2);
+
+    /* A candle channel on /public, books on /business: refused with 60018. */
+    send_text(&pub, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
+                    "\"BTC-USDT\"}]}");
+    run_until(&o, &pub, one_error);
+    ASSERT_EQ(o.err_code, 60018);
+    ASSERT_CONTAINS(o.err_msg, "candle1m");
+    o.errors = 0;
+    send_text(&bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
+                    "\"BTC-USDT\"}]}");
+    run_until(&o, &bus, one_error);
+    ASSERT_EQ(o.err_code, 60018);
+    o.errors = 0;
+    /* The candle on /business is fine: ack, then the open candle. */
+    o.acks = 0;
+    send_text(&bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
+                    "\"BTC-USDT\"}]}");
+    ASSERT_EQ(run(&o, &bus, 700), 0);
+    ASSERT_EQ(o.acks, 1);
+    ASSERT_GE(o.kinds[OKX_CANDLES], 1);
+    ASSERT_EQ(o.errors, 0);
+
+    /* Unknown channel, unlisted instrument, funding-rate of a spot pair: 60018 each. */
+    send_text(&pub, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"nope\",\"instId\":"
+                    "\"BTC-USDT\"},{\"channel\":\"trades\",\"instId\":\"ETH-USDT\"},{\"channel\":"
+                    "\"funding-rate\",\"instId\":\"BTC-USDT\"}]}");
+    run_until(&o, &pub, one_error);
+    ASSERT_EQ(o.err_code, 60018);
+    ASSERT_EQ(run(&o, &pub, 300), 0);
+    ASSERT_EQ(o.errors, 3);
+    o.errors = 0;
+    /* Not JSON, or no op: 60012. */
+    send_text(&pub, "{\"op\":\"subscribe\"");
+    run_until(&o, &pub, one_error);
+    ASSERT_EQ(o.err_code, 60012);
+    ASSERT_CONTAINS(o.err_msg, "Invalid request");
+    ASSERT_EQ((int64_t)strlen(o.conn_id), 8);
+
+    /* Unsubscribe: acked, and the data stops. */
+    send_text(&pub, "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                    "\"BTC-USDT\"},{\"channel\":\"mark-price\",\"instId\":\"BTC-USDT\"}]}");
+    ASSERT_EQ(run(&o, &pub, 500), 0);
+    ASSERT_EQ(o.unacks, 2);
+    memset(o.kinds, 0, sizeof(o.kinds));
+    ASSERT_EQ(run(&o, &pub, 700), 0);
+    ASSERT_EQ(o.kinds[OKX_TICKER] + o.kinds[OKX_FUNDING], 0);
+
+    /* The text ping is answered by the text pong. */
+    send_text(&pub, "ping");
+    ASSERT_STR_EQ(recv_text(&pub), "pong");
+    ASSERT_EQ(counter(fv.port, "errors"), 6);
+    wsc_close(&pub);
+    wsc_close(&bus);
+    obs_fini(&o);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* Every channel on both paths: every message decodes with the daemon's decoder, the books
+ * chain (snapshot, updates, keepalives) with checksums that verify, candles close with confirm
+ * "1"; then the same with the retired checksum 0. */
+static int every_channel(bool zero)
+{
+    const char *args[] = {"--market-rate",
+                          "40",
+                          "--okx-minute-ms",
+                          "600",
+                          "--seed",
+                          "7",
+                          zero ? "--okx-checksum-zero" : NULL,
+                          NULL};
+    static const char *const chans[] = {"books",  "books5",  "bbo-tbt",
+                                        "trades", "tickers", "mark-price"};
+    static const char *const insts[] = {"BTC-USDT", "ETH-USDT-SWAP"};
+    struct fv_proc fv;
+    struct wsc pub, bus;
+    struct obs o, ob;
+    char req[2048];
+    size_t n = 0;
+
+    start(&fv, args);
+    obs_init(&o);
+    obs_init(&ob);
+    okx_connect(&pub, fv.port, "/ws/v5/public");
+    okx_connect(&bus, fv.port, "/ws/v5/business");
+    n += (size_t)snprintf(req + n, sizeof(req) - n, "{\"op\":\"subscribe\",\"args\":[");
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < sizeof(chans) / sizeof(chans[0]); k++)
+            n += (size_t)snprintf(req + n, sizeof(req) - n,
+                                  "{\"channel\":\"%s\",\"instId\":\"%s\"},", chans[k], insts[i]);
+    n += (size_t)snprintf(req + n, sizeof(req) - n,
+                          "{\"channel\":\"funding-rate\",\"instId\":\"ETH-USDT-SWAP\"}]}");
+    send_text(&pub, req);
+    send_text(&bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
+                    "\"BTC-USDT\"},{\"channel\":\"candle1s\",\"instId\":\"ETH-USDT-SWAP\"},"
+                    "{\"channel\":\"candle1Dutc\",\"instId\":\"BTC-USDT\"},{\"channel\":"
+                    "\"candle1H\",\"instId\":\"ETH-USDT-SWAP\"}]}");
+    for (int round = 0; round < 6; round++) {
+        ASSERT_EQ(run(&o, &pub, 250), 0);
+        ASSERT_EQ(run(&ob, &bus, 250), 0);
+        send_text(&pub, "ping");
+        send_text(&bus, "ping");
+    }
+    ASSERT_EQ(o.acks, 13);
+    ASSERT_EQ(ob.acks, 4);
+    ASSERT_EQ(o.errors + ob.errors, 0);
+    ASSERT_GE(o.kinds[OKX_PONG], 5);
+    ASSERT_GE(ob.kinds[OKX_PONG], 5);
+    /* Every channel delivered. */
+    ASSERT_GE(o.books5, 20);
+    ASSERT_GE(o.bbo, 20);
+    ASSERT_GE(o.kinds[OKX_TRADES], 10);
+    ASSERT_GE(o.kinds[OKX_TICKER], 20);
+    ASSERT_GE(o.kinds[OKX_FUNDING], 5); /* mark-price of both, funding-rate of the swap */
+    ASSERT_GE(ob.kinds[OKX_CANDLES], 8);
+    ASSERT_GE(ob.closed_candles, 2);
+    ASSERT_EQ(o.kinds[OKX_IGNORED] + ob.kinds[OKX_IGNORED], 0);
+    /* Both books chain: one snapshot each, every update applied, keepalives kept the chain. */
+    ASSERT_EQ(o.nbooks, 2);
+    ASSERT_EQ(o.resyncs, 0);
+    for (int i = 0; i < 2; i++) {
+        const struct okx_book_stats *st = &o.books[i].stats;
+
+        ASSERT_EQ(st->snapshots, 1);
+        ASSERT_GE(st->updates, 20);
+        ASSERT_EQ(st->gaps, 0);
+        ASSERT_EQ(st->mismatches, 0);
+        ASSERT_EQ(st->ignored, 0);
+        ASSERT_EQ(o.books[i].state, MDF_BOOK_LIVE);
+        if (zero) {
+            ASSERT_EQ(st->checksums, 0);
+        } else {
+            ASSERT_EQ(st->checksums, st->snapshots + st->updates + st->keepalives);
+        }
+    }
+    ASSERT_GE(o.books[0].stats.keepalives + o.books[1].stats.keepalives, 1);
+    wsc_close(&pub);
+    wsc_close(&bus);
+    obs_fini(&o);
+    obs_fini(&ob);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_okx_every_channel_decodes_and_books_verify_their_checksums)
+{
+    return every_channel(false);
+}
+
+TEST(fakevenue_okx_checksum_zero_books_chain_on_the_sequence_alone)
+{
+    return every_channel(true);
+}
+
+/* Subscribes books of BTC-USDT on a new /public connection. */
+static void sub_books(struct wsc *c, int port)
+{
+    okx_connect(c, port, "/ws/v5/public");
+    send_text(c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
+                 "\"BTC-USDT\"}]}");
+}
+
+/* --okx-seq-break and --okx-bad-checksum: the first faulted connection's books channel gets one
+ * update that the book rule refuses (a gap, a mismatch) after N updates; a resubscribe heals;
+ * the other connection never sees it. */
+static int book_fault(const char *opt, bool gap)
+{
+    const char *args[] = {"--market-rate", "50", opt, "BTC-USDT/15", "--fault-conns", "1", NULL};
+    struct fv_proc fv;
+    struct wsc c, c2;
+    struct obs o, o2;
+    const struct okx_book_stats *st;
+
+    start(&fv, args);
+    obs_init(&o);
+    obs_init(&o2);
+    sub_books(&c, fv.port);
+    sub_books(&c2, fv.port);
+    ASSERT_EQ(run(&o, &c, 1500), 0);
+    ASSERT_EQ(run(&o2, &c2, 10), 0);
+    st = &o.books[0].stats;
+    ASSERT_EQ(o.resyncs, 1);
+    ASSERT_EQ(gap ? st->gaps : st->mismatches, 1);
+    ASSERT_EQ(gap ? st->mismatches : st->gaps, 0);
+    /* It came after 15 updates (keepalives included) applied; the one with the wrong checksum
+     * is applied before its checksum is found wrong, the gap is not. */
+    ASSERT_EQ(st->updates + st->keepalives, gap ? 15 : 16);
+    ASSERT_EQ(o.books[0].state, MDF_BOOK_RESYNCING);
+    /* Resubscribing gives a new snapshot and the chain holds again. */
+    send_text(&c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
+                  "\"BTC-USDT\"}]}");
+    ASSERT_EQ(run(&o, &c, 800), 0);
+    ASSERT_EQ(o.books[0].state, MDF_BOOK_LIVE);
+    ASSERT_EQ(st->snapshots, 2);
+    ASSERT_EQ(o.resyncs, 1);
+    /* Connection 2 (not faulted) followed without a break. */
+    ASSERT_EQ(run(&o2, &c2, 300), 0);
+    ASSERT_EQ(o2.resyncs, 0);
+    ASSERT_GE(o2.books[0].stats.updates, 40);
+    ASSERT_EQ(counter(fv.port, "faults"), 1);
+    wsc_close(&c);
+    wsc_close(&c2);
+    obs_fini(&o);
+    obs_fini(&o2);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_okx_seq_break_fault_is_a_gap_the_book_rule_catches)
+{
+    return book_fault("--okx-seq-break", true);
+}
+
+TEST(fakevenue_okx_bad_checksum_fault_is_a_mismatch_the_book_rule_catches)
+{
+    return book_fault("--okx-bad-checksum", false);
+}
+
+static bool one_notice(const struct obs *o)
+{
+    return o->notices >= 1;
+}
+
+/* --shutdown-after: the faulted connection gets the 64008 notice, then a close (1001) after
+ * --shutdown-grace; the other connection neither. */
+TEST(fakevenue_okx_notice_64008_then_close_after_the_grace)
+{
+    const char *args[] = {
+        "--shutdown-after", "0.3", "--shutdown-grace", "0.5", "--fault-conns", "1", NULL};
+    struct fv_proc fv;
+    struct wsc c, c2;
+    struct obs o, o2;
+    int64_t t0;
+
+    start(&fv, args);
+    obs_init(&o);
+    obs_init(&o2);
+    okx_connect(&c, fv.port, "/ws/v5/public");
+    okx_connect(&c2, fv.port, "/ws/v5/public");
+    send_text(&c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                  "\"BTC-USDT\"}]}");
+    run_until(&o, &c, one_notice);
+    ASSERT_EQ(o.err_code, OKX_NOTICE_UPGRADE);
+    t0 = test_now_ns();
+    ASSERT_EQ(run(&o, &c, T_MS), ERR_WS_CLOSED);
+    ASSERT_EQ(c.close_code, 1001);
+    ASSERT_GT(test_now_ns() - t0, 300 * 1000000LL);
+    ASSERT_EQ(run(&o2, &c2, 500), 0);
+    ASSERT_EQ(o2.notices, 0);
+    send_text(&c2, "ping");
+    ASSERT_STR_EQ(recv_text(&c2), "pong");
+    ASSERT_EQ(counter(fv.port, "infos"), 1);
+    wsc_close(&c);
+    wsc_close(&c2);
+    obs_fini(&o);
+    obs_fini(&o2);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* --okx-idle: a client silent that long is cut; one that sends "ping" stays. */
+TEST(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it)
+{
+    const char *args[] = {"--okx-idle", "1", NULL};
+    struct fv_proc fv;
+    struct wsc quiet, busy;
+    struct obs o, o2;
+    int r = 0;
+
+    start(&fv, args);
+    obs_init(&o);
+    obs_init(&o2);
+    okx_connect(&quiet, fv.port, "/ws/v5/public");
+    okx_connect(&busy, fv.port, "/ws/v5/public");
+    for (int i = 0; i < 8; i++) {
+        send_text(&busy, "ping");
+        ASSERT_EQ(run(&o2, &busy, 250), 0);
+        if (r == 0)
+            r = run(&o, &quiet, 10);
+    }
+    ASSERT_EQ(r, ERR_WS_CLOSED);
+    ASSERT_EQ(o2.kinds[OKX_PONG], 8);
+    send_text(&busy, "ping");
+    ASSERT_STR_EQ(recv_text(&busy), "pong");
+    ASSERT_EQ(fv_wait_line(&fv, "conn 1 closed idle", T_MS, NULL, 0), 0);
+    wsc_close(&quiet);
+    wsc_close(&busy);
+    obs_fini(&o);
+    obs_fini(&o2);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* --okx-req-limit: requests (not args) over the limit get 60014; pings do not count. */
+TEST(fakevenue_okx_request_limit_gives_60014)
+{
+    const char *args[] = {"--okx-req-limit", "3", NULL};
+    struct fv_proc fv;
+    struct wsc c;
+    struct obs o;
+
+    start(&fv, args);
+    obs_init(&o);
+    okx_connect(&c, fv.port, "/ws/v5/public");
+    for (int i = 0; i < 3; i++) {
+        send_text(&c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                      "\"BTC-USDT\"},{\"channel\":\"bbo-tbt\",\"instId\":\"BTC-USDT\"}]}");
+        send_text(&c, "ping");
+    }
+    ASSERT_EQ(run(&o, &c, 500), 0);
+    ASSERT_EQ(o.acks, 6);
+    ASSERT_EQ(o.errors, 0);
+    send_text(&c, "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                  "\"BTC-USDT\"}]}");
+    run_until(&o, &c, one_error);
+    ASSERT_EQ(o.err_code, 60014);
+    ASSERT_EQ(o.unacks, 0);
+    wsc_close(&c);
+    obs_fini(&o);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* Three upgrades a second by default; the fourth is refused with 429. Unknown paths are 404. */
+TEST(fakevenue_okx_conn_limit_and_unknown_path)
+{
+    struct fv_proc fv;
+    struct wsc c[4], x;
+    int r;
+
+    start(&fv, NULL);
+    r = wsc_connect(&x, fv.port, "/ws/v5/private", NULL);
+    ASSERT_EQ(r, ERR_WS_HANDSHAKE);
+    ASSERT_EQ(x.http_status, 404);
+    wsc_close(&x);
+    usleep(1100 * 1000);
+    for (int i = 0; i < 3; i++)
+        okx_connect(&c[i], fv.port, i % 2 ? "/ws/v5/business" : "/ws/v5/public");
+    r = wsc_connect(&c[3], fv.port, "/ws/v5/public", NULL);
+    ASSERT_EQ(r, ERR_WS_HANDSHAKE);
+    ASSERT_EQ(c[3].http_status, 429);
+    ASSERT_EQ(counter(fv.port, "refused"), 1);
+    for (int i = 0; i < 4; i++)
+        wsc_close(&c[i]);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
