@@ -507,6 +507,9 @@ void peer_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode, cons
                 size_t len);
 /* Queues one text message (one frame) that is not a data message (control replies). */
 void peer_send_text(struct fv_peer *p, const void *msg, size_t len);
+/* Queues a control reply built with jansson, compact and in member order (steals obj). */
+struct json_t;
+void peer_send_json(struct fv_peer *p, struct json_t *obj);
 /* Hands everything appended so far to the socket (encrypting it first under TLS). */
 void peer_flush(struct fv_peer *p);
 /* Bytes produced for the client and not yet accepted by the kernel. */

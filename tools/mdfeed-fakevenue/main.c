@@ -293,68 +293,38 @@ static void symbol_list(const char *opt, const char *v)
     }
 }
 
-/* Checks a comma list of Bitfinex pairs (--bfx-pairs). */
-static void bfx_symbol_list(const char *opt, const char *v)
+/* Checks a comma list of venue symbols: each must pass ok(); eg names examples in errors. */
+static void venue_symbol_list(const char *opt, const char *v, bool (*ok)(const char *, size_t),
+                              const char *eg)
 {
     const char *s = v;
 
     while (*s) {
         size_t len = strcspn(s, ",");
 
-        if (!bitfinex_pair_ok(s, len))
-            die_usage("--%s: a comma list of pairs such as tBTCUSD,tAVAX:USD, got '%.*s'", opt,
-                      (int)len, s);
+        if (!ok(s, len))
+            die_usage("--%s: a comma list such as %s, got '%.*s'", opt, eg, (int)len, s);
         s += len;
         if (*s == ',' && !*++s)
-            die_usage("--%s: bad pair list '%s'", opt, v);
+            die_usage("--%s: bad list '%s'", opt, v);
     }
     if (!*v)
-        die_usage("--%s: a comma list of pairs such as tBTCUSD,tAVAX:USD", opt);
+        die_usage("--%s: a comma list such as %s", opt, eg);
 }
 
-/* SYMBOL[/N] of --bfx-bad-checksum and --bfx-bad-level (N defaults to 10). */
-static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
+/* SYMBOL[/N] of a book fault (N defaults to 10): the symbol (passing ok()) into sym (cap
+ * bytes), N into *after. */
+static void venue_fault(const char *opt, const char *v, bool (*ok)(const char *, size_t), char *sym,
+                        size_t cap, long *after)
 {
     const char *slash = strchr(v, '/');
     size_t len = slash ? (size_t)(slash - v) : strlen(v);
 
-    if (!bitfinex_pair_ok(v, len) || len >= sizeof(f->sym))
-        die_usage("--%s: SYMBOL[/N] with a pair such as tBTCUSD, got '%s'", opt, v);
-    memcpy(f->sym, v, len);
-    f->sym[len] = '\0';
-    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
-}
-
-/* INSTID[/N] of --okx-seq-break and --okx-bad-checksum (N defaults to 10). [okx hook] */
-static void okx_fault(const char *opt, const char *v, struct fv_okx_fault *f)
-{
-    const char *slash = strchr(v, '/');
-    size_t len = slash ? (size_t)(slash - v) : strlen(v);
-
-    if (!fvokx_inst_ok(v, len) || len >= sizeof(f->inst))
-        die_usage("--%s: INSTID[/N] with an instId such as BTC-USDT, got '%s'", opt, v);
-    memcpy(f->inst, v, len);
-    f->inst[len] = '\0';
-    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
-}
-
-/* Checks a comma list of OKX instIds (--market with --venue okx). */
-static void okx_inst_list(const char *opt, const char *v)
-{
-    const char *s = v;
-
-    while (*s) {
-        size_t len = strcspn(s, ",");
-
-        if (!fvokx_inst_ok(s, len))
-            die_usage("--%s: a comma list of instIds such as BTC-USDT,BTC-USDT-SWAP, got '%.*s'",
-                      opt, (int)len, s);
-        s += len;
-        if (*s == ',' && !*++s)
-            die_usage("--%s: bad instId list '%s'", opt, v);
-    }
-    if (!*v)
-        die_usage("--%s: a comma list of instIds such as BTC-USDT", opt);
+    if (!ok(v, len) || len >= cap)
+        die_usage("--%s: SYMBOL[/N] with a symbol of the venue, got '%s'", opt, v);
+    memcpy(sym, v, len);
+    sym[len] = '\0';
+    *after = slash ? num(opt, slash + 1, 1L << 40) : 10;
 }
 
 /* True when the symbol sym[0..len) is in the comma list all (case-insensitive). */
@@ -708,7 +678,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 die_usage("--bfx-hb-ms: at least 10 ms");
             break;
         case O_BFX_PAIRS:
-            bfx_symbol_list("bfx-pairs", optarg);
+            venue_symbol_list("bfx-pairs", optarg, bitfinex_pair_ok, "tBTCUSD,tAVAX:USD");
             o->bfx.pairs = optarg;
             break;
         case O_BFX_MAINT_CONNECT:
@@ -729,10 +699,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->bfx.tu_ms = num("bfx-tu-ms", optarg, 600000);
             break;
         case O_BFX_BAD_CS:
-            bfx_fault("bfx-bad-checksum", optarg, &o->bfx.bad_cs);
+            venue_fault("bfx-bad-checksum", optarg, bitfinex_pair_ok, o->bfx.bad_cs.sym,
+                        sizeof(o->bfx.bad_cs.sym), &o->bfx.bad_cs.after);
             break;
         case O_BFX_BAD_LEVEL:
-            bfx_fault("bfx-bad-level", optarg, &o->bfx.bad_lvl);
+            venue_fault("bfx-bad-level", optarg, bitfinex_pair_ok, o->bfx.bad_lvl.sym,
+                        sizeof(o->bfx.bad_lvl.sym), &o->bfx.bad_lvl.after);
             break;
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
@@ -757,10 +729,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->okx.checksum_zero = true;
             break;
         case O_OKX_SEQ_BREAK:
-            okx_fault("okx-seq-break", optarg, &o->okx.seq);
+            venue_fault("okx-seq-break", optarg, fvokx_inst_ok, o->okx.seq.inst,
+                        sizeof(o->okx.seq.inst), &o->okx.seq.after);
             break;
         case O_OKX_BAD_CS:
-            okx_fault("okx-bad-checksum", optarg, &o->okx.bad_cs);
+            venue_fault("okx-bad-checksum", optarg, fvokx_inst_ok, o->okx.bad_cs.inst,
+                        sizeof(o->okx.bad_cs.inst), &o->okx.bad_cs.after);
             break;
         default:
             usage(stderr);
@@ -784,7 +758,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     if (!o->f.oversize_size)
         die_usage("--fault-oversize-size: at least 1 byte");
     if (o->market && o->venue == FV_VENUE_OKX)
-        okx_inst_list("market", o->market);
+        venue_symbol_list("market", o->market, fvokx_inst_ok, "BTC-USDT,BTC-USDT-SWAP");
     else if (o->market)
         symbol_list("market", o->market);
     if (o->market && o->synth)

@@ -84,18 +84,6 @@ void fvokx_on_open(struct fv_peer *p)
     p->okx = x;
 }
 
-/* Sends an event object (steals it). */
-static void send_event(struct fv_peer *p, json_t *obj)
-{
-    char *txt = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-    if (txt) {
-        peer_send_text(p, txt, strlen(txt));
-        free(txt);
-    }
-    json_decref(obj);
-}
-
 /* {"id"?,"event":"error","code":"C","msg":M,"connId":..}. */
 static void send_error(struct fv_peer *p, json_t *id, const char *code, const char *msg)
 {
@@ -109,7 +97,7 @@ static void send_error(struct fv_peer *p, json_t *id, const char *code, const ch
     json_object_set_new(o, "connId", json_string(p->okx->conn_id));
     p->srv->stats.errors++;
     fv_log("conn %u error %s", p->id, code);
-    send_event(p, o);
+    peer_send_json(p, o);
 }
 
 /* {"id"?,"event":ev,"arg":{..},"connId":..}. */
@@ -122,7 +110,7 @@ static void send_ack(struct fv_peer *p, json_t *id, const char *ev, json_t *arg)
     json_object_set_new(o, "event", json_string(ev));
     json_object_set(o, "arg", arg);
     json_object_set_new(o, "connId", json_string(p->okx->conn_id));
-    send_event(p, o);
+    peer_send_json(p, o);
 }
 
 /* See fv.h. */

@@ -150,6 +150,13 @@ static void put_dec(struct fv_buf *b, int64_t v, int scale)
     fv_buf_append(b, "\"", 1);
 }
 
+/* Appends ,"key":"value" with value v x 10^-scale (put_dec()). */
+static void put_kv(struct fv_buf *b, const char *key, int64_t v, int scale)
+{
+    fv_buf_printf(b, ",\"%s\":", key);
+    put_dec(b, v, scale);
+}
+
 /* Appends an integer as a JSON string ("1597026383085"). */
 static void put_istr(struct fv_buf *b, int64_t v)
 {
@@ -576,33 +583,21 @@ static void fmt_ticker(const struct osym *y, struct fv_buf *b)
                   "\"data\":[{\"instType\":\"%s\",\"instId\":\"%s\",\"last\":", inst_type(y, false),
                   y->inst);
     put_dec(b, y->last_px, y->sp.td);
-    fv_buf_append(b, ",\"lastSz\":", 10);
-    put_dec(b, y->last_sz, y->sp.qd);
-    fv_buf_append(b, ",\"askPx\":", 9);
-    put_dec(b, y->asks.v[0].px, y->sp.td);
-    fv_buf_append(b, ",\"askSz\":", 9);
-    put_dec(b, y->asks.v[0].sz, y->sp.qd);
-    fv_buf_append(b, ",\"bidPx\":", 9);
-    put_dec(b, y->bids.v[0].px, y->sp.td);
-    fv_buf_append(b, ",\"bidSz\":", 9);
-    put_dec(b, y->bids.v[0].sz, y->sp.qd);
-    fv_buf_append(b, ",\"open24h\":", 11);
-    put_dec(b, open, y->sp.td);
-    fv_buf_append(b, ",\"high24h\":", 11);
-    put_dec(b, hi, y->sp.td);
-    fv_buf_append(b, ",\"low24h\":", 10);
-    put_dec(b, lo, y->sp.td);
-    fv_buf_append(b, ",\"volCcy24h\":", 13);
+    put_kv(b, "lastSz", y->last_sz, y->sp.qd);
+    put_kv(b, "askPx", y->asks.v[0].px, y->sp.td);
+    put_kv(b, "askSz", y->asks.v[0].sz, y->sp.qd);
+    put_kv(b, "bidPx", y->bids.v[0].px, y->sp.td);
+    put_kv(b, "bidSz", y->bids.v[0].sz, y->sp.qd);
+    put_kv(b, "open24h", open, y->sp.td);
+    put_kv(b, "high24h", hi, y->sp.td);
+    put_kv(b, "low24h", lo, y->sp.td);
     if (y->swap || y->fut)
-        put_dec(b, vol, y->sp.qd + 2); /* derivatives: base currency (contracts / 100) */
+        put_kv(b, "volCcy24h", vol, y->sp.qd + 2); /* derivatives: base currency (contracts/100) */
     else
-        put_dec(b, vol * open, y->sp.qd + y->sp.td); /* spot: quote currency */
-    fv_buf_append(b, ",\"vol24h\":", 10);
-    put_dec(b, vol, y->sp.qd);
-    fv_buf_append(b, ",\"sodUtc0\":", 11);
-    put_dec(b, candle_price(&y->sp, day), y->sp.td);
-    fv_buf_append(b, ",\"sodUtc8\":", 11);
-    put_dec(b, candle_price(&y->sp, day - 8 * 3600000), y->sp.td);
+        put_kv(b, "volCcy24h", vol * open, y->sp.qd + y->sp.td); /* spot: quote currency */
+    put_kv(b, "vol24h", vol, y->sp.qd);
+    put_kv(b, "sodUtc0", candle_price(&y->sp, day), y->sp.td);
+    put_kv(b, "sodUtc8", candle_price(&y->sp, day - 8 * 3600000), y->sp.td);
     fv_buf_append(b, ",\"ts\":", 6);
     put_istr(b, now);
     fv_buf_append(b, "}]}", 3);
@@ -657,23 +652,22 @@ static void fmt_candle(const struct okx_market *m, const struct osym *y, int bar
     fv_buf_printf(b, "{\"arg\":{\"channel\":\"candle%s\",\"instId\":\"%s\"},\"data\":[[",
                   BARS[bar].name, y->inst);
     put_istr(b, open);
-    fv_buf_append(b, ",", 1);
-    put_dec(b, o, y->sp.td);
-    fv_buf_append(b, ",", 1);
-    put_dec(b, h, y->sp.td);
-    fv_buf_append(b, ",", 1);
-    put_dec(b, l, y->sp.td);
-    fv_buf_append(b, ",", 1);
-    put_dec(b, c, y->sp.td);
-    fv_buf_append(b, ",", 1);
-    put_dec(b, vol, y->sp.qd);
-    fv_buf_append(b, ",", 1);
-    if (y->swap || y->fut)
-        put_dec(b, vol, y->sp.qd + 2);
-    else
-        put_dec(b, vol * (o + c) / 2, y->sp.qd + y->sp.td);
-    fv_buf_append(b, ",", 1);
-    put_dec(b, vol * (o + c) / 2, y->sp.qd + y->sp.td);
+    {
+        /* o h l c vol volCcy (derivatives: base, contracts / 100; spot: quote) volCcyQuote */
+        int64_t quote = vol * (o + c) / 2, v[7] = {o, h, l, c, vol, quote, quote};
+        int sc[7] = {y->sp.td,           y->sp.td, y->sp.td,
+                     y->sp.td,           y->sp.qd, y->sp.qd + y->sp.td,
+                     y->sp.qd + y->sp.td};
+
+        if (y->swap || y->fut) {
+            v[5] = vol;
+            sc[5] = y->sp.qd + 2;
+        }
+        for (int i = 0; i < 7; i++) {
+            fv_buf_append(b, ",", 1);
+            put_dec(b, v[i], sc[i]);
+        }
+    }
     fv_buf_printf(b, ",\"%s\"]]}", now >= next ? "1" : "0");
 }
 
@@ -829,6 +823,10 @@ void okxv_attach(struct fv_server *s, struct fv_peer *p, struct okxv_sub *u)
 
     y->nsubs++;
     b->len = 0;
+    if (u->ch == OKXV_MARK)
+        y->mark_ms = fv_now_ms(s); /* the next push after the cadence */
+    else if (u->ch == OKXV_FUNDING)
+        y->fund_ms = fv_now_ms(s);
     u->updates = 0;
     switch (u->ch) {
     case OKXV_BOOKS:
@@ -851,8 +849,10 @@ void okxv_attach(struct fv_server *s, struct fv_peer *p, struct okxv_sub *u)
         fmt_funding(y, b, now);
         break;
     case OKXV_CANDLE:
-        if (!y->bar_subs[u->bar]++)
+        if (!y->bar_subs[u->bar]++) {
             y->bar_open[u->bar] = 0;
+            y->bar_push[u->bar] = fv_now_ms(s);
+        }
         open = bar_open(s, u->bar, now, &next);
         fmt_candle(m, y, u->bar, open, next, now, b);
         break;
