@@ -9,6 +9,7 @@
     X(fakevenue_okx_checksum_zero_books_chain_on_the_sequence_alone, 0, 60)                        \
     X(fakevenue_okx_seq_break_fault_is_a_gap_the_book_rule_catches, 0, 60)                         \
     X(fakevenue_okx_bad_checksum_fault_is_a_mismatch_the_book_rule_catches, 0, 60)                 \
+    X(fakevenue_okx_two_subscribers_end_on_the_same_market, 0, 30)                                 \
     X(fakevenue_okx_notice_64008_then_close_after_the_grace, 0, 30)                                \
     X(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it, 0, 30)                                   \
     X(fakevenue_okx_request_limit_gives_60014, 0, 30)                                              \

@@ -61,6 +61,8 @@ struct obs {
     unsigned resyncs;        /* books the rule discarded */
     unsigned closed_candles; /* candles with confirm "1" */
     unsigned books5, bbo;    /* books5 and bbo-tbt messages */
+    int64_t last_trade;      /* id of the last trade */
+    unsigned ntrades;        /* trades */
 };
 
 static void obs_init(struct obs *o)
@@ -120,6 +122,9 @@ static void feed(struct obs *o, const uint8_t *t, size_t len)
         o->books5++;
     } else if (m.kind == OKX_BBO) {
         o->bbo++;
+    } else if (m.kind == OKX_TRADES) {
+        o->ntrades += m.n_trades;
+        o->last_trade = m.trades[m.n_trades - 1].trade_id;
     } else if (m.kind == OKX_CANDLES) {
         for (uint32_t i = 0; i < m.n_candles; i++)
             o->closed_candles += (m.candles[i].h.flags & MDF_CANDLE_F_CLOSED) != 0;
@@ -470,6 +475,49 @@ TEST(fakevenue_okx_bad_checksum_fault_is_a_mismatch_the_book_rule_catches)
 static bool one_notice(const struct obs *o)
 {
     return o->notices >= 1;
+}
+
+/* Observers: every subscriber of a channel gets the same market, so a second client can check
+ * what a first one (the daemon) was sent. --market-events stops the market: both end on the
+ * same book (seqId and checksum text) and the same last trade; the later one saw a suffix of
+ * the trades. The pace counts from the first subscription. */
+TEST(fakevenue_okx_two_subscribers_end_on_the_same_market)
+{
+    const char *args[] = {"--market-rate", "100", "--market-events", "60", NULL};
+    const char *sub = "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
+                      "\"BTC-USDT\"},{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"}]}";
+    struct fv_proc fv;
+    struct wsc c, c2;
+    struct obs o, o2;
+    char t1[4096], t2[4096];
+
+    start(&fv, args);
+    obs_init(&o);
+    obs_init(&o2);
+    usleep(800 * 1000); /* longer than the whole market: nothing may be spent before a client */
+    okx_connect(&c, fv.port, "/ws/v5/public");
+    send_text(&c, sub);
+    ASSERT_EQ(run(&o, &c, 200), 0);
+    okx_connect(&c2, fv.port, "/ws/v5/public");
+    send_text(&c2, sub);
+    ASSERT_EQ(run(&o, &c, 1000), 0);
+    ASSERT_EQ(run(&o2, &c2, 200), 0);
+    ASSERT_EQ(o.books[0].stats.updates + o.books[0].stats.keepalives, 60);
+    ASSERT_LT(o2.books[0].stats.updates + o2.books[0].stats.keepalives, 60);
+    ASSERT_EQ(o.books[0].seq_id, o2.books[0].seq_id);
+    ASSERT_GT(okx_book_checksum_text(&o.books[0], t1, sizeof(t1)), 0);
+    ASSERT_GT(okx_book_checksum_text(&o2.books[0], t2, sizeof(t2)), 0);
+    ASSERT_STR_EQ(t1, t2);
+    ASSERT_GE(o.ntrades, 20);
+    ASSERT_LT(o2.ntrades, o.ntrades);
+    ASSERT_EQ(o.last_trade, o2.last_trade);
+    ASSERT_EQ(o.resyncs + o2.resyncs, 0);
+    wsc_close(&c);
+    wsc_close(&c2);
+    obs_fini(&o);
+    obs_fini(&o2);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
 }
 
 /* --shutdown-after: the faulted connection gets the 64008 notice, then a close (1001) after

@@ -877,9 +877,15 @@ void okxv_detach(struct fv_server *s, const struct okxv_sub *u)
 static void on_timer(uv_timer_t *t)
 {
     struct okx_market *m = t->data;
-    uint64_t now_loop = fv_now_ms(m->s), due = fv_market_due(m->s->o, &m->pace, now_loop);
+    uint64_t now_loop = fv_now_ms(m->s), due = 0;
     int64_t now = fv_wall_ms();
+    bool any = m->pace.base_ms != 0;
 
+    /* The pace (and --market-events) counts from the first subscription on. */
+    for (size_t i = 0; i < m->nsyms && !any; i++)
+        any = m->syms[i]->nsubs != 0;
+    if (any)
+        due = fv_market_due(m->s->o, &m->pace, now_loop);
     for (; m->pace.sent < due; m->pace.sent++)
         for (size_t i = 0; i < m->nsyms; i++)
             if (m->syms[i]->nsubs)
