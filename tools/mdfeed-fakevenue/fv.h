@@ -642,10 +642,11 @@ void bfxm_fini(struct fv_server *s);
 
 /* True for an OKX instId: upper-case letters and digits in '-'-joined parts, 3 to 31 bytes. */
 bool fvokx_inst_ok(const char *s, size_t len);
-/* Checks an upgrade target (/ws/v5/public or /ws/v5/business) and the connection limit.
- * Returns 0, or an HTTP status with a JSON body in *body (static). */
+/* Checks an upgrade target (/ws/v5/public or /ws/v5/business) and the connection limit, and
+ * makes the connection's state. Returns 0, or an HTTP status with a JSON body in *body
+ * (static). */
 int fvokx_on_upgrade(struct fv_peer *p, const char *target, const char **body);
-/* The connection was upgraded: sets up its state. */
+/* The connection was upgraded (its idle clock starts). */
 void fvokx_on_open(struct fv_peer *p);
 /* A text message from the client ("ping" or an op). */
 void fvokx_on_text(struct fv_peer *p, const uint8_t *data, size_t len);

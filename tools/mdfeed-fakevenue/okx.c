@@ -50,7 +50,10 @@ bool fvokx_inst_ok(const char *s, size_t len)
 /* See fv.h. */
 int fvokx_on_upgrade(struct fv_peer *p, const char *target, const char **body)
 {
+    const struct fv_opts *o = p->srv->o;
+    uint64_t h = (o->seed * 0x9e3779b97f4a7c15ull) ^ (p->id * 0xbf58476d1ce4e5b9ull);
     size_t plen = strcspn(target, "?");
+    struct okx_peer *x;
     int route;
 
     if (!conn_limit_check(p)) {
@@ -66,22 +69,20 @@ int fvokx_on_upgrade(struct fv_peer *p, const char *target, const char **body)
         return 404;
     }
     conn_limit_count(p->srv);
-    p->route = (uint8_t)route; /* kept until on_open makes the state */
+    /* The connection's state from now on (fvokx_on_close() frees it, upgraded or not). */
+    x = fv_xcalloc(1, sizeof(*x));
+    x->route = (uint8_t)route;
+    snprintf(x->conn_id, sizeof(x->conn_id), "%08" PRIx32, (uint32_t)(h >> 32));
+    x->req_times = fv_xcalloc((size_t)o->okx.req_limit, sizeof(uint64_t));
+    p->okx = x;
     return 0;
 }
 
-/* See fv.h. */
+/* See fv.h. The idle clock starts. */
 void fvokx_on_open(struct fv_peer *p)
 {
-    const struct fv_opts *o = p->srv->o;
-    struct okx_peer *x = fv_xcalloc(1, sizeof(*x));
-    uint64_t h = (o->seed * 0x9e3779b97f4a7c15ull) ^ (p->id * 0xbf58476d1ce4e5b9ull);
-
-    x->route = p->route;
-    snprintf(x->conn_id, sizeof(x->conn_id), "%08" PRIx32, (uint32_t)(h >> 32));
-    x->last_rx_ms = fv_now_ms(p->srv);
-    x->req_times = fv_xcalloc((size_t)o->okx.req_limit, sizeof(uint64_t));
-    p->okx = x;
+    if (p->okx)
+        p->okx->last_rx_ms = fv_now_ms(p->srv);
 }
 
 /* {"id"?,"event":"error","code":"C","msg":M,"connId":..}. */
