@@ -7,6 +7,7 @@
     X(fakevenue_okx_acks_per_arg_refuses_wrong_path_and_answers_ping, 0, 30)                       \
     X(fakevenue_okx_every_channel_decodes_and_books_verify_their_checksums, 0, 60)                 \
     X(fakevenue_okx_checksum_zero_books_chain_on_the_sequence_alone, 0, 60)                        \
+    X(fakevenue_okx_candle_bars_open_at_the_venues_times, 0, 30)                                   \
     X(fakevenue_okx_seq_break_fault_is_a_gap_the_book_rule_catches, 0, 60)                         \
     X(fakevenue_okx_bad_checksum_fault_is_a_mismatch_the_book_rule_catches, 0, 60)                 \
     X(fakevenue_okx_two_subscribers_end_on_the_same_market, 0, 30)                                 \

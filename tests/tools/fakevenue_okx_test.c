@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -414,6 +415,81 @@ TEST(fakevenue_okx_every_channel_decodes_and_books_verify_their_checksums)
 TEST(fakevenue_okx_checksum_zero_books_chain_on_the_sequence_alone)
 {
     return every_channel(true);
+}
+
+/* Candle bars open where the venue's do: UTC-aligned below 6 h and for the ...utc bars, at
+ * UTC+8 midnight (16:00 UTC) for the plain 6 h and longer ones, weeks on Monday, months on the
+ * 1st; each candle's open time holds the current time. */
+TEST(fakevenue_okx_candle_bars_open_at_the_venues_times)
+{
+    static const struct {
+        const char *bar;
+        int64_t len, off; /* open time = k * len + off (ms), off in [0, len) */
+    } bars[] = {
+        {"1m", 60000, 0},
+        {"1H", 3600000, 0},
+        {"4H", 14400000, 0},
+        {"6H", 21600000, 57600000 % 21600000},
+        {"6Hutc", 21600000, 0},
+        {"1D", 86400000, 57600000},
+        {"1Dutc", 86400000, 0},
+        {"1Wutc", 604800000, 4 * 86400000LL}, /* 1970-01-05 was a Monday */
+        {"1W", 604800000, 4 * 86400000LL - 28800000},
+    };
+    const size_t n = sizeof(bars) / sizeof(bars[0]);
+    struct fv_proc fv;
+    struct wsc c;
+    char req[1024];
+    size_t len = 0, seen = 0;
+    bool got[16] = {false}, month = false;
+
+    start(&fv, NULL);
+    okx_connect(&c, fv.port, "/ws/v5/business");
+    len += (size_t)snprintf(req + len, sizeof(req) - len, "{\"op\":\"subscribe\",\"args\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(req + len, sizeof(req) - len,
+                                "{\"channel\":\"candle%s\",\"instId\":\"BTC-USDT\"},", bars[i].bar);
+    snprintf(req + len, sizeof(req) - len,
+             "{\"channel\":\"candle1Mutc\",\"instId\":\"BTC-USDT\"}]}");
+    send_text(&c, req);
+    while (seen < n + 1) {
+        json_t *j = json_loads(recv_text(&c), 0, NULL);
+        const char *ch = jstr(json_object_get(j, "arg"), "channel");
+        json_t *row = json_array_get(json_object_get(j, "data"), 0);
+        int64_t now = (int64_t)time(NULL) * 1000, open;
+
+        ASSERT(j != NULL);
+        if (!row) {
+            json_decref(j);
+            continue; /* an ack */
+        }
+        open = strtoll(json_string_value(json_array_get(row, 0)), NULL, 10);
+        ASSERT_LE(open, now + 1000);
+        if (strcmp(ch, "candle1Mutc") == 0) {
+            time_t t = (time_t)(open / 1000);
+            struct tm tm;
+
+            gmtime_r(&t, &tm);
+            ASSERT_EQ(open % 86400000, 0);
+            ASSERT_EQ(tm.tm_mday, 1);
+            ASSERT_GT(open + 31 * 86400000LL, now);
+            seen += !month;
+            month = true;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ch + 6, bars[i].bar) != 0)
+                continue;
+            if (((open - bars[i].off) % bars[i].len + bars[i].len) % bars[i].len != 0)
+                test_fail(__FILE__, __LINE__, "%s opens at %lld", ch, (long long)open);
+            ASSERT_GT(open + bars[i].len, now - 1000);
+            seen += !got[i];
+            got[i] = true;
+        }
+        json_decref(j);
+    }
+    wsc_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
 }
 
 /* Subscribes books of BTC-USDT on a new /public connection. */
