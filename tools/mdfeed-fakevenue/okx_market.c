@@ -133,18 +133,32 @@ static uint64_t rng_next(uint64_t *x)
     return *x;
 }
 
-/* Appends v x 10^-scale as a JSON string, trailing zeros trimmed ("8477", "0.5"). */
+/* Writes v x 10^-scale with trailing zeros trimmed ("8477", "0.5") into out (48 bytes).
+ * Returns the length. */
+static int dec_text(char *out, int64_t v, int scale)
+{
+    int n;
+
+    for (; scale > 10; scale--)
+        v /= 10; /* fv_dec() goes to 10 decimals: quote volumes (td + qd) may have 11 */
+    n = fv_dec(out, v, scale, scale);
+
+    if (scale > 0) {
+        while (out[n - 1] == '0')
+            n--;
+        if (out[n - 1] == '.')
+            n--;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* Appends v x 10^-scale as a JSON string, as dec_text() writes it. */
 static void put_dec(struct fv_buf *b, int64_t v, int scale)
 {
     char t[48];
-    int n = fv_dec(t, v, scale, scale);
+    int n = dec_text(t, v, scale);
 
-    if (scale > 0) {
-        while (t[n - 1] == '0')
-            n--;
-        if (t[n - 1] == '.')
-            n--;
-    }
     fv_buf_append(b, "\"", 1);
     fv_buf_append(b, t, (size_t)n);
     fv_buf_append(b, "\"", 1);
@@ -450,8 +464,8 @@ static void put_sides(struct fv_buf *b, const struct osym *y, int n)
 /* The venue's checksum of the book: CRC-32 of "bidPx:bidSz:askPx:askSz:..." over the top 25. */
 static int32_t book_crc(const struct osym *y)
 {
-    struct fv_buf t = {0};
-    uint32_t crc;
+    char t[OKM_CS_LEVELS * 2 * 100]; /* two values of at most 48 bytes and ':' a level */
+    size_t n = 0;
 
     for (int i = 0; i < OKM_CS_LEVELS; i++) {
         const struct oside *sides[2] = {&y->bids, &y->asks};
@@ -459,25 +473,14 @@ static int32_t book_crc(const struct osym *y)
         for (int k = 0; k < 2; k++) {
             if (i >= sides[k]->n)
                 continue;
-            if (t.len)
-                fv_buf_append(&t, ":", 1);
-            put_dec(&t, sides[k]->v[i].px, y->sp.td);
-            fv_buf_append(&t, ":", 1);
-            put_dec(&t, sides[k]->v[i].sz, y->sp.qd);
+            if (n)
+                t[n++] = ':';
+            n += (size_t)dec_text(t + n, sides[k]->v[i].px, y->sp.td);
+            t[n++] = ':';
+            n += (size_t)dec_text(t + n, sides[k]->v[i].sz, y->sp.qd);
         }
     }
-    /* put_dec quotes: the checksum text has no quotes */
-    {
-        size_t j = 0;
-
-        for (size_t i = 0; i < t.len; i++)
-            if (t.data[i] != '"')
-                t.data[j++] = t.data[i];
-        t.len = j;
-    }
-    crc = (uint32_t)crc32(0L, t.data, (uInt)t.len);
-    fv_buf_free(&t);
-    return (int32_t)crc;
+    return (int32_t)(uint32_t)crc32(0L, (const Bytef *)t, (uInt)n);
 }
 
 /* The books snapshot. */
