@@ -221,6 +221,37 @@ static int64_t counter(int port, const char *k)
     return v;
 }
 
+/* A venue and the clients of a test, each with its observer. */
+struct venue {
+    struct fv_proc fv;
+    struct wsc c[2];
+    struct obs o[2];
+    int n; /* clients */
+};
+
+/* Starts the venue with args and connects a client on each of paths (up to two, NULL ends). */
+static void venue_open(struct venue *v, const char *const *args, const char *p0, const char *p1)
+{
+    const char *paths[2] = {p0, p1};
+
+    memset(v, 0, sizeof(*v));
+    start(&v->fv, args);
+    for (; v->n < 2 && paths[v->n]; v->n++) {
+        obs_init(&v->o[v->n]);
+        okx_connect(&v->c[v->n], v->fv.port, paths[v->n]);
+    }
+}
+
+/* Closes the clients and stops the venue, which must exit 0. */
+static void venue_close(struct venue *v)
+{
+    for (int i = 0; i < v->n; i++) {
+        wsc_close(&v->c[i]);
+        obs_fini(&v->o[i]);
+    }
+    ASSERT_EQ(fv_stop(&v->fv), 0);
+}
+
 static bool one_error(const struct obs *o)
 {
     return o->errors >= 1;
@@ -232,24 +263,21 @@ static bool one_error(const struct obs *o)
 TEST(fakevenue_okx_acks_per_arg_refuses_wrong_path_and_answers_ping)
 {
     const char *args[] = {"--market", "BTC-USDT,BTC-USDT-SWAP", NULL};
-    struct fv_proc fv;
-    struct wsc pub, bus;
-    struct obs o;
+    struct venue v;
+    struct wsc *pub = &v.c[0], *bus = &v.c[1];
+    struct obs *o = &v.o[0];
     json_t *j;
 
-    start(&fv, args);
-    obs_init(&o);
-    okx_connect(&pub, fv.port, "/ws/v5/public");
-    okx_connect(&bus, fv.port, "/ws/v5/business");
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/business");
 
     /* Two args, one request: two acks, each echoing the id and naming its arg. */
-    send_text(&pub,
+    send_text(pub,
               "{\"id\":\"req1\",\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\","
               "\"instId\":\"BTC-USDT\"},{\"channel\":\"mark-price\",\"instId\":\"BTC-USDT\"}]}");
     for (int k = 0; k < 2;) {
-        const char *t = recv_text(&pub);
+        const char *t = recv_text(pub);
 
-        feed(&o, (const uint8_t *)t, strlen(t));
+        feed(o, (const uint8_t *)t, strlen(t));
         if (strstr(t, "\"event\"") == NULL)
             continue; /* data may follow the first ack */
         j = json_loads(t, 0, NULL);
@@ -261,62 +289,59 @@ TEST(fakevenue_okx_acks_per_arg_refuses_wrong_path_and_answers_ping)
         json_decref(j);
         k++;
     }
-    ASSERT_EQ(o.acks, 2);
+    ASSERT_EQ(o->acks, 2);
 
     /* A candle channel on /public, books on /business: refused with 60018. */
-    send_text(&pub, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
-                    "\"BTC-USDT\"}]}");
-    run_until(&o, &pub, one_error);
-    ASSERT_EQ(o.err_code, 60018);
-    ASSERT_CONTAINS(o.err_msg, "candle1m");
-    o.errors = 0;
-    send_text(&bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
-                    "\"BTC-USDT\"}]}");
-    run_until(&o, &bus, one_error);
-    ASSERT_EQ(o.err_code, 60018);
-    o.errors = 0;
+    send_text(pub, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
+                   "\"BTC-USDT\"}]}");
+    run_until(o, pub, one_error);
+    ASSERT_EQ(o->err_code, 60018);
+    ASSERT_CONTAINS(o->err_msg, "candle1m");
+    o->errors = 0;
+    send_text(bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
+                   "\"BTC-USDT\"}]}");
+    run_until(o, bus, one_error);
+    ASSERT_EQ(o->err_code, 60018);
+    o->errors = 0;
     /* The candle on /business is fine: ack, then the open candle. */
-    o.acks = 0;
-    send_text(&bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
-                    "\"BTC-USDT\"}]}");
-    ASSERT_EQ(run(&o, &bus, 700), 0);
-    ASSERT_EQ(o.acks, 1);
-    ASSERT_GE(o.kinds[OKX_CANDLES], 1);
-    ASSERT_EQ(o.errors, 0);
+    o->acks = 0;
+    send_text(bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
+                   "\"BTC-USDT\"}]}");
+    ASSERT_EQ(run(o, bus, 700), 0);
+    ASSERT_EQ(o->acks, 1);
+    ASSERT_GE(o->kinds[OKX_CANDLES], 1);
+    ASSERT_EQ(o->errors, 0);
 
     /* Unknown channel, unlisted instrument, funding-rate of a spot pair: 60018 each. */
-    send_text(&pub, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"nope\",\"instId\":"
-                    "\"BTC-USDT\"},{\"channel\":\"trades\",\"instId\":\"ETH-USDT\"},{\"channel\":"
-                    "\"funding-rate\",\"instId\":\"BTC-USDT\"}]}");
-    run_until(&o, &pub, one_error);
-    ASSERT_EQ(o.err_code, 60018);
-    ASSERT_EQ(run(&o, &pub, 300), 0);
-    ASSERT_EQ(o.errors, 3);
-    o.errors = 0;
+    send_text(pub, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"nope\",\"instId\":"
+                   "\"BTC-USDT\"},{\"channel\":\"trades\",\"instId\":\"ETH-USDT\"},{\"channel\":"
+                   "\"funding-rate\",\"instId\":\"BTC-USDT\"}]}");
+    run_until(o, pub, one_error);
+    ASSERT_EQ(o->err_code, 60018);
+    ASSERT_EQ(run(o, pub, 300), 0);
+    ASSERT_EQ(o->errors, 3);
+    o->errors = 0;
     /* Not JSON, or no op: 60012. */
-    send_text(&pub, "{\"op\":\"subscribe\"");
-    run_until(&o, &pub, one_error);
-    ASSERT_EQ(o.err_code, 60012);
-    ASSERT_CONTAINS(o.err_msg, "Invalid request");
-    ASSERT_EQ((int64_t)strlen(o.conn_id), 8);
+    send_text(pub, "{\"op\":\"subscribe\"");
+    run_until(o, pub, one_error);
+    ASSERT_EQ(o->err_code, 60012);
+    ASSERT_CONTAINS(o->err_msg, "Invalid request");
+    ASSERT_EQ((int64_t)strlen(o->conn_id), 8);
 
     /* Unsubscribe: acked, and the data stops. */
-    send_text(&pub, "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
-                    "\"BTC-USDT\"},{\"channel\":\"mark-price\",\"instId\":\"BTC-USDT\"}]}");
-    ASSERT_EQ(run(&o, &pub, 500), 0);
-    ASSERT_EQ(o.unacks, 2);
-    memset(o.kinds, 0, sizeof(o.kinds));
-    ASSERT_EQ(run(&o, &pub, 700), 0);
-    ASSERT_EQ(o.kinds[OKX_TICKER] + o.kinds[OKX_FUNDING], 0);
+    send_text(pub, "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                   "\"BTC-USDT\"},{\"channel\":\"mark-price\",\"instId\":\"BTC-USDT\"}]}");
+    ASSERT_EQ(run(o, pub, 500), 0);
+    ASSERT_EQ(o->unacks, 2);
+    memset(o->kinds, 0, sizeof(o->kinds));
+    ASSERT_EQ(run(o, pub, 700), 0);
+    ASSERT_EQ(o->kinds[OKX_TICKER] + o->kinds[OKX_FUNDING], 0);
 
     /* The text ping is answered by the text pong. */
-    send_text(&pub, "ping");
-    ASSERT_STR_EQ(recv_text(&pub), "pong");
-    ASSERT_EQ(counter(fv.port, "errors"), 6);
-    wsc_close(&pub);
-    wsc_close(&bus);
-    obs_fini(&o);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    send_text(pub, "ping");
+    ASSERT_STR_EQ(recv_text(pub), "pong");
+    ASSERT_EQ(counter(v.fv.port, "errors"), 6);
+    venue_close(&v);
     return 0;
 }
 
@@ -336,17 +361,13 @@ static int every_channel(bool zero)
     static const char *const chans[] = {"books",  "books5",  "bbo-tbt",
                                         "trades", "tickers", "mark-price"};
     static const char *const insts[] = {"BTC-USDT", "ETH-USDT-SWAP"};
-    struct fv_proc fv;
-    struct wsc pub, bus;
-    struct obs o, ob;
+    struct venue v;
+    struct wsc *pub = &v.c[0], *bus = &v.c[1];
+    struct obs *o = &v.o[0], *ob = &v.o[1];
     char req[2048];
     size_t n = 0;
 
-    start(&fv, args);
-    obs_init(&o);
-    obs_init(&ob);
-    okx_connect(&pub, fv.port, "/ws/v5/public");
-    okx_connect(&bus, fv.port, "/ws/v5/business");
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/business");
     n += (size_t)snprintf(req + n, sizeof(req) - n, "{\"op\":\"subscribe\",\"args\":[");
     for (size_t i = 0; i < 2; i++)
         for (size_t k = 0; k < sizeof(chans) / sizeof(chans[0]); k++)
@@ -354,56 +375,52 @@ static int every_channel(bool zero)
                                   "{\"channel\":\"%s\",\"instId\":\"%s\"},", chans[k], insts[i]);
     n += (size_t)snprintf(req + n, sizeof(req) - n,
                           "{\"channel\":\"funding-rate\",\"instId\":\"ETH-USDT-SWAP\"}]}");
-    send_text(&pub, req);
-    send_text(&bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
-                    "\"BTC-USDT\"},{\"channel\":\"candle1s\",\"instId\":\"ETH-USDT-SWAP\"},"
-                    "{\"channel\":\"candle1Dutc\",\"instId\":\"BTC-USDT\"},{\"channel\":"
-                    "\"candle1H\",\"instId\":\"ETH-USDT-SWAP\"}]}");
+    send_text(pub, req);
+    send_text(bus, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\",\"instId\":"
+                   "\"BTC-USDT\"},{\"channel\":\"candle1s\",\"instId\":\"ETH-USDT-SWAP\"},"
+                   "{\"channel\":\"candle1Dutc\",\"instId\":\"BTC-USDT\"},{\"channel\":"
+                   "\"candle1H\",\"instId\":\"ETH-USDT-SWAP\"}]}");
     for (int round = 0; round < 6; round++) {
-        ASSERT_EQ(run(&o, &pub, 250), 0);
-        ASSERT_EQ(run(&ob, &bus, 250), 0);
-        send_text(&pub, "ping");
-        send_text(&bus, "ping");
+        ASSERT_EQ(run(o, pub, 250), 0);
+        ASSERT_EQ(run(ob, bus, 250), 0);
+        send_text(pub, "ping");
+        send_text(bus, "ping");
     }
-    ASSERT_EQ(o.acks, 13);
-    ASSERT_EQ(ob.acks, 4);
-    ASSERT_EQ(o.errors + ob.errors, 0);
-    ASSERT_GE(o.kinds[OKX_PONG], 5);
-    ASSERT_GE(ob.kinds[OKX_PONG], 5);
+    ASSERT_EQ(o->acks, 13);
+    ASSERT_EQ(ob->acks, 4);
+    ASSERT_EQ(o->errors + ob->errors, 0);
+    ASSERT_GE(o->kinds[OKX_PONG], 5);
+    ASSERT_GE(ob->kinds[OKX_PONG], 5);
     /* Every channel delivered. */
-    ASSERT_GE(o.books5, 20);
-    ASSERT_GE(o.bbo, 20);
-    ASSERT_GE(o.kinds[OKX_TRADES], 10);
-    ASSERT_GE(o.kinds[OKX_TICKER], 20);
-    ASSERT_GE(o.kinds[OKX_FUNDING], 5); /* mark-price of both, funding-rate of the swap */
-    ASSERT_GE(ob.kinds[OKX_CANDLES], 8);
-    ASSERT_GE(ob.closed_candles, 2);
-    ASSERT_EQ(o.kinds[OKX_IGNORED] + ob.kinds[OKX_IGNORED], 0);
+    ASSERT_GE(o->books5, 20);
+    ASSERT_GE(o->bbo, 20);
+    ASSERT_GE(o->kinds[OKX_TRADES], 10);
+    ASSERT_GE(o->kinds[OKX_TICKER], 20);
+    ASSERT_GE(o->kinds[OKX_FUNDING], 5); /* mark-price of both, funding-rate of the swap */
+    ASSERT_GE(ob->kinds[OKX_CANDLES], 8);
+    ASSERT_GE(ob->closed_candles, 2);
+    ASSERT_EQ(o->kinds[OKX_IGNORED] + ob->kinds[OKX_IGNORED], 0);
     /* Both books chain: one snapshot each, every update applied, keepalives kept the chain. */
-    ASSERT_EQ(o.nbooks, 2);
-    ASSERT_EQ(o.resyncs, 0);
+    ASSERT_EQ(o->nbooks, 2);
+    ASSERT_EQ(o->resyncs, 0);
     for (int i = 0; i < 2; i++) {
-        const struct okx_book_stats *st = &o.books[i].stats;
+        const struct okx_book_stats *st = &o->books[i].stats;
 
         ASSERT_EQ(st->snapshots, 1);
         ASSERT_GE(st->updates, 20);
         ASSERT_EQ(st->gaps, 0);
         ASSERT_EQ(st->mismatches, 0);
         ASSERT_EQ(st->ignored, 0);
-        ASSERT_EQ(o.books[i].state, MDF_BOOK_LIVE);
+        ASSERT_EQ(o->books[i].state, MDF_BOOK_LIVE);
         if (zero) {
             ASSERT_EQ(st->checksums, 0);
         } else {
             ASSERT_EQ(st->checksums, st->snapshots + st->updates + st->keepalives);
         }
     }
-    ASSERT_GE(o.keepalives, 1);
-    ASSERT_EQ(o.keepalives, o.books[0].stats.keepalives + o.books[1].stats.keepalives);
-    wsc_close(&pub);
-    wsc_close(&bus);
-    obs_fini(&o);
-    obs_fini(&ob);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    ASSERT_GE(o->keepalives, 1);
+    ASSERT_EQ(o->keepalives, o->books[0].stats.keepalives + o->books[1].stats.keepalives);
+    venue_close(&v);
     return 0;
 }
 
@@ -492,13 +509,9 @@ TEST(fakevenue_okx_candle_bars_open_at_the_venues_times)
     return 0;
 }
 
-/* Subscribes books of BTC-USDT on a new /public connection. */
-static void sub_books(struct wsc *c, int port)
-{
-    okx_connect(c, port, "/ws/v5/public");
-    send_text(c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
-                 "\"BTC-USDT\"}]}");
-}
+/* The books subscription of BTC-USDT. */
+#define BOOKS_SUB                                                                                  \
+    "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":\"BTC-USDT\"}]}"
 
 /* --okx-seq-break and --okx-bad-checksum: the first faulted connection's books channel gets one
  * update that the book rule refuses (a gap, a mismatch) after N updates; a resubscribe heals;
@@ -506,43 +519,36 @@ static void sub_books(struct wsc *c, int port)
 static int book_fault(const char *opt, bool gap)
 {
     const char *args[] = {"--market-rate", "50", opt, "BTC-USDT/15", "--fault-conns", "1", NULL};
-    struct fv_proc fv;
-    struct wsc c, c2;
-    struct obs o, o2;
+    struct venue v;
+    struct wsc *c = &v.c[0], *c2 = &v.c[1];
+    struct obs *o = &v.o[0], *o2 = &v.o[1];
     const struct okx_book_stats *st;
 
-    start(&fv, args);
-    obs_init(&o);
-    obs_init(&o2);
-    sub_books(&c, fv.port);
-    sub_books(&c2, fv.port);
-    ASSERT_EQ(run(&o, &c, 1500), 0);
-    ASSERT_EQ(run(&o2, &c2, 10), 0);
-    st = &o.books[0].stats;
-    ASSERT_EQ(o.resyncs, 1);
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/public");
+    send_text(c, BOOKS_SUB);
+    send_text(c2, BOOKS_SUB);
+    ASSERT_EQ(run(o, c, 1500), 0);
+    ASSERT_EQ(run(o2, c2, 10), 0);
+    st = &o->books[0].stats;
+    ASSERT_EQ(o->resyncs, 1);
     ASSERT_EQ(gap ? st->gaps : st->mismatches, 1);
     ASSERT_EQ(gap ? st->mismatches : st->gaps, 0);
     /* It came after 15 updates (keepalives included) applied; the one with the wrong checksum
      * is applied before its checksum is found wrong, the gap is not. */
     ASSERT_EQ(st->updates + st->keepalives, gap ? 15 : 16);
-    ASSERT_EQ(o.books[0].state, MDF_BOOK_RESYNCING);
+    ASSERT_EQ(o->books[0].state, MDF_BOOK_RESYNCING);
     /* Resubscribing gives a new snapshot and the chain holds again. */
-    send_text(&c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
-                  "\"BTC-USDT\"}]}");
-    ASSERT_EQ(run(&o, &c, 800), 0);
-    ASSERT_EQ(o.books[0].state, MDF_BOOK_LIVE);
+    send_text(c, BOOKS_SUB);
+    ASSERT_EQ(run(o, c, 800), 0);
+    ASSERT_EQ(o->books[0].state, MDF_BOOK_LIVE);
     ASSERT_EQ(st->snapshots, 2);
-    ASSERT_EQ(o.resyncs, 1);
+    ASSERT_EQ(o->resyncs, 1);
     /* Connection 2 (not faulted) followed without a break. */
-    ASSERT_EQ(run(&o2, &c2, 300), 0);
-    ASSERT_EQ(o2.resyncs, 0);
-    ASSERT_GE(o2.books[0].stats.updates, 40);
-    ASSERT_EQ(counter(fv.port, "faults"), 1);
-    wsc_close(&c);
-    wsc_close(&c2);
-    obs_fini(&o);
-    obs_fini(&o2);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    ASSERT_EQ(run(o2, c2, 300), 0);
+    ASSERT_EQ(o2->resyncs, 0);
+    ASSERT_GE(o2->books[0].stats.updates, 40);
+    ASSERT_EQ(counter(v.fv.port, "faults"), 1);
+    venue_close(&v);
     return 0;
 }
 
@@ -570,37 +576,29 @@ TEST(fakevenue_okx_two_subscribers_end_on_the_same_market)
     const char *args[] = {"--market-rate", "100", "--market-events", "60", NULL};
     const char *sub = "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\",\"instId\":"
                       "\"BTC-USDT\"},{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"}]}";
-    struct fv_proc fv;
-    struct wsc c, c2;
-    struct obs o, o2;
+    struct venue v;
+    struct wsc *c = &v.c[0], *c2 = &v.c[1];
+    struct obs *o = &v.o[0], *o2 = &v.o[1];
     char t1[4096], t2[4096];
 
-    start(&fv, args);
-    obs_init(&o);
-    obs_init(&o2);
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/public");
     usleep(800 * 1000); /* longer than the whole market: nothing may be spent before a client */
-    okx_connect(&c, fv.port, "/ws/v5/public");
-    send_text(&c, sub);
-    ASSERT_EQ(run(&o, &c, 200), 0);
-    okx_connect(&c2, fv.port, "/ws/v5/public");
-    send_text(&c2, sub);
-    ASSERT_EQ(run(&o, &c, 1000), 0);
-    ASSERT_EQ(run(&o2, &c2, 200), 0);
-    ASSERT_EQ(o.books[0].stats.updates + o.books[0].stats.keepalives, 60);
-    ASSERT_LT(o2.books[0].stats.updates + o2.books[0].stats.keepalives, 60);
-    ASSERT_EQ(o.books[0].seq_id, o2.books[0].seq_id);
-    ASSERT_GT(okx_book_checksum_text(&o.books[0], t1, sizeof(t1)), 0);
-    ASSERT_GT(okx_book_checksum_text(&o2.books[0], t2, sizeof(t2)), 0);
+    send_text(c, sub);
+    ASSERT_EQ(run(o, c, 200), 0);
+    send_text(c2, sub);
+    ASSERT_EQ(run(o, c, 1000), 0);
+    ASSERT_EQ(run(o2, c2, 200), 0);
+    ASSERT_EQ(o->books[0].stats.updates + o->books[0].stats.keepalives, 60);
+    ASSERT_LT(o2->books[0].stats.updates + o2->books[0].stats.keepalives, 60);
+    ASSERT_EQ(o->books[0].seq_id, o2->books[0].seq_id);
+    ASSERT_GT(okx_book_checksum_text(&o->books[0], t1, sizeof(t1)), 0);
+    ASSERT_GT(okx_book_checksum_text(&o2->books[0], t2, sizeof(t2)), 0);
     ASSERT_STR_EQ(t1, t2);
-    ASSERT_GE(o.ntrades, 20);
-    ASSERT_LT(o2.ntrades, o.ntrades);
-    ASSERT_EQ(o.last_trade, o2.last_trade);
-    ASSERT_EQ(o.resyncs + o2.resyncs, 0);
-    wsc_close(&c);
-    wsc_close(&c2);
-    obs_fini(&o);
-    obs_fini(&o2);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    ASSERT_GE(o->ntrades, 20);
+    ASSERT_LT(o2->ntrades, o->ntrades);
+    ASSERT_EQ(o->last_trade, o2->last_trade);
+    ASSERT_EQ(o->resyncs + o2->resyncs, 0);
+    venue_close(&v);
     return 0;
 }
 
@@ -610,34 +608,26 @@ TEST(fakevenue_okx_notice_64008_then_close_after_the_grace)
 {
     const char *args[] = {
         "--shutdown-after", "0.3", "--shutdown-grace", "0.5", "--fault-conns", "1", NULL};
-    struct fv_proc fv;
-    struct wsc c, c2;
-    struct obs o, o2;
+    struct venue v;
+    struct wsc *c = &v.c[0], *c2 = &v.c[1];
+    struct obs *o = &v.o[0], *o2 = &v.o[1];
     int64_t t0;
 
-    start(&fv, args);
-    obs_init(&o);
-    obs_init(&o2);
-    okx_connect(&c, fv.port, "/ws/v5/public");
-    okx_connect(&c2, fv.port, "/ws/v5/public");
-    send_text(&c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
-                  "\"BTC-USDT\"}]}");
-    run_until(&o, &c, one_notice);
-    ASSERT_EQ(o.err_code, OKX_NOTICE_UPGRADE);
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/public");
+    send_text(c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                 "\"BTC-USDT\"}]}");
+    run_until(o, c, one_notice);
+    ASSERT_EQ(o->err_code, OKX_NOTICE_UPGRADE);
     t0 = test_now_ns();
-    ASSERT_EQ(run(&o, &c, T_MS), ERR_WS_CLOSED);
-    ASSERT_EQ(c.close_code, 1001);
+    ASSERT_EQ(run(o, c, T_MS), ERR_WS_CLOSED);
+    ASSERT_EQ(c->close_code, 1001);
     ASSERT_GT(test_now_ns() - t0, 300 * 1000000LL);
-    ASSERT_EQ(run(&o2, &c2, 500), 0);
-    ASSERT_EQ(o2.notices, 0);
-    send_text(&c2, "ping");
-    ASSERT_STR_EQ(recv_text(&c2), "pong");
-    ASSERT_EQ(counter(fv.port, "infos"), 1);
-    wsc_close(&c);
-    wsc_close(&c2);
-    obs_fini(&o);
-    obs_fini(&o2);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    ASSERT_EQ(run(o2, c2, 500), 0);
+    ASSERT_EQ(o2->notices, 0);
+    send_text(c2, "ping");
+    ASSERT_STR_EQ(recv_text(c2), "pong");
+    ASSERT_EQ(counter(v.fv.port, "infos"), 1);
+    venue_close(&v);
     return 0;
 }
 
@@ -645,32 +635,24 @@ TEST(fakevenue_okx_notice_64008_then_close_after_the_grace)
 TEST(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it)
 {
     const char *args[] = {"--okx-idle", "1", NULL};
-    struct fv_proc fv;
-    struct wsc quiet, busy;
-    struct obs o, o2;
+    struct venue v;
+    struct wsc *quiet = &v.c[0], *busy = &v.c[1];
+    struct obs *o = &v.o[0], *o2 = &v.o[1];
     int r = 0;
 
-    start(&fv, args);
-    obs_init(&o);
-    obs_init(&o2);
-    okx_connect(&quiet, fv.port, "/ws/v5/public");
-    okx_connect(&busy, fv.port, "/ws/v5/public");
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/public");
     for (int i = 0; i < 8; i++) {
-        send_text(&busy, "ping");
-        ASSERT_EQ(run(&o2, &busy, 250), 0);
+        send_text(busy, "ping");
+        ASSERT_EQ(run(o2, busy, 250), 0);
         if (r == 0)
-            r = run(&o, &quiet, 10);
+            r = run(o, quiet, 10);
     }
     ASSERT_EQ(r, ERR_WS_CLOSED);
-    ASSERT_EQ(o2.kinds[OKX_PONG], 8);
-    send_text(&busy, "ping");
-    ASSERT_STR_EQ(recv_text(&busy), "pong");
-    ASSERT_EQ(fv_wait_line(&fv, "conn 1 closed idle", T_MS, NULL, 0), 0);
-    wsc_close(&quiet);
-    wsc_close(&busy);
-    obs_fini(&o);
-    obs_fini(&o2);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    ASSERT_EQ(o2->kinds[OKX_PONG], 8);
+    send_text(busy, "ping");
+    ASSERT_STR_EQ(recv_text(busy), "pong");
+    ASSERT_EQ(fv_wait_line(&v.fv, "conn 1 closed idle", T_MS, NULL, 0), 0);
+    venue_close(&v);
     return 0;
 }
 
@@ -678,29 +660,25 @@ TEST(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it)
 TEST(fakevenue_okx_request_limit_gives_60014)
 {
     const char *args[] = {"--okx-req-limit", "3", NULL};
-    struct fv_proc fv;
-    struct wsc c;
-    struct obs o;
+    struct venue v;
+    struct wsc *c = &v.c[0];
+    struct obs *o = &v.o[0];
 
-    start(&fv, args);
-    obs_init(&o);
-    okx_connect(&c, fv.port, "/ws/v5/public");
+    venue_open(&v, args, "/ws/v5/public", NULL);
     for (int i = 0; i < 3; i++) {
-        send_text(&c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
-                      "\"BTC-USDT\"},{\"channel\":\"bbo-tbt\",\"instId\":\"BTC-USDT\"}]}");
-        send_text(&c, "ping");
+        send_text(c, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                     "\"BTC-USDT\"},{\"channel\":\"bbo-tbt\",\"instId\":\"BTC-USDT\"}]}");
+        send_text(c, "ping");
     }
-    ASSERT_EQ(run(&o, &c, 500), 0);
-    ASSERT_EQ(o.acks, 6);
-    ASSERT_EQ(o.errors, 0);
-    send_text(&c, "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
-                  "\"BTC-USDT\"}]}");
-    run_until(&o, &c, one_error);
-    ASSERT_EQ(o.err_code, 60014);
-    ASSERT_EQ(o.unacks, 0);
-    wsc_close(&c);
-    obs_fini(&o);
-    ASSERT_EQ(fv_stop(&fv), 0);
+    ASSERT_EQ(run(o, c, 500), 0);
+    ASSERT_EQ(o->acks, 6);
+    ASSERT_EQ(o->errors, 0);
+    send_text(c, "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"tickers\",\"instId\":"
+                 "\"BTC-USDT\"}]}");
+    run_until(o, c, one_error);
+    ASSERT_EQ(o->err_code, 60014);
+    ASSERT_EQ(o->unacks, 0);
+    venue_close(&v);
     return 0;
 }
 
