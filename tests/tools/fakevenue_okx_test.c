@@ -93,6 +93,31 @@ static struct okx_book *book_of(struct obs *o, const char *sym)
     return &o->books[o->nbooks++];
 }
 
+/* Numbers are strings as the venue sends them: the only JSON numbers of a data message are the
+ * book's checksum, seqId and prevSeqId. */
+static void numbers_are_strings(const char *t, size_t len)
+{
+    static const char *const allowed[] = {"\"checksum\":", "\"seqId\":", "\"prevSeqId\":"};
+
+    for (size_t i = 1; i + 1 < len; i++) {
+        bool ok = false;
+
+        if (t[i] != ':' || !(t[i + 1] == '-' || (t[i + 1] >= '0' && t[i + 1] <= '9')))
+            continue;
+        for (size_t k = 0; k < 3; k++) {
+            size_t n = strlen(allowed[k]);
+
+            ok |= i + 1 >= n && memcmp(t + i + 1 - n, allowed[k], n) == 0;
+        }
+        if (!ok)
+            test_fail(__FILE__, __LINE__, "a JSON number at %zu: %.300s", i, t);
+    }
+    for (size_t i = 0; i + 1 < len; i++)
+        if ((t[i] == '[' || t[i] == ',') &&
+            (t[i + 1] == '-' || (t[i + 1] >= '0' && t[i + 1] <= '9')))
+            test_fail(__FILE__, __LINE__, "a JSON number in an array at %zu: %.300s", i, t);
+}
+
 /* Decodes one message (every one must decode) and follows it. */
 static void feed(struct obs *o, const uint8_t *t, size_t len)
 {
@@ -103,6 +128,8 @@ static void feed(struct obs *o, const uint8_t *t, size_t len)
         test_fail(__FILE__, __LINE__, "okx_decode %d (%s): %.400s", r, mdf_errmsg(),
                   (const char *)t);
     o->kinds[m.kind]++;
+    if (m.kind != OKX_EVENT && m.kind != OKX_PONG)
+        numbers_are_strings((const char *)t, len);
     if (m.kind == OKX_EVENT) {
         snprintf(o->conn_id, sizeof(o->conn_id), "%s", m.conn_id);
         if (m.event == OKX_EV_SUBSCRIBE)
