@@ -14,6 +14,7 @@
     X(fakevenue_okx_notice_64008_then_close_after_the_grace, 0, 30)                                \
     X(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it, 0, 30)                                   \
     X(fakevenue_okx_request_limit_gives_60014, 0, 30)                                              \
+    X(fakevenue_okx_connection_faults_and_lifetime_apply, 0, 30)                                   \
     X(fakevenue_okx_conn_limit_and_unknown_path, 0, 30)
 
 #endif /* MDF_TESTS_TOOLS_FAKEVENUE_OKX_LIST_H */

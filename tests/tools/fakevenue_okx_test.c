@@ -709,6 +709,39 @@ TEST(fakevenue_okx_request_limit_gives_60014)
     return 0;
 }
 
+/* The connection fault flags and --lifetime apply to OKX connections: --fault-close-after N
+ * closes the faulted one after N data messages, --lifetime cuts the other. */
+TEST(fakevenue_okx_connection_faults_and_lifetime_apply)
+{
+    const char *args[] = {"--fault-close-after",
+                          "5",
+                          "--fault-close-code",
+                          "4000",
+                          "--fault-conns",
+                          "1",
+                          "--lifetime",
+                          "1.5",
+                          "--market-rate",
+                          "20",
+                          NULL};
+    struct venue v;
+    int64_t t0 = test_now_ns();
+
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/public");
+    for (int i = 0; i < 2; i++)
+        send_text(&v.c[i], "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books5\","
+                           "\"instId\":\"BTC-USDT\"}]}");
+    ASSERT_EQ(run(&v.o[0], &v.c[0], T_MS), ERR_WS_CLOSED);
+    ASSERT_EQ(v.c[0].close_code, 4000);
+    ASSERT_EQ(v.o[0].books5, 5);
+    ASSERT_EQ(run(&v.o[1], &v.c[1], T_MS), ERR_WS_CLOSED);
+    ASSERT_EQ(v.c[1].close_code, 1000);
+    ASSERT_GT(test_now_ns() - t0, 1400 * 1000000LL);
+    ASSERT_GT(v.o[1].books5, 5);
+    venue_close(&v);
+    return 0;
+}
+
 /* Three upgrades a second by default; the fourth is refused with 429. Unknown paths are 404. */
 TEST(fakevenue_okx_conn_limit_and_unknown_path)
 {
