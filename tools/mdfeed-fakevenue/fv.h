@@ -11,7 +11,8 @@
  * (replay, synthetic load, the markets) compare against a watermark.
  *
  * The venue protocol is Binance's (binance.c, with replay.c, synth.c and market.c behind it) or,
- * with --venue bitfinex, Bitfinex's (bitfinex.c, with its own market in bfx_market.c).
+ * with --venue bitfinex, Bitfinex's (bitfinex.c, with its own market in bfx_market.c), or, with
+ * --venue okx, OKX v5's (okx.c, with its market in okx_market.c; okxv.h between the two).
  *
  * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
  * under our control for faults); wslay (through ws.h) parses what the client sends and produces
