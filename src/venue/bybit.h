@@ -153,6 +153,9 @@ struct bybit_ticker {
 /* One decoded message. Pointers are borrowed from the decoder, valid until its next decode. */
 struct bybit_msg {
     enum bybit_kind kind;               /* what this is */
+    const char *topic;                  /* data: the topic as sent (borrowed; kept after an
+                                           error once read, so a failure names its stream) */
+    size_t topic_len;                   /* its length */
     struct vstream spec;                /* data: the stream the topic names */
     int64_t ts_ns;                      /* data: ts, the venue's push time (0 if none) */
     int64_t cts_ns;                     /* book: cts, the matching engine time (0 if none) */

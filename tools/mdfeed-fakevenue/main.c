@@ -93,7 +93,7 @@ enum {
     O_BFX_BAD_CS,
     O_BFX_BAD_LEVEL,
     O_BFX_SAME_CHAN,
-    O_OKX_IDLE, /* [okx hook] */
+    O_OKX_IDLE,
     O_OKX_REQ_LIMIT,
     O_OKX_REQ_WINDOW,
     O_OKX_MINUTE_MS,
@@ -173,7 +173,7 @@ static const struct option LONGOPTS[] = {
     {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
     {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
     {"bfx-same-chan-id", no_argument, NULL, O_BFX_SAME_CHAN},
-    {"okx-idle", required_argument, NULL, O_OKX_IDLE}, /* [okx hook] */
+    {"okx-idle", required_argument, NULL, O_OKX_IDLE},
     {"okx-req-limit", required_argument, NULL, O_OKX_REQ_LIMIT},
     {"okx-req-window", required_argument, NULL, O_OKX_REQ_WINDOW},
     {"okx-minute-ms", required_argument, NULL, O_OKX_MINUTE_MS},
@@ -189,7 +189,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
             "[--tls11-only]]\n"
-            "       [--venue binance-spot|binance-futures|bitfinex] [--replay FILE] [--rest FILE]\n"
+            "       [--venue VENUE] [--replay FILE] [--rest FILE]\n"
             "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
             "       [--msg-size N]\n"
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
@@ -206,7 +206,7 @@ static void usage(FILE *f)
             "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
             "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
             "       [--bfx-same-chan-id]\n"
-            "okx (--venue okx): [--market INSTIDS] [--market-rate N] [--market-events N]\n"
+            "okx: [--replay FILE] [--market INSTIDS] [--market-rate N] [--market-events N]\n"
             "       [--okx-idle S] [--okx-req-limit N] [--okx-req-window S] [--okx-minute-ms MS]\n"
             "       [--okx-checksum-zero] [--okx-seq-break INSTID[/N]]\n"
             "       [--okx-bad-checksum INSTID[/N]]\n"
@@ -220,6 +220,7 @@ static void usage(FILE *f)
             "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
             "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
             "See mdfeed-fakevenue(1).\n");
+    fprintf(f, "venues: %s\n", fv_proto_names());
 }
 
 /* Prints a usage error and exits 2. */
@@ -386,6 +387,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
     int c;
 
     memset(o, 0, sizeof(*o));
+    o->proto = &fv_proto_binance_spot;
     o->listen = "127.0.0.1";
     o->speed = 1;
     o->msg_size = 200;
@@ -446,17 +448,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->tls11_only = true;
             break;
         case O_VENUE:
-            if (strcmp(optarg, "binance-spot") == 0)
-                o->venue = FV_VENUE_SPOT;
-            else if (strcmp(optarg, "binance-futures") == 0)
-                o->venue = FV_VENUE_FUTURES;
-            else if (strcmp(optarg, "bitfinex") == 0)
-                o->venue = FV_VENUE_BITFINEX;
-            else if (strcmp(optarg, "okx") == 0)
-                o->venue = FV_VENUE_OKX; /* [okx hook] */
-            else
-                die_usage("--venue: binance-spot, binance-futures, bitfinex or okx, got '%s'",
-                          optarg);
+            o->proto = fv_proto_find(optarg);
+            if (!o->proto)
+                die_usage("--venue: %s, got '%s'", fv_proto_names(), optarg);
             break;
         case O_REPLAY:
             o->replay_file = optarg;
@@ -600,7 +594,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_F_GAP:
             o->f.gap_after = num("fault-gap-after", optarg, 1L << 40);
             break;
-        case O_MARKET: /* checked after the loop: its form depends on --venue */
+        case O_MARKET: /* checked after the loop: the module may name its own instruments */
             o->market = optarg;
             break;
         case O_MARKET_QUIET:
@@ -709,7 +703,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
             break;
-        case O_OKX_IDLE: /* [okx hook] */
+        case O_OKX_IDLE:
             o->okx.idle = secs("okx-idle", optarg);
             break;
         case O_OKX_REQ_LIMIT:
@@ -757,9 +751,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--replay-live needs --replay");
     if (!o->f.oversize_size)
         die_usage("--fault-oversize-size: at least 1 byte");
-    if (o->market && o->venue == FV_VENUE_OKX)
-        venue_symbol_list("market", o->market, fvokx_inst_ok, "BTC-USDT,BTC-USDT-SWAP");
-    else if (o->market)
+    if (o->market && !(o->proto->flags & FV_PROTO_OWN_MARKET))
         symbol_list("market", o->market);
     if (o->market && o->synth)
         die_usage("--market and --synthetic do not go together");
@@ -771,52 +763,24 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--market-sparse: a symbol cannot also be in --market-quiet");
     if (sparse_period_set && !o->market_sparse)
         die_usage("--market-sparse-period needs --market-sparse");
-    if (o->venue == FV_VENUE_BITFINEX && (o->replay_file || o->rest_file || o->synth || o->market ||
-                                          o->market_quiet || o->market_sparse))
-        die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
-                  "--market, --market-quiet or --market-sparse");
-    if ((o->venue == FV_VENUE_BITFINEX || o->venue == FV_VENUE_OKX) && o->n_refuse)
-        die_usage("--refuse-stream: Binance venues only");
-    if (o->venue == FV_VENUE_OKX && (o->replay_file || o->rest_file || o->synth ||
-                                     o->market_quiet || o->market_sparse || o->market_max))
-        die_usage("--venue okx generates its own market: no --replay, --rest, --synthetic, "
-                  "--market-quiet, --market-sparse or --market-rate max"); /* [okx hook] */
-    if (o->venue == FV_VENUE_BITFINEX) {
-        /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
-         * 20 connections per minute (src/venue/README.md 3.1). */
-        o->ping_interval = ping >= 0 ? ping : 0;
-        o->pong_timeout = pong >= 0 ? pong : 0;
-        o->rate_limit = (int)(rate >= 0 ? rate : 0);
-        o->max_streams = (int)(maxs >= 0 ? maxs : 25);
-        o->lifetime = lifetime >= 0 ? lifetime : 0;
-        o->weight_limit = weight >= 0 ? weight : 0;
-        if (!conn_limit_set) {
-            o->conn_limit = 20;
-            o->conn_window = 60;
-        }
-    } else if (o->venue == FV_VENUE_OKX) {
-        /* No server pings (the client sends "ping"), no per-second message limit (requests are
-         * limited per hour), no lifetime; 3 connection attempts a second (src/venue/README.md
-         * 4.2). [okx hook] */
-        o->ping_interval = ping >= 0 ? ping : 0;
-        o->pong_timeout = pong >= 0 ? pong : 0;
-        o->rate_limit = (int)(rate >= 0 ? rate : 0);
-        o->max_streams = (int)(maxs >= 0 ? maxs : 1024);
-        o->lifetime = lifetime >= 0 ? lifetime : 0;
-        o->weight_limit = weight >= 0 ? weight : 0;
-        if (!conn_limit_set) {
-            o->conn_limit = 3;
-            o->conn_window = 1;
-        }
-    } else {
-        bool spot = o->venue == FV_VENUE_SPOT;
+    if ((o->loop || o->replay_live) && !(o->proto->flags & FV_PROTO_LOOP))
+        die_usage("--venue %s: no --loop or --replay-live", o->proto->name);
+    if (o->replay_file && !o->proto->replay_line)
+        die_usage("--venue %s: no --replay", o->proto->name);
+    /* The venue's defaults fill what was not given (-1). */
+    o->ping_interval = ping;
+    o->pong_timeout = pong;
+    o->rate_limit = (int)rate;
+    o->max_streams = (int)maxs;
+    o->lifetime = lifetime;
+    o->weight_limit = weight;
+    if (!conn_limit_set)
+        o->conn_limit = -1;
+    {
+        const char *err = o->proto->options(o);
 
-        o->ping_interval = ping >= 0 ? ping : spot ? 20 : 180;
-        o->pong_timeout = pong >= 0 ? pong : spot ? 60 : 600;
-        o->rate_limit = (int)(rate >= 0 ? rate : spot ? 5 : 10);
-        o->max_streams = (int)(maxs >= 0 ? maxs : spot ? 1024 : 200);
-        o->lifetime = lifetime >= 0 ? lifetime : 86400;
-        o->weight_limit = weight >= 0 ? weight : spot ? 6000 : 2400;
+        if (err)
+            die_usage("%s", err);
     }
     if (!is_loopback(o->listen)) {
         fprintf(stderr,
@@ -854,13 +818,8 @@ int main(int argc, char **argv)
     if (!rc && o.replay_live)
         live_prepare(&s);
     rest_init(&s);
-    synth_init(&s);
-    if (o.venue == FV_VENUE_OKX)
-        fvokx_init(&s); /* [okx hook]: --market is its instruments */
-    else
-        market_init(&s);
-    if (o.venue == FV_VENUE_BITFINEX)
-        bfxm_init(&s);
+    if (o.proto->init && o.proto->init(&s) < 0)
+        rc = 1;
     if (!rc && server_start(&s, &loop, &o) < 0)
         rc = 1;
     if (!rc) {
@@ -869,16 +828,13 @@ int main(int argc, char **argv)
         s.stopping = true;
         replay_stop(&s);
         rest_stop(&s);
-        synth_stop(&s);
-        market_stop(&s);
-        bfxm_stop(&s);
-        fvokx_stop(&s); /* [okx hook] */
+        if (o.proto->stop)
+            o.proto->stop(&s);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
-    market_fini(&s);
-    bfxm_fini(&s);
-    fvokx_fini(&s); /* [okx hook] */
+    if (o.proto->fini)
+        o.proto->fini(&s);
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);

@@ -680,7 +680,7 @@ static void fmt_candle(const struct okx_market *m, const struct osym *y, int bar
 static void deliver(struct okx_market *m, int sym, int ch, int bar)
 {
     for (struct fv_peer *p = m->s->peers; p; p = p->next) {
-        struct okx_peer *x = p->okx;
+        struct okx_peer *x = okxv_peer(p);
 
         for (size_t i = 0; x && i < x->nsubs; i++) {
             const struct okxv_sub *u = &x->subs[i];
@@ -713,7 +713,7 @@ static void deliver_update(struct okx_market *m, int sym, int64_t prev)
     b->len = 0;
     fmt_update(y, b, cs, prev);
     for (struct fv_peer *p = m->s->peers; p; p = p->next) {
-        struct okx_peer *x = p->okx;
+        struct okx_peer *x = okxv_peer(p);
 
         for (size_t i = 0; x && i < x->nsubs; i++) {
             struct okxv_sub *u = &x->subs[i];
@@ -897,12 +897,11 @@ static void on_timer(uv_timer_t *t)
         if (m->syms[i]->nsubs)
             timed(m, (int)i, now_loop, now);
     for (struct fv_peer *p = m->s->peers; p; p = p->next)
-        if (p->okx)
+        if (okxv_peer(p))
             peer_flush(p);
-    okxv_peers_tick(m->s, now_loop);
 }
 
-/* See fv.h. */
+/* See okxv.h. */
 int fvokx_init(struct fv_server *s)
 {
     struct okx_market *m = fv_xcalloc(1, sizeof(*m));
@@ -916,18 +915,12 @@ int fvokx_init(struct fv_server *s)
     return 0;
 }
 
-/* See fv.h. Paced only: nothing waits for a drain. */
-void fvokx_on_drain(struct fv_server *s)
-{
-    (void)s;
-}
-
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
-/* See fv.h. */
+/* See okxv.h. */
 void fvokx_stop(struct fv_server *s)
 {
     struct okx_market *m = s->okx;
@@ -936,7 +929,7 @@ void fvokx_stop(struct fv_server *s)
         uv_close((uv_handle_t *)&m->timer, on_closed);
 }
 
-/* See fv.h. */
+/* See okxv.h. */
 void fvokx_fini(struct fv_server *s)
 {
     struct okx_market *m = s->okx;

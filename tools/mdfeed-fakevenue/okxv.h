@@ -1,7 +1,8 @@
 /*
- * The OKX v5 module of the fake venue, between its two files: okx.c (the connection: paths,
- * ops, acks and errors, keepalive, limits) and okx_market.c (the synthetic market and the
- * messages of every channel). Private to those two files; fv.h has the module's entry points.
+ * The OKX v5 module of the fake venue, between its files: okx.c (the connection: paths, ops,
+ * acks and errors, keepalive, limits, and the module table fv_proto_okx), okx_market.c (the
+ * synthetic market and the messages of every channel) and okx_replay.c (what a line of an OKX
+ * recording is to --replay). Private to those files.
  */
 #ifndef MDF_FAKEVENUE_OKXV_H
 #define MDF_FAKEVENUE_OKXV_H
@@ -34,11 +35,12 @@ enum okxv_route {
 struct okxv_sub {
     uint8_t ch;       /* enum okxv_ch */
     uint8_t bar;      /* candles: bar index (okxv_channel()) */
-    uint16_t sym;     /* market symbol index */
+    uint16_t sym;     /* market symbol index (0 under --replay) */
+    int32_t sid;      /* under --replay: its key's stream id (in p->subs); -1 otherwise */
     uint64_t updates; /* books: updates sent since the snapshot */
 };
 
-/* An OKX connection. */
+/* An OKX connection (p->vstate, from on_open to on_close). */
 struct okx_peer {
     uint8_t route;          /* enum okxv_route of its path */
     char conn_id[12];       /* connId of its events */
@@ -48,6 +50,16 @@ struct okx_peer {
     struct okxv_sub *subs;  /* subscriptions, in order */
     size_t nsubs, cap;      /* used, allocated */
 };
+
+/* The OKX state of connection p, or NULL (not upgraded, or closing). */
+static inline struct okx_peer *okxv_peer(const struct fv_peer *p)
+{
+    return p->kind == FV_KIND_VENUE ? p->vstate : NULL;
+}
+
+/* The replay key of a subscription arg (fv.h, struct fv_rline): "channel:instId", the same for
+ * a live request and the recorded ack and data that answered it. False when it does not fit. */
+bool okxv_key(const char *channel, const char *inst, char *out, size_t cap);
 
 /* Parses a channel name: *ch, and for candles *bar. Returns the channel's route, or -1 when
  * the venue has no such channel. */
@@ -62,7 +74,12 @@ void okxv_attach(struct fv_server *s, struct fv_peer *p, struct okxv_sub *u);
 /* Subscription u of p ends. */
 void okxv_detach(struct fv_server *s, const struct okxv_sub *u);
 
-/* The market's timer ticked at loop time now (okx.c: idle connections). */
-void okxv_peers_tick(struct fv_server *s, uint64_t now);
+/* Creates the market and its timer (not under --replay). Returns 0. */
+int fvokx_init(struct fv_server *s);
+void fvokx_stop(struct fv_server *s);
+void fvokx_fini(struct fv_server *s);
+
+/* The replay hook (okx_replay.c): says what a recorded line is. */
+void okx_replay_line(struct fv_server *s, struct fv_rline *l);
 
 #endif /* MDF_FAKEVENUE_OKXV_H */
