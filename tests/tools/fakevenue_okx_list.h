@@ -15,6 +15,8 @@
     X(fakevenue_okx_idle_client_is_cut_and_ping_keeps_it, 0, 30)                                   \
     X(fakevenue_okx_request_limit_gives_60014, 0, 30)                                              \
     X(fakevenue_okx_connection_faults_and_lifetime_apply, 0, 30)                                   \
-    X(fakevenue_okx_conn_limit_and_unknown_path, 0, 30)
+    X(fakevenue_okx_conn_limit_and_unknown_path, 0, 30)                                            \
+    X(fakevenue_okx_replay_answers_subscribe_args_and_serves_the_recorded_channels, 0, 30)         \
+    X(fakevenue_okx_replay_serves_only_the_subscribed_channel, 0, 30)
 
 #endif /* MDF_TESTS_TOOLS_FAKEVENUE_OKX_LIST_H */

@@ -766,3 +766,248 @@ TEST(fakevenue_okx_conn_limit_and_unknown_path)
     ASSERT_EQ(fv_stop(&fv), 0);
     return 0;
 }
+
+/* ---- replay (--venue okx --replay FILE) ---- */
+
+#define REC "okx/ws.rec" /* synthetic (tests/fixtures/okx/README.md) */
+#define REC_MAX 256      /* lines of the recording the tests read */
+
+/* What the venue sent in the recording (one connection, to /ws/v5/public), in order: the text
+ * of every received line. Read by the recording format alone (tests/fixtures/README.md shapes:
+ * "URL <-> TS", "TS: JSON", "URL <- TS: JSON"). */
+struct rec {
+    char *msg[REC_MAX]; /* owned */
+    size_t n;
+};
+
+static void rec_read(struct rec *r)
+{
+    FILE *f = fopen(test_fixture(REC), "r");
+    char line[65536];
+
+    ASSERT(f != NULL);
+    r->n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *j = strstr(line, ": ");
+
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] < '0' || line[0] > '9' || !j || strstr(line, " <- ") || strstr(line, " <-> "))
+            continue;
+        ASSERT_LT(r->n, REC_MAX);
+        r->msg[r->n++] = strdup(j + 2);
+    }
+    fclose(f);
+}
+
+static void rec_free(struct rec *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->msg[i]);
+    r->n = 0;
+}
+
+/* "channel:instId" of an event's or a data message's arg ("" when it has none); *event tells
+ * which of the two it is. */
+static void arg_key(const char *t, char *key, size_t cap, bool *event)
+{
+    json_t *j = json_loads(t, 0, NULL), *arg = json_object_get(j, "arg");
+
+    *event = json_object_get(j, "event") != NULL;
+    key[0] = '\0';
+    if (json_is_object(arg))
+        snprintf(key, cap, "%s:%s", jstr(arg, "channel"), jstr(arg, "instId"));
+    json_decref(j);
+}
+
+/* The recorded subscribe ack of key, or NULL. */
+static const char *rec_ack(const struct rec *r, const char *key)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        char k[128];
+        bool ev;
+
+        arg_key(r->msg[i], k, sizeof(k), &ev);
+        if (ev && strstr(r->msg[i], "\"event\":\"subscribe\"") && strcmp(k, key) == 0)
+            return r->msg[i];
+    }
+    return NULL;
+}
+
+/* True when recorded line i is a data message of one of keys (NULL-terminated). */
+static bool rec_data_of(const struct rec *r, size_t i, const char *const *keys)
+{
+    char k[128];
+    bool ev;
+
+    arg_key(r->msg[i], k, sizeof(k), &ev);
+    for (size_t n = 0; !ev && keys[n]; n++)
+        if (strcmp(k, keys[n]) == 0)
+            return true;
+    return false;
+}
+
+/* Data messages that arrived while a test waited for an event, in order. */
+struct got {
+    char *msg[REC_MAX]; /* owned */
+    size_t n, next;     /* kept, taken */
+};
+
+/* Receives until an event arrives and returns it (borrowed); data before it are kept in g. */
+static const char *next_event(struct wsc *c, struct got *g)
+{
+    for (;;) {
+        const char *t = recv_text(c);
+        char k[128];
+        bool ev;
+
+        arg_key(t, k, sizeof(k), &ev);
+        if (ev)
+            return t;
+        ASSERT_LT(g->n, REC_MAX);
+        g->msg[g->n++] = strdup(t);
+    }
+}
+
+/* The next data message: one kept in g, else the next received. */
+static const char *next_data(struct wsc *c, struct got *g)
+{
+    return g->next < g->n ? g->msg[g->next++] : recv_text(c);
+}
+
+static void got_free(struct got *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->msg[i]);
+    g->n = g->next = 0;
+}
+
+/* Checks that connection c receives exactly the recorded data messages of keys, in recorded
+ * order, each decoded by the daemon's decoder and books kept by its book rule (o). Returns how
+ * many there were. */
+static size_t expect_recorded(const struct rec *r, const char *const *keys, struct wsc *c,
+                              struct got *g, struct obs *o)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < r->n; i++) {
+        const char *m;
+
+        if (!rec_data_of(r, i, keys))
+            continue;
+        m = next_data(c, g);
+        if (strcmp(m, r->msg[i]) != 0)
+            test_fail(__FILE__, __LINE__, "message %zu: got %.200s, recorded %.200s", k, m,
+                      r->msg[i]);
+        feed(o, (const uint8_t *)m, strlen(m));
+        k++;
+    }
+    return k;
+}
+
+/* Subscribe args are answered with the recorded acks (the live request's id in place of the
+ * recorded one when they differ), an arg the recording never subscribed or a recorded channel
+ * asked on the wrong path gets 60018, and each client gets every recorded message of the
+ * channels it subscribed, exactly and in order, at the recorded spacing; the books channel's
+ * checksums hold for the daemon's book rule. */
+TEST(fakevenue_okx_replay_answers_subscribe_args_and_serves_the_recorded_channels)
+{
+    static const char *const pub_keys[] = {"books:BTC-USDT", "trades:BTC-USDT", "tickers:ETH-USDT",
+                                           NULL};
+    static const char *const tick_keys[] = {"tickers:ETH-USDT", NULL};
+    const char *args[] = {"--replay", test_fixture(REC), NULL};
+    struct venue v;
+    struct rec r;
+    struct got gp = {.n = 0}, gb = {.n = 0};
+    char want[512];
+    const char *t, *ack;
+    int64_t t0, t1;
+
+    rec_read(&r);
+    venue_open(&v, args, "/ws/v5/public", "/ws/v5/public");
+    /* Public: the recorded request's id, the args in another order than recorded. */
+    send_text(&v.c[0], "{\"id\":\"1\",\"op\":\"subscribe\",\"args\":["
+                       "{\"channel\":\"tickers\",\"instId\":\"ETH-USDT\"},"
+                       "{\"channel\":\"books\",\"instId\":\"BTC-USDT\"},"
+                       "{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"}]}");
+    ASSERT_STR_EQ(next_event(&v.c[0], &gp), rec_ack(&r, "tickers:ETH-USDT"));
+    ASSERT_STR_EQ(next_event(&v.c[0], &gp), rec_ack(&r, "books:BTC-USDT"));
+    ASSERT_STR_EQ(next_event(&v.c[0], &gp), rec_ack(&r, "trades:BTC-USDT"));
+    /* Another id than the recorded one: the live id in the recorded ack. */
+    send_text(&v.c[1], "{\"id\":\"b2\",\"op\":\"subscribe\",\"args\":["
+                       "{\"channel\":\"tickers\",\"instId\":\"ETH-USDT\"}]}");
+    ack = rec_ack(&r, "tickers:ETH-USDT");
+    ASSERT(ack != NULL && strncmp(ack, "{\"id\":\"1\",", 10) == 0);
+    snprintf(want, sizeof(want), "{\"id\":\"b2\",%s", ack + 10);
+    ASSERT_STR_EQ(next_event(&v.c[1], &gb), want);
+    /* Not in the recording: refused, not invented. */
+    send_text(&v.c[0], "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"books\","
+                       "\"instId\":\"ETH-USDT\"}]}");
+    t = next_event(&v.c[0], &gp);
+    ASSERT(strstr(t, "\"event\":\"error\"") != NULL);
+    ASSERT(strstr(t, "\"code\":\"60018\"") != NULL);
+    send_text(&v.c[1], "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"candle1m\","
+                       "\"instId\":\"BTC-USDT\"}]}");
+    t = next_event(&v.c[1], &gb);
+    ASSERT(strstr(t, "\"code\":\"60018\"") != NULL);
+    /* Every recorded message of the subscribed channels, exactly and in order, over about the
+     * recorded 1.39 s from the snapshot to the last update. */
+    t0 = test_now_ns();
+    ASSERT_EQ(expect_recorded(&r, pub_keys, &v.c[0], &gp, &v.o[0]), 13);
+    t1 = test_now_ns();
+    ASSERT_EQ(expect_recorded(&r, tick_keys, &v.c[1], &gb, &v.o[1]), 3);
+    ASSERT_GE(t1 - t0, 1000 * 1000000LL);
+    ASSERT_EQ(v.o[0].resyncs, 0);
+    ASSERT_EQ(v.o[0].keepalives, 1);
+    ASSERT_GE(v.o[0].books[0].stats.checksums, 6);
+    ASSERT_EQ(fv_wait_line(&v.fv, "replay done", T_MS, NULL, 0), 0);
+    {
+        const struct wsc_msg *m;
+
+        ASSERT_EQ(wsc_recv(&v.c[0], 300, &m), -ETIMEDOUT);
+        ASSERT_EQ(wsc_recv(&v.c[1], 100, &m), -ETIMEDOUT);
+        ASSERT_EQ(v.o[1].books5 + v.o[1].ntrades + v.o[1].kinds[OKX_BOOK], 0);
+    }
+    venue_close(&v);
+    got_free(&gp);
+    got_free(&gb);
+    rec_free(&r);
+    return 0;
+}
+
+/* A client that takes one of the recorded channels gets that channel's messages and nothing
+ * else, flat out (--speed max); an unsubscribe is acked live. */
+TEST(fakevenue_okx_replay_serves_only_the_subscribed_channel)
+{
+    static const char *const keys[] = {"trades:BTC-USDT", NULL};
+    const char *args[] = {"--replay", test_fixture(REC), "--speed", "max", NULL};
+    struct venue v;
+    struct rec r;
+    struct got g = {.n = 0};
+
+    rec_read(&r);
+    venue_open(&v, args, "/ws/v5/public", NULL);
+    send_text(&v.c[0], "{\"id\":\"1\",\"op\":\"subscribe\",\"args\":["
+                       "{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"}]}");
+    ASSERT_STR_EQ(next_event(&v.c[0], &g), rec_ack(&r, "trades:BTC-USDT"));
+    ASSERT_EQ(expect_recorded(&r, keys, &v.c[0], &g, &v.o[0]), 3);
+    ASSERT_EQ(v.o[0].ntrades, 3);
+    ASSERT_EQ(fv_wait_line(&v.fv, "replay done", T_MS, NULL, 0), 0);
+    {
+        const struct wsc_msg *m;
+
+        ASSERT_EQ(wsc_recv(&v.c[0], 300, &m), -ETIMEDOUT);
+    }
+    send_text(&v.c[0], "{\"op\":\"unsubscribe\",\"args\":[{\"channel\":\"trades\","
+                       "\"instId\":\"BTC-USDT\"}]}");
+
+    {
+        json_t *j = json_loads(recv_text(&v.c[0]), 0, NULL);
+
+        ASSERT_STR_EQ(jstr(j, "event"), "unsubscribe");
+        json_decref(j);
+    }
+    venue_close(&v);
+    got_free(&g);
+    rec_free(&r);
+    return 0;
+}
