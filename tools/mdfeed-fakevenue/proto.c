@@ -12,6 +12,7 @@ static const struct fv_proto *const MODULES[] = {
     &fv_proto_binance_spot,
     &fv_proto_binance_futures,
     &fv_proto_bitfinex,
+    &fv_proto_okx,
 };
 
 #define N_MODULES (sizeof(MODULES) / sizeof(MODULES[0]))
