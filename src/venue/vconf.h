@@ -27,5 +27,6 @@ struct venue_conf {
 extern const struct venue_conf binance_conf;  /* venue/binance_conf.c */
 extern const struct venue_conf bitfinex_conf; /* venue/bitfinex_conf.c */
 extern const struct venue_conf bybit_conf;    /* venue/bybit_conf.c */
+extern const struct venue_conf okx_conf;      /* venue/okx_conf.c */
 
 #endif /* MDF_VENUE_VCONF_H */
