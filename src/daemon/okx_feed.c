@@ -181,6 +181,17 @@ static void reqs_note(struct feed *f, const struct shard *sh)
  * instead (the connection it replaces delivers meanwhile). */
 static void replace(struct feed *f, struct shard *sh, const char *why)
 {
+    /* A stream being resubscribed (a book resync) stays one the connection carries, so that
+     * the new connection subscribes it: a rotation and a reconnect drop the streams being
+     * left. */
+    for (uint32_t i = 0; i < sh->n; i++) {
+        struct shard_ent *e = &sh->ent[i];
+
+        if (e->resub && (e->state == SUB_UNWANT || e->state == SUB_UNSENT)) {
+            e->state = SUB_ACKED;
+            e->resub = false;
+        }
+    }
     if (sh->role == SH_REPLACEMENT) {
         log_msg(LOG_LV_NOTICE, "%s conn %u: %s: reconnecting it", f->cv.name, sh->id, why);
         wsconn_reconnect(&sh->ws, -EBUSY);
@@ -391,8 +402,8 @@ static void on_candles(struct feed *f, struct dstream *s, const struct okx_msg *
     }
 }
 
-/* The venue's time of a data message (0 if none). Candles carry none: the newest candle's open
- * time stands for it, a lower bound of the trades it reflects. */
+/* The venue's time of a data message (0 if none: candles, whose open time is no push time;
+ * their progress is their arrival, okx_stream_liveness()). */
 static int64_t exch_time(const struct okx_msg *m)
 {
     switch (m->kind) {
@@ -406,8 +417,6 @@ static int64_t exch_time(const struct okx_msg *m)
         return m->ticker.h.exch_time_ns;
     case OKX_FUNDING:
         return m->funding.h.exch_time_ns;
-    case OKX_CANDLES:
-        return m->n_candles ? m->candles[m->n_candles - 1].open_time_ns : 0;
     default:
         return 0;
     }

@@ -296,7 +296,7 @@ void okx_stream_liveness(const struct vstream *s, struct vliveness *l)
         break;
     case VS_KLINE:
         l->period_ms = 1000;
-        l->proof = VP_VENUE_TIME;
+        l->proof = VP_RECV_TIME; /* a candle push carries no push time, only its open time */
         l->follows_trades = true;
         break;
     default: /* mark-price, funding-rate */

@@ -115,7 +115,8 @@ extern const struct venue_proto okx_proto;
  * push frequencies in OKX's channel docs: books and books5 every 100 ms when changed, bbo-tbt
  * 10 ms, tickers 100 ms, candles within 1 s (unverified), all silent while nothing changes;
  * mark-price 200 ms when changed and every 10 s regardless, funding-rate every 30 to 90 s
- * (both guaranteed); trades real time, proven by trade id. */
+ * (both guaranteed); trades real time, proven by trade id. Candles carry no push time (only
+ * the candle's open time): their progress is their arrival (VP_RECV_TIME). */
 void okx_stream_liveness(const struct vstream *s, struct vliveness *l);
 
 /* ------------------------------------------------------------------------------------------ */

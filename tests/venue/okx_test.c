@@ -530,6 +530,11 @@ TEST(okx_liveness_follows_the_documented_push_frequencies)
     okx_stream_liveness(&s, &l);
     ASSERT_EQ(l.proof, VP_TRADE_ID);
     ASSERT(l.gives_id && l.gives_time);
+    /* Candles carry no push time: their arrival is all they prove. */
+    s = spec(VS_KLINE, "BTC-USDT", MDF_IV_1M, 0, 0);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.proof, VP_RECV_TIME);
+    ASSERT(l.follows_trades);
     return 0;
 }
 
