@@ -224,19 +224,26 @@ static void publish_book(struct feed *f, struct dstream *s)
     publish(f, s, r);
 }
 
-/* True if a message of s keyed `key` (a seqId or the venue's ts) from sh is to be published:
- * one connection never repeats itself (and a seqId may restart lower after the venue's
- * maintenance), so the connection whose message was published last goes on; the other
- * connection of a rotation overlap gets through only with a newer key. */
+/* True if a message of s keyed `key` (a seqId or the venue's ts) from sh is to be published.
+ * On the connection whose message was published last (the stream's primary, which the feed
+ * forgets when that connection goes) any other key goes on, a lower one too (a seqId restarts
+ * lower after the venue's maintenance), and the same key is the same state pushed again (a
+ * bbo-tbt whose seqId did not move); the other connection of a rotation overlap gets through
+ * only with a newer key. */
 static bool accept_msg(struct feed *f, struct dstream *s, struct shard *sh, int64_t key)
 {
-    if (s->last_shard == sh && s->last_key) {
+    if (s->primary == sh && s->last_key) {
+        if (key == s->last_key) {
+            s->dups++;
+            f->stats.dups++;
+            return false;
+        }
         s->last_key = key;
         return true;
     }
     if (!feed_accept_key(f, s, key, false))
         return false;
-    s->last_shard = sh;
+    s->primary = sh;
     return true;
 }
 
