@@ -21,12 +21,14 @@
  *   (whichever connection is ahead), one whose seqId was applied already is a duplicate, and
  *   only a break on the book's own connection is a gap. A gap or a bad checksum resyncs that
  *   book alone: published RESYNCING, BOOK_RESYNC event, the stream resubscribed for a fresh
- *   snapshot.
+ *   snapshot. A replacement connection's snapshot takes a book over (handover_by_snapshot is
+ *   false: the replacement's updates chain on the same seqIds).
  * - books5: the venue's top 5, published whole as a partial book. bbo-tbt, tickers,
  *   mark-price and funding-rate: one record per message, deduplicated by seqId or the venue's
- *   ts. Trades: deduplicated by trade id (ordered per instrument). Candles: confirm "1" is a
- *   closed candle (candles_on_kline); they carry no push key, so one connection, the stream's
- *   primary, delivers them.
+ *   ts (a lower seqId only with a newer ts: the venue's sequence restarted). Trades:
+ *   deduplicated by trade id (ordered per instrument). Candles: confirm "1" is a closed candle
+ *   (candles_on_kline); they carry no push key, so one connection, the stream's primary,
+ *   delivers them.
  * - Notice 64008 (the connection will be closed for a service upgrade): replaced
  *   make-before-break.
  *
@@ -62,6 +64,14 @@ struct okx_bstate {
     struct okx_book book;       /* the book */
     int64_t recent[OKX_RECENT]; /* seqIds of the last updates applied, a ring */
     uint32_t pos;               /* next slot */
+};
+
+/* Per-stream state of a bbo-tbt, books5, tickers, mark-price or funding-rate stream
+ * (s->vbook): the key of the last message published (accept_msg()). */
+struct okx_kstate {
+    bool any;    /* a message was published */
+    int64_t key; /* its seqId, or its ts when it has none */
+    int64_t ts;  /* the newest venue time published */
 };
 
 /* Subscribe and unsubscribe requests of one connection. */
@@ -224,26 +234,24 @@ static void publish_book(struct feed *f, struct dstream *s)
     publish(f, s, r);
 }
 
-/* True if a message of s keyed `key` (a seqId or the venue's ts) from sh is to be published.
- * On the connection whose message was published last (the stream's primary, which the feed
- * forgets when that connection goes) any other key goes on, a lower one too (a seqId restarts
- * lower after the venue's maintenance), and the same key is the same state pushed again (a
- * bbo-tbt whose seqId did not move); the other connection of a rotation overlap gets through
- * only with a newer key. */
-static bool accept_msg(struct feed *f, struct dstream *s, struct shard *sh, int64_t key)
+/* True if a message of s keyed `key` (a seqId, or the venue's ts when it has none) with the
+ * venue's time ts is to be published: a newer key; never the same key again (the other
+ * connection of a rotation overlap, or a bbo-tbt whose seqId did not move: the same state
+ * pushed again); an older key only with a newer time (a seqId restarts lower after the
+ * venue's maintenance), so a connection that lags behind the one that delivered last never
+ * publishes again what that one did. */
+static bool accept_msg(struct feed *f, struct dstream *s, int64_t key, int64_t ts)
 {
-    if (s->primary == sh && s->last_key) {
-        if (key == s->last_key) {
-            s->dups++;
-            f->stats.dups++;
-            return false;
-        }
-        s->last_key = key;
-        return true;
-    }
-    if (!feed_accept_key(f, s, key, false))
+    struct okx_kstate *k = s->vbook;
+
+    if (k->any && (key == k->key || (key < k->key && ts <= k->ts))) {
+        s->dups++;
+        f->stats.dups++;
         return false;
-    s->primary = sh;
+    }
+    k->any = true;
+    k->key = key;
+    k->ts = ts > k->ts ? ts : k->ts;
     return true;
 }
 
@@ -348,15 +356,14 @@ static void on_book(struct feed *f, struct shard *sh, struct dstream *s, const s
 }
 
 /* books5: the venue's top 5, whole each time: a partial book record. */
-static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, const struct okx_msg *m,
-                       int64_t recv_ns)
+static void on_partial(struct feed *f, struct dstream *s, const struct okx_msg *m, int64_t recv_ns)
 {
     union mdf_record *r = &f->d->scratch;
     uint32_t depth = f->d->cfg->shm.book_depth;
     uint32_t nb = m->n_bids < depth ? m->n_bids : depth;
     uint32_t na = m->n_asks < depth ? m->n_asks : depth;
 
-    if (!accept_msg(f, s, sh, m->have_seq ? m->seq_id : m->ts_ns))
+    if (!accept_msg(f, s, m->have_seq ? m->seq_id : m->ts_ns, m->ts_ns))
         return;
     memset(&r->book, 0, MDF_BOOK_SIZE(depth));
     r->h.type = MDF_REC_BOOK;
@@ -561,21 +568,22 @@ static void on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t
         if (bstate_of(s))
             on_book(f, sh, s, m, recv_ns);
         else
-            on_partial(f, sh, s, m, recv_ns);
+            on_partial(f, s, m, recv_ns);
         break;
     case OKX_BBO:
-        if (accept_msg(f, s, sh, m->bbo.update_id ? m->bbo.update_id : m->bbo.h.exch_time_ns))
+        if (accept_msg(f, s, m->bbo.update_id ? m->bbo.update_id : m->bbo.h.exch_time_ns,
+                       m->bbo.h.exch_time_ns))
             publish(f, s, (union mdf_record *)&m->bbo);
         break;
     case OKX_TRADES:
         on_trades(f, s, m);
         break;
     case OKX_TICKER:
-        if (accept_msg(f, s, sh, m->ticker.h.exch_time_ns))
+        if (accept_msg(f, s, m->ticker.h.exch_time_ns, m->ticker.h.exch_time_ns))
             publish(f, s, (union mdf_record *)&m->ticker);
         break;
     case OKX_FUNDING:
-        if (accept_msg(f, s, sh, m->funding.h.exch_time_ns))
+        if (accept_msg(f, s, m->funding.h.exch_time_ns, m->funding.h.exch_time_ns))
             publish(f, s, (union mdf_record *)&m->funding);
         break;
     case OKX_CANDLES:
@@ -625,8 +633,18 @@ static int stream_init(struct feed *f, struct dstream *s)
 {
     struct okx_bstate *st;
 
-    if (s->spec.type != VS_DIFF)
+    switch (s->spec.type) {
+    case VS_DIFF:
+        break;
+    case VS_DEPTH:
+    case VS_BOOKTICKER:
+    case VS_TICKER:
+    case VS_MARKPRICE:
+        s->vbook = calloc(1, sizeof(struct okx_kstate));
+        return s->vbook ? 0 : err_set(-ENOMEM, "out of memory for %s", s->name);
+    default:
         return 0;
+    }
     st = calloc(1, sizeof(*st));
     if (!st || okx_book_init(&st->book, OKX_BOOKS_DEPTH) < 0) {
         free(st);
