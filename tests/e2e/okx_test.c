@@ -675,6 +675,47 @@ TEST(e2e_okx_seq_break_and_bad_checksum_resync_only_that_book)
     return 0;
 }
 
+/* The venue answers each arg of a request on its own: an instrument it does not list (60018,
+ * named in the error's msg) fails its own streams, once, while the request's other args are
+ * subscribed and deliver; nothing is asked again. */
+TEST(e2e_okx_refused_arg_fails_only_its_own_streams)
+{
+    const char *args[] = {"--market", "BTC-USDT", "--market-rate", "100", "--market-events",
+                          "300",      NULL};
+    struct fv_proc fv;
+    struct dmn d;
+    struct obs o;
+    mdf_instance_t *inst;
+
+    venue_start(&fv, args);
+    ASSERT_EQ(dmn_config(&d,
+                         VENUE_HEAD "  symbols = [\"BTC-USDT\", \"NOPE-USDT\"];\n"
+                                    "  trades = \"trade\"; kline = \"\"; book_ticker = false;\n"
+                                    "  order_book = \"diff\"; });\n",
+                         fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "books:BTC-USDT book live", 10000, NULL, 0), 0);
+    obs_open(&o, fv.port, "/ws/v5/public");
+    obs_sub(&o, "books", "BTC-USDT");
+    obs_go(&o);
+    obs_until_quiet(&o, 30000);
+    ASSERT_EQ(dmn_count(&d, "SUBSCRIPTION_FAILED"), 2);
+    ASSERT_EQ(dmn_count(&d, "trades:NOPE-USDT refused: code 60018"), 1);
+    ASSERT_EQ(dmn_count(&d, "books:NOPE-USDT refused: code 60018"), 1);
+    ASSERT_EQ(dmn_count(&d, "reply to unknown request id"), 0);
+    /* One subscribe request: 2 streams subscribed, 2 refused, none asked twice. */
+    ASSERT_EQ(venue_stat(fv.port, "subscribed"), 3); /* the daemon's 2 and the observer's */
+    ASSERT_EQ(venue_stat(fv.port, "errors"), 2);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    check_book(inst, &o, "BTC-USDT");
+    mdf_close(inst);
+    obs_close(&o);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
+
 /* A connection out of subscribe requests (the venue's 60014, here after one request) cannot
  * resubscribe a broken book: it is replaced make-before-break, the new connection subscribes
  * every stream afresh and the book comes back LIVE, equal to the venue's. */
