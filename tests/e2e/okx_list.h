@@ -1,5 +1,4 @@
-/* End-to-end tests with OKX v5 public (tests/e2e/okx_test.c). Not yet in tests/test_list.h: they
- * need the config loader's OKX support and the fake venue's OKX module (see the file's head). */
+/* End-to-end tests with OKX v5 public (tests/e2e/okx_test.c). */
 #ifndef MDF_TESTS_E2E_OKX_LIST_H
 #define MDF_TESTS_E2E_OKX_LIST_H
 

@@ -9,14 +9,9 @@
  * Faults go only to the daemon's connections (--fault-conns: the daemon connects first), so
  * the observer always sees the truth.
  *
- * Needs: the fake venue's OKX module (tools/mdfeed-fakevenue/okx*.c: --venue okx, --market,
+ * Runs on the fake venue's OKX module (tools/mdfeed-fakevenue/okx*.c: --venue okx, --market,
  * --okx-seq-break, --okx-bad-checksum, --okx-req-limit, --okx-minute-ms, --shutdown-after
- * sending 64008, the 30 s idle cut, GET /fv/stats) and the config loader's OKX support: an
- * entry venue = "okx" (the profile of src/venue/venue.c), symbols as instIds kept as written;
- * the switches trades, kline, book_ticker (bbo-tbt), order_book = "diff" (books) and ticker; a
- * "streams" entry of type "depth" with levels 5 (books5) and of type "mark_price" with no speed
- * (mark-price). Not registered in tests/test_list.h until both have landed; all six pass on a
- * scratch merge with the fake venue's branch and a config that reads those entries.
+ * sending 64008, the 30 s idle cut, GET /fv/stats) and okx entries of the config.
  */
 #include <errno.h>
 #include <inttypes.h>
