@@ -191,17 +191,7 @@ static void reqs_note(struct feed *f, const struct shard *sh)
  * instead (the connection it replaces delivers meanwhile). */
 static void replace(struct feed *f, struct shard *sh, const char *why)
 {
-    /* A stream being resubscribed (a book resync) stays one the connection carries, so that
-     * the new connection subscribes it: a rotation and a reconnect drop the streams being
-     * left. */
-    for (uint32_t i = 0; i < sh->n; i++) {
-        struct shard_ent *e = &sh->ent[i];
-
-        if (e->resub && (e->state == SUB_UNWANT || e->state == SUB_UNSENT)) {
-            e->state = SUB_ACKED;
-            e->resub = false;
-        }
-    }
+    /* A stream being resubscribed (a book resync) goes along (shard.c, feed_rotate). */
     if (sh->role == SH_REPLACEMENT) {
         log_msg(LOG_LV_NOTICE, "%s conn %u: %s: reconnecting it", f->cv.name, sh->id, why);
         wsconn_reconnect(&sh->ws, -EBUSY);
