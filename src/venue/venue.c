@@ -309,7 +309,8 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b)
         return a->prec == b->prec && canonical_diff_levels(a) == canonical_diff_levels(b) &&
                canonical_speed(a) == canonical_speed(b);
     case VS_MARKPRICE:
-        return canonical_speed(a) == canonical_speed(b);
+        /* prec tells OKX's funding-rate channel from its mark-price (okx.h). */
+        return a->prec == b->prec && canonical_speed(a) == canonical_speed(b);
     default:
         return true;
     }
