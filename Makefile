@@ -119,7 +119,8 @@ TOP_SRC := tools/mdfeed-top/main.c tools/mdfeed-top/snapshot.c tools/mdfeed-top/
 SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
 	tools/mdfeed-fakevenue/replay_live.c \
-	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c
+	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c \
+	tools/mdfeed-fakevenue/bybit.c tools/mdfeed-fakevenue/bybit_market.c
 
 # Example readers (README, tools/examples/README.md): the public API only; installed as
 # documentation into $(DOCDIR)/examples.
@@ -135,7 +136,8 @@ TEST_TLS_SRC := tests/tls/tls_session_test.c
 TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
 TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c \
 	tests/net/resolve_test.c
-TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c
+TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c \
+	tests/tools/fakevenue_bybit_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c \
 	tests/venue/bybit_test.c tests/venue/okx_test.c

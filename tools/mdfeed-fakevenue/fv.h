@@ -47,7 +47,13 @@ enum fv_venue {
     FV_VENUE_SPOT,     /* Binance spot: /ws, /stream, /api/v3/depth */
     FV_VENUE_FUTURES,  /* Binance USD-M futures: /public and /market prefixes, /fapi/v1/depth */
     FV_VENUE_BITFINEX, /* Bitfinex v2 public: /ws/2, events and channel ids (bitfinex.c) */
+    /* [bybit] Bybit v5 public (bybit.c, bybit_market.c); the category decides the shapes */
+    FV_VENUE_BYBIT_SPOT,   /* /v5/public/spot */
+    FV_VENUE_BYBIT_LINEAR, /* /v5/public/linear */
 };
+
+/* [bybit] True for the Bybit venues. */
+#define FV_VENUE_IS_BYBIT(v) ((v) == FV_VENUE_BYBIT_SPOT || (v) == FV_VENUE_BYBIT_LINEAR)
 
 /* Fault injection (the fault flags). A count of -1 means the fault is off. */
 struct fv_faults {
@@ -99,6 +105,21 @@ struct fv_bfx_opts {
     bool same_chan_id;           /* every "subscribed" echoes the connection's first chanId */
 };
 
+/* [bybit] A Bybit book fault (--bybit-gap, --bybit-restart): on book topics of `sym`, after
+ * `after` book updates of the topic. */
+struct fv_byb_fault {
+    char sym[32]; /* symbol ("BTCUSDT"); "" = off */
+    long after;   /* book updates before the fault */
+};
+
+/* [bybit] The Bybit options (--venue bybit-spot|bybit-linear; events use --market-rate). */
+struct fv_byb_opts {
+    double idle_cut;             /* seconds without a client ping before the cut; 0 = never */
+    long minute_ms;              /* length of a kline minute (every interval scales with it) */
+    struct fv_byb_fault gap;     /* faulted connections: one delta of the topic not sent */
+    struct fv_byb_fault restart; /* every book topic of sym: a u == 1 snapshot (once) */
+};
+
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
     const char *listen;      /* loopback address to bind */
@@ -141,6 +162,7 @@ struct fv_opts {
     int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
+    struct fv_byb_opts byb; /* [bybit] --venue bybit-spot|bybit-linear */
     struct fv_faults f;     /* fault injection */
     const char *refuse[FV_REFUSE_MAX]; /* --refuse-stream: names a SUBSCRIBE may not carry */
     size_t n_refuse;                   /* how many */
@@ -216,6 +238,7 @@ enum fv_kind {
     FV_KIND_BINANCE,  /* Binance market streams */
     FV_KIND_CASE,     /* a conformance case (/case/<id>) */
     FV_KIND_BITFINEX, /* Bitfinex v2 public channels */
+    FV_KIND_BYBIT,    /* [bybit] Bybit v5 public topics */
 };
 
 #define FV_PING_SLOTS 8
@@ -270,6 +293,7 @@ struct fv_peer {
     struct fv_case_run *crun; /* conformance case, or NULL */
     struct fv_peer_synth syn; /* synthetic load */
     struct bfx_peer *bfx;     /* Bitfinex connection state (bitfinex.c), or NULL */
+    struct byb_peer *byb;     /* [bybit] Bybit connection state (bybit.c), or NULL */
     /* deadlines, loop time in ms, 0 = none */
     uint64_t opened_ms;         /* accept time */
     uint64_t next_ping_ms;      /* next server ping */
@@ -431,6 +455,7 @@ struct fv_server {
     struct fv_synth synth;       /* --synthetic */
     struct fv_market *market;    /* --market, or NULL */
     struct bfx_market *bfx;      /* --venue bitfinex: its market, or NULL */
+    struct byb_market *byb;      /* [bybit] --venue bybit-*: its market, or NULL */
     int32_t bfx_chan_seq;        /* the last Bitfinex chanId given (venue-wide) */
     struct fv_stats stats;       /* counters (GET /fv/stats) */
     uint64_t *conn_times;        /* loop times of the last conn_limit upgrades (a ring) */
@@ -608,6 +633,49 @@ void bfxm_detach(struct fv_server *s, int gen, struct fv_peer *p, int32_t chan);
 void bfxm_on_drain(struct fv_server *s);
 void bfxm_stop(struct fv_server *s);
 void bfxm_fini(struct fv_server *s);
+
+/* ---- [bybit] the Bybit v5 module (bybit.c protocol, bybit_market.c market) ----
+ * Entry points shaped for a module ops table: on_upgrade(peer, path), on_text(peer, data, len),
+ * on_close(peer), and the market's init/tick/stop/fini. */
+
+/* Checks an upgrade target (/v5/public/spot or /v5/public/linear; both serve the --venue
+ * category) and the connection limit; on success sets up the connection. Returns 0, or an
+ * HTTP status with a JSON body in *body (static). */
+int bybit_on_upgrade(struct fv_peer *p, const char *target, const char **body);
+/* A text message from the client (op subscribe, unsubscribe, ping). */
+void bybit_on_text(struct fv_peer *p, const uint8_t *data, size_t len);
+/* The connection is closing: leaves every topic and frees its state. */
+void bybit_on_close(struct fv_peer *p);
+/* Sends one data message of topic `topic` to p with the connection's faults. `delta_u` is the
+ * u of a book delta (the gap faults may drop it), 0 otherwise; `updates` counts the topic's
+ * book updates sent to p. Returns false when nothing was sent. */
+bool bybit_send(struct fv_peer *p, const char *topic, int64_t delta_u, uint64_t updates,
+                const char *msg, size_t len);
+/* Every tick: cuts connections idle past --bybit-idle-cut. */
+void bybit_idle_check(struct fv_server *s, uint64_t now_ms);
+
+/* A topic parsed (the market's generator key). */
+enum byb_ttype {
+    BYB_T_TRADE,  /* publicTrade.{S} */
+    BYB_T_BOOK,   /* orderbook.{1,50,200,1000}.{S} */
+    BYB_T_KLINE,  /* kline.{iv}.{S} */
+    BYB_T_TICKER, /* tickers.{S} */
+    BYB_T_ALLLIQ, /* allLiquidation.{S} (linear) */
+    BYB_T_LIQ,    /* liquidation.{S} (linear, the older topic) */
+};
+
+/* Parses topic[0..len) for the venue's category. Returns its generator (created on first use)
+ * or -1 when the category does not serve it. */
+int bybm_topic(struct fv_server *s, const char *topic, size_t len);
+/* The generator's topic name (borrowed). */
+const char *bybm_topic_name(const struct fv_server *s, int gen);
+/* Peer p subscribed generator gen: the snapshot (book, ticker) now, updates after. */
+void bybm_attach(struct fv_server *s, int gen, struct fv_peer *p);
+/* Peer p left generator gen. */
+void bybm_detach(struct fv_server *s, int gen, struct fv_peer *p);
+int bybm_init(struct fv_server *s);
+void bybm_stop(struct fv_server *s);
+void bybm_fini(struct fv_server *s);
 
 /* ---- faults (faults.c) ---- */
 

@@ -93,6 +93,10 @@ enum {
     O_BFX_BAD_CS,
     O_BFX_BAD_LEVEL,
     O_BFX_SAME_CHAN,
+    O_BYB_IDLE_CUT, /* [bybit] */
+    O_BYB_MINUTE_MS,
+    O_BYB_GAP,
+    O_BYB_RESTART,
 };
 
 static const struct option LONGOPTS[] = {
@@ -166,6 +170,10 @@ static const struct option LONGOPTS[] = {
     {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
     {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
     {"bfx-same-chan-id", no_argument, NULL, O_BFX_SAME_CHAN},
+    {"bybit-idle-cut", required_argument, NULL, O_BYB_IDLE_CUT}, /* [bybit] */
+    {"bybit-minute-ms", required_argument, NULL, O_BYB_MINUTE_MS},
+    {"bybit-gap", required_argument, NULL, O_BYB_GAP},
+    {"bybit-restart", required_argument, NULL, O_BYB_RESTART},
     {NULL, 0, NULL, 0},
 };
 
@@ -175,7 +183,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
             "[--tls11-only]]\n"
-            "       [--venue binance-spot|binance-futures|bitfinex] [--replay FILE] [--rest FILE]\n"
+            "       [--venue binance-spot|binance-futures|bitfinex|bybit-spot|bybit-linear]\n"
+            "       [--replay FILE] [--rest FILE]\n"
             "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
             "       [--msg-size N]\n"
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
@@ -192,6 +201,8 @@ static void usage(FILE *f)
             "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
             "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
             "       [--bfx-same-chan-id]\n"
+            "bybit-spot, bybit-linear: [--market SYMBOLS] [--market-rate N] [--bybit-idle-cut S]\n"
+            "       [--bybit-minute-ms MS] [--bybit-gap SYMBOL[/N]] [--bybit-restart SYMBOL[/N]]\n"
             "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
             "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
             "       --fault-stall-after N | --fault-drip | --fault-fragment N "
@@ -307,6 +318,19 @@ static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
     f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
 }
 
+/* [bybit] SYMBOL[/N] of --bybit-gap and --bybit-restart (N defaults to 10). */
+static void byb_fault(const char *opt, const char *v, struct fv_byb_fault *f)
+{
+    const char *slash = strchr(v, '/');
+    size_t len = slash ? (size_t)(slash - v) : strlen(v);
+
+    if (len < 2 || len > 20 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != len)
+        die_usage("--%s: SYMBOL[/N] with an upper-case symbol such as BTCUSDT, got '%s'", opt, v);
+    memcpy(f->sym, v, len);
+    f->sym[len] = '\0';
+    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
+}
+
 /* True when the symbol sym[0..len) is in the comma list all (case-insensitive). */
 static bool listed(const char *sym, size_t len, const char *all)
 {
@@ -385,6 +409,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .minute_ms = 60000,
         .tu_ms = 1000,
     };
+    o->byb = (struct fv_byb_opts){.idle_cut = 600, .minute_ms = 60000}; /* [bybit] */
     o->f = (struct fv_faults){
         .conns = -1,
         .close_after = -1,
@@ -426,8 +451,14 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 o->venue = FV_VENUE_FUTURES;
             else if (strcmp(optarg, "bitfinex") == 0)
                 o->venue = FV_VENUE_BITFINEX;
+            else if (strcmp(optarg, "bybit-spot") == 0) /* [bybit] */
+                o->venue = FV_VENUE_BYBIT_SPOT;
+            else if (strcmp(optarg, "bybit-linear") == 0)
+                o->venue = FV_VENUE_BYBIT_LINEAR;
             else
-                die_usage("--venue: binance-spot, binance-futures or bitfinex, got '%s'", optarg);
+                die_usage("--venue: binance-spot, binance-futures, bitfinex, bybit-spot or "
+                          "bybit-linear, got '%s'",
+                          optarg);
             break;
         case O_REPLAY:
             o->replay_file = optarg;
@@ -679,6 +710,20 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
             break;
+        case O_BYB_IDLE_CUT: /* [bybit] */
+            o->byb.idle_cut = secs("bybit-idle-cut", optarg);
+            break;
+        case O_BYB_MINUTE_MS:
+            o->byb.minute_ms = num("bybit-minute-ms", optarg, 60000);
+            if (o->byb.minute_ms < 100)
+                die_usage("--bybit-minute-ms: from 100 to 60000");
+            break;
+        case O_BYB_GAP:
+            byb_fault("bybit-gap", optarg, &o->byb.gap);
+            break;
+        case O_BYB_RESTART:
+            byb_fault("bybit-restart", optarg, &o->byb.restart);
+            break;
         default:
             usage(stderr);
             exit(2);
@@ -716,7 +761,25 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                   "--market, --market-quiet or --market-sparse");
     if (o->venue == FV_VENUE_BITFINEX && o->n_refuse)
         die_usage("--refuse-stream: Binance venues only");
-    if (o->venue == FV_VENUE_BITFINEX) {
+    if (FV_VENUE_IS_BYBIT(o->venue) &&
+        (o->replay_file || o->rest_file || o->synth || o->market_quiet || o->market_sparse ||
+         o->market_max || o->n_refuse || o->shutdown_after >= 0)) /* [bybit] */
+        die_usage("--venue bybit-*: its own market (--market lists its symbols): no --replay, "
+                  "--rest, --synthetic, --market-quiet, --market-sparse, --market-rate max, "
+                  "--refuse-stream or --shutdown-after");
+    if (FV_VENUE_IS_BYBIT(o->venue)) {
+        /* No server pings (the client pings), no message rate limit, no lifetime cut; spot's
+         * 10 args per request are enforced per request (bybit.c); 500 connections per 5
+         * minutes (src/venue/README.md 4.1). */
+        o->ping_interval = ping >= 0 ? ping : 0;
+        o->pong_timeout = pong >= 0 ? pong : 0;
+        o->rate_limit = (int)(rate >= 0 ? rate : 0);
+        o->max_streams = (int)(maxs >= 0 ? maxs : 10000);
+        o->lifetime = lifetime >= 0 ? lifetime : 0;
+        o->weight_limit = weight >= 0 ? weight : 0;
+        if (!conn_limit_set)
+            o->conn_limit = 500;
+    } else if (o->venue == FV_VENUE_BITFINEX) {
         /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
          * 20 connections per minute (src/venue/README.md 3.1). */
         o->ping_interval = ping >= 0 ? ping : 0;
@@ -776,7 +839,10 @@ int main(int argc, char **argv)
         live_prepare(&s);
     rest_init(&s);
     synth_init(&s);
-    market_init(&s);
+    if (FV_VENUE_IS_BYBIT(o.venue))
+        bybm_init(&s); /* [bybit] --market lists the Bybit market's symbols */
+    else
+        market_init(&s);
     if (o.venue == FV_VENUE_BITFINEX)
         bfxm_init(&s);
     if (!rc && server_start(&s, &loop, &o) < 0)
@@ -790,11 +856,13 @@ int main(int argc, char **argv)
         synth_stop(&s);
         market_stop(&s);
         bfxm_stop(&s);
+        bybm_stop(&s); /* [bybit] */
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
     market_fini(&s);
     bfxm_fini(&s);
+    bybm_fini(&s); /* [bybit] */
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);

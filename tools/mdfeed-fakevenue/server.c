@@ -257,6 +257,8 @@ static void peer_close_now(struct fv_peer *p, bool rst)
     rest_forget(p);
     if (p->bfx)
         bitfinex_peer_gone(p);
+    if (p->byb)
+        bybit_on_close(p); /* [bybit] */
     if (!rst || uv_tcp_close_reset(&p->tcp, on_handle_closed) < 0)
         uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&p->timer, on_handle_closed);
@@ -442,7 +444,8 @@ size_t peer_unsent(const struct fv_peer *p)
 bool peer_live(const struct fv_peer *p)
 {
     return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen &&
-           (p->kind == FV_KIND_BINANCE || p->kind == FV_KIND_BITFINEX);
+           (p->kind == FV_KIND_BINANCE || p->kind == FV_KIND_BITFINEX ||
+            p->kind == FV_KIND_BYBIT /* [bybit] */);
 }
 
 /* The queue is empty: FIN or RST if one was asked for. */
@@ -714,7 +717,9 @@ static bool rate_hit(struct fv_peer *p)
     int n = p->srv->o->rate_limit;
     uint64_t now = fv_now_ms(p->srv);
 
-    if ((p->kind != FV_KIND_BINANCE && p->kind != FV_KIND_BITFINEX) || n <= 0 || !p->rl_times)
+    if ((p->kind != FV_KIND_BINANCE && p->kind != FV_KIND_BITFINEX &&
+         p->kind != FV_KIND_BYBIT /* [bybit] */) ||
+        n <= 0 || !p->rl_times)
         return false;
     if (p->cstate != FV_OPEN)
         return true;
@@ -757,6 +762,8 @@ static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
         return;
     if (text && p->kind == FV_KIND_BITFINEX)
         bitfinex_on_text(p, data, len);
+    else if (text && p->kind == FV_KIND_BYBIT) /* [bybit] */
+        bybit_on_text(p, data, len);
     else if (text)
         binance_on_text(p, data, len);
 }
@@ -901,6 +908,13 @@ static void upgrade(struct fv_peer *p)
             return;
         }
         p->kind = FV_KIND_BITFINEX;
+    } else if (FV_VENUE_IS_BYBIT(p->srv->o->venue)) { /* [bybit] */
+        st = bybit_on_upgrade(p, q->target, &body);
+        if (st) {
+            peer_http_respond(p, st, "application/json", NULL, body, strlen(body));
+            return;
+        }
+        p->kind = FV_KIND_BYBIT;
     } else {
         st = binance_upgrade(p, q->target, &body);
         if (st) {
@@ -1334,6 +1348,7 @@ static void server_stop(struct fv_server *s)
     synth_stop(s);
     market_stop(s);
     bfxm_stop(s);
+    bybm_stop(s); /* [bybit] */
     {
         struct fv_buf b = {0};
 

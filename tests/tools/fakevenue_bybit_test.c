@@ -1,0 +1,562 @@
+/*
+ * Tests of the Bybit side of tools/mdfeed-fakevenue (--venue bybit-spot, bybit-linear), driven
+ * as a client would: start the binary (fakevenue.h), talk to it over WebSocket (wsclient.h), and
+ * read every message with the daemon's own Bybit decoder (src/venue/bybit.c), ticker merge
+ * (bybit_ticker.c) and book rule (src/book/bybit_book.c). So what the fake venue sends is held to
+ * what the daemon accepts: every message decodes, every book topic stays in sequence, and the
+ * faults meant to break a book are the ones the book rule catches.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "book/bybit_book.h"
+#include "core/err.h"
+#include "support/fakevenue.h"
+#include "support/wsclient.h"
+#include "venue/bybit.h"
+
+#include "test.h"
+
+#define T_MS 5000          /* generous wait for anything that should happen */
+#define MAX_ITEMS 2000     /* levels, trades, candles a message may hold */
+#define MAX_MSG (4u << 20) /* largest message */
+#define MAX_BOOKS 8        /* book topics a session follows */
+#define MAX_TICKERS 4      /* ticker topics a session follows */
+
+/* One connection read through the daemon's decoder. */
+struct sess {
+    struct wsc c;                       /* the connection */
+    enum bybit_category cat;            /* its category */
+    struct bybit_decoder *d;            /* the daemon's decoder */
+    struct bybit_msg m;                 /* the last message decoded */
+    const char *raw;                    /* its text (borrowed until the next receive) */
+    struct bybit_book books[MAX_BOOKS]; /* one per book topic, by (symbol, depth) */
+    char book_sym[MAX_BOOKS][MDF_SYMBOL_MAX];
+    int book_depth[MAX_BOOKS];
+    int nbooks;
+    struct bybit_ticker_state tk[MAX_TICKERS]; /* one per ticker topic */
+    char tk_sym[MAX_TICKERS][MDF_SYMBOL_MAX];
+    int ntk;
+    int64_t kinds[BYB_IGNORED + 1];              /* messages of each kind */
+    int64_t tk_snapshots, tk_deltas, tk_funding; /* tickers: snapshots, deltas, funding records */
+    int64_t closed, open_candles;                /* klines with confirm true, false */
+    int64_t restarts;                            /* book snapshots with u == 1 */
+    int last_book;                               /* index of the book the last message hit */
+    int last_apply;                              /* what bybit_book_apply() said of it */
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Starts the venue (venue: "bybit-spot" or "bybit-linear") with args (NULL-terminated). */
+static void start(struct fv_proc *fv, const char *venue, const char *const *args)
+{
+    const char *a[34] = {"--venue", venue};
+    size_t n = 2;
+    int r;
+
+    for (size_t i = 0; args && args[i] && n < 33; i++)
+        a[n++] = args[i];
+    a[n] = NULL;
+    r = fv_start(fv, a);
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "fv_start: %d", r);
+}
+
+/* Connects s to the category's path and makes its decoder. */
+static void sess_open(struct sess *s, int port, enum bybit_category cat)
+{
+    int r;
+
+    memset(s, 0, sizeof(*s));
+    s->cat = cat;
+    r = wsc_connect(&s->c, port, cat == BYBIT_SPOT ? "/v5/public/spot" : "/v5/public/linear",
+                    &(struct wsc_opts){.max_message = MAX_MSG});
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "connect: %d (%s) status %d", r, mdf_errmsg(),
+                  s->c.http_status);
+    s->d = bybit_decoder_new(cat, MAX_ITEMS, MAX_MSG);
+    ASSERT(s->d != NULL);
+}
+
+static void sess_close(struct sess *s)
+{
+    for (int i = 0; i < s->nbooks; i++)
+        bybit_book_fini(&s->books[i]);
+    bybit_decoder_free(s->d);
+    wsc_close(&s->c);
+}
+
+/* The book of the last message's topic (created on first use). */
+static struct bybit_book *book_of(struct sess *s)
+{
+    int depth = s->m.spec.levels ? s->m.spec.levels : (int)BYBIT_BOOK_DEPTH_FULL;
+
+    for (int i = 0; i < s->nbooks; i++) {
+        if (s->book_depth[i] == depth && strcmp(s->book_sym[i], s->m.spec.symbol) == 0) {
+            s->last_book = i;
+            return &s->books[i];
+        }
+    }
+    ASSERT_LT(s->nbooks, MAX_BOOKS);
+    ASSERT_EQ(bybit_book_init(&s->books[s->nbooks], (uint32_t)depth), 0);
+    snprintf(s->book_sym[s->nbooks], MDF_SYMBOL_MAX, "%s", s->m.spec.symbol);
+    s->book_depth[s->nbooks] = depth;
+    s->last_book = s->nbooks;
+    return &s->books[s->nbooks++];
+}
+
+/* The ticker state of the last message's symbol. */
+static struct bybit_ticker_state *ticker_of(struct sess *s)
+{
+    for (int i = 0; i < s->ntk; i++)
+        if (strcmp(s->tk_sym[i], s->m.spec.symbol) == 0)
+            return &s->tk[i];
+    ASSERT_LT(s->ntk, MAX_TICKERS);
+    bybit_ticker_init(&s->tk[s->ntk]);
+    snprintf(s->tk_sym[s->ntk], MDF_SYMBOL_MAX, "%s", s->m.spec.symbol);
+    return &s->tk[s->ntk++];
+}
+
+/* Receives the next text message, decodes it with the daemon's decoder (which must accept it
+ * as something it uses) and feeds it to the book rule or the ticker merge. Returns its kind;
+ * a timeout or a closed connection returns BYB_NONE when may_end. */
+static enum bybit_kind next_msg(struct sess *s, int timeout_ms, bool may_end)
+{
+    const struct wsc_msg *w;
+    int64_t t = now_ns();
+    int r;
+
+    do {
+        r = wsc_recv(&s->c, timeout_ms, &w);
+        if (r < 0 && may_end)
+            return BYB_NONE;
+        if (r < 0)
+            test_fail(__FILE__, __LINE__, "wsc_recv: %d", r);
+    } while (!w->text);
+    s->raw = (const char *)w->data;
+    r = bybit_decode(s->d, w->data, w->len, t, &s->m);
+    if (r < 0)
+        test_fail(__FILE__, __LINE__, "bybit_decode: %d (%s) on %.400s", r, mdf_errmsg(), s->raw);
+    if (s->m.kind == BYB_IGNORED)
+        test_fail(__FILE__, __LINE__, "decoder ignored (%s): %.300s", s->m.text, s->raw);
+    s->kinds[s->m.kind]++;
+    switch (s->m.kind) {
+    case BYB_BOOK: {
+        struct bybit_book *b = book_of(s);
+
+        if (s->m.snapshot && s->m.update_id == 1)
+            s->restarts++;
+        s->last_apply = bybit_book_apply(b, &s->m, t);
+        ASSERT_GE(s->last_apply, 0);
+        break;
+    }
+    case BYB_TICKER: {
+        struct mdf_ticker tk;
+        struct mdf_funding f;
+        int o = bybit_ticker_apply(ticker_of(s), &s->m, t, &tk, &f);
+
+        if (o < 0)
+            test_fail(__FILE__, __LINE__, "bybit_ticker_apply: %d (%s) on %.300s", o, mdf_errmsg(),
+                      s->raw);
+        s->tk_snapshots += s->m.ticker.snapshot;
+        s->tk_deltas += !s->m.ticker.snapshot;
+        if (o & BYT_OUT_FUNDING) {
+            s->tk_funding++;
+            ASSERT_GT(f.mark_px.m, 0);
+            ASSERT_GT(f.index_px.m, 0);
+            ASSERT_GT(f.next_funding_time_ns, 0);
+        }
+        break;
+    }
+    case BYB_CANDLES:
+        for (uint32_t i = 0; i < s->m.n_candles; i++) {
+            if (s->m.candles[i].h.flags & MDF_CANDLE_F_CLOSED)
+                s->closed++;
+            else
+                s->open_candles++;
+        }
+        break;
+    default:
+        break;
+    }
+    return s->m.kind;
+}
+
+/* Sends a text message built with printf. */
+static void __attribute__((format(printf, 2, 3))) send_fmt(struct sess *s, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    ASSERT_EQ(wsc_send_text(&s->c, buf), 0);
+}
+
+/* Reads until the reply to op arrives (data before it is decoded and applied as usual);
+ * checks success and req_id; returns its ret_msg (borrowed until the next receive). */
+static const char *await_reply(struct sess *s, const char *op, bool want_ok, const char *req_id)
+{
+    for (int i = 0; i < 100000; i++) {
+        enum bybit_kind k = next_msg(s, T_MS, false);
+
+        if (k != BYB_REPLY && k != BYB_PONG)
+            continue;
+        if (s->m.success != want_ok || strcmp(s->m.op, op) != 0)
+            test_fail(__FILE__, __LINE__, "want %s %s, got: %s", op, want_ok ? "ok" : "refused",
+                      s->raw);
+        ASSERT_STR_EQ(s->m.req_id, req_id);
+        ASSERT_CONTAINS(s->raw, "\"conn_id\":\"");
+        return s->m.text;
+    }
+    test_fail(__FILE__, __LINE__, "no reply to %s", op);
+    return NULL;
+}
+
+/* Receives for ms milliseconds (or until the connection ends). */
+static void read_for(struct sess *s, int ms)
+{
+    int64_t end = now_ns() + (int64_t)ms * 1000000;
+
+    while (now_ns() < end)
+        if (next_msg(s, (int)((end - now_ns()) / 1000000) + 1, true) == BYB_NONE && s->c.fd < 0)
+            break;
+}
+
+/* Asserts every book the session follows is LIVE, with no gap, resync or refused level. */
+static void assert_books_in_sequence(const struct sess *s, int want_books)
+{
+    ASSERT_EQ(s->nbooks, want_books);
+    for (int i = 0; i < s->nbooks; i++) {
+        const struct bybit_book *b = &s->books[i];
+
+        if (b->state != MDF_BOOK_LIVE || b->stats.gaps || b->stats.resyncs || b->stats.level_errors)
+            test_fail(__FILE__, __LINE__,
+                      "book %s/%d: state %d gaps %" PRIu64 " resyncs %" PRIu64
+                      " level errors %" PRIu64,
+                      s->book_sym[i], s->book_depth[i], b->state, b->stats.gaps, b->stats.resyncs,
+                      b->stats.level_errors);
+        ASSERT_GE(b->stats.snapshots, 1);
+        if (s->book_depth[i] > 1)
+            ASSERT_GT(b->stats.deltas, 5);
+        ASSERT_GT(b->book.side[BOOK_BID].n, 0);
+        ASSERT_GT(b->book.side[BOOK_ASK].n, 0);
+        /* Not crossed: best bid below best ask (best levels are last). */
+        ASSERT_LT(b->book.side[BOOK_BID].lv[b->book.side[BOOK_BID].n - 1].key,
+                  b->book.side[BOOK_ASK].lv[b->book.side[BOOK_ASK].n - 1].key);
+    }
+}
+
+/* ---- tests ---- */
+
+TEST(fakevenue_bybit_linear_every_topic_decodes_and_books_stay_in_sequence)
+{
+    const char *args[] = {"--market-rate", "100", "--bybit-minute-ms", "200", NULL};
+    struct fv_proc fv;
+    struct sess s;
+
+    start(&fv, "bybit-linear", args);
+    sess_open(&s, fv.port, BYBIT_LINEAR);
+    /* Every topic type the daemon decodes, in one request (linear has no args limit). */
+    send_fmt(&s, "{\"req_id\":\"sub-1\",\"op\":\"subscribe\",\"args\":["
+                 "\"publicTrade.BTCUSDT\",\"orderbook.1.BTCUSDT\",\"orderbook.50.BTCUSDT\","
+                 "\"orderbook.200.ETHUSDT\",\"orderbook.1000.BTCUSDT\",\"kline.1.BTCUSDT\","
+                 "\"kline.D.ETHUSDT\",\"tickers.BTCUSDT\",\"tickers.ETHUSDT\","
+                 "\"allLiquidation.BTCUSDT\",\"liquidation.ETHUSDT\",\"publicTrade.ETHUSDT\"]}");
+    ASSERT_STR_EQ(await_reply(&s, "subscribe", true, "sub-1"), "");
+    /* Pings: the linear pong carries req_id, "" when the ping had none. */
+    send_fmt(&s, "{\"req_id\":\"p-1\",\"op\":\"ping\"}");
+    await_reply(&s, "ping", true, "p-1");
+    ASSERT_EQ(s.m.kind, BYB_PONG);
+    ASSERT_CONTAINS(s.raw, "\"ret_msg\":\"pong\"");
+    send_fmt(&s, "{\"op\":\"ping\"}");
+    await_reply(&s, "ping", true, "");
+    ASSERT_CONTAINS(s.raw, "\"req_id\":\"\"");
+    read_for(&s, 3000);
+
+    ASSERT_GT(s.kinds[BYB_TRADES], 10);
+    ASSERT_GT(s.kinds[BYB_BOOK], 50);
+    ASSERT_GT(s.kinds[BYB_LIQUIDATIONS], 2);
+    assert_books_in_sequence(&s, 4);
+    /* Tickers: one snapshot a topic, then deltas that carry funding fields. */
+    ASSERT_EQ(s.tk_snapshots, 2);
+    ASSERT_GT(s.tk_deltas, 10);
+    ASSERT_GT(s.tk_funding, 2);
+    ASSERT(s.tk[0].live && s.tk[1].live);
+    ASSERT(s.tk[0].cur.have & (1u << BYT_NEXT_FUNDING));
+    /* Klines: minutes of 200 ms, so kline.1 closed candles (confirm true) in 3 s. */
+    ASSERT_GT(s.closed, 5);
+    ASSERT_GT(s.open_candles, 5);
+    sess_close(&s);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_bybit_spot_topics_decode_args_limit_and_unknown_topics_are_refused)
+{
+    const char *args[] = {"--market-rate", "100", "--market", "BTCUSDT,ETHUSDT,SOLUSDT", NULL};
+    struct fv_proc fv;
+    struct sess s;
+    const char *msg;
+    int64_t trades;
+
+    start(&fv, "bybit-spot", args);
+    sess_open(&s, fv.port, BYBIT_SPOT);
+    /* 11 args: refused as a whole with the venue's limit message. */
+    send_fmt(&s, "{\"req_id\":\"big\",\"op\":\"subscribe\",\"args\":["
+                 "\"publicTrade.BTCUSDT\",\"publicTrade.ETHUSDT\",\"publicTrade.SOLUSDT\","
+                 "\"tickers.BTCUSDT\",\"tickers.ETHUSDT\",\"tickers.SOLUSDT\","
+                 "\"orderbook.1.BTCUSDT\",\"orderbook.50.BTCUSDT\",\"orderbook.200.BTCUSDT\","
+                 "\"orderbook.1000.ETHUSDT\",\"kline.5.BTCUSDT\"]}");
+    msg = await_reply(&s, "subscribe", false, "big");
+    ASSERT_CONTAINS(msg, "args size >10");
+    /* Liquidations are linear only; a symbol --market does not list; a bad depth. */
+    send_fmt(&s, "{\"req_id\":\"liq\",\"op\":\"subscribe\",\"args\":[\"allLiquidation.BTCUSDT\"]}");
+    ASSERT_CONTAINS(await_reply(&s, "subscribe", false, "liq"), "handler not found");
+    send_fmt(&s, "{\"req_id\":\"x\",\"op\":\"subscribe\",\"args\":[\"tickers.XRPUSDT\"]}");
+    ASSERT_CONTAINS(await_reply(&s, "subscribe", false, "x"), "tickers.XRPUSDT");
+    send_fmt(&s, "{\"req_id\":\"d\",\"op\":\"subscribe\",\"args\":[\"orderbook.25.BTCUSDT\"]}");
+    await_reply(&s, "subscribe", false, "d");
+    /* Nothing was subscribed by the refusals. */
+    read_for(&s, 300);
+    ASSERT_EQ(s.kinds[BYB_TRADES] + s.kinds[BYB_BOOK] + s.kinds[BYB_TICKER], 0);
+    /* 10 args: accepted (spot's ret_msg is "subscribe"). */
+    send_fmt(&s, "{\"req_id\":\"ten\",\"op\":\"subscribe\",\"args\":["
+                 "\"publicTrade.BTCUSDT\",\"publicTrade.ETHUSDT\",\"tickers.BTCUSDT\","
+                 "\"tickers.ETHUSDT\",\"orderbook.1.BTCUSDT\",\"orderbook.50.BTCUSDT\","
+                 "\"orderbook.200.BTCUSDT\",\"orderbook.1000.ETHUSDT\",\"kline.1.BTCUSDT\","
+                 "\"kline.M.ETHUSDT\"]}");
+    ASSERT_STR_EQ(await_reply(&s, "subscribe", true, "ten"), "subscribe");
+    /* The same topic again: refused. */
+    send_fmt(&s, "{\"req_id\":\"dup\",\"op\":\"subscribe\",\"args\":[\"tickers.BTCUSDT\"]}");
+    ASSERT_CONTAINS(await_reply(&s, "subscribe", false, "dup"), "already subscribed");
+    /* The spot pong: op "ping", ret_msg "pong", req_id only when the ping had one. */
+    send_fmt(&s, "{\"req_id\":\"100001\",\"op\":\"ping\"}");
+    await_reply(&s, "ping", true, "100001");
+    ASSERT_EQ(s.m.kind, BYB_PONG);
+    send_fmt(&s, "{\"op\":\"ping\"}");
+    await_reply(&s, "ping", true, "");
+    ASSERT(strstr(s.raw, "req_id") == NULL);
+    read_for(&s, 2500);
+    ASSERT_GT(s.kinds[BYB_TRADES], 10);
+    ASSERT_GT(s.kinds[BYB_CANDLES], 1);
+    assert_books_in_sequence(&s, 4);
+    /* Spot tickers: snapshots only. */
+    ASSERT_GT(s.tk_snapshots, 4);
+    ASSERT_EQ(s.tk_deltas, 0);
+    /* Unsubscribe: acknowledged, then the topic is silent. */
+    send_fmt(&s, "{\"req_id\":\"u\",\"op\":\"unsubscribe\",\"args\":[\"publicTrade.BTCUSDT\","
+                 "\"publicTrade.ETHUSDT\"]}");
+    await_reply(&s, "unsubscribe", true, "u");
+    read_for(&s, 200); /* what was on its way */
+    trades = s.kinds[BYB_TRADES];
+    read_for(&s, 1000);
+    ASSERT_EQ(s.kinds[BYB_TRADES], trades);
+    send_fmt(&s, "{\"req_id\":\"u2\",\"op\":\"unsubscribe\",\"args\":[\"publicTrade.BTCUSDT\"]}");
+    ASSERT_CONTAINS(await_reply(&s, "unsubscribe", false, "u2"), "not subscribed");
+    sess_close(&s);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+/* Reads book messages of s until n updates (deltas) of its first book have come or it
+ * resynced; returns the count of updates applied before the resync (-1: no resync). */
+static int64_t read_until_resync(struct sess *s, int n)
+{
+    int64_t applied = 0;
+
+    while (applied < n) {
+        if (next_msg(s, T_MS, false) != BYB_BOOK || s->m.snapshot)
+            continue;
+        if (s->last_apply == BYBK_RESYNC)
+            return applied;
+        applied++;
+    }
+    return -1;
+}
+
+TEST(fakevenue_bybit_gap_fault_is_caught_by_the_book_rule_on_faulted_connections_only)
+{
+    const char *args[] = {"--market-rate", "200", "--bybit-gap", "BTCUSDT/20",
+                          "--fault-conns", "1",   NULL};
+    struct fv_proc fv;
+    struct sess s[2];
+    char line[256];
+
+    start(&fv, "bybit-linear", args);
+    for (int k = 0; k < 2; k++) {
+        sess_open(&s[k], fv.port, BYBIT_LINEAR);
+        send_fmt(&s[k],
+                 "{\"req_id\":\"b\",\"op\":\"subscribe\",\"args\":[\"orderbook.50.BTCUSDT\"]}");
+        await_reply(&s[k], "subscribe", true, "b");
+        if (k == 0) {
+            /* Connection 1: the 21st update is dropped, so the 21st delta seen skips a u. */
+            ASSERT_EQ(read_until_resync(&s[k], 100), 20);
+            ASSERT_EQ(s[k].books[0].stats.gaps, 1);
+            ASSERT_EQ(s[k].books[0].state, MDF_BOOK_RESYNCING);
+        } else {
+            ASSERT_EQ(read_until_resync(&s[k], 100), -1);
+            assert_books_in_sequence(&s[k], 1);
+        }
+        sess_close(&s[k]);
+    }
+    ASSERT_EQ(fv_wait_line(&fv, "conn 1 fault gap orderbook.50.BTCUSDT", T_MS, line, sizeof(line)),
+              0);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_bybit_restart_sends_a_u1_snapshot_that_overwrites_the_book)
+{
+    const char *args[] = {"--market-rate", "200", "--bybit-restart", "BTCUSDT/15", NULL};
+    struct fv_proc fv;
+    struct sess s;
+    int64_t deltas_before = -1;
+
+    start(&fv, "bybit-spot", args);
+    sess_open(&s, fv.port, BYBIT_SPOT);
+    send_fmt(&s, "{\"req_id\":\"b\",\"op\":\"subscribe\",\"args\":[\"orderbook.200.BTCUSDT\"]}");
+    await_reply(&s, "subscribe", true, "b");
+    while (!s.nbooks || s.books[0].stats.deltas < 40) {
+        ASSERT_NE(next_msg(&s, T_MS, false), BYB_NONE);
+        if (s.restarts == 1 && deltas_before < 0)
+            deltas_before = (int64_t)s.books[0].stats.deltas;
+    }
+    /* After 15 deltas, a snapshot with u == 1; the deltas after it go on from u 2. */
+    ASSERT_EQ(s.restarts, 1);
+    ASSERT_EQ(deltas_before, 15);
+    ASSERT_EQ(s.books[0].stats.snapshots, 2);
+    ASSERT_EQ(s.books[0].first_id, 1);
+    ASSERT_EQ(s.books[0].update_id, 1 + (int64_t)s.books[0].stats.deltas - 15);
+    assert_books_in_sequence(&s, 1);
+    sess_close(&s);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_bybit_observer_on_the_same_topics_sees_the_same_messages)
+{
+    const char *args[] = {"--market-rate", "100", NULL};
+    const char *sub = "{\"req_id\":\"o\",\"op\":\"subscribe\",\"args\":[\"publicTrade.BTCUSDT\","
+                      "\"orderbook.50.BTCUSDT\",\"tickers.BTCUSDT\",\"allLiquidation.BTCUSDT\"]}";
+    struct fv_proc fv;
+    struct sess a, b;
+    char **seen = NULL;
+    size_t nseen = 0, matched = 0;
+
+    start(&fv, "bybit-linear", args);
+    sess_open(&a, fv.port, BYBIT_LINEAR);
+    sess_open(&b, fv.port, BYBIT_LINEAR);
+    send_fmt(&a, "%s", sub);
+    await_reply(&a, "subscribe", true, "o");
+    send_fmt(&b, "%s", sub);
+    await_reply(&b, "subscribe", true, "o");
+    /* The observer (b) joined later: after its own snapshots, each of its messages is one the
+     * first connection got too, byte for byte. */
+    for (int i = 0; i < 200; i++) {
+        ASSERT_NE(next_msg(&b, T_MS, false), BYB_NONE);
+        if ((b.m.kind == BYB_BOOK || b.m.kind == BYB_TICKER) && b.m.snapshot)
+            continue;
+        seen = realloc(seen, (nseen + 1) * sizeof(*seen));
+        ASSERT(seen != NULL);
+        seen[nseen++] = strdup(b.raw);
+    }
+    for (int i = 0; i < 100000 && matched < nseen; i++) {
+        ASSERT_NE(next_msg(&a, T_MS, false), BYB_NONE);
+        for (size_t k = 0; k < nseen; k++) {
+            if (seen[k] && strcmp(seen[k], a.raw) == 0) {
+                free(seen[k]);
+                seen[k] = NULL;
+                matched++;
+                break;
+            }
+        }
+    }
+    ASSERT_EQ(matched, nseen);
+    free(seen);
+    ASSERT_GT(b.kinds[BYB_TRADES], 5);
+    assert_books_in_sequence(&a, 1);
+    assert_books_in_sequence(&b, 1);
+    sess_close(&a);
+    sess_close(&b);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
+TEST(fakevenue_bybit_idle_cut_spares_pinging_clients_and_fault_flags_apply)
+{
+    const char *args[] = {"--market-rate",
+                          "100",
+                          "--bybit-idle-cut",
+                          "1",
+                          "--conn-limit",
+                          "3/60",
+                          "--fault-close-after",
+                          "30",
+                          "--fault-close-code",
+                          "4001",
+                          "--fault-conns",
+                          "2",
+                          NULL};
+    struct fv_proc fv;
+    struct sess a, b, c, d;
+    char line[256];
+    int64_t t0 = now_ns();
+    int r;
+
+    start(&fv, "bybit-linear", args);
+    /* Connection 1 pings every 300 ms and subscribes nothing: faulted, but sent no data. */
+    sess_open(&a, fv.port, BYBIT_LINEAR);
+    /* Connection 2 never pings and subscribes to a book: its 30th data message brings the
+     * close frame; connection 3 never pings and is cut after a second. */
+    sess_open(&b, fv.port, BYBIT_LINEAR);
+    sess_open(&c, fv.port, BYBIT_LINEAR);
+    send_fmt(&b, "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.BTCUSDT\"]}");
+    while (now_ns() - t0 < 2500000000LL) {
+        send_fmt(&a, "{\"op\":\"ping\"}");
+        await_reply(&a, "ping", true, "");
+        wsc_pump(&a.c, 300);
+    }
+    /* Connection 2: the fault's close code after 30 data messages. */
+    for (;;) {
+        const struct wsc_msg *m;
+
+        r = wsc_recv(&b.c, T_MS, &m);
+        if (r < 0)
+            break;
+    }
+    ASSERT_EQ(r, ERR_WS_CLOSED);
+    ASSERT_EQ(b.c.close_code, 4001);
+    /* Connection 3: cut without a close frame. */
+    {
+        const struct wsc_msg *m;
+
+        r = wsc_recv(&c.c, T_MS, &m);
+    }
+    ASSERT(r == -EPIPE || r == -ECONNRESET);
+    ASSERT_EQ(fv_wait_line(&fv, "conn 3 closed idle-cut", T_MS, line, sizeof(line)), 0);
+    ASSERT_EQ(fv_count_lines(&fv, "conn 1 closed"), 0);
+    /* --conn-limit 3/60: a fourth upgrade is refused with 429. */
+    r = wsc_connect(&d.c, fv.port, "/v5/public/linear", NULL);
+    ASSERT_EQ(r, ERR_WS_HANDSHAKE);
+    ASSERT_EQ(d.c.http_status, 429);
+    wsc_close(&d.c);
+    sess_close(&a);
+    sess_close(&b);
+    sess_close(&c);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
