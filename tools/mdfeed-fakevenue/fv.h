@@ -11,7 +11,8 @@
  * (replay, synthetic load, the markets) compare against a watermark.
  *
  * The venue protocol is Binance's (binance.c, with replay.c, synth.c and market.c behind it) or,
- * with --venue bitfinex, Bitfinex's (bitfinex.c, with its own market in bfx_market.c).
+ * with --venue bitfinex, Bitfinex's (bitfinex.c, with its own market in bfx_market.c), or, with
+ * --venue bybit-spot|bybit-linear, Bybit's (bybit.c, market in bybit_market.c).
  *
  * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
  * under our control for faults); wslay (through ws.h) parses what the client sends and produces
@@ -424,19 +425,21 @@ struct fv_stats {
     uint64_t upgrades;     /* WebSocket upgrades (venue protocol, not cases) */
     uint64_t refused;      /* upgrades refused by --conn-limit */
     uint64_t msgs;         /* data messages sent */
-    uint64_t subscribed;   /* Bitfinex: channels subscribed */
-    uint64_t unsubscribed; /* Bitfinex: channels unsubscribed */
-    uint64_t channels;     /* Bitfinex: channels open now */
-    uint64_t errors;       /* Bitfinex: error events */
+    uint64_t subscribed;   /* Bitfinex, Bybit: channels (topics) subscribed */
+    uint64_t unsubscribed; /* Bitfinex, Bybit: channels (topics) unsubscribed */
+    uint64_t channels;     /* Bitfinex, Bybit: channels (topics) open now */
+    uint64_t errors;       /* Bitfinex: error events; Bybit: refused ops */
     uint64_t infos;        /* Bitfinex: info events after the first (20051, 20060, 20061) */
-    uint64_t snapshots;    /* Bitfinex: snapshots (book, trades, ticker, candles) */
+    uint64_t snapshots;    /* Bitfinex: snapshots (book, trades, ticker, candles); Bybit: book
+                              and ticker snapshots on subscribe */
     uint64_t book;         /* Bitfinex: book updates */
     uint64_t cs;           /* Bitfinex: cs (checksum) messages */
     uint64_t te, tu;       /* Bitfinex: trade executions and trade updates */
     uint64_t ticker;       /* Bitfinex: ticker updates */
     uint64_t candles;      /* Bitfinex: candle updates */
     uint64_t hb;           /* Bitfinex: heartbeats */
-    uint64_t faults;       /* faults that fired (Bitfinex: seq gap, bad checksum, bad level) */
+    uint64_t faults;       /* faults that fired (Bitfinex: seq gap, bad checksum, bad level;
+                              Bybit: book gap, restart) */
 };
 
 struct fv_server {
