@@ -419,6 +419,34 @@ TEST(fakevenue_bybit_gap_fault_is_caught_by_the_book_rule_on_faulted_connections
     return 0;
 }
 
+TEST(fakevenue_bybit_fault_gap_after_drops_one_book_delta)
+{
+    const char *args[] = {"--market-rate", "200", "--fault-gap-after", "40", NULL};
+    struct fv_proc fv;
+    struct sess s;
+    char line[256];
+    int64_t before;
+
+    start(&fv, "bybit-linear", args);
+    sess_open(&s, fv.port, BYBIT_LINEAR);
+    send_fmt(&s, "{\"req_id\":\"b\",\"op\":\"subscribe\",\"args\":[\"publicTrade.ETHUSDT\","
+                 "\"orderbook.200.ETHUSDT\"]}");
+    await_reply(&s, "subscribe", true, "b");
+    /* The first book delta after 40 data messages (trades and book alike) is not sent: the
+     * delta that shows the gap comes after 40 or 41 messages and at most one trade message
+     * of the next tick. */
+    ASSERT_GT(read_until_resync(&s, 200), 0);
+    before = s.kinds[BYB_TRADES] + s.kinds[BYB_BOOK] - 1;
+    ASSERT_GE(before, 40);
+    ASSERT_LE(before, 42);
+    ASSERT_EQ(s.books[0].stats.gaps, 1);
+    ASSERT_EQ(fv_wait_line(&fv, "conn 1 fault gap orderbook.200.ETHUSDT", T_MS, line, sizeof(line)),
+              0);
+    sess_close(&s);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
 TEST(fakevenue_bybit_restart_sends_a_u1_snapshot_that_overwrites_the_book)
 {
     const char *args[] = {"--market-rate", "200", "--bybit-restart", "BTCUSDT/15", NULL};

@@ -134,6 +134,9 @@ static const char *check_args(struct fv_peer *p, json_t *args, bool sub, int *ge
         gens[i] = bybm_topic(s, name, json_string_length(t));
         if (gens[i] < 0) {
             snprintf(msg, cap, "error:handler not found,topic:%.64s", name);
+            for (char *c = msg; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    *c = '?'; /* the reply and the log line stay one line */
             return msg;
         }
         for (size_t k = 0; k < i; k++)

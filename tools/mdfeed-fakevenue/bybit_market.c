@@ -39,6 +39,7 @@
 #define BYB_TICKER_MS 100     /* tickers looked at this often */
 #define BYB_FUNDING_MIN 480   /* funding every 8 h (minutes, scaled by --bybit-minute-ms) */
 #define TK_MAX 24             /* ticker fields */
+#define BYB_SYMS_MAX 4096     /* symbols a market creates (a client cannot exhaust memory) */
 
 /* One level: price in ticks, size in quantity steps. */
 struct lvl {
@@ -210,6 +211,8 @@ static int sym_get(struct byb_market *m, const char *name, size_t len)
     for (size_t i = 0; i < m->nsyms; i++)
         if (strlen(m->syms[i]->name) == len && memcmp(m->syms[i]->name, name, len) == 0)
             return (int)i;
+    if (m->nsyms >= BYB_SYMS_MAX)
+        return -1;
     if (l) {
         bool found = false;
 
