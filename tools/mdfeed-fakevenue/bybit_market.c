@@ -252,7 +252,7 @@ static int sym_get(struct byb_market *m, const char *name, size_t len)
 }
 
 /* A trade against the best level of the other side. */
-static void trade(struct byb_market *m, struct bsym *y, int64_t now, bool buy)
+static void trade(struct bsym *y, int64_t now, bool buy)
 {
     struct bside *sd = buy ? &y->ask : &y->bid;
     int64_t q = 1 + (int64_t)(rng_next(&y->rng) % (uint64_t)sd->v[0].q), px = sd->v[0].px;
@@ -271,7 +271,6 @@ static void trade(struct byb_market *m, struct bsym *y, int64_t now, bool buy)
     sd->v[0].q -= q;
     if (!sd->v[0].q)
         remove_at(y, sd, 0);
-    (void)m;
 }
 
 /* One market event on y (see the top of the file). */
@@ -287,7 +286,7 @@ static void event(struct byb_market *m, struct bsym *y, int64_t now)
     case 0:
     case 1:
     case 2:
-        trade(m, y, now, bid);
+        trade(y, now, bid);
         break;
     case 3:
     case 4:
