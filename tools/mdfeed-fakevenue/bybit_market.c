@@ -371,7 +371,10 @@ static void put_levels(struct fv_buf *b, const struct bsym *y, const struct lvl 
         put(b, i ? ",[" : "[");
         candle_put_px(b, &y->sp, v[i].px);
         put(b, ",");
-        candle_put_qty(b, &y->sp, v[i].q);
+        if (v[i].q)
+            candle_put_qty(b, &y->sp, v[i].q);
+        else
+            put(b, "\"0\""); /* a level that left: the venue's "0" */
         put(b, "]");
     }
     put(b, "]");
