@@ -386,7 +386,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
 {
     double ping = -1, pong = -1, lifetime = -1;
     long rate = -1, maxs = -1, weight = -1;
-    bool conn_limit_set = false, sparse_period_set = false;
+    bool conn_limit_set = false, sparse_period_set = false, byb_set = false;
     int c;
 
     memset(o, 0, sizeof(*o));
@@ -711,17 +711,21 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->bfx.same_chan_id = true;
             break;
         case O_BYB_IDLE_CUT: /* [bybit] */
+            byb_set = true;
             o->byb.idle_cut = secs("bybit-idle-cut", optarg);
             break;
         case O_BYB_MINUTE_MS:
+            byb_set = true;
             o->byb.minute_ms = num("bybit-minute-ms", optarg, 60000);
             if (o->byb.minute_ms < 100)
                 die_usage("--bybit-minute-ms: from 100 to 60000");
             break;
         case O_BYB_GAP:
+            byb_set = true;
             byb_fault("bybit-gap", optarg, &o->byb.gap);
             break;
         case O_BYB_RESTART:
+            byb_set = true;
             byb_fault("bybit-restart", optarg, &o->byb.restart);
             break;
         default:
@@ -761,6 +765,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                   "--market, --market-quiet or --market-sparse");
     if (o->venue == FV_VENUE_BITFINEX && o->n_refuse)
         die_usage("--refuse-stream: Binance venues only");
+    if (byb_set && !FV_VENUE_IS_BYBIT(o->venue)) /* [bybit] */
+        die_usage("--bybit-* options need --venue bybit-spot or bybit-linear");
     if (FV_VENUE_IS_BYBIT(o->venue) &&
         (o->replay_file || o->rest_file || o->synth || o->market_quiet || o->market_sparse ||
          o->market_max || o->n_refuse || o->shutdown_after >= 0)) /* [bybit] */
