@@ -45,6 +45,7 @@ struct sess {
     int ntk;
     int64_t kinds[BYB_IGNORED + 1];              /* messages of each kind */
     int64_t tk_snapshots, tk_deltas, tk_funding; /* tickers: snapshots, deltas, funding records */
+    int64_t tk_delta_have[BYT_N];                /* deltas holding each ticker field */
     int64_t closed, open_candles;                /* klines with confirm true, false */
     int64_t restarts;                            /* book snapshots with u == 1 */
     int last_book;                               /* index of the book the last message hit */
@@ -172,6 +173,8 @@ static enum bybit_kind next_msg(struct sess *s, int timeout_ms, bool may_end)
                       s->raw);
         s->tk_snapshots += s->m.ticker.snapshot;
         s->tk_deltas += !s->m.ticker.snapshot;
+        for (int i = 0; i < BYT_N && !s->m.ticker.snapshot; i++)
+            s->tk_delta_have[i] += (s->m.ticker.have >> i) & 1;
         if (o & BYT_OUT_FUNDING) {
             s->tk_funding++;
             ASSERT_GT(f.mark_px.m, 0);
@@ -295,6 +298,11 @@ TEST(fakevenue_bybit_linear_every_topic_decodes_and_books_stay_in_sequence)
     ASSERT_EQ(s.tk_snapshots, 2);
     ASSERT_GT(s.tk_deltas, 10);
     ASSERT_GT(s.tk_funding, 2);
+    /* Deltas hold only what changed: the mark and funding rate now and then, never all. */
+    ASSERT_GT(s.tk_delta_have[BYT_MARK], 0);
+    ASSERT_GT(s.tk_delta_have[BYT_FUNDING], 0);
+    ASSERT_LT(s.tk_delta_have[BYT_FUNDING], s.tk_deltas);
+    ASSERT_LT(s.tk_delta_have[BYT_PREV24], s.tk_deltas);
     ASSERT(s.tk[0].live && s.tk[1].live);
     ASSERT(s.tk[0].cur.have & (1u << BYT_NEXT_FUNDING));
     /* Klines: minutes of 200 ms, so kline.1 closed candles (confirm true) in 3 s. */
