@@ -63,14 +63,8 @@ static int64_t now_ns(void)
 /* Starts the venue (venue: "bybit-spot" or "bybit-linear") with args (NULL-terminated). */
 static void start(struct fv_proc *fv, const char *venue, const char *const *args)
 {
-    const char *a[34] = {"--venue", venue};
-    size_t n = 2;
-    int r;
+    int r = fv_start_venue(fv, venue, args);
 
-    for (size_t i = 0; args && args[i] && n < 33; i++)
-        a[n++] = args[i];
-    a[n] = NULL;
-    r = fv_start(fv, a);
     if (r < 0)
         test_fail(__FILE__, __LINE__, "fv_start: %d", r);
 }
