@@ -449,6 +449,87 @@ TEST(fakevenue_bybit_fault_gap_after_drops_one_book_delta)
     return 0;
 }
 
+/* GET /fv/stats: the counter named k (-1 when absent). */
+static int64_t counter(int port, const char *k)
+{
+    struct wsc_http h;
+    json_t *j, *v;
+    int64_t n;
+
+    ASSERT_EQ(wsc_http_get(&h, port, "/fv/stats", T_MS), 0);
+    ASSERT_EQ(h.status, 200);
+    j = json_loads((const char *)h.body, 0, NULL);
+    ASSERT(j != NULL);
+    v = json_object_get(j, k);
+    n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+    json_decref(j);
+    wsc_http_close(&h);
+    return n;
+}
+
+TEST(fakevenue_bybit_bad_requests_are_refused_counted_and_the_connection_lives_on)
+{
+    static const char *const bad[] = {
+        "not json",
+        "[1,2]",
+        "{\"op\":5}",
+        "{\"op\":\"subscribe\"}",
+        "{\"op\":\"subscribe\",\"args\":[]}",
+        "{\"op\":\"subscribe\",\"args\":[7]}",
+        "{\"op\":\"subscribe\",\"args\":[\"orderbook.0050.BTCUSDT\"]}",
+        "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.BTCUSDT.X\"]}",
+        "{\"op\":\"subscribe\",\"args\":[\"kline.2.BTCUSDT\"]}",
+        "{\"op\":\"subscribe\",\"args\":[\"tickers.btcusdt\"]}",
+        "{\"op\":\"subscribe\",\"args\":[\"tickers.BTCUSDT\",\"tickers.BTCUSDT\"]}",
+        "{\"op\":\"unsubscribe\",\"args\":[\"tickers.BTCUSDT\"]}",
+    };
+    const char *args[] = {"--market-rate", "50", NULL};
+    struct fv_proc fv;
+    struct sess s;
+    char *big;
+    size_t n = 0;
+
+    start(&fv, "bybit-linear", args);
+    sess_open(&s, fv.port, BYBIT_LINEAR);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ASSERT_EQ(wsc_send_text(&s.c, bad[i]), 0);
+        for (;;) {
+            enum bybit_kind k = next_msg(&s, T_MS, false);
+
+            if (k == BYB_REPLY)
+                break;
+        }
+        if (s.m.success)
+            test_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+        ASSERT(strlen(s.m.text) > 0);
+    }
+    /* A topic with control characters: refused, named with '?' in their place. */
+    ASSERT_EQ(wsc_send_text(&s.c, "{\"op\":\"subscribe\",\"args\":[\"tickers.A\\nB\"]}"), 0);
+    ASSERT_CONTAINS(await_reply(&s, "subscribe", false, ""), "tickers.A?B");
+    /* Args over 21,000 characters, even on linear. */
+    big = malloc(30000);
+    ASSERT(big != NULL);
+    n = (size_t)snprintf(big, 30000, "{\"req_id\":\"big\",\"op\":\"subscribe\",\"args\":[");
+    for (int i = 0; n < 21100; i++)
+        n += (size_t)snprintf(big + n, 30000 - n, "%s\"tickers.SYM%dUSDT\"", i ? "," : "", i);
+    snprintf(big + n, 30000 - n, "]}");
+    ASSERT_EQ(wsc_send_text(&s.c, big), 0);
+    free(big);
+    ASSERT_CONTAINS(await_reply(&s, "subscribe", false, "big"), "21000");
+    /* Every refusal counted; nothing subscribed; the connection still works. */
+    ASSERT_EQ(counter(fv.port, "errors"), (int64_t)(sizeof(bad) / sizeof(bad[0])) + 2);
+    ASSERT_EQ(counter(fv.port, "channels"), 0);
+    send_fmt(&s, "{\"req_id\":\"ok\",\"op\":\"subscribe\",\"args\":[\"orderbook.50.BTCUSDT\"]}");
+    await_reply(&s, "subscribe", true, "ok");
+    while (!s.nbooks || s.books[0].stats.deltas < 10)
+        ASSERT_NE(next_msg(&s, T_MS, false), BYB_NONE);
+    ASSERT_EQ(counter(fv.port, "channels"), 1);
+    assert_books_in_sequence(&s, 1);
+    sess_close(&s);
+    ASSERT_EQ(fv_stop(&fv), 0);
+    return 0;
+}
+
 TEST(fakevenue_bybit_restart_sends_a_u1_snapshot_that_overwrites_the_book)
 {
     const char *args[] = {"--market-rate", "200", "--bybit-restart", "BTCUSDT/15", NULL};
