@@ -505,7 +505,11 @@ TEST(fakevenue_bybit_bad_requests_are_refused_counted_and_the_connection_lives_o
     }
     /* A topic with control characters: refused, named with '?' in their place. */
     ASSERT_EQ(wsc_send_text(&s.c, "{\"op\":\"subscribe\",\"args\":[\"tickers.A\\nB\"]}"), 0);
-    ASSERT_CONTAINS(await_reply(&s, "subscribe", false, ""), "tickers.A?B");
+    await_reply(&s, "subscribe", false, "");
+    ASSERT_CONTAINS(s.raw, "topic:tickers.A?B\"");
+    ASSERT_EQ(fv_wait_line(&fv, "refused subscribe: error:handler not found,topic:tickers.A?B",
+                           T_MS, NULL, 0),
+              0);
     /* Args over 21,000 characters, even on linear. */
     big = malloc(30000);
     ASSERT(big != NULL);
