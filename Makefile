@@ -90,6 +90,7 @@ WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c \
+	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c \
 	src/venue/vfield.c src/venue/bybit.c src/venue/bybit_ticker.c src/venue/okx.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c \
 	src/book/bybit_book.c src/book/okx_book.c
@@ -98,7 +99,8 @@ HEALTH_SRC := src/health/health.c src/health/watchdog.c
 # The daemon's own modules; main.c is kept apart so the tests can link the rest.
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
 	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c \
-	src/daemon/health_pub.c src/daemon/bfx_feed.c src/daemon/budget.c
+	src/daemon/health_pub.c src/daemon/bitfinex_feed.c src/daemon/budget.c src/daemon/adapter.c \
+	src/daemon/binance_feed.c src/daemon/bybit_feed.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.
@@ -119,8 +121,9 @@ TOP_SRC := tools/mdfeed-top/main.c tools/mdfeed-top/snapshot.c tools/mdfeed-top/
 SYNTH_SRC := tools/mdfeed-synth/main.c
 FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c tools/mdfeed-fakevenue/binance.c tools/mdfeed-fakevenue/streams.c tools/mdfeed-fakevenue/faults.c tools/mdfeed-fakevenue/replay.c tools/mdfeed-fakevenue/rest.c tools/mdfeed-fakevenue/synth.c tools/mdfeed-fakevenue/cases.c tools/mdfeed-fakevenue/market.c tools/mdfeed-fakevenue/candle.c tools/mdfeed-fakevenue/shift.c \
 	tools/mdfeed-fakevenue/replay_live.c \
-	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c \
-	tools/mdfeed-fakevenue/bybit.c tools/mdfeed-fakevenue/bybit_market.c
+	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c tools/mdfeed-fakevenue/bfx_replay.c \
+	tools/mdfeed-fakevenue/proto.c tools/mdfeed-fakevenue/binance_replay.c \
+	tools/mdfeed-fakevenue/bybit.c tools/mdfeed-fakevenue/bybit_market.c tools/mdfeed-fakevenue/bybit_replay.c
 
 # Example readers (README, tools/examples/README.md): the public API only; installed as
 # documentation into $(DOCDIR)/examples.
@@ -137,7 +140,7 @@ TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
 TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c \
 	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c \
-	tests/tools/fakevenue_bybit_test.c
+	tests/tools/fakevenue_replay_test.c tests/tools/fakevenue_bybit_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c \
 	tests/venue/bybit_test.c tests/venue/okx_test.c

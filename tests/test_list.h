@@ -19,6 +19,7 @@
 #include "e2e/list.h"
 #include "venue/bfx_list.h"
 #include "tools/fakevenue_bfx_list.h"
+#include "tools/fakevenue_replay_list.h"
 #include "daemon/notify_list.h"
 #include "daemon/health_list.h"
 #include "tools/systemd_list.h"
@@ -107,6 +108,7 @@
     TEST_LIST_E2E(X)                                                                               \
     TEST_LIST_BFX(X)                                                                               \
     TEST_LIST_FV_BFX(X)                                                                            \
+    TEST_LIST_FV_REPLAY(X)                                                                         \
     TEST_LIST_TRUTH(X)                                                                             \
     TEST_LIST_DEMO(X)                                                                              \
     TEST_LIST_RELIABILITY(X)                                                                       \

@@ -9,10 +9,12 @@
  * stop the load: each one is recorded with the file and line of the setting at fault and all are
  * printed at the end, sorted by line, so one run of `mdfeedd -t` shows everything to fix.
  *
- * Venue families: the venue row comes first in an entry, so every later row knows the family.
- * Spellings follow the venue (Binance symbols upper-cased, Bitfinex ones kept as written with
- * their intervals "1D"/"7D" and book options "P1"/"F1"), and a key a family has no use for is
- * one row of refused_keys[]: an error with the reason, after which the key counts as not set.
+ * Venues: the venue row comes first in an entry, so every later row knows the venue's profile
+ * and asks its config rules (p->proto->conf, venue/vconf.h) whatever differs between venues:
+ * how symbols and intervals are spelt, the switches' defaults, what order_book numbers mean,
+ * the keys the venue refuses (an error with its reason, after which the key counts as not set)
+ * and the options only it has, read where the K_VENUE row of the scope stands. Nothing here
+ * asks which venue it reads.
  */
 #include <errno.h>
 #include <grp.h>
@@ -31,7 +33,7 @@
 #include "config/prescan.h"
 #include "core/err.h"
 #include "net/url.h"
-#include "venue/bitfinex.h"
+#include "venue/vconf.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* The option table. */
@@ -101,9 +103,7 @@ enum opt_id {
     O_BOOK_TICKER,
     O_ORDER_BOOK,
     O_BOOK_SPEED,
-    O_BOOK_PREC,
-    O_BOOK_FREQ,
-    O_BOOK_LEN,
+    O_VENUE_OPTS,
     O_TICKER,
     O_MINI_TICKER,
     O_FUNDING,
@@ -115,9 +115,7 @@ enum opt_id {
     O_S_INTERVAL,
     O_S_LEVELS,
     O_S_SPEED,
-    O_S_PREC,
-    O_S_FREQ,
-    O_S_LEN,
+    O_S_VENUE_OPTS,
     O_COUNT,
 };
 
@@ -141,6 +139,8 @@ enum opt_kind {
     K_BOOL,    /* true/false, stored as bool */
     K_GROUP,   /* a group or list read by the caller, not by apply() */
     K_SPECIAL, /* read by the row's parse function */
+    K_VENUE,   /* no key: the venue's own options of the scope (and the keys only it refuses)
+                  are read at this row's place */
 };
 
 struct loader;
@@ -169,15 +169,13 @@ struct venue_in {
     uint8_t kline[MDF_IV_COUNT];     /* kline intervals in config order */
     size_t n_kline;                  /* their count */
     bool book_ticker;                /* bookTicker per symbol */
-    int book_type;                   /* order_book: VS_NONE, VS_DIFF or VS_DEPTH */
+    struct vstream book;             /* order_book's stream per symbol (type VS_NONE: none):
+                                        type and levels from order_book, speed_ms from
+                                        book_speed, then the venue's own book options */
     bool book_bad;                   /* order_book was refused (already reported) */
-    uint8_t book_levels;             /* VS_DEPTH: 5, 10 or 20 */
     uint32_t book_speed;             /* ms for the order book stream, 0 = venue default */
-    uint8_t book_prec;               /* Bitfinex book_prec: 0..4 for P0..P4 */
-    uint16_t book_freq_ms;           /* Bitfinex book_freq: 0 (F0) or BFX_F1_MS (F1) */
-    uint8_t book_len;                /* Bitfinex book_len: 1, 25, 100 or 250 */
     bool ticker, mini_ticker;        /* 24 h ticker and mini ticker per symbol */
-    bool funding, liquidations;      /* markPrice@1s and forceOrder per symbol */
+    bool funding, liquidations;      /* the venue's funding streams and forceOrder per symbol */
     bool reported[O_COUNT];          /* a switch's stream check already failed and was said */
     size_t cap_streams;              /* room in v.streams */
     const config_setting_t *entry;   /* the entry's group in the file */
@@ -216,17 +214,11 @@ static void parse_trades(struct loader *L, const config_setting_t *s, void *obj)
 static void parse_kline(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_book_ticker(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_order_book(struct loader *L, const config_setting_t *s, void *obj);
-static void parse_book_prec(struct loader *L, const config_setting_t *s, void *obj);
-static void parse_book_freq(struct loader *L, const config_setting_t *s, void *obj);
-static void parse_book_len(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_symbol(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_type(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_interval(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_levels(struct loader *L, const config_setting_t *s, void *obj);
 static void parse_s_speed(struct loader *L, const config_setting_t *s, void *obj);
-static void parse_s_prec(struct loader *L, const config_setting_t *s, void *obj);
-static void parse_s_freq(struct loader *L, const config_setting_t *s, void *obj);
-static void parse_s_len(struct loader *L, const config_setting_t *s, void *obj);
 
 #define SHM_OFF(f) offsetof(struct cfg_shm, f)
 #define CONN_OFF(f) offsetof(struct cfg_conn, f)
@@ -325,9 +317,7 @@ static const struct opt opts[O_COUNT] = {
     [O_BOOK_TICKER] = {"book_ticker", SC_VENUE, K_SPECIAL, .parse = parse_book_ticker},
     [O_ORDER_BOOK] = {"order_book", SC_VENUE, K_SPECIAL, .parse = parse_order_book},
     [O_BOOK_SPEED] = {"book_speed", SC_VENUE, K_UINT, 0, 0, 60000, false, VENUE_OFF(book_speed)},
-    [O_BOOK_PREC] = {"book_prec", SC_VENUE, K_SPECIAL, .parse = parse_book_prec},
-    [O_BOOK_FREQ] = {"book_freq", SC_VENUE, K_SPECIAL, .parse = parse_book_freq},
-    [O_BOOK_LEN] = {"book_len", SC_VENUE, K_SPECIAL, .parse = parse_book_len},
+    [O_VENUE_OPTS] = {NULL, SC_VENUE, K_VENUE},
     [O_TICKER] = {"ticker", SC_VENUE, K_BOOL, 0, 0, 0, false, VENUE_OFF(ticker)},
     [O_MINI_TICKER] = {"mini_ticker", SC_VENUE, K_BOOL, 0, 0, 0, false, VENUE_OFF(mini_ticker)},
     [O_FUNDING] = {"funding", SC_VENUE, K_BOOL, 0, 0, 0, false, VENUE_OFF(funding)},
@@ -339,69 +329,18 @@ static const struct opt opts[O_COUNT] = {
     [O_S_INTERVAL] = {"interval", SC_STREAM, K_SPECIAL, .parse = parse_s_interval},
     [O_S_LEVELS] = {"levels", SC_STREAM, K_SPECIAL, .parse = parse_s_levels},
     [O_S_SPEED] = {"speed", SC_STREAM, K_SPECIAL, 0, 0, 60000, false, 0, parse_s_speed},
-    [O_S_PREC] = {"prec", SC_STREAM, K_SPECIAL, .parse = parse_s_prec},
-    [O_S_FREQ] = {"freq", SC_STREAM, K_SPECIAL, .parse = parse_s_freq},
-    [O_S_LEN] = {"len", SC_STREAM, K_SPECIAL, .parse = parse_s_len},
+    [O_S_VENUE_OPTS] = {NULL, SC_STREAM, K_VENUE},
 };
 
-/* The switches that only make sense with "symbols". */
+/* The switches that only make sense with "symbols" (O_VENUE_OPTS: the venue's own options,
+ * all order book switches). */
 static const enum opt_id switch_ids[] = {
-    O_TRADES,    O_KLINE,    O_BOOK_TICKER, O_ORDER_BOOK,  O_BOOK_SPEED, O_BOOK_PREC,
-    O_BOOK_FREQ, O_BOOK_LEN, O_TICKER,      O_MINI_TICKER, O_FUNDING,    O_LIQUIDATIONS,
+    O_TRADES,     O_KLINE,  O_BOOK_TICKER, O_ORDER_BOOK, O_BOOK_SPEED,
+    O_VENUE_OPTS, O_TICKER, O_MINI_TICKER, O_FUNDING,    O_LIQUIDATIONS,
 };
 
 /* The order book switches that need order_book set. */
-static const enum opt_id book_option_ids[] = {O_BOOK_SPEED, O_BOOK_PREC, O_BOOK_FREQ, O_BOOK_LEN};
-
-/* Keys a venue family has no use for. Setting one is an error giving the reason, and the key
- * then counts as not set (so nothing else is said about it). only_true: a boolean switch that is
- * refused only when true (false asks for what the venue does anyway). */
-static const struct {
-    enum venue_family family; /* the family that refuses the key */
-    enum opt_id id;           /* the key */
-    bool only_true;           /* refused only when set to true */
-    const char *why;          /* the reason, after "key: " */
-} refused_keys[] = {
-    {VF_BITFINEX, O_REST_URL, false,
-     "Bitfinex books come over the stream and the daemon makes no REST calls to Bitfinex; "
-     "remove it"},
-    {VF_BITFINEX, O_SNAPSHOT_LIMIT, false,
-     "Bitfinex books come over the stream, with no REST snapshot; their length is book_len"},
-    {VF_BITFINEX, O_REST_WEIGHT_SHARE, false,
-     "the daemon makes no REST calls to Bitfinex; remove it"},
-    {VF_BITFINEX, O_CANDLE_WARMUP, false,
-     "Bitfinex candle history comes with the channel's snapshot, without REST; remove it"},
-    {VF_BITFINEX, O_BOOK_SPEED, false,
-     "Bitfinex books have no speed in ms; use book_freq (\"F0\" realtime or \"F1\" every 2 s)"},
-    {VF_BITFINEX, O_BOOK_TICKER, true,
-     "Bitfinex has no book-ticker channel; ticker = true publishes the best bid and offer too "
-     "(its ticker channel gives both records)"},
-    {VF_BITFINEX, O_MINI_TICKER, true,
-     "Bitfinex has no mini ticker; ticker = true publishes the 24 h figures"},
-    {VF_BITFINEX, O_FUNDING, true,
-     "not supported on Bitfinex (trading pairs only: its funding and derivatives status "
-     "channels are not read)"},
-    {VF_BITFINEX, O_LIQUIDATIONS, true,
-     "not supported on Bitfinex (its liquidation feed, status \"liq:global\", is not read)"},
-    {VF_BITFINEX, O_S_SPEED, false,
-     "Bitfinex streams have no speed in ms; a diff_depth stream takes freq (\"F0\" realtime or "
-     "\"F1\" every 2 s)"},
-    {VF_BITFINEX, O_S_LEVELS, false,
-     "Bitfinex has no partial-book (depth) streams; a diff_depth stream's book length is len "
-     "(1, 25, 100 or 250)"},
-    {VF_BINANCE, O_BOOK_PREC, false, "a Bitfinex setting; Binance books have no precision"},
-    {VF_BINANCE, O_BOOK_FREQ, false, "a Bitfinex setting; Binance books take book_speed (in ms)"},
-    {VF_BINANCE, O_BOOK_LEN, false,
-     "a Bitfinex setting; on Binance use order_book = 5, 10 or 20 for a partial book "
-     "(shm.book_depth sets the levels published)"},
-    {VF_BINANCE, O_S_PREC, false,
-     "a Bitfinex diff_depth option; Binance streams have no precision"},
-    {VF_BINANCE, O_S_FREQ, false,
-     "a Bitfinex diff_depth option; Binance streams take speed (in ms)"},
-    {VF_BINANCE, O_S_LEN, false,
-     "a Bitfinex diff_depth option; Binance partial books take levels (5, 10 or 20) on a depth "
-     "stream"},
-};
+static const enum opt_id book_option_ids[] = {O_BOOK_SPEED, O_VENUE_OPTS};
 
 /* ------------------------------------------------------------------------------------------ */
 /* The loader: errors and the settings found. */
@@ -416,7 +355,10 @@ struct cfg_error {
 
 /* The settings of one group, by option (NULL = not set in the file). */
 struct given {
-    const config_setting_t *s[O_COUNT]; /* the setting for each option */
+    const config_setting_t *s[O_COUNT];              /* the setting for each option */
+    const config_setting_t *vopt[VCONF_OPTS_MAX];    /* each of the venue's own options */
+    const config_setting_t *vref[VCONF_REFUSED_MAX]; /* each key only the venue refuses (not
+                                                        one of opts[]), by its refusal row */
 };
 
 /* State of one cfg_load() call. */
@@ -643,12 +585,51 @@ static bool get_ranged(struct loader *L, const struct opt *o, const config_setti
     return true;
 }
 
-/* Files each member of group g under its option of scope sc; an unknown name is an error
- * ("where" completes the message: " in shm"). g must be a group (checked by the caller). */
-static void collect(struct loader *L, const config_setting_t *g, enum opt_scope sc,
-                    const char *where, struct given *gv)
+/* The venue's scope of a loader scope (-1: the venue declares nothing there). */
+static int venue_scope(enum opt_scope sc)
 {
-    int n = config_setting_length(g);
+    return sc == SC_VENUE ? VC_ENTRY : sc == SC_STREAM ? VC_STREAM : -1;
+}
+
+/* The index of the venue's own option called name in scope vs, or -1. */
+static int venue_opt_find(const struct venue_conf *vc, int vs, const char *name)
+{
+    for (size_t i = 0; i < vc->n_opts && i < VCONF_OPTS_MAX; i++)
+        if ((int)vc->opts[i].scope == vs && strcmp(vc->opts[i].key, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The index of the venue's refusal of key name in scope vs, or -1. */
+static int venue_refusal_find(const struct venue_conf *vc, int vs, const char *name)
+{
+    for (size_t i = 0; i < vc->n_refused && i < VCONF_REFUSED_MAX; i++)
+        if ((int)vc->refused[i].scope == vs && strcmp(vc->refused[i].key, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* True if some venue declares or refuses name in scope vs: a key of an entry whose venue is
+ * unknown (already reported), so not an unknown key. */
+static bool any_venue_knows(int vs, const char *name)
+{
+    const struct venue_profile *q;
+
+    for (size_t i = 0; (q = venue_profile_at(i)) != NULL; i++)
+        if (venue_opt_find(q->proto->conf, vs, name) >= 0 ||
+            venue_refusal_find(q->proto->conf, vs, name) >= 0)
+            return true;
+    return false;
+}
+
+/* Files each member of group g under its option of scope sc, or under venue p's own options
+ * and refusals (p NULL: the venue is unknown or the scope has none); an unknown name is an
+ * error ("where" completes the message: " in shm"). g must be a group (checked by the
+ * caller). */
+static void collect(struct loader *L, const config_setting_t *g, enum opt_scope sc,
+                    const char *where, const struct venue_profile *p, struct given *gv)
+{
+    int n = config_setting_length(g), vs = venue_scope(sc);
 
     memset(gv, 0, sizeof(*gv));
     for (int i = 0; i < n; i++) {
@@ -656,14 +637,31 @@ static void collect(struct loader *L, const config_setting_t *g, enum opt_scope 
         int id = -1;
 
         for (int k = 0; k < O_COUNT; k++)
-            if (opts[k].sc == sc && strcmp(opts[k].name, m->name) == 0) {
+            if (opts[k].sc == sc && opts[k].name && strcmp(opts[k].name, m->name) == 0) {
                 id = k;
                 break;
             }
-        if (id < 0)
-            err_at(L, m, "unknown setting '%s'%s", m->name, where);
-        else
+        if (id >= 0) {
             gv->s[id] = m;
+            continue;
+        }
+        if (vs >= 0 && p) {
+            const struct venue_conf *vc = p->proto->conf;
+            int k = venue_opt_find(vc, vs, m->name);
+
+            if (k >= 0) {
+                gv->vopt[k] = m;
+                continue;
+            }
+            k = venue_refusal_find(vc, vs, m->name);
+            if (k >= 0) {
+                gv->vref[k] = m;
+                continue;
+            }
+        } else if (vs >= 0 && any_venue_knows(vs, m->name)) {
+            continue;
+        }
+        err_at(L, m, "unknown setting '%s'%s", m->name, where);
     }
 }
 
@@ -680,7 +678,7 @@ static bool collect_group(struct loader *L, const config_setting_t *s, enum opt_
                type_name(s));
         return false;
     }
-    collect(L, s, sc, where, gv);
+    collect(L, s, sc, where, NULL, gv);
     return true;
 }
 
@@ -695,28 +693,113 @@ static const struct venue_profile *scope_profile(enum opt_scope sc, const void *
     return NULL;
 }
 
-/* True (and reported) if the venue family of p refuses key id, set to s (refused_keys[]). */
-static bool refused_here(struct loader *L, const struct venue_profile *p, int id,
+/* True (and reported) if refusal r of a venue refuses setting s (r NULL: none does). */
+static bool refused_by(struct loader *L, const struct venue_refusal *r, const config_setting_t *s)
+{
+    if (!r)
+        return false;
+    /* A switch refused only when true: another type is left to the usual type error. */
+    if (r->only_true && (s->type != CONFIG_TYPE_BOOL || !config_setting_get_bool(s)))
+        return false;
+    err_at(L, s, "%s: %s", r->key, r->why);
+    return true;
+}
+
+/* True (and reported) if venue p refuses key id of scope sc, set to s. */
+static bool refused_here(struct loader *L, const struct venue_profile *p, enum opt_scope sc, int id,
                          const config_setting_t *s)
 {
-    if (!p)
+    int vs = venue_scope(sc), k;
+
+    if (!p || vs < 0)
         return false;
-    for (size_t i = 0; i < sizeof(refused_keys) / sizeof(refused_keys[0]); i++) {
-        if (refused_keys[i].family != p->family || (int)refused_keys[i].id != id)
-            continue;
-        /* A switch refused only when true: another type is left to the usual type error. */
-        if (refused_keys[i].only_true &&
-            (s->type != CONFIG_TYPE_BOOL || !config_setting_get_bool(s)))
-            return false;
-        err_at(L, s, "%s: %s", opts[id].name, refused_keys[i].why);
-        return true;
+    k = venue_refusal_find(p->proto->conf, vs, opts[id].name);
+    return refused_by(L, k >= 0 ? &p->proto->conf->refused[k] : NULL, s);
+}
+
+/* Makes a libconfig setting a value a venue can read. */
+static void venue_val(const config_setting_t *s, struct vconf_val *v)
+{
+    memset(v, 0, sizeof(*v));
+    switch (s->type) {
+    case CONFIG_TYPE_STRING:
+        v->type = VCT_STRING;
+        v->str = config_setting_get_string(s);
+        break;
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        v->type = VCT_INT;
+        v->i = config_setting_get_int64(s);
+        break;
+    case CONFIG_TYPE_FLOAT:
+        v->type = VCT_FLOAT;
+        v->f = config_setting_get_float(s);
+        break;
+    case CONFIG_TYPE_BOOL:
+        v->type = VCT_BOOL;
+        v->b = config_setting_get_bool(s);
+        break;
+    default:
+        v->type = VCT_OTHER;
+        break;
     }
-    return false;
+}
+
+/* The K_VENUE row of a venues or streams entry: reports the keys only the venue refuses, then
+ * reads the venue's own options of the scope into the entry's order book stream (a venues
+ * entry: after order_book and book_speed, whose values it starts from) or into the stream (a
+ * streams entry: a diff_depth stream starting from the venue's default levels). A value the
+ * venue refuses marks a streams entry bad. */
+static void apply_venue(struct loader *L, enum opt_scope sc, struct given *gv, void *obj)
+{
+    const struct venue_profile *p = scope_profile(sc, obj);
+    const struct venue_conf *vc;
+    struct stream_in *si = NULL;
+    struct vstream *to;
+    int vs = venue_scope(sc);
+
+    if (!p || vs < 0)
+        return;
+    vc = p->proto->conf;
+    for (size_t i = 0; i < vc->n_refused && i < VCONF_REFUSED_MAX; i++)
+        if (gv->vref[i] && refused_by(L, &vc->refused[i], gv->vref[i]))
+            gv->vref[i] = NULL;
+    if (sc == SC_VENUE) {
+        struct venue_in *vi = obj;
+
+        vi->book.speed_ms = (uint16_t)vi->book_speed;
+        to = &vi->book;
+    } else {
+        si = obj;
+        if (si->s.type == VS_DIFF && si->s.levels == 0)
+            si->s.levels = vc->diff_levels; /* the default length, spelt out */
+        to = &si->s;
+    }
+    for (size_t i = 0; i < vc->n_opts && i < VCONF_OPTS_MAX; i++) {
+        const struct venue_opt *o = &vc->opts[i];
+        const config_setting_t *s = gv->vopt[i];
+        struct vconf_val v;
+
+        if (!s)
+            continue;
+        venue_val(s, &v);
+        if (!(o->types & VCT_BIT(v.type))) {
+            err_at(L, s, "%s: expected %s, got %s", o->key, o->what, type_name(s));
+        } else {
+            err_clear();
+            if (o->parse(&v, to) == 0)
+                continue;
+            err_at(L, s, "%s: %s", o->key, mdf_errmsg());
+        }
+        if (si)
+            si->bad = true;
+    }
 }
 
 /* Stores every option of scope sc into obj: the given setting, or the default when the file
  * does not set it (only_given: leave unset options alone, for per-venue overrides). A key the
- * venue family refuses is reported and removed from gv, so it counts as not set. */
+ * venue refuses is reported and removed from gv, so it counts as not set; a K_VENUE row reads
+ * the venue's own options there (apply_venue). */
 static void apply(struct loader *L, enum opt_scope sc, struct given *gv, void *obj, bool only_given)
 {
     for (int id = 0; id < O_COUNT; id++) {
@@ -727,8 +810,12 @@ static void apply(struct loader *L, enum opt_scope sc, struct given *gv, void *o
 
         if (o->sc != sc || o->kind == K_GROUP)
             continue;
+        if (o->kind == K_VENUE) {
+            apply_venue(L, sc, gv, obj);
+            continue;
+        }
         /* The profile is the first row of a venue entry, so it is known for every later row. */
-        if (s && refused_here(L, scope_profile(sc, obj), id, s)) {
+        if (s && refused_here(L, scope_profile(sc, obj), sc, id, s)) {
             gv->s[id] = NULL;
             s = NULL;
         }
@@ -769,6 +856,7 @@ static void apply(struct loader *L, enum opt_scope sc, struct given *gv, void *o
             o->parse(L, s, obj);
             break;
         case K_GROUP:
+        case K_VENUE:
             break;
         }
     }
@@ -806,73 +894,25 @@ static bool valid_name(const char *text, size_t max)
     return true;
 }
 
-/* Copies a symbol upper-cased into out (MDF_SYMBOL_MAX). False if text is not 1..47 characters
- * of [A-Za-z0-9_] ('_' for futures delivery contracts such as BTCUSDT_250328). */
-static bool norm_symbol(const char *text, char *out)
-{
-    size_t n = strlen(text);
-
-    if (n == 0 || n >= MDF_SYMBOL_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = text[i];
-
-        if (ch >= 'a' && ch <= 'z')
-            ch = (char)(ch - 'a' + 'A');
-        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
-            return false;
-        out[i] = ch;
-    }
-    out[n] = '\0';
-    return true;
-}
-
-/* True if p is a Bitfinex venue (whose spellings differ: case kept, "P0", "F1", "1D"). */
-static bool is_bitfinex(const struct venue_profile *p)
-{
-    return p && p->family == VF_BITFINEX;
-}
-
-/* Reads a symbol setting of venue p into out; reports and returns false if it is not one.
- * Binance symbols are upper-cased; Bitfinex ones are kept exactly as written, since case matters
- * there ("tBTCUSD": the 't' is lower case), and checked by the venue layer. */
+/* Reads a symbol setting of venue p into out (MDF_SYMBOL_MAX) in the venue's spelling
+ * (struct venue_conf.symbol: Binance's upper-cased with a notice, Bitfinex's kept as written);
+ * reports and returns false if it is not one. */
 static bool get_symbol(struct loader *L, const config_setting_t *s, const struct venue_profile *p,
                        char *out)
 {
+    const struct venue_conf *vc = p->proto->conf;
+    char note[256];
     const char *text;
 
-    if (is_bitfinex(p)) {
-        struct vstream probe;
-
-        if (!get_string(L, s, "a symbol string such as \"tBTCUSD\"", &text))
-            return false;
-        /* The venue's check of a trade stream checks nothing but its symbol. */
-        memset(&probe, 0, sizeof(probe));
-        probe.type = VS_TRADE;
-        if (strlen(text) >= sizeof(probe.symbol)) {
-            err_at(L, s, "%s: \"%s\" is longer than %u characters", key(s), text,
-                   MDF_SYMBOL_MAX - 1);
-            return false;
-        }
-        snprintf(probe.symbol, sizeof(probe.symbol), "%s", text);
-        err_clear();
-        if (bitfinex_stream_check(p, &probe) < 0) {
-            err_at(L, s, "%s: %s", key(s), mdf_errmsg());
-            return false;
-        }
-        memcpy(out, probe.symbol, sizeof(probe.symbol));
-        return true;
-    }
-    if (!get_string(L, s, "a symbol string such as \"BTCUSDT\"", &text))
+    if (!get_string(L, s, vc->symbol_what, &text))
         return false;
-    if (!norm_symbol(text, out)) {
-        err_at(L, s, "%s: \"%s\" is not a symbol (1..%u letters, digits or '_')", key(s), text,
-               MDF_SYMBOL_MAX - 1);
+    err_clear();
+    if (vc->symbol(p, text, out, note, sizeof(note)) < 0) {
+        err_at(L, s, "%s: %s", key(s), mdf_errmsg());
         return false;
     }
-    if (strcmp(text, out) != 0)
-        note_at(L, s, "%s: \"%s\" read as \"%s\" (Binance symbols are upper case)", key(s), text,
-                out);
+    if (note[0])
+        note_at(L, s, "%s: %s", key(s), note);
     return true;
 }
 
@@ -887,38 +927,28 @@ static const char *interval_list(char *buf, size_t cap)
     return buf;
 }
 
-/* Reads a kline interval name for venue p; reports and returns MDF_IV_NONE if it is not one.
- * Bitfinex venues take the venue's spellings ("1D", "1W" or "7D", "14D"; "1M" is a month there
- * too) as well as mdfeed's ("1d", "1w", "14d"); whether the venue serves the interval is the
- * stream check's business. */
+/* Reads a kline interval name for venue p (NULL: unknown, mdfeed's names); reports and returns
+ * MDF_IV_NONE if it is not one. A venue may take its own spellings too (Bitfinex "1D", "7D");
+ * whether it serves the interval is the stream check's business. */
 static int get_interval(struct loader *L, const config_setting_t *s, const struct venue_profile *p)
 {
+    const struct venue_conf *vc = p ? p->proto->conf : NULL;
     const char *text;
     char names[256];
     int iv;
 
     if (!get_string(L, s, "an interval string such as \"1m\"", &text))
         return MDF_IV_NONE;
-    if (is_bitfinex(p)) {
-        iv = bitfinex_interval_from_name(text, strlen(text));
-        if (iv <= MDF_IV_NONE)
-            iv = mdf_interval_from_name(text);
-        if (iv <= MDF_IV_NONE || iv >= MDF_IV_COUNT) {
-            err_at(L, s,
-                   "%s: unknown interval \"%s\" (%s serves 1m 5m 15m 30m 1h 3h 6h 12h 1D 1W 14D "
-                   "1M; 7D is 1W, and 1d 1w 14d are accepted too)",
-                   key(s), text, p->name);
-            return MDF_IV_NONE;
-        }
+    iv = vc && vc->interval ? vc->interval(text) : mdf_interval_from_name(text);
+    if (iv > MDF_IV_NONE && iv < MDF_IV_COUNT)
         return iv;
-    }
-    iv = mdf_interval_from_name(text);
-    if (iv <= MDF_IV_NONE || iv >= MDF_IV_COUNT) {
+    if (vc && vc->interval_help)
+        err_at(L, s, "%s: unknown interval \"%s\" (%s %s)", key(s), text, p->name,
+               vc->interval_help);
+    else
         err_at(L, s, "%s: unknown interval \"%s\" (one of %s)", key(s), text,
                interval_list(names, sizeof(names)));
-        return MDF_IV_NONE;
-    }
-    return iv;
+    return MDF_IV_NONE;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1176,26 +1206,28 @@ static void parse_ca_file(struct loader *L, const config_setting_t *s, void *obj
     snprintf(vi->v.ca_file, sizeof(vi->v.ca_file), "%s", text);
 }
 
-/* Reads "streams_per_connection" (default: the profile's). On Bitfinex the profile's 25 is the
- * venue's hard limit of channels per connection (error 10305 past it), so it is the maximum too;
- * Binance's defaults are conservative and 1024 streams are allowed. */
+/* Reads "streams_per_connection" (default: the profile's). Where the profile's figure is the
+ * venue's own hard limit (Bitfinex: 25 channels, error 10305 past it) it is the maximum too;
+ * elsewhere the defaults are conservative and 1024 streams are allowed. */
 static void parse_streams_per_conn(struct loader *L, const config_setting_t *s, void *obj)
 {
     struct venue_in *vi = obj;
     const struct venue_profile *p = vi->v.profile;
     const struct opt *o = &opts[O_STREAMS_PER_CONN];
+    bool hard;
     double v;
 
     if (!p)
         return;
+    hard = p->proto->conf->conn_cap_hard;
     v = p->streams_per_conn;
-    if (s && is_bitfinex(p) && (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) &&
+    if (s && hard && (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) &&
         config_setting_get_int64(s) > (long long)p->streams_per_conn)
         err_at(L, s,
                "streams_per_connection: %lld is above %s's limit of %u channels per connection",
                (long long)config_setting_get_int64(s), p->name, p->streams_per_conn);
     else if (s)
-        get_ranged(L, o, s, o->min, is_bitfinex(p) ? p->streams_per_conn : o->max, &v);
+        get_ranged(L, o, s, o->min, hard ? p->streams_per_conn : o->max, &v);
     vi->v.streams_per_conn = (uint32_t)v;
 }
 
@@ -1216,12 +1248,34 @@ static void parse_subscribe_rate(struct loader *L, const config_setting_t *s, vo
     vi->v.subscribe_rate = (uint32_t)v;
 }
 
-/* Reads "snapshot_limit" (default: the profile's; futures allow a fixed set). */
+/* The rules of the switches on venue p (NULL: unknown venue). */
+static const struct vconf_rules *venue_rules(const struct venue_profile *p)
+{
+    return p ? p->proto->conf->rules(p) : NULL;
+}
+
+/* Writes a list of numbers as "5, 10, 20 or 50" into buf. */
+static const char *number_list(const uint32_t *v, size_t n, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%u",
+                                i == 0       ? ""
+                                : i + 1 == n ? " or "
+                                             : ", ",
+                                v[i]);
+    return buf;
+}
+
+/* Reads "snapshot_limit" (default: the profile's; some venues take only a fixed set). */
 static void parse_snapshot_limit(struct loader *L, const config_setting_t *s, void *obj)
 {
-    static const uint32_t futures_limits[] = {5, 10, 20, 50, 100, 500, 1000};
     struct venue_in *vi = obj;
+    const struct vconf_rules *r = venue_rules(vi->v.profile);
     const struct opt *o = &opts[O_SNAPSHOT_LIMIT];
+    char list[128];
     double v;
 
     if (!vi->v.profile)
@@ -1229,37 +1283,39 @@ static void parse_snapshot_limit(struct loader *L, const config_setting_t *s, vo
     vi->v.snapshot_limit = vi->v.profile->snapshot_limit;
     if (!s)
         return;
-    if (!vi->v.profile->futures) {
+    if (!r->snapshot_limits || r->n_snapshot_limits == 0) {
         if (get_ranged(L, o, s, o->min, o->max, &v))
             vi->v.snapshot_limit = (uint32_t)v;
         return;
     }
-    if (!get_ranged(L, o, s, 5, 1000, &v))
+    if (!get_ranged(L, o, s, r->snapshot_limits[0], r->snapshot_limits[r->n_snapshot_limits - 1],
+                    &v))
         v = 0;
-    for (size_t i = 0; i < sizeof(futures_limits) / sizeof(futures_limits[0]); i++)
-        if (v == futures_limits[i]) {
-            vi->v.snapshot_limit = futures_limits[i];
+    for (size_t i = 0; i < r->n_snapshot_limits; i++)
+        if (v == r->snapshot_limits[i]) {
+            vi->v.snapshot_limit = r->snapshot_limits[i];
             return;
         }
     if (v != 0)
-        err_at(L, s, "snapshot_limit: %s takes 5, 10, 20, 50, 100, 500 or 1000, not %g",
-               vi->v.profile->name, v);
+        err_at(L, s, "snapshot_limit: %s takes %s, not %g", vi->v.profile->name,
+               number_list(r->snapshot_limits, r->n_snapshot_limits, list, sizeof(list)), v);
 }
 
-/* Reads the "trades" switch (default trade on spot, agg_trade on futures). */
+/* Reads the "trades" switch (default the venue's: trade, or agg_trade where that is the trade
+ * feed, as on Binance futures). */
 static void parse_trades(struct loader *L, const config_setting_t *s, void *obj)
 {
     static const char *const names[] = {"none", "trade", "agg_trade", "both"};
     struct venue_in *vi = obj;
+    const struct vconf_rules *r = venue_rules(vi->v.profile);
     const char *text;
 
-    /* Futures has no trade stream: aggregate trades are its trade feed. */
-    vi->trades = vi->v.profile && vi->v.profile->futures ? TR_AGG : TR_TRADE;
+    vi->trades = r && r->trades == VS_AGGTRADE ? TR_AGG : TR_TRADE;
     if (!s || !get_string(L, s, "\"trade\", \"agg_trade\", \"both\" or \"none\"", &text))
         return;
     for (int i = 0; i < 4; i++)
         if (strcmp(text, names[i]) == 0) {
-            if ((i == TR_AGG || i == TR_BOTH) && is_bitfinex(vi->v.profile)) {
+            if ((i == TR_AGG || i == TR_BOTH) && r && !r->agg_trades) {
                 err_at(L, s,
                        "trades: %s has no aggregate trades; use \"trade\" (every trade) or "
                        "\"none\"",
@@ -1314,13 +1370,14 @@ static void parse_kline(struct loader *L, const config_setting_t *s, void *obj)
     }
 }
 
-/* Reads the "book_ticker" switch (default true on Binance; false on Bitfinex, which has no such
- * channel: refused_keys[] refuses true there). */
+/* Reads the "book_ticker" switch (default the venue's: true on Binance; false on Bitfinex,
+ * which has no such channel and refuses true). */
 static void parse_book_ticker(struct loader *L, const config_setting_t *s, void *obj)
 {
     struct venue_in *vi = obj;
+    const struct vconf_rules *r = venue_rules(vi->v.profile);
 
-    vi->book_ticker = !is_bitfinex(vi->v.profile);
+    vi->book_ticker = r ? r->book_ticker : true;
     if (!s)
         return;
     if (s->type != CONFIG_TYPE_BOOL) {
@@ -1330,16 +1387,33 @@ static void parse_book_ticker(struct loader *L, const config_setting_t *s, void 
     vi->book_ticker = config_setting_get_bool(s);
 }
 
-/* Reads the "order_book" switch: "none", "diff", or 5/10/20 as integer or string (Binance; on
- * Bitfinex "diff" is the channel's whole aggregated book and there is no partial book). */
+/* The number a string of decimal digits spells (no sign, no leading zero), or -1. */
+static long long digits_value(const char *text)
+{
+    long long v = 0;
+    size_t n = strlen(text);
+
+    if (n == 0 || n > 9 || (text[0] == '0' && n > 1))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+/* Reads the "order_book" switch: "none", "diff" (VS_DIFF with the venue's default levels), or a
+ * number (integer or string) whose meaning is the venue's (Binance: the partial books 5, 10 and
+ * 20; Bitfinex: none, its book channel is "diff"). */
 static void parse_order_book(struct loader *L, const config_setting_t *s, void *obj)
 {
     struct venue_in *vi = obj;
-    long long levels = 0;
+    const struct venue_profile *p = vi->v.profile;
+    long long n;
 
-    vi->book_type = VS_NONE;
+    memset(&vi->book, 0, sizeof(vi->book));
     vi->book_bad = false;
-    vi->book_levels = 0;
     if (!s)
         return;
     vi->book_bad = true; /* until a value is taken */
@@ -1352,134 +1426,27 @@ static void parse_order_book(struct loader *L, const config_setting_t *s, void *
         }
         if (strcmp(text, "diff") == 0) {
             vi->book_bad = false;
-            vi->book_type = VS_DIFF;
+            vi->book.type = VS_DIFF;
+            vi->book.levels = p ? p->proto->conf->diff_levels : 0;
             return;
         }
-        if (strcmp(text, "5") == 0 || strcmp(text, "10") == 0 || strcmp(text, "20") == 0)
-            levels = atoi(text);
+        n = digits_value(text);
     } else if (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) {
-        levels = config_setting_get_int64(s);
+        n = config_setting_get_int64(s);
     } else {
         err_at(L, s, "order_book: expected \"none\", \"diff\"%s, got %s",
-               is_bitfinex(vi->v.profile) ? "" : ", 5, 10 or 20", type_name(s));
+               p ? p->proto->conf->order_book_what : "", type_name(s));
         return;
     }
-    if (is_bitfinex(vi->v.profile)) {
-        if (levels == 5 || levels == 10 || levels == 20)
-            err_at(L, s,
-                   "order_book: %s has no partial-book stream; use \"diff\" (the channel's full "
-                   "aggregated book) and book_len (1, 25, 100 or 250 levels)",
-                   vi->v.profile->name);
-        else
-            err_at(L, s, "order_book: expected \"none\" or \"diff\" on %s", vi->v.profile->name);
-        return;
-    }
-    if (levels != 5 && levels != 10 && levels != 20) {
-        err_at(L, s, "order_book: expected \"none\", \"diff\", 5, 10 or 20");
+    if (!p)
+        return; /* the venue is unknown (reported): no number can be judged */
+    err_clear();
+    if (p->proto->conf->order_book(p, n, &vi->book) < 0) {
+        err_at(L, s, "order_book: %s", mdf_errmsg());
+        memset(&vi->book, 0, sizeof(vi->book));
         return;
     }
     vi->book_bad = false;
-    vi->book_type = VS_DEPTH;
-    vi->book_levels = (uint8_t)levels;
-}
-
-/* Reads a Bitfinex book precision, "P0".."P4", into *out (0..4); reports and returns false
- * otherwise. Shared by book_prec and a streams entry's prec. */
-static bool get_book_prec(struct loader *L, const config_setting_t *s, uint8_t *out)
-{
-    const char *text;
-    int prec;
-
-    if (!get_string(L, s, "a precision string \"P0\" .. \"P4\"", &text))
-        return false;
-    prec = bitfinex_prec_from_name(text, strlen(text));
-    if (prec == (int)BFX_PREC_R0) {
-        err_at(L, s, "%s: raw books (R0) are not supported; use \"P0\" .. \"P4\"", key(s));
-        return false;
-    }
-    if (prec < 0 || prec > 4) {
-        err_at(L, s, "%s: unknown precision \"%s\" (\"P0\", \"P1\", \"P2\", \"P3\" or \"P4\")",
-               key(s), text);
-        return false;
-    }
-    *out = (uint8_t)prec;
-    return true;
-}
-
-/* Reads a Bitfinex book frequency, "F0" (realtime) or "F1" (every 2 s), into *out as the stream
- * speed in ms (0 or BFX_F1_MS); reports and returns false otherwise. */
-static bool get_book_freq(struct loader *L, const config_setting_t *s, uint16_t *out)
-{
-    const char *text;
-
-    if (!get_string(L, s, "a frequency string \"F0\" or \"F1\"", &text))
-        return false;
-    if (strcmp(text, "F0") == 0 || strcmp(text, "F1") == 0) {
-        *out = text[1] == '1' ? (uint16_t)BFX_F1_MS : 0;
-        return true;
-    }
-    err_at(L, s, "%s: unknown frequency \"%s\" (\"F0\" realtime or \"F1\" every 2 s)", key(s),
-           text);
-    return false;
-}
-
-/* Reads a Bitfinex book length, 1, 25, 100 or 250 as an integer or a string, into *out; reports
- * and returns false otherwise. */
-static bool get_book_len(struct loader *L, const config_setting_t *s, uint8_t *out)
-{
-    long long v;
-
-    if (s->type == CONFIG_TYPE_STRING) {
-        const char *text = config_setting_get_string(s);
-        char *end;
-
-        errno = 0;
-        v = strtoll(text, &end, 10);
-        if (!*text || *end || errno || text[0] == '+' || text[0] == ' ')
-            v = -1;
-    } else if (!get_int(L, s, "1, 25, 100 or 250 (an integer or a string)", &v)) {
-        return false;
-    }
-    if (v != 1 && v != 25 && v != 100 && v != 250) {
-        if (s->type == CONFIG_TYPE_STRING)
-            err_at(L, s, "%s: \"%s\" is not a book length (1, 25, 100 or 250)", key(s),
-                   config_setting_get_string(s));
-        else
-            err_at(L, s, "%s: %lld is not a book length (1, 25, 100 or 250)", key(s), v);
-        return false;
-    }
-    *out = (uint8_t)v;
-    return true;
-}
-
-/* Reads the Bitfinex "book_prec" switch (default "P0"). */
-static void parse_book_prec(struct loader *L, const config_setting_t *s, void *obj)
-{
-    struct venue_in *vi = obj;
-
-    vi->book_prec = 0;
-    if (s)
-        get_book_prec(L, s, &vi->book_prec);
-}
-
-/* Reads the Bitfinex "book_freq" switch (default "F0"). */
-static void parse_book_freq(struct loader *L, const config_setting_t *s, void *obj)
-{
-    struct venue_in *vi = obj;
-
-    vi->book_freq_ms = 0;
-    if (s)
-        get_book_freq(L, s, &vi->book_freq_ms);
-}
-
-/* Reads the Bitfinex "book_len" switch (default 25, stored as 25). */
-static void parse_book_len(struct loader *L, const config_setting_t *s, void *obj)
-{
-    struct venue_in *vi = obj;
-
-    vi->book_len = BFX_BOOK_LEN_DEFAULT;
-    if (s)
-        get_book_len(L, s, &vi->book_len);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1574,66 +1541,19 @@ static void parse_s_speed(struct loader *L, const config_setting_t *s, void *obj
     si->s.speed_ms = (uint16_t)v;
 }
 
-/* Reads a Bitfinex streams entry's "prec" (diff_depth only; checked by the caller). Unset, the
- * precision stays 0 (P0). */
-static void parse_s_prec(struct loader *L, const config_setting_t *s, void *obj)
-{
-    struct stream_in *si = obj;
-
-    if (s && !get_book_prec(L, s, &si->s.prec))
-        si->bad = true;
-}
-
-/* Reads a Bitfinex streams entry's "freq" into speed_ms (diff_depth only). Unset, speed_ms keeps
- * what "speed" stored (0: "speed" is refused on Bitfinex). */
-static void parse_s_freq(struct loader *L, const config_setting_t *s, void *obj)
-{
-    struct stream_in *si = obj;
-
-    if (s && !get_book_freq(L, s, &si->s.speed_ms))
-        si->bad = true;
-}
-
-/* Reads a Bitfinex streams entry's "len" into levels (diff_depth only). Unset, the caller stores
- * the default 25. */
-static void parse_s_len(struct loader *L, const config_setting_t *s, void *obj)
-{
-    struct stream_in *si = obj;
-
-    if (s && !get_book_len(L, s, &si->s.levels))
-        si->bad = true;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Stream lists. */
 
-/* Checks s against the venue; on failure reports at `at` (prefixed with the key) and returns
- * false. */
+/* Checks s against the venue (in the config's words where the venue has them); on failure
+ * reports at `at` (prefixed with the key) and returns false. */
 static bool check_stream(struct loader *L, const struct venue_profile *p, const struct vstream *s,
                          const config_setting_t *at, const char *prefix)
 {
+    const struct venue_conf *vc = p->proto->conf;
     int r;
 
     err_clear();
-    if (p->family == VF_BINANCE)
-        r = binance_stream_check(p, s);
-    else if (p->family == VF_BITFINEX && s->type == VS_DEPTH)
-        r = err_set(-EINVAL,
-                    "%s has no partial-book stream; use diff_depth (the channel's full aggregated "
-                    "book) with len (1, 25, 100 or 250)",
-                    p->name);
-    else if (p->family == VF_BITFINEX && s->type == VS_BOOKTICKER)
-        r = err_set(-EINVAL,
-                    "%s has no book-ticker channel; a ticker stream publishes the best bid and "
-                    "offer too",
-                    p->name);
-    else if (p->family == VF_BITFINEX && s->type == VS_MINITICKER)
-        r = err_set(-EINVAL, "%s has no mini ticker; a ticker stream gives the 24 h figures",
-                    p->name);
-    else if (p->family == VF_BITFINEX)
-        r = bitfinex_stream_check(p, s);
-    else
-        r = err_set(-EINVAL, "%s: no stream support for this venue family", p->name);
+    r = vc->stream_check ? vc->stream_check(p, s) : p->proto->stream_check(p, s);
     if (r == 0)
         return true;
     err_at(L, at, "%s%s", prefix, mdf_errmsg());
@@ -1685,6 +1605,7 @@ static void expand_symbols(struct loader *L, struct venue_in *vi, const struct g
 {
     const config_setting_t *syms = gv->s[O_SYMBOLS];
     const struct venue_profile *p = vi->v.profile;
+    const struct vconf_rules *r = venue_rules(p);
     int n;
 
     if (syms->type != CONFIG_TYPE_ARRAY && syms->type != CONFIG_TYPE_LIST) {
@@ -1692,12 +1613,12 @@ static void expand_symbols(struct loader *L, struct venue_in *vi, const struct g
                type_name(syms));
         return;
     }
-    if (vi->funding && !p->futures) {
+    if (vi->funding && r->n_funding == 0) {
         err_at(L, gv->s[O_FUNDING], "funding: %s has no funding rates (futures venues only)",
                p->name);
         vi->funding = false;
     }
-    if (vi->liquidations && !p->futures) {
+    if (vi->liquidations && !r->liquidations) {
         err_at(L, gv->s[O_LIQUIDATIONS],
                "liquidations: %s has no liquidation stream (futures venues only)", p->name);
         vi->liquidations = false;
@@ -1727,23 +1648,11 @@ static void expand_symbols(struct loader *L, struct venue_in *vi, const struct g
             s.type = VS_BOOKTICKER;
             add_switch_stream(L, vi, gv, O_BOOK_TICKER, &s);
         }
-        if (vi->book_type != VS_NONE && is_bitfinex(p)) {
-            /* The book channel: precision, frequency and length (25 spelt out). */
-            s.type = (uint8_t)vi->book_type;
-            s.prec = vi->book_prec;
-            s.speed_ms = vi->book_freq_ms;
-            s.levels = vi->book_len;
-            add_switch_stream(L, vi, gv, O_ORDER_BOOK, &s);
-            s.prec = 0;
-            s.levels = 0;
-            s.speed_ms = 0;
-        } else if (vi->book_type != VS_NONE) {
-            s.type = (uint8_t)vi->book_type;
-            s.levels = vi->book_levels;
-            s.speed_ms = (uint16_t)vi->book_speed;
-            add_switch_stream(L, vi, gv, gv->s[O_BOOK_SPEED] ? O_BOOK_SPEED : O_ORDER_BOOK, &s);
-            s.levels = 0;
-            s.speed_ms = 0;
+        if (vi->book.type != VS_NONE) {
+            struct vstream b = vi->book;
+
+            memcpy(b.symbol, s.symbol, sizeof(b.symbol));
+            add_switch_stream(L, vi, gv, gv->s[O_BOOK_SPEED] ? O_BOOK_SPEED : O_ORDER_BOOK, &b);
         }
         if (vi->ticker) {
             s.type = VS_TICKER;
@@ -1753,17 +1662,36 @@ static void expand_symbols(struct loader *L, struct venue_in *vi, const struct g
             s.type = VS_MINITICKER;
             add_switch_stream(L, vi, gv, O_MINI_TICKER, &s);
         }
-        if (vi->funding) {
-            s.type = VS_MARKPRICE;
-            s.speed_ms = 1000; /* markPrice@1s: funding and mark price every second */
-            add_switch_stream(L, vi, gv, O_FUNDING, &s);
-            s.speed_ms = 0;
+        for (size_t k = 0; vi->funding && k < r->n_funding; k++) {
+            struct vstream f = r->funding[k];
+
+            memcpy(f.symbol, s.symbol, sizeof(f.symbol));
+            add_switch_stream(L, vi, gv, O_FUNDING, &f);
         }
         if (vi->liquidations) {
             s.type = VS_FORCEORDER;
             add_switch_stream(L, vi, gv, O_LIQUIDATIONS, &s);
         }
     }
+}
+
+/* True (and reported at the first) if a streams entry of type `type` sets an option of venue p
+ * that belongs to another type. */
+static bool venue_opt_misplaced(struct loader *L, const struct venue_profile *p,
+                                const struct given *gv, int type)
+{
+    const struct venue_conf *vc = p->proto->conf;
+
+    for (size_t i = 0; i < vc->n_opts && i < VCONF_OPTS_MAX; i++) {
+        const struct venue_opt *o = &vc->opts[i];
+
+        if (gv->vopt[i] && o->scope == VC_STREAM && o->stream_type != type) {
+            err_at(L, gv->vopt[i], "%s: only %s streams take it", o->key,
+                   vstream_type_name(o->stream_type));
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Expands the explicit "streams" list into the venue's stream list. */
@@ -1791,7 +1719,7 @@ static void expand_streams(struct loader *L, struct venue_in *vi, const config_s
                    i + 1, type_name(e));
             continue;
         }
-        collect(L, e, SC_STREAM, " in a streams entry", &gv);
+        collect(L, e, SC_STREAM, " in a streams entry", si.p, &gv);
         apply(L, SC_STREAM, &gv, &si, false);
         if (!gv.s[O_S_SYMBOL])
             err_at(L, e, "streams entry without 'symbol'");
@@ -1807,8 +1735,8 @@ static void expand_streams(struct loader *L, struct venue_in *vi, const config_s
             err_at(L, gv.s[O_S_INTERVAL], "interval: only kline streams have one");
             continue;
         }
-        /* Bitfinex has no depth type at all: the check below says so at the type. */
-        if (si.s.type == VS_DEPTH && !gv.s[O_S_LEVELS] && !is_bitfinex(si.p)) {
+        /* A venue without partial books: the check below says so at the type. */
+        if (si.s.type == VS_DEPTH && !gv.s[O_S_LEVELS] && venue_rules(si.p)->depth) {
             err_at(L, e, "depth stream of %s without 'levels' (5, 10 or 20)", si.s.symbol);
             continue;
         }
@@ -1816,15 +1744,9 @@ static void expand_streams(struct loader *L, struct venue_in *vi, const config_s
             err_at(L, gv.s[O_S_LEVELS], "levels: only depth streams have them");
             continue;
         }
-        /* prec, freq and len are left in gv only on Bitfinex (refused_keys[] elsewhere). */
-        if (si.s.type != VS_DIFF && (gv.s[O_S_PREC] || gv.s[O_S_FREQ] || gv.s[O_S_LEN])) {
-            int id = gv.s[O_S_PREC] ? O_S_PREC : gv.s[O_S_FREQ] ? O_S_FREQ : O_S_LEN;
-
-            err_at(L, gv.s[id], "%s: only diff_depth streams take it", opts[id].name);
+        /* The venue's own options (Bitfinex prec, freq, len) belong to one type each. */
+        if (venue_opt_misplaced(L, si.p, &gv, si.s.type))
             continue;
-        }
-        if (si.s.type == VS_DIFF && is_bitfinex(si.p) && si.s.levels == 0)
-            si.s.levels = BFX_BOOK_LEN_DEFAULT; /* the default length, spelt out */
         if (check_stream(L, vi->v.profile, &si.s, gv.s[O_S_TYPE], ""))
             push_stream(L, vi, &si.s);
     }
@@ -1878,15 +1800,14 @@ static void check_timers(struct loader *L, const struct cfg_conn *cn, const stru
         err_rule(L, gv, O_WATCHDOG,
                  given_line(gv, O_PING_INTERVAL) ? O_PING_INTERVAL : O_PONG_TIMEOUT, entry, m);
     }
-    /* With no pings of ours, the venue's own traffic keeps a quiet connection alive: Binance's
-     * WebSocket pings, or Bitfinex's per-channel heartbeats (ping_interval_s is their period; it
-     * sends no pings, and its pong_timeout_s and max_age_s of 0 enter no rule here). */
+    /* With no pings of ours, the venue's own traffic keeps a quiet connection alive (its
+     * keepalive: Binance's WebSocket pings, or Bitfinex's per-channel heartbeats, whose period
+     * is its ping_interval_s; its pong_timeout_s and max_age_s of 0 enter no rule here). */
     if (cn->ping_interval == 0 && p && h->watchdog_timeout <= p->ping_interval_s) {
         snprintf(m, sizeof(m),
                  "watchdog_timeout (%g s) must be above %s's %s period (%u s) when "
                  "ping_interval = 0",
-                 h->watchdog_timeout, p->name, is_bitfinex(p) ? "heartbeat" : "ping",
-                 p->ping_interval_s);
+                 h->watchdog_timeout, p->name, p->proto->conf->keepalive, p->ping_interval_s);
         err_rule(L, gv, O_WATCHDOG, O_PING_INTERVAL, entry, m);
     }
     if (h->check_interval >= h->silent_after) {
@@ -1942,29 +1863,67 @@ static void venue_timers(struct loader *L, struct venue_in *vi, const struct giv
 /* ------------------------------------------------------------------------------------------ */
 /* Venues. */
 
+/* The profile an entry names, looked up without a word (parse_venue reports a bad one), so
+ * that its keys are filed under the venue's own options; NULL if none. */
+static const struct venue_profile *entry_profile(const config_setting_t *e)
+{
+    const config_setting_t *v = config_setting_get_member(e, "venue");
+
+    if (!v || v->type != CONFIG_TYPE_STRING)
+        return NULL;
+    return venue_profile_find(config_setting_get_string(v));
+}
+
+/* The settings given in an entry for the keys ids[0..n) in that order (O_VENUE_OPTS stands for
+ * the venue's own entry options), into set[] with their names: returns how many (at most
+ * O_COUNT + VCONF_OPTS_MAX). */
+static size_t entry_keys(const struct given *gv, const struct venue_profile *p,
+                         const enum opt_id *ids, size_t n, const config_setting_t **set,
+                         const char **names)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] != O_VENUE_OPTS) {
+            set[count] = gv->s[ids[i]];
+            names[count++] = opts[ids[i]].name;
+            continue;
+        }
+        for (size_t k = 0; p && k < p->proto->conf->n_opts && k < VCONF_OPTS_MAX; k++) {
+            if (p->proto->conf->opts[k].scope != VC_ENTRY)
+                continue;
+            set[count] = gv->vopt[k];
+            names[count++] = p->proto->conf->opts[k].key;
+        }
+    }
+    return count;
+}
+
 /* Reads one venues entry e into vi. */
 static void read_venue(struct loader *L, struct venue_in *vi, const config_setting_t *e)
 {
-    size_t errs_before = L->n_errs;
+    size_t errs_before = L->n_errs, n;
+    const config_setting_t *set[O_COUNT + VCONF_OPTS_MAX];
+    const char *names[O_COUNT + VCONF_OPTS_MAX];
     struct given gv;
 
     memset(vi, 0, sizeof(*vi));
     vi->entry = e;
     vi->v.line = (int)config_setting_source_line(e);
-    collect(L, e, SC_VENUE, " in a venues entry", &gv);
+    collect(L, e, SC_VENUE, " in a venues entry", entry_profile(e), &gv);
     apply(L, SC_VENUE, &gv, vi, false);
     venue_timers(L, vi, &gv);
-    for (size_t i = 0; i < sizeof(switch_ids) / sizeof(switch_ids[0]); i++)
-        if (gv.s[switch_ids[i]] && !gv.s[O_SYMBOLS])
-            err_at(L, gv.s[switch_ids[i]],
-                   "%s: a switch for \"symbols\", but this venue has no symbols list",
-                   opts[switch_ids[i]].name);
-    for (size_t i = 0; i < sizeof(book_option_ids) / sizeof(book_option_ids[0]); i++) {
-        const config_setting_t *s = gv.s[book_option_ids[i]];
-
-        if (s && gv.s[O_SYMBOLS] && vi->book_type == VS_NONE && !vi->book_bad)
-            err_at(L, s, "%s: set order_book too (it is \"none\")", opts[book_option_ids[i]].name);
-    }
+    n = entry_keys(&gv, vi->v.profile, switch_ids, sizeof(switch_ids) / sizeof(switch_ids[0]), set,
+                   names);
+    for (size_t i = 0; i < n; i++)
+        if (set[i] && !gv.s[O_SYMBOLS])
+            err_at(L, set[i], "%s: a switch for \"symbols\", but this venue has no symbols list",
+                   names[i]);
+    n = entry_keys(&gv, vi->v.profile, book_option_ids,
+                   sizeof(book_option_ids) / sizeof(book_option_ids[0]), set, names);
+    for (size_t i = 0; i < n; i++)
+        if (set[i] && gv.s[O_SYMBOLS] && vi->book.type == VS_NONE && !vi->book_bad)
+            err_at(L, set[i], "%s: set order_book too (it is \"none\")", names[i]);
     if (!vi->v.profile)
         return; /* already reported; its streams cannot be checked */
     /* Both styles may be used at once: their streams are joined in the order the file gives. */
@@ -2079,7 +2038,7 @@ static void read_config(struct loader *L)
     const config_setting_t *root = config_root_setting(&L->lc);
     struct given top, shm, rings;
 
-    collect(L, root, SC_TOP, "", &top);
+    collect(L, root, SC_TOP, "", NULL, &top);
     apply(L, SC_TOP, &top, L->c, false);
     if (collect_group(L, top.s[O_SHM], SC_SHM, " in shm", &shm))
         collect_group(L, shm.s[O_RINGS], SC_RINGS, " in shm.rings", &rings);

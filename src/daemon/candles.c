@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "daemon/adapter.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/feed.h"
@@ -88,8 +89,7 @@ static void on_klines(struct restq_req *r, int err, const struct http_response *
         request_next(f, s);
         return;
     }
-    rc = binance_decode_klines(f->rest_dec, resp->body, resp->body_len, s->spec.interval, now, now,
-                               f->klines, f->klines_cap, &n);
+    rc = f->ad->candles->decode(f, s, resp, now, f->klines, f->klines_cap, &n);
     if (rc < 0) {
         f->stats.parse_errors++;
         log_msg(LOG_LV_WARNING, "%s: klines for %s do not decode: %s", f->cv.name, s->name,
@@ -202,9 +202,8 @@ static void request_page(struct feed *f, struct dstream *s, int64_t from_ns, int
     if (from_ns > to_ns)
         goto dropped;
     limit = page_limit(f, s, from_ns, to_ns);
-    rc = binance_klines_url(f->prof, f->cv.rest_url, s->spec.symbol, s->spec.interval, from_ns / MS,
-                            to_ns / MS, limit, s->klines.url, sizeof(s->klines.url),
-                            &s->klines.weight);
+    rc = f->ad->candles->url(f, s, from_ns / MS, to_ns / MS, limit, s->klines.url,
+                             sizeof(s->klines.url), &s->klines.weight);
     if (rc < 0) {
         log_msg(LOG_LV_ERR, "%s: no klines URL for %s", f->cv.name, s->name);
         goto dropped;
@@ -261,8 +260,8 @@ static void plan_fetch(struct feed *f, struct dstream *s, int64_t cur_ns)
 
     s->warmed = true;
     s->backfill_check = false;
-    /* Futures REST has no 1s klines (-1120). */
-    if (f->prof->futures && s->spec.interval == MDF_IV_1S)
+    /* Only what the venue's REST serves (Binance futures has no 1s klines). */
+    if (!f->ad->candles || !f->ad->candles->serves(f, s->spec.interval))
         return;
     if (s->closed_open_ns && s->closed_close_ns + MS <= to)
         request_page(f, s, s->closed_close_ns + MS, to, false); /* an outage's gap */

@@ -1,12 +1,10 @@
 /*
  * A feed: one venue's streams, connections, books and health checks (see feed.h).
  *
- * Hot path: feed_on_message decodes the message, finds its stream by name, drops it if the
- * stream's key (trade id, update id or event time) is not newer than the last one accepted (a
- * rotation overlap delivers everything twice), and publishes. Diff-depth messages drive the
- * stream's synced book; during an overlap only the book's primary connection drives it until
- * the other connection's diffs chain onto the book, so a connection that is ahead or behind
- * never causes a false gap.
+ * What differs between venues is the venue's adapter's (daemon/adapter.h): decoding, books,
+ * control messages and notices. This file keeps what every venue shares: the streams and their
+ * placement on connections, deduplication by key, the evidence behind every health alarm,
+ * make-before-break rotation, connection budgets and the check timer.
  */
 #include "daemon/feed.h"
 
@@ -20,52 +18,24 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "daemon/adapter.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/health_pub.h"
 #include "daemon/log.h"
 
-#define MSG_MAX_LEVELS 5000     /* levels per side one stream message may carry */
-#define ROTATION_QUIET_MS 5000  /* a replacement with nothing to deliver takes over after */
-#define SNAPSHOT_RETRY_MS 5000  /* a failed snapshot is asked again after */
-#define ATTEMPT_SHARE 0.8       /* share of the venue's connection-attempt limit we use */
-#define BFX_MAINT_MAX_MS 300000 /* a maintenance longer than this: reconnect to ask again */
+#define ROTATION_QUIET_MS 5000 /* a replacement with nothing to deliver takes over after */
+#define ATTEMPT_SHARE 0.8      /* share of the venue's connection-attempt limit we use */
 
-static struct vmsg g_msg;          /* decoded message (loop thread only) */
-static struct vmsg g_snap;         /* decoded REST snapshot (loop thread only) */
 static struct log_limit parse_log; /* undecodable messages */
 static struct log_limit admit_log; /* connection attempts held back */
 
-static void request_snapshot(struct feed *f, struct dstream *s);
 static void finish_rotation(struct feed *f, struct shard *nsh);
 
 static inline int64_t now_mono(const struct feed *f)
 {
     /* The loop's cached CLOCK_MONOTONIC time: ms resolution is plenty for health checks. */
     return (int64_t)uv_now(&f->d->loop) * 1000000;
-}
-
-/* ---- symbols ----------------------------------------------------------------------------- */
-
-/* "BTCUSDT" -> "BTC/USDT" by the quote assets Binance lists; "" when none matches. */
-static void normalize_symbol(const char *native, char *out, size_t cap)
-{
-    static const char *const quotes[] = {
-        "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD1", "BIDR", "IDRT", "BVND", "DAI", "BTC",
-        "ETH",   "BNB",  "EUR",  "TRY",  "BRL",  "GBP",  "JPY",  "AUD",  "RUB",  "UAH", "ZAR",
-        "PLN",   "RON",  "ARS",  "MXN",  "COP",  "CZK",  "NGN",  "XRP",  "DOGE", "TRX", "DOT",
-    };
-    size_t n = strlen(native), best = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
-        size_t q = strlen(quotes[i]);
-
-        if (q < n && q > best && strcmp(native + n - q, quotes[i]) == 0)
-            best = q;
-    }
-    if (best && n + 2 <= cap)
-        snprintf(out, cap, "%.*s/%s", (int)(n - best), native, native + n - best);
 }
 
 /* ---- streams ----------------------------------------------------------------------------- */
@@ -148,20 +118,12 @@ out_swap:
 static void free_stream(struct dstream *s)
 {
     hp_forget_stream(s->f->d, s);
-    if (s->book) {
-        bsync_fini(s->book);
-        free(s->book);
-    }
-    if (s->bbook) {
-        bfx_book_fini(s->bbook);
-        free(s->bbook);
-    }
+    s->f->ad->stream_fini(s);
     free(s);
 }
 
-/* Names stream s (Binance: its stream name; Bitfinex: its channel key), registers its
- * symbol under its normalized name and itself in the stream table. Returns 0 or negative with
- * err_set(). */
+/* Names stream s by the key the venue's messages name it by, registers its symbol under its
+ * common spelling and itself in the stream table. Returns 0 or negative with err_set(). */
 static int name_stream(struct feed *f, struct dstream *s)
 {
     struct mdf_stream_entry e;
@@ -169,18 +131,10 @@ static int name_stream(struct feed *f, struct dstream *s)
     int64_t sym;
     int len;
 
-    if (f->prof->family == VF_BITFINEX) {
-        len = bitfinex_stream_key(f->prof, &s->spec, s->name, sizeof(s->name));
-        if (len < 0)
-            return err_prefix(len, "%s: stream %s", f->cv.name, s->spec.symbol);
-        if (bitfinex_normalize_symbol(s->spec.symbol, norm, sizeof(norm)) < 0)
-            norm[0] = '\0'; /* a pair whose split is unknown keeps only its native name */
-    } else {
-        len = binance_stream_name(f->prof, &s->spec, s->name, sizeof(s->name));
-        if (len < 0)
-            return err_set(-EINVAL, "%s: stream name too long for %s", f->cv.name, s->spec.symbol);
-        normalize_symbol(s->spec.symbol, norm, sizeof(norm));
-    }
+    len = f->prof->proto->stream_name(f->prof, &s->spec, s->name, sizeof(s->name));
+    if (len < 0)
+        return err_prefix(len, "%s", f->cv.name);
+    f->prof->proto->symbol_common(s->spec.symbol, norm, sizeof(norm));
     s->name_len = (uint32_t)len;
     s->hash = stream_hash(s->name, s->name_len);
     sym = state_tx_symbol(&f->d->pub.st, f->venue_id, s->spec.symbol, norm);
@@ -229,28 +183,9 @@ static struct dstream *new_stream(struct feed *f, const struct vstream *spec, in
      * 15 s hb, a futures markPrice); every other stream is judged by evidence (venue.h). */
     vstream_liveness(f->prof, spec, &s->live);
     s->cadence_ms = s->live.guaranteed_ms;
-    if (f->prof->family == VF_BITFINEX) {
-        if (spec->type == VS_DIFF) {
-            uint32_t len = spec->levels ? spec->levels : BFX_BOOK_LEN_DEFAULT;
-
-            s->bbook = calloc(1, sizeof(*s->bbook));
-            if (!s->bbook || bfx_book_init(s->bbook, len + len / 2 + 8) < 0) {
-                free(s->bbook);
-                s->bbook = NULL;
-                err_set(-ENOMEM, "out of memory for the %s book", spec->symbol);
-                goto err_free;
-            }
-        }
-    } else if (spec->type == VS_DIFF) {
-        s->book = calloc(1, sizeof(*s->book));
-        if (!s->book ||
-            bsync_init(s->book, f->prof->futures ? BSYNC_BINANCE_FUTURES : BSYNC_BINANCE_SPOT,
-                       10000, 8192, 1u << 16) < 0) {
-            free(s->book);
-            s->book = NULL;
-            err_set(-ENOMEM, "out of memory for the %s book", spec->symbol);
-            goto err_free;
-        }
+    if ((rc = f->ad->stream_init(f, s)) < 0) {
+        *err = rc;
+        goto err_free;
     }
     if (spec->type == VS_KLINE) {
         /* An adopted state segment remembers the candles published before a restart: the gap
@@ -291,8 +226,7 @@ static int add_stream_ptr(struct feed *f, struct dstream *s)
  * stream survives the rotation), or on a new one. */
 static int place_stream(struct feed *f, struct dstream *s, bool start)
 {
-    enum venue_route route =
-        f->prof->family == VF_BITFINEX ? VR_ROOT : binance_stream_route(f->prof, &s->spec);
+    enum venue_route route = f->prof->proto->route(f->prof, &s->spec);
     struct shard *sh;
     int rc;
 
@@ -334,54 +268,20 @@ static void recovered(struct feed *f, struct dstream *s)
                                   : "stale");
 }
 
-static void publish_book(struct feed *f, struct dstream *s)
-{
-    union mdf_record *r = &f->d->scratch;
-
-    bsync_record(s->book, &r->book, f->d->cfg->shm.book_depth);
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
-}
-
 /* The book's stream was interrupted: a LIVE book is published STALE (readers see it is no
  * longer maintained) and resyncs on the next diff. */
 void feed_book_interrupt(struct feed *f, struct dstream *s)
 {
-    uint8_t was;
-
-    if (s->bbook) {
-        was = s->bbook->state;
-        bfx_book_interrupt(s->bbook);
-        if (was != s->bbook->state)
-            bfx_publish_book(f, s);
-        return;
-    }
-    if (!s->book)
-        return;
-    was = s->book->state;
-    bsync_interrupt(s->book);
-    if (was != s->book->state)
-        publish_book(f, s);
+    f->ad->book_interrupt(f, s);
 }
 
 int feed_book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, uint64_t *gaps)
 {
     uint64_t g = 0, r = 0, x = 0;
-    int state = -1;
+    int state = s->f->ad->book_info(s, &g, &r, &x);
 
-    if (s->bbook) {
-        state = s->bbook->state;
-        g = s->bbook->generation;
-        r = s->bbook->stats.resyncs;
-    } else if (s->book) {
-        state = s->book->state;
-        g = s->book->generation;
-        r = s->book->stats.resyncs;
-        x = s->book->stats.gaps;
-    }
+    if (state < 0)
+        g = r = x = 0;
     if (gen)
         *gen = g;
     if (resyncs)
@@ -396,75 +296,6 @@ void feed_mark_books_stale(struct feed *f)
     for (size_t i = 0; i < f->n_streams; i++)
         if (feed_book_state(f->streams[i]) == MDF_BOOK_LIVE)
             feed_book_interrupt(f, f->streams[i]);
-}
-
-/* Acts on what the book's sync rule said. */
-static void book_result(struct feed *f, struct dstream *s, int res, uint8_t was)
-{
-    switch (res) {
-    case BS_APPLIED:
-        publish_book(f, s);
-        if (was != MDF_BOOK_LIVE && s->book->state == MDF_BOOK_LIVE)
-            ev_emit(f->d, LOG_LV_INFO, MDF_EV_BOOK_LIVE, f->venue_id, s->symbol,
-                    s->primary ? s->primary->id : 0,
-                    "%s book live at update %" PRId64 " (generation %" PRIu64 ")", s->spec.symbol,
-                    s->book->last_id, s->book->generation);
-        break;
-    case BS_SNAPSHOT:
-        if (was == MDF_BOOK_EMPTY || was == MDF_BOOK_STALE)
-            publish_book(f, s); /* SYNCING (or RESYNCING): readers see it is not usable */
-        request_snapshot(f, s);
-        break;
-    case BS_RESYNC: {
-        /* The resync has reset the book's ids: the break says where the chain ended. */
-        const struct bsync_break *b = &s->book->last_break;
-        char pu[40] = "";
-
-        if (b->prev_id >= 0)
-            snprintf(pu, sizeof(pu), ", pu %" PRId64, b->prev_id);
-        publish_book(f, s);
-        ev_emit(f->d, LOG_LV_WARNING, MDF_EV_BOOK_RESYNC, f->venue_id, s->symbol,
-                s->primary ? s->primary->id : 0,
-                "%s %s after update %" PRId64 ": diff U %" PRId64 " u %" PRId64
-                "%s: resync (generation %" PRIu64 ")",
-                s->spec.symbol, b->gap ? "gap" : "level refused", b->after_id, b->first_id,
-                b->last_id, pu, s->book->generation);
-        request_snapshot(f, s);
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-static void on_snapshot(struct restq_req *r, int err, const struct http_response *resp)
-{
-    struct dstream *s = r->ud;
-    struct feed *f = s->f;
-    uint8_t was;
-    int rc;
-
-    if (err == -ECANCELED || s->removed || f->stopping)
-        return;
-    if (err < 0) {
-        log_msg(LOG_LV_WARNING, "%s: snapshot of %s failed: %s (asked again in %d s)", f->cv.name,
-                s->spec.symbol, mdf_errmsg(), SNAPSHOT_RETRY_MS / 1000);
-        s->snap_for = -1; /* the check timer asks again */
-        return;
-    }
-    rc = binance_decode_snapshot(f->rest_dec, resp->body, resp->body_len, &g_snap);
-    if (rc < 0) {
-        f->stats.parse_errors++;
-        log_msg(LOG_LV_WARNING, "%s: snapshot of %s does not decode: %s", f->cv.name,
-                s->spec.symbol, mdf_errmsg());
-        s->snap_for = -1;
-        return;
-    }
-    /* The callback runs as the response's last bytes are read: now is its receive time. */
-    g_snap.rec.h.recv_time_ns = clock_real_ns();
-    f->stats.snapshots++;
-    was = s->book->state;
-    book_result(f, s, bsync_snapshot(s->book, &g_snap), was);
 }
 
 /* The REST queue paused (a 429 or a 418 from the host, maybe for another entry's request:
@@ -492,27 +323,6 @@ static void on_rest_notice(struct restq *q, enum restq_notice n, int64_t until_m
             "HTTP %d from %s: REST %s %.1f s (%s)", st->pause_status, host,
             n == RQ_BANNED ? "banned, stopped for" : "paused for", (double)(until_ms - now) / 1000,
             ra);
-}
-
-static void request_snapshot(struct feed *f, struct dstream *s)
-{
-    int rc;
-
-    if (s->snap.queued || f->stopping)
-        return;
-    rc = binance_depth_url(f->prof, f->cv.rest_url, s->spec.symbol, f->cv.snapshot_limit,
-                           s->snap.url, sizeof(s->snap.url), &s->snap.weight);
-    if (rc < 0) {
-        log_msg(LOG_LV_ERR, "%s: no snapshot URL for %s", f->cv.name, s->spec.symbol);
-        return;
-    }
-    s->snap.cb = on_snapshot;
-    s->snap.ud = s;
-    s->snap_for = (int64_t)s->book->generation;
-    rc = restq_submit(&f->rq, &s->snap);
-    if (rc < 0)
-        log_msg(LOG_LV_ERR, "%s: snapshot request for %s refused: %s", f->cv.name, s->spec.symbol,
-                mdf_errmsg());
 }
 
 /* Accepts a record of stream s whose key is `key` unless it is not newer than the last one
@@ -555,8 +365,7 @@ static void settle_owed(struct dstream *s)
         s->owed_mono = s->owed_id = s->owed_ns = 0;
 }
 
-/* Stream s of trade-id proof reflected trade id `id`. */
-static void progress(struct feed *f, struct dstream *s, int64_t id)
+void feed_progress(struct feed *f, struct dstream *s, int64_t id)
 {
     if (id > s->own_id)
         s->own_id = id;
@@ -577,9 +386,7 @@ static bool owe(struct dstream *m, int64_t before, int64_t now)
     return true;
 }
 
-/* Evidence (health): stream src showed the symbol's last trade id (id > 0) and/or a trade's
- * venue time (ns > 0); streams of the symbol that should have followed and did not owe it. */
-static void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
+void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns)
 {
     struct activity *a = src->act;
     int64_t now = now_mono(f), before;
@@ -624,133 +431,7 @@ static void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64
     }
 }
 
-/* ---- records ----------------------------------------------------------------------------- */
-
-static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
-{
-    union mdf_record *r = &m->rec;
-    int64_t key;
-
-    switch (r->h.type) {
-    case MDF_REC_TRADE:
-        if (!feed_accept_key(f, s, r->trade.trade_id, true))
-            return;
-        progress(f, s, r->trade.last_id);
-        feed_evidence(f, s, r->trade.last_id,
-                      r->h.tx_time_ns ? r->h.tx_time_ns : r->h.exch_time_ns);
-        break;
-    case MDF_REC_BBO:
-        key = r->bbo.update_id ? r->bbo.update_id : r->h.exch_time_ns;
-        if (!feed_accept_key(f, s, key, false))
-            return;
-        break;
-    case MDF_REC_CANDLE:
-        if (!feed_accept_key(f, s, r->h.exch_time_ns, false))
-            return;
-        if (r->candle.last_id > 0) {
-            progress(f, s, r->candle.last_id);
-            feed_evidence(f, s, r->candle.last_id, 0);
-        }
-        r->h.venue = f->venue_id;
-        r->h.symbol = s->symbol;
-        r->h.stream = s->stream;
-        candles_on_kline(f, s, r);
-        return;
-    case MDF_REC_TICKER:
-        if (!feed_accept_key(f, s, r->h.exch_time_ns, false))
-            return;
-        if (!(r->h.flags & MDF_TICKER_F_MINI) && r->ticker.last_id > 0) {
-            progress(f, s, r->ticker.last_id);
-            feed_evidence(f, s, r->ticker.last_id, 0);
-        }
-        break;
-    default:
-        if (!feed_accept_key(f, s, r->h.exch_time_ns ? r->h.exch_time_ns : r->h.tx_time_ns, false))
-            return;
-        break;
-    }
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
-}
-
-static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, const struct vmsg *m)
-{
-    union mdf_record *r = &f->d->scratch;
-    uint32_t depth = f->d->cfg->shm.book_depth;
-    uint32_t nb = m->n_bids < depth ? m->n_bids : depth;
-    uint32_t na = m->n_asks < depth ? m->n_asks : depth;
-
-    /* A partial book is pushed on a clock, changed or not: futures ones carry their event time
-     * (the key); spot ones only lastUpdateId, which repeats while the book is unchanged, so a
-     * repeat is a new message on the same connection and a duplicate from the other one. */
-    if (m->exch_time_ns) {
-        if (!feed_accept_key(f, s, m->exch_time_ns, false))
-            return;
-    } else if (m->last_id == s->last_key && s->last_key && sh == s->last_shard) {
-        /* the same state pushed again */
-    } else if (!feed_accept_key(f, s, m->last_id, false)) {
-        return;
-    }
-    s->last_shard = sh;
-    memset(&r->book, 0, MDF_BOOK_SIZE(depth));
-    r->h.type = MDF_REC_BOOK;
-    r->h.size = (uint16_t)MDF_BOOK_SIZE(depth);
-    r->h.flags = MDF_BOOK_F_PARTIAL;
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    r->h.exch_time_ns = m->exch_time_ns;
-    r->h.tx_time_ns = m->tx_time_ns;
-    r->h.recv_time_ns = m->rec.h.recv_time_ns;
-    r->h.venue_seq = (uint64_t)m->last_id;
-    r->book.state = MDF_BOOK_LIVE;
-    r->book.depth = (uint16_t)depth;
-    r->book.n_bids = (uint16_t)nb;
-    r->book.n_asks = (uint16_t)na;
-    r->book.first_update_id = m->first_id ? m->first_id : m->last_id;
-    r->book.last_update_id = m->last_id;
-    for (uint32_t i = 0; i < nb; i++)
-        r->book.levels[i] = (struct mdf_level){.px = m->bids[i].px, .qty = m->bids[i].qty};
-    for (uint32_t i = 0; i < na; i++)
-        r->book.levels[depth + i] = (struct mdf_level){.px = m->asks[i].px, .qty = m->asks[i].qty};
-    daemon_publish(f->d, r);
-    f->stats.records++;
-}
-
-static void on_diff(struct feed *f, struct shard *sh, struct dstream *s, const struct vmsg *m)
-{
-    struct bsync_diff dd = {
-        .first_id = m->first_id,
-        .last_id = m->last_id,
-        .prev_id = m->prev_id,
-        .exch_time_ns = m->exch_time_ns,
-        .tx_time_ns = m->tx_time_ns,
-        .recv_time_ns = m->rec.h.recv_time_ns,
-        .bids = m->bids,
-        .asks = m->asks,
-        .n_bids = m->n_bids,
-        .n_asks = m->n_asks,
-    };
-    uint8_t was;
-
-    if (!s->book)
-        return;
-    if (s->primary && sh != s->primary) {
-        /* The other connection of a rotation: it takes over the book once its diffs chain on;
-         * until then its copies are duplicates (or ahead, which the primary will cover). */
-        if (s->book->state != MDF_BOOK_LIVE || !bsync_would_chain(s->book, &dd)) {
-            s->dups++;
-            f->stats.dups++;
-            return;
-        }
-    }
-    s->primary = sh;
-    was = s->book->state;
-    book_result(f, s, bsync_diff(s->book, &dd), was);
-}
+/* ---- messages ---------------------------------------------------------------------------- */
 
 void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_ns)
 {
@@ -802,60 +483,11 @@ void feed_decode_failed(struct feed *f, struct shard *sh, struct dstream *s, int
 void feed_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns)
 {
     struct feed *f = sh->f;
-    struct vmsg *m = &g_msg;
-    struct dstream *s;
-    int rc;
 
-    if (sh->bfx) {
-        bfx_on_message(sh, msg, len, recv_ns);
-        return;
-    }
     f->stats.msgs++;
     sh->msgs++;
     sh->last_msg_ns = recv_ns;
-    rc = binance_decode(f->dec, msg, len, recv_ns, m);
-    if (rc < 0) {
-        /* A message that still names its stream is that stream's failure. */
-        s = m->stream ? stream_map_get(&f->map, m->stream, m->stream_len) : NULL;
-        feed_decode_failed(f, sh, s, rc, msg, len);
-        return;
-    }
-    switch (m->kind) {
-    case VM_REPLY:
-        shard_on_reply(sh, m->reply_id, m->reply_code, m->text);
-        return;
-    case VM_SHUTDOWN:
-        f->stats.shutdowns++;
-        ev_emit(f->d, LOG_LV_NOTICE, MDF_EV_CONNECTION_ROTATING, f->venue_id, UINT32_MAX, sh->id,
-                "serverShutdown: replacing the connection now");
-        feed_rotate(f, sh);
-        return;
-    case VM_IGNORED:
-    case VM_NONE:
-        f->stats.ignored++;
-        return;
-    default:
-        break;
-    }
-    s = m->stream ? stream_map_get(&f->map, m->stream, m->stream_len) : NULL;
-    if (!s) {
-        f->stats.unknown++;
-        return;
-    }
-    feed_note(f, s, recv_ns, m->kind == VM_RECORD ? m->rec.h.exch_time_ns : m->exch_time_ns);
-    switch (m->kind) {
-    case VM_RECORD:
-        on_record(f, s, m);
-        break;
-    case VM_DIFF:
-        on_diff(f, sh, s, m);
-        break;
-    case VM_PARTIAL:
-        on_partial(f, sh, s, m);
-        break;
-    default:
-        break;
-    }
+    f->ad->on_message(sh, msg, len, recv_ns);
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
@@ -901,15 +533,15 @@ void feed_on_disconnected(struct shard *sh, int err)
             "%s: %s", err ? err_name(err) : "closed", sh->ws.stats.last_error_msg);
     if (sh->doomed) {
         /* A superseded replacement cut by the venue, as announced: it is not reconnected. A
-         * Bitfinex book it still drove (no later connection's snapshot yet) has missed
-         * updates until the next snapshot: not LIVE meanwhile. */
+         * book it still drove that moves on only at a later connection's snapshot (none yet)
+         * has missed updates until that snapshot: not LIVE meanwhile. */
         for (uint32_t i = 0; i < sh->n; i++) {
             struct dstream *s = sh->ent[i].s;
 
             if (s->primary != sh)
                 continue;
             s->primary = NULL;
-            if (sh->bfx)
+            if (f->ad->handover_by_snapshot)
                 feed_book_interrupt(f, s);
         }
         shard_stop(sh);
@@ -1089,8 +721,8 @@ void feed_rotate(struct feed *f, struct shard *old)
         log_msg(LOG_LV_ERR, "%s: replacement conn %u did not start", f->cv.name, nsh->id);
 }
 
-/* True if sh, a connection the venue is to cut, still drives a stream's state (a Bitfinex book,
- * ticker or candles no later connection has taken over yet). */
+/* True if sh, a connection the venue is to cut, still drives a stream's state (a book, ticker
+ * or candles taken over by snapshot that no later connection has taken over yet). */
 static bool drives_a_stream(const struct feed *f, const struct shard *sh)
 {
     for (size_t i = 0; i < f->n_streams; i++)
@@ -1129,11 +761,11 @@ static void finish_rotation(struct feed *f, struct shard *nsh)
         s->acked_mono = nsh->ent[i].acked_mono;
         if (p && p != old && !p->doomed)
             continue;
-        if (nsh->bfx && p && p != nsh) {
-            /* A Bitfinex book the replacement has not taken over (no snapshot from it yet)
-             * cannot go on from the replacement's updates. A superseded replacement still
-             * connected goes on driving it until that snapshot comes (take() in bfx_feed.c);
-             * from the connection going now, the book waits for that snapshot. */
+        if (f->ad->handover_by_snapshot && p && p != nsh) {
+            /* A book the replacement has not taken over (no snapshot from it yet) cannot go on
+             * from the replacement's updates. A superseded replacement still connected goes on
+             * driving it until that snapshot comes (take() in bitfinex_feed.c); from the connection
+             * going now, the book waits for that snapshot. */
             if (p != old && p->ws.state == WSC_CONNECTED && !p->stopping)
                 continue;
             feed_book_interrupt(f, s);
@@ -1271,18 +903,6 @@ static void sweep_removed(struct feed *f)
     }
 }
 
-/* True once a replacement connection delivers: Binance, any message; Bitfinex, every channel
- * (each starts with its snapshot, which is when it takes its stream over). */
-static bool replacement_delivers(const struct shard *sh)
-{
-    if (!sh->bfx)
-        return sh->msgs > 0;
-    for (uint32_t i = 0; i < sh->n; i++)
-        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
-            return false;
-    return true;
-}
-
 static void on_check(uv_timer_t *t)
 {
     struct feed *f = t->data;
@@ -1294,8 +914,8 @@ static void on_check(uv_timer_t *t)
         struct dstream *s = f->streams[i];
 
         check_stream(f, s, now);
-        if (s->book && s->snap_for < 0 && !s->snap.queued && s->book->snapshot_wanted)
-            request_snapshot(f, s);
+        if (f->ad->check_stream)
+            f->ad->check_stream(f, s);
     }
     for (sh = f->shards; sh; sh = next) {
         next = sh->next;
@@ -1309,15 +929,11 @@ static void on_check(uv_timer_t *t)
                     (double)(now - sh->connected_mono) / 1e9);
             feed_rotate(f, sh);
         } else if (sh->role == SH_REPLACEMENT && sh->all_acked_mono &&
-                   (replacement_delivers(sh) ||
+                   (f->ad->delivers(sh) ||
                     now - sh->all_acked_mono > ROTATION_QUIET_MS * 1000000LL)) {
             finish_rotation(f, sh);
-        } else if (sh->maint && now - sh->maint_mono > BFX_MAINT_MAX_MS * 1000000LL) {
-            /* No end of maintenance announced to this connection: connect again, and the
-             * venue's info event says whether it is over. */
-            log_msg(LOG_LV_WARNING, "%s conn %u: maintenance for %d s: reconnecting", f->cv.name,
-                    sh->id, BFX_MAINT_MAX_MS / 1000);
-            wsconn_reconnect(&sh->ws, -ETIMEDOUT);
+        } else if (f->ad->check_shard) {
+            f->ad->check_shard(f, sh, now);
         }
     }
     sweep_removed(f);
@@ -1355,22 +971,16 @@ struct feed *feed_new(struct daemon *d, const struct cfg_venue *cv)
     f->tls = daemon_tls(d, cv->ca_file);
     if (!f->tls)
         goto err_free;
-    if (f->prof->family == VF_BITFINEX) {
-        /* jsmn whatever the config's decoder: exact decimals from JSON numbers need their
-         * text. A snapshot of a 250-level book has 500 levels; candle snapshots are longer. */
-        f->bdec = bitfinex_decoder_new(VDEC_JSMN, BFX_MAX_ITEMS, 4u << 20);
-        if (!f->bdec)
-            goto err_free;
-    } else {
-        f->dec = vdec_new(f->prof, d->cfg->decoder, MSG_MAX_LEVELS, 4u << 20);
-        f->rest_dec = vdec_new(f->prof, d->cfg->decoder,
-                               cv->snapshot_limit > 1500 ? cv->snapshot_limit : 1500, 16u << 20);
+    f->ad = adapter_find(f->prof);
+    if (!f->ad || f->ad->feed_init(f) < 0)
+        goto err_free;
+    if (f->ad->candles) {
         f->klines_cap = f->prof->klines_limit;
         f->klines = calloc(f->klines_cap, sizeof(*f->klines));
-    }
-    if (!f->bdec && (!f->dec || !f->rest_dec || !f->klines)) {
-        err_set(-ENOMEM, "venue %s: out of memory for its decoders", cv->name);
-        goto err_free;
+        if (!f->klines) {
+            err_set(-ENOMEM, "venue %s: out of memory for its decoders", cv->name);
+            goto err_free;
+        }
     }
     for (size_t i = 0; i < cv->n_streams; i++) {
         struct dstream *s = new_stream(f, &cv->streams[i], &rc);
@@ -1586,12 +1196,11 @@ void feed_free(struct feed *f)
     budget_release(&f->d->budgets, &f->rest_budget);
     for (size_t i = 0; i < f->n_streams; i++)
         free_stream(f->streams[i]);
+    if (f->ad)
+        f->ad->feed_fini(f);
     free(f->streams);
     free_acts(f->acts, f->n_acts);
     stream_map_free(&f->map);
-    vdec_free(f->dec);
-    vdec_free(f->rest_dec);
-    bitfinex_decoder_free(f->bdec);
     free(f->klines);
     free(f);
 }

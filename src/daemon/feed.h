@@ -24,12 +24,10 @@
 #include "daemon/shard.h"
 #include "daemon/stream.h"
 #include "net/restq.h"
-#include "venue/bitfinex.h"
 #include "venue/venue.h"
 
 struct daemon;
-
-#define BFX_MAX_ITEMS 10000 /* most levels, trades or candles one Bitfinex snapshot may carry */
+struct feed_adapter;
 
 struct feed_stats {
     uint64_t msgs;         /* messages received (all connections) */
@@ -44,9 +42,9 @@ struct feed_stats {
     uint64_t shutdowns;    /* serverShutdown notices */
     uint64_t snapshots;    /* book snapshots applied */
     uint64_t backfilled;   /* candles fetched over REST */
-    uint64_t seq_gaps;     /* Bitfinex: SEQ_ALL gaps (a connection missed a message) */
-    uint64_t checksums;    /* Bitfinex: book checksums that failed */
-    uint64_t maintenance;  /* Bitfinex: maintenance announcements (20060, status 0) */
+    uint64_t seq_gaps;     /* connection sequence gaps (a connection missed a message) */
+    uint64_t checksums;    /* book checksums that failed */
+    uint64_t maintenance;  /* maintenance announcements */
 };
 
 /* Counters of connections and streams that went away (rotations, reloads), kept so the
@@ -63,10 +61,9 @@ struct feed {
     struct daemon *d;                 /* owner */
     struct cfg_venue cv;              /* this venue's settings (a copy; streams not used) */
     const struct venue_profile *prof; /* static profile */
+    const struct feed_adapter *ad;    /* the venue's side of the feed (daemon/adapter.h) */
+    void *vd;                         /* the adapter's data (its decoders) */
     uint16_t venue_id;                /* shm venue id */
-    struct vdecoder *dec;             /* message decoder */
-    struct vdecoder *rest_dec;        /* REST body decoder (snapshots of 5000 levels) */
-    struct bfx_decoder *bdec;         /* Bitfinex message decoder (then dec/rest_dec are NULL) */
     const struct tls_config *tls;     /* shared trust settings */
     struct restq rq;                  /* REST queue with the weight budget */
     bool rq_ready;                    /* rq needs stopping */
@@ -79,7 +76,7 @@ struct feed {
     uv_timer_t check_timer;           /* silence, staleness, rotation age */
     struct budget_ref ws_budget;      /* connection attempts: the budget of the url's host */
     struct budget_ref rest_budget;    /* REST weight: the budget of the rest_url's host */
-    struct mdf_candle *klines;        /* REST klines decode buffer */
+    struct mdf_candle *klines;        /* REST candle history decode buffer (adapter candles) */
     size_t klines_cap;                /* its room */
     uint32_t warming;                 /* kline streams whose history warm-up is under way */
     uint32_t warm_streams;            /* streams warmed up since warming was last 0 */
@@ -135,7 +132,7 @@ void feed_on_shard_stopped(struct shard *sh);
 void feed_on_acked(struct shard *sh, struct dstream *s);
 uint32_t feed_admit(struct feed *f);
 
-/* Shared by the venue families' message handlers (feed.c, bfx_feed.c). */
+/* Shared by the venues' adapters (daemon/adapter.h). */
 
 /* Stream s got a message received at recv_ns with the venue's time exch_ns (0 if none):
  * counts it, times it, clears a silent or stale flag. */
@@ -147,7 +144,7 @@ void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_
 void feed_decode_failed(struct feed *f, struct shard *sh, struct dstream *s, int rc,
                         const uint8_t *msg, size_t len);
 
-/* Stream s showed it is alive without data (a Bitfinex heartbeat). */
+/* Stream s showed it is alive without data (a channel heartbeat). */
 void feed_alive(struct feed *f, struct dstream *s);
 
 /* Accepts a record of s keyed `key` unless it is not newer than the last one (a duplicate from
@@ -162,9 +159,12 @@ void feed_book_interrupt(struct feed *f, struct dstream *s);
 int feed_book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, uint64_t *gaps);
 #define feed_book_state(s) feed_book_info((s), NULL, NULL, NULL)
 
-/* Bitfinex (bfx_feed.c): handles one message of a Bitfinex connection; publishes the book. */
-void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns);
-void bfx_publish_book(struct feed *f, struct dstream *s);
+/* Evidence (health): stream s, whose proof is trade ids, reflected trade id `id`. */
+void feed_progress(struct feed *f, struct dstream *s, int64_t id);
+
+/* Evidence (health): stream src showed the symbol's last trade id (id > 0) and/or a trade's
+ * venue time (ns > 0); streams of the symbol that should have followed and did not owe it. */
+void feed_evidence(struct feed *f, struct dstream *src, int64_t id, int64_t ns);
 
 /* Staleness threshold of stream s now, in ns (0 = quiet is normal for it). */
 int64_t feed_stale_threshold(const struct feed *f, const struct dstream *s);

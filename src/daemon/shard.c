@@ -3,11 +3,12 @@
  *
  * Control messages are paced by one timer: at most one message per spacing_ms (1000 /
  * subscribe_rate, which the config keeps at least 2 under the venue's messages per second, so
- * that the transport's pongs and pings fit too), unsubscribes before subscribes. Binance: up to
- * SHARD_BATCH streams per message, replies matched by id. Bitfinex: one channel per message,
- * replies matched by the channel's key (subscribe) or id (unsubscribe).
+ * that the transport's pongs and pings fit too), unsubscribes before subscribes. The adapter
+ * builds them: batches of up to batch_max streams per message, replies matched by id; or one
+ * stream per message, replies matched by the stream's key (subscribe) or channel id
+ * (unsubscribe).
  *
- * Binance refuses a SUBSCRIBE as a whole (one unknown name, or more streams than the
+ * A venue may refuse a batch as a whole (Binance: one unknown name, or more streams than the
  * connection may carry, and none of the message is subscribed), so a refused batch of several
  * streams is split in two parts that are asked again, each in its own paced slot, down to
  * single streams: only the streams the venue refuses alone end FAILED, with its reason. A batch
@@ -24,18 +25,14 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "daemon/adapter.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/feed.h"
 #include "daemon/health_pub.h"
 #include "daemon/log.h"
-#include "venue/bitfinex.h"
 
 #define CTL_CAP (SHARD_BATCH * 72 + 128) /* bytes of one control message */
-
-/* Conf flags every Bitfinex connection asks for: exact decimals as strings, the venue's time
- * and the connection's sequence number on every data message, book checksums. */
-#define BFX_FLAGS (BFX_F_DEC_S | BFX_F_TIMESTAMP | BFX_F_SEQ_ALL | BFX_F_OB_CHECKSUM)
 
 static void kick(struct shard *sh);
 
@@ -80,31 +77,26 @@ static void on_state(struct wsconn *w, enum wsconn_state from, enum wsconn_state
 static void on_open(struct wsconn *w)
 {
     struct shard *sh = w->ud;
+    int rc;
 
     sh->connected_mono = clock_mono_ns();
     sh->connected_ns = clock_real_ns();
     sh->all_acked_mono = 0;
     sh->msgs = 0;
     sh->last_ctl_mono = 0;
-    sh->conf_done = !sh->bfx;
+    sh->ready = false;
     sh->maint = false;
-    sh->bfx_flags = 0;
-    sh->bfx_seq = 0;
+    sh->vflags = 0;
+    sh->vseq = 0;
+    sh->keepalive_mono = sh->connected_mono;
     feed_on_connected(sh);
-    if (sh->bfx) {
-        /* The flags come first: every channel's messages are shaped by them. */
-        int len = bitfinex_conf_msg(BFX_FLAGS, sh->ctl, sh->ctl_cap);
-
-        if (len < 0 || wsconn_send_text(&sh->ws, sh->ctl, (size_t)len) < 0) {
-            log_msg(LOG_LV_ERR, "%s conn %u: cannot send the conf event: %s", sh->f->cv.name,
-                    sh->id, mdf_errmsg());
-            wsconn_reconnect(&sh->ws, len < 0 ? len : -EIO);
-            return;
-        }
-        sh->last_ctl_mono = clock_mono_ns();
-        return; /* subscriptions follow the conf reply */
+    rc = sh->f->ad->on_open(sh);
+    if (rc < 0) {
+        wsconn_reconnect(&sh->ws, rc);
+        return;
     }
-    kick(sh);
+    if (rc > 0) /* else subscriptions wait for the venue's answer (shard_ready) */
+        shard_ready(sh);
 }
 
 static void on_message(struct wsconn *w, bool text, const uint8_t *data, size_t len,
@@ -156,12 +148,11 @@ static const struct wsconn_callbacks ws_cbs = {
 
 /* ---- control messages -------------------------------------------------------------------- */
 
-/* Bitfinex: sends the subscribe or unsubscribe event of the first channel in state `from` that
- * can have one (an unsubscribe needs the channel id: a channel whose "subscribed" has not come
- * yet waits for it), moving it to `to`. Returns 1, 0 (none pending) or negative. */
+/* One stream per message: sends the subscribe or unsubscribe of the first stream in state
+ * `from` that can have one (an unsubscribe needs the channel id: a stream whose echo has not
+ * come yet waits for it), moving it to `to`. Returns 1, 0 (none pending) or negative. */
 static int send_one(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
 {
-    const struct venue_profile *p = sh->f->prof;
     struct shard_ent *e = NULL;
     int len, rc;
 
@@ -170,8 +161,7 @@ static int send_one(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
             e = &sh->ent[i];
     if (!e)
         return 0;
-    len = subscribe ? bitfinex_subscribe_msg(p, &e->s->spec, sh->ctl, sh->ctl_cap)
-                    : bitfinex_unsubscribe_msg(e->chan_id, sh->ctl, sh->ctl_cap);
+    len = sh->f->ad->control_one(sh, e, subscribe, sh->ctl, sh->ctl_cap);
     if (len < 0)
         return len;
     rc = wsconn_send_text(&sh->ws, sh->ctl, (size_t)len);
@@ -185,7 +175,7 @@ static int send_one(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
     return 1;
 }
 
-/* Binance: the id of the next subscription part to ask for (the lowest reserved id among the
+/* Batches: the id of the next subscription part to ask for (the lowest reserved id among the
  * streams waiting to be subscribed), or 0 for a fresh batch. A waiting stream the venue refused
  * before (DS_F_FAILED) first gets a part of its own. */
 static uint64_t next_part(struct shard *sh)
@@ -206,31 +196,41 @@ static uint64_t next_part(struct shard *sh)
 }
 
 /* True if entry e goes into the message being built: state `from` and, when subscribing on
- * Binance, the part being asked for (0: a fresh batch of streams that belong to no part). */
+ * batches, the part being asked for (0: a fresh batch of streams that belong to no part). */
 static bool in_msg(const struct shard_ent *e, uint8_t from, uint64_t part)
 {
     return e->state == from && (from != SUB_WANT || e->req_id == part);
 }
 
-/* Builds and sends one control message of up to SHARD_BATCH streams in state `from`, moving
+/* Builds and sends one control message of up to batch_max streams in state `from`, moving
  * them to `to`; a subscription part (see split) goes alone, under the id reserved for it.
  * Returns the number of streams it carried (0: none pending), or negative. */
 static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to)
 {
+    const struct feed_adapter *ad = sh->f->ad;
+    uint32_t max = ad->batch_max && ad->batch_max < SHARD_BATCH ? ad->batch_max : SHARD_BATCH;
     uint64_t part, id;
     size_t n = 0;
     int len, rc;
 
-    if (sh->bfx)
+    if (!ad->control_batch)
         return send_one(sh, subscribe, from, to);
     part = from == SUB_WANT ? next_part(sh) : 0;
     id = part ? part : sh->next_id;
-    for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++)
+    for (uint32_t i = 0; i < sh->n && n < max; i++)
         if (in_msg(&sh->ent[i], from, part))
             sh->names[n++] = sh->ent[i].s->name;
     if (n == 0)
         return 0;
-    len = binance_control_msg(subscribe, sh->names, n, id, sh->ctl, sh->ctl_cap);
+    if (ad->batch_fit) {
+        size_t fit = ad->batch_fit(sh, sh->names, n);
+
+        if (fit == 0)
+            return err_set(-E2BIG, "%s: stream %s is too long for a control message",
+                           sh->f->cv.name, sh->names[0]);
+        n = fit;
+    }
+    len = ad->control_batch(sh, subscribe, sh->names, n, id, sh->ctl, sh->ctl_cap);
     if (len < 0)
         return len;
     rc = wsconn_send_text(&sh->ws, sh->ctl, (size_t)len);
@@ -239,8 +239,9 @@ static int send_batch(struct shard *sh, bool subscribe, uint8_t from, uint8_t to
     if (!part)
         sh->next_id++;
     sh->last_ctl_mono = clock_mono_ns();
+    max = (uint32_t)n; /* the streams that went, in the same order */
     n = 0;
-    for (uint32_t i = 0; i < sh->n && n < SHARD_BATCH; i++) {
+    for (uint32_t i = 0; i < sh->n && n < max; i++) {
         if (!in_msg(&sh->ent[i], from, part))
             continue;
         sh->ent[i].state = to;
@@ -278,12 +279,13 @@ static void kick(struct shard *sh)
     int64_t now, due;
     bool pending = false;
 
-    if (sh->ws.state != WSC_CONNECTED || sh->stopping || !sh->conf_done || sh->maint ||
+    if (sh->ws.state != WSC_CONNECTED || sh->stopping || !sh->ready || sh->maint ||
         uv_is_active((uv_handle_t *)&sh->ctl_timer))
         return;
     for (uint32_t i = 0; i < sh->n && !pending; i++)
-        pending = sh->ent[i].state == SUB_WANT ||
-                  (sh->ent[i].state == SUB_UNWANT && (!sh->bfx || sh->ent[i].chan_id >= 0));
+        pending =
+            sh->ent[i].state == SUB_WANT || (sh->ent[i].state == SUB_UNWANT &&
+                                             (sh->f->ad->control_batch || sh->ent[i].chan_id >= 0));
     if (!pending)
         return;
     now = clock_mono_ns();
@@ -309,7 +311,7 @@ static void settle(struct shard *sh, struct shard_ent *e, int code, const char *
             "%s refused: code %d %s", e->s->name, code, text);
 }
 
-/* Binance: the n (> 1) streams of the refused SUBSCRIBE id wait to be asked again in two
+/* Batches: the n (> 1) streams of the refused SUBSCRIBE id wait to be asked again in two
  * parts, the first n/2 (rounded up) and the rest, each under an id reserved now (send_batch
  * sends one part per control slot). */
 static void split(struct shard *sh, int64_t id, uint32_t n, int code, const char *text)
@@ -367,24 +369,9 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
         sh->all_acked_mono = now;
 }
 
-void shard_on_conf(struct shard *sh, bool ok, uint32_t flags)
+void shard_ready(struct shard *sh)
 {
-    if (ok) {
-        char cost[160];
-
-        sh->bfx_flags = flags & BFX_F_SUPPORTED;
-        if ((flags & BFX_FLAGS) != BFX_FLAGS &&
-            bitfinex_conf_missing(BFX_FLAGS, flags, cost, sizeof(cost)) >= 0)
-            log_msg(LOG_LV_WARNING, "%s conn %u: the venue confirmed conf flags %u of %u asked: %s",
-                    sh->f->cv.name, sh->id, flags, BFX_FLAGS, cost);
-    } else {
-        sh->bfx_flags = 0;
-        log_msg(LOG_LV_ERR,
-                "%s conn %u: the venue refused the conf flags: books are not checksummed and "
-                "missed messages cannot be detected",
-                sh->f->cv.name, sh->id);
-    }
-    sh->conf_done = true;
+    sh->ready = true;
     kick(sh);
 }
 
@@ -501,9 +488,7 @@ struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role 
     struct shard *sh;
     int rc;
 
-    if (f->prof->family == VF_BITFINEX
-            ? snprintf(url, sizeof(url), "%s%s", f->cv.url, BFX_WS_PATH) >= (int)sizeof(url)
-            : binance_ws_url(f->prof, f->cv.url, route, NULL, 0, url, sizeof(url)) < 0) {
+    if (f->prof->proto->ws_url(f->prof, f->cv.url, route, url, sizeof(url)) < 0) {
         err_set(-EINVAL, "%s: stream URL too long", f->cv.name);
         return NULL;
     }
@@ -523,8 +508,6 @@ struct shard *shard_new(struct feed *f, enum venue_route route, enum shard_role 
     sh->id = ++f->d->next_conn_id;
     sh->hslot = -1;
     sh->next_id = 1;
-    sh->bfx = f->prof->family == VF_BITFINEX;
-    sh->conf_done = !sh->bfx;
     sh->spacing_ms = (1000 + f->cv.subscribe_rate - 1) / f->cv.subscribe_rate + 1;
 
     wsconn_default_params(&wp);

@@ -4,12 +4,13 @@
  * pongs and pings the transport sends) stay under the venue's limit. After a reconnect every
  * stream is subscribed again.
  *
- * Binance: a combined-stream path; batched SUBSCRIBE and UNSUBSCRIBE messages, each
- * acknowledged by id. Bitfinex: /ws/2; conf flags first, then one subscribe event per channel,
- * matched back by the channel's key in the "subscribed" (or "error") echo, which gives the
- * channel id that the connection's data messages carry; unsubscribe by channel id. A
- * Bitfinex channel can be resubscribed (unsubscribe, then subscribe) to get a fresh snapshot,
- * and a connection can be paused for the venue's maintenance.
+ * The venue's adapter (daemon/adapter.h) builds the control messages, in one of two styles:
+ * batches of stream names acknowledged by request id (Binance), or one stream per message,
+ * matched back by the stream's key in the venue's echo, which may give the channel id that the
+ * connection's data messages carry and unsubscribes go by (Bitfinex). What must come before
+ * subscriptions (Bitfinex's conf flags) is the adapter's on_open; it calls shard_ready() when
+ * the venue has answered. A stream can be resubscribed (unsubscribe, then subscribe) to get a
+ * fresh snapshot, and a connection can be paused for the venue's maintenance.
  *
  * During a make-before-break rotation two shards carry the same streams: the RETIRING one
  * keeps delivering until its REPLACEMENT is subscribed and delivering, then it is closed.
@@ -26,7 +27,7 @@
 #include "net/wsconn.h"
 #include "venue/venue.h"
 
-#define SHARD_BATCH 200 /* streams per SUBSCRIBE / UNSUBSCRIBE message */
+#define SHARD_BATCH 200 /* most streams per batched control message (adapter batch_max) */
 
 enum shard_role {
     SH_ACTIVE = 0,      /* the connection carrying its streams */
@@ -47,11 +48,11 @@ enum sub_state {
 struct shard_ent {
     struct dstream *s;  /* the stream (borrowed; the feed owns it) */
     uint8_t state;      /* enum sub_state */
-    bool resub;         /* Bitfinex: subscribe again once the unsubscribe is confirmed */
+    bool resub;         /* subscribe again once the unsubscribe is confirmed */
     bool got;           /* data of it arrived on this connection since it was subscribed */
     uint64_t req_id;    /* id of the control message that carried it; SUB_WANT: 0, or the id
                          * reserved for the part of a refused batch it is asked again in */
-    int64_t chan_id;    /* Bitfinex channel id from the "subscribed" event, -1 = none */
+    int64_t chan_id;    /* channel id from the venue's echo (control_one), -1 = none */
     int64_t acked_mono; /* CLOCK_MONOTONIC ns of the acknowledgement */
 };
 
@@ -85,18 +86,18 @@ struct shard {
     bool gave_up;            /* reached max_reconnect_attempts: FAILED, retrying slowly */
     bool doomed;             /* a replacement the venue announced it will cut: superseded by
                                 a newer one, closed when that one takes over (or when cut) */
-    /* Bitfinex */
-    bool bfx;           /* a Bitfinex connection */
-    bool conf_done;     /* the venue answered our conf event: subscriptions may go */
-    bool maint;         /* the venue is in maintenance: no subscriptions, no alarms */
-    int64_t maint_mono; /* CLOCK_MONOTONIC ns maintenance was announced */
-    uint32_t bfx_flags; /* conf flags the venue confirmed (decoding depends on them) */
-    int64_t bfx_seq;    /* last SEQ_ALL number seen on this connection, 0 = none */
-    uint64_t seq_gaps;  /* SEQ_ALL gaps seen on this connection */
-    uint32_t chan_hint; /* index of the last channel looked up (a cache) */
-    char *ctl;          /* control message buffer */
-    size_t ctl_cap;     /* its size */
-    const char **names; /* SHARD_BATCH name pointers for the builder */
+    /* What the venue's adapter keeps per connection. */
+    bool ready;             /* subscriptions may go (the adapter's on_open, or shard_ready()) */
+    bool maint;             /* the venue is in maintenance: no subscriptions, no alarms */
+    int64_t maint_mono;     /* CLOCK_MONOTONIC ns maintenance was announced */
+    uint32_t vflags;        /* options the venue confirmed (Bitfinex conf flags) */
+    int64_t vseq;           /* last connection sequence number seen, 0 = none */
+    int64_t keepalive_mono; /* CLOCK_MONOTONIC ns of the adapter's last keepalive message */
+    uint64_t seq_gaps;      /* connection sequence gaps seen */
+    uint32_t chan_hint;     /* index of the last channel looked up (a cache) */
+    char *ctl;              /* control message buffer */
+    size_t ctl_cap;         /* its size */
+    const char **names;     /* SHARD_BATCH name pointers for the builder */
 };
 
 /* Creates a shard of feed f for route (control path): its URL is the venue base + route +
@@ -121,23 +122,23 @@ uint32_t shard_count(const struct shard *sh);
 /* True once every stream carried is acknowledged (or refused). */
 bool shard_all_acked(const struct shard *sh);
 
-/* A control reply arrived on this connection (Binance: by request id). */
+/* A control reply arrived on this connection, by request id (control_batch). */
 void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text);
 
-/* Bitfinex: the conf event was answered (ok: the venue confirmed flags); subscriptions start
- * unless the venue is in maintenance. */
-void shard_on_conf(struct shard *sh, bool ok, uint32_t flags);
+/* The venue answered what the adapter's on_open sent: subscriptions start unless the venue is
+ * in maintenance. */
+void shard_ready(struct shard *sh);
 
-/* Bitfinex: the channel keyed key was subscribed as chan_id (code 0), or refused with code and
- * text (an "error" event naming it). Returns the stream, or NULL if this connection asked for
- * no such channel. */
+/* The stream keyed key was subscribed as chan_id (code 0), or refused with code and text (an
+ * error naming it) (control_one). Returns the stream, or NULL if this connection asked for no
+ * such stream. */
 struct dstream *shard_on_subscribed(struct shard *sh, const char *key, int64_t chan_id, int code,
                                     const char *text);
 
-/* Bitfinex: channel chan_id was unsubscribed: forgotten, or subscribed again (resubscribe). */
+/* Channel chan_id was unsubscribed: forgotten, or subscribed again (resubscribe). */
 void shard_on_unsubscribed(struct shard *sh, int64_t chan_id);
 
-/* Bitfinex: the entry of channel chan_id, or NULL. */
+/* The entry of channel chan_id, or NULL. */
 static inline struct shard_ent *shard_chan(struct shard *sh, int64_t chan_id)
 {
     if (sh->chan_hint < sh->n && sh->ent[sh->chan_hint].chan_id == chan_id)
@@ -150,12 +151,12 @@ static inline struct shard_ent *shard_chan(struct shard *sh, int64_t chan_id)
     return NULL;
 }
 
-/* Bitfinex: unsubscribes s and subscribes it again (a fresh snapshot after a book failed its
- * checksum, or after maintenance). */
+/* Unsubscribes s and subscribes it again (a fresh snapshot after a book failed its checksum,
+ * or after maintenance). */
 void shard_resubscribe(struct shard *sh, struct dstream *s);
 
-/* Bitfinex: maintenance began (subscriptions held back, stream alarms off) or ended (every
- * channel resubscribed, so books are rebuilt from fresh snapshots). */
+/* Maintenance began (subscriptions held back, stream alarms off) or ended (every stream
+ * resubscribed, so books are rebuilt from fresh snapshots). */
 void shard_maintenance(struct shard *sh, bool on);
 
 /* Closes the connection (close code 1000) and frees the shard when done. */

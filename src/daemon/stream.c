@@ -5,6 +5,7 @@
 #include "daemon/stream.h"
 
 #include "core/hash.h"
+#include "daemon/adapter.h"
 #include "daemon/feed.h"
 
 #include <errno.h>
@@ -40,8 +41,7 @@ void stream_shm_entry(const struct dstream *s, uint16_t venue, struct mdf_stream
     e->book_kind = by_type[t].book;
     e->flags = by_type[t].flags;
     e->types = 1u << e->type;
-    if (t == VS_TICKER && s->f->prof->family == VF_BITFINEX)
-        e->types |= 1u << MDF_REC_BBO; /* bfx_feed publishes its best bid/offer too */
+    e->types |= s->f->ad->extra_types(s); /* a venue's channel may give more than one type */
     if (t == VS_KLINE)
         e->interval = s->spec.interval;
     if (e->book_kind) {

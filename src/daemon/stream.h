@@ -1,8 +1,8 @@
 /*
- * One subscribed stream in the daemon (symbol x type x options) and the map from a combined
- * stream name ("btcusdt@depth@100ms") to it, used for every Binance message on the hot path.
- * A Bitfinex stream's name is its channel key ("book:tBTCUSD:P0:F0:25"), which the venue's
- * "subscribed" echo is matched against; its data is found by channel id (shard_chan()).
+ * One subscribed stream in the daemon (symbol x type x options) and the map from its name, the
+ * key the venue's messages name it by (venue_proto.stream_name: a combined stream name
+ * "btcusdt@depth@100ms", a channel key "book:tBTCUSD:P0:F0:25"), to it. Venues whose data
+ * carries channel ids instead find it by id (shard_chan()).
  *
  * A stream belongs to one feed (venue) and is carried by one connection (shard), or by two
  * while a make-before-break rotation overlaps them: its dedup key and book are shared, so
@@ -15,8 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "book/bfx_book.h"
-#include "book/book.h"
 #include "net/restq.h"
 #include "venue/venue.h"
 
@@ -87,17 +85,16 @@ struct dstream {
     int64_t owed_ns;        /* the venue time it must reach to catch up */
     uint32_t bad_run;       /* messages in a row of it that did not decode */
     uint64_t decode_errors; /* messages of it that did not decode */
-    int64_t last_trade_id;  /* Bitfinex: last trade id published (snapshot dedup) */
-    /* Bitfinex. Channels without ids to deduplicate by (book, ticker, candles) take data from
-     * one connection, `primary`; during a rotation the replacement takes over at its first
+    int64_t last_trade_id;  /* last trade id published (snapshot dedup) */
+    /* Venues whose channels have no ids to deduplicate by (book, ticker, candles) take data
+     * from one connection, `primary`; during a rotation the replacement takes over at its first
      * message (a book at its snapshot), so nothing is published twice or skipped. */
-    struct bfx_book *bbook;  /* VS_DIFF: the checksummed book, NULL for other types */
     struct mdf_candle bopen; /* VS_KLINE: the open candle (closed when a newer one appears) */
     bool bopen_valid;        /* bopen holds one */
     bool trades_seeded;      /* VS_TRADE: a trades snapshot (history) has been seen */
-    /* Books (VS_DIFF). */
-    struct bsync *book;    /* the synced book, NULL for other types */
-    struct shard *primary; /* connection whose diffs drive the book (Bitfinex: see above) */
+    /* Books (VS_DIFF, and partial books a venue keeps from snapshots and deltas). */
+    void *vbook;           /* the venue's book (its adapter's type), NULL for other types */
+    struct shard *primary; /* connection whose updates drive the book (see above) */
     struct restq_req snap; /* snapshot request (queued while snap.queued) */
     int64_t snap_for;      /* generation the snapshot was asked for */
     /* Candles (VS_KLINE). */

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "venue/json.h"
 #include "venue/vcheck.h"
+#include "venue/vconf.h"
 #include "venue/venue.h"
 #include "venue/vtext.h"
 
@@ -323,6 +324,84 @@ int binance_ws_url(const struct venue_profile *p, const char *base, enum venue_r
             rc = put(buf, cap, &len, names[i]);
     }
     return vtext_finish(rc, buf, cap, len);
+}
+
+/* Longest push delay in ms of a change (the documented update speeds), 0 for real-time
+ * streams. */
+static uint32_t cadence_ms(const struct venue_profile *p, const struct vstream *s)
+{
+    bool futures = p->futures;
+
+    switch (s->type) {
+    case VS_KLINE:
+        if (futures)
+            return 250;
+        return s->interval == MDF_IV_1S ? 1000 : 2000;
+    case VS_DEPTH:
+        if (s->speed_ms)
+            return s->speed_ms;
+        return futures ? 250 : 1000;
+    case VS_TICKER:
+    case VS_MINITICKER:
+        return 1000;
+    case VS_MARKPRICE:
+        return s->speed_ms ? s->speed_ms : 3000;
+    default:
+        return 0;
+    }
+}
+
+/* The evidence rule (see venue.h and mdfeedd(8), HEALTH): only markPrice pushes while nothing
+ * changes; everything else follows trades or book changes and is silent on a symbol nobody
+ * trades. */
+static void liveness(const struct venue_profile *p, const struct vstream *s, struct vliveness *l)
+{
+    bool futures = p->futures;
+
+    l->period_ms = cadence_ms(p, s);
+    switch (s->type) {
+    case VS_TRADE:
+    case VS_AGGTRADE:
+        l->proof = VP_TRADE_ID;
+        l->gives_id = l->gives_time = l->follows_trades = true;
+        break;
+    case VS_KLINE:
+    case VS_TICKER:
+        l->proof = VP_TRADE_ID;
+        l->gives_id = l->follows_trades = true;
+        break;
+    case VS_MINITICKER:
+    case VS_DIFF:
+        l->proof = VP_VENUE_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_DEPTH:
+    case VS_BOOKTICKER:
+        /* Futures stamp both with E; spot's carry no time at all. */
+        l->proof = futures ? VP_VENUE_TIME : VP_RECV_TIME;
+        l->follows_trades = true;
+        break;
+    case VS_MARKPRICE:
+        l->guaranteed_ms = l->period_ms;
+        break;
+    default:
+        break; /* forceOrder: liquidations are rare; silence proves nothing */
+    }
+}
+
+static int stream_name(const struct venue_profile *p, const struct vstream *s, char *buf,
+                       size_t cap)
+{
+    int len = binance_stream_name(p, s, buf, cap);
+
+    return len < 0 ? err_set(-EINVAL, "stream name too long for %s", s->symbol) : len;
+}
+
+/* The combined-stream URL with no streams in it: they are added by SUBSCRIBE. */
+static int ws_url(const struct venue_profile *p, const char *base, enum venue_route r, char *buf,
+                  size_t cap)
+{
+    return binance_ws_url(p, base, r, NULL, 0, buf, cap);
 }
 
 /* True if a stream name can go into a JSON string as it is (no quotes, backslashes or control
@@ -1399,3 +1478,15 @@ out:
     json_doc_free(j);
     return rc;
 }
+
+const struct venue_proto binance_proto = {
+    .name = "binance",
+    .conf = &binance_conf,
+    .stream_check = binance_stream_check,
+    .stream_name = stream_name,
+    .symbol_common = venue_split_quote,
+    .route = binance_stream_route,
+    .ws_url = ws_url,
+    .liveness = liveness,
+    .cadence_ms = cadence_ms,
+};

@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "venue/bitfinex.h"
+#include "venue/vconf.h"
 #include "venue/json.h"
 #include "venue/vcheck.h"
 #include "venue/vtext.h"
@@ -302,6 +303,62 @@ int bitfinex_normalize_symbol(const char *sym, char *buf, size_t cap)
         return err_set(-EINVAL, "bitfinex: cannot split t%s into base and quote", sym);
     return vtext_finish(rc, buf, cap, len);
 }
+
+static int stream_name(const struct venue_profile *p, const struct vstream *s, char *buf,
+                       size_t cap)
+{
+    int len = bitfinex_stream_key(p, s, buf, cap);
+
+    return len < 0 ? err_prefix(len, "stream %s", s->symbol) : len;
+}
+
+/* A pair whose split is unknown keeps only its native name. */
+static void symbol_common(const char *native, char *out, size_t cap)
+{
+    if (bitfinex_normalize_symbol(native, out, cap) < 0 && cap)
+        out[0] = '\0';
+}
+
+static enum venue_route route(const struct venue_profile *p, const struct vstream *s)
+{
+    return VR_ROOT;
+}
+
+/* The profile's url has no path: the API version's path is ours to add. */
+static int ws_url(const struct venue_profile *p, const char *base, enum venue_route r, char *buf,
+                  size_t cap)
+{
+    size_t len = 0;
+    int rc = vtext_putf(buf, cap, &len, "%s%s", base, BFX_WS_PATH);
+
+    return vtext_finish(rc, buf, cap, len);
+}
+
+/* Every channel sends an hb at least every heartbeat period (15 s, the profile's
+ * ping_interval_s) while it has nothing else: a real per-channel liveness signal. */
+static void liveness(const struct venue_profile *p, const struct vstream *s, struct vliveness *l)
+{
+    l->guaranteed_ms = p->ping_interval_s * 1000;
+}
+
+/* Changes are pushed as they happen (an F1 book batches them every 2 s, inside the hb
+ * period that already bounds its silence). */
+static uint32_t cadence_ms(const struct venue_profile *p, const struct vstream *s)
+{
+    return 0;
+}
+
+const struct venue_proto bitfinex_proto = {
+    .name = "bitfinex",
+    .conf = &bitfinex_conf,
+    .stream_check = bitfinex_stream_check,
+    .stream_name = stream_name,
+    .symbol_common = symbol_common,
+    .route = route,
+    .ws_url = ws_url,
+    .liveness = liveness,
+    .cadence_ms = cadence_ms,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */

@@ -18,6 +18,7 @@
 #include "venue/bybit.h"
 #include "venue/json.h"
 #include "venue/vcheck.h"
+#include "venue/vconf.h"
 #include "venue/vfield.h"
 #include "venue/vtext.h"
 
@@ -72,6 +73,11 @@ static int interval_from(const char *s, size_t len)
         if (vf_is(s, len, byb_intervals[i].name))
             return byb_intervals[i].interval;
     return 0;
+}
+
+int bybit_interval_from_name(const char *s, size_t len)
+{
+    return interval_from(s, len);
 }
 
 /* True if s[0..len) is a symbol: upper-case letters and digits. */
@@ -333,6 +339,69 @@ void bybit_stream_liveness(enum bybit_category cat, const struct vstream *s, str
         break;
     }
 }
+
+/* ---- the protocol table (venue.h) -------------------------------------------------------- */
+
+static enum bybit_category cat_of(const struct venue_profile *p)
+{
+    return (enum bybit_category)p->variant;
+}
+
+static int proto_check(const struct venue_profile *p, const struct vstream *s)
+{
+    return bybit_stream_check(cat_of(p), s);
+}
+
+static int proto_name(const struct venue_profile *p, const struct vstream *s, char *buf, size_t cap)
+{
+    int len = bybit_topic(cat_of(p), s, buf, cap);
+
+    return len < 0 ? err_prefix(len, "stream %s", s->symbol) : len;
+}
+
+static enum venue_route proto_route(const struct venue_profile *p, const struct vstream *s)
+{
+    return VR_ROOT;
+}
+
+/* The profile's url is scheme, host and port; the category's path is ours to add. */
+static int proto_url(const struct venue_profile *p, const char *base, enum venue_route r, char *buf,
+                     size_t cap)
+{
+    size_t blen = strlen(base), len = 0;
+    int rc;
+
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    rc = vtext_putf(buf, cap, &len, "%.*s/v5/public/%s", (int)blen, base, cat_names[cat_of(p)]);
+    return vtext_finish(rc, buf, cap, len);
+}
+
+static void proto_liveness(const struct venue_profile *p, const struct vstream *s,
+                           struct vliveness *l)
+{
+    bybit_stream_liveness(cat_of(p), s, l);
+}
+
+static uint32_t proto_cadence(const struct venue_profile *p, const struct vstream *s)
+{
+    struct vliveness l;
+
+    bybit_stream_liveness(cat_of(p), s, &l);
+    return l.period_ms;
+}
+
+const struct venue_proto bybit_proto = {
+    .name = "bybit",
+    .conf = &bybit_conf,
+    .stream_check = proto_check,
+    .stream_name = proto_name,
+    .symbol_common = venue_split_quote,
+    .route = proto_route,
+    .ws_url = proto_url,
+    .liveness = proto_liveness,
+    .cadence_ms = proto_cadence,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
@@ -837,6 +906,8 @@ static int decode_msg(struct bybit_decoder *d, const uint8_t *msg, size_t len,
     }
     if ((rc = vf_name(&c, v[K_topic], "topic", &s, &n)) < 0)
         return rc;
+    out->topic = s;
+    out->topic_len = n;
     if (bybit_topic_parse(s, n, &out->spec) < 0)
         return ignored(out, "topic", s, n);
     if (json_present(v[K_ts]) && (rc = vf_ms(&c, v[K_ts], "ts", &out->ts_ns)) < 0)
@@ -878,8 +949,14 @@ int bybit_decode(struct bybit_decoder *d, const uint8_t *msg, size_t len, int64_
     msg_reset(out);
     d->recv_ns = recv_ns;
     rc = decode_msg(d, msg, len, out);
-    /* A message refused half way must not look like a result. */
-    if (rc < 0)
+    /* A message refused half way must not look like a result; its topic stays known. */
+    if (rc < 0) {
+        const char *topic = out->topic;
+        size_t topic_len = out->topic_len;
+
         msg_reset(out);
+        out->topic = topic;
+        out->topic_len = topic_len;
+    }
     return rc;
 }

@@ -73,6 +73,9 @@ int bybit_ws_url(enum bybit_category cat, bool testnet, char *buf, size_t cap);
  * options a type does not have must be 0. Returns 0 or -EINVAL with err_set(). */
 int bybit_stream_check(enum bybit_category cat, const struct vstream *s);
 
+/* The interval of a Bybit spelling s[0..len) ("1", "60", "D", "W", "M"), MDF_IV_NONE if none. */
+int bybit_interval_from_name(const char *s, size_t len);
+
 /* Writes the topic of s ("orderbook.50.BTCUSDT", "kline.D.BTCUSDT") with a NUL. Returns the
  * length, -EINVAL (s not served) or -ENOSPC. */
 int bybit_topic(enum bybit_category cat, const struct vstream *s, char *buf, size_t cap);
@@ -153,6 +156,9 @@ struct bybit_ticker {
 /* One decoded message. Pointers are borrowed from the decoder, valid until its next decode. */
 struct bybit_msg {
     enum bybit_kind kind;               /* what this is */
+    const char *topic;                  /* data: the topic as sent (borrowed; kept after an
+                                           error once read, so a failure names its stream) */
+    size_t topic_len;                   /* its length */
     struct vstream spec;                /* data: the stream the topic names */
     int64_t ts_ns;                      /* data: ts, the venue's push time (0 if none) */
     int64_t cts_ns;                     /* book: cts, the matching engine time (0 if none) */

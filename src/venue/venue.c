@@ -18,103 +18,204 @@
 #include <mdfeed/mdfeed.h>
 
 #include "core/err.h"
+#include "venue/bybit.h"
 #include "venue/vcheck.h"
 #include "venue/venue.h"
 #include "venue/vtext.h"
 
 /* The known venues. Testnets share their production venue's limits. */
-static const struct venue_profile profiles[] =
+static const struct venue_profile profiles[] = {
     {
-        {
-            .name = "binance-spot",
-            .family = VF_BINANCE,
-            .futures = false,
-            .ws_url = "wss://stream.binance.com:9443",
-            .rest_url = "https://api.binance.com",
-            .streams_per_conn = 1024,
-            .msgs_per_sec = 5,
-            .conn_attempts = 300,
-            .conn_window_s = 300,
-            .rest_weight_per_min = 6000,
-            .ping_interval_s = 20,
-            .pong_timeout_s = 60,
-            .max_age_s = 86400,
-            .snapshot_limit = 1000,
-            .klines_limit = 1000,
-        },
-        {
-            .name = "binance-spot-testnet",
-            .family = VF_BINANCE,
-            .futures = false,
-            .ws_url = "wss://stream.testnet.binance.vision",
-            .rest_url = "https://testnet.binance.vision",
-            .streams_per_conn = 1024,
-            .msgs_per_sec = 5,
-            .conn_attempts = 300,
-            .conn_window_s = 300,
-            .rest_weight_per_min = 6000,
-            .ping_interval_s = 20,
-            .pong_timeout_s = 60,
-            .max_age_s = 86400,
-            .snapshot_limit = 1000,
-            .klines_limit = 1000,
-        },
-        {
-            .name = "binance-futures",
-            .family = VF_BINANCE,
-            .futures = true,
-            .ws_url = "wss://fstream.binance.com",
-            .rest_url = "https://fapi.binance.com",
-            .streams_per_conn = 200,
-            .msgs_per_sec = 10,
-            .conn_attempts = 300,
-            .conn_window_s = 300,
-            .rest_weight_per_min = 2400,
-            .ping_interval_s = 180,
-            .pong_timeout_s = 600,
-            .max_age_s = 86400,
-            .snapshot_limit = 1000,
-            .klines_limit = 1500,
-        },
-        {
-            .name = "binance-futures-testnet",
-            .family = VF_BINANCE,
-            .futures = true,
-            .ws_url = "wss://fstream.binancefuture.com",
-            .rest_url = "https://testnet.binancefuture.com",
-            .streams_per_conn = 200,
-            .msgs_per_sec = 10,
-            .conn_attempts = 300,
-            .conn_window_s = 300,
-            .rest_weight_per_min = 2400,
-            .ping_interval_s = 180,
-            .pong_timeout_s = 600,
-            .max_age_s = 86400,
-            .snapshot_limit = 1000,
-            .klines_limit = 1500,
-        },
-        {
-            /* Bitfinex v2 public API (src/venue/README.md 3.1). The venue sends no WebSocket pings
-             * but a heartbeat per silent channel every 15 s, answers {"event":"ping"} and cuts
-             * neither idle nor old connections. No per-connection message limit is documented: 10/s
-             * is our own cap. REST is unused so far; its limit is per endpoint (30 requests a
-             * minute is the smallest, for candles: an assumption, unverified). */
-            .name = "bitfinex",
-            .family = VF_BITFINEX,
-            .futures = false,
-            .ws_url = "wss://api-pub.bitfinex.com",
-            .rest_url = "https://api-pub.bitfinex.com",
-            .streams_per_conn = 25,
-            .msgs_per_sec = 10,
-            .conn_attempts = 20,
-            .conn_window_s = 60,
-            .rest_weight_per_min = 30,
-            .ping_interval_s = 15,
-            .pong_timeout_s = 0,
-            .max_age_s = 0,
-            .snapshot_limit = 25,
-            .klines_limit = 10000,
-        },
+        .name = "binance-spot",
+        .family = VF_BINANCE,
+        .proto = &binance_proto,
+        .futures = false,
+        .ws_url = "wss://stream.binance.com:9443",
+        .rest_url = "https://api.binance.com",
+        .streams_per_conn = 1024,
+        .msgs_per_sec = 5,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 6000,
+        .ping_interval_s = 20,
+        .pong_timeout_s = 60,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "binance-spot-testnet",
+        .family = VF_BINANCE,
+        .proto = &binance_proto,
+        .futures = false,
+        .ws_url = "wss://stream.testnet.binance.vision",
+        .rest_url = "https://testnet.binance.vision",
+        .streams_per_conn = 1024,
+        .msgs_per_sec = 5,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 6000,
+        .ping_interval_s = 20,
+        .pong_timeout_s = 60,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "binance-futures",
+        .family = VF_BINANCE,
+        .proto = &binance_proto,
+        .futures = true,
+        .ws_url = "wss://fstream.binance.com",
+        .rest_url = "https://fapi.binance.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 2400,
+        .ping_interval_s = 180,
+        .pong_timeout_s = 600,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1500,
+    },
+    {
+        .name = "binance-futures-testnet",
+        .family = VF_BINANCE,
+        .proto = &binance_proto,
+        .futures = true,
+        .ws_url = "wss://fstream.binancefuture.com",
+        .rest_url = "https://testnet.binancefuture.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = 300,
+        .conn_window_s = 300,
+        .rest_weight_per_min = 2400,
+        .ping_interval_s = 180,
+        .pong_timeout_s = 600,
+        .max_age_s = 86400,
+        .snapshot_limit = 1000,
+        .klines_limit = 1500,
+    },
+    {
+        /* Bitfinex v2 public API (src/venue/README.md 3.1). The venue sends no WebSocket pings
+         * but a heartbeat per silent channel every 15 s, answers {"event":"ping"} and cuts
+         * neither idle nor old connections. No per-connection message limit is documented: 10/s
+         * is our own cap. REST is unused so far; its limit is per endpoint (30 requests a
+         * minute is the smallest, for candles: an assumption, unverified). */
+        .name = "bitfinex",
+        .family = VF_BITFINEX,
+        .proto = &bitfinex_proto,
+        .futures = false,
+        .ws_url = "wss://api-pub.bitfinex.com",
+        .rest_url = "https://api-pub.bitfinex.com",
+        .streams_per_conn = 25,
+        .msgs_per_sec = 10,
+        .conn_attempts = 20,
+        .conn_window_s = 60,
+        .rest_weight_per_min = 30,
+        .ping_interval_s = 15,
+        .pong_timeout_s = 0,
+        .max_age_s = 0,
+        .snapshot_limit = 25,
+        .klines_limit = 10000,
+    },
+    /* Bybit v5 public (src/venue/README.md 4.1): one path per category under the url. The
+     * venue answers WebSocket pings but asks for {"op":"ping"} every 20 s (the adapter sends
+     * it) and cuts a connection silent for 10 min; no age limit is documented. 500 new
+     * connections per 5 min per domain. Streams per connection: no limit on linear, 10 args
+     * per request on spot; 200 keeps a connection's book snapshots modest. REST is unused.
+     * msgs_per_sec is our own cap (none documented). */
+    {
+        .name = "bybit-spot",
+        .family = VF_BYBIT,
+        .proto = &bybit_proto,
+        .variant = BYBIT_SPOT,
+        .ws_url = BYBIT_HOST,
+        .rest_url = "https://api.bybit.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = BYBIT_CONN_ATTEMPTS,
+        .conn_window_s = BYBIT_CONN_WINDOW_S,
+        .rest_weight_per_min = 600,
+        .ping_interval_s = BYBIT_PING_INTERVAL_S,
+        .pong_timeout_s = BYBIT_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = 200,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "bybit-linear",
+        .family = VF_BYBIT,
+        .proto = &bybit_proto,
+        .variant = BYBIT_LINEAR,
+        .ws_url = BYBIT_HOST,
+        .rest_url = "https://api.bybit.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = BYBIT_CONN_ATTEMPTS,
+        .conn_window_s = BYBIT_CONN_WINDOW_S,
+        .rest_weight_per_min = 600,
+        .ping_interval_s = BYBIT_PING_INTERVAL_S,
+        .pong_timeout_s = BYBIT_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = 200,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "bybit-inverse",
+        .family = VF_BYBIT,
+        .proto = &bybit_proto,
+        .variant = BYBIT_INVERSE,
+        .ws_url = BYBIT_HOST,
+        .rest_url = "https://api.bybit.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = BYBIT_CONN_ATTEMPTS,
+        .conn_window_s = BYBIT_CONN_WINDOW_S,
+        .rest_weight_per_min = 600,
+        .ping_interval_s = BYBIT_PING_INTERVAL_S,
+        .pong_timeout_s = BYBIT_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = 200,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "bybit-spot-testnet",
+        .family = VF_BYBIT,
+        .proto = &bybit_proto,
+        .variant = BYBIT_SPOT,
+        .ws_url = BYBIT_HOST_TESTNET,
+        .rest_url = "https://api-testnet.bybit.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = BYBIT_CONN_ATTEMPTS,
+        .conn_window_s = BYBIT_CONN_WINDOW_S,
+        .rest_weight_per_min = 600,
+        .ping_interval_s = BYBIT_PING_INTERVAL_S,
+        .pong_timeout_s = BYBIT_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = 200,
+        .klines_limit = 1000,
+    },
+    {
+        .name = "bybit-linear-testnet",
+        .family = VF_BYBIT,
+        .proto = &bybit_proto,
+        .variant = BYBIT_LINEAR,
+        .ws_url = BYBIT_HOST_TESTNET,
+        .rest_url = "https://api-testnet.bybit.com",
+        .streams_per_conn = 200,
+        .msgs_per_sec = 10,
+        .conn_attempts = BYBIT_CONN_ATTEMPTS,
+        .conn_window_s = BYBIT_CONN_WINDOW_S,
+        .rest_weight_per_min = 600,
+        .ping_interval_s = BYBIT_PING_INTERVAL_S,
+        .pong_timeout_s = BYBIT_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = 200,
+        .klines_limit = 1000,
+    },
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
@@ -133,6 +234,29 @@ static const char *const type_names[VS_COUNT] = {
     [VS_MARKPRICE] = "mark_price",
     [VS_FORCEORDER] = "force_order",
 };
+
+/* The quote assets Binance lists; USD for Bybit's inverse contracts ("BTCUSD"). */
+void venue_split_quote(const char *native, char *out, size_t cap)
+{
+    static const char *const quotes[] = {
+        "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD1", "BIDR", "IDRT", "BVND",
+        "DAI",   "BTC",  "ETH",  "BNB",  "EUR",  "TRY",  "BRL",  "GBP",  "JPY",
+        "AUD",   "RUB",  "UAH",  "ZAR",  "PLN",  "RON",  "ARS",  "MXN",  "COP",
+        "CZK",   "NGN",  "XRP",  "DOGE", "TRX",  "DOT",  "USD",
+    };
+    size_t n = strlen(native), best = 0;
+
+    if (cap)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
+        size_t q = strlen(quotes[i]);
+
+        if (q < n && q > best && strcmp(native + n - q, quotes[i]) == 0)
+            best = q;
+    }
+    if (best && n + 2 <= cap)
+        snprintf(out, cap, "%.*s/%s", (int)(n - best), native, native + n - best);
+}
 
 /* Finds a profile by exact name; NULL if unknown or name is NULL. */
 const struct venue_profile *venue_profile_find(const char *name)
@@ -219,72 +343,18 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b)
  * is read as Binance spot. */
 uint32_t vstream_cadence_ms(const struct venue_profile *p, const struct vstream *s)
 {
-    bool futures = p && p->futures;
-
-    if (p && p->family == VF_BITFINEX)
-        return 0;
-
-    switch (s->type) {
-    case VS_KLINE:
-        if (futures)
-            return 250;
-        return s->interval == MDF_IV_1S ? 1000 : 2000;
-    case VS_DEPTH:
-        if (s->speed_ms)
-            return s->speed_ms;
-        return futures ? 250 : 1000;
-    case VS_TICKER:
-    case VS_MINITICKER:
-        return 1000;
-    case VS_MARKPRICE:
-        return s->speed_ms ? s->speed_ms : 3000;
-    default:
-        return 0;
-    }
+    if (!p)
+        p = &profiles[0];
+    return p->proto->cadence_ms(p, s);
 }
 
-/* The evidence rule per venue and stream type (see venue.h and mdfeedd(8), HEALTH). Binance:
- * only markPrice pushes while nothing changes; everything else follows trades or book changes
- * and is silent on a symbol nobody trades. Bitfinex: every channel sends an hb at least every
- * heartbeat period (15 s), which is a real per-channel liveness signal. */
+/* The venue's evidence rule for s (see venue.h and mdfeedd(8), HEALTH). */
 void vstream_liveness(const struct venue_profile *p, const struct vstream *s, struct vliveness *l)
 {
-    bool futures = p && p->futures;
-
+    if (!p)
+        p = &profiles[0];
     memset(l, 0, sizeof(*l));
-    l->period_ms = vstream_cadence_ms(p, s);
-    if (p && p->family == VF_BITFINEX) {
-        l->guaranteed_ms = p->ping_interval_s * 1000;
-        return;
-    }
-    switch (s->type) {
-    case VS_TRADE:
-    case VS_AGGTRADE:
-        l->proof = VP_TRADE_ID;
-        l->gives_id = l->gives_time = l->follows_trades = true;
-        break;
-    case VS_KLINE:
-    case VS_TICKER:
-        l->proof = VP_TRADE_ID;
-        l->gives_id = l->follows_trades = true;
-        break;
-    case VS_MINITICKER:
-    case VS_DIFF:
-        l->proof = VP_VENUE_TIME;
-        l->follows_trades = true;
-        break;
-    case VS_DEPTH:
-    case VS_BOOKTICKER:
-        /* Futures stamp both with E; spot's carry no time at all. */
-        l->proof = futures ? VP_VENUE_TIME : VP_RECV_TIME;
-        l->follows_trades = true;
-        break;
-    case VS_MARKPRICE:
-        l->guaranteed_ms = l->period_ms;
-        break;
-    default:
-        break; /* forceOrder: liquidations are rare; silence proves nothing */
-    }
+    p->proto->liveness(p, s, l);
 }
 
 /* ---- text building (vtext.h) ------------------------------------------------------------- */

@@ -16,11 +16,19 @@
 
 #include <mdfeed/layout.h>
 
-/* Venue families (one decoder file each). */
+/* Venue families (one decoder file each). Only a venue's own files read it: everything else
+ * goes through the profile's protocol table (struct venue_proto). */
 enum venue_family {
     VF_BINANCE = 1,  /* Binance spot and USD-M futures: venue/binance.c */
     VF_BITFINEX = 2, /* Bitfinex API v2 public WebSocket: venue/bitfinex.c (bitfinex.h) */
+    VF_BYBIT = 3,    /* Bybit v5 public: venue/bybit.c (bybit.h) */
+    VF_OKX = 4,      /* OKX v5 public: venue/okx.c (okx.h) */
 };
+
+struct venue_profile;
+struct vstream;
+struct vliveness;
+struct venue_conf; /* the config rules a venue declares (venue/vconf.h) */
 
 /* Where a stream is served: Binance USD-M futures routes book data to /public and the rest to
  * /market since 2026; spot has a single root. */
@@ -37,9 +45,12 @@ enum venue_route {
  * WebSocket pings), pong_timeout_s and max_age_s are 0 (the venue cuts neither), and snapshot_limit
  * is the default book length (books come over the stream, not REST). */
 struct venue_profile {
-    const char *name;             /* config and shm venue name, e.g. "binance-spot" */
-    enum venue_family family;     /* decoder family */
-    bool futures;                 /* USD-M: routed paths, pu chain, futures REST */
+    const char *name;                /* config and shm venue name, e.g. "binance-spot" */
+    enum venue_family family;        /* decoder family (the venue's own files only) */
+    const struct venue_proto *proto; /* the venue's protocol: naming, routing, liveness, config */
+    bool futures;                    /* USD-M: routed paths, pu chain, futures REST */
+    uint8_t variant;              /* the venue's own sub-kind, read by its files only (Bybit: enum
+                                     bybit_category) */
     const char *ws_url;           /* default stream base: scheme, host, port (config "url") */
     const char *rest_url;         /* default REST base (config "rest_url") */
     uint32_t streams_per_conn;    /* default streams per connection (1024 spot, 200 futures,
@@ -55,6 +66,11 @@ struct venue_profile {
     uint32_t snapshot_limit;      /* default REST depth limit for book snapshots */
     uint32_t klines_limit;        /* most candles one REST klines call returns (1000 / 1500) */
 };
+
+/* Writes the common spelling "BTC/USDT" of a concatenated symbol "BTCUSDT" (upper case), split
+ * at the longest quote asset it ends with; "" when none matches. For venues that spell symbols
+ * the way Binance does (Binance, Bybit). */
+void venue_split_quote(const char *native, char *out, size_t cap);
 
 /* The profile called name, or NULL. */
 const struct venue_profile *venue_profile_find(const char *name);
@@ -134,8 +150,40 @@ struct vliveness {
     bool follows_trades;    /* every trade of the symbol changes it (so it owes a message) */
 };
 
-/* Fills *l for stream s on venue p (a NULL profile is read as Binance spot). */
+/* Fills *l for stream s on venue p (p->proto->liveness; a NULL profile is read as Binance
+ * spot). */
 void vstream_liveness(const struct venue_profile *p, const struct vstream *s, struct vliveness *l);
+
+/* A venue protocol: everything the rest of the daemon asks of a venue without doing I/O, as one
+ * table in the spirit of libuv's handle types. A venue's file defines one (binance_proto in
+ * venue/binance.c, ...) and its profiles point at it; the daemon's side of the same venue (its
+ * feed adapter: decoder, books, control messages, notices) is found by `name`
+ * (daemon/adapter.h). Every member is set. */
+struct venue_proto {
+    const char *name;              /* "binance", "bitfinex": names the daemon's adapter too */
+    const struct venue_conf *conf; /* config rules the venue declares (venue/vconf.h) */
+    /* Checks that the venue serves s; 0 or -EINVAL with err_set() saying why. */
+    int (*stream_check)(const struct venue_profile *p, const struct vstream *s);
+    /* Writes the key the venue's replies and data name s by (Binance "btcusdt@trade",
+     * Bitfinex "trades:tBTCUSD"): its length, or negative with err_set(). */
+    int (*stream_name)(const struct venue_profile *p, const struct vstream *s, char *buf,
+                       size_t cap);
+    /* Writes the common spelling of a native symbol ("BTC/USDT"), "" when unknown. */
+    void (*symbol_common)(const char *native, char *out, size_t cap);
+    /* The endpoint that serves s (VR_ROOT for a venue with one). */
+    enum venue_route (*route)(const struct venue_profile *p, const struct vstream *s);
+    /* Writes the WebSocket URL of route r under base (the config's url): length or -ENOSPC. */
+    int (*ws_url)(const struct venue_profile *p, const char *base, enum venue_route r, char *buf,
+                  size_t cap);
+    /* The evidence rule of s (see struct vliveness); *l is zeroed first. */
+    void (*liveness)(const struct venue_profile *p, const struct vstream *s, struct vliveness *l);
+    /* Longest push delay of a change of s in ms, 0 for real-time streams. */
+    uint32_t (*cadence_ms)(const struct venue_profile *p, const struct vstream *s);
+};
+
+extern const struct venue_proto binance_proto;  /* venue/binance.c */
+extern const struct venue_proto bitfinex_proto; /* venue/bitfinex.c */
+extern const struct venue_proto bybit_proto;    /* venue/bybit.c */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Binance stream names, paths and requests (venue/binance.c). All pure; buffers are caller's. */

@@ -1461,3 +1461,108 @@ TEST(config_shipped_bitfinex_example_loads_when_uncommented)
     free(conf);
     return 0;
 }
+
+/* ---- Bybit ------------------------------------------------------------------------------- */
+
+/* The topics of a venue entry's streams, joined by " | ". */
+static const char *topics_text(const struct cfg_venue *v)
+{
+    static char buf[4096];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < v->n_streams; i++) {
+        char t[96];
+
+        if (v->profile->proto->stream_name(v->profile, &v->streams[i], t, sizeof(t)) < 0)
+            test_fail(__FILE__, __LINE__, "stream %zu has no topic: %s", i, mdf_errmsg());
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? " | " : "", t);
+        ASSERT(n < sizeof(buf));
+    }
+    return buf;
+}
+
+TEST(config_bybit_entries_load_to_exact_topics)
+{
+    struct loaded l = {0};
+    const struct cfg_venue *lin, *spot;
+
+    load_ok_notice(
+        &l,
+        "venues = (\n"
+        "  { venue = \"bybit-linear\"; url = \"ws://127.0.0.1:9\";\n"
+        "    symbols = [ \"BTCUSDT\", \"ethusdt\" ]; kline = [ \"1m\", \"D\", \"60\" ];\n"
+        "    order_book = 50; ticker = true; funding = true; liquidations = true; },\n"
+        "  { venue = \"bybit-spot\"; url = \"ws://127.0.0.1:9\";\n"
+        "    symbols = [ \"BTCUSDT\" ]; order_book = \"diff\";\n"
+        "    streams = ( { symbol = \"ETHUSDT\"; type = \"diff_depth\"; len = 1000; },\n"
+        "                { symbol = \"ETHUSDT\"; type = \"diff_depth\"; len = 1; },\n"
+        "                { symbol = \"ETHUSDT\"; type = \"diff_depth\"; },\n"
+        "                { symbol = \"ETHUSDT\"; type = \"kline\"; interval = \"W\"; } ); }\n"
+        ");\n",
+        3, "symbols: \"ethusdt\" read as \"ETHUSDT\" (Bybit symbols are upper case)");
+    lin = cfg_venue_find(l.c, "bybit-linear");
+    spot = cfg_venue_find(l.c, "bybit-spot");
+    ASSERT(lin && spot);
+    /* funding = true is the tickers topic, which ticker = true already asked for: once. */
+    ASSERT_STR_EQ(topics_text(lin),
+                  "publicTrade.BTCUSDT | kline.1.BTCUSDT | kline.D.BTCUSDT | kline.60.BTCUSDT | "
+                  "orderbook.50.BTCUSDT | tickers.BTCUSDT | allLiquidation.BTCUSDT | "
+                  "publicTrade.ETHUSDT | kline.1.ETHUSDT | kline.D.ETHUSDT | kline.60.ETHUSDT | "
+                  "orderbook.50.ETHUSDT | tickers.ETHUSDT | allLiquidation.ETHUSDT");
+    /* "diff" is orderbook.200, len picks the depth (1000 kept as levels 0). */
+    ASSERT_STR_EQ(topics_text(spot), "publicTrade.BTCUSDT | kline.1.BTCUSDT | "
+                                     "orderbook.200.BTCUSDT | orderbook.1000.ETHUSDT | "
+                                     "orderbook.1.ETHUSDT | orderbook.200.ETHUSDT | "
+                                     "kline.W.ETHUSDT");
+    ASSERT_EQ(spot->streams[3].levels, 0);
+    unload(&l);
+    return 0;
+}
+
+TEST(config_bybit_refusals_name_their_lines)
+{
+    static const struct want_err want[] = {
+        {3, "rest_url: Bybit books come over the stream"},
+        {4, "symbols: \"BTC-USDT\" is not a symbol (1..47 letters or digits)"},
+        {5, "trades: bybit-spot has no aggregate trades"},
+        {6, "kline: bybit-spot has no 1s"},
+        {7, "book_ticker: Bybit has no book-ticker topic"},
+        {8, "order_book: expected \"none\", \"diff\", 1, 50, 200 or 1000"},
+        {9, "book_speed: Bybit books have no speed in ms"},
+        {10, "mini_ticker: Bybit has no mini ticker"},
+        {11, "funding: bybit-spot has no funding rates"},
+        {12, "liquidations: bybit-spot has no liquidation stream"},
+        {14, "len: Bybit books have depth 1, 50, 200 or 1000, not 25"},
+        {15, "levels: Bybit has no partial-book (depth) streams"},
+        {15, "bybit-spot has no depth stream (trade, diff_depth, kline, ticker, force_order)"},
+        {16, "len: only diff_depth streams take it"},
+        {17, "interval: unknown interval \"7\" (bybit-spot serves 1 3 5 15 30 60 120 240 360 720 D "
+             "W M, or 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w 1M)"},
+    };
+    struct loaded l = {0};
+
+    load_text(&l, "venues = (\n"                                                          /* 1 */
+                  "  { venue = \"bybit-spot\";\n"                                         /* 2 */
+                  "    rest_url = \"https://api.bybit.com\";\n"                           /* 3 */
+                  "    symbols = [ \"BTCUSDT\", \"BTC-USDT\" ];\n"                        /* 4 */
+                  "    trades = \"agg_trade\";\n"                                         /* 5 */
+                  "    kline = [ \"1m\", \"1s\" ];\n"                                     /* 6 */
+                  "    book_ticker = true;\n"                                             /* 7 */
+                  "    order_book = 20;\n"                                                /* 8 */
+                  "    book_speed = 100;\n"                                               /* 9 */
+                  "    mini_ticker = true;\n"                                             /* 10 */
+                  "    funding = true;\n"                                                 /* 11 */
+                  "    liquidations = true;\n"                                            /* 12 */
+                  "    streams = (\n"                                                     /* 13 */
+                  "      { symbol = \"ETHUSDT\"; type = \"diff_depth\"; len = 25; },\n"   /* 14 */
+                  "      { symbol = \"ETHUSDT\"; type = \"depth\"; levels = 5; },\n"      /* 15 */
+                  "      { symbol = \"ETHUSDT\"; type = \"trade\"; len = 50; },\n"        /* 16 */
+                  "      { symbol = \"ETHUSDT\"; type = \"kline\"; interval = \"7\"; }\n" /* 17 */
+                  "    );\n"
+                  "  }\n"
+                  ");\n");
+    check_errors(&l, want, sizeof(want) / sizeof(want[0]));
+    unload(&l);
+    return 0;
+}

@@ -26,6 +26,8 @@
     X(config_bitfinex_streams_per_connection_at_most_its_25_channels, 0, 30)                       \
     X(config_bitfinex_timer_rules_use_its_heartbeat_period, 0, 30)                                 \
     X(config_bitfinex_book_len_or_prec_change_gives_a_different_stream, 0, 30)                     \
-    X(config_shipped_bitfinex_example_loads_when_uncommented, 0, 30)
+    X(config_shipped_bitfinex_example_loads_when_uncommented, 0, 30)                              \
+    X(config_bybit_entries_load_to_exact_topics, 0, 30)                                           \
+    X(config_bybit_refusals_name_their_lines, 0, 30)
 
 #endif

@@ -676,3 +676,164 @@ TEST(fakevenue_bybit_idle_cut_spares_pinging_clients_and_fault_flags_apply)
     ASSERT_EQ(fv_stop(&fv), 0);
     return 0;
 }
+
+/* ---- replay (--venue bybit-linear --replay tests/fixtures/bybit/ws.rec) ---- */
+
+#define REPLAY_REC "bybit/ws.rec"
+#define REPLAY_MAX 4096 /* received lines of the recording the test reads */
+
+/* The received lines ("TS: JSON") of a recording, in order, with their times. */
+struct rec {
+    char *msg[REPLAY_MAX]; /* owned */
+    double t[REPLAY_MAX];  /* Unix seconds */
+    size_t n;
+};
+
+static void rec_read(struct rec *r, const char *name)
+{
+    FILE *f = fopen(test_fixture(name), "r");
+    char line[65536];
+
+    ASSERT(f != NULL);
+    r->n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *j = strstr(line, ": ");
+
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] < '0' || line[0] > '9' || !j || strstr(line, " <- ") || strstr(line, " <-> "))
+            continue;
+        ASSERT_LT(r->n, REPLAY_MAX);
+        r->t[r->n] = strtod(line, NULL);
+        r->msg[r->n++] = strdup(j + 2);
+    }
+    fclose(f);
+}
+
+static void rec_free(struct rec *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->msg[i]);
+    r->n = 0;
+}
+
+/* The string member k of JSON text m ("" when absent) into out (cap bytes). */
+static void member(const char *m, const char *k, char *out, size_t cap)
+{
+    json_t *j = json_loads(m, 0, NULL);
+    const char *v = json_string_value(json_object_get(j, k));
+
+    snprintf(out, cap, "%s", v ? v : "");
+    json_decref(j);
+}
+
+/* True when topic is one of the NULL-terminated list. */
+static bool topic_in(const char *topic, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(topic, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The next text message of c (borrowed until the next call) or a failure. */
+static const char *replay_next(struct wsc *c, int timeout_ms)
+{
+    const struct wsc_msg *m;
+    int r;
+
+    do {
+        r = wsc_recv(c, timeout_ms, &m);
+        if (r < 0)
+            test_fail(__FILE__, __LINE__, "wsc_recv: %d", r);
+    } while (!m->text);
+    return (const char *)m->data;
+}
+
+TEST(fakevenue_bybit_replay_answers_the_subscribe_and_serves_the_recorded_topics_in_order)
+{
+    static const char *const TOPICS[] = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT",
+                                         "kline.1.BTCUSDT", "tickers.BTCUSDT", NULL};
+    const char *args[] = {"--replay", test_fixture(REPLAY_REC), "--speed", "2", NULL};
+    struct fv_proc fv;
+    struct rec r;
+    struct wsc c;
+    char want_ack[1024] = "", topic[128], op[32], type[32];
+    size_t want = 0, k = 0, kinds[4] = {0};
+    double first_t = 0, last_t = 0;
+    int64_t t_first = 0, t_last = 0;
+    const char *t;
+    const struct wsc_msg *m;
+
+    /* The recorded reply to the recorded request for these topics (the first subscribe
+     * reply) with our req_id, and the recorded messages of these topics. */
+    rec_read(&r, REPLAY_REC);
+    for (size_t i = 0; i < r.n; i++) {
+        member(r.msg[i], "op", op, sizeof(op));
+        member(r.msg[i], "topic", topic, sizeof(topic));
+        if (!want_ack[0] && strcmp(op, "subscribe") == 0) {
+            char rid[64], *at;
+
+            member(r.msg[i], "req_id", rid, sizeof(rid));
+            ASSERT(rid[0] != '\0');
+            at = strstr(r.msg[i], rid);
+            ASSERT(at != NULL);
+            snprintf(want_ack, sizeof(want_ack), "%.*slive-7%s", (int)(at - r.msg[i]), r.msg[i],
+                     at + strlen(rid));
+        }
+        if (!topic_in(topic, TOPICS))
+            continue;
+        member(r.msg[i], "type", type, sizeof(type));
+        kinds[0] += strncmp(topic, "orderbook.", 10) == 0 && strcmp(type, "snapshot") == 0;
+        kinds[1] += strncmp(topic, "orderbook.", 10) == 0 && strcmp(type, "delta") == 0;
+        kinds[2] += strncmp(topic, "tickers.", 8) == 0 && strcmp(type, "delta") == 0;
+        kinds[3] += strncmp(topic, "kline.", 6) == 0 || strncmp(topic, "publicTrade.", 12) == 0;
+        if (!want++)
+            first_t = r.t[i];
+        last_t = r.t[i];
+    }
+    /* The fixture holds what the test is about: a book snapshot and deltas, ticker deltas,
+     * trades and klines of the subscribed topics. */
+    ASSERT(want_ack[0] != '\0');
+    ASSERT_EQ(kinds[0], 1);
+    ASSERT_GE(kinds[1], 5);
+    ASSERT_GE(kinds[2], 2);
+    ASSERT_GE(kinds[3], 4);
+    ASSERT_GE(last_t - first_t, 1.0);
+
+    start(&fv, "bybit-linear", args);
+    ASSERT_EQ(wsc_connect(&c, fv.port, "/v5/public/linear", NULL), 0);
+    /* The subscribe is answered by the recorded reply, with our req_id. */
+    ASSERT_EQ(wsc_send_text(&c, "{\"op\":\"subscribe\",\"args\":[\"orderbook.50.BTCUSDT\","
+                                "\"publicTrade.BTCUSDT\",\"kline.1.BTCUSDT\","
+                                "\"tickers.BTCUSDT\"],\"req_id\":\"live-7\"}"),
+              0);
+    ASSERT_STR_EQ(replay_next(&c, T_MS), want_ack);
+    /* Every recorded message of the subscribed topics, byte for byte, in recorded order, at
+     * the recorded spacing divided by --speed (less a margin); nothing of the topic the
+     * recording client also took (publicTrade.ETHUSDT). */
+    for (size_t i = 0; i < r.n; i++) {
+        member(r.msg[i], "topic", topic, sizeof(topic));
+        if (!topic_in(topic, TOPICS))
+            continue;
+        t = replay_next(&c, T_MS);
+        ASSERT_STR_EQ(t, r.msg[i]);
+        if (!k++)
+            t_first = now_ns();
+        t_last = now_ns();
+    }
+    ASSERT_EQ(k, want);
+    ASSERT_GE((double)(t_last - t_first) / 1e9, (last_t - first_t) / 2 * 0.8);
+    ASSERT_EQ(wsc_recv(&c, 1500, &m), -ETIMEDOUT);
+    /* A topic the recording does not have is refused, and the connection lives on. */
+    ASSERT_EQ(wsc_send_text(&c, "{\"op\":\"subscribe\",\"args\":[\"publicTrade.SOLUSDT\"],"
+                                "\"req_id\":\"live-8\"}"),
+              0);
+    t = replay_next(&c, T_MS);
+    ASSERT(strstr(t, "\"success\":false") != NULL);
+    ASSERT(strstr(t, "not in the replayed recording,topic:publicTrade.SOLUSDT") != NULL);
+    ASSERT(strstr(t, "\"req_id\":\"live-8\"") != NULL);
+    wsc_close(&c);
+    fv_stop(&fv);
+    rec_free(&r);
+    return 0;
+}

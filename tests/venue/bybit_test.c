@@ -6,6 +6,7 @@
  * refused with the right code, and the merge of ticker deltas.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -664,5 +665,62 @@ TEST(bybit_liveness_follows_the_documented_push_frequencies)
     ASSERT_EQ(l.proof, VP_NONE);
     ASSERT_EQ(l.guaranteed_ms, 0);
     ASSERT(!l.follows_trades);
+    return 0;
+}
+
+TEST(bybit_profiles_name_route_and_reach_their_topics_through_the_venue_interface)
+{
+    static const struct {
+        const char *name, *host, *path;
+    } want[] = {
+        {"bybit-spot", BYBIT_HOST, "/v5/public/spot"},
+        {"bybit-linear", BYBIT_HOST, "/v5/public/linear"},
+        {"bybit-inverse", BYBIT_HOST, "/v5/public/inverse"},
+        {"bybit-spot-testnet", BYBIT_HOST_TESTNET, "/v5/public/spot"},
+        {"bybit-linear-testnet", BYBIT_HOST_TESTNET, "/v5/public/linear"},
+    };
+    struct vstream t = spec(VS_TRADE, "BTCUSDT", 0, 0);
+    struct vstream b = spec(VS_DIFF, "ETHUSDT", 0, 50);
+    char buf[128], exp[128];
+    struct vliveness l, r;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const struct venue_profile *p = venue_profile_find(want[i].name);
+
+        ASSERT(p);
+        ASSERT_STR_EQ(p->proto->name, "bybit");
+        ASSERT_STR_EQ(p->ws_url, want[i].host);
+        /* The profile's url plus the category's path; a trailing slash is not doubled. */
+        snprintf(exp, sizeof(exp), "%s%s", want[i].host, want[i].path);
+        ASSERT(p->proto->ws_url(p, p->ws_url, VR_ROOT, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, exp);
+        snprintf(exp, sizeof(exp), "wss://127.0.0.1:9443%s", want[i].path);
+        ASSERT(p->proto->ws_url(p, "wss://127.0.0.1:9443/", VR_ROOT, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, exp);
+        ASSERT_EQ(p->proto->route(p, &b), VR_ROOT);
+        /* Names are the topics the venue's data carries. */
+        ASSERT(p->proto->stream_name(p, &t, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, "publicTrade.BTCUSDT");
+        ASSERT(p->proto->stream_name(p, &b, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, "orderbook.50.ETHUSDT");
+        /* The evidence rule is the category's. */
+        vstream_liveness(p, &t, &l);
+        bybit_stream_liveness((enum bybit_category)p->variant, &t, &r);
+        ASSERT(memcmp(&l, &r, sizeof(l)) == 0);
+        ASSERT_EQ(vstream_cadence_ms(p, &b), r.period_ms ? r.period_ms : 20);
+    }
+    /* Spot has no liquidations: the check says so through the table too. */
+    {
+        const struct venue_profile *p = venue_profile_find("bybit-spot");
+        struct vstream q = spec(VS_FORCEORDER, "BTCUSDT", 0, 0);
+
+        ASSERT(p->proto->stream_check(p, &q) == -EINVAL);
+        ASSERT(p->proto->stream_name(p, &q, buf, sizeof(buf)) < 0);
+        ASSERT_CONTAINS(mdf_errmsg(), "BTCUSDT");
+    }
+    venue_profile_find("bybit-spot")->proto->symbol_common("BTCUSDT", buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "BTC/USDT");
+    venue_profile_find("bybit-inverse")->proto->symbol_common("BTCUSD", buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "BTC/USD");
     return 0;
 }

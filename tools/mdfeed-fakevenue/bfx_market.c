@@ -1318,7 +1318,7 @@ static bool sym_wanted(const struct bfx_market *m, const struct sym *y, unsigned
 static void flush_all(struct bfx_market *m)
 {
     for (struct fv_peer *p = m->s->peers; p; p = p->next)
-        if (p->kind == FV_KIND_BITFINEX && peer_live(p))
+        if (p->kind == FV_KIND_VENUE && peer_live(p))
             peer_flush(p);
 }
 
@@ -1429,7 +1429,7 @@ static void on_timer(uv_timer_t *t)
 static bool blocked(const struct bfx_market *m)
 {
     for (const struct fv_peer *p = m->s->peers; p; p = p->next)
-        if (p->kind == FV_KIND_BITFINEX && peer_live(p) && peer_unsent(p) >= FV_WATERMARK)
+        if (p->kind == FV_KIND_VENUE && peer_live(p) && peer_unsent(p) >= FV_WATERMARK)
             return true;
     return false;
 }

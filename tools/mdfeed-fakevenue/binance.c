@@ -138,7 +138,7 @@ static int check_upgrade(struct fv_peer *p, const char *target, const char **bod
     *body = ERR_PATH;
     p->route = FV_ROUTE_ANY;
     subs_fini(&p->subs); /* an earlier refused upgrade on this connection left nothing */
-    if (p->srv->o->venue == FV_VENUE_FUTURES) {
+    if (!fv_binance_spot(p->srv->o)) {
         p->route = FV_ROUTE_PUBLIC; /* an unrouted path gets /public streams only */
         if (strncmp(path, "/public/", 8) == 0) {
             path += 7;
@@ -497,3 +497,79 @@ void binance_on_text(struct fv_peer *p, const uint8_t *data, size_t len)
 out:
     json_decref(root);
 }
+
+/* ---- the module (fv.h, struct fv_proto) ---- */
+
+/* The venue's defaults: server pings every 20 s (futures 180 s) answered within 60 s (600 s),
+ * 5 (10) client messages a second, 1024 (200) streams, 24 h connections, 6000 (2400) REST
+ * weight a minute, no connection limit. */
+static const char *binance_options(struct fv_opts *o)
+{
+    bool spot = fv_binance_spot(o);
+
+    if (o->ping_interval < 0)
+        o->ping_interval = spot ? 20 : 180;
+    if (o->pong_timeout < 0)
+        o->pong_timeout = spot ? 60 : 600;
+    if (o->rate_limit < 0)
+        o->rate_limit = spot ? 5 : 10;
+    if (o->max_streams < 0)
+        o->max_streams = spot ? 1024 : 200;
+    if (o->lifetime < 0)
+        o->lifetime = 86400;
+    if (o->weight_limit < 0)
+        o->weight_limit = spot ? 6000 : 2400;
+    if (o->conn_limit < 0)
+        o->conn_limit = 0;
+    return NULL;
+}
+
+/* The synthetic load and the synthetic market (each idle unless its option is given). */
+static int binance_init(struct fv_server *s)
+{
+    synth_init(s);
+    market_init(s);
+    return 0;
+}
+
+/* A connection subscribed by its URL starts the replay and the generators at once. */
+static void binance_on_open(struct fv_peer *p)
+{
+    if (p->subs.n) {
+        replay_on_subscribe(p->srv);
+        synth_kick(p->srv);
+        market_kick(p->srv);
+    }
+}
+
+static void binance_on_drain(struct fv_server *s)
+{
+    synth_kick(s);
+    market_on_drain(s);
+}
+
+static void binance_stop(struct fv_server *s)
+{
+    synth_stop(s);
+    market_stop(s);
+}
+
+static void binance_fini(struct fv_server *s)
+{
+    market_fini(s);
+}
+
+#define BINANCE_MODULE(name_, variant_)                                                            \
+    {                                                                                              \
+        .name = (name_), .variant = (variant_), .flags = FV_PROTO_LOOP,                            \
+        .options = binance_options, .init = binance_init, .on_upgrade = binance_upgrade,           \
+        .on_open = binance_on_open, .on_text = binance_on_text,                                    \
+        .send_shutdown = binance_send_shutdown, .on_drain = binance_on_drain,                      \
+        .rest = binance_rest, .stop = binance_stop, .fini = binance_fini,                          \
+        .replay_line = binance_replay_line, .replay_wants = binance_replay_wants,                  \
+        .replay_send = binance_replay_send,                                                        \
+    }
+
+const struct fv_proto fv_proto_binance_spot = BINANCE_MODULE("binance-spot", FV_BINANCE_SPOT);
+const struct fv_proto fv_proto_binance_futures =
+    BINANCE_MODULE("binance-futures", FV_BINANCE_FUTURES);

@@ -11,7 +11,13 @@
  * never are.
  *
  * Info events (20051 restart, 20060/20061 maintenance, platform status 0) are timed per
- * connection by server.c and, like faults, only reach the --fault-conns connections.
+ * connection (the module's deadline in server.c) and, like faults, only reach the --fault-conns
+ * connections.
+ *
+ * Under --replay there is no market: the info event, the conf reply and each subscribed event
+ * are the recording's (bfx_replay.c says which line is which), the channel keeps its recorded
+ * chanId, and its recorded messages come from the replay clock (replay.c) through
+ * bitfinex_replay_send(). The module table entry is at the end of this file.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,7 +31,8 @@
 /* One subscribed channel of a connection. */
 struct bfx_chan {
     int32_t id;           /* chanId */
-    int gen;              /* the market generator it is attached to */
+    int gen;              /* the market generator it is attached to; -1 under --replay */
+    int sid;              /* under --replay: its key's stream id (in p->subs); -1 otherwise */
     struct bfx_spec spec; /* what was subscribed (duplicates are refused) */
 };
 
@@ -35,6 +42,8 @@ struct bfx_peer {
     uint64_t seq;           /* the last SEQ_ALL number sent */
     bool maint;             /* maintenance: data messages are withheld */
     bool gap_done;          /* --fault-gap-after skipped its sequence number */
+    uint64_t maint_at;      /* loop time of info 20060 (--bfx-maintenance-after); 0 = none */
+    uint64_t maint_end_at;  /* loop time of info 20061; 0 = none */
     struct bfx_chan *chans; /* subscribed channels, in subscription order */
     size_t nchans, cap;     /* used, allocated */
 };
@@ -71,6 +80,35 @@ static void send_event(struct fv_peer *p, json_t *obj)
     json_decref(obj);
 }
 
+/* The connection state (bitfinex_on_open() to bitfinex_peer_gone()). */
+static struct bfx_peer *bfx_of(const struct fv_peer *p)
+{
+    return p->vstate;
+}
+
+/* Sends the recorded answer for key verbatim (--replay). False when the recording has none. */
+static bool send_recorded(struct fv_peer *p, const char *key)
+{
+    size_t len;
+    int64_t chan;
+    int sid;
+    const char *t = replay_ack(p->srv, key, &len, &chan, &sid);
+
+    if (!t)
+        return false;
+    peer_send_text(p, t, len);
+    return true;
+}
+
+/* The server's per-connection deadline: the earlier maintenance event. */
+static void set_venue_ms(struct fv_peer *p)
+{
+    struct bfx_peer *x = bfx_of(p);
+    uint64_t a = x->maint_at, b = x->maint_end_at;
+
+    p->venue_ms = !a ? b : !b ? a : a < b ? a : b;
+}
+
 /* See fv.h. The serverId is a UUID-shaped string derived from the seed and the connection. */
 void bitfinex_on_open(struct fv_peer *p)
 {
@@ -80,7 +118,14 @@ void bitfinex_on_open(struct fv_peer *p)
     char msg[200];
     int n;
 
-    p->bfx = fv_xcalloc(1, sizeof(*p->bfx));
+    p->vstate = fv_xcalloc(1, sizeof(struct bfx_peer));
+    if (p->faulted && o->bfx.maint_after >= 0) {
+        bfx_of(p)->maint_at = p->opened_ms + (uint64_t)(o->bfx.maint_after * 1000 + 0.5);
+        if (!bfx_of(p)->maint_at)
+            bfx_of(p)->maint_at = 1;
+    }
+    if (replay_on(p->srv) && !maint && send_recorded(p, "info"))
+        goto timed;
     n = snprintf(msg, sizeof(msg),
                  "{\"event\":\"info\",\"version\":2,\"serverId\":\"%08x-%04x-%04x-%04x-%012" PRIx64
                  "\",\"platform\":{\"status\":%d}}",
@@ -88,10 +133,12 @@ void bitfinex_on_open(struct fv_peer *p)
                  (unsigned)(b >> 48), (uint64_t)(b & 0xffffffffffffull), maint ? 0 : 1);
     peer_send_text(p, msg, (size_t)n);
     if (maint) {
-        p->bfx->maint = true;
-        p->maint_end_ms = fv_now_ms(p->srv) + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
+        bfx_of(p)->maint = true;
+        bfx_of(p)->maint_end_at = fv_now_ms(p->srv) + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
         fv_log("conn %u info status 0", p->id);
     }
+timed:
+    set_venue_ms(p);
 }
 
 /* See fv.h. */
@@ -101,7 +148,7 @@ void bitfinex_send_info(struct fv_peer *p, int code)
     char buf[320];
     int n;
 
-    if (!p->bfx)
+    if (!bfx_of(p))
         return;
     switch (code) {
     case 20051:
@@ -110,12 +157,12 @@ void bitfinex_send_info(struct fv_peer *p, int code)
     case 20060:
         msg = "Entering in Maintenance mode. Please pause any activity and resume after receiving "
               "the info message 20061 (it should take 120 seconds at most).";
-        p->bfx->maint = true;
+        bfx_of(p)->maint = true;
         break;
     default:
         msg = "Maintenance ended. You can resume normal activity. It is advised to "
               "unsubscribe/subscribe again all channels.";
-        p->bfx->maint = false;
+        bfx_of(p)->maint = false;
         break;
     }
     n = snprintf(buf, sizeof(buf), "{\"event\":\"info\",\"code\":%d,\"msg\":\"%s\"}", code, msg);
@@ -127,7 +174,7 @@ void bitfinex_send_info(struct fv_peer *p, int code)
 /* See fv.h. */
 uint32_t bitfinex_flags(const struct fv_peer *p)
 {
-    return p->bfx ? p->bfx->flags : 0;
+    return bfx_of(p) ? bfx_of(p)->flags : 0;
 }
 
 /* Appends the decimal digits of v. */
@@ -147,7 +194,7 @@ static void put_u64(struct fv_buf *b, uint64_t v)
  * number once, after N data messages; nothing is dropped. */
 bool bitfinex_send(struct fv_peer *p, int32_t chan, const char *body, size_t len)
 {
-    struct bfx_peer *x = p->bfx;
+    struct bfx_peer *x = bfx_of(p);
     struct fv_server *s = p->srv;
     const struct fv_faults *f = &s->o->f;
     struct fv_buf *b = &s->scratch;
@@ -216,12 +263,21 @@ static void do_conf(struct fv_peer *p, json_t *req)
         send_error(p, 10000, "conf: invalid", req);
         return;
     }
-    p->bfx->flags = (uint32_t)json_integer_value(fl);
+    bfx_of(p)->flags = (uint32_t)json_integer_value(fl);
+    if (replay_on(p->srv)) {
+        char key[40];
+
+        snprintf(key, sizeof(key), "conf:%" JSON_INTEGER_FORMAT, json_integer_value(fl));
+        if (send_recorded(p, key)) {
+            fv_log("conn %u conf %" PRIu32, p->id, bfx_of(p)->flags);
+            return;
+        }
+    }
     o = json_object();
     json_object_set_new(o, "event", json_string("conf"));
     json_object_set_new(o, "status", json_string("OK"));
     json_object_set_new(o, "flags", json_integer(json_integer_value(fl)));
-    fv_log("conn %u conf %" PRIu32, p->id, p->bfx->flags);
+    fv_log("conn %u conf %" PRIu32, p->id, bfx_of(p)->flags);
     send_event(p, o);
 }
 
@@ -334,7 +390,7 @@ static bool spec_eq(const struct bfx_spec *a, const struct bfx_spec *b)
 
 /* Parses a subscribe request into spec. Returns 0, or the error code with *msg set. */
 static int parse_subscribe(const struct fv_server *s, json_t *req, struct bfx_spec *spec,
-                           const char **msg)
+                           const char **msg, bool any_pair)
 {
     json_t *ch = json_object_get(req, "channel");
     const char *c = json_is_string(ch) ? json_string_value(ch) : "";
@@ -357,7 +413,10 @@ static int parse_subscribe(const struct fv_server *s, json_t *req, struct bfx_sp
             return 10001;
         strcpy(spec->sym, colon + 1);
         *msg = "symbol: invalid";
-        return pair_known(s, spec->sym) ? 0 : 10001;
+        return (any_pair ? bitfinex_pair_ok(spec->sym, strlen(spec->sym))
+                         : pair_known(s, spec->sym))
+                   ? 0
+                   : 10001;
     }
     if (strcmp(c, "book") == 0)
         spec->type = BFX_C_BOOK;
@@ -370,7 +429,8 @@ static int parse_subscribe(const struct fv_server *s, json_t *req, struct bfx_sp
         return 10302;
     }
     *msg = "symbol: invalid";
-    if (!req_symbol(req, spec->sym, sizeof(spec->sym)) || !pair_known(s, spec->sym))
+    if (!req_symbol(req, spec->sym, sizeof(spec->sym)) ||
+        !(any_pair ? bitfinex_pair_ok(spec->sym, strlen(spec->sym)) : pair_known(s, spec->sym)))
         return 10001;
     if (spec->type != BFX_C_BOOK)
         return 0;
@@ -427,16 +487,76 @@ static void send_subscribed(struct fv_peer *p, json_t *req, const struct bfx_spe
     send_event(p, o);
 }
 
+/* The replay key of a channel (fv.h, struct fv_rline): the same for a live request and the
+ * recorded subscribed event that answered it, whatever defaults either left out. */
+static void spec_key(const struct bfx_spec *sp, char *out, size_t cap)
+{
+    switch (sp->type) {
+    case BFX_C_BOOK:
+        snprintf(out, cap, "book:%s:P%d:%s:%d", sp->sym, sp->prec, sp->f1 ? "F1" : "F0", sp->len);
+        break;
+    case BFX_C_TRADES:
+        snprintf(out, cap, "trades:%s", sp->sym);
+        break;
+    case BFX_C_TICKER:
+        snprintf(out, cap, "ticker:%s", sp->sym);
+        break;
+    default:
+        snprintf(out, cap, "candles:%d:%s", sp->tf, sp->sym);
+        break;
+    }
+}
+
+/* See fv.h. */
+bool bitfinex_key_of(const struct fv_server *s, json_t *obj, char *key, size_t cap)
+{
+    struct bfx_spec spec;
+    const char *msg;
+
+    if (parse_subscribe(s, obj, &spec, &msg, true) != 0)
+        return false;
+    spec_key(&spec, key, cap);
+    return true;
+}
+
+/* Under --replay: the recorded chanId and the key's stream id of channel spec. False when the
+ * recording never subscribed it. */
+static bool replay_chan(const struct fv_server *s, const struct bfx_spec *spec, int32_t *chan,
+                        int *sid)
+{
+    char key[128];
+    size_t len;
+    int64_t ch;
+
+    spec_key(spec, key, sizeof(key));
+    if (!replay_ack(s, key, &len, &ch, sid))
+        return false;
+    *chan = ch >= 0 && ch <= INT32_MAX ? (int32_t)ch : -1;
+    return true;
+}
+
+/* Sends the recorded subscribed event of channel spec. */
+static void send_recorded_sub(struct fv_peer *p, const struct bfx_spec *spec)
+{
+    char key[128];
+
+    spec_key(spec, key, sizeof(key));
+    send_recorded(p, key);
+}
+
 /* subscribe: validated (10302, 10001, 10011, 10012, 10300), then refused when the connection
- * has the same channel (10301) or is at --max-streams channels (10305). */
+ * has the same channel (10301) or is at --max-streams channels (10305). Under --replay a
+ * channel the recording never subscribed gets 10300. */
 static void do_subscribe(struct fv_peer *p, json_t *req)
 {
     struct fv_server *s = p->srv;
-    struct bfx_peer *x = p->bfx;
+    struct bfx_peer *x = bfx_of(p);
     struct bfx_spec spec;
     const char *msg = "";
     struct bfx_chan *c;
-    int code = parse_subscribe(s, req, &spec, &msg);
+    int code = parse_subscribe(s, req, &spec, &msg, false);
+    int32_t rec_chan = -1;
+    int sid = -1;
 
     if (code) {
         send_error(p, code, msg, req);
@@ -452,6 +572,10 @@ static void do_subscribe(struct fv_peer *p, json_t *req)
         send_error(p, 10305, "subscribe: limit", req);
         return;
     }
+    if (replay_on(s) && !replay_chan(s, &spec, &rec_chan, &sid)) {
+        send_error(p, 10300, "subscribe: failed (not in the replayed recording)", req);
+        return;
+    }
     if (x->nchans == x->cap) {
         x->cap = x->cap ? x->cap * 2 : 8;
         x->chans = realloc(x->chans, x->cap * sizeof(*x->chans));
@@ -459,11 +583,23 @@ static void do_subscribe(struct fv_peer *p, json_t *req)
             abort();
     }
     c = &x->chans[x->nchans++];
-    c->id = ++s->bfx_chan_seq;
     c->spec = spec;
-    c->gen = bfxm_gen(s, &spec);
+    c->sid = sid;
     s->stats.subscribed++;
     s->stats.channels++;
+    if (sid >= 0) {
+        /* --replay: the recorded subscribed event, then the recorded channel from the replay
+         * clock (replay.c) under the recorded chanId. */
+        c->id = rec_chan >= 0 ? rec_chan : ++s->bfx_chan_seq;
+        c->gen = -1;
+        send_recorded_sub(p, &spec);
+        fv_log("conn %u subscribed %d", p->id, c->id);
+        subs_add(&p->subs, sid);
+        replay_on_subscribe(s);
+        return;
+    }
+    c->id = ++s->bfx_chan_seq;
+    c->gen = bfxm_gen(s, &spec);
     send_subscribed(p, req, &spec, c->id);
     fv_log("conn %u subscribed %d", p->id, c->id);
     bfxm_attach(s, c->gen, p, c->id);
@@ -472,7 +608,7 @@ static void do_subscribe(struct fv_peer *p, json_t *req)
 /* unsubscribe: {"event":"unsubscribed","status":"OK","chanId":N}, or 10401. */
 static void do_unsubscribe(struct fv_peer *p, json_t *req)
 {
-    struct bfx_peer *x = p->bfx;
+    struct bfx_peer *x = bfx_of(p);
     json_t *id = json_object_get(req, "chanId"), *o;
 
     for (size_t i = 0; json_is_integer(id) && i < x->nchans; i++) {
@@ -482,7 +618,10 @@ static void do_unsubscribe(struct fv_peer *p, json_t *req)
             continue;
         memmove(x->chans + i, x->chans + i + 1, (x->nchans - i - 1) * sizeof(*x->chans));
         x->nchans--;
-        bfxm_detach(p->srv, c.gen, p, c.id);
+        if (c.gen >= 0)
+            bfxm_detach(p->srv, c.gen, p, c.id);
+        if (c.sid >= 0)
+            subs_remove(&p->subs, c.sid);
         p->srv->stats.unsubscribed++;
         p->srv->stats.channels--;
         o = json_object();
@@ -503,7 +642,7 @@ void bitfinex_on_text(struct fv_peer *p, const uint8_t *data, size_t len)
     json_t *ev = json_is_object(root) ? json_object_get(root, "event") : NULL;
     const char *e = json_is_string(ev) ? json_string_value(ev) : "";
 
-    if (!p->bfx)
+    if (!bfx_of(p))
         goto out;
     if (strcmp(e, "conf") == 0)
         do_conf(p, root);
@@ -522,14 +661,136 @@ out:
 /* See fv.h. */
 void bitfinex_peer_gone(struct fv_peer *p)
 {
-    struct bfx_peer *x = p->bfx;
+    struct bfx_peer *x = bfx_of(p);
 
     if (!x)
         return;
     for (size_t i = 0; i < x->nchans; i++)
-        bfxm_detach(p->srv, x->chans[i].gen, p, x->chans[i].id);
+        if (x->chans[i].gen >= 0)
+            bfxm_detach(p->srv, x->chans[i].gen, p, x->chans[i].id);
     p->srv->stats.channels -= x->nchans;
     free(x->chans);
     free(x);
-    p->bfx = NULL;
+    p->vstate = NULL;
 }
+
+/* ---- replay: the recorded channels go out under the connection's chanIds ---- */
+
+/* See fv.h. A recorded channel message whose chanId is not the one the connection was given
+ * (the key was first subscribed on another recorded connection) has its leading "[CHAN"
+ * replaced; during maintenance nothing is sent. */
+void bitfinex_replay_send(struct fv_peer *p, const struct fv_rmsg *m, const char *c, size_t clen,
+                          const char *raw, size_t rlen)
+{
+    struct bfx_peer *x = bfx_of(p);
+    struct fv_buf *b = &p->srv->scratch;
+    int64_t live = -1;
+
+    (void)c;
+    (void)clen;
+    if (!x || x->maint)
+        return;
+    for (size_t i = 0; m->kind == FV_RK_DATA && i < x->nchans; i++)
+        if (x->chans[i].sid == m->sid)
+            live = x->chans[i].id;
+    if (live < 0 || m->chan < 0 || live == m->chan || m->chan_end > rlen) {
+        fault_send_data(p, -1, (const uint8_t *)raw, rlen);
+        return;
+    }
+    b->len = 0;
+    fv_buf_printf(b, "[%" PRId64, live);
+    fv_buf_append(b, raw + m->chan_end, rlen - m->chan_end);
+    fault_send_data(p, -1, b->data, b->len);
+}
+
+/* ---- the module (fv.h, struct fv_proto) ---- */
+
+/* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and 20
+ * connections per minute (src/venue/README.md 3.1). The market is generated, or replayed. */
+static const char *bitfinex_options(struct fv_opts *o)
+{
+    static char err[160];
+    const char *b = fv_opts_binance_only(o);
+
+    if (b) {
+        snprintf(err, sizeof(err), "--venue bitfinex generates or replays its own market: no %s",
+                 b);
+        return err;
+    }
+    if (o->ping_interval < 0)
+        o->ping_interval = 0;
+    if (o->pong_timeout < 0)
+        o->pong_timeout = 0;
+    if (o->rate_limit < 0)
+        o->rate_limit = 0;
+    if (o->max_streams < 0)
+        o->max_streams = 25;
+    if (o->lifetime < 0)
+        o->lifetime = 0;
+    if (o->weight_limit < 0)
+        o->weight_limit = 0;
+    if (o->conn_limit < 0) {
+        o->conn_limit = 20;
+        o->conn_window = 60;
+    }
+    return NULL;
+}
+
+/* The market, unless the channels come from --replay. */
+static int bitfinex_init(struct fv_server *s)
+{
+    return replay_on(s) ? 0 : bfxm_init(s);
+}
+
+/* Maintenance (--bfx-maintenance-after, or the end of one): info 20060 or 20061. */
+static void bitfinex_on_deadline(struct fv_peer *p, uint64_t now_ms)
+{
+    struct bfx_peer *x = bfx_of(p);
+    const struct fv_opts *o = p->srv->o;
+
+    if (!x)
+        return;
+    if (x->maint_at && now_ms >= x->maint_at) {
+        x->maint_at = 0;
+        bitfinex_send_info(p, 20060);
+        x->maint_end_at = now_ms + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
+    }
+    if (x->maint_end_at && now_ms >= x->maint_end_at) {
+        x->maint_end_at = 0;
+        bitfinex_send_info(p, 20061);
+    }
+    set_venue_ms(p);
+}
+
+/* --shutdown-after: info 20051. */
+static void bitfinex_send_restart(struct fv_peer *p)
+{
+    bitfinex_send_info(p, 20051);
+}
+
+/* No REST API: every other path is 404 with the venue's error array. */
+static void bitfinex_rest(struct fv_peer *p)
+{
+    static const char B[] = "[\"error\",10020,\"not found\"]";
+
+    peer_http_respond(p, 404, "application/json", NULL, B, sizeof(B) - 1);
+}
+
+const struct fv_proto fv_proto_bitfinex = {
+    .name = "bitfinex",
+    .flags = FV_PROTO_NOTICE_FAULTED,
+    .options = bitfinex_options,
+    .init = bitfinex_init,
+    .on_upgrade = bitfinex_upgrade,
+    .on_open = bitfinex_on_open,
+    .on_text = bitfinex_on_text,
+    .on_deadline = bitfinex_on_deadline,
+    .send_shutdown = bitfinex_send_restart,
+    .on_close = bitfinex_peer_gone,
+    .on_drain = bfxm_on_drain,
+    .rest = bitfinex_rest,
+    .stop = bfxm_stop,
+    .fini = bfxm_fini,
+    .replay_line = bfx_replay_line,
+    .replay_send = bitfinex_replay_send,
+};

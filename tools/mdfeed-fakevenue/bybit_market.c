@@ -151,7 +151,7 @@ static const char *const SPOT_TK[] = {"symbol",      "lastPrice",    "highPrice2
 
 static bool is_spot(const struct byb_market *m)
 {
-    return m->s->o->venue == FV_VENUE_BYBIT_SPOT;
+    return bybit_spot(m->s);
 }
 
 static uint64_t rng_next(uint64_t *x)
@@ -779,9 +779,8 @@ static void on_timer(uv_timer_t *t)
         gen_flush(m, m->gens[i], now_loop, now);
     for (size_t i = 0; i < m->nsyms; i++)
         m->syms[i]->ntr = m->syms[i]->nlq = 0;
-    bybit_idle_check(m->s, now_loop);
     for (struct fv_peer *p = m->s->peers; p; p = p->next)
-        if (p->byb && p->cstate != FV_CLOSED)
+        if (p->vstate && p->cstate != FV_CLOSED)
             peer_flush(p);
 }
 

@@ -10,9 +10,11 @@
  * raw bytes from faults and conformance cases), and "unsent output" is one number the generators
  * (replay, synthetic load, the markets) compare against a watermark.
  *
- * The venue protocol is Binance's (binance.c, with replay.c, synth.c and market.c behind it) or,
- * with --venue bitfinex, Bitfinex's (bitfinex.c, with its own market in bfx_market.c), or, with
- * --venue bybit-spot|bybit-linear, Bybit's (bybit.c, market in bybit_market.c).
+ * The venue protocol is a module (struct fv_proto below, the table in proto.c): Binance spot and
+ * futures (binance.c, binance_replay.c, with synth.c, market.c and rest.c behind them) or
+ * Bitfinex (bitfinex.c, bfx_replay.c, with its own market in bfx_market.c) or Bybit spot and
+ * linear (bybit.c, bybit_replay.c, market in bybit_market.c). The server, the
+ * faults and the replay clock (replay.c) are shared by every module.
  *
  * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
  * under our control for faults); wslay (through ws.h) parses what the client sends and produces
@@ -38,23 +40,17 @@
 #define FV_CLOSE_WAIT_MS 2000        /* after our close frame, wait this long for the client's */
 #define FV_LINGER_MS 1000            /* after our FIN, read and discard this long before closing */
 #define FV_SHUTDOWN_GRACE_MS 5000    /* serverShutdown notice to close */
+#define FV_REPLAY_HOLD_MS 1000       /* an ACK holds a replay up to this after a subscribe */
 #define FV_MAX_HELD_INPUT (1u << 20) /* pipelined input kept while a REST answer is held */
 #define FV_REFUSE_MAX 16             /* --refuse-stream names */
 #define FV_CASE_MAX_MESSAGE                                                                        \
     (32u << 20) /* conformance cases echo messages up to 16 MiB and more                           \
                  */
 
-enum fv_venue {
-    FV_VENUE_SPOT,     /* Binance spot: /ws, /stream, /api/v3/depth */
-    FV_VENUE_FUTURES,  /* Binance USD-M futures: /public and /market prefixes, /fapi/v1/depth */
-    FV_VENUE_BITFINEX, /* Bitfinex v2 public: /ws/2, events and channel ids (bitfinex.c) */
-    /* [bybit] Bybit v5 public (bybit.c, bybit_market.c); the category decides the shapes */
-    FV_VENUE_BYBIT_SPOT,   /* /v5/public/spot */
-    FV_VENUE_BYBIT_LINEAR, /* /v5/public/linear */
-};
-
-/* [bybit] True for the Bybit venues. */
-#define FV_VENUE_IS_BYBIT(v) ((v) == FV_VENUE_BYBIT_SPOT || (v) == FV_VENUE_BYBIT_LINEAR)
+struct fv_proto; /* a venue module (below) */
+struct fv_rline; /* a recording line as a module sees it (replay.c) */
+struct fv_rmsg;  /* a replayed message */
+struct json_t;   /* jansson's json_t */
 
 /* Fault injection (the fault flags). A count of -1 means the fault is off. */
 struct fv_faults {
@@ -106,14 +102,14 @@ struct fv_bfx_opts {
     bool same_chan_id;           /* every "subscribed" echoes the connection's first chanId */
 };
 
-/* [bybit] A Bybit book fault (--bybit-gap, --bybit-restart): on book topics of `sym`, after
+/* A Bybit book fault (--bybit-gap, --bybit-restart): on book topics of `sym`, after
  * `after` book updates of the topic. */
 struct fv_byb_fault {
     char sym[32]; /* symbol ("BTCUSDT"); "" = off */
     long after;   /* book updates before the fault */
 };
 
-/* [bybit] The Bybit options (--venue bybit-spot|bybit-linear; events use --market-rate). */
+/* The Bybit options (--venue bybit-spot|bybit-linear; events use --market-rate). */
 struct fv_byb_opts {
     double idle_cut;             /* seconds without a client ping before the cut; 0 = never */
     long minute_ms;              /* length of a kline minute (every interval scales with it) */
@@ -123,33 +119,33 @@ struct fv_byb_opts {
 
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
-    const char *listen;      /* loopback address to bind */
-    int port;                /* 0 = ephemeral */
-    const char *tls_cert;    /* PEM chain; NULL = plain ws */
-    const char *tls_key;     /* PEM key */
-    bool tls11_only;         /* offer TLS 1.1 only */
-    enum fv_venue venue;     /* protocol spoken */
-    const char *replay_file; /* ws recording, or NULL */
-    const char *rest_file;   /* REST recording, or NULL */
-    double speed;            /* replay speed multiplier */
-    bool speed_max;          /* replay flat out (backpressure only) */
-    bool loop;               /* restart the replay at its end, forever */
-    bool replay_live;        /* times moved to now, ids continued across laps (replay_live.c) */
-    bool synth;              /* synthetic load on */
-    double synth_rate;       /* messages per second per connection */
-    bool synth_max;          /* flat out */
-    size_t msg_size;         /* synthetic message size in bytes */
-    bool synth_stamp;        /* --synthetic-stamp: trade id = send time (CLOCK_REALTIME ns) */
-    double ping_interval;    /* seconds between server pings; 0 = none */
-    double pong_timeout;     /* seconds a ping may stay unanswered; 0 = forever */
-    int rate_limit;          /* client messages per second; 0 = unlimited */
-    int max_streams;         /* streams per connection */
-    double lifetime;         /* seconds before a connection is closed; 0 = forever */
-    double shutdown_after;   /* seconds before serverShutdown (Bitfinex: info 20051); < 0 = never */
-    double shutdown_grace;   /* seconds from that notice to the close */
-    long weight_limit;       /* REST weight per minute before 429; 0 = unlimited */
-    uint64_t seed;           /* PRNG seed (chunk sizes, synthetic prices, market books) */
-    const char *market;      /* --market: comma list of synthetic market symbols, or NULL */
+    const char *listen;           /* loopback address to bind */
+    int port;                     /* 0 = ephemeral */
+    const char *tls_cert;         /* PEM chain; NULL = plain ws */
+    const char *tls_key;          /* PEM key */
+    bool tls11_only;              /* offer TLS 1.1 only */
+    const struct fv_proto *proto; /* --venue: the module spoken (proto.c) */
+    const char *replay_file;      /* ws recording, or NULL */
+    const char *rest_file;        /* REST recording, or NULL */
+    double speed;                 /* replay speed multiplier */
+    bool speed_max;               /* replay flat out (backpressure only) */
+    bool loop;                    /* restart the replay at its end, forever */
+    bool replay_live;      /* times moved to now, ids continued across laps (replay_live.c) */
+    bool synth;            /* synthetic load on */
+    double synth_rate;     /* messages per second per connection */
+    bool synth_max;        /* flat out */
+    size_t msg_size;       /* synthetic message size in bytes */
+    bool synth_stamp;      /* --synthetic-stamp: trade id = send time (CLOCK_REALTIME ns) */
+    double ping_interval;  /* seconds between server pings; 0 = none */
+    double pong_timeout;   /* seconds a ping may stay unanswered; 0 = forever */
+    int rate_limit;        /* client messages per second; 0 = unlimited */
+    int max_streams;       /* streams per connection */
+    double lifetime;       /* seconds before a connection is closed; 0 = forever */
+    double shutdown_after; /* seconds before serverShutdown (Bitfinex: info 20051); < 0 = never */
+    double shutdown_grace; /* seconds from that notice to the close */
+    long weight_limit;     /* REST weight per minute before 429; 0 = unlimited */
+    uint64_t seed;         /* PRNG seed (chunk sizes, synthetic prices, market books) */
+    const char *market;    /* --market: comma list of synthetic market symbols, or NULL */
     const char *market_quiet;    /* --market-quiet: comma list (a subset of market), or NULL */
     const char *market_sparse;   /* --market-sparse: comma list (a subset of market), or NULL */
     double market_sparse_period; /* seconds between the trades of a sparse symbol */
@@ -163,7 +159,7 @@ struct fv_opts {
     int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
-    struct fv_byb_opts byb; /* [bybit] --venue bybit-spot|bybit-linear */
+    struct fv_byb_opts byb; /* --venue bybit-spot|bybit-linear */
     struct fv_faults f;     /* fault injection */
     const char *refuse[FV_REFUSE_MAX]; /* --refuse-stream: names a SUBSCRIBE may not carry */
     size_t n_refuse;                   /* how many */
@@ -235,11 +231,9 @@ enum fv_cstate {
 };
 
 enum fv_kind {
-    FV_KIND_HTTP,     /* no upgrade (yet) */
-    FV_KIND_BINANCE,  /* Binance market streams */
-    FV_KIND_CASE,     /* a conformance case (/case/<id>) */
-    FV_KIND_BITFINEX, /* Bitfinex v2 public channels */
-    FV_KIND_BYBIT,    /* [bybit] Bybit v5 public topics */
+    FV_KIND_HTTP,  /* no upgrade (yet) */
+    FV_KIND_VENUE, /* the venue protocol (the --venue module) */
+    FV_KIND_CASE,  /* a conformance case (/case/<id>) */
 };
 
 #define FV_PING_SLOTS 8
@@ -293,16 +287,14 @@ struct fv_peer {
     uint8_t route;            /* enum fv_route of the upgrade path */
     struct fv_case_run *crun; /* conformance case, or NULL */
     struct fv_peer_synth syn; /* synthetic load */
-    struct bfx_peer *bfx;     /* Bitfinex connection state (bitfinex.c), or NULL */
-    struct byb_peer *byb;     /* [bybit] Bybit connection state (bybit.c), or NULL */
+    void *vstate;             /* the module's connection state (on_open/on_close), or NULL */
     /* deadlines, loop time in ms, 0 = none */
     uint64_t opened_ms;         /* accept time */
     uint64_t next_ping_ms;      /* next server ping */
     uint64_t lifetime_ms;       /* --lifetime close */
     uint64_t shutdown_ms;       /* --shutdown-after notice */
     uint64_t shutdown_close_ms; /* close after the notice */
-    uint64_t maint_ms;          /* Bitfinex: info 20060 (maintenance starts) */
-    uint64_t maint_end_ms;      /* Bitfinex: info 20061 (maintenance ends) */
+    uint64_t venue_ms;          /* the module's own deadline (fv_proto.on_deadline) */
     uint64_t close_wait_ms;     /* give up waiting for the client's close frame */
     uint64_t linger_ms;         /* close after FIN */
     /* pings we sent and not yet answered (oldest first) */
@@ -365,9 +357,12 @@ struct fv_shift {
 /* One recorded ws message (replay.c). */
 struct fv_rmsg {
     int64_t t_ns;              /* recorded time relative to the recording's start */
-    int32_t sid;               /* stream id */
-    uint32_t off, len;         /* combined form in replay text */
-    uint32_t raw_off, raw_len; /* bare payload in replay text */
+    int32_t sid;               /* stream id: the interned subscription key */
+    uint8_t kind;              /* enum fv_rkind: DATA, ALL (on the clock) or ACK (on request) */
+    int64_t chan;              /* channel id it carries (DATA) or gives (ACK); -1 = none */
+    uint32_t chan_end;         /* DATA with chan: bytes of the leading "[CHAN" a remap replaces */
+    uint32_t off, len;         /* stored form in replay text (Binance: combined form) */
+    uint32_t raw_off, raw_len; /* bare payload in replay text (others: the whole message) */
     int16_t lsym;              /* --replay-live: its symbol's slot in lsyms, -1 = none */
     int64_t book_id;           /* --replay-live: its highest book update id, INT64_MIN = none */
 };
@@ -402,6 +397,10 @@ struct fv_replay {
     int64_t id_shift;      /* added to id fields per lap: the recording's id span + 1 */
     int64_t time_shift;    /* added to time fields per lap (ms): duration rounded up to minutes */
     struct fv_buf shifted; /* a message of lap >= 1 with its ids and times shifted */
+    int32_t *ack_of;       /* by sid: index of the key's first ACK message, -1 = none (new) */
+    uint64_t last_sub_ns;  /* uv_hrtime() of the last subscription (ACK holds, replay.c) */
+    bool holding;          /* the clock waits at an ACK */
+    size_t n_ack_of;       /* sids it covers (keys interned later have no ACK) */
     struct fv_live_sym *lsyms; /* --replay-live: per symbol (new) */
     size_t n_lsyms;            /* count */
     int64_t t_add;             /* --replay-live: ms added to times in this lap */
@@ -458,7 +457,7 @@ struct fv_server {
     struct fv_synth synth;       /* --synthetic */
     struct fv_market *market;    /* --market, or NULL */
     struct bfx_market *bfx;      /* --venue bitfinex: its market, or NULL */
-    struct byb_market *byb;      /* [bybit] --venue bybit-*: its market, or NULL */
+    struct byb_market *byb;      /* --venue bybit-*: its market, or NULL */
     int32_t bfx_chan_seq;        /* the last Bitfinex chanId given (venue-wide) */
     struct fv_stats stats;       /* counters (GET /fv/stats) */
     uint64_t *conn_times;        /* loop times of the last conn_limit upgrades (a ring) */
@@ -550,6 +549,101 @@ void peer_http_finish(struct fv_peer *p, int status);
 void peer_http_respond(struct fv_peer *p, int status, const char *ctype, const char *extra_headers,
                        const void *body, size_t len);
 
+/* ---- venue modules (proto.c) ----
+ *
+ * One module per venue protocol, all speaking through this table; server.c, main.c and
+ * replay.c never test which venue runs. A module is its own files (binance.c, bitfinex.c ...)
+ * and one line in MODULES[] of proto.c. One module serves a whole run (--venue), so module
+ * state shared by the connections hangs off struct fv_server and per-connection state off
+ * p->vstate.
+ *
+ * When each hook runs (NULL hooks are skipped; "required" ones must be set):
+ *   options(o)          after the command line is read. Fills the venue's defaults for the
+ *                       options left at -1 ("not given": ping_interval, pong_timeout,
+ *                       rate_limit, max_streams, lifetime, weight_limit, conn_limit) and
+ *                       refuses options the venue does not have: returns a usage error or
+ *                       NULL. Required.
+ *   init(s)             after --replay is loaded, before listening: the venue's generators.
+ *   on_upgrade(p, path, &body)
+ *                       a WebSocket upgrade request for path (with its query): 0 to upgrade,
+ *                       or an HTTP status with a JSON body (static). Required.
+ *   on_open(p)          after the 101 went out: per-connection state (p->vstate), the
+ *                       greeting, p->venue_ms. A connection subscribed by its URL calls
+ *                       replay_on_subscribe() here.
+ *   on_text(p, data, len)
+ *                       a text message from the client (subscribe, unsubscribe, ping, conf),
+ *                       after logging and --rate-limit. Required.
+ *   on_deadline(p, now) p->venue_ms passed (the module's own timed events; it re-sets
+ *                       venue_ms, the server re-arms the timer).
+ *   send_shutdown(p)    the venue's going-away notice (--shutdown-after); the close follows
+ *                       --shutdown-grace later.
+ *   on_close(p)         once, when the connection closes: frees p->vstate.
+ *   on_drain(s)         a connection's unsent output fell below FV_WATERMARK / 2.
+ *   rest(p)             an HTTP request that is not an upgrade, /fv/stats or /test/body
+ *                       (answer with peer_http_respond()); NULL answers 404.
+ *   stop(s)             SIGTERM or failed startup: close the module's handles.
+ *   fini(s)             after the loop ended: free the module's memory.
+ * Replay (replay.c holds the clock, the pacing and the recording; a module only says what a
+ * line is and how it goes out):
+ *   replay_line(s, l)   classify one recording line (struct fv_rline). NULL: --replay is
+ *                       refused for the venue.
+ *   replay_wants(p, m)  true when connection p gets clocked message m; NULL: every FV_RK_ALL
+ *                       message, and FV_RK_DATA messages whose key p->subs holds.
+ *   replay_send(p, m, c, clen, raw, rlen)
+ *                       sends m (c: stored form, raw: bare payload, both possibly shifted by
+ *                       --loop); NULL: raw as one data message (fault_send_data()).
+ * A module's on_text() answers a subscription under --replay with replay_ack(key) (the
+ * recorded answer), adds the key's stream id to p->subs and calls replay_on_subscribe().
+ */
+struct fv_proto {
+    const char *name; /* the --venue value */
+    int variant;      /* the module's own (Binance: FV_BINANCE_SPOT or FV_BINANCE_FUTURES) */
+    unsigned flags;   /* FV_PROTO_* */
+    const char *(*options)(struct fv_opts *o);
+    int (*init)(struct fv_server *s);
+    int (*on_upgrade)(struct fv_peer *p, const char *target, const char **body);
+    void (*on_open)(struct fv_peer *p);
+    void (*on_text)(struct fv_peer *p, const uint8_t *data, size_t len);
+    void (*on_deadline)(struct fv_peer *p, uint64_t now_ms);
+    void (*send_shutdown)(struct fv_peer *p);
+    void (*on_close)(struct fv_peer *p);
+    void (*on_drain)(struct fv_server *s);
+    void (*rest)(struct fv_peer *p);
+    void (*stop)(struct fv_server *s);
+    void (*fini)(struct fv_server *s);
+    void (*replay_line)(struct fv_server *s, struct fv_rline *l);
+    bool (*replay_wants)(const struct fv_peer *p, const struct fv_rmsg *m);
+    void (*replay_send)(struct fv_peer *p, const struct fv_rmsg *m, const char *c, size_t clen,
+                        const char *raw, size_t rlen);
+};
+
+/* fv_proto.flags */
+#define FV_PROTO_NOTICE_FAULTED                                                                    \
+    1u                   /* --shutdown-after notices only on --fault-conns connections             \
+                          */
+#define FV_PROTO_LOOP 2u /* --loop and --replay-live (the replay can shift ids) */
+
+#define FV_BINANCE_SPOT 0    /* variant of binance-spot */
+#define FV_BINANCE_FUTURES 1 /* variant of binance-futures */
+#define FV_BYBIT_SPOT 0      /* variant of bybit-spot */
+#define FV_BYBIT_LINEAR 1    /* variant of bybit-linear */
+
+/* The module called name, or NULL. */
+const struct fv_proto *fv_proto_find(const char *name);
+/* The --venue values, "a, b or c" (for the usage error). */
+const char *fv_proto_names(void);
+/* The first option given that only the Binance modules have (--rest, --synthetic, --market,
+ * --market-quiet, --market-sparse, --refuse-stream), or NULL: for a module's options(). */
+const char *fv_opts_binance_only(const struct fv_opts *o);
+/* True on binance-spot (the rest of the Binance code asks spot or futures). */
+bool fv_binance_spot(const struct fv_opts *o);
+
+extern const struct fv_proto fv_proto_binance_spot;
+extern const struct fv_proto fv_proto_binance_futures;
+extern const struct fv_proto fv_proto_bitfinex;
+extern const struct fv_proto fv_proto_bybit_spot;
+extern const struct fv_proto fv_proto_bybit_linear;
+
 /* ---- Binance protocol (binance.c) ---- */
 
 /* Checks an upgrade target and sets up the peer's subscriptions. Returns 0, or an HTTP status
@@ -564,6 +658,13 @@ void binance_send(struct fv_peer *p, int sid, const char *combined, size_t clen,
                   size_t rlen);
 /* The serverShutdown event. */
 void binance_send_shutdown(struct fv_peer *p);
+/* The Binance modules' replay hooks (binance_replay.c): a line is a stream message, combined
+ * ({"stream":..,"data":..}) or bare (its stream from the URL or the event), kept in both
+ * framings; it goes to the connections whose subscriptions and path deliver its stream. */
+void binance_replay_line(struct fv_server *s, struct fv_rline *l);
+bool binance_replay_wants(const struct fv_peer *p, const struct fv_rmsg *m);
+void binance_replay_send(struct fv_peer *p, const struct fv_rmsg *m, const char *c, size_t clen,
+                         const char *raw, size_t rlen);
 /* True when --conn-limit allows one more upgrade now; when it does not, logs
  * "conn N refused conn-limit" and counts a refusal. */
 bool conn_limit_check(struct fv_peer *p);
@@ -594,6 +695,15 @@ void bitfinex_send_info(struct fv_peer *p, int code);
 void bitfinex_peer_gone(struct fv_peer *p);
 /* The connection's conf flags. */
 uint32_t bitfinex_flags(const struct fv_peer *p);
+/* The replay key of a subscribe request or a subscribed event obj ("book:tBTCUSD:P0:F0:25",
+ * "trades:tBTCUSD", "ticker:tBTCUSD", "candles:TF:tBTCUSD"), any well-formed pair. False when
+ * obj is no trading-pair channel the venue knows. */
+bool bitfinex_key_of(const struct fv_server *s, struct json_t *obj, char *key, size_t cap);
+/* The Bitfinex replay hooks: bfx_replay_line() (bfx_replay.c) says what a recorded line is;
+ * bitfinex_replay_send() sends a recorded channel message under the connection's chanId. */
+void bfx_replay_line(struct fv_server *s, struct fv_rline *l);
+void bitfinex_replay_send(struct fv_peer *p, const struct fv_rmsg *m, const char *c, size_t clen,
+                          const char *raw, size_t rlen);
 /* Sends one data message on channel chan: "[" chan "," body (timestamp) (sequence) "]", with
  * the connection's flags and faults. Returns false when nothing was sent (maintenance, or the
  * connection is not live). */
@@ -637,25 +747,20 @@ void bfxm_on_drain(struct fv_server *s);
 void bfxm_stop(struct fv_server *s);
 void bfxm_fini(struct fv_server *s);
 
-/* ---- [bybit] the Bybit v5 module (bybit.c protocol, bybit_market.c market) ----
- * Entry points shaped for a module ops table: on_upgrade(peer, path), on_text(peer, data, len),
- * on_close(peer), and the market's init/tick/stop/fini. */
+/* ---- the Bybit v5 modules (bybit.c protocol, bybit_market.c market, bybit_replay.c) ---- */
 
-/* Checks an upgrade target (/v5/public/spot or /v5/public/linear; both serve the --venue
- * category) and the connection limit; on success sets up the connection. Returns 0, or an
- * HTTP status with a JSON body in *body (static). */
-int bybit_on_upgrade(struct fv_peer *p, const char *target, const char **body);
-/* A text message from the client (op subscribe, unsubscribe, ping). */
-void bybit_on_text(struct fv_peer *p, const uint8_t *data, size_t len);
-/* The connection is closing: leaves every topic and frees its state. */
-void bybit_on_close(struct fv_peer *p);
+/* True on bybit-spot (the category decides the shapes). */
+bool bybit_spot(const struct fv_server *s);
 /* Sends one data message of topic `topic` to p with the connection's faults. `delta_u` is the
  * u of a book delta (the gap faults may drop it), 0 otherwise; `updates` counts the topic's
  * book updates sent to p. Returns false when nothing was sent. */
 bool bybit_send(struct fv_peer *p, const char *topic, int64_t delta_u, uint64_t updates,
                 const char *msg, size_t len);
-/* Every tick: cuts connections idle past --bybit-idle-cut. */
-void bybit_idle_check(struct fv_server *s, uint64_t now_ms);
+/* What a line of a Bybit recording is (bybit_replay.c): a message with a "topic" is DATA of
+ * that topic; the client's subscribe is a REQ keyed by its first topic, and the venue's
+ * subscribe reply that follows is its ACK; pongs, unsubscribe replies and the rest are
+ * skipped. */
+void bybit_replay_line(struct fv_server *s, struct fv_rline *l);
 
 /* A topic parsed (the market's generator key). */
 enum byb_ttype {
@@ -690,7 +795,47 @@ void fault_after_upgrade(struct fv_peer *p);
 
 /* ---- replay (replay.c) ---- */
 
+/* What a recorded line is to the replay (set by fv_proto.replay_line). */
+enum fv_rkind {
+    FV_RK_SKIP, /* not replayed (received lines are counted and reported at load) */
+    FV_RK_DATA, /* on the clock, to the connections subscribed to its key (p->subs) */
+    FV_RK_ALL,  /* on the clock, to every connection of the venue */
+    FV_RK_ACK,  /* an answer to a client request, kept for the module (replay_ack()); the
+                   clock waits at it until its key is subscribed (replay.c) */
+    FV_RK_REQ,  /* a client request ("URL <-" line): its key names the next key-less ACK */
+};
+
+/* One recording line as the loader hands it to fv_proto.replay_line(). The loader has checked
+ * the JSON and sets the outputs to kind SKIP, key "", chan -1, stored false before the call.
+ * A module names what the line is: its kind and its subscription key (any string the module
+ * can also build from a live client's request: a Binance stream name, a Bybit topic, an OKX
+ * "channel:instId", a Bitfinex "book:tBTCUSD:P0:F0:25"). Keys become stream ids (fv_streams),
+ * so p->subs can hold them. Messages that carry only a channel id (Bitfinex data) leave key ""
+ * and give chan: the loader maps it to the key of the ACK that gave that chan on the same
+ * recorded connection. A key-less ACK (Bybit's {"success":true,...}) takes the key of the oldest
+ * unanswered REQ of its recorded connection. */
+struct fv_rline {
+    const char *url;      /* the recorded connection's URL ("" before any "<->" line) */
+    const char *json;     /* the message (valid JSON), NUL-terminated */
+    size_t len;           /* its length */
+    bool sent;            /* the client sent it ("URL <- TS: JSON") */
+    struct fv_buf *arena; /* the replay text, for modules that store their own form */
+    enum fv_rkind kind;   /* out */
+    char key[256];        /* out: subscription key, "" = by chan or by request (above) */
+    int64_t chan;         /* out: channel id carried (DATA) or given (ACK), -1 = none */
+    uint32_t chan_end;    /* out: DATA with chan: length of the leading "[CHAN" */
+    bool stored;          /* out: the module appended its form to arena and set the ranges */
+    uint32_t off, len_stored, raw_off, raw_len; /* out when stored (see struct fv_rmsg) */
+};
+
 int replay_load(struct fv_server *s, const char *path);
+/* True when --replay was given (the module answers from the recording). */
+bool replay_on(const struct fv_server *s);
+/* The recorded answer to a request for key (the key's first ACK line), or NULL: its text
+ * (borrowed) in *len bytes, the channel id it gives in *chan (-1 = none) and the key's stream
+ * id in *sid. */
+const char *replay_ack(const struct fv_server *s, const char *key, size_t *len, int64_t *chan,
+                       int *sid);
 /* A subscription arrived: starts the clock the first time. */
 void replay_on_subscribe(struct fv_server *s);
 /* A peer's unsent output went below the low watermark. */
@@ -734,8 +879,11 @@ int rest_load(struct fv_server *s, const char *path);
 bool rest_first_snapshot(const struct fv_server *s, const char *sym, const char **body, size_t *len,
                          int64_t *t_ns);
 int rest_init(struct fv_server *s);
-/* A complete non-upgrade request in p->req: answers it or holds it. */
+/* A complete non-upgrade request in p->req: /fv/stats and /test/body, else the module's rest
+ * hook (404 without one). */
 void rest_handle(struct fv_peer *p);
+/* The Binance modules' rest hook: depth, klines, ping, time; answers or holds the request. */
+void binance_rest(struct fv_peer *p);
 /* The replay advanced: answers held requests whose time has come. */
 void rest_kick(struct fv_server *s);
 /* The peer is going away: forget its held request. */

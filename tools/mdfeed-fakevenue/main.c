@@ -93,7 +93,7 @@ enum {
     O_BFX_BAD_CS,
     O_BFX_BAD_LEVEL,
     O_BFX_SAME_CHAN,
-    O_BYB_IDLE_CUT, /* [bybit] */
+    O_BYB_IDLE_CUT,
     O_BYB_MINUTE_MS,
     O_BYB_GAP,
     O_BYB_RESTART,
@@ -170,7 +170,7 @@ static const struct option LONGOPTS[] = {
     {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
     {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
     {"bfx-same-chan-id", no_argument, NULL, O_BFX_SAME_CHAN},
-    {"bybit-idle-cut", required_argument, NULL, O_BYB_IDLE_CUT}, /* [bybit] */
+    {"bybit-idle-cut", required_argument, NULL, O_BYB_IDLE_CUT},
     {"bybit-minute-ms", required_argument, NULL, O_BYB_MINUTE_MS},
     {"bybit-gap", required_argument, NULL, O_BYB_GAP},
     {"bybit-restart", required_argument, NULL, O_BYB_RESTART},
@@ -183,8 +183,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: " PROG " [--listen ADDR] [--port N] [--tls-cert FILE --tls-key FILE "
             "[--tls11-only]]\n"
-            "       [--venue binance-spot|binance-futures|bitfinex|bybit-spot|bybit-linear]\n"
-            "       [--replay FILE] [--rest FILE]\n"
+            "       [--venue VENUE] [--replay FILE] [--rest FILE]\n"
             "       [--speed X|max] [--loop] [--replay-live] [--synthetic RATE|max]\n"
             "       [--msg-size N]\n"
             "       [--ping-interval S] [--pong-timeout S] [--rate-limit N] [--max-streams N]\n"
@@ -213,6 +212,7 @@ static void usage(FILE *f)
             "       --fault-mute SUFFIX [--fault-mute-after N] |\n"
             "       --fault-corrupt SUFFIX [--fault-corrupt-after N]\n"
             "See mdfeed-fakevenue(1).\n");
+    fprintf(f, "venues: %s\n", fv_proto_names());
 }
 
 /* Prints a usage error and exits 2. */
@@ -318,7 +318,7 @@ static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
     f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
 }
 
-/* [bybit] SYMBOL[/N] of --bybit-gap and --bybit-restart (N defaults to 10). */
+/* SYMBOL[/N] of --bybit-gap and --bybit-restart (N defaults to 10). */
 static void byb_fault(const char *opt, const char *v, struct fv_byb_fault *f)
 {
     const char *slash = strchr(v, '/');
@@ -386,10 +386,11 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
 {
     double ping = -1, pong = -1, lifetime = -1;
     long rate = -1, maxs = -1, weight = -1;
-    bool conn_limit_set = false, sparse_period_set = false, byb_set = false;
+    bool conn_limit_set = false, sparse_period_set = false;
     int c;
 
     memset(o, 0, sizeof(*o));
+    o->proto = &fv_proto_binance_spot;
     o->listen = "127.0.0.1";
     o->speed = 1;
     o->msg_size = 200;
@@ -409,7 +410,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .minute_ms = 60000,
         .tu_ms = 1000,
     };
-    o->byb = (struct fv_byb_opts){.idle_cut = 600, .minute_ms = 60000}; /* [bybit] */
+    o->byb = (struct fv_byb_opts){.idle_cut = 600, .minute_ms = 60000};
     o->f = (struct fv_faults){
         .conns = -1,
         .close_after = -1,
@@ -445,20 +446,9 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->tls11_only = true;
             break;
         case O_VENUE:
-            if (strcmp(optarg, "binance-spot") == 0)
-                o->venue = FV_VENUE_SPOT;
-            else if (strcmp(optarg, "binance-futures") == 0)
-                o->venue = FV_VENUE_FUTURES;
-            else if (strcmp(optarg, "bitfinex") == 0)
-                o->venue = FV_VENUE_BITFINEX;
-            else if (strcmp(optarg, "bybit-spot") == 0) /* [bybit] */
-                o->venue = FV_VENUE_BYBIT_SPOT;
-            else if (strcmp(optarg, "bybit-linear") == 0)
-                o->venue = FV_VENUE_BYBIT_LINEAR;
-            else
-                die_usage("--venue: binance-spot, binance-futures, bitfinex, bybit-spot or "
-                          "bybit-linear, got '%s'",
-                          optarg);
+            o->proto = fv_proto_find(optarg);
+            if (!o->proto)
+                die_usage("--venue: %s, got '%s'", fv_proto_names(), optarg);
             break;
         case O_REPLAY:
             o->replay_file = optarg;
@@ -710,22 +700,18 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
             break;
-        case O_BYB_IDLE_CUT: /* [bybit] */
-            byb_set = true;
+        case O_BYB_IDLE_CUT:
             o->byb.idle_cut = secs("bybit-idle-cut", optarg);
             break;
         case O_BYB_MINUTE_MS:
-            byb_set = true;
             o->byb.minute_ms = num("bybit-minute-ms", optarg, 60000);
             if (o->byb.minute_ms < 100)
                 die_usage("--bybit-minute-ms: from 100 to 60000");
             break;
         case O_BYB_GAP:
-            byb_set = true;
             byb_fault("bybit-gap", optarg, &o->byb.gap);
             break;
         case O_BYB_RESTART:
-            byb_set = true;
             byb_fault("bybit-restart", optarg, &o->byb.restart);
             break;
         default:
@@ -759,54 +745,24 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--market-sparse: a symbol cannot also be in --market-quiet");
     if (sparse_period_set && !o->market_sparse)
         die_usage("--market-sparse-period needs --market-sparse");
-    if (o->venue == FV_VENUE_BITFINEX && (o->replay_file || o->rest_file || o->synth || o->market ||
-                                          o->market_quiet || o->market_sparse))
-        die_usage("--venue bitfinex generates its own market: no --replay, --rest, --synthetic, "
-                  "--market, --market-quiet or --market-sparse");
-    if (o->venue == FV_VENUE_BITFINEX && o->n_refuse)
-        die_usage("--refuse-stream: Binance venues only");
-    if (byb_set && !FV_VENUE_IS_BYBIT(o->venue)) /* [bybit] */
-        die_usage("--bybit-* options need --venue bybit-spot or bybit-linear");
-    if (FV_VENUE_IS_BYBIT(o->venue) &&
-        (o->replay_file || o->rest_file || o->synth || o->market_quiet || o->market_sparse ||
-         o->market_max || o->n_refuse || o->shutdown_after >= 0)) /* [bybit] */
-        die_usage("--venue bybit-*: its own market (--market lists its symbols): no --replay, "
-                  "--rest, --synthetic, --market-quiet, --market-sparse, --market-rate max, "
-                  "--refuse-stream or --shutdown-after");
-    if (FV_VENUE_IS_BYBIT(o->venue)) {
-        /* No server pings (the client pings), no message rate limit, no lifetime cut; spot's
-         * 10 args per request are enforced per request (bybit.c); 500 connections per 5
-         * minutes (src/venue/README.md 4.1). */
-        o->ping_interval = ping >= 0 ? ping : 0;
-        o->pong_timeout = pong >= 0 ? pong : 0;
-        o->rate_limit = (int)(rate >= 0 ? rate : 0);
-        o->max_streams = (int)(maxs >= 0 ? maxs : 10000);
-        o->lifetime = lifetime >= 0 ? lifetime : 0;
-        o->weight_limit = weight >= 0 ? weight : 0;
-        if (!conn_limit_set)
-            o->conn_limit = 500;
-    } else if (o->venue == FV_VENUE_BITFINEX) {
-        /* No server pings, no message rate limit, no 24 h cut; 25 channels per connection and
-         * 20 connections per minute (src/venue/README.md 3.1). */
-        o->ping_interval = ping >= 0 ? ping : 0;
-        o->pong_timeout = pong >= 0 ? pong : 0;
-        o->rate_limit = (int)(rate >= 0 ? rate : 0);
-        o->max_streams = (int)(maxs >= 0 ? maxs : 25);
-        o->lifetime = lifetime >= 0 ? lifetime : 0;
-        o->weight_limit = weight >= 0 ? weight : 0;
-        if (!conn_limit_set) {
-            o->conn_limit = 20;
-            o->conn_window = 60;
-        }
-    } else {
-        bool spot = o->venue == FV_VENUE_SPOT;
+    if ((o->loop || o->replay_live) && !(o->proto->flags & FV_PROTO_LOOP))
+        die_usage("--venue %s: no --loop or --replay-live", o->proto->name);
+    if (o->replay_file && !o->proto->replay_line)
+        die_usage("--venue %s: no --replay", o->proto->name);
+    /* The venue's defaults fill what was not given (-1). */
+    o->ping_interval = ping;
+    o->pong_timeout = pong;
+    o->rate_limit = (int)rate;
+    o->max_streams = (int)maxs;
+    o->lifetime = lifetime;
+    o->weight_limit = weight;
+    if (!conn_limit_set)
+        o->conn_limit = -1;
+    {
+        const char *err = o->proto->options(o);
 
-        o->ping_interval = ping >= 0 ? ping : spot ? 20 : 180;
-        o->pong_timeout = pong >= 0 ? pong : spot ? 60 : 600;
-        o->rate_limit = (int)(rate >= 0 ? rate : spot ? 5 : 10);
-        o->max_streams = (int)(maxs >= 0 ? maxs : spot ? 1024 : 200);
-        o->lifetime = lifetime >= 0 ? lifetime : 86400;
-        o->weight_limit = weight >= 0 ? weight : spot ? 6000 : 2400;
+        if (err)
+            die_usage("%s", err);
     }
     if (!is_loopback(o->listen)) {
         fprintf(stderr,
@@ -844,13 +800,8 @@ int main(int argc, char **argv)
     if (!rc && o.replay_live)
         live_prepare(&s);
     rest_init(&s);
-    synth_init(&s);
-    if (FV_VENUE_IS_BYBIT(o.venue))
-        bybm_init(&s); /* [bybit] --market lists the Bybit market's symbols */
-    else
-        market_init(&s);
-    if (o.venue == FV_VENUE_BITFINEX)
-        bfxm_init(&s);
+    if (o.proto->init && o.proto->init(&s) < 0)
+        rc = 1;
     if (!rc && server_start(&s, &loop, &o) < 0)
         rc = 1;
     if (!rc) {
@@ -859,16 +810,13 @@ int main(int argc, char **argv)
         s.stopping = true;
         replay_stop(&s);
         rest_stop(&s);
-        synth_stop(&s);
-        market_stop(&s);
-        bfxm_stop(&s);
-        bybm_stop(&s); /* [bybit] */
+        if (o.proto->stop)
+            o.proto->stop(&s);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     server_fini(&s);
-    market_fini(&s);
-    bfxm_fini(&s);
-    bybm_fini(&s); /* [bybit] */
+    if (o.proto->fini)
+        o.proto->fini(&s);
     replay_fini(&s);
     rest_fini(&s);
     streams_fini(&s.streams);

@@ -213,7 +213,7 @@ static void flush_all(struct fv_market *m)
 /* True on the spot venue (message shapes differ from futures). */
 static bool spot(const struct fv_market *m)
 {
-    return m->s->o->venue == FV_VENUE_SPOT;
+    return fv_binance_spot(m->s->o);
 }
 
 /* True for a symbol whose kline and tickers push only on change (sparse or quiet). */

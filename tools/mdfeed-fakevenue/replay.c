@@ -1,13 +1,18 @@
 /*
  * Replay of a WebSocket recording (fixtures/README.md format) and the replay clock.
  *
- * The recording is parsed once at startup into messages with a stream id, a recorded time
- * relative to the start of the recording, the combined form ({"stream":..,"data":..}) and the
- * byte range of the bare payload inside it, so both framings are sent byte-identical to the
- * recording. The clock starts with the first subscription and maps recorded time to now divided
- * by --speed; with --speed max it is not a clock at all but a cursor that advances as fast as
- * the subscribers' unsent output allows. REST snapshots ask replay_reached() whether their
- * recorded time has come.
+ * The recording is parsed once at startup. The venue module says what each line is (fv.h, struct
+ * fv_rline): a message of a subscription key (a Binance stream, a Bitfinex channel), one for every
+ * connection, or the answer to a client's request (a subscription acknowledgement, kept for the
+ * module to send when a live client asks for the same key); channel ids are tied to keys through
+ * the recorded acknowledgements, per recorded connection. Each message keeps its recorded time
+ * relative to the start of the recording, its stored form and the range of its bare payload
+ * (Binance keeps the combined form, so both framings are sent byte-identical to the recording). An
+ * acknowledgement holds the clock until a live client has subscribed its key (held()), as the
+ * recorded subscription held its channel back. The clock starts with the first subscription and
+ * maps recorded time to now divided by --speed; with --speed max it is not a clock at all but a
+ * cursor that advances as fast as the subscribers' unsent output allows. REST snapshots ask
+ * replay_reached() whether their recorded time has come.
  *
  * With --loop, lap N >= 1 sends every message with its ids moved forward by N x (the
  * recording's id span + 1) and its times by N x (its duration rounded up to whole minutes), see
@@ -29,118 +34,6 @@
 #include "fv.h"
 
 #define REPLAY_BATCH 256 /* messages per idle turn when flat out */
-
-/* ---- a minimal JSON scanner, only to find byte ranges (the text was validated by jansson) ---- */
-
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
-        i++;
-    return i;
-}
-
-/* s[*i] is '"': moves past the closing quote. */
-static bool skip_string(const char *s, size_t n, size_t *i)
-{
-    for (size_t j = *i + 1; j < n; j++) {
-        if (s[j] == '\\')
-            j++;
-        else if (s[j] == '"') {
-            *i = j + 1;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Moves past one JSON value starting at s[*i]. */
-static bool skip_value(const char *s, size_t n, size_t *i)
-{
-    size_t j = *i;
-    int depth = 0;
-
-    if (j >= n)
-        return false;
-    if (s[j] == '"')
-        return skip_string(s, n, i);
-    if (s[j] != '{' && s[j] != '[') {
-        size_t start = j;
-
-        while (j < n && !strchr(",}] \t\r\n", s[j]))
-            j++;
-        *i = j;
-        return j > start;
-    }
-    while (j < n) {
-        char c = s[j];
-
-        if (c == '"') {
-            if (!skip_string(s, n, &j))
-                return false;
-            continue;
-        }
-        if (c == '{' || c == '[')
-            depth++;
-        else if (c == '}' || c == ']')
-            depth--;
-        j++;
-        if (depth == 0) {
-            *i = j;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Finds the value ranges of top-level members "stream" and "data" of the object in s. */
-static bool find_members(const char *s, size_t n, size_t *st_off, size_t *st_len, size_t *d_off,
-                         size_t *d_len)
-{
-    size_t i = skip_ws(s, n, 0);
-    bool got_s = false, got_d = false;
-
-    if (i >= n || s[i] != '{')
-        return false;
-    i++;
-    for (;;) {
-        size_t k0, k1, v0;
-
-        i = skip_ws(s, n, i);
-        if (i < n && s[i] == '}')
-            break;
-        if (i >= n || s[i] != '"')
-            return false;
-        k0 = i + 1;
-        if (!skip_string(s, n, &i))
-            return false;
-        k1 = i - 1;
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] != ':')
-            return false;
-        i = skip_ws(s, n, i + 1);
-        v0 = i;
-        if (!skip_value(s, n, &i))
-            return false;
-        if (k1 - k0 == 6 && memcmp(s + k0, "stream", 6) == 0 && s[v0] == '"') {
-            *st_off = v0 + 1;
-            *st_len = i - v0 - 2;
-            got_s = true;
-        } else if (k1 - k0 == 4 && memcmp(s + k0, "data", 4) == 0) {
-            *d_off = v0;
-            *d_len = i - v0;
-            got_d = true;
-        }
-        i = skip_ws(s, n, i);
-        if (i < n && s[i] == ',') {
-            i++;
-            continue;
-        }
-        if (i < n && s[i] == '}')
-            break;
-        return false;
-    }
-    return got_s && got_d;
-}
 
 /* ---- loading ---- */
 
@@ -188,75 +81,92 @@ char *fv_rec_line(char **cursor)
     return line;
 }
 
-/* Stream name for a raw (not combined) recording: the one stream of the URL, or one derived
- * from the event type and symbol. Returns the length written to name, 0 if unknown. */
-static size_t raw_stream_name(const char *url, const char *msg, size_t mlen, char *name, size_t cap)
-{
-    const char *p = strstr(url, "/ws/");
-    json_t *root, *e, *sy, *k;
-    const char *ev, *suffix = NULL;
-    char kl[48];
-    size_t n = 0;
+/* What the loader remembers of the recorded connection being read: the channel ids its ACKs
+ * gave and its requests still waiting for an ACK. */
+struct load_ctx {
+    struct fv_buf *arena; /* the replay text */
+    const char *url;      /* the connection's URL */
+    size_t skipped;       /* received lines not replayed */
+    struct {
+        int64_t chan; /* channel id */
+        int32_t sid;  /* its key */
+    } * chans;
+    size_t nchans, cap;
+    int32_t reqs[64]; /* keys of unanswered requests, oldest first */
+    size_t nreqs;
+};
 
-    if (p && !strpbrk(p + 4, "/?")) {
-        snprintf(name, cap, "%s", p + 4);
-        return strlen(name);
-    }
-    if ((p = strstr(url, "streams=")) && !strchr(p + 8, '/')) {
-        snprintf(name, cap, "%.*s", (int)strcspn(p + 8, "&"), p + 8);
-        return strlen(name);
-    }
-    root = json_loadb(msg, mlen, 0, NULL);
-    e = json_object_get(root, "e");
-    sy = json_object_get(root, "s");
-    if (json_is_string(e) && json_is_string(sy)) {
-        ev = json_string_value(e);
-        if (!strcmp(ev, "trade"))
-            suffix = "@trade";
-        else if (!strcmp(ev, "aggTrade"))
-            suffix = "@aggTrade";
-        else if (!strcmp(ev, "depthUpdate"))
-            suffix = "@depth";
-        else if (!strcmp(ev, "24hrTicker"))
-            suffix = "@ticker";
-        else if (!strcmp(ev, "24hrMiniTicker"))
-            suffix = "@miniTicker";
-        else if (!strcmp(ev, "markPriceUpdate"))
-            suffix = "@markPrice";
-        else if (!strcmp(ev, "bookTicker"))
-            suffix = "@bookTicker";
-        else if (!strcmp(ev, "forceOrder"))
-            suffix = "@forceOrder";
-        else if (!strcmp(ev, "kline") &&
-                 json_is_string(k = json_object_get(json_object_get(root, "k"), "i"))) {
-            snprintf(kl, sizeof(kl), "@kline_%s", json_string_value(k));
-            suffix = kl;
-        }
-        if (suffix) {
-            snprintf(name, cap, "%s%s", json_string_value(sy), suffix);
-            for (char *c = name; *c && *c != '@'; c++)
-                *c = (char)tolower((unsigned char)*c);
-            n = strlen(name);
-        }
-    }
-    json_decref(root);
-    return n;
+/* The key of channel chan on the connection being read, or -1. */
+static int32_t chan_sid(const struct load_ctx *c, int64_t chan)
+{
+    for (size_t i = c->nchans; i-- > 0;)
+        if (c->chans[i].chan == chan)
+            return c->chans[i].sid;
+    return -1;
 }
 
-/* Adds one received message (line text, already trimmed) at recorded time ts. */
-static int add_message(struct fv_server *s, struct fv_buf *arena, const char *url, double ts,
-                       const char *json, size_t len, size_t *skipped)
+/* Remembers that channel chan carries key sid on the connection being read. */
+static void chan_note(struct load_ctx *c, int64_t chan, int32_t sid)
+{
+    if (c->nchans == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->chans = realloc(c->chans, c->cap * sizeof(*c->chans));
+        if (!c->chans)
+            abort();
+    }
+    c->chans[c->nchans].chan = chan;
+    c->chans[c->nchans++].sid = sid;
+}
+
+/* Hands one line (a message received at ts, or sent by the client) to the module and keeps
+ * what it says is to be replayed. Returns 0, or -1 for invalid JSON in a received line. */
+static int add_message(struct fv_server *s, struct load_ctx *c, double ts, const char *json,
+                       size_t len, bool sent)
 {
     struct fv_replay *r = &s->replay;
+    struct fv_rline l = {.url = c->url,
+                         .json = json,
+                         .len = len,
+                         .sent = sent,
+                         .arena = c->arena,
+                         .kind = FV_RK_SKIP,
+                         .chan = -1};
     struct fv_rmsg *m;
-    size_t so = 0, sl = 0, d0 = 0, dl = 0;
     json_error_t jerr;
     json_t *chk = json_loadb(json, len, 0, &jerr);
-    char name[256];
+    int32_t sid = -1;
 
     if (!chk)
-        return -1;
+        return sent ? 0 : -1; /* a client line is only a hint */
     json_decref(chk);
+    s->o->proto->replay_line(s, &l);
+    if (l.key[0])
+        sid = streams_intern(&s->streams, l.key, strlen(l.key));
+    else if (l.kind == FV_RK_DATA && l.chan >= 0)
+        sid = chan_sid(c, l.chan);
+    else if (l.kind == FV_RK_ACK && c->nreqs) {
+        sid = c->reqs[0];
+        memmove(c->reqs, c->reqs + 1, --c->nreqs * sizeof(c->reqs[0]));
+    }
+    if (l.kind == FV_RK_REQ) {
+        if (sid >= 0 && c->nreqs < sizeof(c->reqs) / sizeof(c->reqs[0]))
+            c->reqs[c->nreqs++] = sid;
+        return 0;
+    }
+    if (l.kind == FV_RK_SKIP || (l.kind != FV_RK_ALL && sid < 0)) {
+        if (!sent)
+            c->skipped++;
+        return 0;
+    }
+    if (l.kind == FV_RK_ACK && l.chan >= 0)
+        chan_note(c, l.chan, sid);
+    /* An ACK that names its key answers the oldest request for that key. */
+    for (size_t i = 0; l.kind == FV_RK_ACK && l.key[0] && i < c->nreqs; i++) {
+        if (c->reqs[i] != sid)
+            continue;
+        memmove(c->reqs + i, c->reqs + i + 1, (--c->nreqs - i) * sizeof(c->reqs[0]));
+        break;
+    }
     r->msgs = realloc(r->msgs, (r->n + 1) * sizeof(*r->msgs));
     if (!r->msgs)
         abort();
@@ -264,34 +174,38 @@ static int add_message(struct fv_server *s, struct fv_buf *arena, const char *ur
     m->t_ns = (int64_t)llround((ts - r->t0) * 1e9);
     if (r->n && m->t_ns < r->msgs[r->n - 1].t_ns)
         m->t_ns = r->msgs[r->n - 1].t_ns; /* keep the clock monotonic */
-    m->off = (uint32_t)arena->len;
     m->lsym = -1;
     m->book_id = INT64_MIN;
-    if (find_members(json, len, &so, &sl, &d0, &dl)) {
-        m->sid = streams_intern(&s->streams, json + so, sl);
-        fv_buf_append(arena, json, len);
-        m->len = (uint32_t)len;
-        m->raw_off = (uint32_t)(m->off + d0);
-        m->raw_len = (uint32_t)dl;
+    m->sid = sid;
+    m->kind = (uint8_t)l.kind;
+    m->chan = l.chan;
+    m->chan_end = l.chan_end;
+    if (l.stored) {
+        m->off = l.off;
+        m->len = l.len_stored;
+        m->raw_off = l.raw_off;
+        m->raw_len = l.raw_len;
     } else {
-        size_t nl = raw_stream_name(url, json, len, name, sizeof(name));
-
-        if (!nl) {
-            (*skipped)++;
-            return 0;
-        }
-        m->sid = streams_intern(&s->streams, name, nl);
-        fv_buf_append(arena, "{\"stream\":\"", 11);
-        fv_buf_append(arena, name, nl);
-        fv_buf_append(arena, "\",\"data\":", 9);
-        m->raw_off = (uint32_t)arena->len;
-        m->raw_len = (uint32_t)len;
-        fv_buf_append(arena, json, len);
-        fv_buf_append(arena, "}", 1);
-        m->len = (uint32_t)(arena->len - m->off);
+        m->off = m->raw_off = (uint32_t)c->arena->len;
+        m->len = m->raw_len = (uint32_t)len;
+        fv_buf_append(c->arena, json, len);
     }
     r->n++;
     return 0;
+}
+
+/* Indexes the first ACK of every key (replay_ack()). */
+static void index_acks(struct fv_server *s)
+{
+    struct fv_replay *r = &s->replay;
+
+    r->n_ack_of = s->streams.n;
+    r->ack_of = fv_xcalloc(r->n_ack_of ? r->n_ack_of : 1, sizeof(*r->ack_of));
+    for (size_t i = 0; i < r->n_ack_of; i++)
+        r->ack_of[i] = -1;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->msgs[i].kind == FV_RK_ACK && r->ack_of[r->msgs[i].sid] < 0)
+            r->ack_of[r->msgs[i].sid] = (int32_t)i;
 }
 
 /* Paced replay: sends every message due by now, then arms for the next one. */
@@ -321,10 +235,12 @@ int replay_load(struct fv_server *s, const char *path)
 {
     struct fv_replay *r = &s->replay;
     struct fv_buf arena = {0};
-    size_t len, skipped = 0, lineno = 0;
+    size_t len, lineno = 0;
     char *text = fv_read_file(path, &len), *line, *cursor = text;
     char url[2048] = "";
+    struct load_ctx c = {.arena = &arena, .url = url};
     bool have_t0 = false;
+    int rc = 0;
 
     if (!text) {
         fprintf(stderr, "mdfeed-fakevenue: %s: %s\n", path, strerror(errno));
@@ -342,40 +258,72 @@ int replay_load(struct fv_server *s, const char *path)
                 r->t0 = strtod(sep + 5, NULL);
                 have_t0 = true;
             }
+            c.nchans = c.nreqs = 0; /* channel ids are per connection */
             continue;
         }
-        if (strstr(line, " <- ") || strstr(line, " -> "))
-            continue; /* what the client sent; REST lines */
+        if ((sep = strstr(line, " <- "))) { /* what the client sent */
+            if ((colon = strstr(sep + 4, ": ")) && have_t0)
+                add_message(s, &c, strtod(sep + 4, NULL), colon + 2, strlen(colon + 2), true);
+            continue;
+        }
+        if (strstr(line, " -> "))
+            continue; /* REST lines */
         if (!isdigit((unsigned char)line[0]) || !(colon = strstr(line, ": "))) {
             fprintf(stderr, "mdfeed-fakevenue: %s:%zu: not a recording line\n", path, lineno);
-            free(text);
-            fv_buf_free(&arena);
-            return -EINVAL;
+            rc = -EINVAL;
+            goto out;
         }
         if (!have_t0) {
             r->t0 = strtod(line, NULL);
             have_t0 = true;
         }
-        if (add_message(s, &arena, url, strtod(line, NULL), colon + 2, strlen(colon + 2),
-                        &skipped) < 0) {
+        if (add_message(s, &c, strtod(line, NULL), colon + 2, strlen(colon + 2), false) < 0) {
             fprintf(stderr, "mdfeed-fakevenue: %s:%zu: invalid JSON\n", path, lineno);
-            free(text);
-            fv_buf_free(&arena);
-            return -EINVAL;
+            rc = -EINVAL;
+            goto out;
         }
     }
-    free(text);
-    if (skipped)
-        fprintf(stderr, "mdfeed-fakevenue: %s: %zu messages without a known stream skipped\n", path,
-                skipped);
+    if (c.skipped)
+        fprintf(stderr,
+                "mdfeed-fakevenue: %s: %zu messages without a known stream or channel skipped\n",
+                path, c.skipped);
     r->text = (char *)arena.data;
+    arena.data = NULL;
+    index_acks(s);
     measure_shifts(r);
     r->loaded = true;
     uv_timer_init(s->loop, &r->timer);
     uv_idle_init(s->loop, &r->idle);
     r->timer.data = s;
     r->idle.data = s;
-    return 0;
+out:
+    free(text);
+    free(c.chans);
+    fv_buf_free(&arena);
+    return rc;
+}
+
+/* See fv.h. */
+bool replay_on(const struct fv_server *s)
+{
+    return s->replay.loaded;
+}
+
+/* See fv.h. */
+const char *replay_ack(const struct fv_server *s, const char *key, size_t *len, int64_t *chan,
+                       int *sid)
+{
+    const struct fv_replay *r = &s->replay;
+    int id = streams_find(&s->streams, key, strlen(key));
+    const struct fv_rmsg *m;
+
+    if (!r->loaded || id < 0 || (size_t)id >= r->n_ack_of || r->ack_of[id] < 0)
+        return NULL;
+    m = &r->msgs[r->ack_of[id]];
+    *len = m->len;
+    *chan = m->chan;
+    *sid = id;
+    return r->text + m->off;
 }
 
 /* ---- the clock ---- */
@@ -406,6 +354,15 @@ static void schedule(struct fv_server *s)
     uv_timer_start(&r->timer, on_timer, due > now ? (due - now + 999999) / 1000000 : 0, 0);
 }
 
+/* True when connection p gets message m: the module's say, or by default every ALL message
+ * and the DATA messages of the keys it subscribed. */
+static bool wants(const struct fv_server *s, const struct fv_peer *p, const struct fv_rmsg *m)
+{
+    if (s->o->proto->replay_wants)
+        return s->o->proto->replay_wants(p, m);
+    return m->kind == FV_RK_ALL || subs_has(&p->subs, m->sid);
+}
+
 /* Sends message m to every connection whose subscriptions and path deliver its stream; from
  * the second lap of a loop on, with its ids and times shifted (built once, for the first
  * connection that takes it). */
@@ -417,10 +374,10 @@ static void deliver(struct fv_server *s, const struct fv_rmsg *m)
     bool live = s->o->replay_live;
     bool built = !live && (r->laps == 0 || !s->o->loop);
 
-    if (live && live_skips(s, m))
-        return;
+    if (m->kind == FV_RK_ACK || (live && live_skips(s, m)))
+        return; /* an ACK goes out when a client asks (replay_ack()) */
     for (struct fv_peer *p = s->peers; p; p = p->next) {
-        if (!peer_live(p) || !binance_delivers(p, m->sid))
+        if (!peer_live(p) || !wants(s, p, m))
             continue;
         if (!built) {
             size_t pre = m->raw_off - m->off;
@@ -445,8 +402,42 @@ static void deliver(struct fv_server *s, const struct fv_rmsg *m)
             raw = c + pre;
             built = true;
         }
-        binance_send(p, m->sid, c, clen, raw, rlen);
+        if (s->o->proto->replay_send)
+            s->o->proto->replay_send(p, m, c, clen, raw, rlen);
+        else
+            fault_send_data(p, -1, (const uint8_t *)raw, rlen);
     }
+}
+
+/* True when some connection subscribed key sid. */
+static bool someone_has(const struct fv_server *s, int sid)
+{
+    for (const struct fv_peer *p = s->peers; p; p = p->next)
+        if (peer_live(p) && subs_has(&p->subs, sid))
+            return true;
+    return false;
+}
+
+/* An ACK holds the clock, as the recorded subscription held its channel's messages back: the
+ * clock stays at it until a connection has subscribed its key, or until no subscription came
+ * for FV_REPLAY_HOLD_MS (a client that takes fewer channels than the recording). A hold that
+ * ends moves the paced clock on by its length, so the recorded spacing after it stays. Returns
+ * the ns to wait (0: m may go). */
+static uint64_t held(struct fv_server *s, const struct fv_rmsg *m, uint64_t now)
+{
+    struct fv_replay *r = &s->replay;
+    uint64_t until = r->last_sub_ns + (uint64_t)FV_REPLAY_HOLD_MS * 1000000, due;
+
+    if (m->kind != FV_RK_ACK)
+        return 0;
+    if (!someone_has(s, m->sid) && now < until) {
+        r->holding = true;
+        return until - now;
+    }
+    if (r->holding && !s->o->speed_max && now > (due = due_ns(s, m->t_ns)))
+        r->start_ns += now - due;
+    r->holding = false;
+    return 0;
 }
 
 /* Past the last message: next lap or done. */
@@ -482,17 +473,28 @@ static void on_timer(uv_timer_t *t)
 {
     struct fv_server *s = t->data;
     struct fv_replay *r = &s->replay;
-    uint64_t now = uv_hrtime();
+    uint64_t now = uv_hrtime(), wait = 0;
     size_t batch = 0;
 
     while (!r->done && due_ns(s, r->msgs[r->cursor].t_ns) <= now && batch++ < 100000) {
+        if ((wait = held(s, &r->msgs[r->cursor], now)))
+            break;
         deliver(s, &r->msgs[r->cursor]);
         if (++r->cursor == r->n)
             lap_end(s);
     }
     flush_all(s);
     rest_kick(s);
-    schedule(s);
+    if (wait) /* until the hold times out; a subscription re-schedules at once */
+        uv_timer_start(&r->timer, on_timer, (wait + 999999) / 1000000, 0);
+    else
+        schedule(s);
+}
+
+/* The end of a hold of a flat-out replay: carry on. */
+static void on_hold_timer(uv_timer_t *t)
+{
+    schedule(t->data);
 }
 
 /* True when a subscriber of the replay has too much unsent output, or nobody listens. */
@@ -522,6 +524,14 @@ static void on_idle(uv_idle_t *h)
         return;
     }
     for (int i = 0; i < REPLAY_BATCH && !r->done; i++) {
+        uint64_t wait = held(s, &r->msgs[r->cursor], uv_hrtime());
+
+        if (wait) {
+            uv_idle_stop(&r->idle);
+            r->idle_on = false;
+            uv_timer_start(&r->timer, on_hold_timer, (wait + 999999) / 1000000, 0);
+            break;
+        }
         deliver(s, &r->msgs[r->cursor]);
         if (++r->cursor == r->n)
             lap_end(s);
@@ -541,6 +551,7 @@ void replay_on_subscribe(struct fv_server *s)
 
     if (!r->loaded || r->done)
         return;
+    r->last_sub_ns = uv_hrtime();
     if (!r->started) {
         if (!r->n) {
             r->done = true;
@@ -548,6 +559,7 @@ void replay_on_subscribe(struct fv_server *s)
         }
         r->started = true;
         r->start_ns = uv_hrtime();
+        r->last_sub_ns = r->start_ns;
         if (s->o->replay_live)
             live_start(s);
         fv_log("replay started");
@@ -641,6 +653,7 @@ void replay_fini(struct fv_server *s)
 {
     free(s->replay.msgs);
     free(s->replay.text);
+    free(s->replay.ack_of);
     fv_buf_free(&s->replay.shifted);
     live_fini(s);
     s->replay.msgs = NULL;

@@ -1,8 +1,9 @@
 /*
  * REST routes: the depth snapshot (GET /api/v3/depth on spot, /fapi/v1/depth on futures) from a
  * REST recording, ping and time, the request-weight counter with its x-mbx-used-weight-1m header,
- * /test/body for HTTP client tests and /fv/stats (the venue's counters, every venue; the only
- * routes of the Bitfinex venue).
+ * /test/body for HTTP client tests and /fv/stats (the venue's counters). /fv/stats and /test/body
+ * are served on every venue (rest_handle()); the rest is the Binance modules' REST hook
+ * (binance_rest()).
  *
  * A snapshot is never served before its recorded time on the replay clock (replay_reached()):
  * the request is held (the connection stops parsing further requests) and answered when the
@@ -169,9 +170,9 @@ static uint64_t rng_next(uint64_t *x)
 
 /* The venue's weight for a depth request (src/venue/README.md 1.6; futures per the futures docs).
  */
-static long depth_weight(enum fv_venue v, long limit)
+static long depth_weight(bool spot, long limit)
 {
-    if (v == FV_VENUE_SPOT)
+    if (spot)
         return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
     return limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20;
 }
@@ -408,7 +409,7 @@ static void depth(struct fv_peer *p, bool spot)
         if (limit > 5000)
             limit = 5000;
     }
-    if (!use_weight(s, depth_weight(s->o->venue, limit))) {
+    if (!use_weight(s, depth_weight(fv_binance_spot(s->o), limit))) {
         too_much(p);
         return;
     }
@@ -624,17 +625,15 @@ static void test_body(struct fv_peer *p)
     peer_http_finish(p, status);
 }
 
-/* See fv.h: routes by path; unknown paths get 404. */
+#define PATH_IS(x) (plen == sizeof(x) - 1 && strncmp(t, x, plen) == 0)
+
+/* See fv.h: the routes of every venue, then the module's; unknown paths get 404. */
 void rest_handle(struct fv_peer *p)
 {
     struct fv_server *s = p->srv;
-    bool spot = s->o->venue == FV_VENUE_SPOT;
     const char *t = p->req.target;
     size_t plen = strcspn(t, "?");
-    char ms[64];
 
-#define PATH_IS(x) (plen == sizeof(x) - 1 && strncmp(t, x, plen) == 0)
-#define API_IS(x) (spot ? PATH_IS("/api/v3/" x) : PATH_IS("/fapi/v1/" x))
     if (PATH_IS("/fv/stats")) {
         struct fv_buf *b = &s->rest.body;
 
@@ -643,12 +642,27 @@ void rest_handle(struct fv_peer *p)
         peer_http_respond(p, 200, JSON_CT, NULL, b->data, b->len);
     } else if (PATH_IS("/test/body")) {
         test_body(p);
-    } else if (s->o->venue == FV_VENUE_BITFINEX) {
-        static const char B[] = "[\"error\",10020,\"not found\"]";
+    } else if (s->o->proto->rest) {
+        s->o->proto->rest(p);
+    } else {
+        static const char B[] = "{\"code\":-1,\"msg\":\"Not found.\"}";
 
         peer_http_respond(p, 404, JSON_CT, NULL, B, sizeof(B) - 1);
-    } else if ((API_IS("depth") || API_IS("klines") || API_IS("ping") || API_IS("time")) &&
-               (banned(p) || throttled(p))) {
+    }
+}
+
+/* See fv.h: the Binance REST API (depth, klines, ping, time) of spot or futures. */
+void binance_rest(struct fv_peer *p)
+{
+    struct fv_server *s = p->srv;
+    bool spot = fv_binance_spot(s->o);
+    const char *t = p->req.target;
+    size_t plen = strcspn(t, "?");
+    char ms[64];
+
+#define API_IS(x) (spot ? PATH_IS("/api/v3/" x) : PATH_IS("/fapi/v1/" x))
+    if ((API_IS("depth") || API_IS("klines") || API_IS("ping") || API_IS("time")) &&
+        (banned(p) || throttled(p))) {
         return;
     } else if (API_IS("depth")) {
         depth(p, spot);
@@ -671,8 +685,8 @@ void rest_handle(struct fv_peer *p)
         peer_http_respond(p, 404, JSON_CT, NULL, B, sizeof(B) - 1);
     }
 #undef API_IS
-#undef PATH_IS
 }
+#undef PATH_IS
 
 /* Close callback of the server-embedded timer. */
 static void on_closed(uv_handle_t *h)

@@ -255,10 +255,8 @@ static void peer_close_now(struct fv_peer *p, bool rst)
         fv_case_on_disconnect(r);
     }
     rest_forget(p);
-    if (p->bfx)
-        bitfinex_peer_gone(p);
-    if (p->byb)
-        bybit_on_close(p); /* [bybit] */
+    if (p->kind == FV_KIND_VENUE && p->srv->o->proto->on_close)
+        p->srv->o->proto->on_close(p);
     if (!rst || uv_tcp_close_reset(&p->tcp, on_handle_closed) < 0)
         uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&p->timer, on_handle_closed);
@@ -443,9 +441,7 @@ size_t peer_unsent(const struct fv_peer *p)
 /* See fv.h. */
 bool peer_live(const struct fv_peer *p)
 {
-    return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen &&
-           (p->kind == FV_KIND_BINANCE || p->kind == FV_KIND_BITFINEX ||
-            p->kind == FV_KIND_BYBIT /* [bybit] */);
+    return p->stage == FV_ST_WS && p->cstate == FV_OPEN && !p->frozen && p->kind == FV_KIND_VENUE;
 }
 
 /* The queue is empty: FIN or RST if one was asked for. */
@@ -507,9 +503,8 @@ static void on_write(uv_write_t *w, int status)
     start_write(p);
     if (p->cstate != FV_CLOSED && peer_unsent(p) < FV_WATERMARK / 2) {
         replay_on_drain(p->srv);
-        synth_kick(p->srv);
-        market_on_drain(p->srv);
-        bfxm_on_drain(p->srv);
+        if (p->srv->o->proto->on_drain)
+            p->srv->o->proto->on_drain(p->srv);
     }
 }
 
@@ -717,9 +712,7 @@ static bool rate_hit(struct fv_peer *p)
     int n = p->srv->o->rate_limit;
     uint64_t now = fv_now_ms(p->srv);
 
-    if ((p->kind != FV_KIND_BINANCE && p->kind != FV_KIND_BITFINEX &&
-         p->kind != FV_KIND_BYBIT /* [bybit] */) ||
-        n <= 0 || !p->rl_times)
+    if (p->kind != FV_KIND_VENUE || n <= 0 || !p->rl_times)
         return false;
     if (p->cstate != FV_OPEN)
         return true;
@@ -735,7 +728,7 @@ static bool rate_hit(struct fv_peer *p)
 }
 
 /* A whole message from the client: logged, counted against the rate limit, then handed to
- * the case or the Binance protocol. */
+ * the case or the venue module. */
 static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
 {
     struct fv_peer *p = ud;
@@ -760,12 +753,8 @@ static void cb_message(void *ud, bool text, const uint8_t *data, size_t len)
     }
     if (rate_hit(p) || p->cstate != FV_OPEN)
         return;
-    if (text && p->kind == FV_KIND_BITFINEX)
-        bitfinex_on_text(p, data, len);
-    else if (text && p->kind == FV_KIND_BYBIT) /* [bybit] */
-        bybit_on_text(p, data, len);
-    else if (text)
-        binance_on_text(p, data, len);
+    if (text)
+        p->srv->o->proto->on_text(p, data, len);
 }
 
 /* A client ping (ws.h already queued the pong); it counts against the rate limit. */
@@ -850,7 +839,7 @@ static void ws_in(struct fv_peer *p, const uint8_t *data, size_t len)
     }
 }
 
-/* Sets the WebSocket deadlines of a venue connection (Binance or Bitfinex). */
+/* Sets the WebSocket deadlines of a venue connection. */
 static void set_ws_deadlines(struct fv_peer *p)
 {
     const struct fv_opts *o = p->srv->o;
@@ -860,17 +849,12 @@ static void set_ws_deadlines(struct fv_peer *p)
         p->next_ping_ms = now + (uint64_t)(o->ping_interval * 1000 + 0.5);
     if (o->lifetime > 0)
         p->lifetime_ms = p->opened_ms + (uint64_t)(o->lifetime * 1000 + 0.5);
-    if (p->kind == FV_KIND_BITFINEX && !p->faulted)
-        return; /* Bitfinex info events are faults: only for --fault-conns connections */
+    if ((o->proto->flags & FV_PROTO_NOTICE_FAULTED) && !p->faulted)
+        return; /* the venue's notices are faults: only for --fault-conns connections */
     if (o->shutdown_after >= 0)
         p->shutdown_ms = p->opened_ms + (uint64_t)(o->shutdown_after * 1000 + 0.5);
     if (p->shutdown_ms == 0 && o->shutdown_after >= 0)
         p->shutdown_ms = 1;
-    if (p->kind == FV_KIND_BITFINEX && o->bfx.maint_after >= 0) {
-        p->maint_ms = p->opened_ms + (uint64_t)(o->bfx.maint_after * 1000 + 0.5);
-        if (!p->maint_ms)
-            p->maint_ms = 1;
-    }
 }
 
 /* A complete upgrade request: 101 and WebSocket, or an HTTP error before upgrading. */
@@ -901,27 +885,13 @@ static void upgrade(struct fv_peer *p)
         }
         p->kind = FV_KIND_CASE;
         wp.max_message = FV_CASE_MAX_MESSAGE;
-    } else if (p->srv->o->venue == FV_VENUE_BITFINEX) {
-        st = bitfinex_upgrade(p, q->target, &body);
-        if (st) {
-            peer_http_respond(p, st, "application/json", NULL, body, strlen(body));
-            return;
-        }
-        p->kind = FV_KIND_BITFINEX;
-    } else if (FV_VENUE_IS_BYBIT(p->srv->o->venue)) { /* [bybit] */
-        st = bybit_on_upgrade(p, q->target, &body);
-        if (st) {
-            peer_http_respond(p, st, "application/json", NULL, body, strlen(body));
-            return;
-        }
-        p->kind = FV_KIND_BYBIT;
     } else {
-        st = binance_upgrade(p, q->target, &body);
+        st = p->srv->o->proto->on_upgrade(p, q->target, &body);
         if (st) {
             peer_http_respond(p, st, "application/json", NULL, body, strlen(body));
             return;
         }
-        p->kind = FV_KIND_BINANCE;
+        p->kind = FV_KIND_VENUE;
     }
     if (ws_init(&p->ws, &wp, &WS_CBS, p) < 0) {
         static const char B[] = "{\"code\":-1,\"msg\":\"Out of memory.\"}";
@@ -945,13 +915,8 @@ static void upgrade(struct fv_peer *p)
     } else {
         p->srv->stats.upgrades++;
         set_ws_deadlines(p);
-        if (p->kind == FV_KIND_BITFINEX)
-            bitfinex_on_open(p);
-        if (p->subs.n) {
-            replay_on_subscribe(p->srv);
-            synth_kick(p->srv);
-            market_kick(p->srv);
-        }
+        if (p->srv->o->proto->on_open)
+            p->srv->o->proto->on_open(p);
         fault_after_upgrade(p);
         if (p->cstate == FV_CLOSED)
             return;
@@ -1198,8 +1163,7 @@ void peer_arm_timer(struct fv_peer *p)
         at = earliest(at, p->lifetime_ms);
         at = earliest(at, p->shutdown_ms);
         at = earliest(at, p->shutdown_close_ms);
-        at = earliest(at, p->maint_ms);
-        at = earliest(at, p->maint_end_ms);
+        at = earliest(at, p->venue_ms);
         if (p->ping_unanswered_ms && o->pong_timeout > 0)
             at = earliest(at, p->ping_unanswered_ms + (uint64_t)(o->pong_timeout * 1000 + 0.5));
     }
@@ -1248,22 +1212,16 @@ static void on_timer(uv_timer_t *t)
         }
         if (p->shutdown_ms && now >= p->shutdown_ms) {
             p->shutdown_ms = 0;
-            if (p->kind == FV_KIND_BITFINEX)
-                bitfinex_send_info(p, 20051);
-            else
-                binance_send_shutdown(p);
+            if (o->proto->send_shutdown)
+                o->proto->send_shutdown(p);
             p->shutdown_close_ms = now + (uint64_t)(o->shutdown_grace * 1000 + 0.5);
             if (!p->shutdown_close_ms)
                 p->shutdown_close_ms = 1;
         }
-        if (p->maint_ms && now >= p->maint_ms) {
-            p->maint_ms = 0;
-            bitfinex_send_info(p, 20060);
-            p->maint_end_ms = now + (uint64_t)(o->bfx.maint_len * 1000 + 0.5);
-        }
-        if (p->maint_end_ms && now >= p->maint_end_ms) {
-            p->maint_end_ms = 0;
-            bitfinex_send_info(p, 20061);
+        if (p->venue_ms && now >= p->venue_ms) {
+            p->venue_ms = 0;
+            if (o->proto->on_deadline)
+                o->proto->on_deadline(p, now);
         }
         if (p->next_ping_ms && now >= p->next_ping_ms) {
             send_ping(p);
@@ -1345,10 +1303,8 @@ static void server_stop(struct fv_server *s)
     uv_close((uv_handle_t *)&s->sigint, on_static_closed);
     replay_stop(s);
     rest_stop(s);
-    synth_stop(s);
-    market_stop(s);
-    bfxm_stop(s);
-    bybm_stop(s); /* [bybit] */
+    if (s->o->proto->stop)
+        s->o->proto->stop(s);
     {
         struct fv_buf b = {0};
 

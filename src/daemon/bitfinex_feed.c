@@ -1,6 +1,10 @@
 /*
- * The Bitfinex side of a feed: every message of a Bitfinex connection (src/venue/README.md §3),
- * from events to channel data, into records.
+ * The Bitfinex side of a feed (src/venue/README.md §3): the adapter (daemon/adapter.h) that turns
+ * every message of a Bitfinex connection, from events to channel data, into records.
+ *
+ * - Connections: the conf flags go first (every channel's messages are shaped by them); then one
+ *   subscribe event per channel, matched back by the channel's key in the "subscribed" (or
+ *   "error") echo, which gives the channel id the data messages carry; unsubscribe by id.
  *
  * - Events: the info event (platform status, restart 20051, maintenance 20060/20061), the conf
  *   reply, subscribed/unsubscribed/error for the connection's channels (shard.c keeps those).
@@ -24,20 +28,37 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mdfeed/mdfeed.h>
 
 #include "book/bfx_book.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "daemon/adapter.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/feed.h"
 #include "daemon/log.h"
+#include "daemon/shard.h"
 #include "venue/bitfinex.h"
+
+#define BFX_MAX_ITEMS 10000     /* most levels, trades or candles one snapshot may carry */
+#define BFX_MAINT_MAX_MS 300000 /* a maintenance longer than this: reconnect to ask again */
+
+/* Conf flags every connection asks for: exact decimals as strings, the venue's time and the
+ * connection's sequence number on every data message, book checksums. */
+#define BFX_FLAGS (BFX_F_DEC_S | BFX_F_TIMESTAMP | BFX_F_SEQ_ALL | BFX_F_OB_CHECKSUM)
 
 static struct bfx_msg g_bmsg;      /* decoded message (loop thread only) */
 static struct log_limit venue_log; /* error events naming no channel of ours */
+
+/* The checksummed book of a book channel, NULL for other channels. */
+static inline struct bfx_book *book_of(const struct dstream *s)
+{
+    return s->vbook;
+}
 
 /* ---- publishing -------------------------------------------------------------------------- */
 
@@ -51,11 +72,11 @@ static void publish(struct feed *f, struct dstream *s, union mdf_record *r)
     f->stats.records++;
 }
 
-void bfx_publish_book(struct feed *f, struct dstream *s)
+static void publish_book(struct feed *f, struct dstream *s)
 {
     union mdf_record *r = &f->d->scratch;
 
-    bfx_book_record(s->bbook, &r->book, f->d->cfg->shm.book_depth);
+    bfx_book_record(book_of(s), &r->book, f->d->cfg->shm.book_depth);
     publish(f, s, r);
 }
 
@@ -64,9 +85,9 @@ void bfx_publish_book(struct feed *f, struct dstream *s)
  * takes over). */
 static void book_resynced(struct feed *f, struct shard *sh, struct dstream *s, const char *why)
 {
-    bfx_publish_book(f, s);
+    publish_book(f, s);
     ev_emit(f->d, LOG_LV_WARNING, MDF_EV_BOOK_RESYNC, f->venue_id, s->symbol, sh->id,
-            "%s %s: resync (generation %" PRIu64 ")", s->spec.symbol, why, s->bbook->generation);
+            "%s %s: resync (generation %" PRIu64 ")", s->spec.symbol, why, book_of(s)->generation);
     if (sh->role != SH_RETIRING)
         shard_resubscribe(sh, s);
 }
@@ -93,7 +114,7 @@ static void on_book(struct feed *f, struct shard *sh, struct dstream *s, const s
 {
     bool snapshot = m->kind == BFX_BOOK_SNAPSHOT;
     bool handover = s->primary && s->primary != sh;
-    uint8_t was = s->bbook->state;
+    uint8_t was = book_of(s)->state;
     int rc;
 
     if (!take(s, sh, snapshot)) {
@@ -101,7 +122,8 @@ static void on_book(struct feed *f, struct shard *sh, struct dstream *s, const s
         f->stats.dups++;
         return;
     }
-    rc = handover ? bfx_book_handover(s->bbook, m, recv_ns) : bfx_book_apply(s->bbook, m, recv_ns);
+    rc = handover ? bfx_book_handover(book_of(s), m, recv_ns)
+                  : bfx_book_apply(book_of(s), m, recv_ns);
     if (rc < 0) {
         log_msg(LOG_LV_WARNING, "%s conn %u: %s", f->cv.name, sh->id, mdf_errmsg());
         book_resynced(f, sh, s, "level cannot be held");
@@ -111,18 +133,18 @@ static void on_book(struct feed *f, struct shard *sh, struct dstream *s, const s
         f->stats.snapshots++;
     if (rc == 0)
         return;
-    bfx_publish_book(f, s);
-    if (was != MDF_BOOK_LIVE && s->bbook->state == MDF_BOOK_LIVE)
+    publish_book(f, s);
+    if (was != MDF_BOOK_LIVE && book_of(s)->state == MDF_BOOK_LIVE)
         ev_emit(f->d, LOG_LV_INFO, MDF_EV_BOOK_LIVE, f->venue_id, s->symbol, sh->id,
                 "%s book live (generation %" PRIu64 ", %u bids, %u asks)", s->name,
-                s->bbook->generation, s->bbook->n[0], s->bbook->n[1]);
+                book_of(s)->generation, book_of(s)->n[0], book_of(s)->n[1]);
 }
 
 static void on_checksum(struct feed *f, struct shard *sh, struct dstream *s, int32_t cs)
 {
     char why[96];
 
-    if (!s->bbook || s->primary != sh || bfx_book_verify(s->bbook, cs) >= 0)
+    if (!book_of(s) || s->primary != sh || bfx_book_verify(book_of(s), cs) >= 0)
         return;
     f->stats.checksums++;
     log_msg(LOG_LV_WARNING, "%s conn %u: %s", f->cv.name, sh->id, mdf_errmsg());
@@ -264,9 +286,9 @@ static void seq_gap(struct feed *f, struct shard *sh, int64_t want, int64_t got)
     for (uint32_t i = 0; i < sh->n; i++) {
         struct dstream *s = sh->ent[i].s;
 
-        if (s->bbook && s->primary == sh && s->bbook->state == MDF_BOOK_LIVE) {
-            bfx_book_resync(s->bbook);
-            bfx_publish_book(f, s);
+        if (book_of(s) && s->primary == sh && book_of(s)->state == MDF_BOOK_LIVE) {
+            bfx_book_resync(book_of(s));
+            publish_book(f, s);
         }
     }
     if (sh->role == SH_ACTIVE && !sh->partner)
@@ -317,6 +339,27 @@ static void on_info(struct feed *f, struct shard *sh, const struct bfx_msg *m)
     }
 }
 
+/* The conf event was answered (ok: the venue confirmed flags): subscriptions start. */
+static void on_conf(struct shard *sh, bool ok, uint32_t flags)
+{
+    if (ok) {
+        char cost[160];
+
+        sh->vflags = flags & BFX_F_SUPPORTED;
+        if ((flags & BFX_FLAGS) != BFX_FLAGS &&
+            bitfinex_conf_missing(BFX_FLAGS, flags, cost, sizeof(cost)) >= 0)
+            log_msg(LOG_LV_WARNING, "%s conn %u: the venue confirmed conf flags %u of %u asked: %s",
+                    sh->f->cv.name, sh->id, flags, BFX_FLAGS, cost);
+    } else {
+        sh->vflags = 0;
+        log_msg(LOG_LV_ERR,
+                "%s conn %u: the venue refused the conf flags: books are not checksummed and "
+                "missed messages cannot be detected",
+                sh->f->cv.name, sh->id);
+    }
+    shard_ready(sh);
+}
+
 static void on_event(struct feed *f, struct shard *sh, const struct bfx_msg *m)
 {
     struct dstream *s;
@@ -326,7 +369,7 @@ static void on_event(struct feed *f, struct shard *sh, const struct bfx_msg *m)
         on_info(f, sh, m);
         break;
     case BFX_CONF:
-        shard_on_conf(sh, m->ok, m->flags);
+        on_conf(sh, m->ok, m->flags);
         break;
     case BFX_SUBSCRIBED:
         if (!shard_on_subscribed(sh, m->key, m->chan_id, 0, ""))
@@ -351,7 +394,7 @@ static void on_event(struct feed *f, struct shard *sh, const struct bfx_msg *m)
 
 /* ---- the message ------------------------------------------------------------------------- */
 
-void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns)
+static void on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t recv_ns)
 {
     struct feed *f = sh->f;
     struct bfx_msg *m = &g_bmsg;
@@ -359,10 +402,7 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
     struct dstream *s = NULL;
     int rc;
 
-    f->stats.msgs++;
-    sh->msgs++;
-    sh->last_msg_ns = recv_ns;
-    rc = bitfinex_decode(f->bdec, msg, len, recv_ns, sh->bfx_flags, m);
+    rc = bitfinex_decode(f->vd, msg, len, recv_ns, sh->vflags, m);
     if (rc < 0)
         goto bad;
     if (m->kind != BFX_HB && m->kind != BFX_CHECKSUM && m->kind != BFX_DATA) {
@@ -371,10 +411,10 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
     }
     /* The first number seen is where the connection's count starts: a venue that counted
      * differently must not look like a gap on every connect. */
-    if (m->seq >= 0 && (sh->bfx_flags & BFX_F_SEQ_ALL)) {
-        if (sh->bfx_seq > 0 && m->seq != sh->bfx_seq + 1)
-            seq_gap(f, sh, sh->bfx_seq + 1, m->seq);
-        sh->bfx_seq = m->seq;
+    if (m->seq >= 0 && (sh->vflags & BFX_F_SEQ_ALL)) {
+        if (sh->vseq > 0 && m->seq != sh->vseq + 1)
+            seq_gap(f, sh, sh->vseq + 1, m->seq);
+        sh->vseq = m->seq;
     }
     e = shard_chan(sh, m->chan_id);
     if (!e || e->s->removed) {
@@ -391,7 +431,7 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
         on_checksum(f, sh, s, m->checksum);
         return;
     }
-    rc = bitfinex_decode_data(f->bdec, &s->spec, m);
+    rc = bitfinex_decode_data(f->vd, &s->spec, m);
     if (rc < 0)
         goto bad;
     e->got = true;
@@ -399,7 +439,7 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
     switch (m->kind) {
     case BFX_BOOK_SNAPSHOT:
     case BFX_BOOK_UPDATE:
-        if (s->bbook)
+        if (book_of(s))
             on_book(f, sh, s, m, recv_ns);
         break;
     case BFX_TRADES_SNAPSHOT:
@@ -429,3 +469,136 @@ void bfx_on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t re
 bad:
     feed_decode_failed(f, sh, s, rc, msg, len);
 }
+
+/* ---- the adapter ------------------------------------------------------------------------- */
+
+/* jsmn whatever the config's decoder: exact decimals from JSON numbers need their text. A
+ * snapshot of a 250-level book has 500 levels; candle snapshots are longer. */
+static int feed_init(struct feed *f)
+{
+    f->vd = bitfinex_decoder_new(VDEC_JSMN, BFX_MAX_ITEMS, 4u << 20);
+    return f->vd ? 0 : err_set(-ENOMEM, "venue %s: out of memory for its decoders", f->cv.name);
+}
+
+static void feed_fini(struct feed *f)
+{
+    bitfinex_decoder_free(f->vd);
+    f->vd = NULL;
+}
+
+static int stream_init(struct feed *f, struct dstream *s)
+{
+    uint32_t len = s->spec.levels ? s->spec.levels : BFX_BOOK_LEN_DEFAULT;
+    struct bfx_book *b;
+
+    if (s->spec.type != VS_DIFF)
+        return 0;
+    b = calloc(1, sizeof(*b));
+    if (!b || bfx_book_init(b, len + len / 2 + 8) < 0) {
+        free(b);
+        return err_set(-ENOMEM, "out of memory for the %s book", s->spec.symbol);
+    }
+    s->vbook = b;
+    return 0;
+}
+
+static void stream_fini(struct dstream *s)
+{
+    if (!book_of(s))
+        return;
+    bfx_book_fini(book_of(s));
+    free(s->vbook);
+    s->vbook = NULL;
+}
+
+/* The ticker channel publishes the best bid and offer too (on_ticker). */
+static uint32_t extra_types(const struct dstream *s)
+{
+    return s->spec.type == VS_TICKER ? 1u << MDF_REC_BBO : 0;
+}
+
+/* The flags come first: every channel's messages are shaped by them; subscriptions follow the
+ * conf reply (on_conf). */
+static int on_open(struct shard *sh)
+{
+    int len = bitfinex_conf_msg(BFX_FLAGS, sh->ctl, sh->ctl_cap);
+
+    if (len < 0 || wsconn_send_text(&sh->ws, sh->ctl, (size_t)len) < 0) {
+        log_msg(LOG_LV_ERR, "%s conn %u: cannot send the conf event: %s", sh->f->cv.name, sh->id,
+                mdf_errmsg());
+        return len < 0 ? len : -EIO;
+    }
+    sh->last_ctl_mono = clock_mono_ns();
+    return 0;
+}
+
+static int control_one(const struct shard *sh, const struct shard_ent *e, bool subscribe, char *buf,
+                       size_t cap)
+{
+    return subscribe ? bitfinex_subscribe_msg(sh->f->prof, &e->s->spec, buf, cap)
+                     : bitfinex_unsubscribe_msg(e->chan_id, buf, cap);
+}
+
+static int book_info(const struct dstream *s, uint64_t *gen, uint64_t *resyncs, uint64_t *gaps)
+{
+    const struct bfx_book *b = book_of(s);
+
+    if (!b)
+        return -1;
+    *gen = b->generation;
+    *resyncs = b->stats.resyncs;
+    *gaps = 0;
+    return b->state;
+}
+
+static void book_interrupt(struct feed *f, struct dstream *s)
+{
+    uint8_t was;
+
+    if (!book_of(s))
+        return;
+    was = book_of(s)->state;
+    bfx_book_interrupt(book_of(s));
+    if (was != book_of(s)->state)
+        publish_book(f, s);
+}
+
+/* Every channel has delivered: each starts with its snapshot, which is when the replacement
+ * takes its stream over. */
+static bool delivers(const struct shard *sh)
+{
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
+            return false;
+    return true;
+}
+
+/* No end of maintenance announced to this connection: connect again, and the venue's info
+ * event says whether it is over. */
+static void check_shard(struct feed *f, struct shard *sh, int64_t now)
+{
+    if (!sh->maint || now - sh->maint_mono <= BFX_MAINT_MAX_MS * 1000000LL)
+        return;
+    log_msg(LOG_LV_WARNING, "%s conn %u: maintenance for %d s: reconnecting", f->cv.name, sh->id,
+            BFX_MAINT_MAX_MS / 1000);
+    wsconn_reconnect(&sh->ws, -ETIMEDOUT);
+}
+
+const struct feed_adapter bitfinex_adapter = {
+    .name = "bitfinex",
+    .feed_init = feed_init,
+    .feed_fini = feed_fini,
+    .stream_init = stream_init,
+    .stream_fini = stream_fini,
+    .extra_types = extra_types,
+    .on_open = on_open,
+    .control_one = control_one,
+    .on_message = on_message,
+    .book_info = book_info,
+    .book_interrupt = book_interrupt,
+    .delivers = delivers,
+    .handover_by_snapshot = true,
+    .check_stream = NULL,
+    .check_shard = check_shard,
+    .candles = NULL,
+};
