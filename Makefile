@@ -90,7 +90,7 @@ WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c \
-	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c \
+	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c src/venue/vconf.c \
 	src/venue/vfield.c src/venue/bybit.c src/venue/bybit_ticker.c src/venue/okx.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c \
 	src/book/bybit_book.c src/book/okx_book.c
@@ -123,6 +123,7 @@ FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c t
 	tools/mdfeed-fakevenue/replay_live.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c tools/mdfeed-fakevenue/bfx_replay.c \
 	tools/mdfeed-fakevenue/proto.c tools/mdfeed-fakevenue/binance_replay.c \
+	tools/mdfeed-fakevenue/okx.c tools/mdfeed-fakevenue/okx_market.c tools/mdfeed-fakevenue/okx_replay.c \
 	tools/mdfeed-fakevenue/bybit.c tools/mdfeed-fakevenue/bybit_market.c tools/mdfeed-fakevenue/bybit_replay.c
 
 # Example readers (README, tools/examples/README.md): the public API only; installed as
@@ -140,7 +141,8 @@ TEST_WS_SRC := tests/ws/ws_test.c tests/ws/ws_handshake_test.c
 TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_test.c tests/net/conformance_test.c tests/net/http_test.c \
 	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c \
-	tests/tools/fakevenue_replay_test.c tests/tools/fakevenue_bybit_test.c
+	tests/tools/fakevenue_replay_test.c \
+	tests/tools/fakevenue_okx_test.c tests/tools/fakevenue_bybit_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c \
 	tests/venue/bybit_test.c tests/venue/okx_test.c

@@ -20,6 +20,7 @@
 #include "venue/bfx_list.h"
 #include "tools/fakevenue_bfx_list.h"
 #include "tools/fakevenue_replay_list.h"
+#include "tools/fakevenue_okx_list.h"
 #include "daemon/notify_list.h"
 #include "daemon/health_list.h"
 #include "tools/systemd_list.h"
@@ -109,6 +110,7 @@
     TEST_LIST_BFX(X)                                                                               \
     TEST_LIST_FV_BFX(X)                                                                            \
     TEST_LIST_FV_REPLAY(X)                                                                         \
+    TEST_LIST_FV_OKX(X)                                                                            \
     TEST_LIST_TRUTH(X)                                                                             \
     TEST_LIST_DEMO(X)                                                                              \
     TEST_LIST_RELIABILITY(X)                                                                       \

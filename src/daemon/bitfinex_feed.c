@@ -563,16 +563,6 @@ static void book_interrupt(struct feed *f, struct dstream *s)
         publish_book(f, s);
 }
 
-/* Every channel has delivered: each starts with its snapshot, which is when the replacement
- * takes its stream over. */
-static bool delivers(const struct shard *sh)
-{
-    for (uint32_t i = 0; i < sh->n; i++)
-        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
-            return false;
-    return true;
-}
-
 /* No end of maintenance announced to this connection: connect again, and the venue's info
  * event says whether it is over. */
 static void check_shard(struct feed *f, struct shard *sh, int64_t now)
@@ -596,7 +586,7 @@ const struct feed_adapter bitfinex_adapter = {
     .on_message = on_message,
     .book_info = book_info,
     .book_interrupt = book_interrupt,
-    .delivers = delivers,
+    .delivers = shard_all_delivered, /* each channel starts with its snapshot */
     .handover_by_snapshot = true,
     .check_stream = NULL,
     .check_shard = check_shard,

@@ -408,15 +408,6 @@ static void book_interrupt(struct feed *f, struct dstream *s)
         publish_book(f, s);
 }
 
-/* Every topic has delivered (a book its snapshot), so taking over loses nothing. */
-static bool delivers(const struct shard *sh)
-{
-    for (uint32_t i = 0; i < sh->n; i++)
-        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
-            return false;
-    return true;
-}
-
 /* {"op":"ping"} every BYBIT_PING_INTERVAL_S on a connected connection. */
 static void check_shard(struct feed *f, struct shard *sh, int64_t now)
 {
@@ -449,7 +440,7 @@ const struct feed_adapter bybit_adapter = {
     .on_message = on_message,
     .book_info = book_info,
     .book_interrupt = book_interrupt,
-    .delivers = delivers,
+    .delivers = shard_all_delivered, /* every topic delivered (a book its snapshot) */
     .handover_by_snapshot = false,
     .check_stream = NULL,
     .check_shard = check_shard,

@@ -338,7 +338,7 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
 {
     int64_t now = clock_mono_ns();
     uint32_t sent = 0;
-    bool any = false;
+    bool any = false, resub = false;
 
     for (uint32_t i = 0; i < sh->n;) {
         struct shard_ent *e = &sh->ent[i];
@@ -348,6 +348,16 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
             continue;
         }
         any = true;
+        if (e->state == SUB_UNSENT && e->resub) {
+            /* Resubscribed for a fresh snapshot (a book that lost its chain): ask again. */
+            e->state = SUB_WANT;
+            e->resub = false;
+            e->req_id = 0;
+            sh->all_acked_mono = 0;
+            resub = true;
+            i++;
+            continue;
+        }
         if (e->state == SUB_UNSENT) {
             sh->ent[i] = sh->ent[--sh->n]; /* gone, whatever the venue said */
             continue;
@@ -367,6 +377,8 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
             settle(sh, &sh->ent[i], code, text, now);
     if (!sh->all_acked_mono && shard_all_acked(sh))
         sh->all_acked_mono = now;
+    if (resub)
+        kick(sh);
 }
 
 void shard_ready(struct shard *sh)
@@ -608,6 +620,14 @@ bool shard_all_acked(const struct shard *sh)
 {
     for (uint32_t i = 0; i < sh->n; i++)
         if (sh->ent[i].state == SUB_WANT || sh->ent[i].state == SUB_SENT)
+            return false;
+    return true;
+}
+
+bool shard_all_delivered(const struct shard *sh)
+{
+    for (uint32_t i = 0; i < sh->n; i++)
+        if (sh->ent[i].state == SUB_ACKED && !sh->ent[i].got)
             return false;
     return true;
 }

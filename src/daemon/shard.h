@@ -122,6 +122,11 @@ uint32_t shard_count(const struct shard *sh);
 /* True once every stream carried is acknowledged (or refused). */
 bool shard_all_acked(const struct shard *sh);
 
+/* True once every acknowledged stream has delivered on this connection (its `got`: each
+ * starts with its snapshot, so a replacement can take every one over). An adapter's
+ * `delivers` for venues whose streams start with a snapshot. */
+bool shard_all_delivered(const struct shard *sh);
+
 /* A control reply arrived on this connection, by request id (control_batch). */
 void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text);
 

@@ -34,28 +34,7 @@ static const struct venue_refusal refused[] = {
 static int symbol(const struct venue_profile *p, const char *text, char *out, char *note,
                   size_t note_cap)
 {
-    size_t n = strlen(text);
-
-    note[0] = '\0';
-    if (n == 0 || n >= MDF_SYMBOL_MAX)
-        goto err_bad;
-    for (size_t i = 0; i < n; i++) {
-        char ch = text[i];
-
-        if (ch >= 'a' && ch <= 'z')
-            ch = (char)(ch - 'a' + 'A');
-        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
-            goto err_bad;
-        out[i] = ch;
-    }
-    out[n] = '\0';
-    if (strcmp(text, out) != 0)
-        snprintf(note, note_cap, "\"%s\" read as \"%s\" (Binance symbols are upper case)", text,
-                 out);
-    return 0;
-err_bad:
-    return err_set(-EINVAL, "\"%s\" is not a symbol (1..%u letters, digits or '_')", text,
-                   MDF_SYMBOL_MAX - 1);
+    return vconf_upper_symbol(text, true, "Binance", out, note, note_cap);
 }
 
 /* order_book numbers: the partial books depth5, depth10 and depth20. */

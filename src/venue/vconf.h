@@ -154,6 +154,12 @@ struct venue_conf {
                               rule names it: "ping" (its WebSocket pings), "heartbeat" */
 };
 
+/* A symbol read upper-cased into out (MDF_SYMBOL_MAX): 1..47 letters and digits, and '_' when
+ * underscore. Lower case is read the way the venue spells it, with a notice naming the venue
+ * ("Binance symbols are upper case"). For venue_conf.symbol (venue/vconf.c). */
+int vconf_upper_symbol(const char *text, bool underscore, const char *venue, char *out, char *note,
+                       size_t note_cap);
+
 #define VCONF_OPTS_MAX 16    /* options a venue may declare (struct venue_conf.opts) */
 #define VCONF_REFUSED_MAX 32 /* keys a venue may refuse (struct venue_conf.refused) */
 

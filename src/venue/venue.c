@@ -23,6 +23,17 @@
 #include "venue/venue.h"
 #include "venue/vtext.h"
 
+/* A Bybit profile: every category and host has the same limits. */
+#define BYBIT_PROFILE(n, cat, host, rest)                                                          \
+    {                                                                                              \
+        .name = (n), .family = VF_BYBIT, .proto = &bybit_proto, .variant = (cat),                  \
+        .ws_url = (host), .rest_url = (rest), .streams_per_conn = 200, .msgs_per_sec = 10,         \
+        .conn_attempts = BYBIT_CONN_ATTEMPTS, .conn_window_s = BYBIT_CONN_WINDOW_S,                \
+        .rest_weight_per_min = 600, .ping_interval_s = BYBIT_PING_INTERVAL_S,                      \
+        .pong_timeout_s = BYBIT_IDLE_CUT_S, .max_age_s = 0, .snapshot_limit = 200,                 \
+        .klines_limit = 1000,                                                                      \
+    }
+
 /* The known venues. Testnets share their production venue's limits. */
 static const struct venue_profile profiles[] = {
     {
@@ -126,96 +137,13 @@ static const struct venue_profile profiles[] = {
      * connections per 5 min per domain. Streams per connection: no limit on linear, 10 args
      * per request on spot; 200 keeps a connection's book snapshots modest. REST is unused.
      * msgs_per_sec is our own cap (none documented). */
-    {
-        .name = "bybit-spot",
-        .family = VF_BYBIT,
-        .proto = &bybit_proto,
-        .variant = BYBIT_SPOT,
-        .ws_url = BYBIT_HOST,
-        .rest_url = "https://api.bybit.com",
-        .streams_per_conn = 200,
-        .msgs_per_sec = 10,
-        .conn_attempts = BYBIT_CONN_ATTEMPTS,
-        .conn_window_s = BYBIT_CONN_WINDOW_S,
-        .rest_weight_per_min = 600,
-        .ping_interval_s = BYBIT_PING_INTERVAL_S,
-        .pong_timeout_s = BYBIT_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = 200,
-        .klines_limit = 1000,
-    },
-    {
-        .name = "bybit-linear",
-        .family = VF_BYBIT,
-        .proto = &bybit_proto,
-        .variant = BYBIT_LINEAR,
-        .ws_url = BYBIT_HOST,
-        .rest_url = "https://api.bybit.com",
-        .streams_per_conn = 200,
-        .msgs_per_sec = 10,
-        .conn_attempts = BYBIT_CONN_ATTEMPTS,
-        .conn_window_s = BYBIT_CONN_WINDOW_S,
-        .rest_weight_per_min = 600,
-        .ping_interval_s = BYBIT_PING_INTERVAL_S,
-        .pong_timeout_s = BYBIT_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = 200,
-        .klines_limit = 1000,
-    },
-    {
-        .name = "bybit-inverse",
-        .family = VF_BYBIT,
-        .proto = &bybit_proto,
-        .variant = BYBIT_INVERSE,
-        .ws_url = BYBIT_HOST,
-        .rest_url = "https://api.bybit.com",
-        .streams_per_conn = 200,
-        .msgs_per_sec = 10,
-        .conn_attempts = BYBIT_CONN_ATTEMPTS,
-        .conn_window_s = BYBIT_CONN_WINDOW_S,
-        .rest_weight_per_min = 600,
-        .ping_interval_s = BYBIT_PING_INTERVAL_S,
-        .pong_timeout_s = BYBIT_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = 200,
-        .klines_limit = 1000,
-    },
-    {
-        .name = "bybit-spot-testnet",
-        .family = VF_BYBIT,
-        .proto = &bybit_proto,
-        .variant = BYBIT_SPOT,
-        .ws_url = BYBIT_HOST_TESTNET,
-        .rest_url = "https://api-testnet.bybit.com",
-        .streams_per_conn = 200,
-        .msgs_per_sec = 10,
-        .conn_attempts = BYBIT_CONN_ATTEMPTS,
-        .conn_window_s = BYBIT_CONN_WINDOW_S,
-        .rest_weight_per_min = 600,
-        .ping_interval_s = BYBIT_PING_INTERVAL_S,
-        .pong_timeout_s = BYBIT_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = 200,
-        .klines_limit = 1000,
-    },
-    {
-        .name = "bybit-linear-testnet",
-        .family = VF_BYBIT,
-        .proto = &bybit_proto,
-        .variant = BYBIT_LINEAR,
-        .ws_url = BYBIT_HOST_TESTNET,
-        .rest_url = "https://api-testnet.bybit.com",
-        .streams_per_conn = 200,
-        .msgs_per_sec = 10,
-        .conn_attempts = BYBIT_CONN_ATTEMPTS,
-        .conn_window_s = BYBIT_CONN_WINDOW_S,
-        .rest_weight_per_min = 600,
-        .ping_interval_s = BYBIT_PING_INTERVAL_S,
-        .pong_timeout_s = BYBIT_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = 200,
-        .klines_limit = 1000,
-    },
+    BYBIT_PROFILE("bybit-spot", BYBIT_SPOT, BYBIT_HOST, "https://api.bybit.com"),
+    BYBIT_PROFILE("bybit-linear", BYBIT_LINEAR, BYBIT_HOST, "https://api.bybit.com"),
+    BYBIT_PROFILE("bybit-inverse", BYBIT_INVERSE, BYBIT_HOST, "https://api.bybit.com"),
+    BYBIT_PROFILE("bybit-spot-testnet", BYBIT_SPOT, BYBIT_HOST_TESTNET,
+                  "https://api-testnet.bybit.com"),
+    BYBIT_PROFILE("bybit-linear-testnet", BYBIT_LINEAR, BYBIT_HOST_TESTNET,
+                  "https://api-testnet.bybit.com"),
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))

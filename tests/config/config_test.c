@@ -165,6 +165,8 @@ struct want_err {
     const char *text; /* a piece of the message */
 };
 
+static const char *topics_text(const struct cfg_venue *v);
+
 static void check_errors(const struct loaded *l, const struct want_err *want, size_t n)
 {
     const char *p = l->errs;
@@ -1450,12 +1452,19 @@ TEST(config_shipped_bitfinex_example_loads_when_uncommented)
     ASSERT(seen);
     ASSERT(!inside);
     load_ok(&l, out);
-    ASSERT_EQ(l.c->n_venues, 3);
+    ASSERT_EQ(l.c->n_venues, 4);
     v = cfg_venue_find(l.c, "bitfinex");
     ASSERT(v != NULL);
     ASSERT_STR_EQ(streams_text(v), "tBTCUSD trade | tBTCUSD kline/1m | tBTCUSD diff_depth/P0:25 | "
                                    "tBTCUSD ticker | tETHUSD trade | tETHUSD kline/1m | "
                                    "tETHUSD diff_depth/P0:25 | tETHUSD ticker");
+    v = cfg_venue_find(l.c, "bybit-linear");
+    ASSERT(v != NULL);
+    ASSERT_STR_EQ(topics_text(v),
+                  "publicTrade.BTCUSDT | kline.1.BTCUSDT | kline.60.BTCUSDT | "
+                  "orderbook.50.BTCUSDT | tickers.BTCUSDT | allLiquidation.BTCUSDT | "
+                  "publicTrade.ETHUSDT | kline.1.ETHUSDT | kline.60.ETHUSDT | "
+                  "orderbook.50.ETHUSDT | tickers.ETHUSDT | allLiquidation.ETHUSDT");
     unload(&l);
     free(out);
     free(conf);

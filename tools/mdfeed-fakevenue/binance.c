@@ -237,18 +237,6 @@ void binance_send_shutdown(struct fv_peer *p)
 
 /* ---- control methods ---- */
 
-/* Sends a reply object (steals it). */
-static void reply(struct fv_peer *p, json_t *obj)
-{
-    char *txt = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-    if (txt) {
-        peer_send_text(p, txt, strlen(txt));
-        free(txt);
-    }
-    json_decref(obj);
-}
-
 /* {"result":<result>,"id":<id>}; steals result, borrows id. */
 static void reply_result(struct fv_peer *p, json_t *result, json_t *id)
 {
@@ -256,7 +244,7 @@ static void reply_result(struct fv_peer *p, json_t *result, json_t *id)
 
     json_object_set_new(o, "result", result);
     json_object_set(o, "id", id ? id : json_null());
-    reply(p, o);
+    peer_send_json(p, o);
 }
 
 /* {"code":N,"msg":"...","id":<id>}; borrows id. */
@@ -267,7 +255,7 @@ static void reply_error(struct fv_peer *p, int code, const char *msg, json_t *id
     json_object_set_new(o, "code", json_integer(code));
     json_object_set_new(o, "msg", json_string(msg));
     json_object_set(o, "id", id ? id : json_null());
-    reply(p, o);
+    peer_send_json(p, o);
 }
 
 /* The venue accepts a signed 64-bit integer, a short alphanumeric string or null as id. */

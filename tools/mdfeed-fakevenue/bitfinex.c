@@ -68,18 +68,6 @@ int bitfinex_upgrade(struct fv_peer *p, const char *target, const char **body)
     return 0;
 }
 
-/* Sends an event object (steals it). */
-static void send_event(struct fv_peer *p, json_t *obj)
-{
-    char *txt = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-    if (txt) {
-        peer_send_text(p, txt, strlen(txt));
-        free(txt);
-    }
-    json_decref(obj);
-}
-
 /* The connection state (bitfinex_on_open() to bitfinex_peer_gone()). */
 static struct bfx_peer *bfx_of(const struct fv_peer *p)
 {
@@ -250,7 +238,7 @@ static void send_error(struct fv_peer *p, int code, const char *msg, json_t *req
     }
     p->srv->stats.errors++;
     fv_log("conn %u error %d", p->id, code);
-    send_event(p, o);
+    peer_send_json(p, o);
 }
 
 /* {"event":"conf","flags":N}: the flags apply from the next data message on. */
@@ -278,7 +266,7 @@ static void do_conf(struct fv_peer *p, json_t *req)
     json_object_set_new(o, "status", json_string("OK"));
     json_object_set_new(o, "flags", json_integer(json_integer_value(fl)));
     fv_log("conn %u conf %" PRIu32, p->id, bfx_of(p)->flags);
-    send_event(p, o);
+    peer_send_json(p, o);
 }
 
 /* {"event":"ping","cid":N} -> {"event":"pong","ts":MS,"cid":N}. */
@@ -290,7 +278,7 @@ static void do_ping(struct fv_peer *p, json_t *req)
     json_object_set_new(o, "ts", json_integer(fv_wall_ms()));
     if (cid)
         json_object_set(o, "cid", cid);
-    send_event(p, o);
+    peer_send_json(p, o);
 }
 
 /* See fv.h. */
@@ -484,7 +472,7 @@ static void send_subscribed(struct fv_peer *p, json_t *req, const struct bfx_spe
         }
         json_object_set_new(o, "pair", json_string(sp->sym + 1));
     }
-    send_event(p, o);
+    peer_send_json(p, o);
 }
 
 /* The replay key of a channel (fv.h, struct fv_rline): the same for a live request and the
@@ -629,7 +617,7 @@ static void do_unsubscribe(struct fv_peer *p, json_t *req)
         json_object_set_new(o, "status", json_string("OK"));
         json_object_set_new(o, "chanId", json_integer(c.id));
         fv_log("conn %u unsubscribed %d", p->id, c.id);
-        send_event(p, o);
+        peer_send_json(p, o);
         return;
     }
     send_error(p, 10401, "unsubscribe: invalid", req);

@@ -50,6 +50,17 @@ bool bybit_spot(const struct fv_server *s)
     return s->o->proto->variant == FV_BYBIT_SPOT;
 }
 
+/* See fv.h. */
+bool bybit_symbol_ok(const char *s, size_t len)
+{
+    if (len < 2 || len > 20)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
 static bool spot(const struct fv_server *s)
 {
     return bybit_spot(s);
@@ -118,7 +129,6 @@ static void reply(struct fv_peer *p, bool ok, const char *ret_msg, json_t *req_i
 {
     struct byb_peer *x = p->vstate;
     json_t *o = json_object();
-    char *txt;
 
     json_object_set_new(o, "success", json_boolean(ok));
     json_object_set_new(o, "ret_msg", json_string(ret_msg));
@@ -128,12 +138,7 @@ static void reply(struct fv_peer *p, bool ok, const char *ret_msg, json_t *req_i
     else if (!req_id_opt)
         json_object_set_new(o, "req_id", json_string(""));
     json_object_set_new(o, "op", json_string(op));
-    txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (txt) {
-        peer_send_text(p, txt, strlen(txt));
-        free(txt);
-    }
-    json_decref(o);
+    peer_send_json(p, o);
     if (!ok) {
         p->srv->stats.errors++;
         fv_log("conn %u refused %s: %s", p->id, op, ret_msg);
@@ -147,23 +152,17 @@ static bool send_recorded(struct fv_peer *p, const char *rec, size_t len, json_t
     json_t *o = json_loadb(rec, len, 0, NULL);
     json_t *okv = json_object_get(o, "success"), *msg = json_object_get(o, "ret_msg");
     bool ok = json_is_true(okv);
-    char *txt;
 
-    if (json_is_string(req_id))
-        json_object_set(o, "req_id", req_id);
-    else if (json_object_get(o, "req_id"))
-        json_object_set_new(o, "req_id", json_string(""));
-    txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (txt) {
-        peer_send_text(p, txt, strlen(txt));
-        free(txt);
-    }
     if (!ok) {
         p->srv->stats.errors++;
         fv_log("conn %u refused subscribe: %s (recorded)", p->id,
                json_is_string(msg) ? json_string_value(msg) : "");
     }
-    json_decref(o);
+    if (json_is_string(req_id))
+        json_object_set(o, "req_id", req_id);
+    else if (json_object_get(o, "req_id"))
+        json_object_set_new(o, "req_id", json_string(""));
+    peer_send_json(p, o);
     return ok;
 }
 

@@ -11,9 +11,10 @@
  * (replay, synthetic load, the markets) compare against a watermark.
  *
  * The venue protocol is a module (struct fv_proto below, the table in proto.c): Binance spot and
- * futures (binance.c, binance_replay.c, with synth.c, market.c and rest.c behind them) or
- * Bitfinex (bitfinex.c, bfx_replay.c, with its own market in bfx_market.c) or Bybit spot and
- * linear (bybit.c, bybit_replay.c, market in bybit_market.c). The server, the
+ * futures (binance.c, binance_replay.c, with synth.c, market.c and rest.c behind them),
+ * Bitfinex (bitfinex.c, bfx_replay.c, with its own market in bfx_market.c), Bybit spot and
+ * linear (bybit.c, bybit_replay.c, market in bybit_market.c) or OKX v5 (okx.c,
+ * okx_replay.c, with its market in okx_market.c; okxv.h between them). The server, the
  * faults and the replay clock (replay.c) are shared by every module.
  *
  * Data frames are encoded by us with ws_frame_encode() (no copy into wslay's queue, and every bit
@@ -117,6 +118,24 @@ struct fv_byb_opts {
     struct fv_byb_fault restart; /* every book topic of sym: a u == 1 snapshot (once) */
 };
 
+/* An OKX book fault (--okx-seq-break, --okx-bad-checksum): once per run, on the first faulted
+ * connection whose books channel of `inst` has sent `after` updates since its snapshot. */
+struct fv_okx_fault {
+    char inst[32]; /* instId ("BTC-USDT"); "" = off */
+    long after;    /* updates sent on the channel before the fault */
+};
+
+/* The OKX options (--venue okx; market events use --market, --market-rate, --market-events). */
+struct fv_okx_opts {
+    double idle;                /* seconds without a client message before the venue cuts */
+    long req_limit;             /* subscribe/unsubscribe requests per req_window */
+    double req_window;          /* seconds */
+    long minute_ms;             /* length of a candle minute (every bar scales with it) */
+    bool checksum_zero;         /* books checksum 0 (retired) instead of the CRC-32 */
+    struct fv_okx_fault seq;    /* an update whose prevSeqId breaks the chain */
+    struct fv_okx_fault bad_cs; /* an update with a wrong checksum */
+};
+
 /* Everything the command line sets (main.c). Read-only after startup. */
 struct fv_opts {
     const char *listen;           /* loopback address to bind */
@@ -160,6 +179,7 @@ struct fv_opts {
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
     struct fv_byb_opts byb; /* --venue bybit-spot|bybit-linear */
+    struct fv_okx_opts okx; /* --venue okx */
     struct fv_faults f;     /* fault injection */
     const char *refuse[FV_REFUSE_MAX]; /* --refuse-stream: names a SUBSCRIBE may not carry */
     size_t n_refuse;                   /* how many */
@@ -458,6 +478,7 @@ struct fv_server {
     struct fv_market *market;    /* --market, or NULL */
     struct bfx_market *bfx;      /* --venue bitfinex: its market, or NULL */
     struct byb_market *byb;      /* --venue bybit-*: its market, or NULL */
+    struct okx_market *okx;      /* --venue okx: its market, or NULL */
     int32_t bfx_chan_seq;        /* the last Bitfinex chanId given (venue-wide) */
     struct fv_stats stats;       /* counters (GET /fv/stats) */
     uint64_t *conn_times;        /* loop times of the last conn_limit upgrades (a ring) */
@@ -510,6 +531,8 @@ void peer_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode, cons
                 size_t len);
 /* Queues one text message (one frame) that is not a data message (control replies). */
 void peer_send_text(struct fv_peer *p, const void *msg, size_t len);
+/* Queues a control reply built with jansson, compact and in member order (steals obj). */
+void peer_send_json(struct fv_peer *p, struct json_t *obj);
 /* Hands everything appended so far to the socket (encrypting it first under TLS). */
 void peer_flush(struct fv_peer *p);
 /* Bytes produced for the client and not yet accepted by the kernel. */
@@ -622,6 +645,9 @@ struct fv_proto {
     1u                   /* --shutdown-after notices only on --fault-conns connections             \
                           */
 #define FV_PROTO_LOOP 2u /* --loop and --replay-live (the replay can shift ids) */
+#define FV_PROTO_OWN_MARKET                                                                        \
+    4u /* --market names the venue's own instruments: options() checks the list (main.c checks     \
+          Binance symbols otherwise) */
 
 #define FV_BINANCE_SPOT 0    /* variant of binance-spot */
 #define FV_BINANCE_FUTURES 1 /* variant of binance-futures */
@@ -643,6 +669,8 @@ extern const struct fv_proto fv_proto_binance_futures;
 extern const struct fv_proto fv_proto_bitfinex;
 extern const struct fv_proto fv_proto_bybit_spot;
 extern const struct fv_proto fv_proto_bybit_linear;
+
+extern const struct fv_proto fv_proto_okx;
 
 /* ---- Binance protocol (binance.c) ---- */
 
@@ -751,6 +779,8 @@ void bfxm_fini(struct fv_server *s);
 
 /* True on bybit-spot (the category decides the shapes). */
 bool bybit_spot(const struct fv_server *s);
+/* True for a Bybit symbol: 2 to 20 upper-case letters and digits ("BTCUSDT"). */
+bool bybit_symbol_ok(const char *s, size_t len);
 /* Sends one data message of topic `topic` to p with the connection's faults. `delta_u` is the
  * u of a book delta (the gap faults may drop it), 0 otherwise; `updates` counts the topic's
  * book updates sent to p. Returns false when nothing was sent. */
@@ -784,6 +814,10 @@ void bybm_detach(struct fv_server *s, int gen, struct fv_peer *p);
 int bybm_init(struct fv_server *s);
 void bybm_stop(struct fv_server *s);
 void bybm_fini(struct fv_server *s);
+/* ---- OKX v5 (okx.c, okx_replay.c, okx_market.c; okxv.h is the module's own header) ---- */
+
+/* True for an OKX instId: upper-case letters and digits in '-'-joined parts, 3 to 31 bytes. */
+bool fvokx_inst_ok(const char *s, size_t len);
 
 /* ---- faults (faults.c) ---- */
 

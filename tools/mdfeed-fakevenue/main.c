@@ -97,6 +97,13 @@ enum {
     O_BYB_MINUTE_MS,
     O_BYB_GAP,
     O_BYB_RESTART,
+    O_OKX_IDLE,
+    O_OKX_REQ_LIMIT,
+    O_OKX_REQ_WINDOW,
+    O_OKX_MINUTE_MS,
+    O_OKX_CS_ZERO,
+    O_OKX_SEQ_BREAK,
+    O_OKX_BAD_CS,
 };
 
 static const struct option LONGOPTS[] = {
@@ -174,6 +181,13 @@ static const struct option LONGOPTS[] = {
     {"bybit-minute-ms", required_argument, NULL, O_BYB_MINUTE_MS},
     {"bybit-gap", required_argument, NULL, O_BYB_GAP},
     {"bybit-restart", required_argument, NULL, O_BYB_RESTART},
+    {"okx-idle", required_argument, NULL, O_OKX_IDLE},
+    {"okx-req-limit", required_argument, NULL, O_OKX_REQ_LIMIT},
+    {"okx-req-window", required_argument, NULL, O_OKX_REQ_WINDOW},
+    {"okx-minute-ms", required_argument, NULL, O_OKX_MINUTE_MS},
+    {"okx-checksum-zero", no_argument, NULL, O_OKX_CS_ZERO},
+    {"okx-seq-break", required_argument, NULL, O_OKX_SEQ_BREAK},
+    {"okx-bad-checksum", required_argument, NULL, O_OKX_BAD_CS},
     {NULL, 0, NULL, 0},
 };
 
@@ -202,6 +216,10 @@ static void usage(FILE *f)
             "       [--bfx-same-chan-id]\n"
             "bybit-spot, bybit-linear: [--market SYMBOLS] [--market-rate N] [--bybit-idle-cut S]\n"
             "       [--bybit-minute-ms MS] [--bybit-gap SYMBOL[/N]] [--bybit-restart SYMBOL[/N]]\n"
+            "okx: [--replay FILE] [--market INSTIDS] [--market-rate N] [--market-events N]\n"
+            "       [--okx-idle S] [--okx-req-limit N] [--okx-req-window S] [--okx-minute-ms MS]\n"
+            "       [--okx-checksum-zero] [--okx-seq-break INSTID[/N]]\n"
+            "       [--okx-bad-checksum INSTID[/N]]\n"
             "fault flags: --fault-close-after N [--fault-close-code C] | --fault-rst-after N |\n"
             "       --fault-rst-midframe N | --fault-fin-midframe N | --fault-truncate-tls N |\n"
             "       --fault-stall-after N | --fault-drip | --fault-fragment N "
@@ -286,49 +304,38 @@ static void symbol_list(const char *opt, const char *v)
     }
 }
 
-/* Checks a comma list of Bitfinex pairs (--bfx-pairs). */
-static void bfx_symbol_list(const char *opt, const char *v)
+/* Checks a comma list of venue symbols: each must pass ok(); eg names examples in errors. */
+static void venue_symbol_list(const char *opt, const char *v, bool (*ok)(const char *, size_t),
+                              const char *eg)
 {
     const char *s = v;
 
     while (*s) {
         size_t len = strcspn(s, ",");
 
-        if (!bitfinex_pair_ok(s, len))
-            die_usage("--%s: a comma list of pairs such as tBTCUSD,tAVAX:USD, got '%.*s'", opt,
-                      (int)len, s);
+        if (!ok(s, len))
+            die_usage("--%s: a comma list such as %s, got '%.*s'", opt, eg, (int)len, s);
         s += len;
         if (*s == ',' && !*++s)
-            die_usage("--%s: bad pair list '%s'", opt, v);
+            die_usage("--%s: bad list '%s'", opt, v);
     }
     if (!*v)
-        die_usage("--%s: a comma list of pairs such as tBTCUSD,tAVAX:USD", opt);
+        die_usage("--%s: a comma list such as %s", opt, eg);
 }
 
-/* SYMBOL[/N] of --bfx-bad-checksum and --bfx-bad-level (N defaults to 10). */
-static void bfx_fault(const char *opt, const char *v, struct fv_bfx_fault *f)
+/* SYMBOL[/N] of a book fault (N defaults to 10): the symbol (passing ok()) into sym (cap
+ * bytes), N into *after. */
+static void venue_fault(const char *opt, const char *v, bool (*ok)(const char *, size_t), char *sym,
+                        size_t cap, long *after)
 {
     const char *slash = strchr(v, '/');
     size_t len = slash ? (size_t)(slash - v) : strlen(v);
 
-    if (!bitfinex_pair_ok(v, len) || len >= sizeof(f->sym))
-        die_usage("--%s: SYMBOL[/N] with a pair such as tBTCUSD, got '%s'", opt, v);
-    memcpy(f->sym, v, len);
-    f->sym[len] = '\0';
-    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
-}
-
-/* SYMBOL[/N] of --bybit-gap and --bybit-restart (N defaults to 10). */
-static void byb_fault(const char *opt, const char *v, struct fv_byb_fault *f)
-{
-    const char *slash = strchr(v, '/');
-    size_t len = slash ? (size_t)(slash - v) : strlen(v);
-
-    if (len < 2 || len > 20 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != len)
-        die_usage("--%s: SYMBOL[/N] with an upper-case symbol such as BTCUSDT, got '%s'", opt, v);
-    memcpy(f->sym, v, len);
-    f->sym[len] = '\0';
-    f->after = slash ? num(opt, slash + 1, 1L << 40) : 10;
+    if (!ok(v, len) || len >= cap)
+        die_usage("--%s: SYMBOL[/N] with a symbol of the venue, got '%s'", opt, v);
+    memcpy(sym, v, len);
+    sym[len] = '\0';
+    *after = slash ? num(opt, slash + 1, 1L << 40) : 10;
 }
 
 /* True when the symbol sym[0..len) is in the comma list all (case-insensitive). */
@@ -411,6 +418,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .tu_ms = 1000,
     };
     o->byb = (struct fv_byb_opts){.idle_cut = 600, .minute_ms = 60000};
+    o->okx = (struct fv_okx_opts){
+        .idle = 30,
+        .req_limit = 480,
+        .req_window = 3600,
+        .minute_ms = 60000,
+    };
     o->f = (struct fv_faults){
         .conns = -1,
         .close_after = -1,
@@ -592,8 +605,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         case O_F_GAP:
             o->f.gap_after = num("fault-gap-after", optarg, 1L << 40);
             break;
-        case O_MARKET:
-            symbol_list("market", optarg);
+        case O_MARKET: /* checked after the loop: the module may name its own instruments */
             o->market = optarg;
             break;
         case O_MARKET_QUIET:
@@ -671,7 +683,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 die_usage("--bfx-hb-ms: at least 10 ms");
             break;
         case O_BFX_PAIRS:
-            bfx_symbol_list("bfx-pairs", optarg);
+            venue_symbol_list("bfx-pairs", optarg, bitfinex_pair_ok, "tBTCUSD,tAVAX:USD");
             o->bfx.pairs = optarg;
             break;
         case O_BFX_MAINT_CONNECT:
@@ -692,10 +704,12 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             o->bfx.tu_ms = num("bfx-tu-ms", optarg, 600000);
             break;
         case O_BFX_BAD_CS:
-            bfx_fault("bfx-bad-checksum", optarg, &o->bfx.bad_cs);
+            venue_fault("bfx-bad-checksum", optarg, bitfinex_pair_ok, o->bfx.bad_cs.sym,
+                        sizeof(o->bfx.bad_cs.sym), &o->bfx.bad_cs.after);
             break;
         case O_BFX_BAD_LEVEL:
-            bfx_fault("bfx-bad-level", optarg, &o->bfx.bad_lvl);
+            venue_fault("bfx-bad-level", optarg, bitfinex_pair_ok, o->bfx.bad_lvl.sym,
+                        sizeof(o->bfx.bad_lvl.sym), &o->bfx.bad_lvl.after);
             break;
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
@@ -709,10 +723,39 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
                 die_usage("--bybit-minute-ms: from 100 to 60000");
             break;
         case O_BYB_GAP:
-            byb_fault("bybit-gap", optarg, &o->byb.gap);
+            venue_fault("bybit-gap", optarg, bybit_symbol_ok, o->byb.gap.sym,
+                        sizeof(o->byb.gap.sym), &o->byb.gap.after);
             break;
         case O_BYB_RESTART:
-            byb_fault("bybit-restart", optarg, &o->byb.restart);
+            venue_fault("bybit-restart", optarg, bybit_symbol_ok, o->byb.restart.sym,
+                        sizeof(o->byb.restart.sym), &o->byb.restart.after);
+            break;
+        case O_OKX_IDLE:
+            o->okx.idle = secs("okx-idle", optarg);
+            break;
+        case O_OKX_REQ_LIMIT:
+            o->okx.req_limit = num("okx-req-limit", optarg, 1000000);
+            if (o->okx.req_limit < 1)
+                die_usage("--okx-req-limit: at least one request");
+            break;
+        case O_OKX_REQ_WINDOW:
+            o->okx.req_window = secs("okx-req-window", optarg);
+            break;
+        case O_OKX_MINUTE_MS:
+            o->okx.minute_ms = num("okx-minute-ms", optarg, 60000);
+            if (o->okx.minute_ms < 60)
+                die_usage("--okx-minute-ms: from 60 to 60000");
+            break;
+        case O_OKX_CS_ZERO:
+            o->okx.checksum_zero = true;
+            break;
+        case O_OKX_SEQ_BREAK:
+            venue_fault("okx-seq-break", optarg, fvokx_inst_ok, o->okx.seq.inst,
+                        sizeof(o->okx.seq.inst), &o->okx.seq.after);
+            break;
+        case O_OKX_BAD_CS:
+            venue_fault("okx-bad-checksum", optarg, fvokx_inst_ok, o->okx.bad_cs.inst,
+                        sizeof(o->okx.bad_cs.inst), &o->okx.bad_cs.after);
             break;
         default:
             usage(stderr);
@@ -735,6 +778,8 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         die_usage("--replay-live needs --replay");
     if (!o->f.oversize_size)
         die_usage("--fault-oversize-size: at least 1 byte");
+    if (o->market && !(o->proto->flags & FV_PROTO_OWN_MARKET))
+        symbol_list("market", o->market);
     if (o->market && o->synth)
         die_usage("--market and --synthetic do not go together");
     if (o->market_quiet && (!o->market || !sublist(o->market_quiet, o->market)))

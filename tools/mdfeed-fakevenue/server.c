@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "core/err.h"
 #include "fv.h"
 #include "ws/ws_frame.h"
@@ -402,6 +404,18 @@ void peer_frame(struct fv_peer *p, bool fin, unsigned rsv, unsigned opcode, cons
 void peer_send_text(struct fv_peer *p, const void *msg, size_t len)
 {
     peer_frame(p, true, 0, 1, msg, len);
+}
+
+/* See fv.h. */
+void peer_send_json(struct fv_peer *p, struct json_t *obj)
+{
+    char *txt = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (txt) {
+        peer_send_text(p, txt, strlen(txt));
+        free(txt);
+    }
+    json_decref(obj);
 }
 
 /* Moves wslay's queued frames (pongs, close replies) into the output, in order. */
