@@ -90,7 +90,8 @@ WS_SRC := src/ws/ws.c src/ws/ws_handshake.c src/ws/ws_frame.c
 NET_SRC := src/net/url.c src/net/backoff.c src/net/resolve.c src/net/conn.c src/net/conn_tcp.c src/net/conn_tls.c \
 	src/net/wsconn.c src/net/http.c src/net/restq.c
 VENUE_SRC := src/venue/venue.c src/venue/json.c src/venue/binance.c src/venue/bitfinex.c \
-	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c src/venue/vconf.c \
+	src/venue/binance_conf.c src/venue/bitfinex_conf.c src/venue/bybit_conf.c src/venue/okx_conf.c \
+	src/venue/vconf.c \
 	src/venue/vfield.c src/venue/bybit.c src/venue/bybit_ticker.c src/venue/okx.c
 BOOK_SRC := src/book/book.c src/book/book_sync.c src/book/bfx_book.c \
 	src/book/bybit_book.c src/book/okx_book.c
@@ -100,7 +101,7 @@ HEALTH_SRC := src/health/health.c src/health/watchdog.c
 DAEMON_SRC := src/daemon/log.c src/daemon/feed.c src/daemon/shard.c src/daemon/stream.c \
 	src/daemon/candles.c src/daemon/events.c src/daemon/daemon.c src/daemon/notify.c \
 	src/daemon/health_pub.c src/daemon/bitfinex_feed.c src/daemon/budget.c src/daemon/adapter.c \
-	src/daemon/binance_feed.c src/daemon/bybit_feed.c
+	src/daemon/binance_feed.c src/daemon/bybit_feed.c src/daemon/okx_feed.c
 DAEMON_MAIN := src/daemon/main.c
 
 # The daemon side (everything but the reader library) and the libraries it needs.
@@ -156,7 +157,7 @@ TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c t
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c tests/e2e/demo_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
 	tests/e2e/liveness_test.c tests/e2e/dns_test.c tests/e2e/shmfull_test.c \
-	tests/e2e/warmup_test.c
+	tests/e2e/warmup_test.c tests/e2e/okx_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \

@@ -27,6 +27,7 @@
 #include "tools/top_list.h"
 #include "e2e/multi_list.h"
 #include "e2e/bfx_list.h"
+#include "e2e/okx_list.h"
 #include "e2e/truth_list.h"
 #include "e2e/demo_list.h"
 #include "e2e/reliability_list.h"
@@ -120,6 +121,7 @@
     TEST_LIST_TOP(X)                                                                               \
     TEST_LIST_MULTI(X)                                                                             \
     TEST_LIST_BFX_E2E(X)                                                                           \
+    TEST_LIST_OKX_E2E(X)                                                                           \
     TEST_LIST_BUDGET_E2E(X)                                                                        \
     TEST_LIST_BUDGET(X)                                                                            \
     TEST_LIST_SUBSCRIBE(X)                                                                         \

@@ -12,6 +12,7 @@ static const struct feed_adapter *const adapters[] = {
     &binance_adapter,
     &bitfinex_adapter,
     &bybit_adapter,
+    &okx_adapter,
 };
 
 const struct feed_adapter *adapter_find(const struct venue_profile *p)

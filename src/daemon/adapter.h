@@ -110,5 +110,6 @@ const struct feed_adapter *adapter_find(const struct venue_profile *p);
 extern const struct feed_adapter binance_adapter;  /* daemon/binance_feed.c */
 extern const struct feed_adapter bitfinex_adapter; /* daemon/bitfinex_feed.c */
 extern const struct feed_adapter bybit_adapter;    /* daemon/bybit_feed.c */
+extern const struct feed_adapter okx_adapter;      /* daemon/okx_feed.c */
 
 #endif /* MDF_DAEMON_ADAPTER_H */

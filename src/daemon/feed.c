@@ -628,6 +628,8 @@ void feed_on_shard_stopped(struct shard *sh)
             f->streams[i]->shard = NULL;
         if (f->streams[i]->primary == sh)
             f->streams[i]->primary = NULL;
+        if (f->streams[i]->last_shard == sh)
+            f->streams[i]->last_shard = NULL; /* a later connection may reuse the address */
     }
 }
 
@@ -709,7 +711,9 @@ void feed_rotate(struct feed *f, struct shard *old)
     for (uint32_t i = 0; i < old->n; i++) {
         uint8_t st = old->ent[i].state;
 
-        if (st != SUB_UNWANT && st != SUB_UNSENT && !old->ent[i].s->removed)
+        /* Not the streams being left; those only resubscribed (a book resync) go along. */
+        if ((old->ent[i].resub || (st != SUB_UNWANT && st != SUB_UNSENT)) &&
+            !old->ent[i].s->removed)
             shard_add(nsh, old->ent[i].s);
     }
     old->role = SH_RETIRING;

@@ -49,11 +49,12 @@ static void on_state(struct wsconn *w, enum wsconn_state from, enum wsconn_state
         sh->all_acked_mono = 0;
         uv_timer_stop(&sh->ctl_timer);
         /* Every subscription is lost with the connection: subscribe again on the next one;
-         * what was being unsubscribed is simply gone. */
+         * what was being unsubscribed is simply gone, unless only to be subscribed again (a
+         * book resync's fresh snapshot). */
         for (uint32_t i = 0; i < sh->n;) {
             struct shard_ent *e = &sh->ent[i];
 
-            if (e->state == SUB_UNWANT || e->state == SUB_UNSENT) {
+            if ((e->state == SUB_UNWANT || e->state == SUB_UNSENT) && !e->resub) {
                 sh->ent[i] = sh->ent[--sh->n];
                 continue;
             }

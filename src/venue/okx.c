@@ -18,6 +18,7 @@
 #include "venue/json.h"
 #include "venue/okx.h"
 #include "venue/vcheck.h"
+#include "venue/vconf.h"
 #include "venue/vfield.h"
 #include "venue/vtext.h"
 
@@ -149,6 +150,60 @@ int okx_channel(const struct vstream *s, char *buf, size_t cap)
     return vtext_finish(rc, buf, cap, len);
 }
 
+int okx_stream_key(const struct vstream *s, char *buf, size_t cap)
+{
+    char tmp[OKX_CHANNEL_MAX];
+    size_t len = 0;
+    int rc = okx_stream_check(s);
+
+    if (rc < 0) {
+        if (cap)
+            buf[0] = '\0';
+        return rc;
+    }
+    rc = vtext_putf(buf, cap, &len, "%s:%s", channel_of(s, tmp, sizeof(tmp)), s->symbol);
+    return vtext_finish(rc, buf, cap, len);
+}
+
+/* The settlement currency of a contract on base-quote: the quote for USDT and USDC margined
+ * contracts, else the base (coin-margined). */
+static void settle_of(const char *base, size_t bn, const char *quote, size_t qn, const char **s,
+                      size_t *sn)
+{
+    bool stable = vf_is(quote, qn, "USDT") || vf_is(quote, qn, "USDC");
+
+    *s = stable ? quote : base;
+    *sn = stable ? qn : bn;
+}
+
+void okx_symbol_common(const char *inst, char *out, size_t cap)
+{
+    size_t n = strnlen(inst, MDF_SYMBOL_MAX), len = 0, bn, qn, sn;
+    const char *d1, *d2, *settle;
+    int rc;
+
+    if (cap)
+        out[0] = '\0';
+    if (!inst_ok(inst, n) || !(d1 = memchr(inst, '-', n)))
+        return;
+    bn = (size_t)(d1 - inst);
+    d2 = memchr(d1 + 1, '-', n - bn - 1);
+    if (!d2) {
+        rc = vtext_putf(out, cap, &len, "%.*s/%s", (int)bn, inst, d1 + 1);
+    } else {
+        qn = (size_t)(d2 - d1 - 1);
+        settle_of(inst, bn, d1 + 1, qn, &settle, &sn);
+        if (strcmp(d2 + 1, "SWAP") == 0)
+            rc = vtext_putf(out, cap, &len, "%.*s/%.*s:%.*s", (int)bn, inst, (int)qn, d1 + 1,
+                            (int)sn, settle);
+        else
+            rc = vtext_putf(out, cap, &len, "%.*s/%.*s:%.*s-%s", (int)bn, inst, (int)qn, d1 + 1,
+                            (int)sn, settle, d2 + 1);
+    }
+    if (rc < 0 && cap)
+        out[0] = '\0';
+}
+
 int okx_stream_parse(const char *ch, size_t clen, const char *inst, size_t ilen, struct vstream *s)
 {
     memset(s, 0, sizeof(*s));
@@ -241,7 +296,7 @@ void okx_stream_liveness(const struct vstream *s, struct vliveness *l)
         break;
     case VS_KLINE:
         l->period_ms = 1000;
-        l->proof = VP_VENUE_TIME;
+        l->proof = VP_RECV_TIME; /* a candle push carries no push time, only its open time */
         l->follows_trades = true;
         break;
     default: /* mark-price, funding-rate */
@@ -251,6 +306,68 @@ void okx_stream_liveness(const struct vstream *s, struct vliveness *l)
         break;
     }
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The protocol table (venue.h)                                                               */
+
+static int proto_check(const struct venue_profile *p, const struct vstream *s)
+{
+    return okx_stream_check(s);
+}
+
+static int proto_name(const struct venue_profile *p, const struct vstream *s, char *buf, size_t cap)
+{
+    int len = okx_stream_key(s, buf, cap);
+
+    return len < 0 ? err_prefix(len, "stream %s", s->symbol) : len;
+}
+
+/* venue_route is a grouping of connections by endpoint: OKX's /public is the root route, its
+ * /business (candles) takes VR_MARKET, the other one venue.h has. */
+static enum venue_route proto_route(const struct venue_profile *p, const struct vstream *s)
+{
+    return okx_route(s) == OKX_BUSINESS ? VR_MARKET : VR_ROOT;
+}
+
+/* The profile's url is scheme, host and port; the endpoint's path is ours to add. */
+static int proto_url(const struct venue_profile *p, const char *base, enum venue_route r, char *buf,
+                     size_t cap)
+{
+    size_t blen = strlen(base), len = 0;
+    int rc;
+
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    rc = vtext_putf(buf, cap, &len, "%.*s/ws/v5/%s", (int)blen, base,
+                    r == VR_MARKET ? "business" : "public");
+    return vtext_finish(rc, buf, cap, len);
+}
+
+static void proto_liveness(const struct venue_profile *p, const struct vstream *s,
+                           struct vliveness *l)
+{
+    okx_stream_liveness(s, l);
+}
+
+static uint32_t proto_cadence(const struct venue_profile *p, const struct vstream *s)
+{
+    struct vliveness l;
+
+    okx_stream_liveness(s, &l);
+    return l.period_ms;
+}
+
+const struct venue_proto okx_proto = {
+    .name = "okx",
+    .conf = &okx_conf,
+    .stream_check = proto_check,
+    .stream_name = proto_name,
+    .symbol_common = okx_symbol_common,
+    .route = proto_route,
+    .ws_url = proto_url,
+    .liveness = proto_liveness,
+    .cadence_ms = proto_cadence,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
@@ -712,7 +829,23 @@ static int dec_candles(struct okx_decoder *d, struct vfctx *c, struct jnode data
     return 0;
 }
 
-/* Reads arg {channel, instId} into out->spec; false if it names no stream mdfeed serves. */
+/* Sets out->spec and out->key from a channel name and an instId; false (key "") if they name
+ * no stream mdfeed serves. */
+static bool name_spec(const char *ch, size_t chn, const char *inst, size_t instn,
+                      struct okx_msg *out)
+{
+    out->key[0] = '\0';
+    out->key_len = 0;
+    if (okx_stream_parse(ch, chn, inst, instn, &out->spec) < 0)
+        return false;
+    /* Both fit: a channel name is under OKX_CHANNEL_MAX, an instId under MDF_SYMBOL_MAX. */
+    out->key_len =
+        (uint32_t)snprintf(out->key, sizeof(out->key), "%.*s:%.*s", (int)chn, ch, (int)instn, inst);
+    return true;
+}
+
+/* Reads arg {channel, instId} into out->spec and out->key; false if it names no stream mdfeed
+ * serves. */
 static bool arg_spec(const struct vfctx *c, struct jnode arg, struct okx_msg *out)
 {
     const char *ch, *inst;
@@ -722,10 +855,30 @@ static bool arg_spec(const struct vfctx *c, struct jnode arg, struct okx_msg *ou
         json_name(c->j, json_get(c->j, arg, "channel"), &ch, &chn) < 0 ||
         json_name(c->j, json_get(c->j, arg, "instId"), &inst, &instn) < 0)
         return false;
-    return okx_stream_parse(ch, chn, inst, instn, &out->spec) == 0;
+    return name_spec(ch, chn, inst, instn, out);
 }
 
-/* {"event":..., "arg":..., "code":..., "msg":..., "connId":...}. */
+/* The stream a 60018 error names in its msg, "Wrong URL or channel:C,instId:I doesn't exist.
+ * ...": the venue's errors carry no arg, so this is how a refused arg of a request of many is
+ * told apart. False if the text names none mdfeed serves. */
+static bool error_spec(const char *msg, struct okx_msg *out)
+{
+    const char *ch = strstr(msg, "channel:"), *inst, *end;
+
+    if (!ch)
+        return false;
+    ch += 8;
+    inst = strstr(ch, ",instId:");
+    if (!inst)
+        return false;
+    end = inst + 8;
+    while ((*end >= 'A' && *end <= 'Z') || (*end >= '0' && *end <= '9') || *end == '-')
+        end++;
+    return name_spec(ch, (size_t)(inst - ch), inst + 8, (size_t)(end - inst - 8), out);
+}
+
+/* {"event":..., "arg":..., "code":..., "msg":..., "connId":..., "id":...}: v holds them in
+ * that order. */
 static int dec_event(struct vfctx *c, const struct jnode *v, struct okx_msg *out)
 {
     const char *ev;
@@ -741,6 +894,8 @@ static int dec_event(struct vfctx *c, const struct jnode *v, struct okx_msg *out
     out->code = (int)code;
     if (json_present(v[4]))
         json_text(c->j, v[4], out->conn_id, sizeof(out->conn_id));
+    if (json_present(v[5]))
+        json_text(c->j, v[5], out->id, sizeof(out->id));
     if (json_present(v[1]))
         out->spec_known = arg_spec(c, v[1], out);
     if (vf_is(ev, evn, "subscribe"))
@@ -757,16 +912,18 @@ static int dec_event(struct vfctx *c, const struct jnode *v, struct okx_msg *out
         snprintf(out->text, sizeof(out->text), "%.*s", (int)(evn > 100 ? 100 : evn), ev);
     if ((out->event == OKX_EV_SUBSCRIBE || out->event == OKX_EV_UNSUBSCRIBE) && !json_present(v[1]))
         return vf_err(c, -EBADMSG, "%.*s without arg", (int)evn, ev);
+    if (out->event == OKX_EV_ERROR && !out->spec_known && out->code == OKX_ERR_NO_CHANNEL)
+        out->spec_known = error_spec(out->text, out);
     return 0;
 }
 
 /* okx_decode() without the reset on failure. */
 static int decode_msg(struct okx_decoder *d, const uint8_t *msg, size_t len, struct okx_msg *out)
 {
-    enum { K_event, K_arg, K_code, K_msg, K_connId, K_action, K_data, K_N };
-    static const struct json_key keys[] = {
-        JSON_KEY("event"),  JSON_KEY("arg"),    JSON_KEY("code"), JSON_KEY("msg"),
-        JSON_KEY("connId"), JSON_KEY("action"), JSON_KEY("data")};
+    enum { K_event, K_arg, K_code, K_msg, K_connId, K_id, K_action, K_data, K_N };
+    static const struct json_key keys[] = {JSON_KEY("event"),  JSON_KEY("arg"),    JSON_KEY("code"),
+                                           JSON_KEY("msg"),    JSON_KEY("connId"), JSON_KEY("id"),
+                                           JSON_KEY("action"), JSON_KEY("data")};
     struct vfctx c = {d->json, "okx message", NULL, -1};
     struct jnode root, v[K_N];
     const char *s;
@@ -826,8 +983,15 @@ int okx_decode(struct okx_decoder *d, const uint8_t *msg, size_t len, int64_t re
     d->recv_ns = recv_ns;
     rc = decode_msg(d, msg, len, out);
     if (rc < 0) {
+        /* The stream's key survives: the caller counts the failure on its stream. */
+        char key[OKX_KEY_MAX];
+        uint32_t key_len = out->key_len;
+
+        memcpy(key, out->key, sizeof(key));
         memset(out, 0, sizeof(*out));
         out->prev_seq_id = -1;
+        memcpy(out->key, key, sizeof(key));
+        out->key_len = key_len;
     }
     return rc;
 }

@@ -51,14 +51,18 @@ enum okx_route {
 
 #define OKX_HOST "wss://ws.okx.com:8443"         /* production */
 #define OKX_HOST_DEMO "wss://wspap.okx.com:8443" /* demo trading */
-#define OKX_PING_AFTER_S 25u    /* send "ping" after this much silence (the venue cuts at 30) */
-#define OKX_IDLE_CUT_S 30u      /* the venue closes a connection silent this long */
-#define OKX_CONN_PER_S 3u       /* connection attempts per second per IP */
-#define OKX_REQS_PER_HOUR 480u  /* subscribe/unsubscribe/login requests per connection per hour */
-#define OKX_BOOKS_DEPTH 400u    /* levels per side of the books channel (vstream.levels 0) */
-#define OKX_PREC_FUNDING 1u     /* vstream.prec of the funding-rate channel (see above) */
-#define OKX_CHANNEL_MAX 32u     /* a channel name's length, NUL included */
-#define OKX_CHECKSUM_LEVELS 25u /* levels per side the book checksum covers */
+#define OKX_PING_AFTER_S 25u     /* send "ping" after this much silence (the venue cuts at 30) */
+#define OKX_IDLE_CUT_S 30u       /* the venue closes a connection silent this long */
+#define OKX_CONN_PER_S 3u        /* connection attempts per second per IP */
+#define OKX_REQS_PER_HOUR 480u   /* subscribe/unsubscribe/login requests per connection per hour */
+#define OKX_BOOKS_DEPTH 400u     /* levels per side of the books channel (vstream.levels 0) */
+#define OKX_PREC_FUNDING 1u      /* vstream.prec of the funding-rate channel (see above) */
+#define OKX_CHANNEL_MAX 32u      /* a channel name's length, NUL included */
+#define OKX_CHECKSUM_LEVELS 25u  /* levels per side the book checksum covers */
+#define OKX_KEY_MAX 64u          /* a stream key "channel:instId", NUL included */
+#define OKX_ID_MAX 33u           /* a request id (1..32 letters and digits), NUL included */
+#define OKX_ERR_REQ_LIMIT 60014  /* error: over the requests per connection per hour */
+#define OKX_ERR_NO_CHANNEL 60018 /* error: "Wrong URL or channel:C,instId:I doesn't exist" */
 
 /* The route of stream s. */
 enum okx_route okx_route(const struct vstream *s);
@@ -76,6 +80,19 @@ int okx_stream_check(const struct vstream *s);
  * the length, -EINVAL or -ENOSPC. */
 int okx_channel(const struct vstream *s, char *buf, size_t cap);
 
+/* Writes the key mdfeed names stream s by, "channel:instId" ("books:BTC-USDT",
+ * "candle1Dutc:BTC-USDT-SWAP"), with a NUL: the key okx_decode() gives a message whose arg names
+ * that stream (struct okx_msg.key). Returns the length, -EINVAL or -ENOSPC. */
+int okx_stream_key(const struct vstream *s, char *buf, size_t cap);
+
+/* Writes the common spelling of an instId, "" when it is not one: spot "BTC-USDT" ->
+ * "BTC/USDT"; swaps, futures and options in the unified notation BASE/QUOTE:SETTLE[-rest] (the
+ * settlement currency is the quote for USDT and USDC contracts, else the base):
+ * "BTC-USDT-SWAP" -> "BTC/USDT:USDT", "BTC-USD-SWAP" -> "BTC/USD:BTC", "BTC-USD-250328" ->
+ * "BTC/USD:BTC-250328", "BTC-USD-250328-90000-C" -> "BTC/USD:BTC-250328-90000-C". A swap is
+ * never spelt like the spot pair it follows: one OKX venue serves both. */
+void okx_symbol_common(const char *inst, char *out, size_t cap);
+
 /* Parses a channel name and instId back into *s. Returns 0 or -EINVAL. */
 int okx_stream_parse(const char *channel, size_t clen, const char *inst, size_t ilen,
                      struct vstream *s);
@@ -90,11 +107,16 @@ int okx_control_msg(bool subscribe, const struct vstream *s, size_t n, const cha
 /* Writes the keepalive text "ping" (a text frame, not JSON). Returns 4 or -ENOSPC. */
 int okx_ping_msg(char *buf, size_t cap);
 
+/* The protocol table of the okx profiles (venue.h): routes VR_ROOT (/ws/v5/public) and
+ * VR_MARKET (/ws/v5/business, candles) under the profile's url; stream names okx_stream_key(). */
+extern const struct venue_proto okx_proto;
+
 /* How the health checks may judge the silence of stream s (venue.h's evidence rule), from the
  * push frequencies in OKX's channel docs: books and books5 every 100 ms when changed, bbo-tbt
  * 10 ms, tickers 100 ms, candles within 1 s (unverified), all silent while nothing changes;
  * mark-price 200 ms when changed and every 10 s regardless, funding-rate every 30 to 90 s
- * (both guaranteed); trades real time, proven by trade id. */
+ * (both guaranteed); trades real time, proven by trade id. Candles carry no push time (only
+ * the candle's open time): their progress is their arrival (VP_RECV_TIME). */
 void okx_stream_liveness(const struct vstream *s, struct vliveness *l);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -130,7 +152,12 @@ enum okx_event {
 struct okx_msg {
     enum okx_kind kind;               /* what this is */
     struct vstream spec;              /* data, subscribe/unsubscribe: the stream of arg */
-    bool spec_known;                  /* event: arg named a stream mdfeed serves */
+    bool spec_known;                  /* event: arg (or a 60018 error's msg) named a stream
+                                         mdfeed serves */
+    char key[OKX_KEY_MAX];            /* data, and events with spec_known: "channel:instId"
+                                         (okx_stream_key()); "" otherwise */
+    uint32_t key_len;                 /* its length */
+    char id[OKX_ID_MAX];              /* event: the request id echoed ("" if none) */
     enum okx_event event;             /* event: which */
     int code;                         /* event: code (0 if none) */
     char conn_id[40];                 /* event: connId ("" if none) */
@@ -170,7 +197,7 @@ void okx_decoder_free(struct okx_decoder *d);
  * 0 and high >= low, mark price > 0; a crossed bbo or ticker is flagged, not refused. Returns
  * 0, -EBADMSG (not JSON or a shape the venue sends), -ERANGE (a number that does not fit or a
  * value out of range) or -E2BIG (too large, too many items), with err_set() naming the field;
- * out->kind is OKX_NONE after an error.
+ * out->kind is OKX_NONE after an error, out->key still the stream's when its arg was read.
  */
 int okx_decode(struct okx_decoder *d, const uint8_t *msg, size_t len, int64_t recv_ns,
                struct okx_msg *out);

@@ -10,30 +10,12 @@
  * message", so a venue writes its words once and never sees a file or a line. Nothing here
  * depends on libconfig: a value reaches a venue as a struct vconf_val.
  *
- * How the next venues declare theirs, without a change to config.c (their protocol tables give
- * stream_check from bybit_stream_check() and okx_stream_check()):
- *
- *  - Bybit (profiles bybit-spot, bybit-linear; one bybit_conf in venue/bybit_conf.c). symbol:
- *    upper-cased with a notice, as Binance's. interval: Bybit's "1 3 5 15 30 60 120 240 360
- *    720 D W M" and mdfeed's names, mapped to enum mdf_interval; interval_help "serves 1 3 5
- *    15 30 60 120 240 360 720 D W M (or 1m 3m ... 1M)". order_book(): 1, 50, 200 and 1000 give
- *    VS_DIFF with levels 1/50/200/0 (0 is 1000 in bybit.h's reading); diff_levels 200, so
- *    "diff" is orderbook.200, and so is a diff_depth streams entry unless it sets a
- *    Bybit-declared VC_STREAM option (say "len", types int, stream_type VS_DIFF, parse
- *    writing levels). rules(): trades VS_TRADE, agg_trades false, book_ticker false, depth
- *    false; on bybit-linear liquidations true and funding[] = { {.type = VS_TICKER} } (the
- *    tickers topic carries the funding record, and a stream equal to ticker's is added once);
- *    on spot neither. Refusals with Bybit's reasons: rest_url, snapshot_limit,
- *    rest_weight_share, candle_warmup, book_speed, book_ticker and mini_ticker when true,
- *    speed. keepalive "ping"; conn_cap_hard false.
- *  - OKX (okx-spot, okx-swap; one okx_conf). symbol: kept as written ("BTC-USDT",
- *    "BTC-USDT-SWAP") and checked by the venue's stream check on a VS_TRADE probe, the way
- *    Bitfinex's is. interval: OKX's spellings ("1H", "1Dutc") and mdfeed's. order_book(): 5
- *    gives VS_DEPTH levels 5 (books5); "diff" is books (diff_levels 0). rules(): book_ticker
- *    true (bbo-tbt), depth true, trades VS_TRADE, agg_trades false; on swaps funding[] =
- *    { {.type = VS_MARKPRICE}, {.type = VS_MARKPRICE, .prec = 1} } (mark-price and
- *    funding-rate from the one switch) and liquidations as the venue serves them. Candles on
- *    the business endpoint are the protocol's route(), not a config matter. keepalive "ping".
+ * The four venues show the range: Binance (binance_conf.c: spot and futures rules differ per
+ * profile), Bitfinex (bitfinex_conf.c: symbols kept as written, its own book options on the
+ * switches and on streams, a hard channel cap), Bybit (bybit_conf.c: an option of its own on
+ * diff_depth streams, funding served by another stream type) and OKX (okx_conf.c: instIds
+ * checked by the venue, funding = two streams, a config-only check that funding rates are for
+ * swaps).
  */
 #ifndef MDF_VENUE_VCONF_H
 #define MDF_VENUE_VCONF_H
@@ -166,5 +148,6 @@ int vconf_upper_symbol(const char *text, bool underscore, const char *venue, cha
 extern const struct venue_conf binance_conf;  /* venue/binance_conf.c */
 extern const struct venue_conf bitfinex_conf; /* venue/bitfinex_conf.c */
 extern const struct venue_conf bybit_conf;    /* venue/bybit_conf.c */
+extern const struct venue_conf okx_conf;      /* venue/okx_conf.c */
 
 #endif /* MDF_VENUE_VCONF_H */

@@ -19,6 +19,7 @@
 
 #include "core/err.h"
 #include "venue/bybit.h"
+#include "venue/okx.h"
 #include "venue/vcheck.h"
 #include "venue/venue.h"
 #include "venue/vtext.h"
@@ -144,6 +145,53 @@ static const struct venue_profile profiles[] = {
                   "https://api-testnet.bybit.com"),
     BYBIT_PROFILE("bybit-linear-testnet", BYBIT_LINEAR, BYBIT_HOST_TESTNET,
                   "https://api-testnet.bybit.com"),
+    /* OKX v5 public (src/venue/README.md 4.2): /ws/v5/public, and /ws/v5/business for candles,
+     * under the url. The venue sends no WebSocket pings and closes a connection silent for 30 s:
+     * the adapter sends the text "ping" after 25 s of silence (ping_interval_s) and the venue's
+     * cut is pong_timeout_s; no age limit is documented. 3 connection attempts a second per IP;
+     * 480 subscribe and unsubscribe requests per connection per hour (OKX_REQS_PER_HOUR, kept
+     * by the adapter), however many args each has. Streams per connection: no limit is
+     * documented; 100 are subscribed by one request (a few KB, far below the venue's 64 KB),
+     * a reconnect's book snapshots stay a few MB, and a book resync costs 2 of the connection's
+     * 480 requests, so fewer books per connection leave each more room. msgs_per_sec is our
+     * own cap (none documented). Books come over the stream (snapshot_limit: the books
+     * channel's 400 levels); REST is unused (candles: 300 a call, 40 calls per 2 s). */
+    {
+        .name = "okx",
+        .family = VF_OKX,
+        .proto = &okx_proto,
+        .variant = 0,
+        .ws_url = OKX_HOST,
+        .rest_url = "https://www.okx.com",
+        .streams_per_conn = 100,
+        .msgs_per_sec = 10,
+        .conn_attempts = OKX_CONN_PER_S,
+        .conn_window_s = 1,
+        .rest_weight_per_min = 1200,
+        .ping_interval_s = OKX_PING_AFTER_S,
+        .pong_timeout_s = OKX_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = OKX_BOOKS_DEPTH,
+        .klines_limit = 300,
+    },
+    {
+        .name = "okx-demo",
+        .family = VF_OKX,
+        .proto = &okx_proto,
+        .variant = 0,
+        .ws_url = OKX_HOST_DEMO,
+        .rest_url = "https://www.okx.com",
+        .streams_per_conn = 100,
+        .msgs_per_sec = 10,
+        .conn_attempts = OKX_CONN_PER_S,
+        .conn_window_s = 1,
+        .rest_weight_per_min = 1200,
+        .ping_interval_s = OKX_PING_AFTER_S,
+        .pong_timeout_s = OKX_IDLE_CUT_S,
+        .max_age_s = 0,
+        .snapshot_limit = OKX_BOOKS_DEPTH,
+        .klines_limit = 300,
+    },
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
@@ -261,7 +309,8 @@ bool vstream_equal(const struct vstream *a, const struct vstream *b)
         return a->prec == b->prec && canonical_diff_levels(a) == canonical_diff_levels(b) &&
                canonical_speed(a) == canonical_speed(b);
     case VS_MARKPRICE:
-        return canonical_speed(a) == canonical_speed(b);
+        /* prec tells OKX's funding-rate channel from its mark-price (okx.h). */
+        return a->prec == b->prec && canonical_speed(a) == canonical_speed(b);
     default:
         return true;
     }

@@ -120,7 +120,8 @@ const char *vstream_type_name(int type);
 int vstream_type_find(const char *name);
 
 /* True if a and b are the same subscription (for VS_DIFF also the same Bitfinex precision and
- * length, with length 0 and 25 the same). */
+ * length, with length 0 and 25 the same; for VS_MARKPRICE the same prec, which tells OKX's
+ * funding-rate from its mark-price). */
 bool vstream_equal(const struct vstream *a, const struct vstream *b);
 
 /* Longest time in ms a venue takes to push a change of stream s: its documented update speed

@@ -1452,7 +1452,7 @@ TEST(config_shipped_bitfinex_example_loads_when_uncommented)
     ASSERT(seen);
     ASSERT(!inside);
     load_ok(&l, out);
-    ASSERT_EQ(l.c->n_venues, 4);
+    ASSERT_EQ(l.c->n_venues, 5);
     v = cfg_venue_find(l.c, "bitfinex");
     ASSERT(v != NULL);
     ASSERT_STR_EQ(streams_text(v), "tBTCUSD trade | tBTCUSD kline/1m | tBTCUSD diff_depth/P0:25 | "
@@ -1465,6 +1465,15 @@ TEST(config_shipped_bitfinex_example_loads_when_uncommented)
                   "orderbook.50.BTCUSDT | tickers.BTCUSDT | allLiquidation.BTCUSDT | "
                   "publicTrade.ETHUSDT | kline.1.ETHUSDT | kline.60.ETHUSDT | "
                   "orderbook.50.ETHUSDT | tickers.ETHUSDT | allLiquidation.ETHUSDT");
+    v = cfg_venue_find(l.c, "okx");
+    ASSERT(v != NULL);
+    ASSERT_STR_EQ(topics_text(v),
+                  "trades:BTC-USDT-SWAP | candle1m:BTC-USDT-SWAP | candle1H:BTC-USDT-SWAP | "
+                  "bbo-tbt:BTC-USDT-SWAP | books:BTC-USDT-SWAP | tickers:BTC-USDT-SWAP | "
+                  "mark-price:BTC-USDT-SWAP | funding-rate:BTC-USDT-SWAP | "
+                  "trades:ETH-USDT-SWAP | candle1m:ETH-USDT-SWAP | candle1H:ETH-USDT-SWAP | "
+                  "bbo-tbt:ETH-USDT-SWAP | books:ETH-USDT-SWAP | tickers:ETH-USDT-SWAP | "
+                  "mark-price:ETH-USDT-SWAP | funding-rate:ETH-USDT-SWAP");
     unload(&l);
     free(out);
     free(conf);

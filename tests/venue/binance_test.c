@@ -265,7 +265,7 @@ TEST(venue_profiles_have_the_documented_endpoints_and_limits)
     ASSERT(!venue_profile_find("binance") && !venue_profile_find(NULL));
     while (venue_profile_at(n))
         n++;
-    ASSERT_EQ(n, 10); /* and bitfinex, 5 bybit */
+    ASSERT_EQ(n, 12); /* and bitfinex, 5 bybit, okx and okx-demo */
 
     ASSERT_STR_EQ(s->ws_url, "wss://stream.binance.com:9443");
     ASSERT_STR_EQ(s->rest_url, "https://api.binance.com");

@@ -6,11 +6,13 @@
  * with the right code.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "venue/okx.h"
+#include "venue/vconf.h"
 
 #include "test.h"
 
@@ -528,5 +530,181 @@ TEST(okx_liveness_follows_the_documented_push_frequencies)
     okx_stream_liveness(&s, &l);
     ASSERT_EQ(l.proof, VP_TRADE_ID);
     ASSERT(l.gives_id && l.gives_time);
+    /* Candles carry no push time: their arrival is all they prove. */
+    s = spec(VS_KLINE, "BTC-USDT", MDF_IV_1M, 0, 0);
+    okx_stream_liveness(&s, &l);
+    ASSERT_EQ(l.proof, VP_RECV_TIME);
+    ASSERT(l.follows_trades);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The venue interface (venue.h: okx_proto and the okx profiles)                              */
+
+TEST(okx_profiles_name_route_and_reach_their_channels_through_the_venue_interface)
+{
+    static const struct {
+        const char *name, *host;
+    } want[] = {{"okx", OKX_HOST}, {"okx-demo", OKX_HOST_DEMO}};
+    struct vstream books = spec(VS_DIFF, "BTC-USDT", 0, 0, 0);
+    struct vstream cdl = spec(VS_KLINE, "BTC-USDT-SWAP", MDF_IV_1D, 0, 0);
+    struct vstream fund = spec(VS_MARKPRICE, "BTC-USDT-SWAP", 0, 0, OKX_PREC_FUNDING);
+    struct vstream b5 = spec(VS_DEPTH, "ETH-USDT", 0, 5, 0);
+    char buf[128], exp[128];
+    struct vliveness l, r;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const struct venue_profile *p = venue_profile_find(want[i].name);
+
+        ASSERT(p);
+        ASSERT_STR_EQ(p->proto->name, "okx");
+        ASSERT(p->proto->conf == &okx_conf);
+        ASSERT_EQ(p->family, VF_OKX);
+        ASSERT_STR_EQ(p->ws_url, want[i].host);
+        /* The venue's limits: 3 attempts a second, ping after 25 s, cut at 30 s. */
+        ASSERT_EQ(p->conn_attempts, 3);
+        ASSERT_EQ(p->conn_window_s, 1);
+        ASSERT_EQ(p->ping_interval_s, 25);
+        ASSERT_EQ(p->pong_timeout_s, 30);
+        ASSERT_EQ(p->streams_per_conn, 100);
+        /* Candles on /business, the rest on /public, under the profile's url or a local one
+         * (a trailing slash is not doubled). */
+        ASSERT_EQ(p->proto->route(p, &books), VR_ROOT);
+        ASSERT_EQ(p->proto->route(p, &fund), VR_ROOT);
+        ASSERT_EQ(p->proto->route(p, &cdl), VR_MARKET);
+        ASSERT(p->proto->ws_url(p, p->ws_url, p->proto->route(p, &books), buf, sizeof(buf)) > 0);
+        snprintf(exp, sizeof(exp), "%s/ws/v5/public", want[i].host);
+        ASSERT_STR_EQ(buf, exp);
+        ASSERT(p->proto->ws_url(p, p->ws_url, p->proto->route(p, &cdl), buf, sizeof(buf)) > 0);
+        snprintf(exp, sizeof(exp), "%s/ws/v5/business", want[i].host);
+        ASSERT_STR_EQ(buf, exp);
+        ASSERT_EQ(p->proto->ws_url(p, "ws://127.0.0.1:9443/", VR_MARKET, buf, sizeof(buf)),
+                  (int)strlen("ws://127.0.0.1:9443/ws/v5/business"));
+        ASSERT_STR_EQ(buf, "ws://127.0.0.1:9443/ws/v5/business");
+        ASSERT(p->proto->ws_url(p, "ws://127.0.0.1:9443", VR_ROOT, buf, 20) < 0);
+        /* Names: channel and instId, as the venue's args carry them. */
+        ASSERT_EQ(p->proto->stream_name(p, &books, buf, sizeof(buf)), 14);
+        ASSERT_STR_EQ(buf, "books:BTC-USDT");
+        ASSERT(p->proto->stream_name(p, &cdl, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, "candle1Dutc:BTC-USDT-SWAP");
+        ASSERT(p->proto->stream_name(p, &fund, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, "funding-rate:BTC-USDT-SWAP");
+        ASSERT(p->proto->stream_name(p, &b5, buf, sizeof(buf)) > 0);
+        ASSERT_STR_EQ(buf, "books5:ETH-USDT");
+        /* The evidence rule and cadence are okx_stream_liveness()'s. */
+        vstream_liveness(p, &fund, &l);
+        okx_stream_liveness(&fund, &r);
+        ASSERT(memcmp(&l, &r, sizeof(l)) == 0);
+        ASSERT_EQ(vstream_cadence_ms(p, &books), 100);
+        ASSERT_EQ(vstream_cadence_ms(p, &cdl), 1000);
+    }
+    /* What OKX does not serve is refused through the table, naming the stream. */
+    {
+        const struct venue_profile *p = venue_profile_find("okx");
+        struct vstream agg = spec(VS_AGGTRADE, "BTC-USDT", 0, 0, 0);
+        struct vstream lower = spec(VS_TRADE, "btc-usdt", 0, 0, 0);
+
+        ASSERT_EQ(p->proto->stream_check(p, &agg), -EINVAL);
+        ASSERT(p->proto->stream_name(p, &agg, buf, sizeof(buf)) < 0);
+        ASSERT_CONTAINS(mdf_errmsg(), "BTC-USDT");
+        ASSERT_EQ(p->proto->stream_check(p, &lower), -EINVAL);
+        ASSERT_EQ(p->proto->stream_check(p, &books), 0);
+        ASSERT(p->proto->stream_name(p, &books, buf, 10) < 0);
+    }
+    return 0;
+}
+
+TEST(okx_common_symbols_tell_spot_swaps_futures_and_options_apart)
+{
+    static const struct {
+        const char *inst, *common;
+    } cases[] = {
+        {"BTC-USDT", "BTC/USDT"},
+        {"BTC-USDT-SWAP", "BTC/USDT:USDT"},
+        {"ETH-USDC-SWAP", "ETH/USDC:USDC"},
+        {"BTC-USD-SWAP", "BTC/USD:BTC"},
+        {"BTC-USD-250328", "BTC/USD:BTC-250328"},
+        {"BTC-USDT-250328", "BTC/USDT:USDT-250328"},
+        {"BTC-USD-250328-90000-C", "BTC/USD:BTC-250328-90000-C"},
+        {"BTCUSDT", ""},
+        {"btc-usdt", ""},
+        {"BTC--USDT", ""},
+        {"", ""},
+    };
+    const struct venue_profile *p = venue_profile_find("okx");
+    char buf[MDF_SYMBOL_MAX];
+
+    ASSERT(p);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        p->proto->symbol_common(cases[i].inst, buf, sizeof(buf));
+        ASSERT_STR_EQ(buf, cases[i].common);
+    }
+    /* Too small a buffer gives "", never a cut name. */
+    p->proto->symbol_common("BTC-USDT-SWAP", buf, 8);
+    ASSERT_STR_EQ(buf, "");
+    return 0;
+}
+
+TEST(okx_messages_carry_the_key_their_stream_is_named_by)
+{
+    const struct venue_profile *p = venue_profile_find("okx");
+    struct okx_decoder *d = okx_decoder_new(64, MAX_MSG);
+    struct okx_msg m;
+    char name[OKX_KEY_MAX];
+    size_t data = 0;
+
+    ASSERT(d && p);
+    /* Every data message of the corpus, and the subscribe answer: the key is the name the
+     * profile gives the stream the message's arg names. */
+    for (size_t i = 0; i < N_CORPUS; i++) {
+        ASSERT_EQ(decode(d, *corpus[i], &m), 0);
+        if (m.kind == OKX_EVENT && !m.spec_known) {
+            ASSERT_EQ(m.key_len, 0);
+            continue;
+        }
+        ASSERT(m.key_len > 0);
+        ASSERT_EQ(p->proto->stream_name(p, &m.spec, name, sizeof(name)), (int)m.key_len);
+        ASSERT_STR_EQ(m.key, name);
+        data++;
+    }
+    ASSERT(data >= 11);
+    /* The request id comes back; a refused arg is named by the 60018 message. */
+    ASSERT_EQ(decode(d,
+                     "{\"id\":\"42\",\"event\":\"error\",\"code\":\"60018\",\"msg\":\"Wrong URL or "
+                     "channel:books,instId:BTC-XYZ doesn't exist. Please use the correct URL, "
+                     "channel and parameters referring to API document.\",\"connId\":\"a4d3ae55\"}",
+                     &m),
+              0);
+    ASSERT_EQ(m.event, OKX_EV_ERROR);
+    ASSERT_EQ(m.code, OKX_ERR_NO_CHANNEL);
+    ASSERT_STR_EQ(m.id, "42");
+    ASSERT(m.spec_known);
+    ASSERT_STR_EQ(m.key, "books:BTC-XYZ");
+    ASSERT_EQ(m.key_len, 13);
+    ASSERT_EQ(decode(d,
+                     "{\"id\":\"7\",\"event\":\"subscribe\",\"arg\":{\"channel\":\"candle1m\","
+                     "\"instId\":\"BTC-USDT\"},\"connId\":\"x\"}",
+                     &m),
+              0);
+    ASSERT_STR_EQ(m.id, "7");
+    ASSERT_STR_EQ(m.key, "candle1m:BTC-USDT");
+    /* Other errors name nothing; no id, none. */
+    ASSERT_EQ(decode(d, doc_ev_err, &m), 0);
+    ASSERT(!m.spec_known);
+    ASSERT_STR_EQ(m.id, "");
+    ASSERT_EQ(m.key_len, 0);
+    /* The keepalive's answer is a pong, not a parse error. */
+    ASSERT_EQ(okx_decode(d, (const uint8_t *)"pong", 4, 1, &m), 0);
+    ASSERT_EQ(m.kind, OKX_PONG);
+    /* A message that fails after its arg was read still names its stream. */
+    ASSERT_EQ(decode(d,
+                     "{\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"},\"data\":[{"
+                     "\"instId\":\"BTC-USDT\",\"tradeId\":\"1\",\"px\":\"-1\",\"sz\":\"1\","
+                     "\"side\":\"buy\",\"ts\":\"1\"}]}",
+                     &m),
+              -ERANGE);
+    ASSERT_EQ(m.kind, OKX_NONE);
+    ASSERT_STR_EQ(m.key, "trades:BTC-USDT");
+    okx_decoder_free(d);
     return 0;
 }
