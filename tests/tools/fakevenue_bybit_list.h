@@ -12,6 +12,7 @@
     X(fakevenue_bybit_restart_sends_a_u1_snapshot_that_overwrites_the_book, 0, 60)                 \
     X(fakevenue_bybit_observer_on_the_same_topics_sees_the_same_messages, 0, 60)                   \
     X(fakevenue_bybit_idle_cut_spares_pinging_clients_and_fault_flags_apply, 0, 60)                \
-    X(fakevenue_bybit_replay_answers_the_subscribe_and_serves_the_recorded_topics_in_order, 0, 30)
+    X(fakevenue_bybit_replay_answers_the_subscribe_and_serves_the_recorded_topics_in_order, 0, 30) \
+    X(fakevenue_bybit_replay_serves_only_the_subscribed_topic, 0, 30)
 
 #endif /* MDF_TESTS_TOOLS_FAKEVENUE_BYBIT_LIST_H */

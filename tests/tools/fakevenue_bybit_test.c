@@ -837,3 +837,57 @@ TEST(fakevenue_bybit_replay_answers_the_subscribe_and_serves_the_recorded_topics
     rec_free(&r);
     return 0;
 }
+
+TEST(fakevenue_bybit_replay_serves_only_the_subscribed_topic)
+{
+    static const char *const TOPICS[] = {"publicTrade.ETHUSDT", NULL};
+    const char *args[] = {"--replay", test_fixture(REPLAY_REC), "--speed", "4", NULL};
+    struct fv_proc fv;
+    struct rec r;
+    struct wsc c;
+    char want_ack[1024] = "", topic[128], op[32], rid[64];
+    size_t want = 0, k = 0, acks = 0;
+    const struct wsc_msg *m;
+
+    /* The recorded reply to the second recorded request (publicTrade.ETHUSDT alone), with our
+     * req_id, and that topic's recorded messages. */
+    rec_read(&r, REPLAY_REC);
+    for (size_t i = 0; i < r.n; i++) {
+        member(r.msg[i], "op", op, sizeof(op));
+        member(r.msg[i], "topic", topic, sizeof(topic));
+        if (strcmp(op, "subscribe") == 0 && ++acks == 2) {
+            char *at;
+
+            member(r.msg[i], "req_id", rid, sizeof(rid));
+            at = strstr(r.msg[i], rid);
+            ASSERT(rid[0] != '\0' && at != NULL);
+            snprintf(want_ack, sizeof(want_ack), "%.*slive-9%s", (int)(at - r.msg[i]), r.msg[i],
+                     at + strlen(rid));
+        }
+        want += topic_in(topic, TOPICS);
+    }
+    ASSERT(want_ack[0] != '\0');
+    ASSERT_GE(want, 3);
+
+    start(&fv, "bybit-linear", args);
+    ASSERT_EQ(wsc_connect(&c, fv.port, "/v5/public/linear", NULL), 0);
+    ASSERT_EQ(wsc_send_text(&c, "{\"op\":\"subscribe\",\"args\":[\"publicTrade.ETHUSDT\"],"
+                                "\"req_id\":\"live-9\"}"),
+              0);
+    ASSERT_STR_EQ(replay_next(&c, T_MS), want_ack);
+    /* Only that topic's messages, exactly and in order, though the recording's first request
+     * (whose reply holds the clock for up to a second) was never made. */
+    for (size_t i = 0; i < r.n; i++) {
+        member(r.msg[i], "topic", topic, sizeof(topic));
+        if (!topic_in(topic, TOPICS))
+            continue;
+        ASSERT_STR_EQ(replay_next(&c, T_MS), r.msg[i]);
+        k++;
+    }
+    ASSERT_EQ(k, want);
+    ASSERT_EQ(wsc_recv(&c, 1500, &m), -ETIMEDOUT);
+    wsc_close(&c);
+    fv_stop(&fv);
+    rec_free(&r);
+    return 0;
+}
