@@ -61,11 +61,6 @@ bool bybit_symbol_ok(const char *s, size_t len)
     return true;
 }
 
-static bool spot(const struct fv_server *s)
-{
-    return bybit_spot(s);
-}
-
 /* The idle cut in ms (--bybit-idle-cut), 0 = never. */
 static uint64_t idle_cut_ms(const struct fv_server *s)
 {
@@ -196,7 +191,7 @@ static const char *check_args(struct fv_peer *p, json_t *args, bool sub, int *ge
 
     if (!json_is_array(args) || n == 0)
         return "error:args is empty";
-    if (spot(s) && n > BYB_SPOT_ARGS_MAX) {
+    if (bybit_spot(s) && n > BYB_SPOT_ARGS_MAX) {
         snprintf(msg, cap, "args size >%d", BYB_SPOT_ARGS_MAX);
         return msg;
     }
@@ -300,7 +295,7 @@ static void do_sub(struct fv_peer *p, json_t *req, bool sub)
     if (rec && !send_recorded(p, rec, rlen, rid))
         goto out; /* the recording refused this request */
     if (!rec)
-        reply(p, true, sub && spot(s) ? "subscribe" : "", rid, false, op);
+        reply(p, true, sub && bybit_spot(s) ? "subscribe" : "", rid, false, op);
     for (size_t i = 0; i < n; i++) {
         if (rep) {
             replay_topic(p, gens[i], sub);
@@ -348,7 +343,7 @@ static void bybit_on_text(struct fv_peer *p, const uint8_t *data, size_t len)
         x->last_ping_ms = fv_now_ms(p->srv);
         /* Spot: {"success":true,"ret_msg":"pong","conn_id":..,"op":"ping"} (req_id if given);
          * linear: the same with req_id always present. */
-        reply(p, true, "pong", json_object_get(root, "req_id"), spot(p->srv), "ping");
+        reply(p, true, "pong", json_object_get(root, "req_id"), bybit_spot(p->srv), "ping");
     } else if (strcmp(op, "subscribe") == 0) {
         do_sub(p, root, true);
     } else if (strcmp(op, "unsubscribe") == 0) {

@@ -786,15 +786,10 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- generators ---- */
 
-/* The symbol after prefix in topic[0..len): upper-case letters and digits, 2..20 of them. */
+/* The symbol after prefix in topic[0..len) (bybit_symbol_ok()), or -1. */
 static int topic_sym(struct byb_market *m, const char *s, size_t len)
 {
-    if (len < 2 || len > 20)
-        return -1;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-            return -1;
-    return sym_get(m, s, len);
+    return bybit_symbol_ok(s, len) ? sym_get(m, s, len) : -1;
 }
 
 /* True when topic[0..len) starts with prefix; *rest is what follows. */
