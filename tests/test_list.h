@@ -46,6 +46,7 @@
 #include "venue/bybit_list.h"
 #include "venue/okx_list.h"
 #include "book/venues_list.h"
+#include "tools/fakevenue_bybit_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -135,6 +136,7 @@
     TEST_LIST_REMOVE(X)                                                                            \
     TEST_LIST_BYBIT(X)                                                                             \
     TEST_LIST_OKX(X)                                                                               \
-    TEST_LIST_BOOK_VENUES(X)
+    TEST_LIST_BOOK_VENUES(X)                                                                       \
+    TEST_LIST_FV_BYBIT(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */
