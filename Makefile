@@ -124,7 +124,8 @@ FAKEVENUE_SRC := tools/mdfeed-fakevenue/main.c tools/mdfeed-fakevenue/server.c t
 	tools/mdfeed-fakevenue/replay_live.c \
 	tools/mdfeed-fakevenue/bitfinex.c tools/mdfeed-fakevenue/bfx_market.c tools/mdfeed-fakevenue/bfx_replay.c \
 	tools/mdfeed-fakevenue/proto.c tools/mdfeed-fakevenue/binance_replay.c \
-	tools/mdfeed-fakevenue/okx.c tools/mdfeed-fakevenue/okx_market.c tools/mdfeed-fakevenue/okx_replay.c
+	tools/mdfeed-fakevenue/okx.c tools/mdfeed-fakevenue/okx_market.c tools/mdfeed-fakevenue/okx_replay.c \
+	tools/mdfeed-fakevenue/bybit.c tools/mdfeed-fakevenue/bybit_market.c tools/mdfeed-fakevenue/bybit_replay.c
 
 # Example readers (README, tools/examples/README.md): the public API only; installed as
 # documentation into $(DOCDIR)/examples.
@@ -142,7 +143,7 @@ TEST_NET_SRC := tests/net/url_test.c tests/net/backoff_test.c tests/net/wsconn_t
 	tests/net/resolve_test.c
 TEST_FV_SRC := tests/tools/fakevenue_test.c tests/tools/fakevenue_bfx_test.c \
 	tests/tools/fakevenue_replay_test.c \
-	tests/tools/fakevenue_okx_test.c
+	tests/tools/fakevenue_okx_test.c tests/tools/fakevenue_bybit_test.c
 TEST_RESTQ_SRC := tests/net/restq_test.c
 TEST_VENUE_SRC := tests/venue/binance_test.c tests/venue/json_test.c tests/venue/bitfinex_test.c \
 	tests/venue/bybit_test.c tests/venue/okx_test.c

@@ -46,6 +46,7 @@
 #include "venue/bybit_list.h"
 #include "venue/okx_list.h"
 #include "book/venues_list.h"
+#include "tools/fakevenue_bybit_list.h"
 #include "e2e/replay_list.h"
 
 #define TEST_LIST(X)                                                                               \
@@ -137,6 +138,7 @@
     TEST_LIST_BYBIT(X)                                                                             \
     TEST_LIST_OKX(X)                                                                               \
     TEST_LIST_BOOK_VENUES(X)                                                                       \
+    TEST_LIST_FV_BYBIT(X)                                                                          \
     TEST_LIST_REPLAY_E2E(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

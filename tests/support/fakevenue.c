@@ -79,6 +79,21 @@ static bool take_line(struct fv_proc *fv, const char *needle, char *line, size_t
 }
 
 /* See fakevenue.h. */
+int fv_start_venue(struct fv_proc *fv, const char *venue, const char *const *args)
+{
+    const char *a[64] = {"--venue", venue};
+    size_t n = 2;
+
+    for (size_t i = 0; args && args[i]; i++) {
+        if (n == sizeof(a) / sizeof(a[0]) - 1)
+            return -E2BIG;
+        a[n++] = args[i];
+    }
+    a[n] = NULL;
+    return fv_start(fv, a);
+}
+
+/* See fakevenue.h. */
 int fv_wait_line(struct fv_proc *fv, const char *needle, int timeout_ms, char *line, size_t cap)
 {
     int64_t deadline = now_ms() + timeout_ms;

@@ -25,6 +25,9 @@ struct fv_proc {
  * to 10 s for the "listening" line and sets port. Returns 0 or negative. */
 int fv_start(struct fv_proc *fv, const char *const *args);
 
+/* fv_start() with "--venue VENUE" before args (at most 60). */
+int fv_start_venue(struct fv_proc *fv, const char *venue, const char *const *args);
+
 /* Waits up to timeout_ms for a stdout line containing needle (lines already read but not yet
  * matched are searched first, in order; each matched line is consumed). Copies it to line (may
  * be NULL). Returns 0 or -ETIMEDOUT (also at once when the child closed its stdout). */

@@ -12,7 +12,8 @@
  *
  * The venue protocol is a module (struct fv_proto below, the table in proto.c): Binance spot and
  * futures (binance.c, binance_replay.c, with synth.c, market.c and rest.c behind them),
- * Bitfinex (bitfinex.c, bfx_replay.c, with its own market in bfx_market.c) or OKX v5 (okx.c,
+ * Bitfinex (bitfinex.c, bfx_replay.c, with its own market in bfx_market.c), Bybit spot and
+ * linear (bybit.c, bybit_replay.c, market in bybit_market.c) or OKX v5 (okx.c,
  * okx_replay.c, with its market in okx_market.c; okxv.h between them). The server, the
  * faults and the replay clock (replay.c) are shared by every module.
  *
@@ -102,6 +103,21 @@ struct fv_bfx_opts {
     bool same_chan_id;           /* every "subscribed" echoes the connection's first chanId */
 };
 
+/* A Bybit book fault (--bybit-gap, --bybit-restart): on book topics of `sym`, after
+ * `after` book updates of the topic. */
+struct fv_byb_fault {
+    char sym[32]; /* symbol ("BTCUSDT"); "" = off */
+    long after;   /* book updates before the fault */
+};
+
+/* The Bybit options (--venue bybit-spot|bybit-linear; events use --market-rate). */
+struct fv_byb_opts {
+    double idle_cut;             /* seconds without a client ping before the cut; 0 = never */
+    long minute_ms;              /* length of a kline minute (every interval scales with it) */
+    struct fv_byb_fault gap;     /* faulted connections: one delta of the topic not sent */
+    struct fv_byb_fault restart; /* every book topic of sym: a u == 1 snapshot (once) */
+};
+
 /* An OKX book fault (--okx-seq-break, --okx-bad-checksum): once per run, on the first faulted
  * connection whose books channel of `inst` has sent `after` updates since its snapshot. */
 struct fv_okx_fault {
@@ -162,6 +178,7 @@ struct fv_opts {
     int conn_limit;         /* WebSocket upgrades allowed per conn_window; 0 = unlimited */
     double conn_window;     /* the window of conn_limit, seconds */
     struct fv_bfx_opts bfx; /* --venue bitfinex */
+    struct fv_byb_opts byb; /* --venue bybit-spot|bybit-linear */
     struct fv_okx_opts okx; /* --venue okx */
     struct fv_faults f;     /* fault injection */
     const char *refuse[FV_REFUSE_MAX]; /* --refuse-stream: names a SUBSCRIBE may not carry */
@@ -427,19 +444,21 @@ struct fv_stats {
     uint64_t upgrades;     /* WebSocket upgrades (venue protocol, not cases) */
     uint64_t refused;      /* upgrades refused by --conn-limit */
     uint64_t msgs;         /* data messages sent */
-    uint64_t subscribed;   /* Bitfinex: channels subscribed */
-    uint64_t unsubscribed; /* Bitfinex: channels unsubscribed */
-    uint64_t channels;     /* Bitfinex: channels open now */
-    uint64_t errors;       /* Bitfinex: error events */
+    uint64_t subscribed;   /* Bitfinex, Bybit: channels (topics) subscribed */
+    uint64_t unsubscribed; /* Bitfinex, Bybit: channels (topics) unsubscribed */
+    uint64_t channels;     /* Bitfinex, Bybit: channels (topics) open now */
+    uint64_t errors;       /* Bitfinex: error events; Bybit: refused ops */
     uint64_t infos;        /* Bitfinex: info events after the first (20051, 20060, 20061) */
-    uint64_t snapshots;    /* Bitfinex: snapshots (book, trades, ticker, candles) */
+    uint64_t snapshots;    /* Bitfinex: snapshots (book, trades, ticker, candles); Bybit: book
+                              and ticker snapshots on subscribe */
     uint64_t book;         /* Bitfinex: book updates */
     uint64_t cs;           /* Bitfinex: cs (checksum) messages */
     uint64_t te, tu;       /* Bitfinex: trade executions and trade updates */
     uint64_t ticker;       /* Bitfinex: ticker updates */
     uint64_t candles;      /* Bitfinex: candle updates */
     uint64_t hb;           /* Bitfinex: heartbeats */
-    uint64_t faults;       /* faults that fired (Bitfinex: seq gap, bad checksum, bad level) */
+    uint64_t faults;       /* faults that fired (Bitfinex: seq gap, bad checksum, bad level;
+                              Bybit: book gap, restart) */
 };
 
 struct fv_server {
@@ -458,6 +477,7 @@ struct fv_server {
     struct fv_synth synth;       /* --synthetic */
     struct fv_market *market;    /* --market, or NULL */
     struct bfx_market *bfx;      /* --venue bitfinex: its market, or NULL */
+    struct byb_market *byb;      /* --venue bybit-*: its market, or NULL */
     struct okx_market *okx;      /* --venue okx: its market, or NULL */
     int32_t bfx_chan_seq;        /* the last Bitfinex chanId given (venue-wide) */
     struct fv_stats stats;       /* counters (GET /fv/stats) */
@@ -631,6 +651,8 @@ struct fv_proto {
 
 #define FV_BINANCE_SPOT 0    /* variant of binance-spot */
 #define FV_BINANCE_FUTURES 1 /* variant of binance-futures */
+#define FV_BYBIT_SPOT 0      /* variant of bybit-spot */
+#define FV_BYBIT_LINEAR 1    /* variant of bybit-linear */
 
 /* The module called name, or NULL. */
 const struct fv_proto *fv_proto_find(const char *name);
@@ -645,6 +667,9 @@ bool fv_binance_spot(const struct fv_opts *o);
 extern const struct fv_proto fv_proto_binance_spot;
 extern const struct fv_proto fv_proto_binance_futures;
 extern const struct fv_proto fv_proto_bitfinex;
+extern const struct fv_proto fv_proto_bybit_spot;
+extern const struct fv_proto fv_proto_bybit_linear;
+
 extern const struct fv_proto fv_proto_okx;
 
 /* ---- Binance protocol (binance.c) ---- */
@@ -750,6 +775,45 @@ void bfxm_on_drain(struct fv_server *s);
 void bfxm_stop(struct fv_server *s);
 void bfxm_fini(struct fv_server *s);
 
+/* ---- the Bybit v5 modules (bybit.c protocol, bybit_market.c market, bybit_replay.c) ---- */
+
+/* True on bybit-spot (the category decides the shapes). */
+bool bybit_spot(const struct fv_server *s);
+/* True for a Bybit symbol: 2 to 20 upper-case letters and digits ("BTCUSDT"). */
+bool bybit_symbol_ok(const char *s, size_t len);
+/* Sends one data message of topic `topic` to p with the connection's faults. `delta_u` is the
+ * u of a book delta (the gap faults may drop it), 0 otherwise; `updates` counts the topic's
+ * book updates sent to p. Returns false when nothing was sent. */
+bool bybit_send(struct fv_peer *p, const char *topic, int64_t delta_u, uint64_t updates,
+                const char *msg, size_t len);
+/* What a line of a Bybit recording is (bybit_replay.c): a message with a "topic" is DATA of
+ * that topic; the client's subscribe is a REQ keyed by its first topic, and the venue's
+ * subscribe reply that follows is its ACK; pongs, unsubscribe replies and the rest are
+ * skipped. */
+void bybit_replay_line(struct fv_server *s, struct fv_rline *l);
+
+/* A topic parsed (the market's generator key). */
+enum byb_ttype {
+    BYB_T_TRADE,  /* publicTrade.{S} */
+    BYB_T_BOOK,   /* orderbook.{1,50,200,1000}.{S} */
+    BYB_T_KLINE,  /* kline.{iv}.{S} */
+    BYB_T_TICKER, /* tickers.{S} */
+    BYB_T_ALLLIQ, /* allLiquidation.{S} (linear) */
+    BYB_T_LIQ,    /* liquidation.{S} (linear, the older topic) */
+};
+
+/* Parses topic[0..len) for the venue's category. Returns its generator (created on first use)
+ * or -1 when the category does not serve it. */
+int bybm_topic(struct fv_server *s, const char *topic, size_t len);
+/* The generator's topic name (borrowed). */
+const char *bybm_topic_name(const struct fv_server *s, int gen);
+/* Peer p subscribed generator gen: the snapshot (book, ticker) now, updates after. */
+void bybm_attach(struct fv_server *s, int gen, struct fv_peer *p);
+/* Peer p left generator gen. */
+void bybm_detach(struct fv_server *s, int gen, struct fv_peer *p);
+int bybm_init(struct fv_server *s);
+void bybm_stop(struct fv_server *s);
+void bybm_fini(struct fv_server *s);
 /* ---- OKX v5 (okx.c, okx_replay.c, okx_market.c; okxv.h is the module's own header) ---- */
 
 /* True for an OKX instId: upper-case letters and digits in '-'-joined parts, 3 to 31 bytes. */

@@ -93,6 +93,10 @@ enum {
     O_BFX_BAD_CS,
     O_BFX_BAD_LEVEL,
     O_BFX_SAME_CHAN,
+    O_BYB_IDLE_CUT,
+    O_BYB_MINUTE_MS,
+    O_BYB_GAP,
+    O_BYB_RESTART,
     O_OKX_IDLE,
     O_OKX_REQ_LIMIT,
     O_OKX_REQ_WINDOW,
@@ -173,6 +177,10 @@ static const struct option LONGOPTS[] = {
     {"bfx-bad-checksum", required_argument, NULL, O_BFX_BAD_CS},
     {"bfx-bad-level", required_argument, NULL, O_BFX_BAD_LEVEL},
     {"bfx-same-chan-id", no_argument, NULL, O_BFX_SAME_CHAN},
+    {"bybit-idle-cut", required_argument, NULL, O_BYB_IDLE_CUT},
+    {"bybit-minute-ms", required_argument, NULL, O_BYB_MINUTE_MS},
+    {"bybit-gap", required_argument, NULL, O_BYB_GAP},
+    {"bybit-restart", required_argument, NULL, O_BYB_RESTART},
     {"okx-idle", required_argument, NULL, O_OKX_IDLE},
     {"okx-req-limit", required_argument, NULL, O_OKX_REQ_LIMIT},
     {"okx-req-window", required_argument, NULL, O_OKX_REQ_WINDOW},
@@ -206,6 +214,8 @@ static void usage(FILE *f)
             "       [--bfx-maintenance-after S] [--bfx-maintenance-len S]\n"
             "       [--bfx-bad-checksum SYMBOL[/N]] [--bfx-bad-level SYMBOL[/N]]\n"
             "       [--bfx-same-chan-id]\n"
+            "bybit-spot, bybit-linear: [--market SYMBOLS] [--market-rate N] [--bybit-idle-cut S]\n"
+            "       [--bybit-minute-ms MS] [--bybit-gap SYMBOL[/N]] [--bybit-restart SYMBOL[/N]]\n"
             "okx: [--replay FILE] [--market INSTIDS] [--market-rate N] [--market-events N]\n"
             "       [--okx-idle S] [--okx-req-limit N] [--okx-req-window S] [--okx-minute-ms MS]\n"
             "       [--okx-checksum-zero] [--okx-seq-break INSTID[/N]]\n"
@@ -407,6 +417,7 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
         .minute_ms = 60000,
         .tu_ms = 1000,
     };
+    o->byb = (struct fv_byb_opts){.idle_cut = 600, .minute_ms = 60000};
     o->okx = (struct fv_okx_opts){
         .idle = 30,
         .req_limit = 480,
@@ -702,6 +713,22 @@ static bool parse(int argc, char **argv, struct fv_opts *o)
             break;
         case O_BFX_SAME_CHAN:
             o->bfx.same_chan_id = true;
+            break;
+        case O_BYB_IDLE_CUT:
+            o->byb.idle_cut = secs("bybit-idle-cut", optarg);
+            break;
+        case O_BYB_MINUTE_MS:
+            o->byb.minute_ms = num("bybit-minute-ms", optarg, 60000);
+            if (o->byb.minute_ms < 100)
+                die_usage("--bybit-minute-ms: from 100 to 60000");
+            break;
+        case O_BYB_GAP:
+            venue_fault("bybit-gap", optarg, bybit_symbol_ok, o->byb.gap.sym,
+                        sizeof(o->byb.gap.sym), &o->byb.gap.after);
+            break;
+        case O_BYB_RESTART:
+            venue_fault("bybit-restart", optarg, bybit_symbol_ok, o->byb.restart.sym,
+                        sizeof(o->byb.restart.sym), &o->byb.restart.after);
             break;
         case O_OKX_IDLE:
             o->okx.idle = secs("okx-idle", optarg);

@@ -9,10 +9,8 @@
 
 /* Every module, one line each, in the order the usage error lists them. */
 static const struct fv_proto *const MODULES[] = {
-    &fv_proto_binance_spot,
-    &fv_proto_binance_futures,
-    &fv_proto_bitfinex,
-    &fv_proto_okx,
+    &fv_proto_binance_spot, &fv_proto_binance_futures, &fv_proto_bitfinex,
+    &fv_proto_bybit_spot,   &fv_proto_bybit_linear,    &fv_proto_okx,
 };
 
 #define N_MODULES (sizeof(MODULES) / sizeof(MODULES[0]))
