@@ -4,6 +4,7 @@
 
 #define TEST_LIST_REPLAY_E2E(X)                                                                    \
     X(e2e_replay_bitfinex_recording_lands_exactly, 0, 60)                                          \
-    X(e2e_replay_okx_recording_lands_exactly, 0, 60)
+    X(e2e_replay_okx_recording_lands_exactly, 0, 60)                                               \
+    X(e2e_replay_bybit_recording_lands_exactly, 0, 60)
 
 #endif

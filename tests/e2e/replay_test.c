@@ -498,3 +498,192 @@ TEST(e2e_replay_okx_recording_lands_exactly)
     free(ref);
     return 0;
 }
+
+/* ---- Bybit ------------------------------------------------------------------------------- */
+
+#define BYBIT_REC "tests/fixtures/bybit/ws.rec"
+
+/* A Bybit linear trade id: the UUID folded into a positive 63-bit FNV-1a hash, as
+ * src/venue/README.md §4 documents. */
+static int64_t bybit_id(const char *uuid)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (const char *p = uuid; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3u;
+    return (int64_t)(h >> 1);
+}
+
+/* The daemon's trades of sym in ticks v[0..n) are want[0..nw), in order, each once (Bybit's
+ * hashed ids are not ordered, so each is compared, not ranked). */
+static void bybit_check_trades(const mdf_record_t *v, long n, uint32_t sym,
+                               const struct rtrade *want, int nw, const char *what)
+{
+    int k = 0;
+
+    for (long i = 0; i < n; i++) {
+        const struct mdf_trade *t = &v[i].trade;
+
+        if (v[i].h.type != MDF_REC_TRADE || v[i].h.symbol != sym)
+            continue;
+        if (k >= nw)
+            test_fail(__FILE__, __LINE__, "%s: daemon trade %d beyond the recording's %d", what,
+                      k + 1, nw);
+        if (t->trade_id != want[k].id)
+            test_fail(__FILE__, __LINE__,
+                      "%s: daemon trade %d has id %" PRId64 ", recording %" PRId64, what, k,
+                      t->trade_id, want[k].id);
+        ASSERT_DEC_EQ(t->price, want[k].px);
+        ASSERT_DEC_EQ(t->qty, want[k].qty);
+        ASSERT_EQ(t->side, want[k].side);
+        ASSERT_EQ(v[i].h.exch_time_ns, want[k].ms * MS);
+        k++;
+    }
+    if (k != nw)
+        test_fail(__FILE__, __LINE__, "%s: the daemon published %d of the recording's %d trades",
+                  what, k, nw);
+}
+
+/* The orderbook.50 (BTCUSDT), publicTrade (BTCUSDT, ETHUSDT), kline.1 (BTCUSDT) and tickers
+ * (BTCUSDT) topics of the Bybit linear recording land exactly: the subscribe is answered by the
+ * recorded reply, the book is its snapshot plus the u-chained deltas, each trade is published
+ * once, the candle in progress has the last kline's values, and the ticker and funding records
+ * hold the snapshot merged with every delta, field by field. */
+TEST(e2e_replay_bybit_recording_lands_exactly)
+{
+    struct fv_proc fv;
+    struct dmn d;
+    struct vrec r;
+    struct e2e_book *ref = calloc(1, sizeof(*ref));
+    struct rtrade want[2][REC_MAX]; /* [0] BTCUSDT, [1] ETHUSDT */
+    int nw[2] = {0, 0};
+    json_t *tick = json_object(), *kline = NULL;
+    mdf_instance_t *inst;
+    mdf_record_t *v = NULL;
+    int64_t last_u = 0;
+    uint32_t btc, eth;
+    long n;
+
+    ASSERT(ref && tick);
+    vrec_load(&r, BYBIT_REC);
+    for (int i = 0; i < r.n; i++) {
+        json_t *m = r.msg[i], *data = json_object_get(m, "data");
+        const char *topic = json_string_value(json_object_get(m, "topic"));
+
+        if (!topic)
+            continue; /* the subscribe replies */
+        if (strcmp(topic, "orderbook.50.BTCUSDT") == 0) {
+            if (strcmp(e2e_str(m, "type"), "snapshot") == 0)
+                memset(ref, 0, sizeof(*ref));
+            e2e_book_apply(ref, json_object_get(data, "b"), json_object_get(data, "a"));
+            last_u = e2e_num(data, "u");
+        } else if (strncmp(topic, "publicTrade.", 12) == 0) {
+            int s = strcmp(topic + 12, "ETHUSDT") == 0;
+
+            for (size_t j = 0; j < json_array_size(data); j++) {
+                json_t *t = json_array_get(data, j);
+
+                want[s][nw[s]++] = (struct rtrade){
+                    .id = bybit_id(e2e_str(t, "i")),
+                    .ms = e2e_num(t, "T"),
+                    .px = sdec(json_object_get(t, "p")),
+                    .qty = sdec(json_object_get(t, "v")),
+                    .side = strcmp(e2e_str(t, "S"), "Buy") == 0 ? MDF_SIDE_BUY : MDF_SIDE_SELL};
+            }
+        } else if (strcmp(topic, "kline.1.BTCUSDT") == 0) {
+            kline = json_array_get(data, json_array_size(data) - 1);
+        } else if (strcmp(topic, "tickers.BTCUSDT") == 0) {
+            if (strcmp(e2e_str(m, "type"), "snapshot") == 0)
+                json_object_clear(tick);
+            json_object_update(tick, data); /* a delta holds the fields that changed */
+        }
+    }
+    ASSERT_GT(nw[0], 0);
+    ASSERT_GT(nw[1], 0);
+    ASSERT(kline != NULL);
+    ASSERT_GT(last_u, 0);
+
+    replay_start(&fv, "bybit-linear", BYBIT_REC);
+    ASSERT_EQ(
+        dmn_config(&d,
+                   "venues = ({ venue = \"bybit-linear\"; url = \"ws://127.0.0.1:%d\";\n"
+                   "  emit_partial_candles = true;\n"
+                   "  streams = ({ symbol = \"BTCUSDT\"; type = \"diff_depth\"; len = 50; },\n"
+                   "    { symbol = \"BTCUSDT\"; type = \"trade\"; },\n"
+                   "    { symbol = \"BTCUSDT\"; type = \"kline\"; interval = \"1m\"; },\n"
+                   "    { symbol = \"BTCUSDT\"; type = \"ticker\"; },\n"
+                   "    { symbol = \"ETHUSDT\"; type = \"trade\"; });\n"
+                   "});\n",
+                   fv.port),
+        0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(fv_wait_line(&fv, "replay done", 20000, NULL, 0), 0);
+    ASSERT_EQ(fv_count_lines(&fv, "refused"), 0);
+    ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
+    btc = sym_of(inst, "bybit-linear:BTCUSDT");
+    eth = sym_of(inst, "bybit-linear:ETHUSDT");
+    check_final_book(inst, btc, ref, "BTCUSDT");
+    {
+        struct mdf_book *b = malloc(MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX));
+
+        ASSERT(b != NULL);
+        ASSERT_EQ(mdf_latest_book(inst, btc, b, MDF_BOOK_SIZE(MDF_BOOK_DEPTH_MAX)), 0);
+        ASSERT_EQ(b->last_update_id, last_u);
+        free(b);
+    }
+
+    n = e2e_drain(d.instance, MDF_RING_TICKS, &v);
+    ASSERT_GE(n, 0);
+    bybit_check_trades(v, n, btc, want[0], nw[0], "BTCUSDT");
+    bybit_check_trades(v, n, eth, want[1], nw[1], "ETHUSDT");
+    free(v);
+
+    /* The candle in progress: partial candles only, the last with the last kline's values. */
+    n = e2e_drain(d.instance, MDF_RING_CANDLES, &v);
+    ASSERT_GT(n, 0);
+    for (long i = 0; i < n; i++) {
+        ASSERT_EQ(v[i].h.symbol, btc);
+        ASSERT(!(v[i].h.flags & MDF_CANDLE_F_CLOSED));
+    }
+    ASSERT_EQ(v[n - 1].candle.interval, (uint32_t)MDF_IV_1M);
+    ASSERT_EQ(v[n - 1].candle.open_time_ns, e2e_num(kline, "start") * MS);
+    ASSERT_DEC_EQ(v[n - 1].candle.open, sdec(json_object_get(kline, "open")));
+    ASSERT_DEC_EQ(v[n - 1].candle.high, sdec(json_object_get(kline, "high")));
+    ASSERT_DEC_EQ(v[n - 1].candle.low, sdec(json_object_get(kline, "low")));
+    ASSERT_DEC_EQ(v[n - 1].candle.close, sdec(json_object_get(kline, "close")));
+    ASSERT_DEC_EQ(v[n - 1].candle.volume, sdec(json_object_get(kline, "volume")));
+    ASSERT_DEC_EQ(v[n - 1].candle.quote_volume, sdec(json_object_get(kline, "turnover")));
+    free(v);
+
+    /* The ticker and funding records: the merged ticker's fields. */
+    {
+        struct mdf_ticker t;
+        struct mdf_funding f;
+
+        ASSERT_EQ(mdf_latest_ticker(inst, btc, &t), 0);
+        ASSERT_DEC_EQ(t.last_px, sdec(json_object_get(tick, "lastPrice")));
+        ASSERT_DEC_EQ(t.open_px, sdec(json_object_get(tick, "prevPrice24h")));
+        ASSERT_DEC_EQ(t.high_px, sdec(json_object_get(tick, "highPrice24h")));
+        ASSERT_DEC_EQ(t.low_px, sdec(json_object_get(tick, "lowPrice24h")));
+        ASSERT_DEC_EQ(t.volume, sdec(json_object_get(tick, "volume24h")));
+        ASSERT_DEC_EQ(t.quote_volume, sdec(json_object_get(tick, "turnover24h")));
+        ASSERT_DEC_EQ(t.bid_px, sdec(json_object_get(tick, "bid1Price")));
+        ASSERT_DEC_EQ(t.bid_qty, sdec(json_object_get(tick, "bid1Size")));
+        ASSERT_DEC_EQ(t.ask_px, sdec(json_object_get(tick, "ask1Price")));
+        ASSERT_DEC_EQ(t.ask_qty, sdec(json_object_get(tick, "ask1Size")));
+        ASSERT_EQ(mdf_latest_funding(inst, btc, &f), 0);
+        ASSERT_DEC_EQ(f.mark_px, sdec(json_object_get(tick, "markPrice")));
+        ASSERT_DEC_EQ(f.index_px, sdec(json_object_get(tick, "indexPrice")));
+        ASSERT_DEC_EQ(f.funding_rate, sdec(json_object_get(tick, "fundingRate")));
+        ASSERT_EQ(f.next_funding_time_ns, sint(json_object_get(tick, "nextFundingTime")) * MS);
+    }
+
+    check_events(d.instance, 1);
+    mdf_close(inst);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    json_decref(tick);
+    vrec_free(&r);
+    free(ref);
+    return 0;
+}
