@@ -220,6 +220,20 @@ static int64_t bfx_chan(const struct vrec *r, const char *channel)
     return -1;
 }
 
+/* The payload of a channel message [CHAN, PAYLOAD, ...] or [CHAN, "te"|"tu", TRADE, ...]; NULL
+ * for events, heartbeats ("hb") and checksums ("cs"). */
+static json_t *bfx_payload(json_t *m)
+{
+    json_t *p = json_array_get(m, 1);
+    const char *tag = json_string_value(p);
+
+    if (!json_is_array(m))
+        return NULL;
+    if (!tag)
+        return p;
+    return strcmp(tag, "te") == 0 || strcmp(tag, "tu") == 0 ? json_array_get(m, 2) : NULL;
+}
+
 /* Applies one Bitfinex P0 book level [PRICE, COUNT, AMOUNT]: amount > 0 is a bid, < 0 an ask;
  * count 0 deletes the level (amount 1 or -1 then names the side). */
 static void bfx_level(struct e2e_book *b, json_t *l)
@@ -274,7 +288,7 @@ TEST(e2e_replay_bitfinex_recording_lands_exactly)
     struct dmn d;
     struct vrec r;
     struct e2e_book *ref = calloc(1, sizeof(*ref));
-    struct rtrade want[REC_MAX];
+    struct rtrade want[REC_MAX], t;
     json_t *closed = NULL, *open = NULL;
     mdf_instance_t *inst;
     mdf_record_t *v = NULL;
@@ -289,14 +303,9 @@ TEST(e2e_replay_bitfinex_recording_lands_exactly)
     trades_ch = bfx_chan(&r, "trades");
     candles_ch = bfx_chan(&r, "candles");
     for (int i = 0; i < r.n; i++) {
-        json_t *m = r.msg[i], *p = json_array_get(m, 1);
+        json_t *m = r.msg[i], *p = bfx_payload(m);
         int64_t ch = json_integer_value(json_array_get(m, 0));
 
-        if (!json_is_array(m) || json_is_string(p)) /* events; hb, cs (te, tu below) */
-            p = json_is_string(p) && strcmp(json_string_value(p), "hb") != 0 &&
-                        strcmp(json_string_value(p), "cs") != 0
-                    ? json_array_get(m, 2)
-                    : NULL;
         if (!p)
             continue;
         if (ch == book_ch) {
@@ -312,8 +321,7 @@ TEST(e2e_replay_bitfinex_recording_lands_exactly)
                         seeded = bfx_trade(json_array_get(p, k)).id;
                 continue;
             }
-            struct rtrade t = bfx_trade(p); /* te, or its tu: once */
-
+            t = bfx_trade(p); /* te, or its tu: once */
             if (t.id > seeded && (nw == 0 || t.id > want[nw - 1].id))
                 want[nw++] = t;
         } else if (ch == candles_ch) {
