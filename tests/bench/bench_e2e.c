@@ -12,7 +12,7 @@
  *   e2e_bfx_book_*     Bitfinex book updates (P0, F0, 25 levels, checksums verified) of four pairs
  *                      from the fake venue's market flat out, each published as a book record
  *   e2e_bfx_trade_*    Bitfinex trades ("te") of four pairs from the same market
- *   e2e_bybit_book_*   Bybit linear orderbook.200 deltas of four symbols applied to the local
+ *   e2e_bybit_book_*   Bybit linear orderbook.200 deltas of 32 symbols applied to the local
  *                      books (the fake venue's market paced at BENCH_MARKET_RATE events a second
  *                      per symbol: Bybit's and OKX's markets have no flat-out mode)
  *   e2e_bybit_trade_*  Bybit linear trades of the same market (UUID ids, deduplicated)
@@ -497,12 +497,12 @@ void bench_e2e(const char *self)
                             "  trades = \"trade\"; kline = \"\";";
     /* Bybit and OKX: their synthetic markets at a paced rate (they have no flat-out mode), high
      * enough that the daemon's CPU-seconds, not the pace, are the figure to read. */
-    const char *byb[] = {
-        "--venue",       "bybit-linear",    "--market", "AAAUSDT,BBBUSDT,CCCUSDT,DDDUSDT",
-        "--market-rate", BENCH_MARKET_RATE, NULL};
-    const char *byb_book = "  symbols = [\"AAAUSDT\", \"BBBUSDT\", \"CCCUSDT\", \"DDDUSDT\"];\n"
-                           "  trades = \"none\"; kline = \"\"; order_book = 200;";
-    const char *byb_trade = "  symbols = [\"AAAUSDT\", \"BBBUSDT\", \"CCCUSDT\", \"DDDUSDT\"];\n"
+    /* Bybit sends at most one book delta per symbol per market tick (about 1 ms), so the book
+     * case takes 32 symbols to load the daemon. */
+    char byb_syms[512] = "", byb_list[1024] = "", byb_book[1200];
+    const char *byb[] = {"--venue",       "bybit-linear",    "--market", byb_syms,
+                         "--market-rate", BENCH_MARKET_RATE, NULL};
+    const char *byb_trade = "  symbols = [\"S00USDT\", \"S01USDT\", \"S02USDT\", \"S03USDT\"];\n"
                             "  trades = \"trade\"; kline = \"\";";
     const char *okx[] = {"--venue",
                          "okx",
@@ -520,6 +520,14 @@ void bench_e2e(const char *self)
     const char *d20_body = "  streams = ({ symbol = \"BTCUSDT\"; type = \"depth\"; levels = 20;\n"
                            "  speed = 100; });";
 
+    for (int i = 0; i < 32; i++) {
+        snprintf(byb_syms + strlen(byb_syms), sizeof(byb_syms) - strlen(byb_syms), "%sS%02dUSDT",
+                 i ? "," : "", i);
+        snprintf(byb_list + strlen(byb_list), sizeof(byb_list) - strlen(byb_list),
+                 "%s\"S%02dUSDT\"", i ? ", " : "", i);
+    }
+    snprintf(byb_book, sizeof(byb_book),
+             "  symbols = [%s];\n  trades = \"none\"; kline = \"\"; order_book = 200;", byb_list);
     snprintf(bindir, sizeof(bindir), "%s", self);
     slash = strrchr(bindir, '/');
     if (slash)
