@@ -348,6 +348,17 @@ void shard_on_reply(struct shard *sh, int64_t id, int code, const char *text)
             continue;
         }
         any = true;
+        if (e->state == SUB_UNSENT && e->resub) {
+            /* A resubscribe (venues answering by request id): subscribe again for a fresh
+             * snapshot, as shard_on_unsubscribed() does for channel ids. */
+            e->state = SUB_WANT;
+            e->resub = false;
+            e->req_id = 0;
+            sh->all_acked_mono = 0;
+            kick(sh);
+            i++;
+            continue;
+        }
         if (e->state == SUB_UNSENT) {
             sh->ent[i] = sh->ent[--sh->n]; /* gone, whatever the venue said */
             continue;
