@@ -44,6 +44,7 @@
 #include "venue/bybit_list.h"
 #include "venue/okx_list.h"
 #include "book/venues_list.h"
+#include "e2e/bybit_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -131,6 +132,7 @@
     TEST_LIST_REMOVE(X)                                                                            \
     TEST_LIST_BYBIT(X)                                                                             \
     TEST_LIST_OKX(X)                                                                               \
-    TEST_LIST_BOOK_VENUES(X)
+    TEST_LIST_BOOK_VENUES(X)                                                                       \
+    TEST_LIST_BYBIT_E2E(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */
