@@ -12,6 +12,7 @@
     X(e2e_bybit_spot_subscribes_at_most_10_topics_a_request, 0, 60)                                \
     X(e2e_bybit_reconnect_storm_keeps_to_the_connection_limit, 0, 60)                              \
     X(e2e_bybit_garbage_frames_are_counted_and_the_feed_recovers, 0, 90)                           \
-    X(e2e_bybit_undecodable_topic_is_counted_and_the_others_go_on, 0, 90)
+    X(e2e_bybit_undecodable_topic_is_counted_and_the_others_go_on, 0, 90)                          \
+    X(e2e_bybit_rotation_by_age_hands_over_losing_and_doubling_nothing, 0, 90)
 
 #endif
