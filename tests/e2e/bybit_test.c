@@ -889,9 +889,10 @@ TEST(e2e_bybit_spot_subscribes_at_most_10_topics_a_request)
     return 0;
 }
 
-/* Every connection cut a moment after it opens, for 12 s: the daemon reconnects as fast as its
- * own connection limit lets it, which is the venue's (5 upgrades in any 4 s here, set on both
- * sides), so the venue never refuses one; the storm did happen. */
+/* Every connection (several: streams_per_connection) cut a moment after it opens, for 12 s: the
+ * daemon reconnects as fast as its own connection limit lets it, 4 attempts in any 4 s here,
+ * 80 % of the venue's 5 (the share it keeps of a profile's limit by default), so the venue never
+ * refuses one; the storm did happen. */
 TEST(e2e_bybit_reconnect_storm_keeps_to_the_connection_limit)
 {
     const char *args[] = {
@@ -905,7 +906,7 @@ TEST(e2e_bybit_reconnect_storm_keeps_to_the_connection_limit)
                          LIN_HEAD
                          "  symbols = [\"AAAUSDT\", \"BBBUSDT\"]; kline = \"\";\n"
                          "  order_book = 50; streams_per_connection = 4;\n"
-                         "  connection = { max_conn_attempts = 5; conn_attempt_window = 4;\n"
+                         "  connection = { max_conn_attempts = 4; conn_attempt_window = 4;\n"
                          "    reconnect_base_delay = 0.05; reconnect_max_delay = 0.1;\n"
                          "    reconnect_jitter = 0; }; });\n",
                          fv.port),
@@ -919,8 +920,8 @@ TEST(e2e_bybit_reconnect_storm_keeps_to_the_connection_limit)
     up = venue_stat(fv.port, "upgrades");
     printf("%" PRId64 " upgrades, %" PRId64 " refused\n", up, venue_stat(fv.port, "refused"));
     ASSERT_EQ(venue_stat(fv.port, "refused"), 0);
-    ASSERT_GE(up, 10);    /* a storm: the limit was reached again and again */
-    ASSERT_LE(up, 5 * 4); /* at most 5 in each 4 s, over 12 s and a little */
+    ASSERT_GE(up, 8);     /* a storm: the limit was reached again and again */
+    ASSERT_LE(up, 4 * 4); /* at most 4 in each 4 s, over 12 s and a little */
     ASSERT_EQ(dmn_stop(&d), 0);
     fv_stop(&fv);
     return 0;
