@@ -476,8 +476,6 @@ static uint64_t health_errors(struct dmn *d, int kind)
     return dm.errors[kind];
 }
 
-/* ---- tests ------------------------------------------------------------------------------- */
-
 /* Closed candles of symbol in v[0..n): each open time once, in order, and every closed candle
  * the observer saw is there with the venue's values. Returns how many matched. */
 static int check_candles(const mdf_record_t *v, long n, uint32_t sym, const struct otopic *t)
@@ -510,6 +508,8 @@ static int check_candles(const mdf_record_t *v, long n, uint32_t sym, const stru
                   t->n_cdl);
     return matched;
 }
+
+/* ---- tests ------------------------------------------------------------------------------- */
 
 TEST(e2e_bybit_linear_every_topic_lands_exactly)
 {
@@ -783,6 +783,10 @@ TEST(e2e_bybit_restart_u1_overwrites_the_book_without_a_resync)
     return 0;
 }
 
+/* The daemon's connection closed by the venue after 400 messages: it reconnects at once, both
+ * books are rebuilt from the new snapshots, and no trade is published twice. Bybit replays no
+ * trades, so those sent while no connection was open are gone (at most a short run; usually
+ * none at these settings). */
 TEST(e2e_bybit_connection_cut_publishes_no_trade_twice_and_books_end_equal)
 {
     const char *args[] = {"--market-rate",
