@@ -13,6 +13,7 @@
     X(e2e_bybit_reconnect_storm_keeps_to_the_connection_limit, 0, 60)                              \
     X(e2e_bybit_garbage_frames_are_counted_and_the_feed_recovers, 0, 90)                           \
     X(e2e_bybit_undecodable_topic_is_counted_and_the_others_go_on, 0, 90)                          \
-    X(e2e_bybit_rotation_by_age_hands_over_losing_and_doubling_nothing, 0, 90)
+    X(e2e_bybit_rotation_by_age_hands_over_losing_and_doubling_nothing, 0, 90)                     \
+    X(e2e_bybit_ping_op_keeps_the_connection_from_the_idle_cut, 0, 90)
 
 #endif

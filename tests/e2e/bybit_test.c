@@ -1080,3 +1080,36 @@ TEST(e2e_bybit_rotation_by_age_hands_over_losing_and_doubling_nothing)
     fv_stop(&fv);
     return 0;
 }
+
+/* The venue cuts a connection that sent no ping op for a while (10 min on Bybit; 22 s here):
+ * the daemon's op ping every 20 s keeps even a connection with little data open for 45 s. */
+TEST(e2e_bybit_ping_op_keeps_the_connection_from_the_idle_cut)
+{
+    const char *args[] = {"--market-rate", "2", "--bybit-idle-cut", "22", NULL};
+    struct fv_proc fv;
+    struct dmn d;
+    int pings = 0;
+
+    venue_start(&fv, false, args);
+    ASSERT_EQ(dmn_config(&d,
+                         LIN_HEAD "  symbols = [\"AAAUSDT\"]; kline = \"\"; ticker = false;\n"
+                                  "  liquidations = false; order_book = 50; });\n",
+                         fv.port),
+              0);
+    ASSERT_EQ(dmn_start(&d), 0);
+    ASSERT_EQ(dmn_wait(&d, "BOOK_LIVE", 10000, NULL, 0), 0);
+    for (int64_t end = test_now_ns() + 45000000000LL; test_now_ns() < end;) {
+        dmn_count(&d, "\n");
+        fv_count_lines(&fv, "\n");
+        usleep(200000);
+    }
+    pings = fv_count_lines(&fv, "\"op\":\"ping\"");
+    printf("%d ping ops\n", pings);
+    ASSERT_EQ(fv_count_lines(&fv, "idle-cut"), 0);
+    ASSERT_EQ(venue_stat(fv.port, "upgrades"), 1);
+    ASSERT_GE(pings, 2);
+    ASSERT_EQ(dmn_count(&d, "CONNECTION_RECONNECTING"), 0);
+    ASSERT_EQ(dmn_stop(&d), 0);
+    fv_stop(&fv);
+    return 0;
+}
