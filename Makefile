@@ -157,7 +157,7 @@ TEST_E2E_SRC := tests/e2e/e2e.c tests/e2e/spot_test.c tests/e2e/futures_test.c t
 	tests/e2e/multi_test.c tests/e2e/bfx_test.c tests/e2e/truth_test.c tests/e2e/demo_test.c \
 	tests/e2e/reliability_test.c tests/e2e/budget_test.c tests/e2e/subscribe_test.c \
 	tests/e2e/liveness_test.c tests/e2e/dns_test.c tests/e2e/shmfull_test.c \
-	tests/e2e/warmup_test.c tests/e2e/okx_test.c tests/e2e/replay_test.c
+	tests/e2e/warmup_test.c tests/e2e/okx_test.c tests/e2e/replay_test.c tests/e2e/bybit_test.c
 TEST_SRC := tests/runner.c \
 	tests/core/decimal_test.c \
 	tests/shm/ring_test.c tests/shm/ring_threads_test.c tests/shm/segment_test.c \

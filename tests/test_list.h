@@ -48,6 +48,7 @@
 #include "book/venues_list.h"
 #include "tools/fakevenue_bybit_list.h"
 #include "e2e/replay_list.h"
+#include "e2e/bybit_list.h"
 
 #define TEST_LIST(X)                                                                               \
     X(decimal_roundtrips_a_million_random_strings, 0, 120)                                         \
@@ -139,6 +140,7 @@
     TEST_LIST_OKX(X)                                                                               \
     TEST_LIST_BOOK_VENUES(X)                                                                       \
     TEST_LIST_FV_BYBIT(X)                                                                          \
-    TEST_LIST_REPLAY_E2E(X)
+    TEST_LIST_REPLAY_E2E(X)                                                                        \
+    TEST_LIST_BYBIT_E2E(X)
 
 #endif /* MDF_TESTS_TEST_LIST_H */

@@ -158,11 +158,13 @@ static void on_book(struct feed *f, struct shard *sh, struct dstream *s, const s
 
     if (s->primary && s->primary != sh) {
         /* Another connection of a rotation: it takes the book over when its delta chains on,
-         * or at its snapshot when the book is not LIVE or the primary is going; until then its
-         * copies are duplicates. */
+         * or at its snapshot when the book is not LIVE or (the primary going) the snapshot is
+         * past the book; until then its copies are duplicates. A snapshot at or behind a LIVE
+         * book's u would only overwrite it with what it holds, as a new generation. */
         bool chains = !m->snapshot && b->state == MDF_BOOK_LIVE && m->update_id == b->update_id + 1;
+        bool ahead = m->update_id > b->update_id;
 
-        if (!chains && !(m->snapshot && (b->state != MDF_BOOK_LIVE || take(s, sh)))) {
+        if (!chains && !(m->snapshot && (b->state != MDF_BOOK_LIVE || (ahead && take(s, sh))))) {
             s->dups++;
             f->stats.dups++;
             return;
