@@ -294,10 +294,13 @@ static void on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t
     case BYB_CANDLES:
     case BYB_TICKER:
     case BYB_LIQUIDATIONS:
-        /* No ids: one copy of each push, by its time. A ticker delta of the other connection
-         * carries the same fields at the same ts. */
-        if (!feed_accept_key(f, s, m->ts_ns, false))
+        /* No ids: one copy of each push, by its time. A push of the other connection at the
+         * same ts is a copy; two at one ts on the same connection are two pushes (a kline's
+         * closing message and the next candle's first). */
+        if (!(m->ts_ns == s->last_key && sh == s->last_shard) &&
+            !feed_accept_key(f, s, m->ts_ns, false))
             return;
+        s->last_shard = sh;
         if (m->kind == BYB_CANDLES)
             on_candles(f, s, m);
         else if (m->kind == BYB_TICKER)

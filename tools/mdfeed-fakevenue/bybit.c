@@ -386,6 +386,7 @@ bool bybit_send(struct fv_peer *p, const char *topic, int64_t delta_u, uint64_t 
                 const char *msg, size_t len)
 {
     const struct fv_opts *o = p->srv->o;
+    int sid;
     struct byb_peer *x = p->vstate;
 
     if (!x || !peer_live(p))
@@ -406,7 +407,9 @@ bool bybit_send(struct fv_peer *p, const char *topic, int64_t delta_u, uint64_t 
             return false;
         }
     }
-    fault_send_data(p, -1, (const uint8_t *)msg, len);
+    /* --fault-mute and --fault-corrupt match a topic by its name's end, as a stream's. */
+    sid = o->f.mute || o->f.corrupt ? streams_intern(&p->srv->streams, topic, strlen(topic)) : -1;
+    fault_send_data(p, sid, (const uint8_t *)msg, len);
     return true;
 }
 
