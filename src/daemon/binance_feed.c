@@ -214,11 +214,6 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
 
 static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, const struct vmsg *m)
 {
-    union mdf_record *r = &f->d->scratch;
-    uint32_t depth = f->d->cfg->shm.book_depth;
-    uint32_t nb = m->n_bids < depth ? m->n_bids : depth;
-    uint32_t na = m->n_asks < depth ? m->n_asks : depth;
-
     /* A partial book is pushed on a clock, changed or not: futures ones carry their event time
      * (the key); spot ones only lastUpdateId, which repeats while the book is unchanged, so a
      * repeat is a new message on the same connection and a duplicate from the other one. */
@@ -231,29 +226,17 @@ static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, cons
         return;
     }
     s->last_shard = sh;
-    memset(&r->book, 0, MDF_BOOK_SIZE(depth));
-    r->h.type = MDF_REC_BOOK;
-    r->h.size = (uint16_t)MDF_BOOK_SIZE(depth);
-    r->h.flags = MDF_BOOK_F_PARTIAL;
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    r->h.exch_time_ns = m->exch_time_ns;
-    r->h.tx_time_ns = m->tx_time_ns;
-    r->h.recv_time_ns = m->rec.h.recv_time_ns;
-    r->h.venue_seq = (uint64_t)m->last_id;
-    r->book.state = MDF_BOOK_LIVE;
-    r->book.depth = (uint16_t)depth;
-    r->book.n_bids = (uint16_t)nb;
-    r->book.n_asks = (uint16_t)na;
-    r->book.first_update_id = m->first_id ? m->first_id : m->last_id;
-    r->book.last_update_id = m->last_id;
-    for (uint32_t i = 0; i < nb; i++)
-        r->book.levels[i] = (struct mdf_level){.px = m->bids[i].px, .qty = m->bids[i].qty};
-    for (uint32_t i = 0; i < na; i++)
-        r->book.levels[depth + i] = (struct mdf_level){.px = m->asks[i].px, .qty = m->asks[i].qty};
-    daemon_publish(f->d, r);
-    f->stats.records++;
+    feed_publish_partial(f, s,
+                         &(struct feed_partial){.exch_time_ns = m->exch_time_ns,
+                                                .tx_time_ns = m->tx_time_ns,
+                                                .recv_time_ns = m->rec.h.recv_time_ns,
+                                                .first_id = m->first_id ? m->first_id : m->last_id,
+                                                .last_id = m->last_id,
+                                                .venue_seq = (uint64_t)m->last_id,
+                                                .bids = m->bids,
+                                                .asks = m->asks,
+                                                .n_bids = m->n_bids,
+                                                .n_asks = m->n_asks});
 }
 
 static void on_diff(struct feed *f, struct shard *sh, struct dstream *s, const struct vmsg *m)

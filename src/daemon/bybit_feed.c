@@ -274,15 +274,9 @@ static void on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t
     default:
         break;
     }
-    s = stream_map_get(&f->map, m->topic, m->topic_len);
-    if (!s || s->removed) {
-        f->stats.unknown++;
+    s = feed_data_stream(sh, m->topic, m->topic_len);
+    if (!s)
         return;
-    }
-    /* A replacement takes over once every topic delivered (delivers()). */
-    for (uint32_t i = 0; sh->role == SH_REPLACEMENT && i < sh->n; i++)
-        if (sh->ent[i].s == s)
-            sh->ent[i].got = true;
     feed_note(f, s, recv_ns, m->ts_ns);
     switch (m->kind) {
     case BYB_TRADES:

@@ -270,6 +270,38 @@ static void recovered(struct feed *f, struct dstream *s)
 
 /* The book's stream was interrupted: a LIVE book is published STALE (readers see it is no
  * longer maintained) and resyncs on the next diff. */
+void feed_publish_partial(struct feed *f, struct dstream *s, const struct feed_partial *p)
+{
+    union mdf_record *r = &f->d->scratch;
+    uint32_t depth = f->d->cfg->shm.book_depth;
+    uint32_t nb = p->n_bids < depth ? p->n_bids : depth;
+    uint32_t na = p->n_asks < depth ? p->n_asks : depth;
+
+    memset(&r->book, 0, MDF_BOOK_SIZE(depth));
+    r->h.type = MDF_REC_BOOK;
+    r->h.size = (uint16_t)MDF_BOOK_SIZE(depth);
+    r->h.flags = MDF_BOOK_F_PARTIAL;
+    r->h.venue = f->venue_id;
+    r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
+    r->h.exch_time_ns = p->exch_time_ns;
+    r->h.tx_time_ns = p->tx_time_ns;
+    r->h.recv_time_ns = p->recv_time_ns;
+    r->h.venue_seq = p->venue_seq;
+    r->book.state = MDF_BOOK_LIVE;
+    r->book.depth = (uint16_t)depth;
+    r->book.n_bids = (uint16_t)nb;
+    r->book.n_asks = (uint16_t)na;
+    r->book.first_update_id = p->first_id;
+    r->book.last_update_id = p->last_id;
+    for (uint32_t i = 0; i < nb; i++)
+        r->book.levels[i] = (struct mdf_level){.px = p->bids[i].px, .qty = p->bids[i].qty};
+    for (uint32_t i = 0; i < na; i++)
+        r->book.levels[depth + i] = (struct mdf_level){.px = p->asks[i].px, .qty = p->asks[i].qty};
+    daemon_publish(f->d, r);
+    f->stats.records++;
+}
+
 void feed_book_interrupt(struct feed *f, struct dstream *s)
 {
     f->ad->book_interrupt(f, s);
@@ -452,6 +484,20 @@ void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_
         settle_owed(s);
     if (s->flags & (DS_F_SILENT | DS_F_STALE | DS_F_BADDATA))
         recovered(f, s);
+}
+
+struct dstream *feed_data_stream(struct shard *sh, const char *name, size_t len)
+{
+    struct dstream *s = name ? stream_map_get(&sh->f->map, name, len) : NULL;
+
+    if (!s || s->removed) {
+        sh->f->stats.unknown++;
+        return NULL;
+    }
+    for (uint32_t i = 0; sh->role == SH_REPLACEMENT && i < sh->n; i++)
+        if (sh->ent[i].s == s)
+            sh->ent[i].got = true;
+    return s;
 }
 
 void feed_alive(struct feed *f, struct dstream *s)

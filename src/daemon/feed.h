@@ -134,6 +134,23 @@ uint32_t feed_admit(struct feed *f);
 
 /* Shared by the venues' adapters (daemon/adapter.h). */
 
+/* A venue's partial book (its top N, whole in each message), as feed_publish_partial takes it. */
+struct feed_partial {
+    int64_t exch_time_ns, tx_time_ns, recv_time_ns; /* the message's times (0 if none) */
+    int64_t first_id, last_id;                      /* the update ids it reflects (0 if none) */
+    uint64_t venue_seq;                             /* h.venue_seq */
+    const struct vlevel *bids, *asks;               /* best first */
+    uint32_t n_bids, n_asks;                        /* their counts */
+};
+
+/* Publishes p as stream s's LIVE partial book record (MDF_BOOK_F_PARTIAL), cut to
+ * shm.book_depth levels a side. */
+void feed_publish_partial(struct feed *f, struct dstream *s, const struct feed_partial *p);
+
+/* The live stream named name[0..len) that a data message of sh is for, or NULL (counted as
+ * unknown). On a replacement, marks the stream as delivered there (shard_all_delivered). */
+struct dstream *feed_data_stream(struct shard *sh, const char *name, size_t len);
+
 /* Stream s got a message received at recv_ns with the venue's time exch_ns (0 if none):
  * counts it, times it, clears a silent or stale flag. */
 void feed_note(struct feed *f, struct dstream *s, int64_t recv_ns, int64_t exch_ns);

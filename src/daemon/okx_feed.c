@@ -348,31 +348,19 @@ static void on_book(struct feed *f, struct shard *sh, struct dstream *s, const s
 /* books5: the venue's top 5, whole each time: a partial book record. */
 static void on_partial(struct feed *f, struct dstream *s, const struct okx_msg *m, int64_t recv_ns)
 {
-    union mdf_record *r = &f->d->scratch;
-    uint32_t depth = f->d->cfg->shm.book_depth;
-    uint32_t nb = m->n_bids < depth ? m->n_bids : depth;
-    uint32_t na = m->n_asks < depth ? m->n_asks : depth;
-
     if (!accept_msg(f, s, m->have_seq ? m->seq_id : m->ts_ns, m->ts_ns))
         return;
-    memset(&r->book, 0, MDF_BOOK_SIZE(depth));
-    r->h.type = MDF_REC_BOOK;
-    r->h.size = (uint16_t)MDF_BOOK_SIZE(depth);
-    r->h.flags = MDF_BOOK_F_PARTIAL;
-    r->h.exch_time_ns = m->ts_ns;
-    r->h.recv_time_ns = recv_ns;
-    r->h.venue_seq = m->have_seq && m->seq_id > 0 ? (uint64_t)m->seq_id : 0;
-    r->book.state = MDF_BOOK_LIVE;
-    r->book.depth = (uint16_t)depth;
-    r->book.n_bids = (uint16_t)nb;
-    r->book.n_asks = (uint16_t)na;
-    r->book.first_update_id = m->have_seq ? m->seq_id : 0;
-    r->book.last_update_id = m->have_seq ? m->seq_id : 0;
-    for (uint32_t i = 0; i < nb; i++)
-        r->book.levels[i] = (struct mdf_level){.px = m->bids[i].px, .qty = m->bids[i].qty};
-    for (uint32_t i = 0; i < na; i++)
-        r->book.levels[depth + i] = (struct mdf_level){.px = m->asks[i].px, .qty = m->asks[i].qty};
-    publish(f, s, r);
+    feed_publish_partial(
+        f, s,
+        &(struct feed_partial){.exch_time_ns = m->ts_ns,
+                               .recv_time_ns = recv_ns,
+                               .first_id = m->have_seq ? m->seq_id : 0,
+                               .last_id = m->have_seq ? m->seq_id : 0,
+                               .venue_seq = m->have_seq && m->seq_id > 0 ? (uint64_t)m->seq_id : 0,
+                               .bids = m->bids,
+                               .asks = m->asks,
+                               .n_bids = m->n_bids,
+                               .n_asks = m->n_asks});
 }
 
 /* ---- other channels ---------------------------------------------------------------------- */
@@ -543,15 +531,9 @@ static void on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t
     default:
         break;
     }
-    s = stream_map_get(&f->map, m->key, m->key_len);
-    if (!s || s->removed) {
-        f->stats.unknown++;
+    s = feed_data_stream(sh, m->key, m->key_len);
+    if (!s)
         return;
-    }
-    /* A replacement takes over once every stream delivered (delivers()). */
-    for (uint32_t i = 0; sh->role == SH_REPLACEMENT && i < sh->n; i++)
-        if (sh->ent[i].s == s)
-            sh->ent[i].got = true;
     feed_note(f, s, recv_ns, exch_time(m));
     switch (m->kind) {
     case OKX_BOOK:

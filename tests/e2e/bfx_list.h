@@ -11,7 +11,7 @@
     X(e2e_bfx_maintenance_pauses_then_every_channel_is_resubscribed_and_books_rebuilt, 0, 60)      \
     X(e2e_bfx_platform_status_0_on_connect_holds_subscriptions_until_maintenance_ends, 0, 60)      \
     X(e2e_bfx_more_channels_than_one_connection_allows_spread_over_several, 0, 60)                 \
-    X(e2e_bfx_books_of_one_pair_at_p0_and_p2_are_read_apart, 0, 90)                               \
+    X(e2e_bfx_books_of_one_pair_at_p0_and_p2_are_read_apart, 0, 90)                                \
     X(e2e_bfx_same_channel_id_for_every_subscription_fails_all_but_the_first, 0, 60)
 
 #endif

@@ -34,46 +34,10 @@
 
 /* ---- decimals ---------------------------------------------------------------------------- */
 
-/* a == b as numbers (1.50 == 1.5). */
-static bool dec_eq(mdf_dec_t a, mdf_dec_t b)
-{
-    while (a.m && a.m % 10 == 0) {
-        a.m /= 10;
-        a.e++;
-    }
-    while (b.m && b.m % 10 == 0) {
-        b.m /= 10;
-        b.e++;
-    }
-    return a.m == b.m && (a.e == b.e || a.m == 0);
-}
-
-/* A decimal element of a message: a string (DEC_S) or an integer. */
-static mdf_dec_t jdec(json_t *v)
-{
-    if (json_is_string(v))
-        return e2e_dec(json_string_value(v));
-    if (json_is_integer(v))
-        return (mdf_dec_t){.m = json_integer_value(v)};
-    test_fail(__FILE__, __LINE__, "not a decimal string or integer");
-}
-
 static mdf_dec_t dec_abs(mdf_dec_t d)
 {
     d.m = d.m < 0 ? -d.m : d.m;
     return d;
-}
-
-/* a < b for decimals of a book (prices, positive; exponents within 18 of each other). */
-static int dec_cmp(mdf_dec_t a, mdf_dec_t b)
-{
-    __int128 x = a.m, y = b.m;
-
-    for (int e = a.e; e > b.e; e--)
-        x *= 10;
-    for (int e = b.e; e > a.e; e--)
-        y *= 10;
-    return x < y ? -1 : x > y;
 }
 
 /* ---- the observer ------------------------------------------------------------------------ */
@@ -169,19 +133,19 @@ static void obs_close(struct obs *o)
 /* Sets (count > 0) or removes a level: [PRICE, COUNT, AMOUNT]. */
 static void book_level(struct ochan *c, json_t *l)
 {
-    mdf_dec_t px = jdec(json_array_get(l, 0)), amt = jdec(json_array_get(l, 2));
+    mdf_dec_t px = e2e_jdec(json_array_get(l, 0)), amt = e2e_jdec(json_array_get(l, 2));
     uint32_t count = (uint32_t)json_integer_value(json_array_get(l, 1));
     int s = amt.m < 0, i, k;
     struct olevel *v = c->side[s];
 
     /* Bids best (highest) first, asks best (lowest) first. */
     for (i = 0; i < c->n[s]; i++) {
-        int cmp = dec_cmp(px, v[i].px);
+        int cmp = e2e_dec_cmp(px, v[i].px);
 
         if (cmp == 0 || (s == 0 ? cmp > 0 : cmp < 0))
             break;
     }
-    if (i < c->n[s] && dec_cmp(px, v[i].px) == 0) {
+    if (i < c->n[s] && e2e_dec_cmp(px, v[i].px) == 0) {
         if (count == 0) {
             memmove(&v[i], &v[i + 1], (size_t)(c->n[s] - i - 1) * sizeof(*v));
             c->n[s]--;
@@ -203,11 +167,11 @@ static void book_level(struct ochan *c, json_t *l)
 /* A trade [ID, MTS, AMOUNT, PRICE] from a te. */
 static void trade_te(struct ochan *c, json_t *t)
 {
-    mdf_dec_t amt = jdec(json_array_get(t, 2));
+    mdf_dec_t amt = e2e_jdec(json_array_get(t, 2));
 
     ASSERT(c->n_te < OBS_TRADES);
     c->te[c->n_te] = json_integer_value(json_array_get(t, 0));
-    c->te_px[c->n_te] = jdec(json_array_get(t, 3));
+    c->te_px[c->n_te] = e2e_jdec(json_array_get(t, 3));
     c->te_qty[c->n_te] = dec_abs(amt);
     c->te_side[c->n_te] = amt.m > 0 ? MDF_SIDE_BUY : MDF_SIDE_SELL;
     c->n_te++;
@@ -230,11 +194,11 @@ static void candle(struct ochan *c, json_t *k)
     }
     x = &c->cdl[i];
     x->open_time_ns = open;
-    x->open = jdec(json_array_get(k, 1));
-    x->close = jdec(json_array_get(k, 2));
-    x->high = jdec(json_array_get(k, 3));
-    x->low = jdec(json_array_get(k, 4));
-    x->volume = jdec(json_array_get(k, 5));
+    x->open = e2e_jdec(json_array_get(k, 1));
+    x->close = e2e_jdec(json_array_get(k, 2));
+    x->high = e2e_jdec(json_array_get(k, 3));
+    x->low = e2e_jdec(json_array_get(k, 4));
+    x->volume = e2e_jdec(json_array_get(k, 5));
 }
 
 static void obs_message(struct obs *o, const char *txt)
@@ -290,8 +254,8 @@ static void obs_message(struct obs *o, const char *txt)
             c->updates++;
         }
     } else if (strcmp(c->kind, "ticker") == 0) {
-        c->bid = jdec(json_array_get(b, 0));
-        c->ask = jdec(json_array_get(b, 2));
+        c->bid = e2e_jdec(json_array_get(b, 0));
+        c->ask = e2e_jdec(json_array_get(b, 2));
         c->updates++;
     }
     /* trades snapshot: history from before the observer, not compared */
@@ -368,7 +332,7 @@ static void check_book_chan(const struct mdf_book *b, const struct ochan *c, con
             const struct mdf_level *l = &b->levels[s * b->depth + i];
             char g[64], w[64];
 
-            if (dec_eq(l->px, c->side[s][i].px) && dec_eq(l->qty, c->side[s][i].qty) &&
+            if (e2e_dec_eq(l->px, c->side[s][i].px) && e2e_dec_eq(l->qty, c->side[s][i].qty) &&
                 l->orders == c->side[s][i].count)
                 continue;
             mdf_dec_format(l->px, g, sizeof(g));
@@ -428,8 +392,8 @@ static int check_trades(mdf_instance_t *inst, const mdf_record_t *v, long n, str
         if (k >= c->n_te || t->trade_id != c->te[k])
             test_fail(__FILE__, __LINE__, "%s: daemon trade %" PRId64 ", the venue's next %" PRId64,
                       symbol, t->trade_id, k < c->n_te ? c->te[k] : -1);
-        ASSERT(dec_eq(t->price, c->te_px[k]));
-        ASSERT(dec_eq(t->qty, c->te_qty[k]));
+        ASSERT(e2e_dec_eq(t->price, c->te_px[k]));
+        ASSERT(e2e_dec_eq(t->qty, c->te_qty[k]));
         ASSERT_EQ(t->side, c->te_side[k]);
         k++;
     }
@@ -551,8 +515,8 @@ TEST(e2e_bfx_books_trades_candles_and_tickers_equal_what_the_venue_sent)
 
         ASSERT_EQ(mdf_latest_bbo(inst, aaa, &b), 0);
         ASSERT_EQ(mdf_latest_ticker(inst, aaa, &t), 0);
-        ASSERT(dec_eq(b.bid_px, oc->bid) && dec_eq(b.ask_px, oc->ask));
-        ASSERT(dec_eq(t.bid_px, oc->bid) && dec_eq(t.ask_px, oc->ask));
+        ASSERT(e2e_dec_eq(b.bid_px, oc->bid) && e2e_dec_eq(b.ask_px, oc->ask));
+        ASSERT(e2e_dec_eq(t.bid_px, oc->bid) && e2e_dec_eq(t.ask_px, oc->ask));
     }
     for (long i = 0; i < n; i++)
         bbo += v[i].h.type == MDF_REC_BBO && v[i].h.symbol == aaa;
@@ -585,9 +549,9 @@ TEST(e2e_bfx_books_trades_candles_and_tickers_equal_what_the_venue_sent)
         for (int k = 0; k + 1 < oc->n_cdl; k++) { /* the observer's newest may still change */
             if (oc->cdl[k].open_time_ns != c->open_time_ns)
                 continue;
-            ASSERT(dec_eq(c->open, oc->cdl[k].open) && dec_eq(c->close, oc->cdl[k].close));
-            ASSERT(dec_eq(c->high, oc->cdl[k].high) && dec_eq(c->low, oc->cdl[k].low));
-            ASSERT(dec_eq(c->volume, oc->cdl[k].volume));
+            ASSERT(e2e_dec_eq(c->open, oc->cdl[k].open) && e2e_dec_eq(c->close, oc->cdl[k].close));
+            ASSERT(e2e_dec_eq(c->high, oc->cdl[k].high) && e2e_dec_eq(c->low, oc->cdl[k].low));
+            ASSERT(e2e_dec_eq(c->volume, oc->cdl[k].volume));
             matched++;
         }
     }
@@ -607,8 +571,8 @@ TEST(e2e_bfx_books_trades_candles_and_tickers_equal_what_the_venue_sent)
             if (v[i].h.symbol == aaa && (v[i].h.flags & MDF_CANDLE_F_CLOSED) &&
                 v[i].candle.open_time_ns == hist[k].open_time_ns) {
                 ASSERT(hist[k].h.flags & MDF_CANDLE_F_CLOSED);
-                ASSERT(dec_eq(hist[k].close, v[i].candle.close));
-                ASSERT(dec_eq(hist[k].volume, v[i].candle.volume));
+                ASSERT(e2e_dec_eq(hist[k].close, v[i].candle.close));
+                ASSERT(e2e_dec_eq(hist[k].volume, v[i].candle.volume));
             }
     }
     free(hist);

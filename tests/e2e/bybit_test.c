@@ -36,20 +36,6 @@
 
 /* ---- decimals ---------------------------------------------------------------------------- */
 
-/* a == b as numbers (1.50 == 1.5). */
-static bool dec_eq(mdf_dec_t a, mdf_dec_t b)
-{
-    while (a.m && a.m % 10 == 0) {
-        a.m /= 10;
-        a.e++;
-    }
-    while (b.m && b.m % 10 == 0) {
-        b.m /= 10;
-        b.e++;
-    }
-    return a.m == b.m && (a.e == b.e || a.m == 0);
-}
-
 /* Member k of object o, a decimal string; fails the test without it. */
 static mdf_dec_t jdec(json_t *o, const char *k)
 {
@@ -75,7 +61,7 @@ static int64_t jint(json_t *o, const char *k)
 #define ASSERT_DEC_EQ(got, want, what)                                                             \
     do {                                                                                           \
         char g_[64], w_[64];                                                                       \
-        if (!dec_eq((got), (want))) {                                                              \
+        if (!e2e_dec_eq((got), (want))) {                                                          \
             mdf_dec_format((got), g_, sizeof(g_));                                                 \
             mdf_dec_format((want), w_, sizeof(w_));                                                \
             test_fail(__FILE__, __LINE__, "%s: daemon %s, venue %s", (what), g_, w_);              \
@@ -570,7 +556,7 @@ TEST(e2e_bybit_linear_every_topic_lands_exactly)
             continue;
         liqs++;
         if (k < 0) { /* the first the observer saw: same price, size and side */
-            if (!dec_eq(l->price, t->it[0].px) || !dec_eq(l->qty, t->it[0].qty) ||
+            if (!e2e_dec_eq(l->price, t->it[0].px) || !e2e_dec_eq(l->qty, t->it[0].qty) ||
                 l->side != t->it[0].side)
                 continue;
             k = 0;

@@ -119,6 +119,54 @@ mdf_dec_t e2e_dec(const char *text)
     return d;
 }
 
+bool e2e_dec_eq(mdf_dec_t a, mdf_dec_t b)
+{
+    while (a.m && a.m % 10 == 0) {
+        a.m /= 10;
+        a.e++;
+    }
+    while (b.m && b.m % 10 == 0) {
+        b.m /= 10;
+        b.e++;
+    }
+    return a.m == b.m && (a.e == b.e || a.m == 0);
+}
+
+int e2e_dec_cmp(mdf_dec_t a, mdf_dec_t b)
+{
+    __int128 x = a.m, y = b.m;
+
+    for (int e = a.e; e > b.e; e--)
+        x *= 10;
+    for (int e = b.e; e > a.e; e--)
+        y *= 10;
+    return x < y ? -1 : x > y;
+}
+
+mdf_dec_t e2e_jdec(json_t *v)
+{
+    if (json_is_string(v))
+        return e2e_dec(json_string_value(v));
+    if (json_is_integer(v))
+        return (mdf_dec_t){.m = json_integer_value(v)};
+    test_fail(__FILE__, __LINE__, "not a decimal string or integer");
+}
+
+int64_t e2e_jint(json_t *v)
+{
+    char *end;
+    long long x;
+
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (!json_is_string(v))
+        test_fail(__FILE__, __LINE__, "not an integer");
+    x = strtoll(json_string_value(v), &end, 10);
+    if (*end || end == json_string_value(v))
+        test_fail(__FILE__, __LINE__, "\"%s\" is not an integer", json_string_value(v));
+    return x;
+}
+
 const char *e2e_str(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));

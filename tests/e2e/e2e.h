@@ -39,6 +39,18 @@ int e2e_notice_seconds(void);
 /* Parses decimal text or fails the test. */
 mdf_dec_t e2e_dec(const char *text);
 
+/* a == b as numbers (1.50 == 1.5). */
+bool e2e_dec_eq(mdf_dec_t a, mdf_dec_t b);
+
+/* -1, 0 or 1 as a < b, a == b, a > b, for prices (exponents within 18 of each other). */
+int e2e_dec_cmp(mdf_dec_t a, mdf_dec_t b);
+
+/* A decimal of a venue message: a string, or an integer; fails the test otherwise. */
+mdf_dec_t e2e_jdec(json_t *v);
+
+/* An integer of a venue message: a number or a string of digits; fails the test otherwise. */
+int64_t e2e_jint(json_t *v);
+
 /* Member k of object o of a recording: a string (fails the test if absent), an integer. */
 const char *e2e_str(json_t *o, const char *k);
 int64_t e2e_num(json_t *o, const char *k);

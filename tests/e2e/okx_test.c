@@ -38,50 +38,6 @@
 
 /* ---- decimals ---------------------------------------------------------------------------- */
 
-/* a == b as numbers (1.50 == 1.5). */
-static bool dec_eq(mdf_dec_t a, mdf_dec_t b)
-{
-    while (a.m && a.m % 10 == 0) {
-        a.m /= 10;
-        a.e++;
-    }
-    while (b.m && b.m % 10 == 0) {
-        b.m /= 10;
-        b.e++;
-    }
-    return a.m == b.m && (a.e == b.e || a.m == 0);
-}
-
-/* A decimal member of a message: OKX sends strings. */
-static mdf_dec_t jdec(json_t *v)
-{
-    if (!json_is_string(v))
-        test_fail(__FILE__, __LINE__, "not a decimal string");
-    return e2e_dec(json_string_value(v));
-}
-
-/* An integer sent as a string ("1652459199958") or a number. */
-static int64_t jint(json_t *v)
-{
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (!json_is_string(v))
-        test_fail(__FILE__, __LINE__, "not an integer");
-    return strtoll(json_string_value(v), NULL, 10);
-}
-
-/* a < b for prices (positive; exponents within 18 of each other). */
-static int dec_cmp(mdf_dec_t a, mdf_dec_t b)
-{
-    __int128 x = a.m, y = b.m;
-
-    for (int e = a.e; e > b.e; e--)
-        x *= 10;
-    for (int e = b.e; e > a.e; e--)
-        y *= 10;
-    return x < y ? -1 : x > y;
-}
-
 /* ---- the observer ------------------------------------------------------------------------ */
 
 struct olevel {
@@ -190,18 +146,18 @@ static struct ochan *obs_chan(struct obs *o, const char *channel, const char *in
 /* Sets (qty > 0) or removes a level [px, sz, "0", orders] of side s. */
 static void book_level(struct ochan *c, int s, json_t *l)
 {
-    mdf_dec_t px = jdec(json_array_get(l, 0)), qty = jdec(json_array_get(l, 1));
+    mdf_dec_t px = e2e_jdec(json_array_get(l, 0)), qty = e2e_jdec(json_array_get(l, 1));
     struct olevel *v = c->side[s];
     int i, k;
 
     /* Bids best (highest) first, asks best (lowest) first. */
     for (i = 0; i < c->n[s]; i++) {
-        int cmp = dec_cmp(px, v[i].px);
+        int cmp = e2e_dec_cmp(px, v[i].px);
 
         if (cmp == 0 || (s == 0 ? cmp > 0 : cmp < 0))
             break;
     }
-    if (i < c->n[s] && dec_cmp(px, v[i].px) == 0) {
+    if (i < c->n[s] && e2e_dec_cmp(px, v[i].px) == 0) {
         if (qty.m == 0) {
             memmove(&v[i], &v[i + 1], (size_t)(c->n[s] - i - 1) * sizeof(*v));
             c->n[s]--;
@@ -231,7 +187,7 @@ static void on_book(struct obs *o, struct ochan *c, json_t *j, json_t *d)
     for (int s = 0; s < 2; s++)
         for (size_t i = 0; i < json_array_size(sides[s]); i++)
             book_level(c, s, json_array_get(sides[s], i));
-    c->seq = jint(json_object_get(d, "seqId"));
+    c->seq = e2e_jint(json_object_get(d, "seqId"));
     if (strcmp(c->channel, "books") == 0)
         o->last_book_ns = test_now_ns();
 }
@@ -240,7 +196,7 @@ static void on_book(struct obs *o, struct ochan *c, json_t *j, json_t *d)
  * time. */
 static void candle(struct ochan *c, json_t *k)
 {
-    int64_t open = jint(json_array_get(k, 0)) * 1000000;
+    int64_t open = e2e_jint(json_array_get(k, 0)) * 1000000;
     struct mdf_candle *x;
     int i;
 
@@ -255,12 +211,12 @@ static void candle(struct ochan *c, json_t *k)
     }
     x = &c->cdl[i];
     x->open_time_ns = open;
-    x->open = jdec(json_array_get(k, 1));
-    x->high = jdec(json_array_get(k, 2));
-    x->low = jdec(json_array_get(k, 3));
-    x->close = jdec(json_array_get(k, 4));
-    x->volume = jdec(json_array_get(k, 5));
-    x->quote_volume = jdec(json_array_get(k, 6));
+    x->open = e2e_jdec(json_array_get(k, 1));
+    x->high = e2e_jdec(json_array_get(k, 2));
+    x->low = e2e_jdec(json_array_get(k, 3));
+    x->close = e2e_jdec(json_array_get(k, 4));
+    x->volume = e2e_jdec(json_array_get(k, 5));
+    x->quote_volume = e2e_jdec(json_array_get(k, 6));
     c->confirmed[i] = strcmp(json_string_value(json_array_get(k, 8)), "1") == 0;
 }
 
@@ -297,23 +253,23 @@ static void obs_message(struct obs *o, const char *txt, size_t len)
             json_t *t = json_array_get(data, i);
 
             ASSERT(c->n_t < OBS_TRADES);
-            c->tid[c->n_t] = jint(json_object_get(t, "tradeId"));
-            c->tpx[c->n_t] = jdec(json_object_get(t, "px"));
-            c->tqty[c->n_t] = jdec(json_object_get(t, "sz"));
+            c->tid[c->n_t] = e2e_jint(json_object_get(t, "tradeId"));
+            c->tpx[c->n_t] = e2e_jdec(json_object_get(t, "px"));
+            c->tqty[c->n_t] = e2e_jdec(json_object_get(t, "sz"));
             c->tside[c->n_t] = strcmp(json_string_value(json_object_get(t, "side")), "buy") == 0
                                    ? MDF_SIDE_BUY
                                    : MDF_SIDE_SELL;
             c->n_t++;
         }
     } else if (strcmp(c->channel, "bbo-tbt") == 0) {
-        c->bid = jdec(json_array_get(json_array_get(json_object_get(d, "bids"), 0), 0));
-        c->ask = jdec(json_array_get(json_array_get(json_object_get(d, "asks"), 0), 0));
+        c->bid = e2e_jdec(json_array_get(json_array_get(json_object_get(d, "bids"), 0), 0));
+        c->ask = e2e_jdec(json_array_get(json_array_get(json_object_get(d, "asks"), 0), 0));
     } else if (strcmp(c->channel, "tickers") == 0) {
-        c->last = jdec(json_object_get(d, "last"));
-        c->bid = jdec(json_object_get(d, "bidPx"));
-        c->ask = jdec(json_object_get(d, "askPx"));
+        c->last = e2e_jdec(json_object_get(d, "last"));
+        c->bid = e2e_jdec(json_object_get(d, "bidPx"));
+        c->ask = e2e_jdec(json_object_get(d, "askPx"));
     } else if (strcmp(c->channel, "mark-price") == 0) {
-        c->mark = jdec(json_object_get(d, "markPx"));
+        c->mark = e2e_jdec(json_object_get(d, "markPx"));
     } else if (strncmp(c->channel, "candle", 6) == 0) {
         for (size_t i = 0; i < json_array_size(data); i++)
             candle(c, json_array_get(data, i));
@@ -384,7 +340,7 @@ static void check_book_chan(const struct mdf_book *b, const struct ochan *c, con
             const struct mdf_level *l = &b->levels[s * b->depth + i];
             char g[64], w[64], gq[64], wq[64];
 
-            if (dec_eq(l->px, c->side[s][i].px) && dec_eq(l->qty, c->side[s][i].qty))
+            if (e2e_dec_eq(l->px, c->side[s][i].px) && e2e_dec_eq(l->qty, c->side[s][i].qty))
                 continue;
             mdf_dec_format(l->px, g, sizeof(g));
             mdf_dec_format(c->side[s][i].px, w, sizeof(w));
@@ -444,8 +400,8 @@ static void check_trades(mdf_instance_t *inst, const mdf_record_t *v, long n, st
         if (k >= c->n_t || t->trade_id != c->tid[k])
             test_fail(__FILE__, __LINE__, "%s: daemon trade %" PRId64 ", the venue's next %" PRId64,
                       inst_id, t->trade_id, k < c->n_t ? c->tid[k] : -1);
-        ASSERT(dec_eq(t->price, c->tpx[k]));
-        ASSERT(dec_eq(t->qty, c->tqty[k]));
+        ASSERT(e2e_dec_eq(t->price, c->tpx[k]));
+        ASSERT(e2e_dec_eq(t->qty, c->tqty[k]));
         ASSERT_EQ(t->side, c->tside[k]);
         k++;
     }
@@ -559,15 +515,15 @@ TEST(e2e_okx_every_channel_equals_what_the_venue_sent)
 
         oc = obs_chan(&o, "bbo-tbt", "BTC-USDT");
         ASSERT_EQ(mdf_latest_bbo(inst, btc, &q), 0);
-        ASSERT(dec_eq(q.bid_px, oc->bid) && dec_eq(q.ask_px, oc->ask));
+        ASSERT(e2e_dec_eq(q.bid_px, oc->bid) && e2e_dec_eq(q.ask_px, oc->ask));
         oc = obs_chan(&o, "tickers", "BTC-USDT");
         ASSERT_EQ(mdf_latest_ticker(inst, btc, &t), 0);
-        ASSERT(dec_eq(t.last_px, oc->last));
-        ASSERT(dec_eq(t.bid_px, oc->bid) && dec_eq(t.ask_px, oc->ask));
+        ASSERT(e2e_dec_eq(t.last_px, oc->last));
+        ASSERT(e2e_dec_eq(t.bid_px, oc->bid) && e2e_dec_eq(t.ask_px, oc->ask));
         oc = obs_chan(&o, "mark-price", "BTC-USDT-SWAP");
         ASSERT_GT(oc->updates, 3);
         ASSERT_EQ(mdf_latest_funding(inst, swap, &f), 0);
-        ASSERT(dec_eq(f.mark_px, oc->mark));
+        ASSERT(e2e_dec_eq(f.mark_px, oc->mark));
     }
     n = e2e_drain(d.instance, MDF_RING_TICKS, &v);
     ASSERT_GT(n, 0);
@@ -592,10 +548,10 @@ TEST(e2e_okx_every_channel_equals_what_the_venue_sent)
         for (int k = 0; k < oc->n_cdl; k++) {
             if (oc->cdl[k].open_time_ns != c->open_time_ns || !oc->confirmed[k])
                 continue;
-            ASSERT(dec_eq(c->open, oc->cdl[k].open) && dec_eq(c->close, oc->cdl[k].close));
-            ASSERT(dec_eq(c->high, oc->cdl[k].high) && dec_eq(c->low, oc->cdl[k].low));
-            ASSERT(dec_eq(c->volume, oc->cdl[k].volume));
-            ASSERT(dec_eq(c->quote_volume, oc->cdl[k].quote_volume));
+            ASSERT(e2e_dec_eq(c->open, oc->cdl[k].open) && e2e_dec_eq(c->close, oc->cdl[k].close));
+            ASSERT(e2e_dec_eq(c->high, oc->cdl[k].high) && e2e_dec_eq(c->low, oc->cdl[k].low));
+            ASSERT(e2e_dec_eq(c->volume, oc->cdl[k].volume));
+            ASSERT(e2e_dec_eq(c->quote_volume, oc->cdl[k].quote_volume));
             matched++;
         }
     }
@@ -836,10 +792,10 @@ TEST(e2e_okx_upgrade_notice_64008_replaces_the_connection_losing_nothing)
         struct ochan *oc = obs_chan(&o, "bbo-tbt", "BTC-USDT");
 
         ASSERT_EQ(mdf_latest_bbo(inst, sym_of(inst, "BTC-USDT"), &q), 0);
-        ASSERT(dec_eq(q.bid_px, oc->bid) && dec_eq(q.ask_px, oc->ask));
+        ASSERT(e2e_dec_eq(q.bid_px, oc->bid) && e2e_dec_eq(q.ask_px, oc->ask));
         oc = obs_chan(&o, "tickers", "BTC-USDT");
         ASSERT_EQ(mdf_latest_ticker(inst, sym_of(inst, "BTC-USDT"), &t), 0);
-        ASSERT(dec_eq(t.last_px, oc->last));
+        ASSERT(e2e_dec_eq(t.last_px, oc->last));
     }
     ASSERT_EQ(dmn_count(&d, "BOOK_RESYNC"), 0);
     ASSERT_EQ(dmn_count(&d, "CONNECTION_DISCONNECTED"), 0);

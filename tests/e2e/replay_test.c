@@ -69,16 +69,6 @@ static mdf_dec_t sdec(json_t *v)
     return e2e_dec(json_string_value(v));
 }
 
-/* An integer sent as a string ("700001201") or a number. */
-static int64_t sint(json_t *v)
-{
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (!json_is_string(v))
-        test_fail(__FILE__, __LINE__, "recording: not an integer");
-    return strtoll(json_string_value(v), NULL, 10);
-}
-
 #define ASSERT_DEC_EQ(got, want)                                                                   \
     do {                                                                                           \
         mdf_dec_t g__ = (got), w__ = (want);                                                       \
@@ -433,8 +423,8 @@ TEST(e2e_replay_okx_recording_lands_exactly)
                 json_t *t = json_array_get(data, j);
 
                 want[nw++] = (struct rtrade){
-                    .id = sint(json_object_get(t, "tradeId")),
-                    .ms = sint(json_object_get(t, "ts")),
+                    .id = e2e_jint(json_object_get(t, "tradeId")),
+                    .ms = e2e_jint(json_object_get(t, "ts")),
                     .px = sdec(json_object_get(t, "px")),
                     .qty = sdec(json_object_get(t, "sz")),
                     .side = strcmp(e2e_str(t, "side"), "buy") == 0 ? MDF_SIDE_BUY : MDF_SIDE_SELL};
@@ -484,7 +474,7 @@ TEST(e2e_replay_okx_recording_lands_exactly)
         if (v[i].h.type != MDF_REC_TICKER || v[i].h.symbol != eth)
             continue;
         x = tick[k++];
-        ASSERT_EQ(v[i].h.exch_time_ns, sint(json_object_get(x, "ts")) * MS);
+        ASSERT_EQ(v[i].h.exch_time_ns, e2e_jint(json_object_get(x, "ts")) * MS);
         ASSERT_DEC_EQ(t->last_px, sdec(json_object_get(x, "last")));
         ASSERT_DEC_EQ(t->last_qty, sdec(json_object_get(x, "lastSz")));
         ASSERT_DEC_EQ(t->bid_px, sdec(json_object_get(x, "bidPx")));
@@ -683,7 +673,7 @@ TEST(e2e_replay_bybit_recording_lands_exactly)
         ASSERT_DEC_EQ(f.mark_px, sdec(json_object_get(tick, "markPrice")));
         ASSERT_DEC_EQ(f.index_px, sdec(json_object_get(tick, "indexPrice")));
         ASSERT_DEC_EQ(f.funding_rate, sdec(json_object_get(tick, "fundingRate")));
-        ASSERT_EQ(f.next_funding_time_ns, sint(json_object_get(tick, "nextFundingTime")) * MS);
+        ASSERT_EQ(f.next_funding_time_ns, e2e_jint(json_object_get(tick, "nextFundingTime")) * MS);
     }
 
     check_events(d.instance, 1);
