@@ -131,6 +131,7 @@ int dmn_wait_exit(struct dmn *d, int timeout_ms)
         usleep(10000);
     }
     d->p.pid = 0;
+    fv_drain(&d->p); /* its last words (a sanitizer's report), for the failure message */
     if (d->p.out_fd >= 0)
         close(d->p.out_fd);
     d->p.out_fd = -1;

@@ -112,6 +112,13 @@ int fv_wait_line(struct fv_proc *fv, const char *needle, int timeout_ms, char *l
 }
 
 /* See fakevenue.h. */
+void fv_drain(struct fv_proc *fv)
+{
+    while (fill(fv, 100) > 0)
+        ;
+}
+
+/* See fakevenue.h. */
 int fv_count_lines(struct fv_proc *fv, const char *needle)
 {
     int count = 0;

@@ -37,6 +37,10 @@ int fv_wait_line(struct fv_proc *fv, const char *needle, int timeout_ms, char *l
  * already consumed by fv_wait_line() are not counted. */
 int fv_count_lines(struct fv_proc *fv, const char *needle);
 
+/* Appends to fv->buf what the child has written and not been read yet (up to EOF or a pause
+ * of 100 ms), so a failure can show the whole log. */
+void fv_drain(struct fv_proc *fv);
+
 /* SIGTERM, waitpid; returns its exit status (128+signal if it was killed; SIGKILL after 10 s). */
 int fv_stop(struct fv_proc *fv);
 
