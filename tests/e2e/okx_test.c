@@ -64,6 +64,7 @@ struct ochan {
     mdf_dec_t *fval;      /* ... and its markPx or fundingRate */
     int n_f;
     long updates; /* data messages */
+    long cs_zero; /* books messages with checksum 0 */
 };
 
 struct obs {
@@ -199,6 +200,7 @@ static void on_book(struct obs *o, struct ochan *c, json_t *j, json_t *d)
         for (size_t i = 0; i < json_array_size(sides[s]); i++)
             book_level(c, s, json_array_get(sides[s], i));
     c->seq = e2e_jint(json_object_get(d, "seqId"));
+    c->cs_zero += json_object_get(d, "checksum") && e2e_jint(json_object_get(d, "checksum")) == 0;
     if (strcmp(c->channel, "books") == 0)
         o->last_book_ns = test_now_ns();
 }
@@ -1024,6 +1026,9 @@ TEST(e2e_okx_checksum_zero_books_chain_on_seqid_alone)
     obs_go(&o);
     obs_until_quiet(&o, 30000);
     ASSERT_GT(obs_chan(&o, "books", "BTC-USDT")->updates, 100);
+    /* Every message, snapshot included, carried checksum 0. */
+    ASSERT_EQ(obs_chan(&o, "books", "BTC-USDT")->cs_zero,
+              obs_chan(&o, "books", "BTC-USDT")->updates + 1);
     ASSERT_EQ(mdf_open(&inst, d.instance, 1000), 0);
     ASSERT_EQ(check_book(inst, &o, "BTC-USDT"), 0);
     ASSERT_EQ(check_book(inst, &o, "ETH-USDT"), 0);
