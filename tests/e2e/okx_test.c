@@ -917,7 +917,7 @@ TEST(e2e_okx_funding_true_fills_funding_records_from_mark_price_and_funding_rate
     mdf_record_t *v = NULL;
     struct ochan *om, *of;
     struct mdf_funding f;
-    int64_t sm, sf;
+    int64_t sm, sf, prev[2] = {0, 0};
     long n;
     int marks = 0, rates = 0;
 
@@ -935,7 +935,7 @@ TEST(e2e_okx_funding_true_fills_funding_records_from_mark_price_and_funding_rate
     obs_sub(&o, "mark-price", "BTC-USDT-SWAP");
     obs_sub(&o, "funding-rate", "BTC-USDT-SWAP");
     obs_go(&o);
-    obs_pump(&o, 5000);
+    obs_pump(&o, 7000);
     om = obs_chan(&o, "mark-price", "BTC-USDT-SWAP");
     of = obs_chan(&o, "funding-rate", "BTC-USDT-SWAP");
     ASSERT_GT(om->n_f, 10);
@@ -955,6 +955,10 @@ TEST(e2e_okx_funding_true_fills_funding_records_from_mark_price_and_funding_rate
 
         ASSERT_EQ(v[i].h.type, MDF_REC_FUNDING);
         ASSERT(v[i].h.stream == (uint32_t)sm || v[i].h.stream == (uint32_t)sf);
+        if (r->h.exch_time_ns <= prev[c == of]) /* each message once, in order */
+            test_fail(__FILE__, __LINE__, "%s ts %" PRId64 " after %" PRId64, c->channel,
+                      r->h.exch_time_ns, prev[c == of]);
+        prev[c == of] = r->h.exch_time_ns;
         if (c == om) {
             ASSERT(r->mark_px.m > 0);
             ASSERT(r->funding_rate.m == 0 && r->next_funding_time_ns == 0);
