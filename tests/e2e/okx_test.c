@@ -10,8 +10,10 @@
  * the observer always sees the truth.
  *
  * Runs on the fake venue's OKX module (tools/mdfeed-fakevenue/okx*.c: --venue okx, --market,
- * --okx-seq-break, --okx-bad-checksum, --okx-req-limit, --okx-minute-ms, --shutdown-after
- * sending 64008, the 30 s idle cut, GET /fv/stats) and okx entries of the config.
+ * --okx-seq-break, --okx-bad-checksum, --okx-checksum-zero, --okx-req-limit, --okx-minute-ms,
+ * --shutdown-after sending 64008, the 30 s idle cut, its 3 connections a second, and the
+ * shared --fault-close-after and --fault-corrupt, GET /fv/stats) and okx entries of the
+ * config.
  */
 #include <errno.h>
 #include <inttypes.h>
