@@ -676,9 +676,26 @@ static void fmt_candle(const struct okx_market *m, const struct osym *y, int bar
 
 /* ---- delivery ---- */
 
+/* The stream id of channel ch (bar: candles) of y, named "channel:instId" for --fault-mute and
+ * --fault-corrupt to match by its end; -1 (no lookup) when neither is given. */
+static int chan_sid(const struct okx_market *m, const struct osym *y, int ch, int bar)
+{
+    const struct fv_faults *f = &m->s->o->f;
+    char key[96];
+    int n;
+
+    if (!f->mute && !f->corrupt)
+        return -1;
+    n = snprintf(key, sizeof(key), "%s%s:%s", CH_NAMES[ch], ch == OKXV_CANDLE ? BARS[bar].name : "",
+                 y->inst);
+    return streams_intern(&m->s->streams, key, (size_t)n);
+}
+
 /* Sends the message in m->msg to every subscription (sym, ch, bar) of every connection. */
 static void deliver(struct okx_market *m, int sym, int ch, int bar)
 {
+    int sid = chan_sid(m, m->syms[sym], ch, bar);
+
     for (struct fv_peer *p = m->s->peers; p; p = p->next) {
         struct okx_peer *x = okxv_peer(p);
 
@@ -686,7 +703,7 @@ static void deliver(struct okx_market *m, int sym, int ch, int bar)
             const struct okxv_sub *u = &x->subs[i];
 
             if (u->sym == sym && u->ch == ch && u->bar == bar) {
-                fault_send_data(p, -1, m->msg.data, m->msg.len);
+                fault_send_data(p, sid, m->msg.data, m->msg.len);
                 break;
             }
         }
@@ -709,6 +726,7 @@ static void deliver_update(struct okx_market *m, int sym, int64_t prev)
     const struct fv_okx_opts *oo = &m->s->o->okx;
     int32_t cs = oo->checksum_zero ? 0 : book_crc(y);
     struct fv_buf *b = &m->msg;
+    int sid = chan_sid(m, y, OKXV_BOOKS, 0);
 
     b->len = 0;
     fmt_update(y, b, cs, prev);
@@ -736,7 +754,7 @@ static void deliver_update(struct okx_market *m, int sym, int64_t prev)
                 m->s->stats.faults++;
                 fault_send_data(p, -1, alt->data, alt->len);
             } else {
-                fault_send_data(p, -1, b->data, b->len);
+                fault_send_data(p, sid, b->data, b->len);
             }
             u->updates++;
             m->s->stats.book++;
@@ -862,7 +880,7 @@ void okxv_attach(struct fv_server *s, struct fv_peer *p, struct okxv_sub *u)
     default:
         return; /* trades: from the next trade on */
     }
-    fault_send_data(p, -1, b->data, b->len);
+    fault_send_data(p, chan_sid(m, y, u->ch, u->bar), b->data, b->len);
 }
 
 /* See okxv.h. */
