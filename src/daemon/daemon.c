@@ -143,11 +143,12 @@ static void on_signal(uv_signal_t *h, int signum)
         struct md_config *cfg = NULL;
         char *errs = NULL;
         size_t errs_len = 0;
-        FILE *es = open_memstream(&errs, &errs_len);
+        FILE *es;
         int rc;
 
         if (d->stopping)
-            return;
+            return; /* before the error stream is opened: it would be left open */
+        es = open_memstream(&errs, &errs_len);
         log_msg(LOG_LV_NOTICE, "SIGHUP: reloading %s", d->cfg_path);
         notify_send(&d->notify, "RELOADING=1\nSTATUS=reloading the configuration");
         rc = es ? cfg_load(d->cfg_path, es, &cfg) : -ENOMEM;
