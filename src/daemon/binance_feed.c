@@ -65,11 +65,7 @@ static void publish_book(struct feed *f, struct dstream *s)
     union mdf_record *r = &f->d->scratch;
 
     bsync_record(book_of(s), &r->book, f->d->cfg->shm.book_depth);
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
+    feed_publish(f, s, r);
 }
 
 /* Acts on what the book's sync rule said. */
@@ -187,9 +183,7 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
             feed_progress(f, s, r->candle.last_id);
             feed_evidence(f, s, r->candle.last_id, 0);
         }
-        r->h.venue = f->venue_id;
-        r->h.symbol = s->symbol;
-        r->h.stream = s->stream;
+        feed_stamp(f, s, r);
         candles_on_kline(f, s, r);
         return;
     case MDF_REC_TICKER:
@@ -205,11 +199,7 @@ static void on_record(struct feed *f, struct dstream *s, struct vmsg *m)
             return;
         break;
     }
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
+    feed_publish(f, s, r);
 }
 
 static void on_partial(struct feed *f, struct shard *sh, struct dstream *s, const struct vmsg *m)

@@ -62,22 +62,12 @@ static inline struct bfx_book *book_of(const struct dstream *s)
 
 /* ---- publishing -------------------------------------------------------------------------- */
 
-/* Publishes r (any type) as stream s's. */
-static void publish(struct feed *f, struct dstream *s, union mdf_record *r)
-{
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
-}
-
 static void publish_book(struct feed *f, struct dstream *s)
 {
     union mdf_record *r = &f->d->scratch;
 
     bfx_book_record(book_of(s), &r->book, f->d->cfg->shm.book_depth);
-    publish(f, s, r);
+    feed_publish(f, s, r);
 }
 
 /* The book of s was discarded (RESYNCING): tell readers, then get a fresh snapshot by
@@ -163,7 +153,7 @@ static void trade(struct feed *f, struct dstream *s, const struct mdf_trade *t)
     r->trade = *t;
     if (t->last_id > s->last_trade_id)
         s->last_trade_id = t->last_id;
-    publish(f, s, r);
+    feed_publish(f, s, r);
 }
 
 static void on_trades(struct feed *f, struct dstream *s, const struct bfx_msg *m)
@@ -204,7 +194,7 @@ static void on_ticker(struct feed *f, struct dstream *s, const struct mdf_ticker
     union mdf_record *r = &f->d->scratch;
 
     r->ticker = *t;
-    publish(f, s, r);
+    feed_publish(f, s, r);
     memset(&r->bbo, 0, sizeof(r->bbo));
     r->h = t->h;
     r->h.type = MDF_REC_BBO;
@@ -214,7 +204,7 @@ static void on_ticker(struct feed *f, struct dstream *s, const struct mdf_ticker
     r->bbo.bid_qty = t->bid_qty;
     r->bbo.ask_px = t->ask_px;
     r->bbo.ask_qty = t->ask_qty;
-    publish(f, s, r);
+    feed_publish(f, s, r);
 }
 
 /* The candle the venue says is open now (an update, or a snapshot's newest). */
@@ -230,9 +220,7 @@ static void candle_open(struct feed *f, struct dstream *s, const struct mdf_cand
     if (s->bopen_valid && c->open_time_ns > s->bopen.open_time_ns) {
         r->candle = s->bopen;
         r->h.flags = MDF_CANDLE_F_CLOSED; /* the next interval's candle has appeared */
-        r->h.venue = f->venue_id;
-        r->h.symbol = s->symbol;
-        r->h.stream = s->stream;
+        feed_stamp(f, s, r);
         candles_publish_closed(f, s, r, false);
     }
     s->bopen = *c;
@@ -240,7 +228,7 @@ static void candle_open(struct feed *f, struct dstream *s, const struct mdf_cand
     s->bopen_valid = true;
     if (f->cv.emit_partial_candles) {
         r->candle = s->bopen;
-        publish(f, s, r);
+        feed_publish(f, s, r);
     }
 }
 
@@ -261,9 +249,7 @@ static void on_candles(struct feed *f, struct dstream *s, const struct bfx_msg *
             continue;
         r->candle = m->candles[i];
         r->h.flags = MDF_CANDLE_F_CLOSED | MDF_CANDLE_F_BACKFILLED;
-        r->h.venue = f->venue_id;
-        r->h.symbol = s->symbol;
-        r->h.stream = s->stream;
+        feed_stamp(f, s, r);
         candles_publish_closed(f, s, r, false);
         f->stats.backfilled++;
     }

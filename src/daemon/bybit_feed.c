@@ -70,22 +70,12 @@ static inline struct bybit_book *book_of(const struct dstream *s)
 
 /* ---- publishing -------------------------------------------------------------------------- */
 
-/* Publishes r (any type) as stream s's. */
-static void publish(struct feed *f, struct dstream *s, union mdf_record *r)
-{
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
-}
-
 static void publish_book(struct feed *f, struct dstream *s)
 {
     union mdf_record *r = &f->d->scratch;
 
     bybit_book_record(book_of(s), &r->book, f->d->cfg->shm.book_depth);
-    publish(f, s, r);
+    feed_publish(f, s, r);
 }
 
 /* True (and the id remembered) if trade id was not published for s yet. */
@@ -119,7 +109,7 @@ static void on_trades(struct feed *f, struct dstream *s, const struct bybit_msg 
         if (ordered)
             feed_progress(f, s, t->trade_id);
         feed_evidence(f, s, ordered ? t->trade_id : 0, t->h.tx_time_ns);
-        publish(f, s, r);
+        feed_publish(f, s, r);
     }
 }
 
@@ -193,9 +183,7 @@ static void on_candles(struct feed *f, struct dstream *s, const struct bybit_msg
 
     for (uint32_t i = 0; i < m->n_candles; i++) {
         r->candle = m->candles[i];
-        r->h.venue = f->venue_id;
-        r->h.symbol = s->symbol;
-        r->h.stream = s->stream;
+        feed_stamp(f, s, r);
         candles_on_kline(f, s, r);
     }
 }
@@ -214,10 +202,10 @@ static void on_ticker(struct feed *f, struct shard *sh, struct dstream *s,
         return;
     }
     if (out & BYT_OUT_TICKER)
-        publish(f, s, r);
+        feed_publish(f, s, r);
     if (out & BYT_OUT_FUNDING) {
         r->funding = fund;
-        publish(f, s, r);
+        feed_publish(f, s, r);
     }
 }
 
@@ -227,7 +215,7 @@ static void on_liqs(struct feed *f, struct dstream *s, const struct bybit_msg *m
 
     for (uint32_t i = 0; i < m->n_liqs; i++) {
         r->liquidation = m->liqs[i];
-        publish(f, s, r);
+        feed_publish(f, s, r);
     }
 }
 

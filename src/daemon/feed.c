@@ -270,6 +270,13 @@ static void recovered(struct feed *f, struct dstream *s)
 
 /* The book's stream was interrupted: a LIVE book is published STALE (readers see it is no
  * longer maintained) and resyncs on the next diff. */
+void feed_publish(struct feed *f, struct dstream *s, union mdf_record *r)
+{
+    feed_stamp(f, s, r);
+    daemon_publish(f->d, r);
+    f->stats.records++;
+}
+
 void feed_publish_partial(struct feed *f, struct dstream *s, const struct feed_partial *p)
 {
     union mdf_record *r = &f->d->scratch;
@@ -281,9 +288,6 @@ void feed_publish_partial(struct feed *f, struct dstream *s, const struct feed_p
     r->h.type = MDF_REC_BOOK;
     r->h.size = (uint16_t)MDF_BOOK_SIZE(depth);
     r->h.flags = MDF_BOOK_F_PARTIAL;
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
     r->h.exch_time_ns = p->exch_time_ns;
     r->h.tx_time_ns = p->tx_time_ns;
     r->h.recv_time_ns = p->recv_time_ns;
@@ -298,8 +302,7 @@ void feed_publish_partial(struct feed *f, struct dstream *s, const struct feed_p
         r->book.levels[i] = (struct mdf_level){.px = p->bids[i].px, .qty = p->bids[i].qty};
     for (uint32_t i = 0; i < na; i++)
         r->book.levels[depth + i] = (struct mdf_level){.px = p->asks[i].px, .qty = p->asks[i].qty};
-    daemon_publish(f->d, r);
-    f->stats.records++;
+    feed_publish(f, s, r);
 }
 
 void feed_book_interrupt(struct feed *f, struct dstream *s)

@@ -134,6 +134,17 @@ uint32_t feed_admit(struct feed *f);
 
 /* Shared by the venues' adapters (daemon/adapter.h). */
 
+/* Stamps r as stream s's record: h.venue, h.symbol, h.stream. */
+static inline void feed_stamp(const struct feed *f, const struct dstream *s, union mdf_record *r)
+{
+    r->h.venue = f->venue_id;
+    r->h.symbol = s->symbol;
+    r->h.stream = s->stream;
+}
+
+/* Stamps r (any type) as stream s's and publishes it, counted in the feed's records. */
+void feed_publish(struct feed *f, struct dstream *s, union mdf_record *r);
+
 /* A venue's partial book (its top N, whole in each message), as feed_publish_partial takes it. */
 struct feed_partial {
     int64_t exch_time_ns, tx_time_ns, recv_time_ns; /* the message's times (0 if none) */

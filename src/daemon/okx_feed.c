@@ -206,22 +206,12 @@ static void replace(struct feed *f, struct shard *sh, const char *why)
 
 /* ---- publishing -------------------------------------------------------------------------- */
 
-/* Publishes r (any type) as stream s's. */
-static void publish(struct feed *f, struct dstream *s, union mdf_record *r)
-{
-    r->h.venue = f->venue_id;
-    r->h.symbol = s->symbol;
-    r->h.stream = s->stream;
-    daemon_publish(f->d, r);
-    f->stats.records++;
-}
-
 static void publish_book(struct feed *f, struct dstream *s)
 {
     union mdf_record *r = &f->d->scratch;
 
     okx_book_record(&bstate_of(s)->book, &r->book, f->d->cfg->shm.book_depth);
-    publish(f, s, r);
+    feed_publish(f, s, r);
 }
 
 /* True if a message of s keyed `key` (a seqId, or the venue's ts when it has none) with the
@@ -377,7 +367,7 @@ static void on_trades(struct feed *f, struct dstream *s, const struct okx_msg *m
         r->trade = *t;
         feed_progress(f, s, t->trade_id);
         feed_evidence(f, s, t->trade_id, t->h.tx_time_ns);
-        publish(f, s, r);
+        feed_publish(f, s, r);
     }
 }
 
@@ -387,9 +377,7 @@ static void on_candles(struct feed *f, struct dstream *s, const struct okx_msg *
 
     for (uint32_t i = 0; i < m->n_candles; i++) {
         r->candle = m->candles[i];
-        r->h.venue = f->venue_id;
-        r->h.symbol = s->symbol;
-        r->h.stream = s->stream;
+        feed_stamp(f, s, r);
         candles_on_kline(f, s, r);
     }
 }
@@ -545,18 +533,18 @@ static void on_message(struct shard *sh, const uint8_t *msg, size_t len, int64_t
     case OKX_BBO:
         if (accept_msg(f, s, m->bbo.update_id ? m->bbo.update_id : m->bbo.h.exch_time_ns,
                        m->bbo.h.exch_time_ns))
-            publish(f, s, (union mdf_record *)&m->bbo);
+            feed_publish(f, s, (union mdf_record *)&m->bbo);
         break;
     case OKX_TRADES:
         on_trades(f, s, m);
         break;
     case OKX_TICKER:
         if (accept_msg(f, s, m->ticker.h.exch_time_ns, m->ticker.h.exch_time_ns))
-            publish(f, s, (union mdf_record *)&m->ticker);
+            feed_publish(f, s, (union mdf_record *)&m->ticker);
         break;
     case OKX_FUNDING:
         if (accept_msg(f, s, m->funding.h.exch_time_ns, m->funding.h.exch_time_ns))
-            publish(f, s, (union mdf_record *)&m->funding);
+            feed_publish(f, s, (union mdf_record *)&m->funding);
         break;
     case OKX_CANDLES:
         if (take(s, sh))

@@ -135,7 +135,8 @@ static const char *channel_of(const struct vstream *s, char *tmp, size_t cap)
     return "?";
 }
 
-int okx_channel(const struct vstream *s, char *buf, size_t cap)
+/* The channel name of s, and with inst its key "channel:instId"; -EINVAL if s is not served. */
+static int channel_text(const struct vstream *s, bool inst, char *buf, size_t cap)
 {
     char tmp[OKX_CHANNEL_MAX];
     size_t len = 0;
@@ -146,23 +147,19 @@ int okx_channel(const struct vstream *s, char *buf, size_t cap)
             buf[0] = '\0';
         return rc;
     }
-    rc = vtext_putf(buf, cap, &len, "%s", channel_of(s, tmp, sizeof(tmp)));
+    rc = vtext_putf(buf, cap, &len, "%s%s%s", channel_of(s, tmp, sizeof(tmp)), inst ? ":" : "",
+                    inst ? s->symbol : "");
     return vtext_finish(rc, buf, cap, len);
+}
+
+int okx_channel(const struct vstream *s, char *buf, size_t cap)
+{
+    return channel_text(s, false, buf, cap);
 }
 
 int okx_stream_key(const struct vstream *s, char *buf, size_t cap)
 {
-    char tmp[OKX_CHANNEL_MAX];
-    size_t len = 0;
-    int rc = okx_stream_check(s);
-
-    if (rc < 0) {
-        if (cap)
-            buf[0] = '\0';
-        return rc;
-    }
-    rc = vtext_putf(buf, cap, &len, "%s:%s", channel_of(s, tmp, sizeof(tmp)), s->symbol);
-    return vtext_finish(rc, buf, cap, len);
+    return channel_text(s, true, buf, cap);
 }
 
 /* The settlement currency of a contract on base-quote: the quote for USDT and USDC margined

@@ -35,6 +35,16 @@
         .klines_limit = 1000,                                                                      \
     }
 
+/* An OKX profile: production and demo trading have the same limits. */
+#define OKX_PROFILE(n, host)                                                                       \
+    {                                                                                              \
+        .name = (n), .family = VF_OKX, .proto = &okx_proto, .variant = 0, .ws_url = (host),        \
+        .rest_url = "https://www.okx.com", .streams_per_conn = 100, .msgs_per_sec = 10,            \
+        .conn_attempts = OKX_CONN_PER_S, .conn_window_s = 1, .rest_weight_per_min = 1200,          \
+        .ping_interval_s = OKX_PING_AFTER_S, .pong_timeout_s = OKX_IDLE_CUT_S, .max_age_s = 0,     \
+        .snapshot_limit = OKX_BOOKS_DEPTH, .klines_limit = 300,                                    \
+    }
+
 /* The known venues. Testnets share their production venue's limits. */
 static const struct venue_profile profiles[] = {
     {
@@ -156,42 +166,8 @@ static const struct venue_profile profiles[] = {
      * 480 requests, so fewer books per connection leave each more room. msgs_per_sec is our
      * own cap (none documented). Books come over the stream (snapshot_limit: the books
      * channel's 400 levels); REST is unused (candles: 300 a call, 40 calls per 2 s). */
-    {
-        .name = "okx",
-        .family = VF_OKX,
-        .proto = &okx_proto,
-        .variant = 0,
-        .ws_url = OKX_HOST,
-        .rest_url = "https://www.okx.com",
-        .streams_per_conn = 100,
-        .msgs_per_sec = 10,
-        .conn_attempts = OKX_CONN_PER_S,
-        .conn_window_s = 1,
-        .rest_weight_per_min = 1200,
-        .ping_interval_s = OKX_PING_AFTER_S,
-        .pong_timeout_s = OKX_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = OKX_BOOKS_DEPTH,
-        .klines_limit = 300,
-    },
-    {
-        .name = "okx-demo",
-        .family = VF_OKX,
-        .proto = &okx_proto,
-        .variant = 0,
-        .ws_url = OKX_HOST_DEMO,
-        .rest_url = "https://www.okx.com",
-        .streams_per_conn = 100,
-        .msgs_per_sec = 10,
-        .conn_attempts = OKX_CONN_PER_S,
-        .conn_window_s = 1,
-        .rest_weight_per_min = 1200,
-        .ping_interval_s = OKX_PING_AFTER_S,
-        .pong_timeout_s = OKX_IDLE_CUT_S,
-        .max_age_s = 0,
-        .snapshot_limit = OKX_BOOKS_DEPTH,
-        .klines_limit = 300,
-    },
+    OKX_PROFILE("okx", OKX_HOST),
+    OKX_PROFILE("okx-demo", OKX_HOST_DEMO),
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
